@@ -1,0 +1,1 @@
+//! Validated, derived settings built from the command line.

@@ -1,0 +1,1 @@
+//! Process exit codes, one place, so scripts and CI can rely on them.

@@ -1,0 +1,1 @@
+//! The built-in simulated mail network: personas on loopback addresses, used by `lab`, `demo` and the tests.

@@ -1,0 +1,14 @@
+//! relayscan: a batch scanner that tells the owners of mail servers whether they relay for strangers.
+//!
+//! Data flows target → scan → probe → report; see ARCHITECTURE in the shared design notes
+//! and README.md. The binary (`src/main.rs`) is a thin shell over this library.
+
+pub mod cli;
+pub mod config;
+pub mod exit;
+pub mod lab;
+pub mod probe;
+pub mod report;
+pub mod scan;
+pub mod smtp;
+pub mod target;

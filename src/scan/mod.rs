@@ -1,0 +1,1 @@
+//! The scheduler: concurrency cap, global rate, deadlines, cancellation, progress.

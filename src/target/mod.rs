@@ -1,0 +1,1 @@
+//! Targets: parsing specs and files, excludes, and the lazy (address × port) plan.
