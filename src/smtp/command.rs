@@ -1,7 +1,235 @@
 //! SMTP commands in wire form; refuses CR, LF and NUL inside arguments.
 
-/// PLACEHOLDER until the smtp helper lands it.
+use std::fmt;
+
+/// RFC 5321 §4.5.3.1.4: a command line is at most 512 octets, CRLF included.
+pub const MAX_COMMAND_LINE: usize = 512;
+
+/// The commands relayscan sends.
+///
+/// There is deliberately no `Data` variant: a relay is proven by the server's answer to
+/// RCPT TO, so DATA adds no evidence, and sending it would make the scan deliver (or
+/// queue, or bounce) real mail through someone else's server. Leaving it out of the type
+/// makes "never DATA" a compile-time fact rather than a convention.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// EHLO with our name.
+    Ehlo(String),
+    /// HELO with our name, the fallback when EHLO is refused.
+    Helo(String),
+    /// The reverse path exactly as sent, angle brackets included: "<>" or "<a@b>".
+    MailFrom(String),
+    /// The forward path exactly as sent, angle brackets included: "<a@b>".
+    RcptTo(String),
+    Rset,
+    Noop,
     Quit,
+    StartTls,
+}
+
+/// Why a command was not put on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// A CR or LF would end the line early and smuggle a second command (injection);
+    /// NUL is cut by some servers and logs.
+    #[error(
+        "{verb} argument contains a forbidden byte 0x{byte:02x} (CR, LF and NUL are not allowed)"
+    )]
+    ForbiddenByte { verb: &'static str, byte: u8 },
+    #[error("{verb} needs a non-empty argument")]
+    EmptyArgument { verb: &'static str },
+    #[error("{verb} command line is {len} octets, more than the {limit} RFC 5321 allows")]
+    TooLong {
+        verb: &'static str,
+        len: usize,
+        limit: usize,
+    },
+}
+
+impl Command {
+    /// The verb as written on the wire, before any argument.
+    fn verb(&self) -> &'static str {
+        match self {
+            Command::Ehlo(_) => "EHLO",
+            Command::Helo(_) => "HELO",
+            Command::MailFrom(_) => "MAIL FROM",
+            Command::RcptTo(_) => "RCPT TO",
+            Command::Rset => "RSET",
+            Command::Noop => "NOOP",
+            Command::Quit => "QUIT",
+            Command::StartTls => "STARTTLS",
+        }
+    }
+
+    fn argument(&self) -> Option<&str> {
+        match self {
+            Command::Ehlo(a) | Command::Helo(a) | Command::MailFrom(a) | Command::RcptTo(a) => {
+                Some(a)
+            }
+            Command::Rset | Command::Noop | Command::Quit | Command::StartTls => None,
+        }
+    }
+
+    /// The command line with CRLF, after checking that it is one safe, RFC-sized line.
+    pub fn to_wire(&self) -> Result<Vec<u8>, CommandError> {
+        let verb = self.verb();
+        if let Some(arg) = self.argument() {
+            if let Some(&byte) = arg
+                .as_bytes()
+                .iter()
+                .find(|b| matches!(b, b'\r' | b'\n' | 0))
+            {
+                return Err(CommandError::ForbiddenByte { verb, byte });
+            }
+            // A blank name or path is a bug upstream, never a test we mean to run.
+            if arg.trim().is_empty() {
+                return Err(CommandError::EmptyArgument { verb });
+            }
+        }
+        let mut line = self.to_string().into_bytes();
+        line.extend_from_slice(b"\r\n");
+        if line.len() > MAX_COMMAND_LINE {
+            return Err(CommandError::TooLong {
+                verb,
+                len: line.len(),
+                limit: MAX_COMMAND_LINE,
+            });
+        }
+        Ok(line)
+    }
+}
+
+/// The command line without CRLF, as it appears in a transcript.
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Ehlo(a) | Command::Helo(a) => write!(f, "{} {}", self.verb(), a),
+            // No space after the colon: RFC 5321 §4.1.1.2/§4.1.1.3, and some servers
+            // reject "MAIL FROM: <x>".
+            Command::MailFrom(a) | Command::RcptTo(a) => write!(f, "{}:{}", self.verb(), a),
+            Command::Rset | Command::Noop | Command::Quit | Command::StartTls => {
+                f.write_str(self.verb())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_forms() {
+        let cases: Vec<(Command, &str)> = vec![
+            (
+                Command::Ehlo("probe.example".into()),
+                "EHLO probe.example\r\n",
+            ),
+            (
+                Command::Helo("probe.example".into()),
+                "HELO probe.example\r\n",
+            ),
+            (Command::Ehlo("[192.0.2.1]".into()), "EHLO [192.0.2.1]\r\n"),
+            (Command::MailFrom("<>".into()), "MAIL FROM:<>\r\n"),
+            (
+                Command::MailFrom("<antispam@example.org>".into()),
+                "MAIL FROM:<antispam@example.org>\r\n",
+            ),
+            (
+                Command::RcptTo("<\"relaytest@d.example\"@[192.0.2.1]>".into()),
+                "RCPT TO:<\"relaytest@d.example\"@[192.0.2.1]>\r\n",
+            ),
+            (
+                Command::RcptTo("<@[192.0.2.1]:relaytest@d.example>".into()),
+                "RCPT TO:<@[192.0.2.1]:relaytest@d.example>\r\n",
+            ),
+            (Command::Rset, "RSET\r\n"),
+            (Command::Noop, "NOOP\r\n"),
+            (Command::Quit, "QUIT\r\n"),
+            (Command::StartTls, "STARTTLS\r\n"),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(cmd.to_wire(), Ok(want.as_bytes().to_vec()), "{cmd:?}");
+            assert_eq!(cmd.to_string(), want.trim_end_matches("\r\n"), "{cmd:?}");
+        }
+    }
+
+    #[test]
+    fn refusals() {
+        let cases: Vec<(Command, CommandError)> = vec![
+            (
+                Command::RcptTo("<a@b>\r\nDATA".into()),
+                CommandError::ForbiddenByte {
+                    verb: "RCPT TO",
+                    byte: b'\r',
+                },
+            ),
+            (
+                Command::MailFrom("<a@b>\nDATA".into()),
+                CommandError::ForbiddenByte {
+                    verb: "MAIL FROM",
+                    byte: b'\n',
+                },
+            ),
+            (
+                Command::Ehlo("a\0b".into()),
+                CommandError::ForbiddenByte {
+                    verb: "EHLO",
+                    byte: 0,
+                },
+            ),
+            (
+                Command::Ehlo(String::new()),
+                CommandError::EmptyArgument { verb: "EHLO" },
+            ),
+            (
+                Command::Helo("  ".into()),
+                CommandError::EmptyArgument { verb: "HELO" },
+            ),
+            (
+                Command::MailFrom(String::new()),
+                CommandError::EmptyArgument { verb: "MAIL FROM" },
+            ),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(cmd.to_wire(), Err(want), "{cmd:?}");
+        }
+    }
+
+    #[test]
+    fn length_limit_is_512_with_crlf() {
+        // "RCPT TO:" is 8 octets, CRLF 2: a 502-octet path makes exactly 512.
+        let at_limit = Command::RcptTo(format!("<{}>", "a".repeat(500)));
+        assert_eq!(at_limit.to_wire().map(|w| w.len()), Ok(512));
+        let over = Command::RcptTo(format!("<{}>", "a".repeat(501)));
+        assert_eq!(
+            over.to_wire(),
+            Err(CommandError::TooLong {
+                verb: "RCPT TO",
+                len: 513,
+                limit: 512
+            })
+        );
+        // Multi-byte characters count in octets, not characters.
+        let wide = Command::Ehlo("é".repeat(254));
+        assert!(matches!(
+            wide.to_wire(),
+            Err(CommandError::TooLong { len: 515, .. })
+        ));
+    }
+
+    #[test]
+    fn error_messages_name_the_problem() {
+        let e = CommandError::ForbiddenByte {
+            verb: "RCPT TO",
+            byte: b'\n',
+        };
+        assert!(e.to_string().contains("0x0a"), "{e}");
+        let e = CommandError::TooLong {
+            verb: "EHLO",
+            len: 600,
+            limit: 512,
+        };
+        assert!(e.to_string().contains("600"), "{e}");
+    }
 }

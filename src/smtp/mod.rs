@@ -6,8 +6,8 @@ pub mod reply;
 pub mod session;
 pub mod transcript;
 
-pub use capabilities::Capabilities;
-pub use command::Command;
-pub use reply::{EnhancedCode, Reply, ReplyError, ReplyLimits};
-pub use session::{Session, SessionConfig, SessionError};
+pub use capabilities::{Capabilities, Keyword, announced_name};
+pub use command::{Command, CommandError};
+pub use reply::{EnhancedCode, Reply, ReplyError, ReplyLimits, parse_reply};
+pub use session::{AsyncStream, Session, SessionConfig, SessionError};
 pub use transcript::{Direction, Transcript, TranscriptLine};
