@@ -29,7 +29,11 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub fn new(ip: IpAddr, port: u16) -> Self {
-        Endpoint { ip, port, name: None }
+        Endpoint {
+            ip,
+            port,
+            name: None,
+        }
     }
 
     pub fn socket_addr(&self) -> SocketAddr {
