@@ -291,7 +291,7 @@ mod tests {
     fn caps_are_bounded() {
         let mut lines = vec!["mx.example.org".to_string()];
         lines.extend((0..300).map(|i| format!("X{i}")));
-        lines.push(format!("AUTH {}", vec!["M"; 10].join(" ")));
+        lines.push(format!("AUTH {}", ["M"; 10].join(" ")));
         let caps = Capabilities::from_ehlo(&Reply {
             code: 250,
             enhanced: None,

@@ -340,10 +340,18 @@ mod tests {
         })
     }
 
+    /// (input, code, lines, enhanced, used)
+    type Case = (
+        &'static [u8],
+        u16,
+        Vec<&'static str>,
+        Option<EnhancedCode>,
+        usize,
+    );
+
     #[test]
     fn complete_replies() {
-        // (input, code, lines, enhanced, used)
-        let cases: Vec<(&[u8], u16, Vec<&str>, Option<EnhancedCode>, usize)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 b"220 mx.example.org ESMTP\r\n",
                 220,
@@ -582,6 +590,14 @@ mod tests {
         // A CR at the end of the buffer waits for its LF.
         assert_eq!(parse_reply(b"250 ok\r", &L), Ok(None));
         assert_eq!(parse_reply(b"250\r", &L), Ok(None));
+        // A partial line may reach max_line - 1 bytes; at max_line no LF can save it.
+        let small = ReplyLimits { max_line: 8, ..L };
+        assert_eq!(parse_reply(b"250 abc", &small), Ok(None));
+        assert_eq!(
+            parse_reply(b"250 abcd", &small),
+            Err(ReplyError::LineTooLong { limit: 8 })
+        );
+        assert!(matches!(parse_reply(b"250 abc\n", &small), Ok(Some(_))));
     }
 
     #[test]

@@ -199,22 +199,22 @@ impl Session {
     /// Reads one whole reply (every continuation line up to the final one).
     pub async fn read_reply(&mut self) -> Result<Reply, SessionError> {
         let limits = self.cfg.limits;
+        // Where the current (incomplete) line starts. Re-parsing the whole buffer after
+        // every read would be quadratic against a server that sends one byte per
+        // segment, so the parser runs only when a read can change its answer.
+        let mut line_start = self
+            .buf
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let mut parse = true;
         loop {
-            match parse_reply(&self.buf, &limits) {
-                Ok(Some((reply, used))) => {
-                    self.buf.drain(..used.min(self.buf.len()));
-                    self.transcript.server(&reply);
+            if parse {
+                if let Some(reply) = self.parse_buffered(&limits)? {
                     return Ok(reply);
                 }
-                Ok(None) => {}
-                Err(e) => {
-                    self.transcript.server_raw(&self.buf);
-                    self.transcript.note(format!("protocol error: {e}"));
-                    // The dialogue cannot resynchronise; free the memory now.
-                    self.buf = Vec::new();
-                    return Err(SessionError::Protocol(e));
-                }
             }
+            let before = self.buf.len();
             // The parser fails once a partial reply passes max_total, so asking for at
             // most one byte beyond it keeps the buffer bounded whatever the server sends.
             let room = limits
@@ -222,7 +222,18 @@ impl Session {
                 .saturating_add(1)
                 .saturating_sub(self.buf.len());
             let want = room.clamp(1, READ_CHUNK);
-            let n = self.read_some(want).await?;
+            let n = match self.read_some(want).await {
+                Ok(n) => n,
+                Err(e) => {
+                    // What a tarpit trickled before time ran out is evidence too.
+                    if matches!(e, SessionError::ReadTimeout | SessionError::HostTimeout)
+                        && !self.buf.is_empty()
+                    {
+                        self.transcript.server_raw(&self.buf);
+                    }
+                    return Err(e);
+                }
+            };
             if n == 0 {
                 if !self.buf.is_empty() {
                     let partial = std::mem::take(&mut self.buf);
@@ -230,6 +241,39 @@ impl Session {
                 }
                 self.note("connection closed by server");
                 return Err(SessionError::Closed);
+            }
+            let fresh = self.buf.get(before..).unwrap_or_default();
+            parse = match fresh.iter().rposition(|&b| b == b'\n') {
+                Some(i) => {
+                    line_start = before + i + 1;
+                    true
+                }
+                None => {
+                    let partial = self.buf.len().saturating_sub(line_start);
+                    // A line's first four bytes tell garbage from SMTP; the caps end it.
+                    before.saturating_sub(line_start) < 4
+                        || partial >= limits.max_line
+                        || self.buf.len() >= limits.max_total
+                }
+            };
+        }
+    }
+
+    /// Takes one reply off the front of the buffer when it is complete.
+    fn parse_buffered(&mut self, limits: &ReplyLimits) -> Result<Option<Reply>, SessionError> {
+        match parse_reply(&self.buf, limits) {
+            Ok(Some((reply, used))) => {
+                self.buf.drain(..used.min(self.buf.len()));
+                self.transcript.server(&reply);
+                Ok(Some(reply))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => {
+                self.transcript.server_raw(&self.buf);
+                self.transcript.note(format!("protocol error: {e}"));
+                // The dialogue cannot resynchronise; free the memory now.
+                self.buf = Vec::new();
+                Err(SessionError::Protocol(e))
             }
         }
     }
@@ -409,11 +453,451 @@ fn timeout_error(host_bound: bool) -> SessionError {
 /// "10s", "1.5s", "400ms".
 fn fmt_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else if ms > 1000 {
         format!("{:.1}s", d.as_secs_f64())
     } else {
         format!("{ms}ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::transcript::Direction;
+    use std::future::Future;
+    use tokio::net::TcpListener;
+
+    /// A one-connection server on 127.0.0.1 running `serve`; returns its address.
+    async fn server<F, Fut>(serve: F) -> SocketAddr
+    where
+        F: FnOnce(TcpStream) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let listener = match TcpListener::bind("127.0.0.1:0").await {
+            Ok(l) => l,
+            Err(e) => panic!("bind 127.0.0.1:0: {e}"),
+        };
+        let addr = match listener.local_addr() {
+            Ok(a) => a,
+            Err(e) => panic!("local_addr: {e}"),
+        };
+        tokio::spawn(async move {
+            if let Ok((stream, _)) = listener.accept().await {
+                serve(stream).await;
+            }
+        });
+        addr
+    }
+
+    fn cfg(read_ms: u64, host_ms: u64) -> SessionConfig {
+        SessionConfig {
+            connect_timeout: Duration::from_secs(2),
+            read_timeout: Duration::from_millis(read_ms),
+            host_timeout: Duration::from_millis(host_ms),
+            ..SessionConfig::default()
+        }
+    }
+
+    async fn connect(addr: SocketAddr, cfg: &SessionConfig) -> Session {
+        match Session::connect(addr, cfg).await {
+            Ok(s) => s,
+            Err(e) => panic!("connect {addr}: {e}"),
+        }
+    }
+
+    /// Holds the connection open without a word, until the peer goes away.
+    async fn silent(mut stream: TcpStream) {
+        let mut sink = [0u8; 64];
+        while let Ok(n) = stream.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn greeting_in_one_byte_writes() {
+        let greeting = b"220-mx.example.org ESMTP\r\n220 ready\r\n";
+        let addr = server(move |mut s| async move {
+            for b in greeting {
+                if s.write_all(&[*b]).await.is_err() {
+                    return;
+                }
+                let _ = s.flush().await;
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            silent(s).await;
+        })
+        .await;
+        let mut session = connect(addr, &cfg(2000, 10_000)).await;
+        assert_eq!(session.peer_addr(), addr);
+        let reply = session.read_reply().await;
+        let reply = reply.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(reply.code, 220);
+        assert_eq!(reply.lines, vec!["mx.example.org ESMTP", "ready"]);
+        assert_eq!(session.buffered_len(), 0);
+        let texts: Vec<(Direction, String)> = session
+            .transcript()
+            .lines()
+            .iter()
+            .map(|l| (l.dir, l.text.clone()))
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                (Direction::Note, format!("connected to {addr}")),
+                (Direction::Server, "220-mx.example.org ESMTP".to_string()),
+                (Direction::Server, "220 ready".to_string()),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn two_replies_in_one_write_and_a_command() {
+        let addr = server(|mut s| async move {
+            let _ = s.write_all(b"220 hi\r\n250 second\r\n").await;
+            let mut line = [0u8; 64];
+            let n = s.read(&mut line).await.unwrap_or(0);
+            if line.get(..n) == Some(&b"NOOP\r\n"[..]) {
+                let _ = s.write_all(b"250 2.0.0 noop ok\r\n").await;
+            }
+            silent(s).await;
+        })
+        .await;
+        let mut session = connect(addr, &cfg(2000, 10_000)).await;
+        let first = session.read_reply().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(first.code, 220);
+        // The second reply is already buffered (or about to be): same result either way.
+        let second = session.read_reply().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(second.summary(), "250 second");
+        assert_eq!(session.buffered_len(), 0);
+        let noop = session
+            .command(&Command::Noop)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(noop.summary(), "250 2.0.0 noop ok");
+        let last = session
+            .transcript()
+            .lines()
+            .iter()
+            .rev()
+            .take(2)
+            .collect::<Vec<_>>();
+        assert_eq!(last[1].dir, Direction::Client);
+        assert_eq!(last[1].text, "NOOP");
+        assert_eq!(last[0].text, "250 2.0.0 noop ok");
+    }
+
+    #[tokio::test]
+    async fn silent_server_gives_read_timeout() {
+        let addr = server(silent).await;
+        let mut session = connect(addr, &cfg(150, 10_000)).await;
+        let started = Instant::now();
+        let r = session.read_reply().await;
+        assert!(matches!(r, Err(SessionError::ReadTimeout)), "{r:?}");
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(140) && took < Duration::from_millis(1000),
+            "{took:?}"
+        );
+        let last = session.transcript().lines().last().map(|l| l.text.clone());
+        assert_eq!(
+            last.as_deref(),
+            Some("waited 150ms for a reply: read timeout")
+        );
+    }
+
+    #[tokio::test]
+    async fn trickle_ends_at_the_host_deadline() {
+        let addr = server(|mut s| async move {
+            let _ = s.write_all(b"220 ").await;
+            // One byte per 50 ms: never silent long enough for the read timeout.
+            loop {
+                if s.write_all(b"x").await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+        let started = Instant::now();
+        let mut session = connect(addr, &cfg(1000, 400)).await;
+        let r = session.read_reply().await;
+        let took = started.elapsed();
+        assert!(matches!(r, Err(SessionError::HostTimeout)), "{r:?}");
+        assert!(
+            took >= Duration::from_millis(390) && took < Duration::from_millis(900),
+            "{took:?}"
+        );
+        assert_eq!(session.time_left(), Duration::ZERO);
+        let partial = session
+            .transcript()
+            .lines()
+            .iter()
+            .find(|l| l.dir == Direction::Server)
+            .map(|l| l.text.clone())
+            .unwrap_or_default();
+        assert!(partial.starts_with("220 xx"), "{partial}");
+        assert!(session.buffered_len() >= 5, "leftover bytes stay buffered");
+        // Past the deadline, every further step fails at once.
+        let r = session.send(&Command::Noop).await;
+        assert!(matches!(r, Err(SessionError::HostTimeout)), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn endless_line_is_a_protocol_error_without_buffering_it() {
+        let addr = server(|mut s| async move {
+            let mut line = b"220 ".to_vec();
+            line.extend(std::iter::repeat_n(b'A', 1024 * 1024));
+            let _ = s.write_all(&line).await;
+            silent(s).await;
+        })
+        .await;
+        let config = cfg(2000, 10_000);
+        let mut session = connect(addr, &config).await;
+        let r = session.read_reply().await;
+        assert!(
+            matches!(
+                r,
+                Err(SessionError::Protocol(ReplyError::LineTooLong {
+                    limit: 4096
+                }))
+            ),
+            "{r:?}"
+        );
+        assert_eq!(session.buffered_len(), 0);
+        // The raw line in the transcript tells how much was buffered: 512 shown + the rest.
+        let raw = session
+            .transcript()
+            .lines()
+            .iter()
+            .find(|l| l.dir == Direction::Server)
+            .map(|l| l.text.clone())
+            .unwrap_or_default();
+        let more: usize = raw
+            .rsplit_once("…(")
+            .and_then(|(_, tail)| tail.strip_suffix(" more bytes)"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(usize::MAX);
+        assert!(512 + more <= config.limits.max_line + READ_CHUNK, "{more}");
+        assert!(raw.starts_with("220 AAAA"), "{raw}");
+    }
+
+    #[tokio::test]
+    async fn garbage_without_newline_is_caught_early() {
+        let addr = server(|mut s| async move {
+            let _ = s.write_all(b"SSH-2.0-OpenSSH_9.6").await;
+            silent(s).await;
+        })
+        .await;
+        let mut session = connect(addr, &cfg(5000, 10_000)).await;
+        let started = Instant::now();
+        let r = session.read_reply().await;
+        assert!(
+            matches!(&r, Err(SessionError::Protocol(ReplyError::NotSmtp { line })) if line.starts_with("SSH-")),
+            "{r:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn byte_by_byte_overlong_line_still_hits_the_cap() {
+        let addr = server(|mut s| async move {
+            let _ = s.set_nodelay(true);
+            for b in b"250-ok\r\n220 ".iter().chain([b'A'; 200].iter()) {
+                if s.write_all(&[*b]).await.is_err() {
+                    return;
+                }
+                tokio::task::yield_now().await;
+            }
+            silent(s).await;
+        })
+        .await;
+        let mut config = cfg(5000, 10_000);
+        config.limits.max_line = 64;
+        let mut session = connect(addr, &config).await;
+        let r = session.read_reply().await;
+        assert!(
+            matches!(
+                r,
+                Err(SessionError::Protocol(ReplyError::LineTooLong {
+                    limit: 64
+                }))
+            ),
+            "{r:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn eof_is_closed() {
+        let addr = server(|mut s| async move {
+            let _ = s.write_all(b"220-partial\r\n220").await;
+            // Dropping the stream closes it mid-reply.
+        })
+        .await;
+        let mut session = connect(addr, &cfg(2000, 10_000)).await;
+        let r = session.read_reply().await;
+        assert!(matches!(r, Err(SessionError::Closed)), "{r:?}");
+        let texts: Vec<&str> = session
+            .transcript()
+            .lines()
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect();
+        assert!(texts.contains(&"220-partial\\x0d\\x0a220"), "{texts:?}");
+        assert_eq!(texts.last(), Some(&"connection closed by server"));
+    }
+
+    #[tokio::test]
+    async fn closed_port_is_refused() {
+        // Bind to learn a free port, then close it again.
+        let addr = {
+            let l = TcpListener::bind("127.0.0.1:0")
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            l.local_addr().unwrap_or_else(|e| panic!("{e}"))
+        };
+        let r = Session::connect(addr, &cfg(1000, 5000)).await;
+        assert!(matches!(r, Err(SessionError::Refused)), "{r:?}");
+        if let Err(e) = r {
+            assert_eq!(e.to_string(), "connection refused");
+            assert!(!e.is_too_many_open_files());
+        }
+    }
+
+    #[tokio::test]
+    async fn cancellation_ends_a_read() {
+        let addr = server(silent).await;
+        let config = cfg(10_000, 60_000);
+        let mut session = connect(addr, &config).await;
+        let cancel = config.cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            cancel.cancel();
+        });
+        let started = Instant::now();
+        let r = session.read_reply().await;
+        assert!(matches!(r, Err(SessionError::Cancelled)), "{r:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        // Already cancelled: connect refuses to start.
+        let r = Session::connect(addr, &config).await;
+        assert!(matches!(r, Err(SessionError::Cancelled)), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn quit_against_a_mute_server_is_bounded() {
+        let addr = server(silent).await;
+        let mut session = connect(addr, &cfg(10_000, 60_000)).await;
+        let started = Instant::now();
+        session.quit().await;
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(1900) && took < Duration::from_millis(3000),
+            "{took:?}"
+        );
+        let texts: Vec<&str> = session
+            .transcript()
+            .lines()
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect();
+        assert_eq!(texts.get(1), Some(&"QUIT"));
+        assert_eq!(texts.last(), Some(&"no reply to QUIT within 2s"));
+
+        // With less time left than 2 s, the deadline bounds it instead.
+        let addr = server(silent).await;
+        let mut session = connect(addr, &cfg(10_000, 300)).await;
+        let started = Instant::now();
+        session.quit().await;
+        assert!(started.elapsed() < Duration::from_millis(800));
+    }
+
+    #[tokio::test]
+    async fn quit_reads_the_goodbye() {
+        let addr = server(|mut s| async move {
+            let mut buf = [0u8; 64];
+            let n = s.read(&mut buf).await.unwrap_or(0);
+            if buf.get(..n) == Some(&b"QUIT\r\n"[..]) {
+                let _ = s.write_all(b"221 2.0.0 Bye\r\n").await;
+            }
+        })
+        .await;
+        let mut session = connect(addr, &cfg(2000, 10_000)).await;
+        let started = Instant::now();
+        session.quit().await;
+        assert!(started.elapsed() < Duration::from_millis(1000));
+        let last = session
+            .into_transcript()
+            .into_parts()
+            .0
+            .pop()
+            .map(|l| l.text);
+        assert_eq!(last.as_deref(), Some("221 2.0.0 Bye"));
+    }
+
+    #[tokio::test]
+    async fn unsafe_command_is_not_sent() {
+        let addr = server(silent).await;
+        let mut session = connect(addr, &cfg(2000, 10_000)).await;
+        let r = session.send(&Command::RcptTo("<a@b>\r\nDATA".into())).await;
+        assert!(
+            matches!(
+                r,
+                Err(SessionError::Command(CommandError::ForbiddenByte { .. }))
+            ),
+            "{r:?}"
+        );
+        assert!(
+            session
+                .transcript()
+                .lines()
+                .iter()
+                .all(|l| l.dir != Direction::Client),
+            "nothing recorded as sent"
+        );
+    }
+
+    #[test]
+    fn error_classification() {
+        let refused = io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        assert!(matches!(connect_error(&refused), SessionError::Refused));
+        for code in [libc::ENETUNREACH, libc::EHOSTUNREACH] {
+            let e = io::Error::from_raw_os_error(code);
+            assert!(
+                matches!(connect_error(&e), SessionError::Unreachable(_)),
+                "{code}"
+            );
+        }
+        for code in [libc::EMFILE, libc::ENFILE] {
+            let e = connect_error(&io::Error::from_raw_os_error(code));
+            assert!(e.is_too_many_open_files(), "{e}");
+        }
+        let other = connect_error(&io::Error::from_raw_os_error(libc::EADDRNOTAVAIL));
+        assert!(matches!(other, SessionError::Io(_)));
+        assert!(!other.is_too_many_open_files());
+        let reset = io::Error::from(io::ErrorKind::ConnectionReset);
+        assert!(matches!(stream_error(&reset), SessionError::Closed));
+        let messages = [
+            (SessionError::Closed, "connection closed by server"),
+            (SessionError::HostTimeout, "whole-host deadline reached"),
+            (
+                SessionError::ReadTimeout,
+                "no reply within the read timeout",
+            ),
+            (SessionError::Cancelled, "cancelled"),
+        ];
+        for (e, want) in messages {
+            assert_eq!(e.to_string(), want);
+        }
+    }
+
+    #[test]
+    fn durations_read_well() {
+        let cases = [(10_000, "10s"), (400, "400ms"), (1500, "1.5s"), (0, "0s")];
+        for (ms, want) in cases {
+            assert_eq!(fmt_duration(Duration::from_millis(ms)), want);
+        }
     }
 }
