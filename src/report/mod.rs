@@ -1,1 +1,506 @@
 //! Reports: the serialised record and the CSV / JSON Lines / JSON writers, fed by one writer task.
+//!
+//! Every sink follows the same life: [`ReportSink::begin`] once, [`ReportSink::record`] per
+//! endpoint, [`ReportSink::finish`] exactly once (also after Ctrl-C). Each record is flushed to
+//! the file before `record` returns, so a run killed mid-scan loses nothing already recorded:
+//! the CSV and JSONL files are complete and valid after every record. The JSON document is
+//! closed only by `finish`; during a run (or after a crash) read the JSONL file.
+//!
+//! Files are opened with truncation: the caller picks a prefix per run.
+
+pub mod csv;
+pub mod json;
+pub mod jsonl;
+pub mod meta;
+pub mod record;
+pub mod sanitize;
+pub mod summary;
+
+#[cfg(test)]
+mod testdata;
+
+use std::ffi::OsString;
+use std::fmt;
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+pub use self::csv::{CSV_COLUMNS, CsvSink};
+pub use self::json::JsonSink;
+pub use self::jsonl::JsonlSink;
+pub use self::meta::{RunEnd, RunMeta, ScanSource};
+pub use self::record::{SCHEMA_VERSION, ScanRecord};
+pub use self::summary::Summary;
+
+/// A report output: begin once, record per endpoint, finish exactly once.
+pub trait ReportSink: Send {
+    fn begin(&mut self, meta: &RunMeta) -> Result<(), ReportError>;
+    fn record(&mut self, r: &ScanRecord) -> Result<(), ReportError>;
+    fn finish(&mut self, end: &RunEnd, summary: &Summary) -> Result<(), ReportError>;
+}
+
+/// A report file could not be written: which file, what we were doing, and why.
+///
+/// The cause is part of the message ("cannot write reports/x.csv: No space left on device")
+/// and deliberately not reported again as `source()`, so that printing the error chain
+/// does not repeat it.
+#[derive(thiserror::Error, Debug)]
+#[error("cannot {action} {}: {cause}", shown_path(.path))]
+pub struct ReportError {
+    /// What we were doing: "create", "write", "create folder".
+    pub action: &'static str,
+    /// The file or folder; empty for a failure of the report writer as a whole.
+    pub path: PathBuf,
+    pub cause: io::Error,
+}
+
+fn shown_path(path: &Path) -> std::path::Display<'_> {
+    if path.as_os_str().is_empty() {
+        Path::new("reports").display()
+    } else {
+        path.display()
+    }
+}
+
+impl ReportError {
+    pub fn new(action: &'static str, path: impl Into<PathBuf>, cause: io::Error) -> Self {
+        ReportError {
+            action,
+            path: path.into(),
+            cause,
+        }
+    }
+
+    /// A failure of the report writer that concerns no single file (e.g. the writer task
+    /// panicked): "cannot write reports: <message>".
+    pub fn internal(message: impl Into<String>) -> Self {
+        ReportError::new("write", PathBuf::new(), io::Error::other(message.into()))
+    }
+
+    /// A call out of order (record before begin, finish twice): a bug in the caller,
+    /// reported with the file it concerns rather than as a panic mid-scan.
+    fn misuse(path: &Path, what: &str) -> Self {
+        ReportError::new(
+            "write",
+            path,
+            io::Error::new(io::ErrorKind::InvalidInput, what.to_string()),
+        )
+    }
+}
+
+/// Which report files to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Formats {
+    pub csv: bool,
+    pub jsonl: bool,
+    pub json: bool,
+}
+
+impl Formats {
+    pub const ALL: Formats = Formats {
+        csv: true,
+        jsonl: true,
+        json: true,
+    };
+    pub const NONE: Formats = Formats {
+        csv: false,
+        jsonl: false,
+        json: false,
+    };
+}
+
+impl Default for Formats {
+    fn default() -> Self {
+        Formats::ALL
+    }
+}
+
+const FORMATS_EXPECTED: &str = "expected csv, jsonl or json, separated by commas";
+
+/// Parses `csv,jsonl,json` (any subset, any order). The error is a message naming the bad
+/// word, ready for a command-line error ("unknown report format \"xml\" (expected ...)").
+impl FromStr for Formats {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().is_empty() {
+            return Err(format!("no report format given ({FORMATS_EXPECTED})"));
+        }
+        let mut f = Formats::NONE;
+        for word in s.split(',').map(str::trim) {
+            match word {
+                "csv" => f.csv = true,
+                "jsonl" => f.jsonl = true,
+                "json" => f.json = true,
+                // "csv,,json" is a typo, not a request for nothing.
+                _ => {
+                    return Err(format!(
+                        "unknown report format {word:?} ({FORMATS_EXPECTED})"
+                    ));
+                }
+            }
+        }
+        Ok(f)
+    }
+}
+
+impl fmt::Display for Formats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let words: Vec<&str> = [
+            (self.csv, "csv"),
+            (self.jsonl, "jsonl"),
+            (self.json, "json"),
+        ]
+        .into_iter()
+        .filter_map(|(on, w)| on.then_some(w))
+        .collect();
+        f.write_str(&words.join(","))
+    }
+}
+
+/// Where a sink is in its life; enforces begin → record* → finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    New,
+    Begun,
+    Finished,
+}
+
+impl Phase {
+    pub(crate) fn begin(&mut self, path: &Path) -> Result<(), ReportError> {
+        match self {
+            Phase::New => {
+                *self = Phase::Begun;
+                Ok(())
+            }
+            _ => Err(ReportError::misuse(path, "begin() called twice")),
+        }
+    }
+
+    pub(crate) fn check_record(&self, path: &Path) -> Result<(), ReportError> {
+        match self {
+            Phase::Begun => Ok(()),
+            Phase::New => Err(ReportError::misuse(path, "record() before begin()")),
+            Phase::Finished => Err(ReportError::misuse(path, "record() after finish()")),
+        }
+    }
+
+    /// Marks the sink finished before the closing write, so that a failed finish is not
+    /// retried into a document with two tails.
+    pub(crate) fn finish(&mut self, path: &Path) -> Result<(), ReportError> {
+        match self {
+            Phase::Begun => {
+                *self = Phase::Finished;
+                Ok(())
+            }
+            Phase::New => Err(ReportError::misuse(path, "finish() before begin()")),
+            Phase::Finished => Err(ReportError::misuse(path, "finish() called twice")),
+        }
+    }
+}
+
+/// Creates (truncates) one report file.
+pub(crate) fn create_file(path: &Path) -> Result<File, ReportError> {
+    File::create(path).map_err(|e| ReportError::new("create", path, e))
+}
+
+/// `PREFIX.ext`, appending rather than replacing: a prefix like `reports/scan-2025.03` keeps its dot.
+fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {
+    let mut s: OsString = prefix.as_os_str().to_owned();
+    s.push(".");
+    s.push(ext);
+    PathBuf::from(s)
+}
+
+/// All the report files of one run, written in step.
+pub struct Reports {
+    sinks: Vec<Box<dyn ReportSink>>,
+    paths: Vec<PathBuf>,
+}
+
+impl Reports {
+    /// Creates the parent folder of `prefix` and the files `PREFIX.csv`, `PREFIX.jsonl`,
+    /// `PREFIX.json` for the formats asked for.
+    pub fn create(prefix: &Path, formats: Formats) -> Result<Reports, ReportError> {
+        if prefix.file_name().is_none() {
+            return Err(ReportError::new(
+                "create",
+                prefix,
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the report prefix must end in a file name",
+                ),
+            ));
+        }
+        if let Some(dir) = prefix.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(|e| ReportError::new("create folder", dir, e))?;
+        }
+        let mut reports = Reports {
+            sinks: Vec::new(),
+            paths: Vec::new(),
+        };
+        if formats.csv {
+            let path = with_suffix(prefix, "csv");
+            reports.sinks.push(Box::new(CsvSink::create(&path)?));
+            reports.paths.push(path);
+        }
+        if formats.jsonl {
+            let path = with_suffix(prefix, "jsonl");
+            reports.sinks.push(Box::new(JsonlSink::create(&path)?));
+            reports.paths.push(path);
+        }
+        if formats.json {
+            let path = with_suffix(prefix, "json");
+            reports.sinks.push(Box::new(JsonSink::create(&path)?));
+            reports.paths.push(path);
+        }
+        Ok(reports)
+    }
+
+    /// The files being written, in the order csv, jsonl, json.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.paths.clone()
+    }
+
+    /// Calls `f` on every sink even when one fails, so that one full disk or one bad file
+    /// does not leave the other reports behind; returns the first error.
+    fn each(
+        &mut self,
+        mut f: impl FnMut(&mut dyn ReportSink) -> Result<(), ReportError>,
+    ) -> Result<(), ReportError> {
+        let mut first = Ok(());
+        for sink in &mut self.sinks {
+            let r = f(sink.as_mut());
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
+    }
+}
+
+impl ReportSink for Reports {
+    fn begin(&mut self, meta: &RunMeta) -> Result<(), ReportError> {
+        self.each(|s| s.begin(meta))
+    }
+
+    fn record(&mut self, r: &ScanRecord) -> Result<(), ReportError> {
+        self.each(|s| s.record(r))
+    }
+
+    fn finish(&mut self, end: &RunEnd, summary: &Summary) -> Result<(), ReportError> {
+        self.each(|s| s.finish(end, summary))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_from_str_table() {
+        let f = |csv, jsonl, json| Some(Formats { csv, jsonl, json });
+        // (input, parsed, or None and a word the error must quote)
+        let table = [
+            ("csv,jsonl,json", f(true, true, true), ""),
+            ("csv", f(true, false, false), ""),
+            ("json", f(false, false, true), ""),
+            ("jsonl", f(false, true, false), ""),
+            (" json , csv ", f(true, false, true), ""),
+            ("csv,csv", f(true, false, false), ""),
+            ("csv,xml", None, "\"xml\""),
+            ("CSV", None, "\"CSV\""),
+            ("csv,,json", None, "\"\""),
+            ("", None, "no report format"),
+            (" ", None, "no report format"),
+        ];
+        for (input, want, quoted) in table {
+            match (input.parse::<Formats>(), want) {
+                (Ok(got), Some(want)) => assert_eq!(got, want, "{input:?}"),
+                (Err(e), None) => assert!(e.contains(quoted), "{input:?}: {e}"),
+                (got, want) => panic!("{input:?}: got {got:?}, want {want:?}"),
+            }
+        }
+        assert_eq!("csv,jsonl,json".parse::<Formats>(), Ok(Formats::ALL));
+    }
+
+    #[test]
+    fn internal_error_names_the_reports() {
+        let e = ReportError::internal("the report writer failed: panic");
+        assert_eq!(
+            e.to_string(),
+            "cannot write reports: the report writer failed: panic"
+        );
+    }
+
+    #[test]
+    fn formats_display_round_trips() {
+        for f in [
+            Formats::ALL,
+            "json".parse().unwrap(),
+            "jsonl,csv".parse().unwrap(),
+        ] {
+            assert_eq!(f.to_string().parse::<Formats>(), Ok(f));
+        }
+        assert_eq!(Formats::ALL.to_string(), "csv,jsonl,json");
+    }
+
+    #[test]
+    fn suffix_is_appended_not_replaced() {
+        let table = [
+            ("reports/scan", "csv", "reports/scan.csv"),
+            ("reports/scan-2025.03", "json", "reports/scan-2025.03.json"),
+            ("scan", "jsonl", "scan.jsonl"),
+        ];
+        for (prefix, ext, want) in table {
+            assert_eq!(with_suffix(Path::new(prefix), ext), PathBuf::from(want));
+        }
+    }
+
+    #[test]
+    fn report_error_message_names_path_and_cause() {
+        let e = ReportError::new(
+            "write",
+            "reports/x.csv",
+            io::Error::new(io::ErrorKind::StorageFull, "No space left on device"),
+        );
+        assert_eq!(
+            e.to_string(),
+            "cannot write reports/x.csv: No space left on device"
+        );
+    }
+
+    #[test]
+    fn phase_enforces_begin_record_finish() {
+        let p = Path::new("r.csv");
+        let mut phase = Phase::New;
+        assert!(phase.check_record(p).is_err());
+        let mut copy = phase;
+        assert!(copy.finish(p).is_err());
+        phase.begin(p).unwrap();
+        assert!(phase.begin(p).is_err());
+        phase.check_record(p).unwrap();
+        phase.finish(p).unwrap();
+        let e = phase.finish(p).unwrap_err();
+        assert!(e.to_string().contains("finish() called twice"), "{e}");
+        assert!(phase.check_record(p).is_err());
+    }
+
+    mod reports {
+        use super::super::*;
+        use crate::report::testdata;
+        use chrono::Utc;
+
+        fn end() -> RunEnd {
+            RunEnd {
+                finished_at: Utc::now(),
+                interrupted: false,
+            }
+        }
+
+        #[test]
+        fn writes_every_format_under_a_new_folder() {
+            let dir = tempfile::tempdir().unwrap();
+            let prefix = dir.path().join("a/b/scan-2025.03");
+            let mut reports = Reports::create(&prefix, Formats::ALL).unwrap();
+            let paths = reports.paths();
+            let names: Vec<_> = paths
+                .iter()
+                .map(|p| p.file_name().unwrap().to_str().unwrap())
+                .collect();
+            assert_eq!(
+                names,
+                [
+                    "scan-2025.03.csv",
+                    "scan-2025.03.jsonl",
+                    "scan-2025.03.json"
+                ]
+            );
+            assert!(paths.iter().all(|p| p.starts_with(dir.path().join("a/b"))));
+
+            let records = [
+                ScanRecord::from(&testdata::open_relay_outcome()),
+                ScanRecord::from(&testdata::refused_outcome()),
+            ];
+            let mut summary = Summary::default();
+            reports
+                .begin(&RunMeta::this_tool(Utc::now(), vec![]))
+                .unwrap();
+            for r in &records {
+                reports.record(r).unwrap();
+                summary.add(r);
+            }
+            reports.finish(&end(), &summary).unwrap();
+            let e = reports.finish(&end(), &summary).unwrap_err();
+            assert!(e.to_string().contains("called twice"), "{e}");
+
+            let csv_rows = ::csv::Reader::from_path(&paths[0])
+                .unwrap()
+                .records()
+                .count();
+            assert_eq!(csv_rows, 2);
+            let jsonl: Vec<ScanRecord> = fs::read_to_string(&paths[1])
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            assert_eq!(jsonl, records);
+            let doc: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(&paths[2]).unwrap()).unwrap();
+            assert_eq!(doc["summary"]["probed"], 2);
+            assert_eq!(doc["records"].as_array().unwrap().len(), 2);
+        }
+
+        #[test]
+        fn only_the_formats_asked_for() {
+            let dir = tempfile::tempdir().unwrap();
+            let prefix = dir.path().join("scan");
+            let reports = Reports::create(&prefix, "jsonl".parse().unwrap()).unwrap();
+            assert_eq!(reports.paths(), [dir.path().join("scan.jsonl")]);
+            assert!(!dir.path().join("scan.csv").exists());
+            assert!(!dir.path().join("scan.json").exists());
+        }
+
+        #[test]
+        fn error_names_the_folder_that_cannot_be_created() {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("plain-file");
+            fs::write(&file, "not a folder").unwrap();
+            let prefix = file.join("sub/scan");
+            let Err(e) = Reports::create(&prefix, Formats::ALL) else {
+                panic!("created reports under a regular file");
+            };
+            assert_eq!(e.action, "create folder");
+            assert_eq!(e.path, file.join("sub"));
+            let msg = e.to_string();
+            assert!(
+                msg.starts_with(&format!(
+                    "cannot create folder {}: ",
+                    file.join("sub").display()
+                )),
+                "{msg}"
+            );
+        }
+
+        #[test]
+        fn error_names_the_file_that_cannot_be_created() {
+            let dir = tempfile::tempdir().unwrap();
+            // A folder where the CSV file should go.
+            fs::create_dir(dir.path().join("scan.csv")).unwrap();
+            let Err(e) = Reports::create(&dir.path().join("scan"), Formats::ALL) else {
+                panic!("created a file over a folder");
+            };
+            assert_eq!(e.action, "create");
+            assert_eq!(e.path, dir.path().join("scan.csv"));
+        }
+
+        #[test]
+        fn prefix_without_file_name_is_refused() {
+            let Err(e) = Reports::create(Path::new("reports/.."), Formats::ALL) else {
+                panic!("accepted a prefix without a file name");
+            };
+            assert!(e.to_string().contains("file name"), "{e}");
+        }
+    }
+}

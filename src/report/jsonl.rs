@@ -1,0 +1,125 @@
+//! The JSON Lines report: one complete [`ScanRecord`] per line, raw server text kept; the file to read during a run.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::meta::{RunEnd, RunMeta};
+use super::record::ScanRecord;
+use super::summary::Summary;
+use super::{Phase, ReportError, ReportSink, create_file};
+
+/// Writes `PREFIX.jsonl`: records only, so every line is a record and the file can be
+/// concatenated, split or regenerated into the other reports. Run metadata and the summary
+/// are in the JSON report.
+pub struct JsonlSink {
+    path: PathBuf,
+    file: File,
+    phase: Phase,
+    /// Reused between records, so a line is built in memory and written in one call.
+    line: Vec<u8>,
+}
+
+impl JsonlSink {
+    pub fn create(path: &Path) -> Result<JsonlSink, ReportError> {
+        Ok(JsonlSink {
+            path: path.to_path_buf(),
+            file: create_file(path)?,
+            phase: Phase::New,
+            line: Vec::with_capacity(4096),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// One record as one line. serde_json escapes control characters inside strings, so a
+/// server's CR or LF can never split a record across lines.
+pub fn to_line(r: &ScanRecord, buf: &mut Vec<u8>) -> serde_json::Result<()> {
+    buf.clear();
+    serde_json::to_writer(&mut *buf, r)?;
+    buf.push(b'\n');
+    Ok(())
+}
+
+impl ReportSink for JsonlSink {
+    fn begin(&mut self, _meta: &RunMeta) -> Result<(), ReportError> {
+        self.phase.begin(&self.path)
+    }
+
+    fn record(&mut self, r: &ScanRecord) -> Result<(), ReportError> {
+        self.phase.check_record(&self.path)?;
+        let err = |e: std::io::Error| ReportError::new("write", &self.path, e);
+        to_line(r, &mut self.line).map_err(|e| err(e.into()))?;
+        // Unbuffered: one write per record, so the line is with the kernel when we return.
+        self.file.write_all(&self.line).map_err(err)
+    }
+
+    fn finish(&mut self, _end: &RunEnd, _summary: &Summary) -> Result<(), ReportError> {
+        self.phase.finish(&self.path)?;
+        self.file
+            .sync_all()
+            .map_err(|e| ReportError::new("write", &self.path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testdata;
+    use chrono::Utc;
+
+    fn read(path: &Path) -> Vec<ScanRecord> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn records_read_back_equal_after_every_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scan.jsonl");
+        let mut sink = JsonlSink::create(&path).unwrap();
+        sink.begin(&RunMeta::this_tool(Utc::now(), vec![])).unwrap();
+        let records = [
+            ScanRecord::from(&testdata::open_relay_outcome()),
+            ScanRecord::from(&testdata::refused_outcome()),
+        ];
+        for (i, r) in records.iter().enumerate() {
+            sink.record(r).unwrap();
+            // Readable before finish: what a Ctrl-C leaves behind.
+            assert_eq!(read(&path), records[..=i]);
+        }
+        let end = RunEnd {
+            finished_at: Utc::now(),
+            interrupted: false,
+        };
+        sink.finish(&end, &Summary::default()).unwrap();
+        assert_eq!(read(&path), records);
+        assert!(sink.finish(&end, &Summary::default()).is_err());
+    }
+
+    #[test]
+    fn server_text_is_raw_and_on_one_line() {
+        let mut r = ScanRecord::from(&testdata::open_relay_outcome());
+        r.reason = Some("=1+2\r\n250 fake".into());
+        let mut buf = Vec::new();
+        to_line(&r, &mut buf).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert_eq!(text.matches('\n').count(), 1);
+        assert!(text.ends_with('\n'));
+        // Raw: no CSV neutralising, no terminal escaping, only JSON's own escapes.
+        assert!(text.contains(r#""reason":"=1+2\r\n250 fake""#), "{text}");
+        assert!(
+            text.contains(r#""server_name":"=cmd|'/C calc'!A0""#),
+            "{text}"
+        );
+        assert!(text.contains("\\u001b[31m"), "{text}");
+        let back: ScanRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, r);
+    }
+}

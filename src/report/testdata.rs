@@ -1,0 +1,120 @@
+//! Hand-built probe outcomes shared by the report tests: one open relay with hostile server text, one refused.
+
+use chrono::{TimeZone, Utc};
+
+use crate::probe::{Dialogue, Endpoint, Outcome, RelayAttempt, Status, Verdict};
+use crate::smtp::{Capabilities, Direction, Reply, TranscriptLine};
+
+/// The server's name as the hostile server announces it: a spreadsheet formula.
+pub const HOSTILE_NAME: &str = "=cmd|'/C calc'!A0";
+/// The greeting text after the code: a formula, an ANSI escape and a bidi override.
+pub const HOSTILE_GREETING: &str = "=cmd|'/C calc'!A0 ESMTP \u{1b}[31mred\u{202e}txt.exe";
+/// What `banner` holds for that greeting.
+pub const HOSTILE_BANNER_LINE: &str = "220 =cmd|'/C calc'!A0 ESMTP \u{1b}[31mred\u{202e}txt.exe";
+
+pub fn reply(code: u16, line: &str) -> Reply {
+    Reply {
+        code,
+        enhanced: None,
+        lines: vec![line.to_string()],
+    }
+}
+
+fn attempt(id: u8, rcpt_to: &str, rcpt: Reply) -> RelayAttempt {
+    RelayAttempt {
+        id,
+        mail_from: "<antispam@example.net>".into(),
+        rcpt_to: rcpt_to.into(),
+        rset: Some(reply(250, "2.0.0 Ok")),
+        mail: Some(reply(250, "2.1.0 Ok")),
+        rcpt: Some(rcpt),
+    }
+}
+
+/// An open relay: test 1 refused, test 2 accepted, test 3 greylisted; the control recipient accepted.
+pub fn open_relay_outcome() -> Outcome {
+    let ehlo = Reply {
+        code: 250,
+        enhanced: None,
+        lines: vec![
+            "mx.example.com".into(),
+            "PIPELINING".into(),
+            "SIZE 10240000".into(),
+            "STARTTLS".into(),
+            "AUTH PLAIN LOGIN".into(),
+        ],
+    };
+    Outcome {
+        endpoint: Endpoint {
+            ip: "192.0.2.25".parse().unwrap(),
+            port: 25,
+            name: Some("mx.example.com".into()),
+        },
+        started_at: Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap(),
+        duration_ms: 1234,
+        status: Status::Completed,
+        error: None,
+        verdict: Some(Verdict::OpenRelay),
+        reason: Some("test 2: 250 2.1.5 Ok".into()),
+        open_tests: vec![2],
+        accepts_any_recipient: true,
+        server_name: Some(HOSTILE_NAME.into()),
+        dialogue: Dialogue {
+            greeting: Some(reply(220, HOSTILE_GREETING)),
+            capabilities: capabilities_of(&ehlo),
+            ehlo: Some(ehlo),
+            helo: None,
+            attempts: vec![
+                attempt(
+                    1,
+                    "<relaytest@example.org>",
+                    reply(554, "5.7.1 Relay access denied"),
+                ),
+                attempt(2, "<relaytest@example.org>", reply(250, "2.1.5 Ok")),
+                attempt(3, "<relaytest@example.org>", reply(451, "4.7.1 Greylisted")),
+            ],
+            control: Some(attempt(
+                0,
+                "<x7q2@nonexistent.invalid>",
+                reply(250, "2.1.5 Ok"),
+            )),
+            interruption: None,
+        },
+        transcript: vec![
+            TranscriptLine {
+                ms: 3,
+                dir: Direction::Server,
+                text: format!("220 {HOSTILE_GREETING}"),
+            },
+            TranscriptLine {
+                ms: 4,
+                dir: Direction::Client,
+                text: "EHLO scanner.example.net".into(),
+            },
+        ],
+        transcript_truncated: false,
+    }
+}
+
+/// A refused connection over IPv6: no dialogue at all.
+pub fn refused_outcome() -> Outcome {
+    Outcome {
+        endpoint: Endpoint::new("2001:db8::25".parse().unwrap(), 25),
+        started_at: Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 1).unwrap(),
+        duration_ms: 2,
+        status: Status::Refused,
+        error: Some("connection refused".into()),
+        verdict: None,
+        reason: None,
+        open_tests: vec![],
+        accepts_any_recipient: false,
+        server_name: None,
+        dialogue: Dialogue::default(),
+        transcript: vec![],
+        transcript_truncated: false,
+    }
+}
+
+fn capabilities_of(ehlo: &Reply) -> Capabilities {
+    Capabilities::from_ehlo(ehlo)
+}
