@@ -1,0 +1,682 @@
+//! The scan plan: parsed targets and excludes turned into per-port address sets, read
+//! lazily as an index space of (address × port) endpoints. Pure: names arrive resolved.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
+
+use thiserror::Error;
+
+use super::ranges::RangeSet;
+use super::source::Origin;
+use super::spec::{Target, TargetSpec};
+use crate::probe::Endpoint;
+
+/// IPv6 targets spanning more addresses than this are refused: at one probe per address
+/// even a /64 would never finish, and such a spec is almost always a typo for a /120 or
+/// a /128. (A later issue adds a flag to force it.)
+pub const MAX_IPV6_TARGET: u128 = 1 << 32;
+
+/// Why a plan could not be built. Each names the origin of the spec at fault.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PlanError {
+    #[error(
+        "{origin}: \"{text}\": IPv6 target too large ({size}; more than 2^32 addresses, a /96, is refused)"
+    )]
+    TooLarge {
+        origin: String,
+        text: String,
+        size: String,
+    },
+    #[error(
+        "{origin}: \"{text}\": no port to scan (give default ports, or write the target as {text}:PORT)"
+    )]
+    NoPorts { origin: String, text: String },
+    #[error(
+        "{origin}: exclude \"{name}\" did not resolve ({error}); refusing to scan without applying it"
+    )]
+    UnresolvedExclude {
+        origin: String,
+        name: String,
+        error: String,
+    },
+}
+
+/// What a plan is built from. `resolved` holds the lookup result of every host name
+/// among targets and excludes (see `resolve::resolve_names`).
+#[derive(Debug, Clone, Copy)]
+pub struct PlanInput<'a> {
+    pub targets: &'a [(Origin, Target)],
+    pub excludes: &'a [(Origin, Target)],
+    pub default_ports: &'a [u16],
+    pub resolved: &'a HashMap<String, Result<Vec<IpAddr>, String>>,
+}
+
+/// Every endpoint to probe, as per-port address sets after excludes.
+///
+/// Index order (`get`, `endpoints`): ports ascending; within a port, IPv4 addresses
+/// ascending, then IPv6. Memory grows with intervals and names, never with addresses.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    sets: BTreeMap<u16, RangeSet>,
+    /// (first index, port) for each entry of `sets`, in the same order.
+    starts: Vec<(u128, u16)>,
+    total: u128,
+    /// Addresses that came from host names, labelled with the first name that gave them.
+    labels: HashMap<IpAddr, String>,
+    /// Distinct host names among the targets, in first-seen order.
+    names: Vec<String>,
+    unresolved: Vec<(String, u16, String)>,
+    excluded: u128,
+}
+
+/// Why a name yields no addresses, or its addresses.
+fn lookup<'a>(
+    resolved: &'a HashMap<String, Result<Vec<IpAddr>, String>>,
+    name: &str,
+) -> Result<&'a [IpAddr], String> {
+    match resolved.get(name) {
+        Some(Ok(addrs)) => Ok(addrs),
+        Some(Err(e)) => Err(e.clone()),
+        None => Err("name was not looked up".to_string()),
+    }
+}
+
+/// Refuses IPv6 specs wider than `MAX_IPV6_TARGET`.
+fn check_size(origin: &Origin, target: &Target) -> Result<(), PlanError> {
+    let size = match target.spec {
+        TargetSpec::Net(net) if net.is_ipv6() && net.prefix() < 96 => {
+            format!(
+                "a /{} holds 2^{} addresses",
+                net.prefix(),
+                128 - net.prefix()
+            )
+        }
+        TargetSpec::Range {
+            start: IpAddr::V6(a),
+            end: IpAddr::V6(b),
+        } if b.to_bits().saturating_sub(a.to_bits()) >= MAX_IPV6_TARGET => {
+            format!(
+                "{} addresses",
+                (b.to_bits() - a.to_bits()).saturating_add(1)
+            )
+        }
+        _ => return Ok(()),
+    };
+    Err(PlanError::TooLarge {
+        origin: origin.to_string(),
+        text: target.to_string(),
+        size,
+    })
+}
+
+/// Target sets before ports are applied: one for targets that take the default ports,
+/// one per explicit port. Keeps the common set once instead of once per default port
+/// while reading.
+#[derive(Default)]
+struct Sorted {
+    common: RangeSet,
+    by_port: BTreeMap<u16, RangeSet>,
+}
+
+impl Sorted {
+    fn set_for(&mut self, port: Option<u16>) -> &mut RangeSet {
+        match port {
+            Some(p) => self.by_port.entry(p).or_default(),
+            None => &mut self.common,
+        }
+    }
+}
+
+impl Plan {
+    pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
+        let default_ports: BTreeSet<u16> = input.default_ports.iter().copied().collect();
+        let mut targets = Sorted::default();
+        let mut labels: HashMap<IpAddr, String> = HashMap::new();
+        let mut names: Vec<String> = Vec::new();
+        let mut seen_names: HashSet<&str> = HashSet::new();
+        let mut unresolved = Vec::new();
+        let mut seen_unresolved: HashSet<(&str, u16)> = HashSet::new();
+
+        for (origin, target) in input.targets {
+            if target.port.is_none() && default_ports.is_empty() {
+                return Err(PlanError::NoPorts {
+                    origin: origin.to_string(),
+                    text: target.to_string(),
+                });
+            }
+            check_size(origin, target)?;
+            let set = targets.set_for(target.port);
+            match &target.spec {
+                TargetSpec::Addr(ip) => set.insert_addr(*ip),
+                TargetSpec::Net(net) => set.insert_net(*net),
+                TargetSpec::Range { start, end } => set.insert_range(*start, *end),
+                TargetSpec::Host(name) => {
+                    if seen_names.insert(name.as_str()) {
+                        names.push(name.clone());
+                    }
+                    let problem = match lookup(input.resolved, name) {
+                        Ok([]) => "no addresses".to_string(),
+                        Ok(addrs) => {
+                            for &ip in addrs {
+                                set.insert_addr(ip);
+                                labels.entry(ip).or_insert_with(|| name.clone());
+                            }
+                            continue;
+                        }
+                        Err(e) => e,
+                    };
+                    let ports: Vec<u16> = match target.port {
+                        Some(p) => vec![p],
+                        None => default_ports.iter().copied().collect(),
+                    };
+                    for port in ports {
+                        if seen_unresolved.insert((name.as_str(), port)) {
+                            unresolved.push((name.clone(), port, problem.clone()));
+                        }
+                    }
+                }
+            }
+        }
+
+        let mut excludes = Sorted::default();
+        for (origin, target) in input.excludes {
+            let set = excludes.set_for(target.port);
+            match &target.spec {
+                TargetSpec::Addr(ip) => set.insert_addr(*ip),
+                TargetSpec::Net(net) => set.insert_net(*net),
+                TargetSpec::Range { start, end } => set.insert_range(*start, *end),
+                // An exclude we cannot apply would let the scan reach what the user
+                // fenced off, so it stops the plan instead of being skipped.
+                TargetSpec::Host(name) => match lookup(input.resolved, name) {
+                    Ok(addrs) => addrs.iter().for_each(|&ip| set.insert_addr(ip)),
+                    Err(error) => {
+                        return Err(PlanError::UnresolvedExclude {
+                            origin: origin.to_string(),
+                            name: name.clone(),
+                            error,
+                        });
+                    }
+                },
+            }
+        }
+
+        let mut ports: BTreeSet<u16> = targets.by_port.keys().copied().collect();
+        if !targets.common.is_empty() {
+            ports.extend(&default_ports);
+        }
+        let mut sets = BTreeMap::new();
+        let mut excluded = 0u128;
+        for port in ports {
+            let mut set = if default_ports.contains(&port) {
+                targets.common.clone()
+            } else {
+                RangeSet::new()
+            };
+            if let Some(own) = targets.by_port.get(&port) {
+                set.union_with(own);
+            }
+            let before = set.len();
+            set.subtract(&excludes.common);
+            if let Some(ex) = excludes.by_port.get(&port) {
+                set.subtract(ex);
+            }
+            excluded = excluded.saturating_add(before - set.len());
+            if !set.is_empty() {
+                sets.insert(port, set);
+            }
+        }
+
+        let mut starts = Vec::with_capacity(sets.len());
+        let mut total = 0u128;
+        for (&port, set) in &sets {
+            starts.push((total, port));
+            total = total.saturating_add(set.len());
+        }
+        Ok(Plan {
+            sets,
+            starts,
+            total,
+            labels,
+            names,
+            unresolved,
+            excluded,
+        })
+    }
+
+    /// Number of endpoints.
+    pub fn len(&self) -> u128 {
+        self.total
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    fn endpoint(&self, ip: IpAddr, port: u16) -> Endpoint {
+        Endpoint {
+            ip,
+            port,
+            name: self.labels.get(&ip).cloned(),
+        }
+    }
+
+    /// The endpoint at `index`, by binary search over ports then over intervals.
+    pub fn get(&self, index: u128) -> Option<Endpoint> {
+        let i = self
+            .starts
+            .partition_point(|&(start, _)| start <= index)
+            .checked_sub(1)?;
+        let (start, port) = self.starts[i];
+        let ip = self.sets[&port].nth(index - start)?;
+        Some(self.endpoint(ip, port))
+    }
+
+    /// Every endpoint lazily, in index order (`endpoints().nth(i) == get(i)`).
+    pub fn endpoints(&self) -> impl Iterator<Item = Endpoint> + '_ {
+        self.sets
+            .iter()
+            .flat_map(move |(&port, set)| set.iter().map(move |ip| self.endpoint(ip, port)))
+    }
+
+    /// Distinct host names among the targets (resolved or not), in first-seen order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+
+    /// The name an address came from, if it came from one.
+    pub fn name_of(&self, ip: IpAddr) -> Option<&str> {
+        self.labels.get(&ip).map(String::as_str)
+    }
+
+    /// Names that gave no address: (name, port it was meant for, why).
+    pub fn unresolved(&self) -> &[(String, u16, String)] {
+        &self.unresolved
+    }
+
+    /// Ports with at least one endpoint, ascending.
+    pub fn ports(&self) -> Vec<u16> {
+        self.sets.keys().copied().collect()
+    }
+
+    /// The address set of each port, for index-space arithmetic elsewhere.
+    pub fn port_sets(&self) -> &BTreeMap<u16, RangeSet> {
+        &self.sets
+    }
+
+    /// How many (distinct) endpoints the excludes removed.
+    pub fn excluded_count(&self) -> u128 {
+        self.excluded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn specs(items: &[&str]) -> Vec<(Origin, Target)> {
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (Origin::line("t.txt", i + 1), s.parse().unwrap()))
+            .collect()
+    }
+
+    type Resolved = HashMap<String, Result<Vec<IpAddr>, String>>;
+
+    fn resolved(entries: &[(&str, Result<&[&str], &str>)]) -> Resolved {
+        entries
+            .iter()
+            .map(|(name, r)| {
+                let r = match r {
+                    Ok(addrs) => Ok(addrs.iter().map(|a| ip(a)).collect()),
+                    Err(e) => Err(e.to_string()),
+                };
+                (name.to_string(), r)
+            })
+            .collect()
+    }
+
+    fn build(
+        targets: &[&str],
+        excludes: &[&str],
+        ports: &[u16],
+        names: &Resolved,
+    ) -> Result<Plan, PlanError> {
+        let targets = specs(targets);
+        let excludes = specs(excludes);
+        Plan::build(PlanInput {
+            targets: &targets,
+            excludes: &excludes,
+            default_ports: ports,
+            resolved: names,
+        })
+    }
+
+    fn shown(plan: &Plan) -> Vec<String> {
+        plan.endpoints()
+            .map(|e| match e.name {
+                Some(ref n) => format!("{e} {n}"),
+                None => e.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_slash_16_is_one_interval() {
+        let plan = build(&["10.1.0.0/16"], &[], &[25], &Resolved::new()).unwrap();
+        assert_eq!(plan.len(), 65536);
+        assert_eq!(plan.ports(), [25]);
+        assert_eq!(plan.port_sets()[&25].ranges_len(), 1);
+        assert_eq!(plan.get(0), Some(Endpoint::new(ip("10.1.0.0"), 25)));
+        assert_eq!(plan.get(65535), Some(Endpoint::new(ip("10.1.255.255"), 25)));
+        assert_eq!(plan.get(65536), None);
+        assert_eq!(plan.excluded_count(), 0);
+    }
+
+    #[test]
+    fn excludes_subtract_a_slash_24() {
+        let plan = build(
+            &["10.1.0.0/16"],
+            &["10.1.7.0/24"],
+            &[25, 587],
+            &Resolved::new(),
+        )
+        .unwrap();
+        assert_eq!(plan.len(), 2 * (65536 - 256));
+        assert_eq!(plan.excluded_count(), 2 * 256);
+        assert_eq!(plan.port_sets()[&25].ranges_len(), 2);
+        assert!(plan.endpoints().take(70_000).all(|e| {
+            let [_, _, third, _] = match e.ip {
+                IpAddr::V4(a) => a.octets(),
+                IpAddr::V6(_) => unreachable!(),
+            };
+            third != 7
+        }));
+        // Second port starts where the first ends.
+        assert_eq!(plan.get(65280), Some(Endpoint::new(ip("10.1.0.0"), 587)));
+        assert_eq!(plan.get(7 * 256), Some(Endpoint::new(ip("10.1.8.0"), 25)));
+    }
+
+    #[test]
+    fn exclude_ports() {
+        let none = Resolved::new();
+        // (targets, excludes, default ports, endpoints wanted, excluded count)
+        type Case<'a> = (&'a [&'a str], &'a [&'a str], &'a [u16], &'a [&'a str], u128);
+        let cases: &[Case] = &[
+            // Exclude without a port: every port.
+            (
+                &["192.0.2.1-3"],
+                &["192.0.2.2"],
+                &[25, 587],
+                &[
+                    "192.0.2.1:25",
+                    "192.0.2.3:25",
+                    "192.0.2.1:587",
+                    "192.0.2.3:587",
+                ],
+                2,
+            ),
+            // Exclude with a port: only that port.
+            (
+                &["192.0.2.1-3"],
+                &["192.0.2.2:587"],
+                &[25, 587],
+                &[
+                    "192.0.2.1:25",
+                    "192.0.2.2:25",
+                    "192.0.2.3:25",
+                    "192.0.2.1:587",
+                    "192.0.2.3:587",
+                ],
+                1,
+            ),
+            // An exclude beats an explicit target port too.
+            (&["192.0.2.1:2525"], &["192.0.2.0/24"], &[25], &[], 1),
+            // Excluding what is not there removes nothing.
+            (
+                &["192.0.2.1"],
+                &["198.51.100.0/24", "192.0.2.1:587"],
+                &[25],
+                &["192.0.2.1:25"],
+                0,
+            ),
+            // Duplicates and overlaps are probed once.
+            (
+                &["192.0.2.1", "192.0.2.1", "192.0.2.0/31"],
+                &[],
+                &[25],
+                &["192.0.2.0:25", "192.0.2.1:25"],
+                0,
+            ),
+            // Per-target ports: only that port, merged with default-port targets.
+            (
+                &["192.0.2.1:2525", "192.0.2.2", "192.0.2.3:25"],
+                &[],
+                &[25],
+                &["192.0.2.2:25", "192.0.2.3:25", "192.0.2.1:2525"],
+                0,
+            ),
+            (&["192.0.2.1:2525"], &[], &[], &["192.0.2.1:2525"], 0),
+        ];
+        for (targets, excludes, ports, want, excluded) in cases {
+            let plan = build(targets, excludes, ports, &none).unwrap();
+            assert_eq!(shown(&plan), *want, "{targets:?} - {excludes:?}");
+            assert_eq!(
+                plan.excluded_count(),
+                *excluded,
+                "{targets:?} - {excludes:?}"
+            );
+            assert_eq!(plan.len(), want.len() as u128);
+        }
+    }
+
+    #[test]
+    fn get_matches_endpoints_on_a_mixed_plan() {
+        let names = resolved(&[
+            ("mail.example.com", Ok(&["203.0.113.5", "2001:db8::5"])),
+            ("gone.example.com", Err("no such host")),
+        ]);
+        let plan = build(
+            &[
+                "192.0.2.1-3",
+                "198.51.100.0/30:2525",
+                "2001:db8::1",
+                "mail.example.com",
+                "gone.example.com",
+                "[2001:db8::/126]:2525",
+            ],
+            &["192.0.2.2:587", "198.51.100.2"],
+            &[25, 587],
+            &names,
+        )
+        .unwrap();
+        let want = [
+            "192.0.2.1:25",
+            "192.0.2.2:25",
+            "192.0.2.3:25",
+            "203.0.113.5:25 mail.example.com",
+            "[2001:db8::1]:25",
+            "[2001:db8::5]:25 mail.example.com",
+            "192.0.2.1:587",
+            "192.0.2.3:587",
+            "203.0.113.5:587 mail.example.com",
+            "[2001:db8::1]:587",
+            "[2001:db8::5]:587 mail.example.com",
+            "198.51.100.0:2525",
+            "198.51.100.1:2525",
+            "198.51.100.3:2525",
+            "[2001:db8::]:2525",
+            "[2001:db8::1]:2525",
+            "[2001:db8::2]:2525",
+            "[2001:db8::3]:2525",
+        ];
+        assert_eq!(shown(&plan), want);
+        assert_eq!(plan.len(), want.len() as u128);
+        let all: Vec<Endpoint> = plan.endpoints().collect();
+        for (i, e) in all.iter().enumerate() {
+            assert_eq!(plan.get(i as u128).as_ref(), Some(e), "index {i}");
+        }
+        assert_eq!(plan.get(all.len() as u128), None);
+        assert_eq!(plan.get(u128::MAX), None);
+        assert_eq!(plan.ports(), [25, 587, 2525]);
+        assert_eq!(plan.excluded_count(), 2);
+        assert_eq!(
+            plan.names().collect::<Vec<_>>(),
+            ["mail.example.com", "gone.example.com"]
+        );
+        assert_eq!(
+            plan.unresolved(),
+            [
+                (
+                    "gone.example.com".to_string(),
+                    25,
+                    "no such host".to_string()
+                ),
+                (
+                    "gone.example.com".to_string(),
+                    587,
+                    "no such host".to_string()
+                ),
+            ]
+        );
+        assert_eq!(plan.name_of(ip("2001:db8::5")), Some("mail.example.com"));
+        assert_eq!(plan.name_of(ip("2001:db8::1")), None);
+    }
+
+    #[test]
+    fn names_and_their_failures() {
+        let names = resolved(&[
+            ("a.example", Ok(&["192.0.2.10"])),
+            ("b.example", Ok(&["192.0.2.10", "192.0.2.11"])),
+            ("empty.example", Ok(&[])),
+        ]);
+        let plan = build(
+            &[
+                "a.example",
+                "b.example:2525",
+                "empty.example:25",
+                "missing.example",
+                "a.example",
+            ],
+            &[],
+            &[25],
+            &names,
+        )
+        .unwrap();
+        assert_eq!(
+            shown(&plan),
+            [
+                "192.0.2.10:25 a.example",
+                "192.0.2.10:2525 a.example",
+                "192.0.2.11:2525 b.example",
+            ]
+        );
+        assert_eq!(
+            plan.names().collect::<Vec<_>>(),
+            ["a.example", "b.example", "empty.example", "missing.example"]
+        );
+        assert_eq!(
+            plan.unresolved(),
+            [
+                ("empty.example".to_string(), 25, "no addresses".to_string()),
+                (
+                    "missing.example".to_string(),
+                    25,
+                    "name was not looked up".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn excludes_by_name() {
+        let names = resolved(&[
+            ("mx.example", Ok(&["192.0.2.5"])),
+            ("broken.example", Err("timed out")),
+        ]);
+        let plan = build(&["192.0.2.4-6"], &["mx.example"], &[25], &names).unwrap();
+        assert_eq!(shown(&plan), ["192.0.2.4:25", "192.0.2.6:25"]);
+
+        let err = build(
+            &["192.0.2.4-6"],
+            &["192.0.2.9", "broken.example"],
+            &[25],
+            &names,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.txt:2: exclude \"broken.example\" did not resolve (timed out); refusing to scan without applying it"
+        );
+    }
+
+    #[test]
+    fn ipv6_size_limit() {
+        let none = Resolved::new();
+        let ok = build(&["2001:db8::/96"], &[], &[25], &none).unwrap();
+        assert_eq!(ok.len(), 1 << 32);
+        assert_eq!(
+            ok.get((1 << 32) - 1),
+            Some(Endpoint::new(ip("2001:db8::ffff:ffff"), 25))
+        );
+        // Excludes may be as wide as they like, and IPv4 has no such limit.
+        assert!(
+            build(
+                &["2001:db8::1", "0.0.0.0/0"],
+                &["2001:db8::/32"],
+                &[25],
+                &none
+            )
+            .is_ok()
+        );
+
+        let cases = [
+            (
+                &["192.0.2.1", "2001:db8::/95"][..],
+                "t.txt:2: \"2001:db8::/95\": IPv6 target too large (a /95 holds 2^33 addresses; more than 2^32 addresses, a /96, is refused)",
+            ),
+            (
+                &["[2001:db8::/64]:25"][..],
+                "t.txt:1: \"[2001:db8::/64]:25\": IPv6 target too large (a /64 holds 2^64 addresses; more than 2^32 addresses, a /96, is refused)",
+            ),
+            (
+                &["2001:db8::-2001:db8::1:0:0"][..],
+                "t.txt:1: \"2001:db8::-2001:db8::1:0:0\": IPv6 target too large (4294967297 addresses; more than 2^32 addresses, a /96, is refused)",
+            ),
+        ];
+        for (targets, want) in cases {
+            assert_eq!(
+                build(targets, &[], &[25], &none).unwrap_err().to_string(),
+                want
+            );
+        }
+        // Exactly 2^32 addresses as a range is still allowed.
+        assert!(build(&["2001:db8::-2001:db8::ffff:ffff"], &[], &[25], &none).is_ok());
+    }
+
+    #[test]
+    fn targets_need_a_port() {
+        let err = build(&["192.0.2.1:25", "192.0.2.2"], &[], &[], &Resolved::new()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "t.txt:2: \"192.0.2.2\": no port to scan (give default ports, or write the target as 192.0.2.2:PORT)"
+        );
+    }
+
+    #[test]
+    fn empty_plans() {
+        let none = Resolved::new();
+        let plan = build(&[], &[], &[25], &none).unwrap();
+        assert!(plan.is_empty());
+        assert_eq!(plan.get(0), None);
+        assert!(plan.ports().is_empty());
+        let all_excluded = build(&["192.0.2.0/24"], &["192.0.2.0/23"], &[25, 465], &none).unwrap();
+        assert!(all_excluded.is_empty());
+        assert_eq!(all_excluded.excluded_count(), 512);
+        assert_eq!(all_excluded.endpoints().count(), 0);
+    }
+}
