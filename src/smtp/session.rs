@@ -209,10 +209,8 @@ impl Session {
             .map_or(0, |i| i + 1);
         let mut parse = true;
         loop {
-            if parse {
-                if let Some(reply) = self.parse_buffered(&limits)? {
-                    return Ok(reply);
-                }
+            if parse && let Some(reply) = self.parse_buffered(&limits)? {
+                return Ok(reply);
             }
             let before = self.buf.len();
             // The parser fails once a partial reply passes max_total, so asking for at
@@ -280,7 +278,13 @@ impl Session {
 
     /// One read of at most `want` bytes appended to the buffer, bounded in time.
     async fn read_some(&mut self, want: usize) -> Result<usize, SessionError> {
-        let (bound, host_bound) = self.step_bound()?;
+        let (bound, host_bound) = match self.step_bound() {
+            Ok(b) => b,
+            Err(e) => {
+                self.note_error(&e, "a reply", None);
+                return Err(e);
+            }
+        };
         let mut chunk = [0u8; READ_CHUNK];
         let slot = chunk.get_mut(..want).unwrap_or_default();
         let mut detail = None;
