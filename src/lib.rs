@@ -4,6 +4,7 @@
 //! and README.md. The binary (`src/main.rs`) is a thin shell over this library.
 
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod exit;
 pub mod lab;

@@ -277,19 +277,21 @@ async fn run_attempt(
     rcpt_to: String,
     attempts: &mut Vec<RelayAttempt>,
 ) -> Option<Stop> {
-    attempts.push(RelayAttempt {
+    let mut attempt = RelayAttempt {
         id,
         mail_from,
         rcpt_to,
         rset: None,
         mail: None,
         rcpt: None,
-    });
-    let Some(attempt) = attempts.last_mut() else {
-        return None;
     };
-    let steps = [Step::Rset, Step::Mail, Step::Rcpt];
-    for step in steps {
+    let stop = exchange(session, label, &mut attempt).await;
+    attempts.push(attempt);
+    stop
+}
+
+async fn exchange(session: &mut Session, label: &str, attempt: &mut RelayAttempt) -> Option<Stop> {
+    for step in [Step::Rset, Step::Mail, Step::Rcpt] {
         let command = match step {
             Step::Rset => Command::Rset,
             Step::Mail => Command::MailFrom(attempt.mail_from.clone()),

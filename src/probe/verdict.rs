@@ -269,9 +269,18 @@ mod tests {
     // 250 whose text contains "530": nmap's text matching calls this auth-required.
     const OK_530: Option<(u16, &str)> = Some((250, "2.1.5 Ok id=15301"));
 
+    /// name, how far the probe got, what it saw, the expected verdict and open tests.
+    type Case = (
+        &'static str,
+        Status,
+        Dialogue,
+        Option<Verdict>,
+        &'static [u8],
+    );
+
     #[test]
     fn verdict_table() {
-        let cases: Vec<(&str, Status, Dialogue, Option<Verdict>, &[u8])> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "refused connection has no verdict",
                 Status::Refused,

@@ -1,0 +1,69 @@
+//! `relayscan lab`: the built-in simulated mail network in the foreground until Ctrl-C.
+
+use std::io::Write;
+use std::time::Duration;
+
+use super::AppError;
+use crate::cli::LabArgs;
+use crate::config::parse_duration;
+use crate::lab::{Lab, LabConfig, Persona};
+
+/// Builds a LabConfig from the flags; errors name the flag.
+pub fn lab_config(args: &LabArgs) -> Result<LabConfig, AppError> {
+    let bind = args
+        .bind
+        .parse()
+        .map_err(|e| AppError::Usage(format!("--bind {:?}: {e}", args.bind)))?;
+    let personas = if args.persona.is_empty() {
+        Persona::ALL.to_vec()
+    } else {
+        args.persona
+            .iter()
+            .map(|name| {
+                Persona::from_name(name).ok_or_else(|| {
+                    let known: Vec<&str> = Persona::ALL.iter().map(|p| p.name()).collect();
+                    AppError::Usage(format!(
+                        "--persona {name:?}: unknown; choose from {}",
+                        known.join(", ")
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let duration = |flag: &str, text: &str| -> Result<Duration, AppError> {
+        parse_duration(text).map_err(|e| AppError::Usage(format!("{flag}: {e}")))
+    };
+    Ok(LabConfig {
+        bind,
+        port: args.port,
+        personas,
+        hosts: args.hosts.unwrap_or(0),
+        log: args.log.clone(),
+        record: false,
+        reply_delay: duration("--reply-delay", &args.reply_delay)?,
+        greeting_pause: duration("--greeting-pause", &args.greeting_pause)?,
+    })
+}
+
+pub async fn run(args: LabArgs) -> Result<i32, AppError> {
+    let config = lab_config(&args)?;
+    let lab = Lab::start(config)
+        .await
+        .map_err(|e| AppError::Usage(format!("lab: {e}")))?;
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{}", lab.describe());
+    let _ = writeln!(
+        out,
+        "lab ready: {} hosts on port {}; scan with: relayscan scan {} -p {}",
+        lab.hosts().len(),
+        lab.port(),
+        lab.target_range(),
+        lab.port()
+    );
+    let _ = out.flush();
+    drop(out);
+    let _ = tokio::signal::ctrl_c().await;
+    lab.shutdown().await;
+    eprintln!("lab stopped");
+    Ok(crate::exit::OK)
+}

@@ -1,0 +1,48 @@
+//! The subcommands: each turns parsed arguments into work and an [`AppError`] into an exit code.
+
+pub mod demo;
+pub mod lab;
+pub mod scan;
+
+use crate::exit;
+
+/// Why a command failed, by who must act: the user (usage), the disk (output), or us.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Bad arguments or input; nothing was sent.
+    #[error("{0}")]
+    Usage(String),
+    /// A report could not be written.
+    #[error("{0}")]
+    Output(String),
+    /// Anything else.
+    #[error("{0}")]
+    Failure(String),
+}
+
+impl AppError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AppError::Usage(_) => exit::USAGE,
+            AppError::Output(_) => exit::OUTPUT,
+            AppError::Failure(_) => exit::FAILURE,
+        }
+    }
+}
+
+/// Runs the parsed command line; returns the exit code.
+pub async fn run(cli: crate::cli::Cli, argv: Vec<String>) -> i32 {
+    use crate::cli::Commands;
+    let result = match cli.command {
+        Commands::Scan(args) => scan::run(args, argv).await,
+        Commands::Lab(args) => lab::run(args).await,
+        Commands::Demo(args) => demo::run(args, argv).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("relayscan: error: {e}");
+            e.exit_code()
+        }
+    }
+}
