@@ -1,0 +1,123 @@
+//! Bad input: exit 2 naming file:line and the text, and no traffic sent.
+
+use std::time::Duration;
+
+use crate::support::{LabProcess, run, stderr};
+
+#[test]
+fn bad_target_line_exits_2_naming_file_and_line_before_any_traffic() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = LabProcess::start(
+        "127.0.8.0".parse().unwrap(),
+        dir.path(),
+        &["--persona", "open-relay"],
+    );
+    let list = dir.path().join("targets.txt");
+    std::fs::write(&list, format!("# lab\n{}\n\n127.0.0.300\n", lab.addr(0))).unwrap();
+    let out = run(
+        &[
+            "scan",
+            "-iL",
+            list.to_str().unwrap(),
+            "-p",
+            &lab.port_arg(),
+            "-o",
+            dir.path().join("x").to_str().unwrap(),
+        ],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("targets.txt:4"), "names file:line: {err}");
+    assert!(err.contains("127.0.0.300"), "quotes the text: {err}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        lab.received().is_empty(),
+        "no traffic before the plan is valid"
+    );
+    assert!(
+        !dir.path().join("x.jsonl").exists(),
+        "no reports for a refused plan"
+    );
+}
+
+#[test]
+fn bad_flags_and_arguments_exit_2() {
+    let cases: [(&[&str], &str); 6] = [
+        (&["scan"], "no targets"),
+        (&["scan", "127.0.0.1", "-p", "0"], "--ports"),
+        (
+            &["scan", "127.0.0.1", "--connect-timeout", "soon"],
+            "--connect-timeout",
+        ),
+        (&["scan", "127.0.0.1", "--rcpt-to", "nobody"], "--rcpt-to"),
+        (&["scan", "127.0.0.1", "--format", "pdf"], "--format"),
+        (&["scan", "127.0.0.1-0"], "127.0.0.1-0"),
+    ];
+    for (args, needle) in cases {
+        let out = run(args, Duration::from_secs(10));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(needle),
+            "{args:?} should mention {needle}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn missing_target_file_is_named() {
+    let out = run(
+        &["scan", "-iL", "/nonexistent/targets.txt"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("/nonexistent/targets.txt"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn targets_from_stdin() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let lab = LabProcess::start(
+        "127.0.10.0".parse().unwrap(),
+        dir.path(),
+        &["--persona", "closed"],
+    );
+    let prefix = dir.path().join("stdin");
+    let mut child = crate::support::relayscan()
+        .args([
+            "scan",
+            "-iL",
+            "-",
+            "-p",
+            &lab.port_arg(),
+            "-q",
+            "-o",
+            prefix.to_str().unwrap(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(
+        child.stdin.take().unwrap(),
+        "{}  # the closed persona",
+        lab.addr(0)
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let records = crate::support::read_jsonl(&prefix.with_extension("jsonl"));
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        records[0].verdict,
+        Some(relayscan::probe::Verdict::RelayDenied)
+    );
+}

@@ -1,0 +1,177 @@
+//! Test support: run the real binary, start a lab process on a loopback network, read reports.
+
+use std::io::{BufRead, BufReader};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use relayscan::lab::Persona;
+use relayscan::report::ScanRecord;
+
+/// The relayscan binary under test.
+pub fn relayscan() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_relayscan"))
+}
+
+/// Runs relayscan with `args`, failing the test if it does not end within `limit`.
+pub fn run(args: &[&str], limit: Duration) -> Output {
+    let mut child = relayscan()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn relayscan");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "relayscan {args:?} did not finish within {limit:?}\nstderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A `relayscan lab` process; killed when dropped.
+pub struct LabProcess {
+    child: Child,
+    pub port: u16,
+    pub network: Ipv4Addr,
+    pub log: PathBuf,
+    pub hosts: usize,
+}
+
+impl LabProcess {
+    /// Starts `relayscan lab --bind NET/24 --port 0` with extra flags, waits until ready.
+    pub fn start(network: Ipv4Addr, dir: &Path, extra: &[&str]) -> LabProcess {
+        let log = dir.join(format!("lab-{network}.jsonl"));
+        let bind = format!("{network}/24");
+        let mut child = relayscan()
+            .args(["lab", "--bind", &bind, "--port", "0", "--log"])
+            .arg(&log)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn relayscan lab");
+        let stdout = child.stdout.take().expect("lab stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let Some(Ok(line)) = lines.next() else { break };
+            // "lab ready: 13 hosts on port 40123; scan with: ..."
+            let Some(rest) = line.strip_prefix("lab ready: ") else {
+                continue;
+            };
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            let hosts = words.first().and_then(|w| w.parse().ok());
+            let port = words
+                .get(4)
+                .and_then(|w| w.trim_end_matches(';').parse().ok());
+            if let (Some(hosts), Some(port)) = (hosts, port) {
+                // Keep draining stdout so the lab never blocks on a full pipe.
+                std::thread::spawn(move || for _ in lines {});
+                return LabProcess {
+                    child,
+                    port,
+                    network,
+                    log,
+                    hosts,
+                };
+            }
+            break;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the lab on {bind} did not report ready");
+    }
+
+    /// The address holding the n-th host (0-based), as the lab assigns them: .1 upwards.
+    pub fn addr(&self, n: usize) -> IpAddr {
+        let base = u32::from(self.network);
+        IpAddr::V4(Ipv4Addr::from(base + 1 + n as u32))
+    }
+
+    /// The first `count` lab addresses as a range target.
+    pub fn range(&self, count: usize) -> String {
+        format!("{}-{}", self.addr(0), self.addr(count - 1))
+    }
+
+    pub fn port_arg(&self) -> String {
+        self.port.to_string()
+    }
+
+    /// Every command line the lab received so far.
+    pub fn received(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("lab log line is JSON"))
+            .collect()
+    }
+}
+
+impl Drop for LabProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The persona the lab put on host n when started with every persona in order.
+pub fn persona_at(n: usize) -> Persona {
+    Persona::ALL[n % Persona::ALL.len()]
+}
+
+/// Reads a JSONL report into records.
+pub fn read_jsonl(path: &Path) -> Vec<ScanRecord> {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    text.lines()
+        .enumerate()
+        .map(|(n, l)| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), n + 1))
+        })
+        .collect()
+}
+
+/// Reads a CSV report into header + rows, with the csv crate.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let header = reader
+        .headers()
+        .expect("csv header")
+        .iter()
+        .map(String::from)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.expect("csv row").iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+/// Reads the JSON document report.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
