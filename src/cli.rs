@@ -97,7 +97,7 @@ pub struct CommonScanArgs {
     /// No progress bar; a one-line status every few seconds instead.
     #[arg(long)]
     pub no_progress: bool,
-    /// No progress output and no summary table on stderr.
+    /// No progress or status lines on stderr (the summary table still goes to stdout).
     #[arg(short = 'q', long)]
     pub quiet: bool,
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::reply::Reply;
+use super::reply::{EnhancedCode, Reply};
 
 /// Most keywords kept from one EHLO reply; real servers announce about a dozen.
 const MAX_KEYWORDS: usize = 100;
@@ -135,7 +135,12 @@ fn is_ehlo_keyword(word: &str) -> bool {
 /// A domain must contain a dot: single words there are far more often product names or
 /// filler ("ESMTP", "Service", "localhost") than a name usable in relay tests.
 pub fn announced_name(reply: &Reply) -> Option<String> {
-    let word = reply.first_line().split_ascii_whitespace().next()?;
+    let mut words = reply.first_line().split_ascii_whitespace();
+    let mut word = words.next()?;
+    // "421 4.3.2 mx.example.com Service not available": the name follows the enhanced code.
+    if reply.enhanced.is_some() && EnhancedCode::try_from(word.to_string()).is_ok() {
+        word = words.next()?;
+    }
     if word.len() > MAX_NAME {
         return None;
     }
@@ -359,5 +364,11 @@ mod tests {
             }),
             None
         );
+        let busy = Reply {
+            code: 421,
+            enhanced: Some(EnhancedCode::try_from("4.3.2".to_string()).unwrap()),
+            lines: vec!["4.3.2 busy.example.org Service not available".into()],
+        };
+        assert_eq!(announced_name(&busy).as_deref(), Some("busy.example.org"));
     }
 }

@@ -121,3 +121,18 @@ fn targets_from_stdin() {
         Some(relayscan::probe::Verdict::RelayDenied)
     );
 }
+
+#[test]
+fn example_target_lists_parse_without_scanning() {
+    // Parsed only: these are documentation ranges and must never be probed.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("targets");
+    for (file, expected) in [
+        ("example-targets.txt", 8),
+        ("example-excludes.txt", 3),
+        ("lab.txt", 1),
+    ] {
+        let parsed = relayscan::target::read_file(&root.join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(parsed.len(), expected, "{file}");
+    }
+}
