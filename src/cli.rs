@@ -27,7 +27,7 @@ pub enum Commands {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Targets: IP, CIDR, range (10.0.0.5-20), host name, host:port, [v6]:port.
+    /// Targets: IP, CIDR, range (192.0.2.5-20), host name, host:port, [v6]:port.
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
     /// Read targets from FILE, one per line (# comments); "-" reads stdin. Repeatable.

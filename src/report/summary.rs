@@ -119,7 +119,10 @@ impl Summary {
         let total_open = self.open_relays.len() as u64 + self.open_relays_more;
         if total_open > 0 {
             let _ = writeln!(out, "\nOpen relays ({total_open}):");
-            for ep in self.open_relays.iter().take(OPEN_RELAYS_SHOWN) {
+            // Completion order is noise to a reader: list them by address.
+            let mut sorted: Vec<&String> = self.open_relays.iter().collect();
+            sorted.sort_by_key(|ep| ep.parse::<std::net::SocketAddr>().ok());
+            for ep in sorted.into_iter().take(OPEN_RELAYS_SHOWN) {
                 let _ = writeln!(out, "  {ep}");
             }
             let shown = self.open_relays.len().min(OPEN_RELAYS_SHOWN) as u64;
