@@ -81,76 +81,39 @@ impl Stop {
 pub async fn probe(endpoint: Endpoint, settings: &ProbeSettings) -> Outcome {
     let started_at = Utc::now();
     let clock = Instant::now();
-    let mut dialogue = Dialogue::default();
-    let mut server_name = None;
-
-    let (status, transcript, truncated) =
-        match Session::connect(endpoint.socket_addr(), &settings.session).await {
-            Err(error) => {
-                let status = status_of(&error);
-                let mut outcome = finish(
-                    endpoint,
-                    started_at,
-                    clock,
-                    status,
-                    dialogue,
-                    Vec::new(),
-                    false,
-                    None,
-                );
-                outcome.error = Some(error.to_string());
-                return outcome;
+    let mut seen = Seen::default();
+    let status = match Session::connect(endpoint.socket_addr(), &settings.session).await {
+        Err(error) => {
+            seen.connect_error = Some(error.to_string());
+            status_of(&error)
+        }
+        Ok(mut session) => {
+            let stop = converse(
+                &mut session,
+                settings,
+                &mut seen.dialogue,
+                &mut seen.server_name,
+            )
+            .await;
+            let status = stop.as_ref().map_or(Status::Completed, |s| s.status);
+            seen.dialogue.interruption = stop.map(|s| Interruption {
+                status: s.status,
+                step: s.step,
+                detail: s.detail,
+            });
+            // A polite goodbye, also after a refusal; skipped when the line is already dead.
+            if matches!(status, Status::Completed | Status::ProtocolError) {
+                session.quit().await;
             }
-            Ok(mut session) => {
-                let stop = converse(&mut session, settings, &mut dialogue, &mut server_name).await;
-                let status = match stop {
-                    Some(stop) => {
-                        let status = stop.status;
-                        dialogue.interruption = Some(Interruption {
-                            status,
-                            step: stop.step,
-                            detail: stop.detail,
-                        });
-                        status
-                    }
-                    None => Status::Completed,
-                };
-                // A polite goodbye, also after a refusal; skipped when the line is already dead.
-                if matches!(status, Status::Completed | Status::ProtocolError) {
-                    session.quit().await;
-                }
-                let (lines, truncated) = session.into_transcript().into_parts();
-                (status, lines, truncated)
-            }
-        };
-    finish(
-        endpoint,
-        started_at,
-        clock,
-        status,
-        dialogue,
-        transcript,
-        truncated,
-        server_name,
-    )
-}
-
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    endpoint: Endpoint,
-    started_at: chrono::DateTime<Utc>,
-    clock: Instant,
-    status: Status,
-    dialogue: Dialogue,
-    transcript: Vec<crate::smtp::TranscriptLine>,
-    transcript_truncated: bool,
-    server_name: Option<String>,
-) -> Outcome {
-    let class = classify(status, &dialogue);
-    let error = dialogue
-        .interruption
-        .as_ref()
-        .map(|i| format!("{} at {}", i.detail, i.step));
+            (seen.transcript, seen.transcript_truncated) = session.into_transcript().into_parts();
+            status
+        }
+    };
+    let class = classify(status, &seen.dialogue);
+    let error = seen.connect_error.or_else(|| {
+        let i = seen.dialogue.interruption.as_ref()?;
+        Some(format!("{} at {}", i.detail, i.step))
+    });
     Outcome {
         endpoint,
         started_at,
@@ -161,11 +124,21 @@ fn finish(
         reason: class.reason,
         open_tests: class.open_tests,
         accepts_any_recipient: class.accepts_any_recipient,
-        server_name,
-        dialogue,
-        transcript,
-        transcript_truncated,
+        server_name: seen.server_name,
+        dialogue: seen.dialogue,
+        transcript: seen.transcript,
+        transcript_truncated: seen.transcript_truncated,
     }
+}
+
+/// What one probe saw, gathered as the dialogue goes.
+#[derive(Default)]
+struct Seen {
+    dialogue: Dialogue,
+    server_name: Option<String>,
+    transcript: Vec<crate::smtp::TranscriptLine>,
+    transcript_truncated: bool,
+    connect_error: Option<String>,
 }
 
 /// The dialogue proper. Returns `Some(stop)` when it ended early.
