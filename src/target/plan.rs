@@ -367,12 +367,15 @@ mod tests {
 
     #[test]
     fn a_slash_16_is_one_interval() {
-        let plan = build(&["10.1.0.0/16"], &[], &[25], &Resolved::new()).unwrap();
+        let plan = build(&["127.1.0.0/16"], &[], &[25], &Resolved::new()).unwrap();
         assert_eq!(plan.len(), 65536);
         assert_eq!(plan.ports(), [25]);
         assert_eq!(plan.port_sets()[&25].ranges_len(), 1);
-        assert_eq!(plan.get(0), Some(Endpoint::new(ip("10.1.0.0"), 25)));
-        assert_eq!(plan.get(65535), Some(Endpoint::new(ip("10.1.255.255"), 25)));
+        assert_eq!(plan.get(0), Some(Endpoint::new(ip("127.1.0.0"), 25)));
+        assert_eq!(
+            plan.get(65535),
+            Some(Endpoint::new(ip("127.1.255.255"), 25))
+        );
         assert_eq!(plan.get(65536), None);
         assert_eq!(plan.excluded_count(), 0);
     }
@@ -380,8 +383,8 @@ mod tests {
     #[test]
     fn excludes_subtract_a_slash_24() {
         let plan = build(
-            &["10.1.0.0/16"],
-            &["10.1.7.0/24"],
+            &["127.1.0.0/16"],
+            &["127.1.7.0/24"],
             &[25, 587],
             &Resolved::new(),
         )
@@ -397,8 +400,8 @@ mod tests {
             third != 7
         }));
         // Second port starts where the first ends.
-        assert_eq!(plan.get(65280), Some(Endpoint::new(ip("10.1.0.0"), 587)));
-        assert_eq!(plan.get(7 * 256), Some(Endpoint::new(ip("10.1.8.0"), 25)));
+        assert_eq!(plan.get(65280), Some(Endpoint::new(ip("127.1.0.0"), 587)));
+        assert_eq!(plan.get(7 * 256), Some(Endpoint::new(ip("127.1.8.0"), 25)));
     }
 
     #[test]

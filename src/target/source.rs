@@ -1,5 +1,5 @@
 //! Where targets come from (arguments, files, stdin) and errors that name the place:
-//! `targets.txt:3: "10.0.0.300": invalid IPv4 address (octet 300 > 255)`.
+//! `targets.txt:3: "192.0.2.300": invalid IPv4 address (octet 300 > 255)`.
 
 use std::fmt;
 use std::fs::File;
@@ -139,7 +139,7 @@ fn parse_one(origin: &Origin, text: &str) -> Result<Target, TargetError> {
 }
 
 /// Reads one target per whitespace-separated word, line by line. `#` starts a comment at
-/// the start of a line or after whitespace (`10.0.0.1#x` is a bad spec, not a comment).
+/// the start of a line or after whitespace (`192.0.2.1#x` is a bad spec, not a comment).
 /// Stops at the first error.
 pub fn parse_lines<R: BufRead>(
     mut reader: R,
@@ -231,11 +231,11 @@ mod tests {
     fn lines_comments_and_whitespace() {
         let text = "\
 # office network
-10.0.0.5
+127.0.0.5
   192.0.2.0/24   # the lab\t
 \r
 mail.example.com:2525 [2001:db8::1]:25\r
-#10.9.9.9
+#127.9.9.9
 203.0.113.5-10 # range
 \t\t
 ";
@@ -243,7 +243,7 @@ mail.example.com:2525 [2001:db8::1]:25\r
         assert_eq!(
             shown(&got),
             [
-                "targets.txt:2 10.0.0.5",
+                "targets.txt:2 127.0.0.5",
                 "targets.txt:3 192.0.2.0/24",
                 "targets.txt:5 mail.example.com:2525",
                 "targets.txt:5 [2001:db8::1]:25",
@@ -268,44 +268,44 @@ mail.example.com:2525 [2001:db8::1]:25\r
 
     #[test]
     fn last_line_without_newline_and_bom() {
-        let got = parse_lines(Cursor::new("\u{feff}10.0.0.1\n10.0.0.2"), "t").unwrap();
-        assert_eq!(shown(&got), ["t:1 10.0.0.1", "t:2 10.0.0.2"]);
+        let got = parse_lines(Cursor::new("\u{feff}127.0.0.1\n127.0.0.2"), "t").unwrap();
+        assert_eq!(shown(&got), ["t:1 127.0.0.1", "t:2 127.0.0.2"]);
     }
 
     #[test]
     fn first_error_names_file_line_and_text() {
         let cases = [
             (
-                "10.0.0.1\n\n10.0.0.300\nbad_name\n",
-                "targets.txt:3: \"10.0.0.300\": invalid IPv4 address (octet 300 > 255)",
+                "127.0.0.1\n\n127.0.0.300\nbad_name\n",
+                "targets.txt:3: \"127.0.0.300\": invalid IPv4 address (octet 300 > 255)",
             ),
             (
-                "10.0.0.1 10.0.0.20-10.0.0.5\n",
-                "targets.txt:1: \"10.0.0.20-10.0.0.5\": range start 10.0.0.20 is after range end 10.0.0.5",
+                "127.0.0.1 127.0.0.20-127.0.0.5\n",
+                "targets.txt:1: \"127.0.0.20-127.0.0.5\": range start 127.0.0.20 is after range end 127.0.0.5",
             ),
             (
-                "10.0.0.1#not-a-comment\n",
-                "targets.txt:1: \"10.0.0.1#not-a-comment\": invalid character '#' in host name",
+                "127.0.0.1#not-a-comment\n",
+                "targets.txt:1: \"127.0.0.1#not-a-comment\": invalid character '#' in host name",
             ),
             (
                 "ok.example\nex\u{1b}[31m.com\n",
                 "targets.txt:2: \"ex\\u{1b}[31m.com\": invalid character '\\u{1b}' in host name",
             ),
             (
-                "10.0.0.5:0",
-                "targets.txt:1: \"10.0.0.5:0\": port 0 is not allowed",
+                "127.0.0.5:0",
+                "targets.txt:1: \"127.0.0.5:0\": port 0 is not allowed",
             ),
         ];
         for (text, want) in cases {
             let err = parse_lines(Cursor::new(text), "targets.txt").unwrap_err();
             assert_eq!(err.to_string(), want, "{text:?}");
         }
-        let err = parse_lines(Cursor::new("10.0.0.300"), "targets.txt").unwrap_err();
+        let err = parse_lines(Cursor::new("127.0.0.300"), "targets.txt").unwrap_err();
         assert_eq!(
             err,
             TargetError {
                 origin: "targets.txt:1".into(),
-                text: "10.0.0.300".into(),
+                text: "127.0.0.300".into(),
                 problem: "invalid IPv4 address (octet 300 > 255)".into(),
             }
         );
@@ -325,11 +325,11 @@ mail.example.com:2525 [2001:db8::1]:25\r
 
     #[test]
     fn bad_bytes_and_long_lines() {
-        let err = parse_lines(Cursor::new(b"10.0.0.1\n\xff\xfe\n".to_vec()), "t").unwrap_err();
+        let err = parse_lines(Cursor::new(b"127.0.0.1\n\xff\xfe\n".to_vec()), "t").unwrap_err();
         assert_eq!(err.origin, "t:2");
         assert!(err.problem.starts_with("not valid UTF-8"), "{err}");
 
-        let long = format!("10.0.0.1\n{}\n", "a".repeat(MAX_LINE_BYTES + 10));
+        let long = format!("127.0.0.1\n{}\n", "a".repeat(MAX_LINE_BYTES + 10));
         let err = parse_lines(Cursor::new(long), "t").unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -346,14 +346,14 @@ mail.example.com:2525 [2001:db8::1]:25\r
 
     #[test]
     fn arguments() {
-        let args: Vec<String> = ["10.0.0.5", "mail.example.com:2525", "192.0.2.1 192.0.2.2"]
+        let args: Vec<String> = ["127.0.0.5", "mail.example.com:2525", "192.0.2.1 192.0.2.2"]
             .map(String::from)
             .to_vec();
         let got = parse_args(&args).unwrap();
         assert_eq!(
             shown(&got),
             [
-                "argument 1 10.0.0.5",
+                "argument 1 127.0.0.5",
                 "argument 2 mail.example.com:2525",
                 "argument 3 192.0.2.1",
                 "argument 3 192.0.2.2",
@@ -363,10 +363,10 @@ mail.example.com:2525 [2001:db8::1]:25\r
 
         let cases: &[(&[&str], &str)] = &[
             (
-                &["10.0.0.1", "10.0.0.0/33"],
-                "argument 2: \"10.0.0.0/33\": prefix length /33 too long (an IPv4 network has at most /32)",
+                &["127.0.0.1", "127.0.0.0/33"],
+                "argument 2: \"127.0.0.0/33\": prefix length /33 too long (an IPv4 network has at most /32)",
             ),
-            (&["10.0.0.1", ""], "argument 2: empty target"),
+            (&["127.0.0.1", ""], "argument 2: empty target"),
             (&["  "], "argument 1: \"  \": empty target"),
             (
                 &["# x"],

@@ -1,5 +1,5 @@
-//! One target as the user writes it (`10.0.0.5`, `10.0.0.0/24:2525`, `[2001:db8::1]:25`,
-//! `10.0.0.5-20`, `mail.example.com`): `FromStr`, `Display` (round-trips) and specific errors.
+//! One target as the user writes it (`192.0.2.5`, `192.0.2.0/24:2525`, `[2001:db8::1]:25`,
+//! `192.0.2.5-20`, `mail.example.com`): `FromStr`, `Display` (round-trips) and specific errors.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -108,7 +108,7 @@ fn parse_bracketed(rest: &str) -> Result<Target, SpecError> {
         .ok_or(SpecError::Brackets("missing ']' after '['"))?;
     if !inner.contains(':') {
         return Err(SpecError::Brackets(
-            "brackets are only for IPv6 addresses (write 10.0.0.5:25 for IPv4)",
+            "brackets are only for IPv6 addresses (write 192.0.2.5:25 for IPv4)",
         ));
     }
     let spec = parse_v6_spec(inner)?;
@@ -146,7 +146,7 @@ fn parse_spec(s: &str) -> Result<TargetSpec, SpecError> {
         }
     }
     if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        // "10.0.0" or "1234" is a mistyped address, never a name to resolve.
+        // "192.0.2" or "1234" is a mistyped address, never a name to resolve.
         return parse_ipv4(s).map(|a| TargetSpec::Addr(IpAddr::V4(a)));
     }
     parse_host(s).map(TargetSpec::Host)
@@ -296,7 +296,7 @@ fn make_net(addr: IpAddr, prefix: &str) -> Result<TargetSpec, SpecError> {
         return Err(too_long());
     }
     let net = IpNetwork::new(addr, len).map_err(|_| too_long())?;
-    // Host bits set ("10.0.0.5/24") means the whole network, as nmap reads it.
+    // Host bits set ("192.0.2.5/24") means the whole network, as nmap reads it.
     let normal = IpNetwork::new(net.network(), len).map_err(|_| too_long())?;
     Ok(TargetSpec::Net(normal))
 }
@@ -392,10 +392,10 @@ mod tests {
         let cases: Vec<(&str, TargetSpec, Option<u16>, &str)> = vec![
             // (input, spec, port, canonical display)
             (
-                "10.0.0.5",
-                TargetSpec::Addr(v4("10.0.0.5")),
+                "127.0.0.5",
+                TargetSpec::Addr(v4("127.0.0.5")),
                 None,
-                "10.0.0.5",
+                "127.0.0.5",
             ),
             ("0.0.0.0", TargetSpec::Addr(v4("0.0.0.0")), None, "0.0.0.0"),
             (
@@ -405,9 +405,9 @@ mod tests {
                 "2001:db8::1",
             ),
             ("::1", TargetSpec::Addr(v6("::1")), None, "::1"),
-            ("10.0.0.0/24", net("10.0.0.0/24"), None, "10.0.0.0/24"),
-            ("10.0.0.77/24", net("10.0.0.0/24"), None, "10.0.0.0/24"),
-            ("10.0.0.5/32", net("10.0.0.5/32"), None, "10.0.0.5/32"),
+            ("127.0.0.0/24", net("127.0.0.0/24"), None, "127.0.0.0/24"),
+            ("127.0.0.77/24", net("127.0.0.0/24"), None, "127.0.0.0/24"),
+            ("127.0.0.5/32", net("127.0.0.5/32"), None, "127.0.0.5/32"),
             ("0.0.0.0/0", net("0.0.0.0/0"), None, "0.0.0.0/0"),
             (
                 "2001:db8::/120",
@@ -422,28 +422,28 @@ mod tests {
                 "2001:db8::ab00/120",
             ),
             (
-                "10.0.0.5-10.0.0.20",
-                range(v4("10.0.0.5"), v4("10.0.0.20")),
+                "127.0.0.5-127.0.0.20",
+                range(v4("127.0.0.5"), v4("127.0.0.20")),
                 None,
-                "10.0.0.5-10.0.0.20",
+                "127.0.0.5-127.0.0.20",
             ),
             (
-                "10.0.0.5-20",
-                range(v4("10.0.0.5"), v4("10.0.0.20")),
+                "127.0.0.5-20",
+                range(v4("127.0.0.5"), v4("127.0.0.20")),
                 None,
-                "10.0.0.5-10.0.0.20",
+                "127.0.0.5-127.0.0.20",
             ),
             (
-                "10.0.0.5-5",
-                range(v4("10.0.0.5"), v4("10.0.0.5")),
+                "127.0.0.5-5",
+                range(v4("127.0.0.5"), v4("127.0.0.5")),
                 None,
-                "10.0.0.5-10.0.0.5",
+                "127.0.0.5-127.0.0.5",
             ),
             (
-                "10.0.0.250-10.0.1.3",
-                range(v4("10.0.0.250"), v4("10.0.1.3")),
+                "127.0.0.250-127.0.1.3",
+                range(v4("127.0.0.250"), v4("127.0.1.3")),
                 None,
-                "10.0.0.250-10.0.1.3",
+                "127.0.0.250-127.0.1.3",
             ),
             (
                 "2001:db8::1-2001:db8::ff",
@@ -482,10 +482,10 @@ mod tests {
                 "localhost:25",
             ),
             (
-                "10.0.0.5:2525",
-                TargetSpec::Addr(v4("10.0.0.5")),
+                "127.0.0.5:2525",
+                TargetSpec::Addr(v4("127.0.0.5")),
                 Some(2525),
-                "10.0.0.5:2525",
+                "127.0.0.5:2525",
             ),
             (
                 "[2001:db8::1]:25",
@@ -500,10 +500,10 @@ mod tests {
                 "2001:db8::1",
             ),
             (
-                "10.0.0.0/24:2525",
-                net("10.0.0.0/24"),
+                "127.0.0.0/24:2525",
+                net("127.0.0.0/24"),
                 Some(2525),
-                "10.0.0.0/24:2525",
+                "127.0.0.0/24:2525",
             ),
             (
                 "[2001:db8::/120]:25",
@@ -512,10 +512,10 @@ mod tests {
                 "[2001:db8::/120]:25",
             ),
             (
-                "10.0.0.5-20:587",
-                range(v4("10.0.0.5"), v4("10.0.0.20")),
+                "127.0.0.5-20:587",
+                range(v4("127.0.0.5"), v4("127.0.0.20")),
                 Some(587),
-                "10.0.0.5-10.0.0.20:587",
+                "127.0.0.5-127.0.0.20:587",
             ),
             (
                 "[2001:db8::1-2001:db8::ff]:465",
@@ -552,48 +552,48 @@ mod tests {
         let cases: Vec<(&str, &str)> = vec![
             ("", "empty target"),
             (":25", "empty target"),
-            ("10.0.0.300", "invalid IPv4 address (octet 300 > 255)"),
+            ("127.0.0.300", "invalid IPv4 address (octet 300 > 255)"),
             (
-                "10.0.0",
+                "127.0.0",
                 "invalid IPv4 address (expected 4 octets, found 3)",
             ),
             (
-                "10.0.0.0.1",
+                "127.0.0.0.1",
                 "invalid IPv4 address (expected 4 octets, found 5)",
             ),
             ("1234", "invalid IPv4 address (expected 4 octets, found 1)"),
-            ("10..0.1", "invalid IPv4 address (empty octet)"),
-            ("10.0.0.5.", "invalid IPv4 address (empty octet)"),
+            ("127..0.1", "invalid IPv4 address (empty octet)"),
+            ("127.0.0.5.", "invalid IPv4 address (empty octet)"),
             (
-                "010.0.0.1",
-                "invalid IPv4 address (octet \"010\" has a leading zero (octal or decimal?))",
+                "0127.0.0.1",
+                "invalid IPv4 address (octet \"0127\" has a leading zero (octal or decimal?))",
             ),
             (
                 "99999999999.0.0.1",
                 "invalid IPv4 address (octet 99999999999 > 255)",
             ),
             (
-                "10.0.0.20-10.0.0.5",
-                "range start 10.0.0.20 is after range end 10.0.0.5",
+                "127.0.0.20-127.0.0.5",
+                "range start 127.0.0.20 is after range end 127.0.0.5",
             ),
             (
-                "10.0.0.20-5",
-                "range start 10.0.0.20 is after range end 10.0.0.5",
+                "127.0.0.20-5",
+                "range start 127.0.0.20 is after range end 127.0.0.5",
             ),
             (
-                "10.0.0.5-300",
+                "127.0.0.5-300",
                 "invalid range end \"300\" (octet 300 > 255)",
             ),
             (
-                "10.0.0.5-",
+                "127.0.0.5-",
                 "invalid range end \"\" (expected an address or a last octet)",
             ),
             (
-                "10.0.0.5-10.0.0",
-                "invalid range end \"10.0.0\" (expected 4 octets, found 3)",
+                "127.0.0.5-127.0.0",
+                "invalid range end \"127.0.0\" (expected 4 octets, found 3)",
             ),
             (
-                "10.0.0.5-x",
+                "127.0.0.5-x",
                 "invalid range end \"x\" (octet \"x\" is not a number)",
             ),
             (
@@ -605,15 +605,15 @@ mod tests {
                 "range start 2001:db8::ff is after range end 2001:db8::1",
             ),
             (
-                "10.0.0.1-2001:db8::1",
-                "range mixes IPv4 and IPv6 (10.0.0.1 - 2001:db8::1)",
+                "127.0.0.1-2001:db8::1",
+                "range mixes IPv4 and IPv6 (127.0.0.1 - 2001:db8::1)",
             ),
             (
-                "2001:db8::1-10.0.0.1",
-                "range mixes IPv4 and IPv6 (2001:db8::1 - 10.0.0.1)",
+                "2001:db8::1-127.0.0.1",
+                "range mixes IPv4 and IPv6 (2001:db8::1 - 127.0.0.1)",
             ),
             (
-                "10.0.0.0/33",
+                "127.0.0.0/33",
                 "prefix length /33 too long (an IPv4 network has at most /32)",
             ),
             (
@@ -621,31 +621,31 @@ mod tests {
                 "prefix length /129 too long (an IPv6 network has at most /128)",
             ),
             (
-                "10.0.0.0/99999",
+                "127.0.0.0/99999",
                 "prefix length /99999 too long (an IPv4 network has at most /32)",
             ),
             (
-                "10.0.0.0/",
+                "127.0.0.0/",
                 "invalid prefix length \"\" (expected a number after '/')",
             ),
             (
-                "10.0.0.0/x",
+                "127.0.0.0/x",
                 "invalid prefix length \"x\" (expected a number after '/')",
             ),
             (
-                "10.0.0.0/+8",
+                "127.0.0.0/+8",
                 "invalid prefix length \"+8\" (expected a number after '/')",
             ),
             (
                 "example.com/24",
                 "a network needs an IP address before '/', not \"example.com\"",
             ),
-            ("10.0.0.300/24", "invalid IPv4 address (octet 300 > 255)"),
-            ("10.0.0.5:0", "port 0 is not allowed"),
-            ("10.0.0.5:65536", "port 65536 > 65535"),
+            ("127.0.0.300/24", "invalid IPv4 address (octet 300 > 255)"),
+            ("127.0.0.5:0", "port 0 is not allowed"),
+            ("127.0.0.5:65536", "port 65536 > 65535"),
             ("example.com:99999", "port 99999 > 65535"),
             ("[2001:db8::1]:70000", "port 70000 > 65535"),
-            ("10.0.0.0/24:0", "port 0 is not allowed"),
+            ("127.0.0.0/24:0", "port 0 is not allowed"),
             ("exa_mple.com", "invalid character '_' in host name"),
             ("exa mple.com", "invalid character ' ' in host name"),
             ("mail.exämple.com", "invalid character 'ä' in host name"),
@@ -668,8 +668,8 @@ mod tests {
             ("fe80::1%eth0", "invalid IPv6 address \"fe80::1%eth0\""),
             ("[2001:db8::1", "missing ']' after '['"),
             (
-                "[10.0.0.5]:25",
-                "brackets are only for IPv6 addresses (write 10.0.0.5:25 for IPv4)",
+                "[127.0.0.5]:25",
+                "brackets are only for IPv6 addresses (write 192.0.2.5:25 for IPv4)",
             ),
             (
                 "[2001:db8::1]25",
