@@ -12,6 +12,7 @@ use std::net::{IpAddr, SocketAddr};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::smtp::tls::TlsReport;
 use crate::smtp::{Capabilities, Reply, TranscriptLine};
 
 pub use runner::{ProbeSettings, probe};
@@ -71,6 +72,9 @@ pub enum Status {
     Cancelled,
     /// The host name did not resolve to any address.
     Unresolved,
+    /// The TLS handshake failed where there was no plaintext to go on with (an
+    /// implicit-TLS port). After a failed STARTTLS the probe goes on in plaintext instead.
+    TlsFailed,
 }
 
 impl Status {
@@ -94,6 +98,7 @@ impl Status {
             Status::ProtocolError => "protocol-error",
             Status::Cancelled => "cancelled",
             Status::Unresolved => "unresolved",
+            Status::TlsFailed => "tls-failed",
         }
     }
 }
@@ -173,6 +178,12 @@ pub struct Interruption {
 }
 
 /// The structured facts of one dialogue; the verdict is a pure function of these.
+///
+/// The top-level fields are the session before TLS (on an implicit-TLS port, where there
+/// is no plaintext, they are the session inside TLS). `after_tls` is the session after a
+/// successful STARTTLS: RFC 3207 makes the client forget what it learned before, so it
+/// has its own EHLO, capabilities and relay tests, and `capabilities` here stays what the
+/// server offers to anyone in plaintext (AUTH PLAIN before TLS is a finding).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dialogue {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -191,6 +202,31 @@ pub struct Dialogue {
     pub control: Option<RelayAttempt>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interruption: Option<Interruption>,
+    /// The reply to STARTTLS, when it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starttls: Option<Reply>,
+    /// The session after the STARTTLS handshake succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_tls: Option<AfterTls>,
+}
+
+/// The dialogue after STARTTLS: EHLO again and, where `--relay-over` puts them (or a 530
+/// asked for STARTTLS), the relay tests over TLS.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AfterTls {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ehlo: Option<Reply>,
+    /// The HELO reply, when EHLO over TLS was refused and we fell back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helo: Option<Reply>,
+    /// Learned from the EHLO over TLS only; nothing carried over from before.
+    #[serde(default)]
+    pub capabilities: Capabilities,
+    /// The relay tests run over TLS; empty when they ran in plaintext only.
+    #[serde(default)]
+    pub attempts: Vec<RelayAttempt>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<RelayAttempt>,
 }
 
 /// Everything one probe produced. Built by [`probe`], serialised by the report module.
@@ -221,4 +257,7 @@ pub struct Outcome {
     pub transcript: Vec<TranscriptLine>,
     #[serde(default)]
     pub transcript_truncated: bool,
+    /// TLS on this endpoint: STARTTLS or implicit, the handshake, the certificate audit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsReport>,
 }

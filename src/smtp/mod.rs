@@ -4,10 +4,12 @@ pub mod capabilities;
 pub mod command;
 pub mod reply;
 pub mod session;
+pub mod tls;
 pub mod transcript;
 
 pub use capabilities::{Capabilities, Keyword, announced_name};
 pub use command::{Command, CommandError};
 pub use reply::{EnhancedCode, Reply, ReplyError, ReplyLimits, parse_reply};
 pub use session::{AsyncStream, Session, SessionConfig, SessionError};
+pub use tls::{CertInfo, NameCheck, NameSource, TlsMode, TlsReport, Validity};
 pub use transcript::{Direction, Transcript, TranscriptLine};
