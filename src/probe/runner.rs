@@ -128,6 +128,7 @@ pub async fn probe(endpoint: Endpoint, settings: &ProbeSettings) -> Outcome {
         dialogue: seen.dialogue,
         transcript: seen.transcript,
         transcript_truncated: seen.transcript_truncated,
+        tls: None,
     }
 }
 
