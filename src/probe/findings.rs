@@ -1,0 +1,591 @@
+//! Findings: what an auditor must act on for one endpoint, each with a stable id, a severity, the evidence and the fix.
+//!
+//! Every probe's facts go through [`assess`], a pure function, so that a report regenerated
+//! from JSON Lines and a live scan agree. Ids are stable (documented in the README): reports,
+//! diffs and CI gates key on them. Titles and severities belong to the id; the detail and the
+//! evidence belong to the host.
+
+mod mta;
+mod remediation;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+pub use mta::{Mta, detect as detect_mta, disclosed_version};
+pub use remediation::{COMMON_ADVICE, remediation};
+
+use super::{Dialogue, RelayAttempt, Status, Verdict};
+use crate::smtp::Reply;
+
+/// How urgent a finding is. Ordered: `Info < Low < Medium < High < Critical`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    /// Most severe first, the order reports list them in.
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown severity {s:?} (expected critical, high, medium, low or info)")
+            })
+    }
+}
+
+/// The catalogue of findings. The kebab-case name is the stable id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingId {
+    /// Relays mail for a stranger to a foreign domain.
+    OpenRelay,
+    /// Accepted a recipient at a domain that cannot exist: an accept-all server.
+    AcceptsAnyRecipient,
+    /// Relaying is refused in plaintext but allowed after STARTTLS.
+    RelayOnlyAfterStarttls,
+    /// AUTH PLAIN or LOGIN offered before TLS: passwords in the clear.
+    AuthBeforeTls,
+    /// The certificate's validity period has ended.
+    TlsCertExpired,
+    /// The certificate's validity period has not begun.
+    TlsCertNotYetValid,
+    /// No STARTTLS in the EHLO reply.
+    StarttlsMissing,
+    /// STARTTLS offered but the TLS handshake failed.
+    TlsHandshakeFailed,
+    /// The certificate signs itself.
+    TlsCertSelfSigned,
+    /// The chain does not lead to a trusted root.
+    TlsCertUntrusted,
+    /// The certificate names none of the names we know the server by.
+    TlsCertNameMismatch,
+    /// The certificate expires within 30 days.
+    TlsCertExpiringSoon,
+    /// The greeting names the software and its version.
+    BannerVersion,
+    /// Deferred or cut short: no conclusion about relaying.
+    RelayInconclusive,
+    /// Something other than SMTP answers on a mail port.
+    NotSmtp,
+}
+
+impl FindingId {
+    /// Every id, most severe first (the order of the README table).
+    pub const ALL: [FindingId; 15] = [
+        FindingId::OpenRelay,
+        FindingId::AcceptsAnyRecipient,
+        FindingId::RelayOnlyAfterStarttls,
+        FindingId::AuthBeforeTls,
+        FindingId::TlsCertExpired,
+        FindingId::TlsCertNotYetValid,
+        FindingId::StarttlsMissing,
+        FindingId::TlsHandshakeFailed,
+        FindingId::TlsCertSelfSigned,
+        FindingId::TlsCertUntrusted,
+        FindingId::TlsCertNameMismatch,
+        FindingId::TlsCertExpiringSoon,
+        FindingId::BannerVersion,
+        FindingId::RelayInconclusive,
+        FindingId::NotSmtp,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingId::OpenRelay => "open-relay",
+            FindingId::AcceptsAnyRecipient => "accepts-any-recipient",
+            FindingId::RelayOnlyAfterStarttls => "relay-only-after-starttls",
+            FindingId::AuthBeforeTls => "auth-before-tls",
+            FindingId::TlsCertExpired => "tls-cert-expired",
+            FindingId::TlsCertNotYetValid => "tls-cert-not-yet-valid",
+            FindingId::StarttlsMissing => "starttls-missing",
+            FindingId::TlsHandshakeFailed => "tls-handshake-failed",
+            FindingId::TlsCertSelfSigned => "tls-cert-self-signed",
+            FindingId::TlsCertUntrusted => "tls-cert-untrusted",
+            FindingId::TlsCertNameMismatch => "tls-cert-name-mismatch",
+            FindingId::TlsCertExpiringSoon => "tls-cert-expiring-soon",
+            FindingId::BannerVersion => "banner-version",
+            FindingId::RelayInconclusive => "relay-inconclusive",
+            FindingId::NotSmtp => "not-smtp",
+        }
+    }
+
+    /// The severity every finding with this id carries.
+    pub fn severity(self) -> Severity {
+        match self {
+            FindingId::OpenRelay => Severity::Critical,
+            // Accept-all at RCPT is an open relay or a sink that bounces later (backscatter);
+            // the control recipient cannot tell which, so it is not called critical alone.
+            FindingId::AcceptsAnyRecipient
+            | FindingId::RelayOnlyAfterStarttls
+            | FindingId::AuthBeforeTls
+            | FindingId::TlsCertExpired
+            | FindingId::TlsCertNotYetValid => Severity::High,
+            FindingId::StarttlsMissing
+            | FindingId::TlsHandshakeFailed
+            | FindingId::TlsCertSelfSigned
+            | FindingId::TlsCertUntrusted
+            | FindingId::TlsCertNameMismatch => Severity::Medium,
+            FindingId::TlsCertExpiringSoon | FindingId::BannerVersion => Severity::Low,
+            FindingId::RelayInconclusive | FindingId::NotSmtp => Severity::Info,
+        }
+    }
+
+    /// One line saying what is wrong, the same for every host.
+    pub fn title(self) -> &'static str {
+        match self {
+            FindingId::OpenRelay => "Open relay: accepts mail from anyone for anyone",
+            FindingId::AcceptsAnyRecipient => {
+                "Accepts any recipient, even at a domain that cannot exist"
+            }
+            FindingId::RelayOnlyAfterStarttls => {
+                "Relays for anyone once STARTTLS is on (plaintext checks miss it)"
+            }
+            FindingId::AuthBeforeTls => {
+                "AUTH PLAIN/LOGIN offered before TLS: passwords in clear text"
+            }
+            FindingId::TlsCertExpired => "TLS certificate expired",
+            FindingId::TlsCertNotYetValid => "TLS certificate not yet valid",
+            FindingId::StarttlsMissing => "STARTTLS not offered: mail travels in clear text",
+            FindingId::TlsHandshakeFailed => "TLS handshake failed",
+            FindingId::TlsCertSelfSigned => "TLS certificate is self-signed",
+            FindingId::TlsCertUntrusted => "TLS certificate chain is not trusted",
+            FindingId::TlsCertNameMismatch => "TLS certificate does not match the server's names",
+            FindingId::TlsCertExpiringSoon => "TLS certificate expires within 30 days",
+            FindingId::BannerVersion => "Software version disclosed in the banner",
+            FindingId::RelayInconclusive => "Relay tests inconclusive: deferred or cut short",
+            FindingId::NotSmtp => "Not an SMTP service",
+        }
+    }
+}
+
+impl fmt::Display for FindingId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One finding about one endpoint, self-contained so that a record stands alone as evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub id: FindingId,
+    pub severity: Severity,
+    pub title: String,
+    /// What was seen at this host, in one line (may quote server text).
+    pub detail: String,
+    /// The decisive transcript lines, `C: ` for what we sent and `S: ` for the replies.
+    pub evidence: Vec<String>,
+    /// How to fix it on the MTA the greeting/EHLO revealed, then the general advice.
+    pub remediation: String,
+}
+
+impl Finding {
+    pub fn new(id: FindingId, mta: Mta, detail: String, evidence: Vec<String>) -> Finding {
+        Finding {
+            id,
+            severity: id.severity(),
+            title: id.title().to_string(),
+            detail,
+            evidence,
+            remediation: remediation(id, mta),
+        }
+    }
+}
+
+/// The facts of one probe that findings are drawn from; borrowed from an Outcome or a record.
+#[derive(Debug, Clone, Copy)]
+pub struct Facts<'a> {
+    pub status: Status,
+    pub verdict: Option<Verdict>,
+    pub reason: Option<&'a str>,
+    pub open_tests: &'a [u8],
+    pub accepts_any_recipient: bool,
+    pub dialogue: &'a Dialogue,
+}
+
+/// The MTA and the findings of one probe, most severe first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assessment {
+    pub mta: Mta,
+    pub findings: Vec<Finding>,
+}
+
+/// Open relay tests quoted as evidence; the rest are counted in the detail.
+const EVIDENCE_TESTS: usize = 3;
+
+/// Draws the findings from one probe's facts. Pure: same facts, same findings.
+pub fn assess(f: &Facts<'_>) -> Assessment {
+    let d = f.dialogue;
+    let mta = detect_mta(d.greeting.as_ref(), d.ehlo.as_ref(), &d.capabilities);
+    let mut findings = Vec::new();
+    match f.verdict {
+        Some(Verdict::OpenRelay) => {
+            findings.push(open_relay(f, mta));
+            if f.accepts_any_recipient {
+                findings.push(accepts_any(f, mta));
+            }
+        }
+        Some(Verdict::Inconclusive) => findings.push(Finding::new(
+            FindingId::RelayInconclusive,
+            mta,
+            format!(
+                "{} ({})",
+                f.reason.unwrap_or("no conclusion"),
+                f.status.as_str()
+            ),
+            decisive_lines(d),
+        )),
+        Some(Verdict::NotSmtp) => findings.push(Finding::new(
+            FindingId::NotSmtp,
+            mta,
+            f.reason.unwrap_or("not SMTP").to_string(),
+            Vec::new(),
+        )),
+        _ => {}
+    }
+    if let Some(greeting) = d.greeting.as_ref().filter(|g| g.is_positive())
+        && let Some(version) = disclosed_version(greeting)
+    {
+        findings.push(Finding::new(
+            FindingId::BannerVersion,
+            mta,
+            format!("the greeting discloses {version}"),
+            server_lines(greeting),
+        ));
+    }
+    findings.sort_by_key(|x| (std::cmp::Reverse(x.severity), x.id));
+    Assessment { mta, findings }
+}
+
+fn open_relay(f: &Facts<'_>, mta: Mta) -> Finding {
+    let d = f.dialogue;
+    let ids: Vec<String> = f.open_tests.iter().map(u8::to_string).collect();
+    let mut detail = format!(
+        "{} of {} relay tests accepted (tests {})",
+        f.open_tests.len(),
+        d.attempts.len(),
+        ids.join(", ")
+    );
+    let shown: Vec<&RelayAttempt> = d
+        .attempts
+        .iter()
+        .filter(|a| f.open_tests.contains(&a.id))
+        .take(EVIDENCE_TESTS)
+        .collect();
+    if f.open_tests.len() > shown.len() {
+        detail.push_str(&format!(
+            "; evidence quotes the first {}, the transcript has the rest",
+            shown.len()
+        ));
+    }
+    let evidence = shown.into_iter().flat_map(attempt_lines).collect();
+    Finding::new(FindingId::OpenRelay, mta, detail, evidence)
+}
+
+fn accepts_any(f: &Facts<'_>, mta: Mta) -> Finding {
+    let evidence = f
+        .dialogue
+        .control
+        .as_ref()
+        .map(attempt_lines)
+        .unwrap_or_default();
+    Finding::new(
+        FindingId::AcceptsAnyRecipient,
+        mta,
+        "the control recipient, a random mailbox at a domain under .invalid, was accepted: \
+         an open relay or a sink that bounces later; check before calling it a relay"
+            .to_string(),
+        evidence,
+    )
+}
+
+/// The MAIL and RCPT of one attempt as they were on the wire.
+fn attempt_lines(a: &RelayAttempt) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(mail) = &a.mail {
+        out.push(format!("C: MAIL FROM:{}", a.mail_from));
+        out.extend(server_lines(mail));
+    }
+    if let Some(rcpt) = &a.rcpt {
+        out.push(format!("C: RCPT TO:{}", a.rcpt_to));
+        out.extend(server_lines(rcpt));
+    }
+    out
+}
+
+fn server_lines(r: &Reply) -> Vec<String> {
+    r.wire_lines()
+        .into_iter()
+        .map(|l| format!("S: {l}"))
+        .collect()
+}
+
+/// For an inconclusive dialogue: the refusing greeting, else the first deferral.
+fn decisive_lines(d: &Dialogue) -> Vec<String> {
+    if let Some(g) = d.greeting.as_ref().filter(|g| !g.is_positive()) {
+        return server_lines(g);
+    }
+    let deferred = d.attempts.iter().find(|a| {
+        [&a.mail, &a.rcpt]
+            .into_iter()
+            .flatten()
+            .any(Reply::is_transient)
+    });
+    deferred.map(attempt_lines).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::Capabilities;
+
+    fn reply(code: u16, line: &str) -> Reply {
+        Reply {
+            code,
+            enhanced: None,
+            lines: vec![line.to_string()],
+        }
+    }
+
+    fn attempt(id: u8, rcpt: Reply) -> RelayAttempt {
+        RelayAttempt {
+            id,
+            mail_from: "<antispam@example.net>".into(),
+            rcpt_to: "<relaytest@example.net>".into(),
+            rset: Some(reply(250, "Ok")),
+            mail: Some(reply(250, "2.1.0 Ok")),
+            rcpt: Some(rcpt),
+        }
+    }
+
+    fn dialogue(greeting: &str, attempts: Vec<RelayAttempt>) -> Dialogue {
+        let ehlo = Reply {
+            code: 250,
+            enhanced: None,
+            lines: vec!["mx.example.com".into(), "PIPELINING".into()],
+        };
+        Dialogue {
+            greeting: Some(reply(220, greeting)),
+            capabilities: Capabilities::from_ehlo(&ehlo),
+            ehlo: Some(ehlo),
+            attempts,
+            ..Dialogue::default()
+        }
+    }
+
+    fn facts<'a>(d: &'a Dialogue, verdict: Verdict, open: &'a [u8], any: bool) -> Facts<'a> {
+        Facts {
+            status: Status::Completed,
+            verdict: Some(verdict),
+            reason: Some("the reason"),
+            open_tests: open,
+            accepts_any_recipient: any,
+            dialogue: d,
+        }
+    }
+
+    fn ids(a: &Assessment) -> Vec<&'static str> {
+        a.findings.iter().map(|f| f.id.as_str()).collect()
+    }
+
+    #[test]
+    fn findings_by_verdict_table() {
+        let denied = reply(554, "5.7.1 Relay access denied");
+        let ok = reply(250, "2.1.5 Ok");
+        let open = dialogue(
+            "mx.example.com ESMTP Postfix",
+            vec![attempt(1, denied.clone()), attempt(2, ok.clone())],
+        );
+        let mut sink = open.clone();
+        sink.control = Some(attempt(0, ok.clone()));
+        let closed = dialogue("mx.example.com ESMTP Exim 4.96", vec![attempt(1, denied)]);
+        let grey = dialogue(
+            "mx.example.com ESMTP",
+            vec![attempt(1, reply(450, "4.2.0 Greylisted"))],
+        );
+        let nothing = Dialogue::default();
+        let table: Vec<(Facts<'_>, Vec<&str>, Mta)> = vec![
+            (
+                facts(&open, Verdict::OpenRelay, &[2], false),
+                vec!["open-relay"],
+                Mta::Postfix,
+            ),
+            (
+                facts(&sink, Verdict::OpenRelay, &[2], true),
+                vec!["open-relay", "accepts-any-recipient"],
+                Mta::Postfix,
+            ),
+            (
+                facts(&closed, Verdict::RelayDenied, &[], false),
+                vec!["banner-version"],
+                Mta::Exim,
+            ),
+            (
+                facts(&grey, Verdict::Inconclusive, &[], false),
+                vec!["relay-inconclusive"],
+                Mta::Unknown,
+            ),
+            (
+                facts(&nothing, Verdict::NotSmtp, &[], false),
+                vec!["not-smtp"],
+                Mta::Unknown,
+            ),
+            (
+                facts(&closed, Verdict::AuthRequired, &[], false),
+                vec!["banner-version"],
+                Mta::Exim,
+            ),
+        ];
+        for (f, want, mta) in table {
+            let a = assess(&f);
+            assert_eq!(ids(&a), want, "{:?}", f.verdict);
+            assert_eq!(a.mta, mta, "{:?}", f.verdict);
+            for finding in &a.findings {
+                assert_eq!(finding.severity, finding.id.severity());
+                assert_eq!(finding.title, finding.id.title());
+                assert_eq!(finding.remediation, remediation(finding.id, mta));
+            }
+        }
+    }
+
+    #[test]
+    fn open_relay_evidence_is_the_decisive_lines() {
+        let ok = reply(250, "2.1.5 Ok");
+        let attempts = (1..=5).map(|id| attempt(id, ok.clone())).collect();
+        let d = dialogue("mx.example.com ESMTP", attempts);
+        let a = assess(&facts(&d, Verdict::OpenRelay, &[1, 2, 3, 4, 5], false));
+        let f = &a.findings[0];
+        assert_eq!(f.id, FindingId::OpenRelay);
+        assert_eq!(f.severity, Severity::Critical);
+        assert!(
+            f.detail
+                .starts_with("5 of 5 relay tests accepted (tests 1, 2, 3, 4, 5)")
+        );
+        assert!(f.detail.contains("first 3"), "{}", f.detail);
+        assert_eq!(
+            &f.evidence[..4],
+            [
+                "C: MAIL FROM:<antispam@example.net>",
+                "S: 250 2.1.0 Ok",
+                "C: RCPT TO:<relaytest@example.net>",
+                "S: 250 2.1.5 Ok",
+            ]
+        );
+        assert_eq!(f.evidence.len(), 12, "three tests, four lines each");
+    }
+
+    #[test]
+    fn inconclusive_evidence_is_the_refusing_greeting_or_the_deferral() {
+        let busy = Dialogue {
+            greeting: Some(reply(421, "4.3.2 busy")),
+            ..Dialogue::default()
+        };
+        let a = assess(&facts(&busy, Verdict::Inconclusive, &[], false));
+        assert_eq!(a.findings[0].evidence, ["S: 421 4.3.2 busy"]);
+        // A refusing greeting is no banner to read a version from.
+        assert_eq!(a.findings.len(), 1);
+
+        let grey = dialogue(
+            "mx ESMTP",
+            vec![
+                attempt(1, reply(554, "denied")),
+                attempt(2, reply(451, "4.7.1 try later")),
+            ],
+        );
+        let a = assess(&facts(&grey, Verdict::Inconclusive, &[], false));
+        assert_eq!(
+            a.findings[0].evidence.last().unwrap(),
+            "S: 451 4.7.1 try later"
+        );
+    }
+
+    #[test]
+    fn banner_version_is_low_and_quotes_the_greeting() {
+        let d = dialogue("mx.example.com ESMTP Sendmail 8.15.2/8.15.2; Tue", vec![]);
+        let a = assess(&facts(&d, Verdict::RelayDenied, &[], false));
+        let f = &a.findings[0];
+        assert_eq!(f.id, FindingId::BannerVersion);
+        assert_eq!(f.severity, Severity::Low);
+        assert_eq!(f.detail, "the greeting discloses Sendmail 8.15.2/8.15.2");
+        assert_eq!(
+            f.evidence,
+            ["S: 220 mx.example.com ESMTP Sendmail 8.15.2/8.15.2; Tue"]
+        );
+        assert!(
+            f.remediation.contains("confSMTP_LOGIN_MSG"),
+            "{}",
+            f.remediation
+        );
+    }
+
+    #[test]
+    fn findings_are_sorted_most_severe_first() {
+        let ok = reply(250, "2.1.5 Ok");
+        let mut d = dialogue("mx ESMTP Exim 4.96", vec![attempt(2, ok.clone())]);
+        d.control = Some(attempt(0, ok));
+        let a = assess(&facts(&d, Verdict::OpenRelay, &[2], true));
+        let severities: Vec<Severity> = a.findings.iter().map(|f| f.severity).collect();
+        assert_eq!(
+            severities,
+            [Severity::Critical, Severity::High, Severity::Low]
+        );
+    }
+
+    #[test]
+    fn ids_and_severities_are_stable_names() {
+        let mut seen = std::collections::HashSet::new();
+        for id in FindingId::ALL {
+            assert!(seen.insert(id.as_str()));
+            assert_eq!(
+                serde_json::to_string(&id).unwrap(),
+                format!("\"{}\"", id.as_str())
+            );
+            assert!(!id.title().is_empty());
+        }
+        // ALL is most severe first.
+        let sev: Vec<Severity> = FindingId::ALL.iter().map(|i| i.severity()).collect();
+        assert!(sev.windows(2).all(|w| w[0] >= w[1]), "{sev:?}");
+        for s in Severity::ALL {
+            assert_eq!(s.as_str().parse::<Severity>(), Ok(s));
+            assert_eq!(serde_json::to_string(&s).unwrap(), format!("\"{s}\""));
+        }
+        assert!(Severity::Critical > Severity::High && Severity::Low > Severity::Info);
+        assert!("severe".parse::<Severity>().is_err());
+    }
+}
