@@ -110,6 +110,8 @@ pub async fn scan(
         excludes: &input.excludes,
         default_ports: &config.ports,
         resolved: &resolved,
+        scope: None,
+        allow_large_ipv6: false,
     })
     .map_err(|e| AppError::Usage(e.to_string()))?;
     for (name, port, error) in plan.unresolved() {

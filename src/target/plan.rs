@@ -7,20 +7,23 @@ use std::net::IpAddr;
 use thiserror::Error;
 
 use super::ranges::RangeSet;
+use super::scope::{address_set, first_outside, inside_one_special_block, special_blocks};
 use super::source::Origin;
 use super::spec::{Target, TargetSpec};
 use crate::probe::Endpoint;
 
-/// IPv6 targets spanning more addresses than this are refused: at one probe per address
-/// even a /64 would never finish, and such a spec is almost always a typo for a /120 or
-/// a /128. (A later issue adds a flag to force it.)
-pub const MAX_IPV6_TARGET: u128 = 1 << 32;
+/// IPv6 targets spanning more addresses than this (a /104) are refused unless forced
+/// (`PlanInput::allow_large_ipv6`): at one probe per address even a /64 would never
+/// finish, and such a spec is almost always a typo for a /120 or a /128.
+pub const MAX_IPV6_TARGET: u128 = 1 << 24;
+/// The prefix length of `MAX_IPV6_TARGET`.
+const MAX_IPV6_PREFIX: u8 = 104;
 
 /// Why a plan could not be built. Each names the origin of the spec at fault.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PlanError {
     #[error(
-        "{origin}: \"{text}\": IPv6 target too large ({size}; more than 2^32 addresses, a /96, is refused)"
+        "{origin}: \"{text}\": IPv6 target too large ({size}; more than 2^24 addresses, a /104, is refused unless you add --force-large-ipv6)"
     )]
     TooLarge {
         origin: String,
@@ -39,6 +42,14 @@ pub enum PlanError {
         name: String,
         error: String,
     },
+    #[error(
+        "{origin}: \"{text}\" reaches {first}, outside the authorised scope (--scope); nothing was sent"
+    )]
+    OutOfScope {
+        origin: String,
+        text: String,
+        first: IpAddr,
+    },
 }
 
 /// What a plan is built from. `resolved` holds the lookup result of every host name
@@ -49,6 +60,10 @@ pub struct PlanInput<'a> {
     pub excludes: &'a [(Origin, Target)],
     pub default_ports: &'a [u16],
     pub resolved: &'a HashMap<String, Result<Vec<IpAddr>, String>>,
+    /// The authorised scope: a target (or a resolved address) outside it stops the plan.
+    pub scope: Option<&'a RangeSet>,
+    /// Accept IPv6 targets wider than `MAX_IPV6_TARGET`.
+    pub allow_large_ipv6: bool,
 }
 
 /// Every endpoint to probe, as per-port address sets after excludes.
@@ -67,6 +82,9 @@ pub struct Plan {
     names: Vec<String>,
     unresolved: Vec<(String, u16, String)>,
     excluded: u128,
+    /// Endpoints dropped because they fell in a special block (multicast, reserved...)
+    /// that no target named explicitly.
+    special_skipped: u128,
 }
 
 /// Why a name yields no addresses, or its addresses.
@@ -84,7 +102,7 @@ fn lookup<'a>(
 /// Refuses IPv6 specs wider than `MAX_IPV6_TARGET`.
 fn check_size(origin: &Origin, target: &Target) -> Result<(), PlanError> {
     let size = match target.spec {
-        TargetSpec::Net(net) if net.is_ipv6() && net.prefix() < 96 => {
+        TargetSpec::Net(net) if net.is_ipv6() && net.prefix() < MAX_IPV6_PREFIX => {
             format!(
                 "a /{} holds 2^{} addresses",
                 net.prefix(),
@@ -136,6 +154,8 @@ impl Plan {
         let mut seen_names: HashSet<&str> = HashSet::new();
         let mut unresolved = Vec::new();
         let mut seen_unresolved: HashSet<(&str, u16)> = HashSet::new();
+        // Parts of special blocks that a target lies wholly inside: named, so scanned.
+        let mut explicit = RangeSet::new();
 
         for (origin, target) in input.targets {
             if target.port.is_none() && default_ports.is_empty() {
@@ -144,7 +164,19 @@ impl Plan {
                     text: target.to_string(),
                 });
             }
-            check_size(origin, target)?;
+            if !input.allow_large_ipv6 {
+                check_size(origin, target)?;
+            }
+            if let (Some(scope), Some(own)) = (input.scope, address_set(&target.spec))
+                && let Some(first) = first_outside(&own, scope)
+            {
+                return Err(out_of_scope(origin, target, first));
+            }
+            if inside_one_special_block(&target.spec)
+                && let Some(own) = address_set(&target.spec)
+            {
+                explicit.union_with(&own);
+            }
             let set = targets.set_for(target.port);
             match &target.spec {
                 TargetSpec::Addr(ip) => set.insert_addr(*ip),
@@ -157,6 +189,11 @@ impl Plan {
                     let problem = match lookup(input.resolved, name) {
                         Ok([]) => "no addresses".to_string(),
                         Ok(addrs) => {
+                            if let Some(scope) = input.scope
+                                && let Some(&first) = addrs.iter().find(|&&ip| !scope.contains(ip))
+                            {
+                                return Err(out_of_scope(origin, target, first));
+                            }
                             for &ip in addrs {
                                 set.insert_addr(ip);
                                 labels.entry(ip).or_insert_with(|| name.clone());
@@ -204,8 +241,11 @@ impl Plan {
         if !targets.common.is_empty() {
             ports.extend(&default_ports);
         }
+        let mut special = special_blocks();
+        special.subtract(&explicit);
         let mut sets = BTreeMap::new();
         let mut excluded = 0u128;
+        let mut special_skipped = 0u128;
         for port in ports {
             let mut set = if default_ports.contains(&port) {
                 targets.common.clone()
@@ -221,6 +261,9 @@ impl Plan {
                 set.subtract(ex);
             }
             excluded = excluded.saturating_add(before - set.len());
+            let before = set.len();
+            set.subtract(&special);
+            special_skipped = special_skipped.saturating_add(before - set.len());
             if !set.is_empty() {
                 sets.insert(port, set);
             }
@@ -240,6 +283,7 @@ impl Plan {
             names,
             unresolved,
             excluded,
+            special_skipped,
         })
     }
 
@@ -253,11 +297,13 @@ impl Plan {
     }
 
     fn endpoint(&self, ip: IpAddr, port: u16) -> Endpoint {
-        Endpoint {
-            ip,
-            port,
-            name: self.labels.get(&ip).cloned(),
-        }
+        // Most plans have no names: skip hashing every address of a /8.
+        let name = if self.labels.is_empty() {
+            None
+        } else {
+            self.labels.get(&ip).cloned()
+        };
+        Endpoint { ip, port, name }
     }
 
     /// The endpoint at `index`, by binary search over ports then over intervals.
@@ -288,6 +334,11 @@ impl Plan {
         self.labels.get(&ip).map(String::as_str)
     }
 
+    /// Every address that came from a name, with that name, in no particular order.
+    pub fn labelled(&self) -> impl Iterator<Item = (IpAddr, &str)> {
+        self.labels.iter().map(|(ip, n)| (*ip, n.as_str()))
+    }
+
     /// Names that gave no address: (name, port it was meant for, why).
     pub fn unresolved(&self) -> &[(String, u16, String)] {
         &self.unresolved
@@ -306,6 +357,20 @@ impl Plan {
     /// How many (distinct) endpoints the excludes removed.
     pub fn excluded_count(&self) -> u128 {
         self.excluded
+    }
+
+    /// How many endpoints fell in special blocks (multicast, reserved, "this network")
+    /// that no target named explicitly, and were left out.
+    pub fn special_skipped(&self) -> u128 {
+        self.special_skipped
+    }
+}
+
+fn out_of_scope(origin: &Origin, target: &Target, first: IpAddr) -> PlanError {
+    PlanError::OutOfScope {
+        origin: origin.to_string(),
+        text: target.to_string(),
+        first,
     }
 }
 
@@ -353,6 +418,8 @@ mod tests {
             excludes: &excludes,
             default_ports: ports,
             resolved: names,
+            scope: None,
+            allow_large_ipv6: false,
         })
     }
 
@@ -620,11 +687,11 @@ mod tests {
     #[test]
     fn ipv6_size_limit() {
         let none = Resolved::new();
-        let ok = build(&["2001:db8::/96"], &[], &[25], &none).unwrap();
-        assert_eq!(ok.len(), 1 << 32);
+        let ok = build(&["2001:db8::/104"], &[], &[25], &none).unwrap();
+        assert_eq!(ok.len(), 1 << 24);
         assert_eq!(
-            ok.get((1 << 32) - 1),
-            Some(Endpoint::new(ip("2001:db8::ffff:ffff"), 25))
+            ok.get((1 << 24) - 1),
+            Some(Endpoint::new(ip("2001:db8::ff:ffff"), 25))
         );
         // Excludes may be as wide as they like, and IPv4 has no such limit.
         assert!(
@@ -639,16 +706,16 @@ mod tests {
 
         let cases = [
             (
-                &["192.0.2.1", "2001:db8::/95"][..],
-                "t.txt:2: \"2001:db8::/95\": IPv6 target too large (a /95 holds 2^33 addresses; more than 2^32 addresses, a /96, is refused)",
+                &["192.0.2.1", "2001:db8::/103"][..],
+                "t.txt:2: \"2001:db8::/103\": IPv6 target too large (a /103 holds 2^25 addresses; more than 2^24 addresses, a /104, is refused unless you add --force-large-ipv6)",
             ),
             (
                 &["[2001:db8::/64]:25"][..],
-                "t.txt:1: \"[2001:db8::/64]:25\": IPv6 target too large (a /64 holds 2^64 addresses; more than 2^32 addresses, a /96, is refused)",
+                "t.txt:1: \"[2001:db8::/64]:25\": IPv6 target too large (a /64 holds 2^64 addresses; more than 2^24 addresses, a /104, is refused unless you add --force-large-ipv6)",
             ),
             (
-                &["2001:db8::-2001:db8::1:0:0"][..],
-                "t.txt:1: \"2001:db8::-2001:db8::1:0:0\": IPv6 target too large (4294967297 addresses; more than 2^32 addresses, a /96, is refused)",
+                &["2001:db8::-2001:db8::100:0"][..],
+                "t.txt:1: \"2001:db8::-2001:db8::100:0\": IPv6 target too large (16777217 addresses; more than 2^24 addresses, a /104, is refused unless you add --force-large-ipv6)",
             ),
         ];
         for (targets, want) in cases {
@@ -657,8 +724,126 @@ mod tests {
                 want
             );
         }
-        // Exactly 2^32 addresses as a range is still allowed.
-        assert!(build(&["2001:db8::-2001:db8::ffff:ffff"], &[], &[25], &none).is_ok());
+        // Exactly 2^24 addresses as a range is still allowed.
+        assert!(build(&["2001:db8::-2001:db8::ff:ffff"], &[], &[25], &none).is_ok());
+
+        // Forced: a /64 is a plan of 2^64 endpoints, still a few bytes of memory.
+        let targets = specs(&["2001:db8::/64"]);
+        let forced = Plan::build(PlanInput {
+            targets: &targets,
+            excludes: &[],
+            default_ports: &[25, 587],
+            resolved: &none,
+            scope: None,
+            allow_large_ipv6: true,
+        })
+        .unwrap();
+        assert_eq!(forced.len(), 2 << 64);
+        assert_eq!(
+            forced.get((2 << 64) - 1),
+            Some(Endpoint::new(ip("2001:db8::ffff:ffff:ffff:ffff"), 587))
+        );
+    }
+
+    #[test]
+    fn special_blocks_are_left_out_unless_named() {
+        let none = Resolved::new();
+        // A /2 that holds multicast (224/4) and reserved (240/4): only 192/3 stays.
+        let wide = build(&["192.0.0.0/2"], &[], &[25], &none).unwrap();
+        assert_eq!(wide.len(), 1 << 29);
+        assert_eq!(wide.special_skipped(), 1 << 29);
+        assert_eq!(
+            wide.get((1 << 29) - 1),
+            Some(Endpoint::new(ip("223.255.255.255"), 25))
+        );
+        // Named explicitly (wholly inside one block): scanned, on every port.
+        let named = build(
+            &[
+                "224.0.0.5",
+                "255.255.255.255",
+                "[ff02::1]:2525",
+                "192.0.2.1",
+            ],
+            &[],
+            &[25],
+            &none,
+        )
+        .unwrap();
+        assert_eq!(
+            shown(&named),
+            [
+                "192.0.2.1:25",
+                "224.0.0.5:25",
+                "255.255.255.255:25",
+                "[ff02::1]:2525"
+            ]
+        );
+        assert_eq!(named.special_skipped(), 0);
+        // Named once, it stays named for a wider target that overlaps it too.
+        let both = build(&["0.0.0.0/0", "224.0.0.0/24"], &[], &[25], &none).unwrap();
+        let special = (1u128 << 24) + (2 << 28) - 256;
+        assert_eq!(both.len(), (1 << 32) - special);
+        assert_eq!(both.special_skipped(), special);
+        // A name that resolves into a special block (a DNS sinkhole's 0.0.0.0) is skipped.
+        let names = resolved(&[("sinkholed.example", Ok(&["0.0.0.0", "192.0.2.9"]))]);
+        let sink = build(&["sinkholed.example"], &[], &[25], &names).unwrap();
+        assert_eq!(shown(&sink), ["192.0.2.9:25 sinkholed.example"]);
+        assert_eq!(sink.special_skipped(), 1);
+    }
+
+    #[test]
+    fn scope_refuses_targets_outside_it() {
+        let mut scope = RangeSet::new();
+        scope.insert_net("192.0.2.0/24".parse().unwrap());
+        scope.insert_net("2001:db8::/120".parse().unwrap());
+        let names = resolved(&[
+            ("in.example", Ok(&["192.0.2.200"])),
+            ("out.example", Ok(&["192.0.2.51", "198.51.100.1"])),
+        ]);
+        let with_scope = |targets: &[&str], excludes: &[&str]| {
+            let targets = specs(targets);
+            let excludes = specs(excludes);
+            Plan::build(PlanInput {
+                targets: &targets,
+                excludes: &excludes,
+                default_ports: &[25],
+                resolved: &names,
+                scope: Some(&scope),
+                allow_large_ipv6: false,
+            })
+        };
+        let plan = with_scope(
+            &["192.0.2.0/25", "in.example", "[2001:db8::5]:25"],
+            // Excludes need not lie in the scope.
+            &["198.51.100.0/24"],
+        )
+        .unwrap();
+        assert_eq!(plan.len(), 128 + 1 + 1);
+        let cases: &[(&[&str], &str)] = &[
+            (
+                &["192.0.2.1", "192.0.2.0/23"],
+                "t.txt:2: \"192.0.2.0/23\" reaches 192.0.3.0, outside the authorised scope (--scope); nothing was sent",
+            ),
+            (
+                &["198.51.100.7:2525"],
+                "t.txt:1: \"198.51.100.7:2525\" reaches 198.51.100.7, outside the authorised scope (--scope); nothing was sent",
+            ),
+            (
+                &["out.example"],
+                "t.txt:1: \"out.example\" reaches 198.51.100.1, outside the authorised scope (--scope); nothing was sent",
+            ),
+            (
+                &["2001:db8::/119"],
+                "t.txt:1: \"2001:db8::/119\" reaches 2001:db8::100, outside the authorised scope (--scope); nothing was sent",
+            ),
+        ];
+        for (targets, want) in cases {
+            assert_eq!(
+                with_scope(targets, &[]).unwrap_err().to_string(),
+                *want,
+                "{targets:?}"
+            );
+        }
     }
 
     #[test]
