@@ -1,172 +1,187 @@
-//! `relayscan scan`: read targets, build the plan, probe, report.
+//! `relayscan scan`: read targets, build the space, probe, report; keep and resume checkpoints.
 
-use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::AppError;
+pub use super::planning::TargetInput;
+use super::planning::{PlanOptions, build_space, plan_settings};
 use crate::cli::ScanArgs;
-use crate::config::{ScanConfig, local_hostname};
+use crate::config::{ProgressMode, ScanConfig, local_hostname};
 use crate::exit;
 use crate::probe::ProbeSettings;
-use crate::report::{Reports, RunMeta, ScanSource, Summary};
+use crate::report::{ReportSink, Reports, RunMeta, ScanSource, Summary};
 use crate::scan::Scheduler;
+use crate::scan::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, settings_differences};
 use crate::scan::limits::{fit_concurrency, raise_open_file_limit};
 use crate::scan::progress::Progress;
-use crate::scan::scheduler::{Stopping, install_ctrl_c};
+use crate::scan::resume::{ResumeError, finish_replay, reopen, report_path};
+use crate::scan::scheduler::{Checkpointing, Start, Stopping, install_ctrl_c};
 use crate::smtp::{ReplyLimits, SessionConfig};
-use crate::target::{Origin, Plan, PlanInput, Target, TargetSpec, read_file, resolve_names};
+use crate::target::Space;
 
 /// Per-dialogue transcript cap: generous for any honest server, bounded for hostile ones.
 const TRANSCRIPT_CAP: usize = 64 * 1024;
-
-/// What to scan, as the user wrote it (already parsed, with origins).
-pub struct TargetInput {
-    pub targets: Vec<(Origin, Target)>,
-    pub excludes: Vec<(Origin, Target)>,
-}
 
 /// How a finished scan went, for the caller to report and map to an exit code.
 pub struct Finished {
     pub summary: Summary,
     pub interrupted: bool,
     pub reports: Vec<PathBuf>,
+    /// Probes cut off by Ctrl-C and left out for a resume (only with a checkpoint).
+    pub cut_off: u64,
+    /// The checkpoint file, when one is kept.
+    pub checkpoint: Option<PathBuf>,
+}
+
+/// Pacing and resuming beyond the shared scan settings.
+#[derive(Debug, Default)]
+pub struct RunOptions {
+    pub subnet_rate: Option<NonZeroU32>,
+    /// Keep a checkpoint here.
+    pub checkpoint: Option<PathBuf>,
+    /// The checkpoint being resumed (read from `checkpoint`).
+    pub resume: Option<Checkpoint>,
 }
 
 pub async fn run(args: ScanArgs, argv: Vec<String>) -> Result<i32, AppError> {
-    let config = ScanConfig::from_args(
+    let mut config = ScanConfig::from_args(
         &args.common,
         std::io::stderr().is_terminal(),
         &local_hostname(),
     )
     .map_err(|e| AppError::Usage(e.to_string()))?;
-    let mut targets =
-        crate::target::parse_args(&args.targets).map_err(|e| AppError::Usage(e.to_string()))?;
-    for file in &args.input_lists {
-        targets.extend(read_file(file).map_err(|e| AppError::Usage(e.to_string()))?);
-    }
-    if targets.is_empty() {
-        return Err(AppError::Usage(
-            "no targets: give TARGET arguments or -iL FILE".into(),
-        ));
-    }
-    let input = TargetInput {
-        targets,
-        excludes: read_excludes(&args.common.exclude, &args.common.exclude_file)?,
+    let input = TargetInput::read(
+        &args.input.targets,
+        &args.input.input_lists,
+        &args.common.exclude,
+        &args.common.exclude_file,
+    )?;
+    let resume = match &args.run.resume {
+        Some(path) => {
+            Some(Checkpoint::load(path).map_err(|e| AppError::Usage(format!("--resume {e}")))?)
+        }
+        None => None,
     };
-    let finished = scan(&config, input, argv, 1).await?;
-    print_closing(&config, &finished);
-    Ok(if finished.interrupted {
-        exit::INTERRUPTED
-    } else {
-        exit::OK
-    })
-}
-
-/// Parses --exclude and --exclude-file.
-pub fn read_excludes(
-    excludes: &[String],
-    files: &[PathBuf],
-) -> Result<Vec<(Origin, Target)>, AppError> {
-    let mut all = crate::target::parse_args(excludes)
-        .map_err(|e| AppError::Usage(format!("--exclude {e}")))?;
-    for file in files {
-        all.extend(read_file(file).map_err(|e| AppError::Usage(e.to_string()))?);
+    if let Some(saved) = &resume {
+        // The reports continue where they are, whatever default prefix this run would pick.
+        match &args.common.output {
+            Some(o) if *o != saved.output => {
+                return Err(AppError::Usage(format!(
+                    "--output {}: the checkpoint writes to {}; leave -o out or give that prefix",
+                    o.display(),
+                    saved.output.display()
+                )));
+            }
+            _ => config.output = saved.output.clone(),
+        }
     }
-    Ok(all)
+    let options = PlanOptions::from_args(&args.plan, resume.as_ref())?;
+    let subnet_rate = match args.run.subnet_rate {
+        Some(n) => Some(
+            NonZeroU32::new(n)
+                .ok_or_else(|| AppError::Usage("--subnet-rate: must be at least 1".into()))?,
+        ),
+        None => None,
+    };
+    let checkpoint = args.run.checkpoint.clone().or(args.run.resume.clone());
+    if checkpoint.is_some() && !config.formats.jsonl {
+        return Err(AppError::Usage(format!(
+            "--format {}: a checkpoint needs the jsonl report (a resume replays it)",
+            config.formats
+        )));
+    }
+    let run_options = RunOptions {
+        subnet_rate,
+        checkpoint,
+        resume,
+    };
+    let finished = scan_with(&config, input, &options, run_options, argv, 1).await?;
+    print_closing(&config, &finished);
+    let tripped = args
+        .fail_on
+        .is_some_and(|gate| gate.tripped(&finished.summary));
+    Ok(exit::of_run(finished.interrupted, tripped))
 }
 
-/// The whole scan after argument parsing: resolve, plan, probe, report.
-/// `fds_per_probe` is 2 when the lab runs in this process (demo).
+/// The whole scan after argument parsing, in a random order, without checkpoints (the demo).
+/// `fds_per_probe` is 2 when the lab runs in this process.
 pub async fn scan(
     config: &ScanConfig,
     input: TargetInput,
     argv: Vec<String>,
     fds_per_probe: u64,
 ) -> Result<Finished, AppError> {
-    let names: Vec<String> = input
-        .targets
-        .iter()
-        .chain(&input.excludes)
-        .filter_map(|(_, t)| match &t.spec {
-            TargetSpec::Host(name) => Some(name.clone()),
-            _ => None,
-        })
-        .collect();
-    let resolved: HashMap<_, _> = if names.is_empty() {
-        HashMap::new()
-    } else {
-        resolve_names(
-            names,
-            16,
-            config.connect_timeout.max(Duration::from_secs(5)),
-        )
-        .await
-    };
-    let plan = Plan::build(PlanInput {
-        targets: &input.targets,
-        excludes: &input.excludes,
-        default_ports: &config.ports,
-        resolved: &resolved,
-        scope: None,
-        allow_large_ipv6: false,
-    })
-    .map_err(|e| AppError::Usage(e.to_string()))?;
-    for (name, port, error) in plan.unresolved() {
-        eprintln!("relayscan: warning: {name} (port {port}) not scanned: {error}");
-    }
+    let options = PlanOptions::default();
+    scan_with(
+        config,
+        input,
+        &options,
+        RunOptions::default(),
+        argv,
+        fds_per_probe,
+    )
+    .await
+}
+
+/// Resolve, plan, probe, report, with the plan and run options given.
+pub async fn scan_with(
+    config: &ScanConfig,
+    input: TargetInput,
+    options: &PlanOptions,
+    run: RunOptions,
+    argv: Vec<String>,
+    fds_per_probe: u64,
+) -> Result<Finished, AppError> {
+    let quiet = config.progress == ProgressMode::Quiet;
+    let space = build_space(
+        &input,
+        &config.ports,
+        options,
+        options.order_or_random(),
+        config.connect_timeout.max(Duration::from_secs(5)),
+        quiet,
+    )
+    .await?;
 
     let open_files = raise_open_file_limit();
     let concurrency = fit_concurrency(config.concurrency, open_files, fds_per_probe);
-    if concurrency < config.concurrency && config.progress != crate::config::ProgressMode::Quiet {
+    if concurrency < config.concurrency && !quiet {
         eprintln!(
             "relayscan: concurrency lowered from {} to {concurrency} to fit the open-file limit ({open_files})",
             config.concurrency
         );
     }
 
-    let stopping = Stopping::default();
-    install_ctrl_c(
-        stopping.clone(),
-        config.grace,
-        config.progress == crate::config::ProgressMode::Quiet,
-    );
-    let session = SessionConfig {
-        connect_timeout: config.connect_timeout,
-        read_timeout: config.read_timeout,
-        host_timeout: config.host_timeout,
-        limits: ReplyLimits::default(),
-        transcript_cap: TRANSCRIPT_CAP,
-        cancel: stopping.abort.clone(),
-    };
-    let probe = ProbeSettings::new(session, config.helo.clone(), config.identity.clone());
-    let scheduler = Scheduler {
-        concurrency,
-        rate: config.rate,
-        probe: Arc::new(probe),
-        write_unanswered: config.write_all,
-        print_transcripts: config.transcript,
-    };
-
-    let reports = Reports::create(&config.output, config.formats)
-        .map_err(|e| AppError::Output(e.to_string()))?;
-    let paths = reports.paths();
     let mut settings = config.settings_json();
     settings["concurrency"] = serde_json::json!(concurrency);
+    settings["formats"] = serde_json::json!(config.formats.to_string());
     settings["unresolved"] = serde_json::json!(
-        plan.unresolved()
+        space
+            .plan()
+            .unresolved()
             .iter()
             .map(|(n, p, e)| format!("{n}:{p}: {e}"))
             .collect::<Vec<_>>()
     );
-    let meta = RunMeta {
+    if let Some(map) = plan_settings(&space, options).as_object() {
+        for (k, v) in map {
+            settings[k.as_str()] = v.clone();
+        }
+    }
+    settings["subnet_rate_per_second"] = serde_json::json!(run.subnet_rate.map(|n| n.get()));
+    settings["checkpoint"] = serde_json::json!(run.checkpoint);
+
+    let started_at = chrono::Utc::now();
+    let fresh_meta = RunMeta {
         tool: "relayscan".into(),
         version: env!("CARGO_PKG_VERSION").into(),
-        started_at: chrono::Utc::now(),
-        command_line: argv,
-        settings,
+        started_at,
+        command_line: argv.clone(),
+        settings: settings.clone(),
         targets: input.targets.iter().map(|(_, t)| t.to_string()).collect(),
         excludes: input.excludes.iter().map(|(_, t)| t.to_string()).collect(),
         ports: config.ports.clone(),
@@ -175,28 +190,222 @@ pub async fn scan(
             note: "verdicts hold for clients at this vantage point; a server that trusts this network may relay for it alone".into(),
         },
     };
-    let progress = Progress::new(config.progress, plan.len());
+
+    let opened = match (&run.resume, &run.checkpoint) {
+        (Some(saved), Some(path)) => resume_reports(saved, path, &space, &settings, &argv, config)?,
+        _ => fresh_reports(&space, fresh_meta, run.checkpoint.as_deref(), config)?,
+    };
+    let Opened {
+        reports,
+        start,
+        checkpointing,
+    } = opened;
+    let paths = reports.paths();
+
+    let stopping = Stopping::default();
+    install_ctrl_c(stopping.clone(), config.grace, quiet);
+    let session = SessionConfig {
+        connect_timeout: config.connect_timeout,
+        read_timeout: config.read_timeout,
+        host_timeout: config.host_timeout,
+        limits: ReplyLimits::default(),
+        transcript_cap: TRANSCRIPT_CAP,
+        cancel: stopping.abort.clone(),
+    };
+    let mut probe = ProbeSettings::new(session, config.helo.clone(), config.identity.clone());
+    probe.tls = config.tls_options();
+    let scheduler = Scheduler {
+        concurrency,
+        rate: config.rate,
+        subnet_rate: run.subnet_rate,
+        probe: Arc::new(probe),
+        write_unanswered: config.write_all,
+        print_transcripts: config.transcript,
+    };
+    let progress = Progress::new(config.progress, space.len());
+    let already = u64::try_from(start.ledger.finished_count()).unwrap_or(u64::MAX);
+    if already > 0 {
+        progress.resume_at(already);
+        if !quiet {
+            eprintln!(
+                "relayscan: resuming: {already} of {} endpoints already finished",
+                space.len()
+            );
+        }
+    }
+    let checkpoint_path = checkpointing.as_ref().map(|c| c.path.clone());
     let result = scheduler
-        .run(&plan, reports, meta, progress, stopping)
+        .run(&space, reports, start, checkpointing, progress, stopping)
         .await
         .map_err(|e| AppError::Output(e.to_string()))?;
     Ok(Finished {
         summary: result.summary,
         interrupted: result.interrupted,
         reports: paths,
+        cut_off: result.cut_off,
+        checkpoint: checkpoint_path,
+    })
+}
+
+/// Report files ready for records, and where the scan starts.
+struct Opened {
+    reports: Reports,
+    start: Start,
+    checkpointing: Option<Checkpointing>,
+}
+
+/// A new run: truncate and begin the reports; write a first checkpoint if asked.
+fn fresh_reports(
+    space: &Space,
+    meta: RunMeta,
+    checkpoint: Option<&Path>,
+    config: &ScanConfig,
+) -> Result<Opened, AppError> {
+    let output = |e: crate::report::ReportError| AppError::Output(e.to_string());
+    let mut reports = Reports::create(&config.output, config.formats).map_err(output)?;
+    reports.begin(&meta).map_err(output)?;
+    let start = Start {
+        summary: Summary {
+            planned: space.len(),
+            ..Summary::default()
+        },
+        ..Start::default()
+    };
+    let checkpointing = match checkpoint {
+        None => None,
+        Some(path) => {
+            let state = Checkpoint {
+                format: CHECKPOINT_FORMAT,
+                tool_version: env!("CARGO_PKG_VERSION").into(),
+                fingerprint: space.fingerprint(),
+                seed: space.order().seed(),
+                shard: space.shard(),
+                settings: meta.settings.clone(),
+                total: space.len(),
+                next: 0,
+                finished_above: Vec::new(),
+                output: config.output.clone(),
+                formats: config.formats.to_string(),
+                jsonl_bytes: 0,
+                summary: start.summary.clone(),
+                run: meta,
+                saved_at: chrono::Utc::now(),
+                complete: space.is_empty(),
+            };
+            state
+                .save(path)
+                .map_err(|e| AppError::Output(format!("cannot write {}: {e}", path.display())))?;
+            Some(Checkpointing {
+                path: path.to_path_buf(),
+                jsonl: report_path(&config.output, "jsonl"),
+                state,
+            })
+        }
+    };
+    Ok(Opened {
+        reports,
+        start,
+        checkpointing,
+    })
+}
+
+/// A resumed run: refuse a checkpoint of another plan or other settings, replay the
+/// finished records into fresh reports, and carry the ledger and summary on.
+fn resume_reports(
+    saved: &Checkpoint,
+    path: &Path,
+    space: &Space,
+    settings: &serde_json::Value,
+    argv: &[String],
+    config: &ScanConfig,
+) -> Result<Opened, AppError> {
+    let shown = path.display();
+    let fingerprint = space.fingerprint();
+    if saved.fingerprint != fingerprint {
+        return Err(AppError::Usage(format!(
+            "--resume {shown}: the checkpoint was written for another plan (targets, ports, excludes, order, seed or shard differ; checkpoint {}, this run {fingerprint}); nothing was sent",
+            saved.fingerprint
+        )));
+    }
+    let differences = settings_differences(&saved.settings, settings);
+    if !differences.is_empty() {
+        let list: Vec<String> = differences
+            .iter()
+            .map(|(k, was, now)| format!("{k} was {was}, now {now}"))
+            .collect();
+        return Err(AppError::Usage(format!(
+            "--resume {shown}: settings differ from the checkpoint ({}); nothing was sent",
+            list.join("; ")
+        )));
+    }
+    let ledger = saved
+        .ledger()
+        .map_err(|e| AppError::Usage(format!("--resume {shown}: {e}")))?;
+    let mut meta = saved.run.clone();
+    let mut resumed = meta.settings["resumed"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    resumed.push(serde_json::json!({
+        "at": chrono::Utc::now(),
+        "command_line": argv,
+        "from_position": ledger.low(),
+    }));
+    meta.settings["resumed"] = serde_json::Value::Array(resumed);
+
+    let (reports, _replayed) = reopen(&config.output, config.formats, saved.jsonl_bytes, &meta)
+        .map_err(|e| match e {
+            ResumeError::Input(m) => AppError::Usage(m),
+            ResumeError::Output(e) => AppError::Output(e.to_string()),
+        })?;
+    let jsonl = report_path(&config.output, "jsonl");
+    let mut state = saved.clone();
+    state.run = meta;
+    // The replayed JSONL is the ledger now: record its length before the old copy goes.
+    state.jsonl_bytes = std::fs::metadata(&jsonl)
+        .map_err(|e| AppError::Output(format!("cannot read {}: {e}", jsonl.display())))?
+        .len();
+    state
+        .save(path)
+        .map_err(|e| AppError::Output(format!("cannot write {shown}: {e}")))?;
+    finish_replay(&config.output).map_err(|e| AppError::Output(e.to_string()))?;
+    Ok(Opened {
+        reports,
+        start: Start {
+            ledger,
+            summary: saved.summary.clone(),
+        },
+        checkpointing: Some(Checkpointing {
+            path: path.to_path_buf(),
+            jsonl,
+            state,
+        }),
     })
 }
 
 /// The summary table and where the reports are.
 pub fn print_closing(config: &ScanConfig, finished: &Finished) {
     print!("{}", finished.summary.render_table());
-    if config.progress != crate::config::ProgressMode::Quiet {
-        for path in &finished.reports {
-            eprintln!("relayscan: wrote {}", path.display());
-        }
-        if finished.interrupted {
+    if config.progress == ProgressMode::Quiet {
+        return;
+    }
+    for path in &finished.reports {
+        eprintln!("relayscan: wrote {}", path.display());
+    }
+    if finished.interrupted {
+        eprintln!(
+            "relayscan: interrupted; the reports hold every endpoint finished before the stop"
+        );
+        if finished.cut_off > 0 {
             eprintln!(
-                "relayscan: interrupted; the reports hold every endpoint finished before the stop"
+                "relayscan: {} probes cut off by the stop were left out of the reports; a resume probes them again",
+                finished.cut_off
+            );
+        }
+        if let Some(path) = &finished.checkpoint {
+            eprintln!(
+                "relayscan: to continue, run the same command with --resume {} in place of --checkpoint",
+                path.display()
             );
         }
     }

@@ -1,7 +1,11 @@
-//! The scheduler: concurrency cap, global rate, deadlines, cancellation, progress.
+//! The scheduler: concurrency cap, global and per-subnet rates, deadlines, cancellation,
+//! progress, checkpoints and resuming.
 
+pub mod checkpoint;
 pub mod limits;
 pub mod progress;
+pub mod resume;
 pub mod scheduler;
+pub mod subnet;
 
 pub use scheduler::{ScanError, ScanResult, Scheduler};

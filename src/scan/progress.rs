@@ -78,6 +78,15 @@ impl Progress {
         }
     }
 
+    /// Starts the count at `done`: the endpoints a resumed scan finished before.
+    pub fn resume_at(&self, done: u64) {
+        self.counts.done.store(done, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.set_position(done);
+            bar.reset_eta();
+        }
+    }
+
     /// Counts one finished endpoint.
     pub fn observe(&self, status: Status, verdict: Option<Verdict>) {
         let c = &self.counts;

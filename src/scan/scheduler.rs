@@ -1,9 +1,11 @@
-//! Runs a plan: concurrency cap (semaphore), global rate (governor), Ctrl-C, one writer task.
+//! Runs a scan space in its order: concurrency cap (semaphore), global rate (governor),
+//! per-subnet rate (keyed governor), Ctrl-C, one writer task that also keeps the checkpoint.
 //!
 //! Probes never wait on report I/O beyond the bounded channel's backpressure, and the
 //! writer holds one record at a time.
 
 use std::num::NonZeroU32;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,22 +14,27 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::probe::{Outcome, ProbeSettings, probe};
-use crate::report::{
-    ReportError, ReportSink, Reports, RunEnd, RunMeta, ScanRecord, Summary, sanitize,
-};
+use crate::probe::{Outcome, ProbeSettings, Status, probe};
+use crate::report::{ReportError, ReportSink, Reports, RunEnd, ScanRecord, Summary, sanitize};
+use crate::scan::checkpoint::{Checkpoint, Ledger};
 use crate::scan::progress::Progress;
+use crate::scan::subnet::SubnetLimiter;
 use crate::smtp::Direction;
-use crate::target::Plan;
+use crate::target::Space;
 
 /// Records in flight between the probes and the writer.
 const CHANNEL_CAPACITY: usize = 1024;
+
+/// How often the checkpoint file is rewritten during a scan (and once more at the end).
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
 
 /// How one scan is paced and what it writes.
 #[derive(Debug, Clone)]
 pub struct Scheduler {
     pub concurrency: usize,
     pub rate: NonZeroU32,
+    /// New connections per second per /24 (IPv4) or /64 (IPv6), if limited.
+    pub subnet_rate: Option<NonZeroU32>,
     pub probe: Arc<ProbeSettings>,
     /// Write endpoints that did not answer too (--all).
     pub write_unanswered: bool,
@@ -35,11 +42,29 @@ pub struct Scheduler {
     pub print_transcripts: bool,
 }
 
+/// Where a scan starts from: nothing finished, or a checkpoint's ledger and summary.
+#[derive(Debug, Clone, Default)]
+pub struct Start {
+    pub ledger: Ledger,
+    pub summary: Summary,
+}
+
+/// Keeping a checkpoint: the file and the checkpoint as last saved (its ledger, summary
+/// and report length are refreshed on every save).
+#[derive(Debug, Clone)]
+pub struct Checkpointing {
+    pub path: PathBuf,
+    pub jsonl: PathBuf,
+    pub state: Checkpoint,
+}
+
 /// How a scan ended.
 #[derive(Debug)]
 pub struct ScanResult {
     pub summary: Summary,
     pub interrupted: bool,
+    /// Probes cut off by Ctrl-C and left out of the reports, for a resume to probe again.
+    pub cut_off: u64,
 }
 
 /// What stops a scan: only output failures (per-host trouble is data).
@@ -58,35 +83,42 @@ pub struct Stopping {
 }
 
 impl Scheduler {
-    /// Probes every endpoint of `plan`, streaming records into `reports`.
+    /// Probes every endpoint of `space` not yet finished in `start`, in the space's
+    /// order, streaming records into `reports` (already begun).
     /// `probe.session.cancel` must be `stopping.abort`.
     pub async fn run(
         &self,
-        plan: &Plan,
-        mut reports: Reports,
-        meta: RunMeta,
+        space: &Space,
+        reports: Reports,
+        start: Start,
+        checkpoint: Option<Checkpointing>,
         progress: Progress,
         stopping: Stopping,
     ) -> Result<ScanResult, ScanError> {
-        reports.begin(&meta)?;
-        let (tx, rx) = mpsc::channel::<Outcome>(CHANNEL_CAPACITY);
+        let (tx, rx) = mpsc::channel::<(u128, Outcome)>(CHANNEL_CAPACITY);
+        let skip = start.ledger.clone();
         let writer = Writer {
             reports,
-            summary: Summary {
-                planned: plan.len(),
-                ..Summary::default()
-            },
+            ledger: start.ledger,
+            summary: start.summary,
+            total: space.len(),
+            checkpoint,
             progress,
             write_unanswered: self.write_unanswered,
             print_transcripts: self.print_transcripts,
             stopping: stopping.clone(),
+            cut_off: 0,
         };
         let writer = tokio::spawn(writer.run(rx));
 
         let permits = Arc::new(Semaphore::new(self.concurrency));
         let limiter = RateLimiter::direct(Quota::per_second(self.rate));
+        let mut subnets = self.subnet_rate.map(SubnetLimiter::new);
         let mut tasks = JoinSet::new();
-        for endpoint in plan.endpoints() {
+        let pending = space
+            .iter_from(skip.low())
+            .filter(|(k, _)| !skip.is_finished(*k));
+        for (position, endpoint) in pending {
             let permit = tokio::select! {
                 biased;
                 _ = stopping.stop.cancelled() => break,
@@ -96,6 +128,14 @@ impl Scheduler {
                     Err(_) => break,
                 },
             };
+            if let Some(subnets) = subnets.as_mut() {
+                tokio::select! {
+                    biased;
+                    _ = stopping.stop.cancelled() => break,
+                    _ = stopping.abort.cancelled() => break,
+                    _ = subnets.until_ready(endpoint.ip) => {}
+                }
+            }
             tokio::select! {
                 biased;
                 _ = stopping.stop.cancelled() => break,
@@ -107,7 +147,7 @@ impl Scheduler {
             tasks.spawn(async move {
                 let outcome = probe(endpoint, &settings).await;
                 // The writer only goes away after a report failure; the scan is ending then.
-                let _ = tx.send(outcome).await;
+                let _ = tx.send((position, outcome)).await;
                 drop(permit);
             });
             while let Some(joined) = tasks.try_join_next() {
@@ -119,9 +159,10 @@ impl Scheduler {
             report_panic(joined);
         }
         let interrupted = stopping.stop.is_cancelled() || stopping.abort.is_cancelled();
-        let (summary, written) = writer.await.unwrap_or_else(|e| {
+        let (summary, cut_off, written) = writer.await.unwrap_or_else(|e| {
             (
                 Summary::default(),
+                0,
                 Err(ReportError::internal(format!(
                     "the report writer failed: {e}"
                 ))),
@@ -130,6 +171,7 @@ impl Scheduler {
         let outcome = written.map(|()| ScanResult {
             summary,
             interrupted,
+            cut_off,
         });
         Ok(outcome?)
     }
@@ -145,37 +187,56 @@ fn report_panic(joined: Result<(), tokio::task::JoinError>) {
     }
 }
 
-/// The single consumer of outcomes: summary, progress, transcripts, reports.
+/// The single consumer of outcomes: summary, progress, transcripts, reports, checkpoint.
 struct Writer {
     reports: Reports,
+    ledger: Ledger,
     summary: Summary,
+    /// Positions in the space, for `complete`.
+    total: u128,
+    checkpoint: Option<Checkpointing>,
     progress: Progress,
     write_unanswered: bool,
     print_transcripts: bool,
     /// Cancelled here when a report cannot be written, to stop the scan; read for `interrupted`.
     stopping: Stopping,
+    cut_off: u64,
 }
 
 impl Writer {
-    async fn run(mut self, mut rx: mpsc::Receiver<Outcome>) -> (Summary, Result<(), ReportError>) {
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<(u128, Outcome)>,
+    ) -> (Summary, u64, Result<(), ReportError>) {
         let mut result = Ok(());
-        while let Some(outcome) = rx.recv().await {
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        tick.tick().await;
+        loop {
+            let received = tokio::select! {
+                received = rx.recv() => received,
+                _ = tick.tick() => {
+                    if result.is_ok() && let Err(e) = self.save_checkpoint() {
+                        self.fail();
+                        result = Err(e);
+                    }
+                    continue;
+                }
+            };
+            let Some((position, outcome)) = received else {
+                break;
+            };
             if result.is_err() {
                 continue; // drain, so that no probe blocks on a full channel
             }
-            self.progress.observe(outcome.status, outcome.verdict);
-            if self.print_transcripts && outcome.status.answered() {
-                self.progress.print_stdout(&render_transcript(&outcome));
-            }
-            let record = ScanRecord::from(&outcome);
-            self.summary.add(&record);
-            if (outcome.status.answered() || self.write_unanswered)
-                && let Err(e) = self.reports.record(&record)
-            {
-                self.stopping.stop.cancel();
-                self.stopping.abort.cancel();
+            if let Err(e) = self.take(position, &outcome) {
+                self.fail();
                 result = Err(e);
             }
+        }
+        if result.is_ok()
+            && let Err(e) = self.save_checkpoint()
+        {
+            result = Err(e);
         }
         self.progress.finish();
         let end = RunEnd {
@@ -183,7 +244,54 @@ impl Writer {
             interrupted: self.stopping.stop.is_cancelled(),
         };
         let finished = self.reports.finish(&end, &self.summary);
-        (self.summary, result.and(finished))
+        (self.summary, self.cut_off, result.and(finished))
+    }
+
+    /// One outcome: counted, shown, written, and marked finished in the ledger.
+    fn take(&mut self, position: u128, outcome: &Outcome) -> Result<(), ReportError> {
+        // With a checkpoint, a probe cut off by Ctrl-C is not finished: it is left out of
+        // the reports and probed again on resume, so that no endpoint appears twice.
+        if outcome.status == Status::Cancelled && self.checkpoint.is_some() {
+            self.cut_off += 1;
+            return Ok(());
+        }
+        self.progress.observe(outcome.status, outcome.verdict);
+        if self.print_transcripts && outcome.status.answered() {
+            self.progress.print_stdout(&render_transcript(outcome));
+        }
+        let record = ScanRecord::from(outcome);
+        self.summary.add(&record);
+        if outcome.status.answered() || self.write_unanswered {
+            self.reports.record(&record)?;
+        }
+        self.ledger.finish(position);
+        Ok(())
+    }
+
+    fn fail(&self) {
+        self.stopping.stop.cancel();
+        self.stopping.abort.cancel();
+    }
+
+    /// Rewrites the checkpoint: between two records, so the ledger, the summary and the
+    /// JSONL length all describe the same moment.
+    fn save_checkpoint(&mut self) -> Result<(), ReportError> {
+        let Some(c) = self.checkpoint.as_mut() else {
+            return Ok(());
+        };
+        let jsonl_bytes = std::fs::metadata(&c.jsonl)
+            .map_err(|e| ReportError::new("read", &c.jsonl, e))?
+            .len();
+        let state = &mut c.state;
+        state.next = self.ledger.low();
+        state.finished_above = self.ledger.runs_above();
+        state.summary = self.summary.clone();
+        state.jsonl_bytes = jsonl_bytes;
+        state.saved_at = chrono::Utc::now();
+        state.complete = self.ledger.finished_count() == self.total;
+        state
+            .save(&c.path)
+            .map_err(|e| ReportError::new("write", &c.path, e))
     }
 }
 

@@ -225,7 +225,7 @@ mod tests {
             ),
         ];
         for (value, want) in cases {
-            let err = read_scope(&[value.clone()]).unwrap_err();
+            let err = read_scope(std::slice::from_ref(&value)).unwrap_err();
             assert!(err.starts_with(&want), "{value}: {err}");
         }
     }

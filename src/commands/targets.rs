@@ -1,0 +1,111 @@
+//! `relayscan targets`: the dry run. Prints the endpoints a scan would probe, in scan order
+//! (or only their number), without sending a single packet to any of them.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use super::AppError;
+use super::planning::{PlanOptions, TargetInput, build_space};
+use crate::cli::TargetsArgs;
+use crate::exit;
+use crate::probe::Endpoint;
+use crate::target::{Space, parse_ports};
+
+pub async fn run(args: TargetsArgs) -> Result<i32, AppError> {
+    let ports = parse_ports(&args.ports).map_err(|e| AppError::Usage(format!("--ports: {e}")))?;
+    let input = TargetInput::read(
+        &args.input.targets,
+        &args.input.input_lists,
+        &args.exclude,
+        &args.exclude_file,
+    )?;
+    let options = PlanOptions::from_args(&args.plan, None)?;
+    let order = options.order_or_random();
+    let space = build_space(
+        &input,
+        &ports,
+        &options,
+        order,
+        Duration::from_secs(5),
+        false,
+    )
+    .await?;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let written = if args.count {
+        writeln!(out, "{}", space.len())
+    } else {
+        write_all(&mut out, &space)
+    };
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => Ok(exit::OK),
+        // `relayscan targets ... | head` closes the pipe early: that is a fine ending.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(exit::OK),
+        Err(e) => Err(AppError::Output(format!("cannot write the list: {e}"))),
+    }
+}
+
+/// A header comment (the order, for reproducing it), then one endpoint a line. The output
+/// reads back as a target list (`-iL`): names become comments.
+pub fn write_all(out: &mut impl Write, space: &Space) -> io::Result<()> {
+    writeln!(
+        out,
+        "# relayscan targets: {} endpoints, order {}, shard {}",
+        space.len(),
+        space.order(),
+        space.shard()
+    )?;
+    for (_, endpoint) in space.iter_from(0) {
+        write_endpoint(out, &endpoint)?;
+    }
+    Ok(())
+}
+
+fn write_endpoint(out: &mut impl Write, e: &Endpoint) -> io::Result<()> {
+    match &e.name {
+        Some(name) => writeln!(out, "{e} # {name}"),
+        None => writeln!(out, "{e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::target::{Order, Origin, Plan, PlanInput, Shard, Target};
+
+    #[test]
+    fn the_list_reads_back_as_targets() {
+        let targets: Vec<(Origin, Target)> = ["192.0.2.1-2", "mx.example"]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (Origin::argument(i + 1), s.parse().unwrap()))
+            .collect();
+        let resolved = HashMap::from([(
+            "mx.example".to_string(),
+            Ok(vec!["2001:db8::25".parse().unwrap()]),
+        )]);
+        let plan = Plan::build(PlanInput {
+            targets: &targets,
+            excludes: &[],
+            default_ports: &[25],
+            resolved: &resolved,
+            scope: None,
+            allow_large_ipv6: false,
+        })
+        .unwrap();
+        let space = Space::new(plan, Order::Sequential, Shard::WHOLE);
+        let mut out = Vec::new();
+        write_all(&mut out, &space).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "# relayscan targets: 3 endpoints, order sequential, shard 1/1\n\
+             192.0.2.1:25\n192.0.2.2:25\n[2001:db8::25]:25 # mx.example\n"
+        );
+        let back = crate::target::parse_lines(std::io::Cursor::new(text), "list").unwrap();
+        let shown: Vec<String> = back.iter().map(|(_, t)| t.to_string()).collect();
+        assert_eq!(shown, ["192.0.2.1:25", "192.0.2.2:25", "[2001:db8::25]:25"]);
+    }
+}

@@ -1,0 +1,199 @@
+//! Reopening the reports of an interrupted run: the records the checkpoint counts are
+//! replayed from the old JSONL into fresh CSV, JSONL and JSON files, and the resumed
+//! scan appends after them. Records written after the checkpoint are dropped (their
+//! endpoints are probed again), so the result has no duplicate and no loss.
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use crate::report::{Formats, ReportError, ReportSink, Reports, RunMeta, ScanRecord};
+
+/// Why reports could not be reopened: bad input (exit 2) or a file we cannot write (exit 3).
+#[derive(Debug, thiserror::Error)]
+pub enum ResumeError {
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Output(#[from] ReportError),
+}
+
+/// `PREFIX.ext`, keeping any dot already in the prefix.
+pub fn report_path(prefix: &Path, ext: &str) -> PathBuf {
+    let mut s = prefix.as_os_str().to_owned();
+    s.push(".");
+    s.push(ext);
+    PathBuf::from(s)
+}
+
+/// Where the interrupted run's JSONL waits while it is replayed. If a resume dies while
+/// replaying, the next one finds it here and starts over from it.
+pub fn replay_source(prefix: &Path) -> PathBuf {
+    report_path(prefix, "jsonl.before-resume")
+}
+
+/// Creates the report files anew, begins them with `meta`, and replays the first
+/// `jsonl_bytes` of the old JSONL into them. Returns the reports and how many records
+/// were replayed. Call `finish_replay` once a checkpoint with the new length is saved.
+pub fn reopen(
+    prefix: &Path,
+    formats: Formats,
+    jsonl_bytes: u64,
+    meta: &RunMeta,
+) -> Result<(Reports, u64), ResumeError> {
+    let jsonl = report_path(prefix, "jsonl");
+    let source = replay_source(prefix);
+    if !source.exists() {
+        if !jsonl.exists() {
+            return Err(ResumeError::Input(format!(
+                "cannot resume: {} is missing (it holds the records of the interrupted run)",
+                jsonl.display()
+            )));
+        }
+        fs::rename(&jsonl, &source).map_err(|e| ReportError::new("move", &jsonl, e))?;
+    }
+    let file = File::open(&source).map_err(|e| ReportError::new("open", &source, e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| ReportError::new("open", &source, e))?
+        .len();
+    if len < jsonl_bytes {
+        return Err(ResumeError::Input(format!(
+            "cannot resume: {} holds {len} bytes, fewer than the {jsonl_bytes} the checkpoint counts (records were lost)",
+            source.display()
+        )));
+    }
+    let mut reports = Reports::create(prefix, formats)?;
+    reports.begin(meta)?;
+    let mut replayed = 0;
+    let reader = BufReader::new(file.take(jsonl_bytes));
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.map_err(|e| ReportError::new("read", &source, e))?;
+        let record: ScanRecord = serde_json::from_str(&line).map_err(|e| {
+            ResumeError::Input(format!(
+                "cannot resume: {}:{}: not a relayscan record: {e}",
+                source.display(),
+                n + 1
+            ))
+        })?;
+        reports.record(&record)?;
+        replayed += 1;
+    }
+    Ok((reports, replayed))
+}
+
+/// Removes the replayed copy of the old JSONL once the new checkpoint stands.
+pub fn finish_replay(prefix: &Path) -> Result<(), ReportError> {
+    let source = replay_source(prefix);
+    match fs::remove_file(&source) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(ReportError::new("remove", &source, e))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{RunEnd, Summary};
+    use chrono::Utc;
+
+    fn sample(n: u16) -> ScanRecord {
+        let text = format!(
+            r#"{{"ip":"192.0.2.{n}","port":25,"status":"refused","started_at":"2025-03-01T12:00:00Z"}}"#
+        );
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn line(r: &ScanRecord) -> String {
+        serde_json::to_string(r).unwrap() + "\n"
+    }
+
+    #[test]
+    fn keeps_the_counted_records_and_drops_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("scan");
+        let kept = [sample(1), sample(2)];
+        let counted: String = kept.iter().map(line).collect();
+        let after = line(&sample(3));
+        fs::write(report_path(&prefix, "jsonl"), format!("{counted}{after}")).unwrap();
+
+        let meta = RunMeta::this_tool(Utc::now(), vec![]);
+        let (mut reports, replayed) =
+            reopen(&prefix, Formats::ALL, counted.len() as u64, &meta).unwrap();
+        assert_eq!(replayed, 2);
+        assert!(replay_source(&prefix).exists());
+        reports.record(&sample(4)).unwrap();
+        let end = RunEnd {
+            finished_at: Utc::now(),
+            interrupted: false,
+        };
+        reports.finish(&end, &Summary::default()).unwrap();
+        finish_replay(&prefix).unwrap();
+        assert!(!replay_source(&prefix).exists());
+        finish_replay(&prefix).unwrap();
+
+        let ips = |text: &str| -> Vec<String> {
+            text.lines()
+                .map(|l| {
+                    serde_json::from_str::<ScanRecord>(l)
+                        .unwrap()
+                        .ip
+                        .to_string()
+                })
+                .collect()
+        };
+        let jsonl = fs::read_to_string(report_path(&prefix, "jsonl")).unwrap();
+        assert_eq!(ips(&jsonl), ["192.0.2.1", "192.0.2.2", "192.0.2.4"]);
+        let csv = fs::read_to_string(report_path(&prefix, "csv")).unwrap();
+        assert_eq!(csv.lines().count(), 4, "header and three rows");
+        let doc: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(report_path(&prefix, "json")).unwrap())
+                .unwrap();
+        assert_eq!(doc["records"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_replay_that_died_starts_over_from_its_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("scan");
+        let counted = line(&sample(1));
+        fs::write(replay_source(&prefix), &counted).unwrap();
+        // A half-written new JSONL from the resume that died.
+        fs::write(report_path(&prefix, "jsonl"), "{\"ip\":").unwrap();
+        let meta = RunMeta::this_tool(Utc::now(), vec![]);
+        let (_, replayed) = reopen(&prefix, Formats::ALL, counted.len() as u64, &meta).unwrap();
+        assert_eq!(replayed, 1);
+        assert_eq!(
+            fs::read_to_string(report_path(&prefix, "jsonl")).unwrap(),
+            counted
+        );
+    }
+
+    #[test]
+    fn missing_short_or_corrupt_ledgers_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("scan");
+        let meta = RunMeta::this_tool(Utc::now(), vec![]);
+        let err = |bytes| match reopen(&prefix, Formats::ALL, bytes, &meta) {
+            Ok(_) => panic!("reopened with {bytes} bytes"),
+            Err(e) => e,
+        };
+        let err0 = err(0);
+        assert!(err0.to_string().contains("scan.jsonl is missing"), "{err0}");
+
+        fs::write(report_path(&prefix, "jsonl"), "short\n").unwrap();
+        let short = err(100);
+        assert!(short.to_string().contains("fewer than the 100"), "{short}");
+
+        fs::write(replay_source(&prefix), "{\"not\":\"a record\"}\n").unwrap();
+        let corrupt = err(19);
+        assert!(
+            corrupt
+                .to_string()
+                .contains("scan.jsonl.before-resume:1: not a relayscan record"),
+            "{corrupt}"
+        );
+    }
+}
