@@ -2,8 +2,10 @@
 //!
 //! A probe never fails: per-host trouble is a [`Status`] with the partial dialogue kept.
 
+pub mod findings;
 pub mod relay;
 pub mod runner;
+pub mod tls_policy;
 pub mod verdict;
 
 use std::fmt;

@@ -1,4 +1,5 @@
-//! Drives one dialogue: connect, greeting, EHLO (HELO fallback), relay tests, control RCPT, QUIT.
+//! Drives one dialogue: connect, [implicit TLS], greeting, EHLO (HELO fallback), [STARTTLS,
+//! EHLO again], relay tests, control RCPT, QUIT.
 //!
 //! Never fails: whatever goes wrong on the wire becomes a [`Status`] plus the partial
 //! [`Dialogue`], and the verdict is computed from what was seen.
@@ -8,10 +9,16 @@ use std::time::Instant;
 use chrono::Utc;
 
 use super::relay::{CATALOGUE, Identity, RelayTest, control_recipient, render};
+use super::tls_policy::{
+    TlsOptions, asks_for_starttls, plain_fallback, plain_tests_first, starttls_decision, tls_tests,
+};
 use super::verdict::classify;
-use super::{Dialogue, Endpoint, Interruption, Outcome, RelayAttempt, Status};
+use super::{AfterTls, Dialogue, Endpoint, Interruption, Outcome, RelayAttempt, Status};
 use crate::smtp::capabilities::announced_name;
-use crate::smtp::{Capabilities, Command, Reply, Session, SessionConfig, SessionError};
+use crate::smtp::tls::{Handshake, HandshakeFailure, NameSource, TlsMode, TlsReport};
+use crate::smtp::{
+    Capabilities, Command, Reply, Session, SessionConfig, SessionError, UpgradeError,
+};
 
 /// Everything a probe needs besides the endpoint; shared by all probes of a scan.
 #[derive(Debug, Clone)]
@@ -24,6 +31,8 @@ pub struct ProbeSettings {
     pub tests: Vec<RelayTest>,
     /// Send the control RCPT (random mailbox, non-existent domain) when a test relayed.
     pub control: bool,
+    /// STARTTLS, implicit-TLS ports, where the relay tests run.
+    pub tls: TlsOptions,
 }
 
 impl ProbeSettings {
@@ -34,6 +43,7 @@ impl ProbeSettings {
             identity,
             tests: CATALOGUE.to_vec(),
             control: true,
+            tls: TlsOptions::standard(),
         }
     }
 }
@@ -49,6 +59,7 @@ pub fn status_of(error: &SessionError) -> Status {
         SessionError::Closed | SessionError::Io(_) => Status::Dropped,
         SessionError::Protocol(_) | SessionError::Command(_) => Status::ProtocolError,
         SessionError::Cancelled => Status::Cancelled,
+        SessionError::Tls(_) => Status::TlsFailed,
     }
 }
 
@@ -88,13 +99,12 @@ pub async fn probe(endpoint: Endpoint, settings: &ProbeSettings) -> Outcome {
             status_of(&error)
         }
         Ok(mut session) => {
-            let stop = converse(
-                &mut session,
-                settings,
-                &mut seen.dialogue,
-                &mut seen.server_name,
-            )
-            .await;
+            let ended = if settings.tls.is_implicit(endpoint.port) {
+                implicit_tls(&mut session, settings, &endpoint, &mut seen).await
+            } else {
+                plaintext_first(&mut session, settings, &endpoint, &mut seen).await
+            };
+            let stop = ended.err().flatten();
             let status = stop.as_ref().map_or(Status::Completed, |s| s.status);
             seen.dialogue.interruption = stop.map(|s| Interruption {
                 status: s.status,
@@ -109,6 +119,13 @@ pub async fn probe(endpoint: Endpoint, settings: &ProbeSettings) -> Outcome {
             status
         }
     };
+    if let Some(report) = seen.tls.as_mut() {
+        let names = known_names(&endpoint, &seen.dialogue);
+        settings
+            .tls
+            .client
+            .audit(report, &seen.chain, &names, started_at);
+    }
     let class = classify(status, &seen.dialogue);
     let error = seen.connect_error.or_else(|| {
         let i = seen.dialogue.interruption.as_ref()?;
@@ -128,7 +145,7 @@ pub async fn probe(endpoint: Endpoint, settings: &ProbeSettings) -> Outcome {
         dialogue: seen.dialogue,
         transcript: seen.transcript,
         transcript_truncated: seen.transcript_truncated,
-        tls: None,
+        tls: seen.tls,
     }
 }
 
@@ -140,105 +157,385 @@ struct Seen {
     transcript: Vec<crate::smtp::TranscriptLine>,
     transcript_truncated: bool,
     connect_error: Option<String>,
+    tls: Option<TlsReport>,
+    /// The certificates the server sent (DER, leaf first), audited once names are known.
+    chain: Vec<Vec<u8>>,
 }
 
-/// The dialogue proper. Returns `Some(stop)` when it ended early.
-async fn converse(
+/// How a dialogue step ended early: `None` politely (a refusing greeting, HELO refused),
+/// `Some(stop)` when it broke off.
+type End = Option<Stop>;
+
+/// Every name we know for the server, for the certificate's name check: the target's
+/// host name, the greeting's name, the EHLO name (the one over TLS when there was one).
+fn known_names(endpoint: &Endpoint, d: &Dialogue) -> Vec<(String, NameSource)> {
+    let ehlo = d
+        .after_tls
+        .as_ref()
+        .and_then(|a| a.ehlo.as_ref())
+        .or(d.ehlo.as_ref())
+        .filter(|r| r.is_positive());
+    [
+        (endpoint.name.clone(), NameSource::Target),
+        (
+            d.greeting.as_ref().and_then(announced_name),
+            NameSource::Greeting,
+        ),
+        (ehlo.and_then(announced_name), NameSource::Ehlo),
+    ]
+    .into_iter()
+    .filter_map(|(name, source)| Some((name?, source)))
+    .collect()
+}
+
+/// A port that speaks TLS first (465): the handshake, then the whole dialogue inside TLS.
+/// There is no plaintext to fall back to, so a failed handshake ends the probe.
+async fn implicit_tls(
     session: &mut Session,
     settings: &ProbeSettings,
+    endpoint: &Endpoint,
+    seen: &mut Seen,
+) -> Result<(), End> {
+    let report = seen.tls.insert(TlsReport::new(TlsMode::Implicit));
+    report.attempted = true;
+    let client = &settings.tls.client;
+    let ip = endpoint.ip;
+    let name = endpoint.name.as_deref();
+    let (_, result) = session
+        .upgrade(|stream| client.handshake(stream, name, ip))
+        .await;
+    match result {
+        Ok(handshake) => {
+            session.note(established(&handshake));
+            seen.chain = record_handshake(report, handshake);
+        }
+        Err(UpgradeError::Handshake(failure)) => {
+            seen.chain = record_failure(report, failure);
+            let detail = report.error.clone().unwrap_or_default();
+            return Err(Some(Stop {
+                status: Status::TlsFailed,
+                step: "TLS handshake".into(),
+                detail,
+            }));
+        }
+        Err(UpgradeError::Session(e)) => {
+            report.error = Some(format!("handshake failed: {e}"));
+            return Err(Some(Stop::from_error("TLS handshake", &e)));
+        }
+    }
+    open_dialogue(session, settings, seen).await?;
+    tests_in_dialogue(session, settings, seen).await
+}
+
+/// The greeting and EHLO/HELO of the dialogue's first session (plaintext, or inside
+/// implicit TLS).
+async fn open_dialogue(
+    session: &mut Session,
+    settings: &ProbeSettings,
+    seen: &mut Seen,
+) -> Result<(), End> {
+    let d = &mut seen.dialogue;
+    greeting(session, d, &mut seen.server_name).await?;
+    hello(
+        session,
+        settings,
+        &mut d.ehlo,
+        &mut d.helo,
+        &mut d.capabilities,
+        &mut seen.server_name,
+    )
+    .await
+}
+
+/// The relay tests of the first session (plaintext, or inside implicit TLS).
+async fn tests_in_dialogue(
+    session: &mut Session,
+    settings: &ProbeSettings,
+    seen: &mut Seen,
+) -> Result<(), End> {
+    let d = &mut seen.dialogue;
+    relay_tests(
+        session,
+        settings,
+        seen.server_name.as_deref(),
+        &mut d.attempts,
+        &mut d.control,
+    )
+    .await
+}
+
+/// Plaintext first: greeting, EHLO, then STARTTLS as `--starttls` says, and the relay tests
+/// where `--relay-over` says (also over TLS when a 530 asked for STARTTLS).
+async fn plaintext_first(
+    session: &mut Session,
+    settings: &ProbeSettings,
+    endpoint: &Endpoint,
+    seen: &mut Seen,
+) -> Result<(), End> {
+    let opts = &settings.tls;
+    open_dialogue(session, settings, seen).await?;
+    let offered = seen.dialogue.capabilities.starttls();
+    let decision = starttls_decision(opts.starttls, offered);
+    let mut report = TlsReport::new(TlsMode::Starttls);
+    report.offered = offered;
+    seen.tls = Some(report);
+    let mut plain_ran = false;
+    if plain_tests_first(opts.relay_over, decision.is_ok()) {
+        tests_in_dialogue(session, settings, seen).await?;
+        plain_ran = true;
+    }
+    let d = &seen.dialogue;
+    let asked = d.attempts.iter().any(|a| {
+        [&a.mail, &a.rcpt]
+            .into_iter()
+            .flatten()
+            .any(|r| asks_for_starttls(r, &d.capabilities))
+    });
+    match decision {
+        Err(why) => {
+            if let Some(report) = seen.tls.as_mut() {
+                report.error = Some(why.to_string());
+            }
+        }
+        Ok(()) => {
+            if plain_ran {
+                // STARTTLS is not allowed inside a mail transaction: close the last test's.
+                command(session, &Command::Rset, "RSET before STARTTLS").await?;
+            }
+            if start_tls(session, settings, endpoint, seen).await? {
+                return after_tls(session, settings, seen, asked).await;
+            }
+        }
+    }
+    if !plain_ran && plain_fallback(opts.relay_over) {
+        tests_in_dialogue(session, settings, seen).await?;
+    }
+    Ok(())
+}
+
+/// STARTTLS and the handshake. `Ok(true)`: the session is now TLS. `Ok(false)`: it goes on
+/// in plaintext, on the same connection (STARTTLS refused) or a new one (the handshake
+/// failed), as an opportunistic sender would.
+async fn start_tls(
+    session: &mut Session,
+    settings: &ProbeSettings,
+    endpoint: &Endpoint,
+    seen: &mut Seen,
+) -> Result<bool, End> {
+    let reply = command(session, &Command::StartTls, "STARTTLS").await?;
+    let (code, summary) = (reply.code, reply.summary());
+    seen.dialogue.starttls = Some(reply);
+    let report = seen
+        .tls
+        .get_or_insert_with(|| TlsReport::new(TlsMode::Starttls));
+    if code == 421 {
+        return Err(Some(Stop {
+            status: Status::Dropped,
+            step: "STARTTLS".into(),
+            detail: format!("the server is closing the connection: {summary}"),
+        }));
+    }
+    if code != 220 {
+        report.error = Some(format!("STARTTLS refused: {summary}"));
+        return Ok(false);
+    }
+    report.attempted = true;
+    // SNI: the name the user gave, else the name the server gave itself.
+    let sni = endpoint
+        .name
+        .clone()
+        .or_else(|| seen.server_name.clone().filter(|n| !n.starts_with('[')));
+    let client = &settings.tls.client;
+    let ip = endpoint.ip;
+    let (dropped, result) = session
+        .upgrade(|stream| client.handshake(stream, sni.as_deref(), ip))
+        .await;
+    report.discarded_plaintext = dropped;
+    match result {
+        Ok(handshake) => {
+            session.note(established(&handshake));
+            seen.chain = record_handshake(report, handshake);
+            return Ok(true);
+        }
+        Err(UpgradeError::Handshake(failure)) => {
+            seen.chain = record_failure(report, failure);
+        }
+        Err(UpgradeError::Session(e)) => {
+            report.error = Some(format!("handshake failed: {e}"));
+            if matches!(e, SessionError::Cancelled | SessionError::HostTimeout) {
+                return Err(Some(Stop::from_error("TLS handshake", &e)));
+            }
+        }
+    }
+    report.plaintext_fallback = true;
+    if let Err(e) = session.reconnect().await {
+        return Err(Some(Stop::from_error("connecting again without TLS", &e)));
+    }
+    // Greeting and EHLO again, in the transcript only: the dialogue already has the first.
+    let again = command_reply(session, "greeting after reconnecting").await?;
+    if !again.is_positive() {
+        return Err(None);
+    }
+    let (mut ehlo, mut helo, mut caps) = (None, None, Capabilities::default());
+    let mut name = seen.server_name.clone();
+    hello(
+        session, settings, &mut ehlo, &mut helo, &mut caps, &mut name,
+    )
+    .await?;
+    Ok(false)
+}
+
+/// The session over TLS: RFC 3207 §4.2, forget everything learned before TLS and EHLO
+/// again; then the relay tests where `--relay-over` (or a 530 asking for STARTTLS) says.
+async fn after_tls(
+    session: &mut Session,
+    settings: &ProbeSettings,
+    seen: &mut Seen,
+    asked: bool,
+) -> Result<(), End> {
+    let after = seen.dialogue.after_tls.insert(AfterTls::default());
+    hello(
+        session,
+        settings,
+        &mut after.ehlo,
+        &mut after.helo,
+        &mut after.capabilities,
+        &mut seen.server_name,
+    )
+    .await?;
+    if tls_tests(settings.tls.relay_over, asked) {
+        relay_tests(
+            session,
+            settings,
+            seen.server_name.as_deref(),
+            &mut after.attempts,
+            &mut after.control,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The transcript note for an established session.
+fn established(h: &Handshake) -> String {
+    format!("TLS established: {} {}", h.version, h.cipher_suite)
+}
+
+/// Copies a handshake into the report; returns the chain for the audit.
+fn record_handshake(report: &mut TlsReport, h: Handshake) -> Vec<Vec<u8>> {
+    report.established = true;
+    report.version = Some(h.version);
+    report.cipher_suite = Some(h.cipher_suite);
+    report.sni = h.sni;
+    h.chain
+}
+
+fn record_failure(report: &mut TlsReport, f: HandshakeFailure) -> Vec<Vec<u8>> {
+    report.error = Some(format!("handshake failed: {}", f.error));
+    report.alert = f.alert;
+    f.chain
+}
+
+/// One command whose reply is only kept in the transcript.
+async fn command(session: &mut Session, cmd: &Command, step: &str) -> Result<Reply, End> {
+    session
+        .command(cmd)
+        .await
+        .map_err(|e| Some(Stop::from_error(step, &e)))
+}
+
+/// One reply read without a command (a greeting), kept in the transcript only.
+async fn command_reply(session: &mut Session, step: &str) -> Result<Reply, End> {
+    session
+        .read_reply()
+        .await
+        .map_err(|e| Some(Stop::from_error(step, &e)))
+}
+
+/// Waits for the whole greeting (every 220- line up to the final 220 ) before speaking:
+/// postscreen and greet_pause punish clients that talk early. A 421/554 greeting is
+/// recorded and ends the dialogue politely.
+async fn greeting(
+    session: &mut Session,
     dialogue: &mut Dialogue,
     server_name: &mut Option<String>,
-) -> Option<Stop> {
-    // Wait for the whole greeting (every 220- line up to the final 220 ) before speaking:
-    // postscreen and greet_pause punish clients that talk early.
-    let greeting = match session.read_reply().await {
-        Ok(reply) => reply,
-        Err(e) => return Some(Stop::from_error("greeting", &e)),
-    };
+) -> Result<(), End> {
+    let greeting = command_reply(session, "greeting").await?;
     let greeted = greeting.is_positive();
     *server_name = announced_name(&greeting);
     dialogue.greeting = Some(greeting);
-    if !greeted {
-        // 421/554 at connect: recorded; the caller says QUIT politely and we are done.
-        return None;
-    }
+    if greeted { Ok(()) } else { Err(None) }
+}
 
-    match session
-        .command(&Command::Ehlo(settings.helo_name.clone()))
-        .await
-    {
-        Ok(reply) if reply.is_positive() => {
-            dialogue.capabilities = Capabilities::from_ehlo(&reply);
-            if server_name.is_none() {
-                *server_name = announced_name(&reply);
-            }
-            dialogue.ehlo = Some(reply);
+/// EHLO, or HELO when EHLO is refused (RFC 5321 §4.1.4). `Err(None)` when both are
+/// refused: nothing more can be tried.
+async fn hello(
+    session: &mut Session,
+    settings: &ProbeSettings,
+    ehlo_reply: &mut Option<Reply>,
+    helo_reply: &mut Option<Reply>,
+    capabilities: &mut Capabilities,
+    server_name: &mut Option<String>,
+) -> Result<(), End> {
+    let reply = command(session, &Command::Ehlo(settings.helo_name.clone()), "EHLO").await?;
+    if reply.is_positive() {
+        *capabilities = Capabilities::from_ehlo(&reply);
+        if server_name.is_none() {
+            *server_name = announced_name(&reply);
         }
-        Ok(reply) if reply.code == 421 => {
-            let stop = Stop::closing("EHLO", &reply);
-            dialogue.ehlo = Some(reply);
-            return Some(stop);
-        }
-        Ok(reply) => {
-            // RFC 5321 §4.1.4: a server that does not know EHLO answers 5xx; fall back to HELO.
-            dialogue.ehlo = Some(reply);
-            match session
-                .command(&Command::Helo(settings.helo_name.clone()))
-                .await
-            {
-                Ok(helo) => {
-                    let positive = helo.is_positive();
-                    let closing = helo.code == 421;
-                    let stop = closing.then(|| Stop::closing("HELO", &helo));
-                    dialogue.helo = Some(helo);
-                    if closing {
-                        return stop;
-                    }
-                    if !positive {
-                        return None;
-                    }
-                }
-                Err(e) => return Some(Stop::from_error("HELO", &e)),
-            }
-        }
-        Err(e) => return Some(Stop::from_error("EHLO", &e)),
+        *ehlo_reply = Some(reply);
+        return Ok(());
     }
+    if reply.code == 421 {
+        let stop = Stop::closing("EHLO", &reply);
+        *ehlo_reply = Some(reply);
+        return Err(Some(stop));
+    }
+    *ehlo_reply = Some(reply);
+    let helo = command(session, &Command::Helo(settings.helo_name.clone()), "HELO").await?;
+    let positive = helo.is_positive();
+    let closing = (helo.code == 421).then(|| Stop::closing("HELO", &helo));
+    *helo_reply = Some(helo);
+    if closing.is_some() {
+        return Err(closing);
+    }
+    if positive { Ok(()) } else { Err(None) }
+}
 
+/// The catalogue, then the control RCPT when a test relayed.
+async fn relay_tests(
+    session: &mut Session,
+    settings: &ProbeSettings,
+    server_name: Option<&str>,
+    attempts: &mut Vec<RelayAttempt>,
+    control: &mut Option<RelayAttempt>,
+) -> Result<(), End> {
     let ip = session.peer_addr().ip();
-    let name = server_name.as_deref();
     for test in &settings.tests {
-        let mail_from = render(test.mail_from, &settings.identity, name, ip);
-        let rcpt_to = render(test.rcpt_to, &settings.identity, name, ip);
+        let mail_from = render(test.mail_from, &settings.identity, server_name, ip);
+        let rcpt_to = render(test.rcpt_to, &settings.identity, server_name, ip);
         let label = format!("test {}", test.id);
-        if let Some(stop) = run_attempt(
-            session,
-            test.id,
-            &label,
-            mail_from,
-            rcpt_to,
-            &mut dialogue.attempts,
-        )
-        .await
+        if let Some(stop) =
+            run_attempt(session, test.id, &label, mail_from, rcpt_to, attempts).await
         {
-            return Some(stop);
+            return Err(Some(stop));
         }
     }
-
-    let relayed = dialogue.attempts.iter().any(|a| {
+    let relayed = attempts.iter().any(|a| {
         a.mail.as_ref().is_some_and(Reply::is_positive)
             && a.rcpt.as_ref().is_some_and(Reply::is_positive)
     });
     if settings.control && relayed {
-        let mail_from = render("<{FL}@{FD}>", &settings.identity, name, ip);
+        let mail_from = render("<{FL}@{FD}>", &settings.identity, server_name, ip);
         let rcpt_to = control_recipient(rand::random());
-        let mut control = Vec::with_capacity(1);
-        let stop = run_attempt(session, 0, "control", mail_from, rcpt_to, &mut control).await;
-        dialogue.control = control.pop();
+        let mut one = Vec::with_capacity(1);
+        let stop = run_attempt(session, 0, "control", mail_from, rcpt_to, &mut one).await;
+        *control = one.pop();
         if stop.is_some() {
-            return stop;
+            return Err(stop);
         }
     }
-    None
+    Ok(())
 }
 
 /// RSET, MAIL FROM, RCPT TO (only after MAIL 2xx). Never DATA. Records the attempt even
@@ -308,5 +605,159 @@ impl Step {
             Step::Mail => "MAIL",
             Step::Rcpt => "RCPT",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smtp::tls::{TlsClient, TlsServer};
+    use rcgen::{CertificateParams, KeyPair, PKCS_ECDSA_P256_SHA256};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// One line from the client, without CRLF; `None` at end of stream.
+    async fn line<S: AsyncRead + Unpin>(s: &mut S) -> Option<String> {
+        let mut bytes = Vec::new();
+        let mut b = [0u8; 1];
+        loop {
+            match s.read(&mut b).await {
+                Ok(1) if b[0] == b'\n' => break,
+                Ok(1) => bytes.push(b[0]),
+                _ => return None,
+            }
+        }
+        Some(String::from_utf8_lossy(&bytes).trim_end().to_string())
+    }
+
+    /// A scripted server: before TLS it offers STARTTLS, AUTH and a private keyword; after
+    /// TLS only SIZE. Refuses relaying. Returns whether the client asked for STARTTLS.
+    async fn script<S: AsyncRead + AsyncWrite + Unpin>(
+        s: &mut S,
+        tls: bool,
+        seen: &Mutex<Vec<String>>,
+    ) -> bool {
+        while let Some(cmd) = line(s).await {
+            seen.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(cmd.clone());
+            let verb = cmd.split(' ').next().unwrap_or("").to_ascii_uppercase();
+            let reply: &[u8] = match (verb.as_str(), tls) {
+                ("EHLO", false) => {
+                    b"250-pre.example.org\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250 X-PRE-TLS\r\n"
+                }
+                ("EHLO", true) => b"250-post.example.org\r\n250 SIZE 2000\r\n",
+                ("STARTTLS", false) => {
+                    let _ = s.write_all(b"220 2.0.0 go ahead\r\n").await;
+                    return true;
+                }
+                ("RCPT", _) => b"554 5.7.1 Relay access denied\r\n",
+                ("QUIT", _) => {
+                    let _ = s.write_all(b"221 2.0.0 Bye\r\n").await;
+                    return false;
+                }
+                _ => b"250 2.0.0 Ok\r\n",
+            };
+            if s.write_all(reply).await.is_err() {
+                return false;
+            }
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn capabilities_learned_before_tls_are_gone_after_it() {
+        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).unwrap_or_else(|e| panic!("{e}"));
+        let cert = CertificateParams::new(vec!["pre.example.org".to_string()])
+            .and_then(|p| p.self_signed(&key))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let server = TlsServer::new(&[cert.der().to_vec()], &key.serialize_der())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        tokio::spawn(async move {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let _ = tcp.write_all(b"220 pre.example.org ESMTP\r\n").await;
+            if script(&mut tcp, false, &log).await
+                && let Ok(mut tls) = server.accept(&mut tcp).await
+            {
+                script(&mut tls, true, &log).await;
+            }
+        });
+
+        let session = SessionConfig {
+            read_timeout: Duration::from_secs(5),
+            ..SessionConfig::default()
+        };
+        let identity = Identity::new("antispam@example.com", "relaytest@example.com")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut settings = ProbeSettings::new(session, "scanner.example.net".into(), identity);
+        settings.tls.client = TlsClient::new();
+        let out = probe(Endpoint::new(addr.ip(), addr.port()), &settings).await;
+
+        // Before TLS: what the server offered to anyone, kept as evidence.
+        let before = &out.dialogue.capabilities;
+        assert_eq!(before.names(), vec!["STARTTLS", "AUTH", "X-PRE-TLS"]);
+        // After TLS: only what the EHLO over TLS said; nothing carried over.
+        let after = out
+            .dialogue
+            .after_tls
+            .as_ref()
+            .map(|a| a.capabilities.clone())
+            .unwrap_or_default();
+        assert_eq!(after.names(), vec!["SIZE"]);
+        assert_eq!(after.size_limit(), Some(2000));
+        assert!(!after.starttls() && after.auth_mechanisms().is_empty() && !after.has("X-PRE-TLS"));
+
+        let commands = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        assert_eq!(
+            commands.get(..4),
+            Some(
+                &[
+                    "EHLO scanner.example.net".to_string(),
+                    "STARTTLS".to_string(),
+                    "EHLO scanner.example.net".to_string(),
+                    "RSET".to_string()
+                ][..]
+            ),
+            "EHLO again right after the handshake: {commands:?}"
+        );
+        assert_eq!(commands.iter().filter(|c| *c == "STARTTLS").count(), 1);
+        assert!(commands.iter().all(|c| !c.starts_with("AUTH")));
+
+        let tls = out.tls.unwrap_or_else(|| panic!("a TLS report"));
+        assert!(tls.offered && tls.attempted && tls.established);
+        assert_eq!(tls.sni.as_deref(), Some("pre.example.org"));
+        let checked: Vec<(&str, bool)> = tls
+            .names
+            .iter()
+            .map(|n| (n.name.as_str(), n.matches))
+            .collect();
+        assert_eq!(
+            checked,
+            vec![("pre.example.org", true), ("post.example.org", false)],
+            "the EHLO name checked is the one given over TLS"
+        );
+        assert_eq!(out.status, Status::Completed);
+        assert_eq!(out.verdict, Some(crate::probe::Verdict::RelayDenied));
+        assert!(
+            out.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("after STARTTLS")),
+            "{:?}",
+            out.reason
+        );
+        assert!(
+            out.dialogue.attempts.is_empty(),
+            "by default the tests run over TLS only"
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! Decided by reply codes only, never by reply text (nmap's "530 anywhere in the text"
 //! mistake). A 4xx never makes a server "closed": greylisting defers, it does not refuse.
 
+use super::tls_policy::asks_for_starttls;
 use super::{Dialogue, RelayAttempt, Status, Verdict};
 use crate::smtp::Reply;
 
@@ -108,37 +109,40 @@ pub fn classify(status: Status, d: &Dialogue) -> Classification {
         );
     }
 
-    let results: Vec<(&RelayAttempt, AttemptResult<'_>)> =
-        d.attempts.iter().map(|a| (a, attempt_result(a))).collect();
-    let open_tests: Vec<u8> = results
-        .iter()
-        .filter(|(_, r)| matches!(r, AttemptResult::Accepted(_)))
-        .map(|(a, _)| a.id)
-        .collect();
-    if let Some((first, AttemptResult::Accepted(reply))) = results
-        .iter()
-        .find(|(_, r)| matches!(r, AttemptResult::Accepted(_)))
-    {
-        let accepts_any_recipient = d
-            .control
-            .as_ref()
-            .is_some_and(|c| matches!(attempt_result(c), AttemptResult::Accepted(_)));
-        let mut reason = format!(
-            "relayed {} of {} tests; first {}",
-            open_tests.len(),
-            d.attempts.len(),
-            describe(first, reply)
-        );
-        if accepts_any_recipient {
-            reason.push_str("; it also accepted a recipient at a domain that cannot exist: possibly an accept-all sink that bounces later");
-        }
-        return Classification {
-            verdict: Some(Verdict::OpenRelay),
-            reason: Some(reason),
-            open_tests,
-            accepts_any_recipient,
-        };
+    let tls_leg: &[RelayAttempt] = d.after_tls.as_ref().map_or(&[], |a| a.attempts.as_slice());
+    if let Some(open) = open_relay(d, tls_leg) {
+        return open;
     }
+
+    // "530 Must issue a STARTTLS command first" is not "authentication required": the
+    // tests over TLS decide, and without them there is no conclusion.
+    let asked = d.attempts.iter().find_map(|a| {
+        let reply = match attempt_result(a) {
+            AttemptResult::Refused(r) => r,
+            _ => return None,
+        };
+        asks_for_starttls(reply, &d.capabilities).then_some((a, reply))
+    });
+    let (judged, leg): (Vec<&RelayAttempt>, &str) = match asked {
+        Some(_) if !tls_leg.is_empty() => (tls_leg.iter().collect(), " after STARTTLS"),
+        Some((a, reply)) => {
+            return Classification::new(
+                Verdict::Inconclusive,
+                format!(
+                    "the server asks for STARTTLS before relaying, and the tests did not run over TLS ({}); {}",
+                    no_tls_because(d),
+                    describe(a, reply)
+                ),
+            );
+        }
+        None if d.attempts.is_empty() && !tls_leg.is_empty() => {
+            (tls_leg.iter().collect(), " after STARTTLS")
+        }
+        None => (d.attempts.iter().chain(tls_leg).collect(), ""),
+    };
+    let results: Vec<(&RelayAttempt, AttemptResult<'_>)> =
+        judged.iter().map(|a| (*a, attempt_result(a))).collect();
+    let total = results.len();
 
     if let Some((a, AttemptResult::Deferred(reply))) = results
         .iter()
@@ -151,8 +155,7 @@ pub fn classify(status: Status, d: &Dialogue) -> Classification {
         return Classification::new(
             Verdict::Inconclusive,
             format!(
-                "{deferred} of {} tests deferred with 4xx (greylisting or a temporary policy), so relaying is neither proven nor refused; first {}",
-                d.attempts.len(),
+                "{deferred} of {total} tests deferred with 4xx{leg} (greylisting or a temporary policy), so relaying is neither proven nor refused; first {}",
                 describe(a, reply)
             ),
         );
@@ -170,7 +173,7 @@ pub fn classify(status: Status, d: &Dialogue) -> Classification {
             ),
         );
     }
-    if d.attempts.is_empty() || !finished {
+    if results.is_empty() || !finished {
         let why = d
             .helo
             .as_ref()
@@ -201,15 +204,14 @@ pub fn classify(status: Status, d: &Dialogue) -> Classification {
         (Some((a, reply)), _) => Classification::new(
             Verdict::AuthRequired,
             format!(
-                "relaying needs authentication (530); {}",
+                "relaying needs authentication (530){leg}; {}",
                 describe(a, reply)
             ),
         ),
         (None, Some((a, reply))) => Classification::new(
             Verdict::RelayDenied,
             format!(
-                "all {} tests refused permanently; first {}",
-                d.attempts.len(),
+                "all {total} tests refused permanently{leg}; first {}",
                 describe(a, reply)
             ),
         ),
@@ -220,10 +222,81 @@ pub fn classify(status: Status, d: &Dialogue) -> Classification {
     }
 }
 
+/// The open-relay verdict, when a test relayed in plaintext or after STARTTLS. The
+/// plaintext leg speaks first: a server open to anyone is worse than one open over TLS.
+fn open_relay(d: &Dialogue, tls_leg: &[RelayAttempt]) -> Option<Classification> {
+    let accepted = |a: &RelayAttempt| matches!(attempt_result(a), AttemptResult::Accepted(_));
+    let mut open_tests: Vec<u8> = d
+        .attempts
+        .iter()
+        .chain(tls_leg)
+        .filter(|a| accepted(a))
+        .map(|a| a.id)
+        .collect();
+    open_tests.sort_unstable();
+    open_tests.dedup();
+    let (leg, attempts, label) = if d.attempts.iter().any(accepted) {
+        ("", d.attempts.as_slice(), "")
+    } else if tls_leg.iter().any(accepted) {
+        ("tls", tls_leg, " after STARTTLS")
+    } else {
+        return None;
+    };
+    let first = attempts.iter().find(|a| accepted(a))?;
+    let AttemptResult::Accepted(reply) = attempt_result(first) else {
+        return None;
+    };
+    let controls = [
+        d.control.as_ref(),
+        d.after_tls.as_ref().and_then(|a| a.control.as_ref()),
+    ];
+    let accepts_any_recipient = controls
+        .into_iter()
+        .flatten()
+        .any(|c| matches!(attempt_result(c), AttemptResult::Accepted(_)));
+    let mut reason = format!(
+        "relayed {} of {} tests{label}; first {}",
+        attempts.iter().filter(|a| accepted(a)).count(),
+        attempts.len(),
+        describe(first, reply)
+    );
+    if leg == "tls"
+        && let Some((a, refused)) = d.attempts.iter().find_map(|a| match attempt_result(a) {
+            AttemptResult::Refused(r) | AttemptResult::Deferred(r) => Some((a, r)),
+            _ => None,
+        })
+    {
+        reason.push_str(&format!(
+            "; in plaintext it refused: {}",
+            describe(a, refused)
+        ));
+    }
+    if accepts_any_recipient {
+        reason.push_str("; it also accepted a recipient at a domain that cannot exist: possibly an accept-all sink that bounces later");
+    }
+    Some(Classification {
+        verdict: Some(Verdict::OpenRelay),
+        reason: Some(reason),
+        open_tests,
+        accepts_any_recipient,
+    })
+}
+
+/// Why the relay tests did not run over TLS, from what the dialogue shows.
+fn no_tls_because(d: &Dialogue) -> String {
+    match (&d.starttls, &d.after_tls) {
+        (None, _) => "STARTTLS was not tried".into(),
+        (Some(r), _) if r.code != 220 => format!("STARTTLS was refused: {}", r.summary()),
+        (Some(_), None) => "the TLS handshake failed".into(),
+        (Some(_), Some(_)) => "the dialogue over TLS ended before them".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::Interruption;
+    use crate::probe::{AfterTls, Interruption};
+    use crate::smtp::EnhancedCode;
 
     fn reply(code: u16, text: &str) -> Reply {
         Reply {
@@ -430,6 +503,169 @@ mod tests {
         assert!(c.reason.unwrap().contains("accept-all"));
         d.control = Some(attempt(0, OK, Some((550, "5.1.2 Domain not found"))));
         assert!(!classify(Status::Completed, &d).accepts_any_recipient);
+    }
+
+    /// A dialogue whose plaintext EHLO advertised STARTTLS, with plaintext tests
+    /// `plain`, the STARTTLS reply `starttls` and, when given, tests over TLS.
+    fn with_tls(
+        plain: Vec<RelayAttempt>,
+        starttls: Option<(u16, &str)>,
+        over_tls: Option<Vec<RelayAttempt>>,
+    ) -> Dialogue {
+        let ehlo = Reply {
+            code: 250,
+            enhanced: None,
+            lines: vec!["mx.example.net".into(), "STARTTLS".into()],
+        };
+        Dialogue {
+            capabilities: crate::smtp::Capabilities::from_ehlo(&ehlo),
+            ehlo: Some(ehlo),
+            starttls: starttls.map(|(c, t)| reply(c, t)),
+            after_tls: over_tls.map(|attempts| AfterTls {
+                ehlo: Some(reply(250, "mx.example.net")),
+                attempts,
+                ..AfterTls::default()
+            }),
+            ..greeted(plain)
+        }
+    }
+
+    const MUST_STARTTLS: Option<(u16, &str)> =
+        Some((530, "5.7.0 Must issue a STARTTLS command first"));
+    const GO: Option<(u16, &str)> = Some((220, "2.0.0 Ready to start TLS"));
+
+    /// name, dialogue, verdict, open tests, words the reason must hold.
+    type TlsCase = (
+        &'static str,
+        Dialogue,
+        Verdict,
+        &'static [u8],
+        &'static [&'static str],
+    );
+
+    #[test]
+    fn tls_verdicts() {
+        let cases: Vec<TlsCase> = vec![
+            (
+                "open only after STARTTLS, refused before",
+                with_tls(
+                    vec![attempt(1, MUST_STARTTLS, None)],
+                    GO,
+                    Some(vec![attempt(1, OK, OK), attempt(2, OK, DENIED)]),
+                ),
+                Verdict::OpenRelay,
+                &[1],
+                &["after STARTTLS", "in plaintext it refused", "530"],
+            ),
+            (
+                "open over TLS when the tests ran there only",
+                with_tls(vec![], GO, Some(vec![attempt(3, OK, OK)])),
+                Verdict::OpenRelay,
+                &[3],
+                &["relayed 1 of 1 tests after STARTTLS"],
+            ),
+            (
+                "open in plaintext speaks first",
+                with_tls(
+                    vec![attempt(2, OK, OK)],
+                    GO,
+                    Some(vec![attempt(1, OK, OK), attempt(2, OK, OK)]),
+                ),
+                Verdict::OpenRelay,
+                &[1, 2],
+                &["relayed 1 of 1 tests; first test 2"],
+            ),
+            (
+                "530 asking for STARTTLS, denied over TLS",
+                with_tls(
+                    vec![attempt(1, MUST_STARTTLS, None)],
+                    GO,
+                    Some(vec![attempt(1, OK, DENIED)]),
+                ),
+                Verdict::RelayDenied,
+                &[],
+                &["after STARTTLS", "554"],
+            ),
+            (
+                "530 asking for STARTTLS, auth required over TLS",
+                with_tls(
+                    vec![attempt(1, MUST_STARTTLS, None)],
+                    GO,
+                    Some(vec![attempt(1, OK, AUTH)]),
+                ),
+                Verdict::AuthRequired,
+                &[],
+                &["(530) after STARTTLS"],
+            ),
+            (
+                "530 asking for STARTTLS, never tried",
+                with_tls(vec![attempt(1, MUST_STARTTLS, None)], None, None),
+                Verdict::Inconclusive,
+                &[],
+                &["asks for STARTTLS", "STARTTLS was not tried"],
+            ),
+            (
+                "530 asking for STARTTLS, STARTTLS refused",
+                with_tls(
+                    vec![attempt(1, OK, AUTH)],
+                    Some((454, "4.7.0 TLS not available")),
+                    None,
+                ),
+                Verdict::Inconclusive,
+                &[],
+                &["STARTTLS was refused: 454"],
+            ),
+            (
+                "530 asking for STARTTLS, handshake failed",
+                with_tls(vec![attempt(1, OK, AUTH)], GO, None),
+                Verdict::Inconclusive,
+                &[],
+                &["the TLS handshake failed"],
+            ),
+            (
+                "a 554 5.7.0 from a server that offers STARTTLS asks for it too",
+                with_tls(
+                    vec![attempt(1, OK, Some((554, "5.7.0 Encryption required")))],
+                    None,
+                    None,
+                ),
+                Verdict::Inconclusive,
+                &[],
+                &["asks for STARTTLS"],
+            ),
+        ];
+        for (name, mut d, verdict, open, words) in cases {
+            // The parser fills `enhanced`; the table writes it in the text.
+            for a in d.attempts.iter_mut() {
+                for r in [&mut a.mail, &mut a.rcpt].into_iter().flatten() {
+                    r.enhanced = r
+                        .lines
+                        .first()
+                        .and_then(|l| l.split(' ').next())
+                        .and_then(|t| EnhancedCode::try_from(t.to_string()).ok());
+                }
+            }
+            let c = classify(Status::Completed, &d);
+            assert_eq!(c.verdict, Some(verdict), "{name}: {:?}", c.reason);
+            assert_eq!(c.open_tests, open, "{name}");
+            let reason = c.reason.unwrap_or_default();
+            for w in words {
+                assert!(reason.contains(w), "{name}: {w:?} not in {reason:?}");
+            }
+        }
+        // Without STARTTLS on offer, 530 is what it always was.
+        let c = classify(Status::Completed, &greeted(vec![attempt(1, OK, AUTH)]));
+        assert_eq!(c.verdict, Some(Verdict::AuthRequired));
+    }
+
+    #[test]
+    fn a_sink_over_tls_is_flagged_too() {
+        let mut d = with_tls(vec![], GO, Some(vec![attempt(1, OK, OK)]));
+        if let Some(after) = d.after_tls.as_mut() {
+            after.control = Some(attempt(0, OK, OK));
+        }
+        let c = classify(Status::Completed, &d);
+        assert!(c.accepts_any_recipient);
     }
 
     #[test]

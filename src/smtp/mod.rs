@@ -1,6 +1,7 @@
 //! The SMTP client side: reply parsing, command encoding, EHLO capabilities, and one dialogue.
 
 pub mod capabilities;
+pub mod cert;
 pub mod command;
 pub mod reply;
 pub mod session;
@@ -10,6 +11,6 @@ pub mod transcript;
 pub use capabilities::{Capabilities, Keyword, announced_name};
 pub use command::{Command, CommandError};
 pub use reply::{EnhancedCode, Reply, ReplyError, ReplyLimits, parse_reply};
-pub use session::{AsyncStream, Session, SessionConfig, SessionError};
+pub use session::{AsyncStream, Session, SessionConfig, SessionError, UpgradeError};
 pub use tls::{CertInfo, NameCheck, NameSource, TlsMode, TlsReport, Validity};
 pub use transcript::{Direction, Transcript, TranscriptLine};

@@ -1,6 +1,7 @@
 //! One SMTP dialogue over TCP: per-step timeouts, a whole-host deadline, bounded reads, a transcript.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::Reply;
 use super::command::{Command, CommandError};
 use super::reply::{ReplyError, ReplyLimits, parse_reply};
-use super::transcript::Transcript;
+use super::transcript::{Transcript, render_raw};
 
 /// Anything a dialogue can run over: plain TCP now, TLS after STARTTLS.
 pub trait AsyncStream: AsyncRead + AsyncWrite + Unpin + Send {}
@@ -83,6 +84,56 @@ pub enum SessionError {
     Command(CommandError),
     #[error("cancelled")]
     Cancelled,
+    /// The TLS handshake failed; the connection is gone with it.
+    #[error("TLS handshake failed: {0}")]
+    Tls(String),
+}
+
+/// Why [`Session::upgrade`] did not give a TLS session.
+#[derive(Debug)]
+pub enum UpgradeError<E> {
+    /// The handshake failed (the wrapper's own error: alert, chain, reason).
+    Handshake(E),
+    /// Time ran out or the scan was cancelled during the handshake.
+    Session(SessionError),
+}
+
+/// Stands in for the stream during an upgrade and after a failed one: reads see end of
+/// file and writes fail, so anything still tried ends as `Closed`.
+struct Detached;
+
+impl AsyncRead for Detached {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        _buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Detached {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        _buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        std::task::Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
 }
 
 impl SessionError {
@@ -108,6 +159,23 @@ fn connect_error(e: &io::Error) -> SessionError {
         SessionError::Io(format!("{TOO_MANY_FILES}: {e}"))
     } else {
         SessionError::Io(e.to_string())
+    }
+}
+
+/// A TCP connection within `bound`, unless the scan is cancelled first.
+async fn open(
+    addr: SocketAddr,
+    bound: Duration,
+    cancel: &CancellationToken,
+) -> Result<TcpStream, SessionError> {
+    tokio::select! {
+        biased;
+        () = cancel.cancelled() => Err(SessionError::Cancelled),
+        r = tokio::time::timeout(bound, TcpStream::connect(addr)) => match r {
+            Err(_) => Err(SessionError::ConnectTimeout),
+            Ok(Err(e)) => Err(connect_error(&e)),
+            Ok(Ok(stream)) => Ok(stream),
+        },
     }
 }
 
@@ -153,15 +221,7 @@ impl Session {
             return Err(SessionError::Cancelled);
         }
         let bound = cfg.connect_timeout.min(cfg.host_timeout);
-        let stream = tokio::select! {
-            biased;
-            () = cfg.cancel.cancelled() => return Err(SessionError::Cancelled),
-            r = tokio::time::timeout(bound, TcpStream::connect(addr)) => match r {
-                Err(_) => return Err(SessionError::ConnectTimeout),
-                Ok(Err(e)) => return Err(connect_error(&e)),
-                Ok(Ok(stream)) => stream,
-            },
-        };
+        let stream = open(addr, bound, &cfg.cancel).await?;
         // Commands are single small writes awaited one by one: Nagle would only add delay.
         let nodelay = stream.set_nodelay(true);
         let mut session = Session {
@@ -179,6 +239,34 @@ impl Session {
         Ok(session)
     }
 
+    /// A new TCP connection to the same peer in place of the current one, for going on in
+    /// plaintext after a failed TLS handshake. The transcript and the host deadline carry
+    /// on; anything buffered from the old connection is dropped.
+    pub async fn reconnect(&mut self) -> Result<(), SessionError> {
+        self.buf.clear();
+        let _ = tokio::time::timeout(Duration::from_millis(100), self.stream.shutdown()).await;
+        self.stream = Box::new(Detached);
+        let left = self.time_left();
+        if left.is_zero() {
+            let e = SessionError::HostTimeout;
+            self.note_error(&e, "a new connection", None);
+            return Err(e);
+        }
+        let bound = self.cfg.connect_timeout.min(left);
+        match open(self.peer, bound, &self.cfg.cancel).await {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                self.stream = Box::new(stream);
+                self.note(format!("connected again to {}, without TLS", self.peer));
+                Ok(())
+            }
+            Err(e) => {
+                self.note(format!("could not connect again: {e}"));
+                Err(e)
+            }
+        }
+    }
+
     /// Wraps an already open stream (tests, the lab, a TLS stream made elsewhere); the
     /// deadline starts now.
     pub fn from_stream(
@@ -194,6 +282,64 @@ impl Session {
             cfg: cfg.clone(),
             peer,
         }
+    }
+
+    /// Swaps the stream for what `wrap` makes of it (a TLS handshake), bounded by the read
+    /// timeout, the host deadline and cancellation.
+    ///
+    /// First, every byte still buffered is dropped unread: after the 220 to STARTTLS the
+    /// only thing that may follow is the handshake, so plaintext already received is
+    /// either garbage or an injection meant to be taken for replies to commands sent over
+    /// TLS (CVE-2021-38371). The transcript notes what was dropped, escaped; the count is
+    /// returned either way. After a failed handshake the stream is gone: every later
+    /// read or write ends with `Closed`.
+    pub async fn upgrade<T, E, F, Fut>(&mut self, wrap: F) -> (usize, Result<T, UpgradeError<E>>)
+    where
+        F: FnOnce(Box<dyn AsyncStream>) -> Fut,
+        Fut: Future<Output = Result<(Box<dyn AsyncStream>, T), E>>,
+        E: fmt::Display,
+    {
+        let dropped = std::mem::take(&mut self.buf);
+        if !dropped.is_empty() {
+            self.note(format!(
+                "dropped {} bytes of plaintext received before the TLS handshake, unread (response injection?): {}",
+                dropped.len(),
+                render_raw(&dropped)
+            ));
+        }
+        let (bound, host_bound) = match self.step_bound() {
+            Ok(b) => b,
+            Err(e) => {
+                self.note_error(&e, "the TLS handshake", None);
+                return (dropped.len(), Err(UpgradeError::Session(e)));
+            }
+        };
+        let stream = std::mem::replace(&mut self.stream, Box::new(Detached));
+        let cancel = self.cfg.cancel.clone();
+        let outcome = tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(UpgradeError::Session(SessionError::Cancelled)),
+            r = tokio::time::timeout(bound, wrap(stream)) => match r {
+                Err(_) => Err(UpgradeError::Session(timeout_error(host_bound))),
+                Ok(Err(e)) => Err(UpgradeError::Handshake(e)),
+                Ok(Ok(pair)) => Ok(pair),
+            },
+        };
+        let result = match outcome {
+            Ok((stream, value)) => {
+                self.stream = stream;
+                Ok(value)
+            }
+            Err(UpgradeError::Handshake(e)) => {
+                self.note(format!("TLS handshake failed: {e}"));
+                Err(UpgradeError::Handshake(e))
+            }
+            Err(UpgradeError::Session(e)) => {
+                self.note_error(&e, "the TLS handshake", None);
+                Err(UpgradeError::Session(e))
+            }
+        };
+        (dropped.len(), result)
     }
 
     /// Reads one whole reply (every continuation line up to the final one).
@@ -839,6 +985,154 @@ mod tests {
             .pop()
             .map(|l| l.text);
         assert_eq!(last.as_deref(), Some("221 2.0.0 Bye"));
+    }
+
+    /// An upgrade that wraps nothing: the same bytes go on, so anything the session still
+    /// had buffered would surface as the next reply if the upgrade kept it.
+    async fn same_stream(
+        stream: Box<dyn AsyncStream>,
+    ) -> Result<(Box<dyn AsyncStream>, &'static str), String> {
+        Ok((stream, "wrapped"))
+    }
+
+    /// Reads one line (up to LF) from a test server's side of the connection.
+    async fn read_line(s: &mut TcpStream) -> String {
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        while let Ok(1) = s.read(&mut byte).await {
+            line.push(byte[0]);
+            if byte[0] == b'\n' {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&line).into_owned()
+    }
+
+    #[tokio::test]
+    async fn injected_plaintext_after_starttls_is_never_parsed_as_a_reply() {
+        let addr = server(|mut s| async move {
+            let _ = s.write_all(b"220 mx.example.org ESMTP\r\n").await;
+            if read_line(&mut s).await == "STARTTLS\r\n" {
+                // The 220 and a forged reply in one write: the client buffers both.
+                let _ = s
+                    .write_all(b"220 2.0.0 go ahead\r\n250 2.1.5 injected\r\n")
+                    .await;
+            }
+            if read_line(&mut s).await == "NOOP\r\n" {
+                let _ = s.write_all(b"250 2.0.0 the real reply\r\n").await;
+            }
+            silent(s).await;
+        })
+        .await;
+        let mut session = connect(addr, &cfg(2000, 10_000)).await;
+        let greeting = session.read_reply().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(greeting.code, 220);
+        let go = session
+            .command(&Command::StartTls)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(go.summary(), "220 2.0.0 go ahead");
+        assert_eq!(session.buffered_len(), "250 2.1.5 injected\r\n".len());
+
+        let (dropped, wrapped) = session.upgrade(same_stream).await;
+        assert_eq!(dropped, "250 2.1.5 injected\r\n".len());
+        assert!(matches!(wrapped, Ok("wrapped")), "{wrapped:?}");
+        assert_eq!(session.buffered_len(), 0);
+
+        // The next reply is the server's answer to the next command, not the injection.
+        let noop = session
+            .command(&Command::Noop)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(noop.summary(), "250 2.0.0 the real reply");
+        let lines = session.transcript().lines();
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.dir != Direction::Server || !l.text.contains("injected")),
+            "the injection is never a server reply: {lines:?}"
+        );
+        let note = lines
+            .iter()
+            .find(|l| l.dir == Direction::Note && l.text.starts_with("dropped"))
+            .map(|l| l.text.as_str());
+        assert_eq!(
+            note,
+            Some(
+                "dropped 20 bytes of plaintext received before the TLS handshake, unread (response injection?): 250 2.1.5 injected\\x0d\\x0a"
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_upgrade_leaves_no_stream_behind() {
+        let addr = server(silent).await;
+        let mut session = connect(addr, &cfg(2000, 10_000)).await;
+        let (dropped, r) = session
+            .upgrade(|_stream| async { Err::<(Box<dyn AsyncStream>, ()), _>("alert 70") })
+            .await;
+        assert_eq!(dropped, 0);
+        assert!(
+            matches!(r, Err(UpgradeError::Handshake("alert 70"))),
+            "{r:?}"
+        );
+        let last = session.transcript().lines().last().map(|l| l.text.clone());
+        assert_eq!(last.as_deref(), Some("TLS handshake failed: alert 70"));
+        // Nothing can be said or heard any more.
+        let r = session.send(&Command::Noop).await;
+        assert!(matches!(r, Err(SessionError::Closed)), "{r:?}");
+        let r = session.read_reply().await;
+        assert!(matches!(r, Err(SessionError::Closed)), "{r:?}");
+    }
+
+    #[tokio::test]
+    async fn a_handshake_that_never_ends_is_bounded_by_the_read_timeout() {
+        let addr = server(silent).await;
+        let mut session = connect(addr, &cfg(150, 10_000)).await;
+        let (_, r) = session
+            .upgrade(|_stream| std::future::pending::<Result<(Box<dyn AsyncStream>, ()), String>>())
+            .await;
+        assert!(
+            matches!(r, Err(UpgradeError::Session(SessionError::ReadTimeout))),
+            "{r:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn reconnect_keeps_the_transcript_and_talks_to_a_new_connection() {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        tokio::spawn(async move {
+            for banner in [&b"220 first\r\n"[..], &b"220 second\r\n"[..]] {
+                if let Ok((mut s, _)) = listener.accept().await {
+                    let _ = s.write_all(banner).await;
+                    tokio::spawn(silent(s));
+                }
+            }
+        });
+        let mut session = connect(addr, &cfg(2000, 10_000)).await;
+        let first = session.read_reply().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(first.summary(), "220 first");
+        session.reconnect().await.unwrap_or_else(|e| panic!("{e}"));
+        let second = session.read_reply().await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(second.summary(), "220 second");
+        let texts: Vec<&str> = session
+            .transcript()
+            .lines()
+            .iter()
+            .map(|l| l.text.as_str())
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                format!("connected to {addr}").as_str(),
+                "220 first",
+                format!("connected again to {addr}, without TLS").as_str(),
+                "220 second"
+            ]
+        );
     }
 
     #[tokio::test]

@@ -1,0 +1,223 @@
+//! The lab's TLS personas: which offer STARTTLS, what each does around the handshake, and
+//! their certificates, made at start with rcgen from a lab CA (nothing checked in expires).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Duration as Days, Utc};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    PKCS_ECDSA_P256_SHA256,
+};
+
+use super::persona::Persona;
+use crate::smtp::tls::TlsServer;
+
+/// The subject of the lab's certificate authority.
+pub const CA_NAME: &str = "relayscan lab CA";
+
+/// The name on the implicit-TLS persona's certificate: not the name it greets with, so a
+/// scan records a name mismatch.
+pub const IMPLICIT_CERT_NAME: &str = "mail.lab.test";
+
+/// What the starttls-injection persona sends right after its `220`, in the same write:
+/// four replies that a client parsing buffered plaintext would take for the answers to
+/// EHLO, RSET, MAIL and RCPT over TLS, and so see an open relay that is not there.
+pub const INJECTION: &[u8] = b"250 2.0.0 injected reply to EHLO\r\n250 2.0.0 injected reply to RSET\r\n250 2.1.0 injected reply to MAIL\r\n250 2.1.5 injected reply to RCPT\r\n";
+
+/// A fatal `protocol_version` alert in a TLS 1.0 record: what a server that speaks only
+/// TLS 1.0 answers to a ClientHello offering 1.2 and 1.3.
+pub const TLS10_PROTOCOL_VERSION_ALERT: [u8; 7] = [0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46];
+
+/// Whether the persona advertises STARTTLS in plaintext.
+pub fn offers_starttls(p: Persona) -> bool {
+    matches!(
+        p,
+        Persona::StarttlsSelfSigned
+            | Persona::TlsRequired
+            | Persona::ExpiredCert
+            | Persona::TlsBroken
+            | Persona::StarttlsInjection
+            | Persona::AuthBeforeTls
+    )
+}
+
+/// Whether the persona also listens on the lab's implicit-TLS port.
+pub fn implicit_tls(p: Persona) -> bool {
+    p == Persona::ImplicitTls
+}
+
+/// What the persona does after its 220 to STARTTLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterStarttls {
+    /// Sends these bytes (if any) with the 220, then serves the handshake.
+    Handshake { inject: &'static [u8] },
+    /// Reads the ClientHello and answers with this record, then hangs up.
+    Refuse { record: &'static [u8] },
+}
+
+pub fn after_starttls(p: Persona) -> AfterStarttls {
+    match p {
+        Persona::TlsBroken => AfterStarttls::Refuse {
+            record: &TLS10_PROTOCOL_VERSION_ALERT,
+        },
+        Persona::StarttlsInjection => AfterStarttls::Handshake { inject: INJECTION },
+        _ => AfterStarttls::Handshake { inject: b"" },
+    }
+}
+
+/// The certificate a persona presents: its names, its issuer and its validity window
+/// in days from the lab's start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertSpec {
+    pub names: Vec<String>,
+    pub self_signed: bool,
+    pub valid_from_days: i64,
+    pub valid_until_days: i64,
+}
+
+/// `None` for personas that never complete a handshake.
+pub fn cert_spec(p: Persona) -> Option<CertSpec> {
+    let own = vec![p.hostname()];
+    let spec = |names: Vec<String>, self_signed, from, until| CertSpec {
+        names,
+        self_signed,
+        valid_from_days: from,
+        valid_until_days: until,
+    };
+    match p {
+        Persona::StarttlsSelfSigned => Some(spec(own, true, -1, 90)),
+        Persona::TlsRequired | Persona::StarttlsInjection => Some(spec(own, false, -1, 90)),
+        Persona::ExpiredCert => Some(spec(own, false, -400, -10)),
+        Persona::ImplicitTls => Some(spec(vec![IMPLICIT_CERT_NAME.into()], false, -1, 90)),
+        Persona::AuthBeforeTls => Some(spec(own, false, -1, 20)),
+        _ => None,
+    }
+}
+
+/// The TLS servers of one lab: one per persona kind that needs one, made at start.
+#[derive(Debug, Default)]
+pub struct LabTls {
+    servers: HashMap<Persona, TlsServer>,
+    ca_der: Vec<u8>,
+}
+
+impl LabTls {
+    /// Makes the lab CA and a certificate for each persona in `personas` that needs one.
+    pub fn generate(personas: &[Persona], now: DateTime<Utc>) -> Result<LabTls, String> {
+        let wanted: Vec<(Persona, CertSpec)> = personas
+            .iter()
+            .filter_map(|&p| Some((p, cert_spec(p)?)))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(LabTls::default());
+        }
+        let ca_key = new_key()?;
+        let mut ca = params(&[], CA_NAME, now, -1, 3650)?;
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_der = ca.self_signed(&ca_key).map_err(err)?.der().to_vec();
+        let issuer = Issuer::new(ca, ca_key);
+        let mut servers = HashMap::new();
+        for (persona, spec) in wanted {
+            if servers.contains_key(&persona) {
+                continue;
+            }
+            let key = new_key()?;
+            let leaf = params(
+                &spec.names,
+                &persona.hostname(),
+                now,
+                spec.valid_from_days,
+                spec.valid_until_days,
+            )?;
+            let chain = if spec.self_signed {
+                vec![leaf.self_signed(&key).map_err(err)?.der().to_vec()]
+            } else {
+                let cert = leaf.signed_by(&key, &issuer).map_err(err)?;
+                vec![cert.der().to_vec(), ca_der.clone()]
+            };
+            let server = TlsServer::new(&chain, &key.serialize_der())?;
+            servers.insert(persona, server);
+        }
+        Ok(LabTls { servers, ca_der })
+    }
+
+    /// The TLS server of the persona, when it has a certificate.
+    pub fn server(&self, p: Persona) -> Option<&TlsServer> {
+        self.servers.get(&p)
+    }
+
+    /// The lab CA (DER), for tests that want a chain to verify.
+    pub fn ca_der(&self) -> &[u8] {
+        &self.ca_der
+    }
+}
+
+fn err(e: rcgen::Error) -> String {
+    format!("cannot make a lab certificate: {e}")
+}
+
+fn new_key() -> Result<KeyPair, String> {
+    KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err)
+}
+
+/// Certificate parameters: the names as SANs, `cn` as the subject, dates at midnight UTC.
+fn params(
+    names: &[String],
+    cn: &str,
+    now: DateTime<Utc>,
+    from_days: i64,
+    until_days: i64,
+) -> Result<CertificateParams, String> {
+    let mut p = CertificateParams::new(names.to_vec()).map_err(err)?;
+    p.distinguished_name.push(DnType::CommonName, cn);
+    let (y, m, d) = ymd(now + Days::days(from_days))?;
+    p.not_before = rcgen::date_time_ymd(y, m, d);
+    let (y, m, d) = ymd(now + Days::days(until_days))?;
+    p.not_after = rcgen::date_time_ymd(y, m, d);
+    Ok(p)
+}
+
+fn ymd(t: DateTime<Utc>) -> Result<(i32, u8, u8), String> {
+    let small = |n: u32| u8::try_from(n).map_err(|e| e.to_string());
+    Ok((t.year(), small(t.month())?, small(t.day())?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn personas_and_their_tls() {
+        // (persona, offers STARTTLS, implicit port, has a certificate)
+        let table = [
+            (Persona::OpenRelay, false, false, false),
+            (Persona::StarttlsSelfSigned, true, false, true),
+            (Persona::TlsRequired, true, false, true),
+            (Persona::ExpiredCert, true, false, true),
+            (Persona::TlsBroken, true, false, false),
+            (Persona::StarttlsInjection, true, false, true),
+            (Persona::ImplicitTls, false, true, true),
+            (Persona::AuthBeforeTls, true, false, true),
+        ];
+        for (p, starttls, implicit, cert) in table {
+            assert_eq!(offers_starttls(p), starttls, "{p}");
+            assert_eq!(implicit_tls(p), implicit, "{p}");
+            assert_eq!(cert_spec(p).is_some(), cert, "{p}");
+        }
+        assert_eq!(
+            after_starttls(Persona::TlsBroken),
+            AfterStarttls::Refuse {
+                record: &TLS10_PROTOCOL_VERSION_ALERT
+            }
+        );
+        assert_eq!(
+            after_starttls(Persona::StarttlsInjection),
+            AfterStarttls::Handshake { inject: INJECTION }
+        );
+        assert_eq!(
+            after_starttls(Persona::TlsRequired),
+            AfterStarttls::Handshake { inject: b"" }
+        );
+    }
+}
