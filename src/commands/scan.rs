@@ -225,7 +225,7 @@ pub async fn scan_with(
     let progress = Progress::new(config.progress, space.len());
     let already = u64::try_from(start.ledger.finished_count()).unwrap_or(u64::MAX);
     if already > 0 {
-        progress.resume_at(already);
+        progress.resume_from(&start.summary);
         if !quiet {
             eprintln!(
                 "relayscan: resuming: {already} of {} endpoints already finished",

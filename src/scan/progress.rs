@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ProgressMode;
 use crate::probe::{Status, Verdict};
+use crate::report::Summary;
 
 /// How often the non-terminal status line is printed.
 const STATUS_EVERY: Duration = Duration::from_secs(5);
@@ -78,12 +79,30 @@ impl Progress {
         }
     }
 
-    /// Starts the count at `done`: the endpoints a resumed scan finished before.
-    pub fn resume_at(&self, done: u64) {
-        self.counts.done.store(done, Ordering::Relaxed);
+    /// Starts the counts where a resumed scan's summary left them.
+    pub fn resume_from(&self, summary: &Summary) {
+        let c = &self.counts;
+        let set = |counter: &AtomicU64, n: u64| counter.store(n, Ordering::Relaxed);
+        let verdicts: u64 = summary.by_verdict.values().sum();
+        set(&c.done, summary.probed);
+        set(&c.open, summary.verdict_count(Verdict::OpenRelay));
+        set(&c.denied, summary.verdict_count(Verdict::RelayDenied));
+        set(&c.auth, summary.verdict_count(Verdict::AuthRequired));
+        set(&c.not_smtp, summary.verdict_count(Verdict::NotSmtp));
+        // As `observe` counts: an answer without a verdict is inconclusive.
+        set(
+            &c.inconclusive,
+            summary.verdict_count(Verdict::Inconclusive)
+                + summary.answered.saturating_sub(verdicts),
+        );
+        set(
+            &c.unreachable,
+            summary.probed.saturating_sub(summary.answered),
+        );
         if let Some(bar) = &self.bar {
-            bar.set_position(done);
+            bar.set_position(summary.probed);
             bar.reset_eta();
+            bar.set_message(c.line());
         }
     }
 
@@ -169,4 +188,45 @@ fn spawn_status_lines(counts: Arc<Counts>, total: u64, stop: CancellationToken) 
             );
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::ScanRecord;
+
+    #[test]
+    fn a_resumed_count_matches_counting_each_record() {
+        let record = |status: &str, verdict: Option<&str>| -> ScanRecord {
+            let verdict = verdict.map_or("null".to_string(), |v| format!("\"{v}\""));
+            serde_json::from_str(&format!(
+                r#"{{"ip":"192.0.2.1","port":25,"status":"{status}","verdict":{verdict},"started_at":"2025-03-01T12:00:00Z"}}"#
+            ))
+            .unwrap()
+        };
+        let records = [
+            record("completed", Some("open-relay")),
+            record("completed", Some("relay-denied")),
+            record("completed", Some("auth-required")),
+            record("completed", Some("inconclusive")),
+            record("dropped", None),
+            record("completed", Some("not-smtp")),
+            record("refused", None),
+            record("connect-timeout", None),
+        ];
+        let counted = Progress::new(ProgressMode::Quiet, 8);
+        let mut summary = Summary::default();
+        for r in &records {
+            counted.observe(r.status, r.verdict);
+            summary.add(r);
+        }
+        let resumed = Progress::new(ProgressMode::Quiet, 8);
+        resumed.resume_from(&summary);
+        assert_eq!(resumed.counts.line(), counted.counts.line());
+        assert_eq!(resumed.done(), 8);
+        assert_eq!(
+            counted.counts.line(),
+            "open 1 · denied 1 · auth 1 · inconclusive 2 · not-smtp 1 · unreachable 2"
+        );
+    }
 }

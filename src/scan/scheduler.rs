@@ -212,14 +212,19 @@ impl Writer {
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.tick().await;
         loop {
-            let received = tokio::select! {
-                received = rx.recv() => received,
-                _ = tick.tick() => {
-                    if result.is_ok() && let Err(e) = self.save_checkpoint() {
-                        self.fail();
-                        result = Err(e);
+            // Without a checkpoint there is nothing to do between records.
+            let received = if self.checkpoint.is_none() {
+                rx.recv().await
+            } else {
+                tokio::select! {
+                    received = rx.recv() => received,
+                    _ = tick.tick() => {
+                        if result.is_ok() && let Err(e) = self.save_checkpoint() {
+                            self.fail();
+                            result = Err(e);
+                        }
+                        continue;
                     }
-                    continue;
                 }
             };
             let Some((position, outcome)) = received else {
@@ -322,10 +327,11 @@ pub fn render_transcript(outcome: &Outcome) -> String {
 }
 
 /// Grace handling for Ctrl-C: first press stops new work and arms the abort after `grace`;
-/// a second press aborts at once.
+/// a second press aborts at once. SIGTERM (what Kubernetes and systemd send before they
+/// kill) counts as a first press, so a checkpoint is written before the end.
 pub fn install_ctrl_c(stopping: Stopping, grace: Duration, quiet: bool) {
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
+        if first_stop_signal().await.is_err() {
             return;
         }
         if !quiet {
@@ -340,4 +346,13 @@ pub fn install_ctrl_c(stopping: Stopping, grace: Duration, quiet: bool) {
         }
         stopping.abort.cancel();
     });
+}
+
+/// Waits for SIGINT or SIGTERM.
+async fn first_stop_signal() -> std::io::Result<()> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r,
+        _ = term.recv() => Ok(()),
+    }
 }
