@@ -87,6 +87,9 @@ pub async fn run(args: ScanArgs, argv: Vec<String>) -> Result<i32, AppError> {
         ),
         None => None,
     };
+    if let Some(path) = &args.run.checkpoint {
+        refuse_to_overwrite(path)?;
+    }
     let checkpoint = args.run.checkpoint.clone().or(args.run.resume.clone());
     if checkpoint.is_some() && !config.formats.jsonl {
         return Err(AppError::Usage(format!(
@@ -105,6 +108,24 @@ pub async fn run(args: ScanArgs, argv: Vec<String>) -> Result<i32, AppError> {
         .fail_on
         .is_some_and(|gate| gate.tripped(&finished.summary));
     Ok(exit::of_run(finished.interrupted, tripped))
+}
+
+/// `--checkpoint FILE` may replace a finished checkpoint, never an unfinished one (that
+/// scan is resumed with --resume) nor a file that is not a checkpoint (a typo).
+fn refuse_to_overwrite(path: &Path) -> Result<(), AppError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    match Checkpoint::load(path) {
+        Ok(c) if c.complete => Ok(()),
+        Ok(_) => Err(AppError::Usage(format!(
+            "--checkpoint {}: holds an unfinished scan; continue it with --resume {0}, or delete the file to start over",
+            path.display()
+        ))),
+        Err(e) => Err(AppError::Usage(format!(
+            "--checkpoint {e}; refusing to overwrite it"
+        ))),
+    }
 }
 
 /// The whole scan after argument parsing, in a random order, without checkpoints (the demo).
@@ -342,6 +363,9 @@ fn resume_reports(
         .ledger()
         .map_err(|e| AppError::Usage(format!("--resume {shown}: {e}")))?;
     let mut meta = saved.run.clone();
+    if !meta.settings.is_object() {
+        meta.settings = serde_json::json!({});
+    }
     let mut resumed = meta.settings["resumed"]
         .as_array()
         .cloned()

@@ -30,6 +30,9 @@ pub const TUNABLE_SETTINGS: &[&str] = &[
     "unresolved",
 ];
 
+/// Most positions a checkpoint may list above its low mark (memory: ~50 bytes each).
+const MAX_FINISHED_ABOVE: u128 = 10_000_000;
+
 /// The finished positions of one shard: every position below `low`, and `above`.
 /// Probes finish out of order, so `above` holds the few finished past the oldest one
 /// still in flight; it stays about as large as the probes in flight.
@@ -93,9 +96,12 @@ impl Ledger {
                     "finished run {a}-{b} is not above {floor} in ascending order"
                 ));
             }
-            // Bounded by what a real run leaves: about the probes in flight at a stop.
-            if b - a > 10_000_000 || ledger.above.len() > 10_000_000 {
-                return Err(format!("finished run {a}-{b} is implausibly long"));
+            // A real run leaves about what finished past its oldest probe in flight (at
+            // most the rate times the host timeout); a file claiming more is not one.
+            if (ledger.above.len() as u128).saturating_add(b - a) >= MAX_FINISHED_ABOVE {
+                return Err(format!(
+                    "more than {MAX_FINISHED_ABOVE} positions finished out of order; not a checkpoint relayscan writes"
+                ));
             }
             ledger.above.extend(a..=b);
             floor = b;

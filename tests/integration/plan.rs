@@ -124,6 +124,7 @@ fn refusals_come_before_any_traffic() {
             &["--checkpoint", "x.checkpoint", "--format", "csv"],
             "a checkpoint needs the jsonl report",
         ),
+        (&["--checkpoint", &scope], "not a relayscan checkpoint"),
         (
             &["--scope", "no-such-scope.txt"],
             "--scope \"no-such-scope.txt\": neither",

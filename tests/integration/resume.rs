@@ -165,6 +165,17 @@ fn interrupted_then_resumed_equals_one_uninterrupted_scan() {
         assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(want), "{extra:?}: {}", stderr(&out));
     }
+    // Starting over on top of the unfinished checkpoint is refused too.
+    let mut again = common(&prefix);
+    again.extend(["--checkpoint".into(), checkpoint.display().to_string()]);
+    let again: Vec<&str> = again.iter().map(String::as_str).collect();
+    let out = run(&again, Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("holds an unfinished scan; continue it with --resume"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(lab.received().len(), received_before, "nothing was sent");
 
     // Resume: same command, --resume in place of --checkpoint, -o and seed left to it.
