@@ -7,6 +7,7 @@
 
 mod mta;
 mod remediation;
+mod tls;
 
 use std::fmt;
 use std::str::FromStr;
@@ -15,9 +16,10 @@ use serde::{Deserialize, Serialize};
 
 pub use mta::{Mta, detect as detect_mta, disclosed_version};
 pub use remediation::{COMMON_ADVICE, remediation};
+pub use tls::EXPIRING_DAYS;
 
 use super::{Dialogue, RelayAttempt, Status, Verdict};
-use crate::smtp::Reply;
+use crate::smtp::{Reply, TlsReport};
 
 /// How urgent a finding is. Ordered: `Info < Low < Medium < High < Critical`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -88,6 +90,8 @@ pub enum FindingId {
     TlsCertNotYetValid,
     /// No STARTTLS in the EHLO reply.
     StarttlsMissing,
+    /// Plaintext arrived after the 220 to STARTTLS, before the handshake.
+    StarttlsInjection,
     /// STARTTLS offered but the TLS handshake failed.
     TlsHandshakeFailed,
     /// The certificate signs itself.
@@ -108,7 +112,7 @@ pub enum FindingId {
 
 impl FindingId {
     /// Every id, most severe first (the order of the README table).
-    pub const ALL: [FindingId; 15] = [
+    pub const ALL: [FindingId; 16] = [
         FindingId::OpenRelay,
         FindingId::AcceptsAnyRecipient,
         FindingId::RelayOnlyAfterStarttls,
@@ -116,6 +120,7 @@ impl FindingId {
         FindingId::TlsCertExpired,
         FindingId::TlsCertNotYetValid,
         FindingId::StarttlsMissing,
+        FindingId::StarttlsInjection,
         FindingId::TlsHandshakeFailed,
         FindingId::TlsCertSelfSigned,
         FindingId::TlsCertUntrusted,
@@ -135,6 +140,7 @@ impl FindingId {
             FindingId::TlsCertExpired => "tls-cert-expired",
             FindingId::TlsCertNotYetValid => "tls-cert-not-yet-valid",
             FindingId::StarttlsMissing => "starttls-missing",
+            FindingId::StarttlsInjection => "starttls-injection",
             FindingId::TlsHandshakeFailed => "tls-handshake-failed",
             FindingId::TlsCertSelfSigned => "tls-cert-self-signed",
             FindingId::TlsCertUntrusted => "tls-cert-untrusted",
@@ -158,6 +164,7 @@ impl FindingId {
             | FindingId::TlsCertExpired
             | FindingId::TlsCertNotYetValid => Severity::High,
             FindingId::StarttlsMissing
+            | FindingId::StarttlsInjection
             | FindingId::TlsHandshakeFailed
             | FindingId::TlsCertSelfSigned
             | FindingId::TlsCertUntrusted
@@ -183,7 +190,12 @@ impl FindingId {
             FindingId::TlsCertExpired => "TLS certificate expired",
             FindingId::TlsCertNotYetValid => "TLS certificate not yet valid",
             FindingId::StarttlsMissing => "STARTTLS not offered: mail travels in clear text",
-            FindingId::TlsHandshakeFailed => "TLS handshake failed",
+            FindingId::StarttlsInjection => {
+                "Plaintext injected after the 220 to STARTTLS (response injection)"
+            }
+            FindingId::TlsHandshakeFailed => {
+                "TLS could not be established (STARTTLS refused or handshake failed)"
+            }
             FindingId::TlsCertSelfSigned => "TLS certificate is self-signed",
             FindingId::TlsCertUntrusted => "TLS certificate chain is not trusted",
             FindingId::TlsCertNameMismatch => "TLS certificate does not match the server's names",
@@ -237,6 +249,21 @@ pub struct Facts<'a> {
     pub open_tests: &'a [u8],
     pub accepts_any_recipient: bool,
     pub dialogue: &'a Dialogue,
+    pub tls: Option<&'a TlsReport>,
+}
+
+impl<'a> Facts<'a> {
+    pub fn of_outcome(o: &'a super::Outcome) -> Facts<'a> {
+        Facts {
+            status: o.status,
+            verdict: o.verdict,
+            reason: o.reason.as_deref(),
+            open_tests: &o.open_tests,
+            accepts_any_recipient: o.accepts_any_recipient,
+            dialogue: &o.dialogue,
+            tls: o.tls.as_ref(),
+        }
+    }
 }
 
 /// The MTA and the findings of one probe, most severe first.
@@ -259,6 +286,9 @@ pub fn assess(f: &Facts<'_>) -> Assessment {
             findings.push(open_relay(f, mta));
             if f.accepts_any_recipient {
                 findings.push(accepts_any(f, mta));
+            }
+            if let Some(only_tls) = relay_only_after_starttls(d, mta) {
+                findings.push(only_tls);
             }
         }
         Some(Verdict::Inconclusive) => findings.push(Finding::new(
@@ -289,42 +319,95 @@ pub fn assess(f: &Facts<'_>) -> Assessment {
             server_lines(greeting),
         ));
     }
+    findings.extend(tls::findings(d, f.tls, mta));
     findings.sort_by_key(|x| (std::cmp::Reverse(x.severity), x.id));
     Assessment { mta, findings }
 }
 
 fn open_relay(f: &Facts<'_>, mta: Mta) -> Finding {
     let d = f.dialogue;
-    let ids: Vec<String> = f.open_tests.iter().map(u8::to_string).collect();
+    // The plaintext leg when it relayed (anyone can use it), else the leg over TLS.
+    let tls_leg = d
+        .after_tls
+        .as_ref()
+        .map_or(&[][..], |a| a.attempts.as_slice());
+    let relayed = |a: &&RelayAttempt| f.open_tests.contains(&a.id) && accepted(a);
+    let plain: Vec<&RelayAttempt> = d.attempts.iter().filter(relayed).collect();
+    let (leg, run, after_tls) = if plain.is_empty() {
+        (
+            tls_leg.iter().filter(relayed).collect(),
+            tls_leg.len(),
+            true,
+        )
+    } else {
+        (plain, d.attempts.len(), false)
+    };
+    let ids: Vec<String> = leg.iter().map(|a| a.id.to_string()).collect();
     let mut detail = format!(
-        "{} of {} relay tests accepted (tests {})",
-        f.open_tests.len(),
-        d.attempts.len(),
+        "{} of {run} relay tests accepted{} (tests {})",
+        leg.len(),
+        if after_tls { " after STARTTLS" } else { "" },
         ids.join(", ")
     );
-    let shown: Vec<&RelayAttempt> = d
-        .attempts
-        .iter()
-        .filter(|a| f.open_tests.contains(&a.id))
-        .take(EVIDENCE_TESTS)
-        .collect();
-    if f.open_tests.len() > shown.len() {
+    let total = leg.len();
+    let shown: Vec<&RelayAttempt> = leg.into_iter().take(EVIDENCE_TESTS).collect();
+    if total > shown.len() {
         detail.push_str(&format!(
             "; evidence quotes the first {}, the transcript has the rest",
             shown.len()
         ));
     }
-    let evidence = shown.into_iter().flat_map(attempt_lines).collect();
+    let mut evidence: Vec<String> = Vec::new();
+    if after_tls {
+        evidence.push("* after STARTTLS, over TLS:".to_string());
+    }
+    evidence.extend(shown.into_iter().flat_map(attempt_lines));
     Finding::new(FindingId::OpenRelay, mta, detail, evidence)
 }
 
+/// MAIL 2xx and RCPT 2xx.
+fn accepted(a: &RelayAttempt) -> bool {
+    a.mail.as_ref().is_some_and(Reply::is_positive)
+        && a.rcpt.as_ref().is_some_and(Reply::is_positive)
+}
+
+/// Relaying refused in plaintext but open after STARTTLS: scanners (and audits) that stay in
+/// plaintext report it closed.
+fn relay_only_after_starttls(d: &Dialogue, mta: Mta) -> Option<Finding> {
+    let tls_leg = d.after_tls.as_ref()?;
+    let open_over_tls = tls_leg.attempts.iter().find(|a| accepted(a))?;
+    let refused_plain = d.attempts.iter().find(|a| {
+        [&a.mail, &a.rcpt]
+            .into_iter()
+            .flatten()
+            .any(Reply::is_permanent)
+    })?;
+    if d.attempts.iter().any(accepted) {
+        return None;
+    }
+    let mut evidence = vec!["* in plaintext:".to_string()];
+    evidence.extend(attempt_lines(refused_plain));
+    evidence.push("* after STARTTLS, over TLS:".to_string());
+    evidence.extend(attempt_lines(open_over_tls));
+    Some(Finding::new(
+        FindingId::RelayOnlyAfterStarttls,
+        mta,
+        format!(
+            "test {} was refused in plaintext, test {} relayed after STARTTLS",
+            refused_plain.id, open_over_tls.id
+        ),
+        evidence,
+    ))
+}
+
 fn accepts_any(f: &Facts<'_>, mta: Mta) -> Finding {
-    let evidence = f
-        .dialogue
+    let d = f.dialogue;
+    let control = d
         .control
         .as_ref()
-        .map(attempt_lines)
-        .unwrap_or_default();
+        .filter(|c| accepted(c))
+        .or_else(|| d.after_tls.as_ref().and_then(|a| a.control.as_ref()));
+    let evidence = control.map(attempt_lines).unwrap_or_default();
     Finding::new(
         FindingId::AcceptsAnyRecipient,
         mta,
@@ -349,7 +432,7 @@ fn attempt_lines(a: &RelayAttempt) -> Vec<String> {
     out
 }
 
-fn server_lines(r: &Reply) -> Vec<String> {
+pub(crate) fn server_lines(r: &Reply) -> Vec<String> {
     r.wire_lines()
         .into_iter()
         .map(|l| format!("S: {l}"))
@@ -375,11 +458,16 @@ mod tests {
     use super::*;
     use crate::smtp::Capabilities;
 
-    fn reply(code: u16, line: &str) -> Reply {
+    /// A one-line reply; the submodules' tests use [`replies`] for several lines.
+    pub(super) fn reply(code: u16, line: &str) -> Reply {
+        replies(code, &[line])
+    }
+
+    pub(super) fn replies(code: u16, lines: &[&str]) -> Reply {
         Reply {
             code,
             enhanced: None,
-            lines: vec![line.to_string()],
+            lines: lines.iter().map(|l| l.to_string()).collect(),
         }
     }
 
@@ -417,6 +505,7 @@ mod tests {
             open_tests: open,
             accepts_any_recipient: any,
             dialogue: d,
+            tls: None,
         }
     }
 
@@ -552,6 +641,59 @@ mod tests {
             "{}",
             f.remediation
         );
+    }
+
+    #[test]
+    fn relay_open_only_after_starttls() {
+        let ok = reply(250, "2.1.5 Ok");
+        let mut d = dialogue(
+            "mx.example.com ESMTP",
+            vec![attempt(
+                1,
+                reply(530, "5.7.0 Must issue a STARTTLS command first"),
+            )],
+        );
+        d.after_tls = Some(crate::probe::AfterTls {
+            attempts: vec![
+                attempt(1, reply(554, "5.7.1 denied")),
+                attempt(2, ok.clone()),
+            ],
+            ..Default::default()
+        });
+        let a = assess(&facts(&d, Verdict::OpenRelay, &[2], false));
+        assert_eq!(ids(&a), ["open-relay", "relay-only-after-starttls"]);
+        let open = &a.findings[0];
+        assert_eq!(
+            open.detail,
+            "1 of 2 relay tests accepted after STARTTLS (tests 2)"
+        );
+        assert_eq!(open.evidence[0], "* after STARTTLS, over TLS:");
+        assert_eq!(open.evidence[4], "S: 250 2.1.5 Ok");
+        let only = &a.findings[1];
+        assert_eq!(only.severity, Severity::High);
+        assert_eq!(
+            only.detail,
+            "test 1 was refused in plaintext, test 2 relayed after STARTTLS"
+        );
+        assert_eq!(only.evidence[0], "* in plaintext:");
+        assert!(
+            only.evidence
+                .contains(&"S: 530 5.7.0 Must issue a STARTTLS command first".to_string())
+        );
+
+        // Open in plaintext too: the plaintext evidence, and no "only after" finding.
+        d.attempts.push(attempt(2, ok));
+        let a = assess(&facts(&d, Verdict::OpenRelay, &[2], false));
+        assert_eq!(ids(&a), ["open-relay"]);
+        assert_eq!(
+            a.findings[0].evidence[0],
+            "C: MAIL FROM:<antispam@example.net>"
+        );
+
+        // Tests that ran over TLS only (the default when STARTTLS works): no comparison.
+        d.attempts.clear();
+        let a = assess(&facts(&d, Verdict::OpenRelay, &[2], false));
+        assert_eq!(ids(&a), ["open-relay"]);
     }
 
     #[test]

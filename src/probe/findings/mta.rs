@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::smtp::{Capabilities, Reply};
 
 /// The mail transfer agent a server reveals; it picks the remediation text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Mta {
     Postfix,
@@ -159,14 +161,7 @@ fn version_token(token: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn reply(code: u16, lines: &[&str]) -> Reply {
-        Reply {
-            code,
-            enhanced: None,
-            lines: lines.iter().map(|l| l.to_string()).collect(),
-        }
-    }
+    use crate::probe::findings::tests::replies as reply;
 
     #[test]
     fn detect_table() {

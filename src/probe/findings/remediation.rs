@@ -40,6 +40,12 @@ fn specific(id: FindingId, mta: Mta) -> &'static str {
         | F::TlsCertUntrusted
         | F::TlsCertNameMismatch => certificate(mta),
         F::AuthBeforeTls => auth_after_tls(mta),
+        F::StarttlsInjection => {
+            "Plaintext that arrives after the 220 reply to STARTTLS is either a server bug \
+             (the STARTTLS command-injection family: CVE-2011-0411 and later) or a device on \
+             the path rewriting SMTP, such as a firewall's SMTP inspection. Update the MTA, \
+             and check for middleboxes between the internet and this server."
+        }
         F::RelayInconclusive => {
             "No conclusion yet: a 4xx is a deferral (greylisting, rate limit), not a refusal. \
              Rescan later from the same vantage point; a greylister lets the retry through, \
