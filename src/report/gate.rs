@@ -1,0 +1,139 @@
+//! `--fail-on`: the CI gate. Which records make a run exit 1: open relays, or findings at or above a severity.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::probe::Verdict;
+use crate::probe::findings::{Finding, Severity};
+
+use super::summary::Summary;
+
+/// The threshold given to `--fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    /// Any record with the verdict open-relay.
+    OpenRelay,
+    /// Any finding of this severity or worse.
+    AtLeast(Severity),
+}
+
+const EXPECTED: &str = "expected open-relay, critical, high, medium or low";
+
+impl FromStr for FailOn {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "open-relay" => Ok(FailOn::OpenRelay),
+            // Info findings are context, not problems: a gate on them would fail every scan.
+            "critical" | "high" | "medium" | "low" => s.parse().map(FailOn::AtLeast),
+            _ => Err(format!("unknown threshold {s:?} ({EXPECTED})")),
+        }
+    }
+}
+
+impl fmt::Display for FailOn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailOn::OpenRelay => f.write_str("open-relay"),
+            FailOn::AtLeast(s) => f.write_str(s.as_str()),
+        }
+    }
+}
+
+impl FailOn {
+    /// Whether one record (its verdict and findings) reaches the threshold.
+    pub fn matches(&self, verdict: Option<Verdict>, findings: &[Finding]) -> bool {
+        match self {
+            FailOn::OpenRelay => verdict == Some(Verdict::OpenRelay),
+            FailOn::AtLeast(min) => findings.iter().any(|f| f.severity >= *min),
+        }
+    }
+
+    /// Whether any record of a run reached the threshold, from the run's totals.
+    pub fn tripped(&self, summary: &Summary) -> bool {
+        match self {
+            FailOn::OpenRelay => summary.verdict_count(Verdict::OpenRelay) > 0,
+            FailOn::AtLeast(min) => Severity::ALL
+                .into_iter()
+                .filter(|s| s >= min)
+                .any(|s| summary.severity_count(s) > 0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::findings::{FindingId, Mta};
+    use crate::report::ScanRecord;
+    use crate::report::testdata;
+
+    fn finding(id: FindingId) -> Finding {
+        Finding::new(id, Mta::Unknown, String::new(), vec![])
+    }
+
+    #[test]
+    fn parse_table() {
+        let table = [
+            ("open-relay", Ok(FailOn::OpenRelay)),
+            ("critical", Ok(FailOn::AtLeast(Severity::Critical))),
+            ("high", Ok(FailOn::AtLeast(Severity::High))),
+            ("medium", Ok(FailOn::AtLeast(Severity::Medium))),
+            ("low", Ok(FailOn::AtLeast(Severity::Low))),
+        ];
+        for (text, want) in table {
+            let got: Result<FailOn, String> = text.parse();
+            assert_eq!(got, want, "{text}");
+            assert_eq!(got.unwrap().to_string(), text);
+        }
+        for bad in ["info", "HIGH", "", "open relay", "any"] {
+            let e = bad.parse::<FailOn>().unwrap_err();
+            assert!(
+                e.contains(&format!("{bad:?}")) && e.contains(EXPECTED),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn matches_table() {
+        let banner = [finding(FindingId::BannerVersion)];
+        let relay = [
+            finding(FindingId::OpenRelay),
+            finding(FindingId::BannerVersion),
+        ];
+        let info = [finding(FindingId::RelayInconclusive)];
+        let open = Some(Verdict::OpenRelay);
+        let denied = Some(Verdict::RelayDenied);
+        let table: [(FailOn, Option<Verdict>, &[Finding], bool); 9] = [
+            (FailOn::OpenRelay, open, &relay, true),
+            (FailOn::OpenRelay, denied, &banner, false),
+            (FailOn::AtLeast(Severity::Critical), open, &relay, true),
+            (FailOn::AtLeast(Severity::Critical), denied, &banner, false),
+            (FailOn::AtLeast(Severity::High), denied, &banner, false),
+            (FailOn::AtLeast(Severity::Low), denied, &banner, true),
+            (FailOn::AtLeast(Severity::Low), None, &info, false),
+            (FailOn::AtLeast(Severity::Low), None, &[], false),
+            // The verdict alone does not trip a severity gate: findings decide.
+            (FailOn::AtLeast(Severity::Critical), open, &[], false),
+        ];
+        for (gate, verdict, findings, want) in table {
+            assert_eq!(gate.matches(verdict, findings), want, "{gate} {verdict:?}");
+        }
+    }
+
+    #[test]
+    fn tripped_by_the_summary_of_a_run() {
+        let mut s = Summary::default();
+        s.add(&ScanRecord::from(&testdata::refused_outcome()));
+        for gate in ["open-relay", "critical", "low"] {
+            assert!(!gate.parse::<FailOn>().unwrap().tripped(&s), "{gate}");
+        }
+        // The sample open relay: critical open-relay, high accepts-any-recipient.
+        s.add(&ScanRecord::from(&testdata::open_relay_outcome()));
+        for gate in ["open-relay", "critical", "high", "medium", "low"] {
+            assert!(gate.parse::<FailOn>().unwrap().tripped(&s), "{gate}");
+        }
+    }
+}
