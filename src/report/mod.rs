@@ -1,19 +1,26 @@
-//! Reports: the serialised record and the CSV / JSON Lines / JSON writers, fed by one writer task.
+//! Reports: the serialised record and the CSV / JSON Lines / JSON / HTML / Markdown writers, fed by one writer task.
 //!
 //! Every sink follows the same life: [`ReportSink::begin`] once, [`ReportSink::record`] per
 //! endpoint, [`ReportSink::finish`] exactly once (also after Ctrl-C). Each record is flushed to
 //! the file before `record` returns, so a run killed mid-scan loses nothing already recorded:
-//! the CSV and JSONL files are complete and valid after every record. The JSON document is
-//! closed only by `finish`; during a run (or after a crash) read the JSONL file.
+//! the CSV and JSONL files are complete and valid after every record, and the HTML file shows
+//! every host so far. The JSON document is closed only by `finish`, and the Markdown summary
+//! is written then; during a run (or after a crash) read the JSONL file.
 //!
 //! Files are opened with truncation: the caller picks a prefix per run.
 
 pub mod csv;
+pub mod diff;
+pub mod gate;
+pub mod html;
 pub mod json;
 pub mod jsonl;
+pub mod markdown;
 pub mod meta;
+pub mod read;
 pub mod record;
 pub mod sanitize;
+pub mod schema;
 pub mod summary;
 
 #[cfg(test)]
@@ -27,8 +34,11 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 pub use self::csv::{CSV_COLUMNS, CsvSink};
+pub use self::gate::FailOn;
+pub use self::html::HtmlSink;
 pub use self::json::JsonSink;
 pub use self::jsonl::JsonlSink;
+pub use self::markdown::MarkdownSink;
 pub use self::meta::{RunEnd, RunMeta, ScanSource};
 pub use self::record::{SCHEMA_VERSION, ScanRecord};
 pub use self::summary::Summary;
@@ -95,6 +105,8 @@ pub struct Formats {
     pub csv: bool,
     pub jsonl: bool,
     pub json: bool,
+    pub html: bool,
+    pub md: bool,
 }
 
 impl Formats {
@@ -102,23 +114,54 @@ impl Formats {
         csv: true,
         jsonl: true,
         json: true,
+        html: true,
+        md: true,
     };
     pub const NONE: Formats = Formats {
         csv: false,
         jsonl: false,
         json: false,
+        html: false,
+        md: false,
     };
+    /// What `scan` writes unless told otherwise: the data (CSV, JSONL, JSON).
+    pub const DATA: Formats = Formats {
+        csv: true,
+        jsonl: true,
+        json: true,
+        html: false,
+        md: false,
+    };
+
+    /// The extensions of the files these formats write, in the order they are written.
+    pub fn extensions(&self) -> Vec<&'static str> {
+        self.each()
+            .into_iter()
+            .filter_map(|(on, ext)| on.then_some(ext))
+            .collect()
+    }
+
+    /// (enabled, extension) in the order the files are written and listed.
+    fn each(&self) -> [(bool, &'static str); 5] {
+        [
+            (self.csv, "csv"),
+            (self.jsonl, "jsonl"),
+            (self.json, "json"),
+            (self.html, "html"),
+            (self.md, "md"),
+        ]
+    }
 }
 
 impl Default for Formats {
     fn default() -> Self {
-        Formats::ALL
+        Formats::DATA
     }
 }
 
-const FORMATS_EXPECTED: &str = "expected csv, jsonl or json, separated by commas";
+const FORMATS_EXPECTED: &str = "expected csv, jsonl, json, html or md, separated by commas";
 
-/// Parses `csv,jsonl,json` (any subset, any order). The error is a message naming the bad
+/// Parses `csv,jsonl,json,html,md` (any subset, any order). The error is a message naming the bad
 /// word, ready for a command-line error ("unknown report format \"xml\" (expected ...)").
 impl FromStr for Formats {
     type Err = String;
@@ -133,6 +176,8 @@ impl FromStr for Formats {
                 "csv" => f.csv = true,
                 "jsonl" => f.jsonl = true,
                 "json" => f.json = true,
+                "html" => f.html = true,
+                "md" => f.md = true,
                 // "csv,,json" is a typo, not a request for nothing.
                 _ => {
                     return Err(format!(
@@ -147,15 +192,7 @@ impl FromStr for Formats {
 
 impl fmt::Display for Formats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let words: Vec<&str> = [
-            (self.csv, "csv"),
-            (self.jsonl, "jsonl"),
-            (self.json, "json"),
-        ]
-        .into_iter()
-        .filter_map(|(on, w)| on.then_some(w))
-        .collect();
-        f.write_str(&words.join(","))
+        f.write_str(&self.extensions().join(","))
     }
 }
 
@@ -206,7 +243,7 @@ pub(crate) fn create_file(path: &Path) -> Result<File, ReportError> {
 }
 
 /// `PREFIX.ext`, appending rather than replacing: a prefix like `reports/scan-2025.03` keeps its dot.
-fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {
+pub fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {
     let mut s: OsString = prefix.as_os_str().to_owned();
     s.push(".");
     s.push(ext);
@@ -221,7 +258,7 @@ pub struct Reports {
 
 impl Reports {
     /// Creates the parent folder of `prefix` and the files `PREFIX.csv`, `PREFIX.jsonl`,
-    /// `PREFIX.json` for the formats asked for.
+    /// `PREFIX.json`, `PREFIX.html`, `PREFIX.md` for the formats asked for.
     pub fn create(prefix: &Path, formats: Formats) -> Result<Reports, ReportError> {
         if prefix.file_name().is_none() {
             return Err(ReportError::new(
@@ -240,25 +277,22 @@ impl Reports {
             sinks: Vec::new(),
             paths: Vec::new(),
         };
-        if formats.csv {
-            let path = with_suffix(prefix, "csv");
-            reports.sinks.push(Box::new(CsvSink::create(&path)?));
-            reports.paths.push(path);
-        }
-        if formats.jsonl {
-            let path = with_suffix(prefix, "jsonl");
-            reports.sinks.push(Box::new(JsonlSink::create(&path)?));
-            reports.paths.push(path);
-        }
-        if formats.json {
-            let path = with_suffix(prefix, "json");
-            reports.sinks.push(Box::new(JsonSink::create(&path)?));
+        for ext in formats.extensions() {
+            let path = with_suffix(prefix, ext);
+            let sink: Box<dyn ReportSink> = match ext {
+                "csv" => Box::new(CsvSink::create(&path)?),
+                "jsonl" => Box::new(JsonlSink::create(&path)?),
+                "json" => Box::new(JsonSink::create(&path)?),
+                "html" => Box::new(HtmlSink::create(&path)?),
+                _ => Box::new(MarkdownSink::create(&path)?),
+            };
+            reports.sinks.push(sink);
             reports.paths.push(path);
         }
         Ok(reports)
     }
 
-    /// The files being written, in the order csv, jsonl, json.
+    /// The files being written, in the order csv, jsonl, json, html, md.
     pub fn paths(&self) -> Vec<PathBuf> {
         self.paths.clone()
     }
@@ -300,15 +334,30 @@ mod tests {
 
     #[test]
     fn formats_from_str_table() {
-        let f = |csv, jsonl, json| Some(Formats { csv, jsonl, json });
+        let f = |csv, jsonl, json, html, md| {
+            Some(Formats {
+                csv,
+                jsonl,
+                json,
+                html,
+                md,
+            })
+        };
         // (input, parsed, or None and a word the error must quote)
         let table = [
-            ("csv,jsonl,json", f(true, true, true), ""),
-            ("csv", f(true, false, false), ""),
-            ("json", f(false, false, true), ""),
-            ("jsonl", f(false, true, false), ""),
-            (" json , csv ", f(true, false, true), ""),
-            ("csv,csv", f(true, false, false), ""),
+            ("csv,jsonl,json", f(true, true, true, false, false), ""),
+            ("csv", f(true, false, false, false, false), ""),
+            ("json", f(false, false, true, false, false), ""),
+            ("jsonl", f(false, true, false, false, false), ""),
+            (" json , csv ", f(true, false, true, false, false), ""),
+            ("csv,csv", f(true, false, false, false, false), ""),
+            ("html,md", f(false, false, false, true, true), ""),
+            ("md", f(false, false, false, false, true), ""),
+            (
+                "csv,jsonl,json,html,md",
+                f(true, true, true, true, true),
+                "",
+            ),
             ("csv,xml", None, "\"xml\""),
             ("CSV", None, "\"CSV\""),
             ("csv,,json", None, "\"\""),
@@ -322,7 +371,13 @@ mod tests {
                 (got, want) => panic!("{input:?}: got {got:?}, want {want:?}"),
             }
         }
-        assert_eq!("csv,jsonl,json".parse::<Formats>(), Ok(Formats::ALL));
+        assert_eq!("csv,jsonl,json".parse::<Formats>(), Ok(Formats::DATA));
+        assert_eq!(
+            "md,html,json,jsonl,csv".parse::<Formats>(),
+            Ok(Formats::ALL)
+        );
+        let e = "pdf".parse::<Formats>().unwrap_err();
+        assert!(e.contains("html or md"), "{e}");
     }
 
     #[test]
@@ -343,7 +398,8 @@ mod tests {
         ] {
             assert_eq!(f.to_string().parse::<Formats>(), Ok(f));
         }
-        assert_eq!(Formats::ALL.to_string(), "csv,jsonl,json");
+        assert_eq!(Formats::ALL.to_string(), "csv,jsonl,json,html,md");
+        assert_eq!(Formats::default().to_string(), "csv,jsonl,json");
     }
 
     #[test]
@@ -414,7 +470,9 @@ mod tests {
                 [
                     "scan-2025.03.csv",
                     "scan-2025.03.jsonl",
-                    "scan-2025.03.json"
+                    "scan-2025.03.json",
+                    "scan-2025.03.html",
+                    "scan-2025.03.md"
                 ]
             );
             assert!(paths.iter().all(|p| p.starts_with(dir.path().join("a/b"))));
@@ -450,6 +508,10 @@ mod tests {
                 serde_json::from_str(&fs::read_to_string(&paths[2]).unwrap()).unwrap();
             assert_eq!(doc["summary"]["probed"], 2);
             assert_eq!(doc["records"].as_array().unwrap().len(), 2);
+            let html = fs::read_to_string(&paths[3]).unwrap();
+            assert_eq!(html.matches("<tbody class=\"host\"").count(), 2);
+            let md = fs::read_to_string(&paths[4]).unwrap();
+            assert!(md.starts_with("# relayscan report: 1 open relay"), "{md}");
         }
 
         #[test]

@@ -1,7 +1,7 @@
-//! Making server text safe for where it is shown: spreadsheet cells and terminals. Pure functions.
+//! Making server text safe for where it is shown: spreadsheet cells, terminals, HTML and Markdown. Pure functions.
 //!
 //! Servers choose their own banners and reply texts, so every string from them is hostile input.
-//! Both functions keep the evidence readable; neither deletes anything. JSON keeps the raw text.
+//! Every function keeps the evidence readable; none deletes anything. JSON keeps the raw text.
 
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -44,6 +44,71 @@ pub fn terminal(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// Text for an HTML text node: controls and bidi overrides made visible as in [`terminal`]
+/// (a bidi override reorders what a browser shows, too), then `&`, `<`, `>`, `"` and `'`
+/// as entities, so that the result is inert in element content and in quoted attributes
+/// alike. The report never puts server text in an attribute, a script or a URL; escaping the
+/// quotes anyway keeps one function safe for any place it ends up in.
+pub fn html(s: &str) -> Cow<'_, str> {
+    let visible = terminal(s);
+    if !visible.contains(['&', '<', '>', '"', '\'']) {
+        return visible;
+    }
+    let mut out = String::with_capacity(visible.len() + 16);
+    for c in visible.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Server text as a Markdown code span, safe inside a GFM table cell: controls made visible,
+/// `|` escaped (tables split on it even inside code), and a backtick fence longer than any
+/// run of backticks in the text. A code span shows its content literally: no links, no
+/// emphasis, no HTML, whatever the server wrote.
+pub fn md_code(s: &str) -> String {
+    if s.is_empty() {
+        // "``" would open a code span that never closes; a lone space is an empty-looking span.
+        return "` `".to_string();
+    }
+    let visible = terminal(s).replace('|', "\\|");
+    let longest = visible.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    // A space inside the fence lets the text begin or end with a backtick; CommonMark strips
+    // exactly one space on each side when both are there.
+    let pad = if visible.starts_with('`') || visible.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{visible}{pad}{fence}")
+}
+
+/// Prose for Markdown, on one line: the characters that open emphasis, code, links, HTML,
+/// entities or table cells are backslash-escaped anywhere, and a leading `-`, `+`, `=`, `>`
+/// or `1.` that would start a list, heading or quote is escaped too, so the text renders as
+/// written. Other punctuation is left alone, so the raw file stays readable.
+pub fn md_text(s: &str) -> String {
+    let visible = terminal(s);
+    let mut out = String::with_capacity(visible.len() + 8);
+    let digits = visible.chars().take_while(char::is_ascii_digit).count();
+    for (i, c) in visible.chars().enumerate() {
+        let leading = i == 0 && "-+=>".contains(c);
+        let list_number = i == digits && digits > 0 && (c == '.' || c == ')');
+        if leading || list_number || "\\`*_[]<>|~&!#".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn needs_escape(c: char) -> bool {
@@ -121,6 +186,83 @@ mod tests {
     fn terminal_does_not_allocate_for_plain_text() {
         for s in ["220 mx.example.com ESMTP Postfix", "", "tab\tok", "Grüße"] {
             assert!(matches!(terminal(s), Cow::Borrowed(_)), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn html_table() {
+        let table = [
+            (
+                "<script>alert(1)</script>",
+                "&lt;script&gt;alert(1)&lt;/script&gt;",
+            ),
+            (
+                "\"><img src=x onerror=alert(1)>",
+                "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;",
+            ),
+            ("a & b 'c'", "a &amp; b &#39;c&#39;"),
+            ("\u{1b}[2J<b>", "\\x1b[2J&lt;b&gt;"),
+            ("evil\u{202e}fdp.exe", "evil\\u{202e}fdp.exe"),
+            ("&lt;", "&amp;lt;"),
+            ("220 mx.example.com ESMTP", "220 mx.example.com ESMTP"),
+            ("", ""),
+        ];
+        for (input, want) in table {
+            assert_eq!(html(input), want, "{input:?}");
+        }
+        assert!(matches!(html("plain text"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn html_output_has_no_markup_character_left() {
+        let all: String = (0u32..0x3000).filter_map(char::from_u32).collect();
+        let out = html(&all);
+        assert!(!out.contains(['<', '>', '"', '\'']));
+        assert!(!out.chars().any(needs_escape));
+    }
+
+    #[test]
+    fn md_code_table() {
+        let table = [
+            ("220 mx ESMTP", "`220 mx ESMTP`"),
+            ("a|b", "`a\\|b`"),
+            ("uses `tick`", "`` uses `tick` ``"),
+            ("`", "`` ` ``"),
+            ("x ``` y", "````x ``` y````"),
+            (
+                "[click](http://evil.example/)",
+                "`[click](http://evil.example/)`",
+            ),
+            ("<script>", "`<script>`"),
+            (
+                "\u{1b}]8;;http://evil.example/\u{7}",
+                "`\\x1b]8;;http://evil.example/\\x07`",
+            ),
+            ("line\nbreak", "`line\\x0abreak`"),
+            ("", "` `"),
+        ];
+        for (input, want) in table {
+            assert_eq!(md_code(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn md_text_table() {
+        let table = [
+            ("plain words, it's fine: ok.", "plain words, it's fine: ok."),
+            ("[x](http://e.example/)", "\\[x\\](http://e.example/)"),
+            ("*bold* _it_ `code`", "\\*bold\\* \\_it\\_ \\`code\\`"),
+            ("<b>|#&amp;", "\\<b\\>\\|\\#\\&amp;"),
+            ("FEATURE(`relay')", "FEATURE(\\`relay')"),
+            ("- item", "\\- item"),
+            ("a - b", "a - b"),
+            ("> quote", "\\> quote"),
+            ("12. list", "12\\. list"),
+            ("1.5 s", "1\\.5 s"),
+            ("v1.2", "v1.2"),
+        ];
+        for (input, want) in table {
+            assert_eq!(md_text(input), want, "{input:?}");
         }
     }
 

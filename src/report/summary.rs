@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::probe::findings::Severity;
 use crate::probe::{Status, Verdict};
 
 use super::record::ScanRecord;
@@ -41,6 +42,12 @@ pub struct Summary {
     /// Open relays found beyond those kept in `open_relays`.
     #[serde(default)]
     pub open_relays_more: u64,
+    /// Findings by severity (`critical`, `high`, ...), every finding counted.
+    #[serde(default)]
+    pub by_severity: BTreeMap<String, u64>,
+    /// Findings by id (`open-relay`, `banner-version`, ...).
+    #[serde(default)]
+    pub by_finding: BTreeMap<String, u64>,
 }
 
 impl Summary {
@@ -59,6 +66,16 @@ impl Summary {
         if r.accepts_any_recipient {
             self.accept_all += 1;
         }
+        for f in &r.findings {
+            *self
+                .by_severity
+                .entry(f.severity.as_str().to_string())
+                .or_default() += 1;
+            *self
+                .by_finding
+                .entry(f.id.as_str().to_string())
+                .or_default() += 1;
+        }
         if r.verdict == Some(Verdict::OpenRelay) {
             if self.open_relays.len() < OPEN_RELAYS_KEPT {
                 self.open_relays.push(r.endpoint());
@@ -74,6 +91,17 @@ impl Summary {
 
     pub fn verdict_count(&self, v: Verdict) -> u64 {
         self.by_verdict.get(v.as_str()).copied().unwrap_or(0)
+    }
+
+    /// The open relays kept, by address: completion order is noise to a reader.
+    pub fn open_relays_by_address(&self) -> impl Iterator<Item = &String> {
+        let mut sorted: Vec<&String> = self.open_relays.iter().collect();
+        sorted.sort_by_key(|ep| ep.parse::<std::net::SocketAddr>().ok());
+        sorted.into_iter()
+    }
+
+    pub fn severity_count(&self, s: Severity) -> u64 {
+        self.by_severity.get(s.as_str()).copied().unwrap_or(0)
     }
 
     /// Endpoints where nothing answered: refused, connect timeout, unreachable, unresolved.
@@ -105,12 +133,19 @@ impl Summary {
             rows.push(("no verdict".into(), other.to_string()));
         }
         rows.push(("accepts any recipient".into(), self.accept_all.to_string()));
+        let verdict_rows = rows.len();
+        for sev in Severity::ALL {
+            rows.push((
+                format!("{sev} findings"),
+                self.severity_count(sev).to_string(),
+            ));
+        }
 
         let label_w = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
         let num_w = rows.iter().map(|(_, n)| n.len()).max().unwrap_or(0);
         let mut out = String::from("Scan summary\n");
         for (i, (label, n)) in rows.iter().enumerate() {
-            if i == counted {
+            if i == counted || i == verdict_rows {
                 out.push('\n');
             }
             let _ = writeln!(out, "  {label:<label_w$}  {n:>num_w$}");
@@ -119,10 +154,7 @@ impl Summary {
         let total_open = self.open_relays.len() as u64 + self.open_relays_more;
         if total_open > 0 {
             let _ = writeln!(out, "\nOpen relays ({total_open}):");
-            // Completion order is noise to a reader: list them by address.
-            let mut sorted: Vec<&String> = self.open_relays.iter().collect();
-            sorted.sort_by_key(|ep| ep.parse::<std::net::SocketAddr>().ok());
-            for ep in sorted.into_iter().take(OPEN_RELAYS_SHOWN) {
+            for ep in self.open_relays_by_address().take(OPEN_RELAYS_SHOWN) {
                 let _ = writeln!(out, "  {ep}");
             }
             let shown = self.open_relays.len().min(OPEN_RELAYS_SHOWN) as u64;
@@ -182,6 +214,16 @@ mod tests {
         assert_eq!(s.accept_all, 1);
         assert_eq!(s.open_relays, vec!["192.0.2.25:25".to_string()]);
         assert_eq!(s.unreachable(), 1);
+        assert_eq!(s.severity_count(Severity::Critical), 1);
+        // accepts-any-recipient and auth-before-tls (AUTH PLAIN offered, no TLS report).
+        assert_eq!(s.severity_count(Severity::High), 2);
+        assert_eq!(s.severity_count(Severity::Low), 0);
+        assert_eq!(s.by_finding["open-relay"], 1);
+        assert_eq!(s.by_finding["accepts-any-recipient"], 1);
+        let t = s.render_table();
+        assert_eq!(row(&t, "critical findings"), Some(1), "{t}");
+        assert_eq!(row(&t, "high findings"), Some(2), "{t}");
+        assert_eq!(row(&t, "info findings"), Some(0), "{t}");
     }
 
     #[test]

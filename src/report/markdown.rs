@@ -1,0 +1,354 @@
+//! The Markdown report (PREFIX.md): a short summary that pastes cleanly into a ticket.
+//!
+//! Bounded: it keeps the [`FINDINGS_SHOWN`] most severe findings and one remediation per
+//! (finding, software) pair, and writes the file at `finish`, when the totals are known.
+//! Server text is only ever shown inside code spans ([`sanitize::md_code`]); our own prose is
+//! escaped with [`sanitize::md_text`], so nothing a server says becomes a link, markup or a
+//! table break.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use chrono::SecondsFormat;
+
+use super::meta::{RunEnd, RunMeta};
+use super::record::ScanRecord;
+use super::sanitize::{md_code, md_text};
+use super::summary::{OPEN_RELAYS_SHOWN, Summary};
+use super::{Phase, ReportError, ReportSink, create_file};
+use crate::probe::Verdict;
+use crate::probe::findings::{FindingId, Mta, Severity};
+
+/// Findings listed in the table; the rest are counted, and are in the CSV/JSON reports.
+pub const FINDINGS_SHOWN: usize = 200;
+
+/// Longest detail quoted in the findings table, in characters.
+const DETAIL_CHARS: usize = 300;
+
+/// The detail cut to [`DETAIL_CHARS`], with an ellipsis when cut.
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= DETAIL_CHARS {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(DETAIL_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+#[derive(Debug, Clone)]
+struct Row {
+    severity: Severity,
+    id: FindingId,
+    endpoint: String,
+    detail: String,
+}
+
+/// Writes `PREFIX.md` at `finish`; the file is created (empty) up front so that a bad path
+/// fails before the scan.
+pub struct MarkdownSink {
+    path: PathBuf,
+    file: File,
+    phase: Phase,
+    meta: Option<RunMeta>,
+    /// The most severe findings so far, most severe first, at most FINDINGS_SHOWN.
+    rows: Vec<Row>,
+    /// Findings seen but not kept in `rows`.
+    rows_more: u64,
+    /// One remediation text per (finding, software), with how many hosts it concerns.
+    fixes: BTreeMap<(FindingId, Mta), (String, u64)>,
+}
+
+impl MarkdownSink {
+    pub fn create(path: &Path) -> Result<MarkdownSink, ReportError> {
+        Ok(MarkdownSink {
+            path: path.to_path_buf(),
+            file: create_file(path)?,
+            phase: Phase::New,
+            meta: None,
+            rows: Vec::new(),
+            rows_more: 0,
+            fixes: BTreeMap::new(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn keep(&mut self, row: Row) {
+        // Insert after every row at least as severe, so that ties keep their arrival order.
+        let at = self.rows.partition_point(|r| {
+            (r.severity, std::cmp::Reverse(r.id)) >= (row.severity, std::cmp::Reverse(row.id))
+        });
+        if at >= FINDINGS_SHOWN {
+            self.rows_more += 1;
+            return;
+        }
+        self.rows.insert(at, row);
+        if self.rows.len() > FINDINGS_SHOWN {
+            self.rows.pop();
+            self.rows_more += 1;
+        }
+    }
+}
+
+impl ReportSink for MarkdownSink {
+    fn begin(&mut self, meta: &RunMeta) -> Result<(), ReportError> {
+        self.phase.begin(&self.path)?;
+        self.meta = Some(meta.clone());
+        Ok(())
+    }
+
+    fn record(&mut self, r: &ScanRecord) -> Result<(), ReportError> {
+        self.phase.check_record(&self.path)?;
+        for f in &r.findings {
+            self.keep(Row {
+                severity: f.severity,
+                id: f.id,
+                endpoint: r.endpoint(),
+                detail: shorten(&f.detail),
+            });
+            self.fixes
+                .entry((f.id, r.mta))
+                .or_insert_with(|| (f.remediation.clone(), 0))
+                .1 += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, end: &RunEnd, summary: &Summary) -> Result<(), ReportError> {
+        self.phase.finish(&self.path)?;
+        let text = render(self, end, summary);
+        let err = |e| ReportError::new("write", &self.path, e);
+        self.file.write_all(text.as_bytes()).map_err(err)?;
+        self.file.sync_all().map_err(err)
+    }
+}
+
+fn render(md: &MarkdownSink, end: &RunEnd, summary: &Summary) -> String {
+    let mut out = String::new();
+    let open = summary.verdict_count(Verdict::OpenRelay);
+    let serious: u64 = [Severity::Critical, Severity::High]
+        .iter()
+        .map(|s| summary.severity_count(*s))
+        .sum();
+    let _ = writeln!(
+        out,
+        "# relayscan report: {open} open relay{}, {serious} finding{} at high or above\n",
+        if open == 1 { "" } else { "s" },
+        if serious == 1 { "" } else { "s" },
+    );
+    out.push_str("| | |\n|---|---|\n");
+    if let Some(meta) = &md.meta {
+        let row = |out: &mut String, label: &str, value: String| {
+            let _ = writeln!(out, "| {label} | {value} |");
+        };
+        row(
+            &mut out,
+            "Started",
+            md_code(&meta.started_at.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        );
+        let finished = end.finished_at.to_rfc3339_opts(SecondsFormat::Secs, true);
+        let interrupted = if end.interrupted {
+            " (interrupted)"
+        } else {
+            ""
+        };
+        row(
+            &mut out,
+            "Finished",
+            format!("{}{interrupted}", md_code(&finished)),
+        );
+        row(
+            &mut out,
+            "Scanned from",
+            if meta.source.hostname.is_empty() {
+                "not recorded".to_string()
+            } else {
+                format!(
+                    "{} ({})",
+                    md_code(&meta.source.hostname),
+                    md_text(&meta.source.note)
+                )
+            },
+        );
+        let targets: Vec<&str> = meta.targets.iter().take(20).map(String::as_str).collect();
+        let more = meta.targets.len().saturating_sub(targets.len());
+        let mut t = md_code(&targets.join(" "));
+        if more > 0 {
+            let _ = write!(t, " and {more} more");
+        }
+        row(&mut out, "Targets", t);
+        let ports: Vec<String> = meta.ports.iter().map(u16::to_string).collect();
+        row(&mut out, "Ports", md_code(&ports.join(",")));
+        row(
+            &mut out,
+            "Tool",
+            md_code(&format!("{} {}", meta.tool, meta.version)),
+        );
+        row(&mut out, "Command", md_code(&meta.command_line.join(" ")));
+    }
+
+    out.push_str("\n## Summary\n\n| | count |\n|---|---:|\n");
+    let mut count = |label: &str, n: u64| {
+        let _ = writeln!(out, "| {label} | {n} |");
+    };
+    count("endpoints probed", summary.probed);
+    count("answered", summary.answered);
+    for v in Verdict::ALL {
+        count(v.as_str(), summary.verdict_count(v));
+    }
+    count("accepts any recipient", summary.accept_all);
+    for s in Severity::ALL {
+        count(&format!("{s} findings"), summary.severity_count(s));
+    }
+
+    let total_open = summary.open_relays.len() as u64 + summary.open_relays_more;
+    if total_open > 0 {
+        let _ = writeln!(out, "\n## Open relays ({total_open})\n");
+        for ep in summary.open_relays_by_address().take(OPEN_RELAYS_SHOWN) {
+            let _ = writeln!(out, "- {}", md_code(ep));
+        }
+        let shown = summary.open_relays.len().min(OPEN_RELAYS_SHOWN) as u64;
+        if total_open > shown {
+            let _ = writeln!(
+                out,
+                "- and {} more, listed in the CSV and JSON reports",
+                total_open - shown
+            );
+        }
+    }
+
+    if !md.rows.is_empty() {
+        out.push_str(
+            "\n## Findings\n\n| severity | endpoint | finding | detail |\n|---|---|---|---|\n",
+        );
+        for r in &md.rows {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} {} | {} |",
+                r.severity,
+                md_code(&r.endpoint),
+                md_code(r.id.as_str()),
+                md_text(r.id.title()),
+                md_code(&r.detail)
+            );
+        }
+        if md.rows_more > 0 {
+            let _ = writeln!(
+                out,
+                "\nand {} less severe findings, listed in the CSV and JSON reports.",
+                md.rows_more
+            );
+        }
+    }
+
+    if !md.fixes.is_empty() {
+        out.push_str("\n## Remediation\n");
+        let mut fixes: Vec<_> = md.fixes.iter().collect();
+        fixes.sort_by_key(|((id, mta), _)| (std::cmp::Reverse(id.severity()), *id, *mta));
+        for ((id, mta), (text, hosts)) in fixes {
+            let _ = writeln!(
+                out,
+                "\n### {} on {} ({hosts} host{})\n\n{}",
+                md_code(id.as_str()),
+                md_text(mta.label()),
+                if *hosts == 1 { "" } else { "s" },
+                md_text(text)
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testdata;
+
+    fn write(records: &[ScanRecord]) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.md");
+        let mut sink = MarkdownSink::create(&path).unwrap();
+        testdata::run_sink(&mut sink, records, true);
+        std::fs::read_to_string(&path).unwrap()
+    }
+
+    #[test]
+    fn summary_findings_and_remediation() {
+        let text = write(&[
+            ScanRecord::from(&testdata::open_relay_outcome()),
+            ScanRecord::from(&testdata::refused_outcome()),
+        ]);
+        assert!(
+            text.starts_with("# relayscan report: 1 open relay, 3 findings at high or above\n"),
+            "{text}"
+        );
+        assert!(text.contains("| Finished | `2025-03-01T12:01:00Z` (interrupted) |"));
+        assert!(text.contains("| Targets | `192.0.2.0/24` |"));
+        assert!(text.contains("| open-relay | 1 |"));
+        assert!(text.contains("| critical findings | 1 |"));
+        assert!(text.contains("## Open relays (1)\n\n- `192.0.2.25:25`\n"));
+        assert!(
+            text.contains("| critical | `192.0.2.25:25` | `open-relay` Open relay"),
+            "{text}"
+        );
+        assert!(
+            text.contains("### `open-relay` on unknown (1 host)"),
+            "{text}"
+        );
+        assert!(text.contains("### `accepts-any-recipient` on unknown (1 host)"));
+        // Critical before high in both lists.
+        assert!(text.find("| critical |") < text.find("| high |"));
+    }
+
+    #[test]
+    fn hostile_text_stays_in_code_spans() {
+        let mut r = ScanRecord::from(&testdata::open_relay_outcome());
+        r.findings[0].detail =
+            "[click](http://evil.example/) <img src=x> | `tick` \u{1b}]52;c;ZXZpbA==\u{7}".into();
+        let text = write(&[r]);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("| critical |"))
+            .unwrap();
+        // Four cells exactly, as GFM splits them: the server's `|` did not split the row.
+        let bars = line
+            .char_indices()
+            .filter(|&(i, c)| c == '|' && !line[..i].ends_with('\\'))
+            .count();
+        assert_eq!(bars, 5, "{line}");
+        assert!(
+            line.contains(
+                "``[click](http://evil.example/) <img src=x> \\| `tick` \\x1b]52;c;ZXZpbA==\\x07``"
+            ),
+            "{line}"
+        );
+        assert!(!text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn keeps_only_the_most_severe_findings() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = MarkdownSink::create(&dir.path().join("x.md")).unwrap();
+        let row = |severity, n: usize| Row {
+            severity,
+            id: FindingId::BannerVersion,
+            endpoint: format!("192.0.2.1:{n}"),
+            detail: String::new(),
+        };
+        for n in 0..FINDINGS_SHOWN {
+            sink.keep(row(Severity::Low, n));
+        }
+        sink.keep(row(Severity::Critical, 9999));
+        sink.keep(row(Severity::Info, 9998));
+        assert_eq!(sink.rows.len(), FINDINGS_SHOWN);
+        assert_eq!(sink.rows_more, 2);
+        assert_eq!(sink.rows[0].endpoint, "192.0.2.1:9999");
+        assert_eq!(sink.rows[1].endpoint, "192.0.2.1:0");
+        assert!(sink.rows.iter().all(|r| r.severity != Severity::Info));
+    }
+}
