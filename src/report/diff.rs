@@ -1,0 +1,428 @@
+//! What changed between two scans: new open relays, fixed ones, changed verdicts, findings added and removed. Pure.
+//!
+//! The old scan is held as a small snapshot per endpoint; the new one streams past it.
+//! Endpoints are keyed by address and port.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::{self, Write as _};
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::gate::FailOn;
+use super::record::ScanRecord;
+use crate::probe::Verdict;
+use crate::probe::findings::{FindingId, Severity};
+
+/// Bumped when the diff document changes shape.
+pub const DIFF_SCHEMA_VERSION: u32 = 1;
+
+/// The kinds of change, in the order a reader should see them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Change {
+    /// Open relay now, not before (including hosts that were not in the old scan).
+    NewOpenRelay,
+    /// A finding the old scan did not have at this endpoint.
+    FindingAdded,
+    /// The verdict changed, and it is neither a new open relay nor a fix.
+    VerdictChanged,
+    /// Open relay before, refused now (relay-denied or auth-required). An open relay that
+    /// is now inconclusive is only a changed verdict: nothing proves it closed.
+    Fixed,
+    /// A finding the old scan had and the new one does not.
+    FindingRemoved,
+    /// Answered in the new scan only (its findings are listed as added).
+    HostAdded,
+    /// Answered in the old scan only, or not at all in the new one: not known to be fixed.
+    HostGone,
+}
+
+impl Change {
+    pub const ALL: [Change; 7] = [
+        Change::NewOpenRelay,
+        Change::FindingAdded,
+        Change::VerdictChanged,
+        Change::Fixed,
+        Change::FindingRemoved,
+        Change::HostAdded,
+        Change::HostGone,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::NewOpenRelay => "new-open-relay",
+            Change::FindingAdded => "finding-added",
+            Change::VerdictChanged => "verdict-changed",
+            Change::Fixed => "fixed",
+            Change::FindingRemoved => "finding-removed",
+            Change::HostAdded => "host-added",
+            Change::HostGone => "host-gone",
+        }
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One change at one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffRow {
+    pub change: Change,
+    pub ip: IpAddr,
+    pub port: u16,
+    pub old_verdict: Option<Verdict>,
+    pub new_verdict: Option<Verdict>,
+    /// For finding-added / finding-removed.
+    pub finding: Option<FindingId>,
+    pub severity: Option<Severity>,
+}
+
+impl DiffRow {
+    pub fn endpoint(&self) -> String {
+        std::net::SocketAddr::new(self.ip, self.port).to_string()
+    }
+}
+
+/// What the old scan knew about one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Snapshot {
+    verdict: Option<Verdict>,
+    findings: BTreeMap<FindingId, Severity>,
+}
+
+impl Snapshot {
+    fn of(r: &ScanRecord) -> Snapshot {
+        Snapshot {
+            verdict: r.verdict,
+            findings: r.findings.iter().map(|f| (f.id, f.severity)).collect(),
+        }
+    }
+}
+
+/// Compares a stream of new records against the old scan.
+#[derive(Debug, Default)]
+pub struct Differ {
+    old: HashMap<(IpAddr, u16), Snapshot>,
+    rows: Vec<DiffRow>,
+}
+
+impl Differ {
+    /// Remembers one record of the old scan. A later record for the same endpoint wins,
+    /// as it would in a merged or resumed file.
+    pub fn old(&mut self, r: &ScanRecord) {
+        self.old.insert((r.ip, r.port), Snapshot::of(r));
+    }
+
+    /// Compares one record of the new scan with the old scan.
+    pub fn new_record(&mut self, r: &ScanRecord) {
+        let now = Snapshot::of(r);
+        let before = self.old.remove(&(r.ip, r.port));
+        let row = |change, old_verdict, finding: Option<(FindingId, Severity)>| DiffRow {
+            change,
+            ip: r.ip,
+            port: r.port,
+            old_verdict,
+            new_verdict: r.verdict,
+            finding: finding.map(|f| f.0),
+            severity: finding.map(|f| f.1),
+        };
+        let was = before.as_ref().and_then(|b| b.verdict);
+        if now.verdict.is_none() {
+            // Not answering now says nothing about a fix.
+            if was.is_some() {
+                self.rows.push(row(Change::HostGone, was, None));
+            }
+            return;
+        }
+        let open = Some(Verdict::OpenRelay);
+        if now.verdict == open && was != open {
+            self.rows.push(row(Change::NewOpenRelay, was, None));
+        } else if was == open
+            && matches!(
+                now.verdict,
+                Some(Verdict::RelayDenied | Verdict::AuthRequired)
+            )
+        {
+            self.rows.push(row(Change::Fixed, was, None));
+        } else if was.is_some() && was != now.verdict {
+            self.rows.push(row(Change::VerdictChanged, was, None));
+        }
+        if was.is_none() {
+            self.rows.push(row(Change::HostAdded, None, None));
+        }
+        let old_findings = before.map(|b| b.findings).unwrap_or_default();
+        for (id, sev) in &now.findings {
+            if !old_findings.contains_key(id) {
+                self.rows
+                    .push(row(Change::FindingAdded, was, Some((*id, *sev))));
+            }
+        }
+        for (id, sev) in &old_findings {
+            if !now.findings.contains_key(id) {
+                self.rows
+                    .push(row(Change::FindingRemoved, was, Some((*id, *sev))));
+            }
+        }
+    }
+
+    /// Ends the comparison: old endpoints the new scan never mentioned are gone. Rows are
+    /// sorted by change, then severity (worst first), then endpoint.
+    pub fn finish(mut self) -> Diff {
+        for ((ip, port), snap) in self.old.drain() {
+            if let Some(old) = snap.verdict {
+                self.rows.push(DiffRow {
+                    change: Change::HostGone,
+                    ip,
+                    port,
+                    old_verdict: Some(old),
+                    new_verdict: None,
+                    finding: None,
+                    severity: None,
+                });
+            }
+        }
+        self.rows.sort_by(|a, b| {
+            (
+                a.change,
+                std::cmp::Reverse(a.severity),
+                a.ip,
+                a.port,
+                a.finding,
+            )
+                .cmp(&(
+                    b.change,
+                    std::cmp::Reverse(b.severity),
+                    b.ip,
+                    b.port,
+                    b.finding,
+                ))
+        });
+        Diff { rows: self.rows }
+    }
+}
+
+/// The changes between two scans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diff {
+    pub rows: Vec<DiffRow>,
+}
+
+impl Diff {
+    /// Whether the new scan brought something the gate fails on: a new open relay, or an
+    /// added finding at or above the severity. What was already there does not trip it.
+    pub fn trips(&self, gate: FailOn) -> bool {
+        self.rows.iter().any(|r| match gate {
+            FailOn::OpenRelay => r.change == Change::NewOpenRelay,
+            FailOn::AtLeast(min) => {
+                r.change == Change::FindingAdded && r.severity.is_some_and(|s| s >= min)
+            }
+        })
+    }
+
+    pub fn count(&self, change: Change) -> usize {
+        self.rows.iter().filter(|r| r.change == change).count()
+    }
+
+    /// Counts by change name, every change present (zero included), for the JSON report.
+    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
+        Change::ALL
+            .into_iter()
+            .map(|c| (c.as_str(), self.count(c)))
+            .collect()
+    }
+
+    /// The table for the terminal. Every cell is our own word or a parsed address (no host
+    /// name, no server text), so there is nothing to sanitise.
+    pub fn render_table(&self) -> String {
+        let mut out = String::new();
+        if self.rows.is_empty() {
+            out.push_str("No changes.\n");
+        } else {
+            let _ = writeln!(
+                out,
+                "{:<16} {:<40} {:<14} {:<14} {:<26} severity",
+                "change", "endpoint", "old verdict", "new verdict", "finding"
+            );
+            let v = |v: Option<Verdict>| v.map(Verdict::as_str).unwrap_or("-");
+            for r in &self.rows {
+                let _ = writeln!(
+                    out,
+                    "{:<16} {:<40} {:<14} {:<14} {:<26} {}",
+                    r.change.as_str(),
+                    r.endpoint(),
+                    v(r.old_verdict),
+                    v(r.new_verdict),
+                    r.finding.map(FindingId::as_str).unwrap_or("-"),
+                    r.severity.map(Severity::as_str).unwrap_or("-"),
+                );
+            }
+        }
+        let counts: Vec<String> = Change::ALL
+            .into_iter()
+            .map(|c| format!("{} {}", self.count(c), c.as_str()))
+            .collect();
+        let _ = writeln!(out, "\nDiff summary: {}", counts.join(", "));
+        out
+    }
+}
+
+/// The CSV header of the diff report.
+pub const DIFF_COLUMNS: [&str; 8] = [
+    "change",
+    "ip",
+    "port",
+    "old_verdict",
+    "new_verdict",
+    "finding",
+    "severity",
+    "title",
+];
+
+/// One row's cells, raw, in [`DIFF_COLUMNS`] order.
+pub fn csv_row(r: &DiffRow) -> [String; 8] {
+    let v = |v: Option<Verdict>| v.map(|v| v.as_str().to_string()).unwrap_or_default();
+    [
+        r.change.as_str().to_string(),
+        r.ip.to_string(),
+        r.port.to_string(),
+        v(r.old_verdict),
+        v(r.new_verdict),
+        r.finding
+            .map(|f| f.as_str().to_string())
+            .unwrap_or_default(),
+        r.severity
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        r.finding.map(|f| f.title().to_string()).unwrap_or_default(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::Status;
+    use crate::probe::findings::{Finding, Mta};
+    use crate::report::testdata;
+
+    fn record(last: u8, verdict: Option<Verdict>, findings: &[FindingId]) -> ScanRecord {
+        let mut r = ScanRecord::from(&testdata::refused_outcome());
+        r.ip = IpAddr::from([192, 0, 2, last]);
+        r.status = if verdict.is_some() {
+            Status::Completed
+        } else {
+            Status::Refused
+        };
+        r.verdict = verdict;
+        r.findings = findings
+            .iter()
+            .map(|id| Finding::new(*id, Mta::Unknown, String::new(), vec![]))
+            .collect();
+        r
+    }
+
+    #[test]
+    fn diff_table() {
+        use FindingId::*;
+        use Verdict::*;
+        let old = [
+            record(1, Some(RelayDenied), &[BannerVersion]),
+            record(2, Some(Verdict::OpenRelay), &[FindingId::OpenRelay]),
+            record(3, Some(RelayDenied), &[]),
+            record(4, Some(Inconclusive), &[RelayInconclusive]),
+            record(5, Some(RelayDenied), &[]),
+            record(6, Some(AuthRequired), &[]),
+            record(7, Some(RelayDenied), &[]),
+            record(9, Some(Verdict::OpenRelay), &[]),
+        ];
+        let new = [
+            // 1: opened up, banner finding unchanged.
+            record(
+                1,
+                Some(Verdict::OpenRelay),
+                &[FindingId::OpenRelay, BannerVersion],
+            ),
+            // 2: fixed.
+            record(2, Some(RelayDenied), &[]),
+            // 3: unchanged.
+            record(3, Some(RelayDenied), &[]),
+            // 4: greylister decided.
+            record(4, Some(RelayDenied), &[]),
+            // 5: no answer now.
+            record(5, None, &[]),
+            // 8: new host.
+            record(8, Some(RelayDenied), &[BannerVersion]),
+            // 9: no longer proven open, but not proven closed either.
+            record(9, Some(Inconclusive), &[]),
+            // 6 and 7: missing from the new scan.
+        ];
+        let mut d = Differ::default();
+        for r in &old {
+            d.old(r);
+        }
+        for r in &new {
+            d.new_record(r);
+        }
+        let diff = d.finish();
+        let got: Vec<(Change, u8, Option<FindingId>)> = diff
+            .rows
+            .iter()
+            .map(|r| match r.ip {
+                IpAddr::V4(v4) => (r.change, v4.octets()[3], r.finding),
+                IpAddr::V6(_) => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Change::NewOpenRelay, 1, None),
+                (Change::FindingAdded, 1, Some(FindingId::OpenRelay)),
+                (Change::FindingAdded, 8, Some(BannerVersion)),
+                (Change::VerdictChanged, 4, None),
+                (Change::VerdictChanged, 9, None),
+                (Change::Fixed, 2, None),
+                (Change::FindingRemoved, 2, Some(FindingId::OpenRelay)),
+                (Change::FindingRemoved, 4, Some(RelayInconclusive)),
+                (Change::HostAdded, 8, None),
+                (Change::HostGone, 5, None),
+                (Change::HostGone, 6, None),
+                (Change::HostGone, 7, None),
+            ]
+        );
+        let fixed = &diff.rows[5];
+        assert_eq!(
+            (fixed.old_verdict, fixed.new_verdict),
+            (Some(Verdict::OpenRelay), Some(RelayDenied))
+        );
+        assert_eq!(diff.count(Change::HostGone), 3);
+        assert_eq!(diff.counts()["new-open-relay"], 1);
+        assert_eq!(diff.count(Change::Fixed), 1);
+        let table = diff.render_table();
+        assert!(table.contains("new-open-relay   192.0.2.1:25"), "{table}");
+        assert!(table.contains(
+            "Diff summary: 1 new-open-relay, 2 finding-added, 2 verdict-changed, 1 fixed, 2 finding-removed, 1 host-added, 3 host-gone"
+        ), "{table}");
+        let gate = |s: &str| diff.trips(s.parse().unwrap());
+        assert!(gate("open-relay") && gate("critical") && gate("low"));
+        let cells = csv_row(&diff.rows[1]);
+        assert_eq!(cells[0], "finding-added");
+        assert_eq!(cells[6], "critical");
+        assert_eq!(cells[7], FindingId::OpenRelay.title());
+    }
+
+    #[test]
+    fn identical_scans_have_no_changes() {
+        let mut d = Differ::default();
+        let r = ScanRecord::from(&testdata::open_relay_outcome());
+        d.old(&r);
+        d.new_record(&r);
+        let diff = d.finish();
+        assert!(diff.rows.is_empty());
+        // An open relay that was already open does not trip the gate: nothing new.
+        assert!(!diff.trips(FailOn::OpenRelay));
+        assert!(diff.render_table().starts_with("No changes.\n"));
+    }
+}
