@@ -1,0 +1,353 @@
+//! Injection safety: the hostile lab personas against every output. CSV cells are
+//! neutralised, the terminal stays clean, JSON keeps the raw text, Markdown keeps server text
+//! in code spans, and the HTML report stays inert in a real browser (headless Chromium).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use relayscan::lab::Persona;
+use relayscan::report::ScanRecord;
+
+use crate::support::{LabProcess, read_csv, read_jsonl, run, stderr, stdout};
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+const HOSTILE: [Persona; 3] = [
+    Persona::HostileCsv,
+    Persona::HostileHtml,
+    Persona::HostileTerminal,
+];
+
+/// Characters that must never reach a terminal from server text: C0 controls but tab and
+/// newline, DEL, C1 controls, bidi controls.
+fn terminal_unsafe(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        | '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn path(prefix: &Path, ext: &str) -> PathBuf {
+    PathBuf::from(format!("{}.{ext}", prefix.display()))
+}
+
+/// Starts the hostile personas on `network` and scans them with every format and
+/// `--transcript`; returns the lab, the prefix and the scan's stdout.
+fn scan_hostile(network: &str, dir: &Path) -> (LabProcess, PathBuf, String) {
+    let mut extra = Vec::new();
+    for p in HOSTILE {
+        extra.extend(["--persona", p.name()]);
+    }
+    let lab = LabProcess::start(network.parse().unwrap(), dir, &extra);
+    let prefix = dir.join("hostile");
+    let port = lab.port_arg();
+    let targets = lab.range(HOSTILE.len());
+    let out = run(
+        &[
+            "scan",
+            &targets,
+            "-p",
+            &port,
+            "--transcript",
+            "--no-progress",
+            "--format",
+            "csv,jsonl,json,html,md",
+            "-o",
+            prefix.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    (lab, prefix, stdout(&out))
+}
+
+fn record<'a>(records: &'a [ScanRecord], lab: &LabProcess, p: Persona) -> &'a ScanRecord {
+    let n = HOSTILE.iter().position(|x| *x == p).unwrap();
+    records.iter().find(|r| r.ip == lab.addr(n)).unwrap()
+}
+
+#[test]
+fn hostile_banners_are_neutralised_in_csv_terminal_markdown_and_kept_raw_in_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lab, prefix, out) = scan_hostile("127.0.64.0", dir.path());
+    let records = read_jsonl(&path(&prefix, "jsonl"));
+    assert_eq!(records.len(), 3);
+
+    // Terminal: --transcript and the summary. The escapes are visible, never live.
+    let bad: Vec<char> = out.chars().filter(|c| terminal_unsafe(*c)).collect();
+    assert!(bad.is_empty(), "control characters on stdout: {bad:?}");
+    assert!(
+        out.contains("\\x1b[2J") && out.contains("\\x1b]52;c;"),
+        "{out}"
+    );
+    assert!(out.contains("invoice\\u{202e}gnp.exe"), "{out}");
+    assert!(out.contains("Scan summary"));
+
+    // JSON keeps the raw text: the evidence is what the server said.
+    let term = record(&records, &lab, Persona::HostileTerminal);
+    let banner = term.banner.as_deref().unwrap();
+    assert!(
+        banner.contains("\u{1b}[2J")
+            && banner.contains("\u{1b}]52;c;")
+            && banner.contains('\u{202e}')
+    );
+    let html = record(&records, &lab, Persona::HostileHtml);
+    assert!(
+        html.banner
+            .as_deref()
+            .unwrap()
+            .contains("<script>document.body.dataset.pwned='script'</script>")
+    );
+    assert!(
+        html.findings[0]
+            .evidence
+            .iter()
+            .any(|l| l.contains("<iframe srcdoc=")),
+        "{:?}",
+        html.findings[0].evidence
+    );
+    let csv_rec = record(&records, &lab, Persona::HostileCsv);
+    assert!(
+        csv_rec.auth[0].starts_with("=HYPERLINK("),
+        "{:?}",
+        csv_rec.auth
+    );
+
+    // CSV: no cell starts a formula; the auth cell is the one a server could have led with.
+    let (header, rows) = read_csv(&path(&prefix, "csv"));
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for row in &rows {
+        for cell in row {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r', '\n']),
+                "formula cell {cell:?}"
+            );
+        }
+    }
+    let csv_row = rows
+        .iter()
+        .find(|r| r[col("ip")] == csv_rec.ip.to_string())
+        .unwrap();
+    assert!(
+        csv_row[col("auth")].starts_with("'=HYPERLINK("),
+        "{}",
+        csv_row[col("auth")]
+    );
+    // Quotes and commas survive as one cell each (the csv crate quotes them).
+    assert!(csv_row[col("banner")].contains("\"quoted\", with, commas"));
+    assert!(csv_row[col("banner")].contains("\t=1+1"));
+
+    // Markdown: no live control character, and server text stays inside its code span: the
+    // findings table keeps four cells per row whatever pipes the servers sent.
+    let md = std::fs::read_to_string(path(&prefix, "md")).unwrap();
+    assert!(
+        !md.chars().any(terminal_unsafe),
+        "control characters in the Markdown"
+    );
+    let in_table = md.lines().filter(|l| {
+        l.starts_with("| critical |")
+            || l.starts_with("| high |")
+            || l.starts_with("| medium |")
+            || l.starts_with("| low |")
+    });
+    for line in in_table {
+        let bars = line
+            .char_indices()
+            .filter(|&(i, c)| c == '|' && !line[..i].ends_with('\\'))
+            .count();
+        assert_eq!(bars, 5, "{line}");
+    }
+    assert!(
+        !md.contains("\n<script") && !md.contains(" <img"),
+        "raw HTML outside code spans"
+    );
+
+    // A report regenerated from records whose every text field is hostile: any field may
+    // hold anything in a JSONL file, and the leading tab reaches the CSV this way.
+    let mut crafted = csv_rec.clone();
+    crafted.name = Some("+cmd".into());
+    crafted.server_name = Some("\t=1+2".into());
+    crafted.reason = Some("@SUM(1)".into());
+    crafted.banner = Some("-2+3".into());
+    crafted.error = Some("=HYPERLINK(\"http://evil.example/\",\"x\")".into());
+    let jsonl = dir.path().join("crafted.jsonl");
+    std::fs::write(
+        &jsonl,
+        format!("{}\n", serde_json::to_string(&crafted).unwrap()),
+    )
+    .unwrap();
+    let again = dir.path().join("crafted-out");
+    let out = run(
+        &[
+            "report",
+            jsonl.to_str().unwrap(),
+            "--format",
+            "csv",
+            "-q",
+            "-o",
+            again.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (header, rows) = read_csv(&path(&again, "csv"));
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let row = &rows[0];
+    assert_eq!(row[col("name")], "'+cmd");
+    assert_eq!(row[col("server_name")], "'\t=1+2");
+    assert_eq!(row[col("reason")], "'@SUM(1)");
+    assert_eq!(row[col("banner")], "'-2+3");
+    assert_eq!(
+        row[col("error")],
+        "'=HYPERLINK(\"http://evil.example/\",\"x\")"
+    );
+}
+
+/// Debian's chromium, when installed. Under CI=true its absence fails the test; elsewhere
+/// the test says it is skipped.
+fn chromium() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .flat_map(|d| [d.join("chromium"), d.join("chromium-browser")])
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+        assert!(
+            !ci,
+            "chromium is not installed, and CI=true requires the browser test (.ci/run installs Debian's chromium)"
+        );
+        eprintln!(
+            "SKIPPED: hostile_banners_stay_inert_in_a_real_browser: chromium is not installed (apt-get install chromium); under CI=true this fails"
+        );
+    }
+    found
+}
+
+/// Runs headless Chromium on `url` with `args`, offline and with a fresh profile; returns stdout.
+fn headless(browser: &Path, profile: &Path, url: &str, args: &[&str]) -> String {
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-extensions",
+            // Belt and braces: the page loads nothing, and no name resolves anyway.
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromium");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait for chromium").is_some() {
+            let out = child.wait_with_output().expect("chromium output");
+            assert!(out.status.success(), "chromium failed: {:?}", out.status);
+            return String::from_utf8_lossy(&out.stdout).into_owned();
+        }
+        if start.elapsed() > Duration::from_secs(90) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish with {url}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn hostile_banners_stay_inert_in_a_real_browser() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_lab, prefix, _) = scan_hostile("127.0.65.0", dir.path());
+    let page = path(&prefix, "html");
+    let url = format!("file://{}", page.display());
+    let profile = dir.path().join("profile");
+
+    // The DOM after the page's own script ran.
+    let dom = headless(&browser, &profile, &url, &["--dump-dom"]);
+    assert!(
+        dom.contains("data-ready=\"1\""),
+        "the report's script did not run:\n{dom}"
+    );
+    // Every payload would have set data-pwned on <body> or added an element; none did.
+    assert!(
+        !dom.contains(relayscan::lab::hostile::PWNED_ATTRIBUTE),
+        "a payload ran"
+    );
+    assert_eq!(
+        dom.matches("<script").count(),
+        1,
+        "only the report's own script"
+    );
+    for element in ["<img", "<iframe", "<svg onload", "<b>bold</b>"] {
+        assert!(!dom.contains(element), "{element} became an element");
+    }
+    // ...and they are on the page as text, for the reader to see.
+    assert!(
+        dom.contains("&lt;script&gt;document.body.dataset.pwned='script'&lt;/script&gt;"),
+        "payload text missing"
+    );
+    assert!(dom.contains("&lt;iframe srcdoc="));
+    assert!(
+        dom.contains("\\x1b]8;;http://evil.example/"),
+        "OSC 8 shown as text"
+    );
+    assert_eq!(dom.matches("<tbody class=\"host\"").count(), 3);
+
+    // The table's script sorts and filters (views come from the URL fragment).
+    let dom = headless(
+        &browser,
+        &profile,
+        &format!("{url}#verdict=open-relay"),
+        &["--dump-dom"],
+    );
+    assert!(dom.contains("1 of 3 hosts shown"), "filter by verdict");
+    let dom = headless(
+        &browser,
+        &profile,
+        &format!("{url}#sort=endpoint&dir=desc"),
+        &["--dump-dom"],
+    );
+    let order: Vec<usize> = [
+        "hostile-terminal.lab.test",
+        "hostile-html.lab.test",
+        "hostile-csv.lab.test",
+    ]
+    .iter()
+    .map(|name| dom.find(&format!("class=\"c-server\">{name}")).expect(name))
+    .collect();
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "sorted by address, descending: {order:?}"
+    );
+
+    // A screenshot, kept beside the report for a person to look at.
+    let shot = dir.path().join("report.png");
+    headless(
+        &browser,
+        &profile,
+        &url,
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,2000",
+        ],
+    );
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+}
