@@ -453,6 +453,24 @@ fn relay_over_and_starttls_choose_where_the_tests_run() {
         Some(Verdict::OpenRelay)
     );
 
+    // A port named as implicit TLS that speaks plaintext: the handshake fails, and there
+    // is no plaintext to go on with.
+    let records = scan_with("wrong-port", &["--tls-ports", &port]);
+    let c = record(&records, closed, lab.port);
+    assert_eq!(c.status, Status::TlsFailed);
+    assert_eq!(c.verdict, Some(Verdict::Inconclusive));
+    let t = tls(c);
+    assert_eq!(t.mode, TlsMode::Implicit);
+    assert!(t.attempted && !t.established);
+    assert!(
+        t.error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("handshake failed: ")),
+        "{:?}",
+        t.error
+    );
+    assert!(c.dialogue.greeting.is_none());
+
     // Both: in plaintext and over TLS.
     let records = scan_with("both", &["--relay-over", "both"]);
     let r = record(&records, required, lab.port);
