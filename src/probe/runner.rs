@@ -59,7 +59,6 @@ pub fn status_of(error: &SessionError) -> Status {
         SessionError::Closed | SessionError::Io(_) => Status::Dropped,
         SessionError::Protocol(_) | SessionError::Command(_) => Status::ProtocolError,
         SessionError::Cancelled => Status::Cancelled,
-        SessionError::Tls(_) => Status::TlsFailed,
     }
 }
 
@@ -372,7 +371,7 @@ async fn start_tls(
         return Err(Some(Stop::from_error("connecting again without TLS", &e)));
     }
     // Greeting and EHLO again, in the transcript only: the dialogue already has the first.
-    let again = command_reply(session, "greeting after reconnecting").await?;
+    let again = read_reply(session, "greeting after reconnecting").await?;
     if !again.is_positive() {
         return Err(None);
     }
@@ -445,7 +444,7 @@ async fn command(session: &mut Session, cmd: &Command, step: &str) -> Result<Rep
 }
 
 /// One reply read without a command (a greeting), kept in the transcript only.
-async fn command_reply(session: &mut Session, step: &str) -> Result<Reply, End> {
+async fn read_reply(session: &mut Session, step: &str) -> Result<Reply, End> {
     session
         .read_reply()
         .await
@@ -460,7 +459,7 @@ async fn greeting(
     dialogue: &mut Dialogue,
     server_name: &mut Option<String>,
 ) -> Result<(), End> {
-    let greeting = command_reply(session, "greeting").await?;
+    let greeting = read_reply(session, "greeting").await?;
     let greeted = greeting.is_positive();
     *server_name = announced_name(&greeting);
     dialogue.greeting = Some(greeting);

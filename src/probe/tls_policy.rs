@@ -1,6 +1,7 @@
 //! When a probe starts TLS, where its relay tests run, and when a 530 asks for STARTTLS: pure decisions.
 
 use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +37,8 @@ pub enum RelayOver {
 }
 
 impl StartTls {
+    pub const ALL: [StartTls; 3] = [StartTls::Auto, StartTls::Always, StartTls::Never];
+
     pub fn as_str(self) -> &'static str {
         match self {
             StartTls::Auto => "auto",
@@ -46,6 +49,13 @@ impl StartTls {
 }
 
 impl RelayOver {
+    pub const ALL: [RelayOver; 4] = [
+        RelayOver::Auto,
+        RelayOver::Plain,
+        RelayOver::Tls,
+        RelayOver::Both,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RelayOver::Auto => "auto",
@@ -53,6 +63,34 @@ impl RelayOver {
             RelayOver::Tls => "tls",
             RelayOver::Both => "both",
         }
+    }
+}
+
+/// The value of `all` whose name is `text` (case-insensitive), else an error listing them.
+fn choose<T: Copy>(text: &str, all: &[T], name: fn(T) -> &'static str) -> Result<T, String> {
+    let wanted = text.trim();
+    all.iter()
+        .copied()
+        .find(|v| name(*v).eq_ignore_ascii_case(wanted))
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|v| name(*v)).collect();
+            format!("{text:?}: choose {}", names.join(", "))
+        })
+}
+
+impl FromStr for StartTls {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        choose(s, &StartTls::ALL, StartTls::as_str)
+    }
+}
+
+impl FromStr for RelayOver {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        choose(s, &RelayOver::ALL, RelayOver::as_str)
     }
 }
 
@@ -162,6 +200,25 @@ mod tests {
             enhanced: None,
             lines: all,
         })
+    }
+
+    #[test]
+    fn flag_values() {
+        for v in StartTls::ALL {
+            assert_eq!(v.as_str().parse::<StartTls>(), Ok(v));
+        }
+        for v in RelayOver::ALL {
+            assert_eq!(v.as_str().to_uppercase().parse::<RelayOver>(), Ok(v));
+        }
+        assert_eq!(" never ".parse::<StartTls>(), Ok(StartTls::Never));
+        assert_eq!(
+            "sometimes".parse::<StartTls>(),
+            Err("\"sometimes\": choose auto, always, never".to_string())
+        );
+        assert_eq!(
+            "".parse::<RelayOver>(),
+            Err("\"\": choose auto, plain, tls, both".to_string())
+        );
     }
 
     #[test]

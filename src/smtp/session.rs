@@ -84,9 +84,6 @@ pub enum SessionError {
     Command(CommandError),
     #[error("cancelled")]
     Cancelled,
-    /// The TLS handshake failed; the connection is gone with it.
-    #[error("TLS handshake failed: {0}")]
-    Tls(String),
 }
 
 /// Why [`Session::upgrade`] did not give a TLS session.

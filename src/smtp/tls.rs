@@ -443,7 +443,7 @@ impl TlsClient {
             chain: Arc::clone(&chain),
         });
         let recorded = || std::mem::take(&mut *chain.lock().unwrap_or_else(|e| e.into_inner()));
-        let config = ClientConfig::builder_with_provider(Arc::clone(&self.provider))
+        let mut config = ClientConfig::builder_with_provider(Arc::clone(&self.provider))
             .with_safe_default_protocol_versions()
             .map_err(|e| HandshakeFailure {
                 error: format!("TLS configuration: {e}"),
@@ -453,7 +453,6 @@ impl TlsClient {
             .dangerous()
             .with_custom_certificate_verifier(verifier)
             .with_no_client_auth();
-        let mut config = config;
         // A resumed session carries no certificate, and each probe must see the chain.
         config.resumption = Resumption::disabled();
         let server_name = server_name_for(name, peer);

@@ -7,23 +7,21 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use relayscan::lab::Persona;
-use relayscan::lab::tls::{IMPLICIT_CERT_NAME, INJECTION};
+use relayscan::lab::tls::{IMPLICIT_CERT_NAME, INJECTION, implicit_tls, offers_starttls};
 use relayscan::probe::{Status, Verdict};
 use relayscan::report::ScanRecord;
 use relayscan::smtp::{NameSource, TlsMode, TlsReport, Validity};
 
 use crate::support::{LabProcess, read_csv, read_jsonl, run, stderr};
 
-/// The TLS personas, in the order the lab is asked to place them (.1 upwards).
-const TLS_PERSONAS: [Persona; 7] = [
-    Persona::StarttlsSelfSigned,
-    Persona::TlsRequired,
-    Persona::ExpiredCert,
-    Persona::TlsBroken,
-    Persona::StarttlsInjection,
-    Persona::ImplicitTls,
-    Persona::AuthBeforeTls,
-];
+/// The TLS personas (those offering STARTTLS or speaking TLS first), in `Persona::ALL`
+/// order: the order the lab is asked to place them (.1 upwards).
+fn tls_personas() -> Vec<Persona> {
+    Persona::ALL
+        .into_iter()
+        .filter(|&p| offers_starttls(p) || implicit_tls(p))
+        .collect()
+}
 
 fn start_lab(network: &str, dir: &Path, personas: &[Persona]) -> LabProcess {
     let mut args = Vec::new();
@@ -143,22 +141,24 @@ fn assert_established(r: &ScanRecord, persona: Persona, mode: TlsMode) {
 #[test]
 fn tls_personas_record_every_field_and_get_their_verdicts() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = start_lab("127.0.41.0", dir.path(), &TLS_PERSONAS);
+    let personas = tls_personas();
+    assert_eq!(personas.len(), 7);
+    let lab = start_lab("127.0.41.0", dir.path(), &personas);
     let tls_port = lab.tls_port.expect("the lab prints its implicit-TLS port");
     let ports = format!("{},{tls_port}", lab.port);
     let (records, prefix) = scan(
         dir.path(),
         "tls",
-        &lab.range(TLS_PERSONAS.len()),
+        &lab.range(personas.len()),
         &["-p", &ports, "--tls-ports", &tls_port.to_string()],
     );
     // One record per persona on the main port, one more for implicit TLS.
-    assert_eq!(records.len(), TLS_PERSONAS.len() + 1);
+    assert_eq!(records.len(), personas.len() + 1);
     let at = |p: Persona, port: u16| {
-        let n = TLS_PERSONAS.iter().position(|&q| q == p).unwrap();
+        let n = personas.iter().position(|&q| q == p).unwrap();
         record(&records, lab.addr(n), port)
     };
-    for p in TLS_PERSONAS {
+    for &p in &personas {
         let r = at(p, lab.port);
         assert_eq!(r.verdict, Some(p.expected_verdict()), "{p}: {:?}", r.reason);
         assert_eq!(r.status, Status::Completed, "{p}: {:?}", r.error);
