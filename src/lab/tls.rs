@@ -186,6 +186,79 @@ fn ymd(t: DateTime<Utc>) -> Result<(i32, u8, u8), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::policy::{Greylist, Session};
+    use std::net::{IpAddr, Ipv4Addr};
+
+    /// Runs `lines` through the persona's policy; `TLS` marks the handshake.
+    fn dialogue(persona: Persona, lines: &[&str]) -> Vec<String> {
+        let greylist = Greylist::new();
+        let client = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let mut s = Session::new(persona, Ipv4Addr::new(127, 0, 41, 1), client);
+        let mut out = Vec::new();
+        for line in lines {
+            if *line == "TLS" {
+                s.tls_started();
+                continue;
+            }
+            out.push(s.command(line, &greylist).lines.join("|"));
+        }
+        out
+    }
+
+    #[test]
+    fn starttls_policies() {
+        let got = dialogue(
+            Persona::TlsRequired,
+            &[
+                "EHLO c.test",
+                "MAIL FROM:<a@example.com>",
+                "STARTTLS",
+                "TLS",
+                "MAIL FROM:<a@example.com>",
+                "EHLO c.test",
+                "MAIL FROM:<a@example.com>",
+                "RCPT TO:<b@example.com>",
+                "STARTTLS",
+            ],
+        );
+        assert!(got[0].contains("250-STARTTLS"), "{}", got[0]);
+        assert_eq!(got[1], "530 5.7.0 Must issue a STARTTLS command first");
+        assert_eq!(got[2], "220 2.0.0 Ready to start TLS");
+        // After the handshake the client must greet again, and STARTTLS is gone.
+        assert_eq!(got[3], "503 5.5.1 Error: send HELO/EHLO first");
+        assert!(!got[4].contains("STARTTLS"), "{}", got[4]);
+        assert_eq!(got[5], "250 2.1.0 Ok");
+        assert_eq!(got[6], "250 2.1.5 Ok");
+        assert_eq!(got[7], "554 5.5.1 Error: TLS already active");
+
+        let auth = dialogue(
+            Persona::AuthBeforeTls,
+            &["EHLO c.test", "TLS", "EHLO c.test"],
+        );
+        for ehlo in &auth {
+            assert!(ehlo.contains("250-AUTH PLAIN LOGIN"), "{ehlo}");
+        }
+        assert!(auth[0].contains("STARTTLS") && !auth[1].contains("STARTTLS"));
+
+        let closed = dialogue(Persona::Closed, &["EHLO c.test", "STARTTLS"]);
+        assert!(!closed[0].contains("STARTTLS"));
+        assert_eq!(closed[1], "502 5.5.2 Error: command not recognized");
+    }
+
+    #[test]
+    fn certificates_for_the_lab() {
+        let now = chrono::Utc::now();
+        let lab = LabTls::generate(&Persona::ALL, now).unwrap_or_else(|e| panic!("{e}"));
+        for p in Persona::ALL {
+            assert_eq!(lab.server(p).is_some(), cert_spec(p).is_some(), "{p}");
+        }
+        let ca = crate::smtp::cert::describe(lab.ca_der(), now);
+        assert_eq!(ca.subject, format!("CN={CA_NAME}"));
+        assert!(ca.self_signed);
+        // A lab of personas without TLS makes no certificate at all.
+        let plain = LabTls::generate(&[Persona::Closed], now).unwrap_or_else(|e| panic!("{e}"));
+        assert!(plain.ca_der().is_empty() && plain.server(Persona::Closed).is_none());
+    }
 
     #[test]
     fn personas_and_their_tls() {
