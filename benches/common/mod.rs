@@ -1,0 +1,77 @@
+//! What the benchmarks share: running relayscan with its wall time and peak memory measured, and starting a lab.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_relayscan");
+
+pub struct Measured {
+    pub wall: Duration,
+    pub peak_rss_kib: i64,
+    pub exit: i32,
+}
+
+/// Runs relayscan to completion, measuring wall time and peak RSS via wait4(2).
+// wait4 reaps the child (std's wait() cannot return its rusage), so clippy's zombie check misfires.
+#[allow(clippy::zombie_processes)]
+pub fn measure(args: &[&str]) -> Measured {
+    let start = Instant::now();
+    let child = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn relayscan");
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our own child with pointers to locals.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert!(pid > 0, "wait4 failed");
+    Measured {
+        wall: start.elapsed(),
+        peak_rss_kib: usage.ru_maxrss,
+        exit: libc::WEXITSTATUS(status),
+    }
+}
+
+/// Starts `relayscan lab`; returns it, its port and its implicit-TLS port (when it has one).
+pub fn start_lab(network: &str, hosts: usize, extra: &[&str]) -> (Child, u16, Option<u16>) {
+    let mut child = Command::new(BIN)
+        .args([
+            "lab",
+            "--bind",
+            network,
+            "--port",
+            "0",
+            "--hosts",
+            &hosts.to_string(),
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn lab");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.expect("lab output");
+        if let Some(rest) = line.strip_prefix("lab ready: ") {
+            let port = rest
+                .split_whitespace()
+                .nth(4)
+                .unwrap()
+                .trim_end_matches(';')
+                .parse()
+                .unwrap();
+            let tls_port = rest
+                .split_once("implicit TLS on port ")
+                .and_then(|(_, tail)| tail.split(';').next())
+                .and_then(|p| p.trim().parse().ok());
+            std::thread::spawn(move || for _ in lines {});
+            return (child, port, tls_port);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("lab did not start");
+}
