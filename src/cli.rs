@@ -7,7 +7,14 @@ use clap::{Args, Parser, Subcommand};
 /// Finds open mail relays: probes SMTP servers you own or are authorised to test,
 /// stopping before DATA, and writes CSV / JSON evidence.
 #[derive(Debug, Parser)]
-#[command(name = "relayscan", version, about, long_about = None, max_term_width = 100)]
+#[command(
+    name = "relayscan",
+    version,
+    about,
+    long_about = None,
+    max_term_width = 100,
+    after_help = crate::exit::HELP
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Commands,
@@ -18,28 +25,38 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Commands {
     /// Scan targets for open relays.
+    #[command(after_help = crate::exit::HELP)]
     Scan(ScanArgs),
     /// Run the built-in lab (a simulated mail network on loopback) until Ctrl-C.
     Lab(LabArgs),
     /// Start the lab, scan it, write reports/demo/ and print a summary.
     Demo(DemoArgs),
+    /// Print the endpoints a scan would probe, in scan order, without sending anything.
+    Targets(TargetsArgs),
+    /// Combine the JSONL reports of several shards into one report set.
+    Merge(MergeArgs),
+    /// Regenerate reports (HTML, Markdown, CSV, JSON) from a scan's JSONL file.
+    #[command(after_help = crate::exit::HELP)]
+    Report(ReportArgs),
+    /// Compare two scans: new open relays, fixed ones, changed verdicts and findings.
+    #[command(after_help = crate::exit::HELP)]
+    Diff(DiffArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Targets: IP, CIDR, range (192.0.2.5-20), host name, host:port, [v6]:port.
-    #[arg(value_name = "TARGET")]
-    pub targets: Vec<String>,
-    /// Read targets from FILE, one per line (# comments); "-" reads stdin. Repeatable.
-    #[arg(
-        short = 'i',
-        long = "input-list",
-        visible_alias = "iL",
-        value_name = "FILE"
-    )]
-    pub input_lists: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: TargetListArgs,
     #[command(flatten)]
     pub common: CommonScanArgs,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Exit 1 when the scan finds an open relay (open-relay) or a finding at or above a
+    /// severity (critical, high, medium, low).
+    #[arg(long, value_name = "LEVEL")]
+    pub fail_on: Option<crate::report::FailOn>,
 }
 
 /// The flags shared by `scan` and `demo`.
@@ -85,7 +102,7 @@ pub struct CommonScanArgs {
     /// Output prefix: writes PREFIX.csv, PREFIX.jsonl, PREFIX.json [default: reports/scan-<time>].
     #[arg(short = 'o', long = "output", value_name = "PREFIX")]
     pub output: Option<PathBuf>,
-    /// Report formats to write.
+    /// Report formats to write: csv, jsonl, json, html, md.
     #[arg(long, value_name = "LIST", default_value = "csv,jsonl,json")]
     pub format: String,
     /// Also write endpoints that did not answer (refused, timed out).
@@ -100,6 +117,15 @@ pub struct CommonScanArgs {
     /// No progress or status lines on stderr (the summary table still goes to stdout).
     #[arg(short = 'q', long)]
     pub quiet: bool,
+    /// STARTTLS after EHLO: auto (when advertised), always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto")]
+    pub starttls: String,
+    /// Ports that speak TLS first (implicit TLS), same syntax as --ports.
+    #[arg(long, value_name = "PORTS", default_value = "465")]
+    pub tls_ports: String,
+    /// Where the relay tests run: auto (over TLS when established, else plaintext), plain, tls, both.
+    #[arg(long, value_name = "WHERE", default_value = "auto")]
+    pub relay_over: String,
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +151,9 @@ pub struct LabArgs {
     /// How long the slow-greeting persona holds its 220- teaser.
     #[arg(long, value_name = "DURATION", default_value = "1500ms")]
     pub greeting_pause: String,
+    /// Port of the implicit-TLS persona's TLS-first listener [default: 4650; 0 with --port 0].
+    #[arg(long, value_name = "N")]
+    pub tls_port: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -146,4 +175,128 @@ pub struct DemoArgs {
     /// No progress output.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+}
+
+/// How the target plan is ordered, cut and fenced (`scan` and `targets`).
+#[derive(Debug, Args, Default)]
+pub struct PlanArgs {
+    /// Seed of the scan order; the same seed gives the same order [default: random, recorded in the report].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Visit targets in input order (ports, then addresses ascending) instead of a permutation.
+    #[arg(long, conflicts_with = "seed")]
+    pub sequential: bool,
+    /// Scan only shard I of N (1-based); every shard needs the same --seed.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// The authorised scope: a target outside it stops the run before any traffic.
+    /// An address, CIDR block or range, or a file of them. Repeatable.
+    #[arg(long, value_name = "CIDR|FILE")]
+    pub scope: Vec<String>,
+    /// Accept IPv6 targets wider than a /104 (2^24 addresses).
+    #[arg(long)]
+    pub force_large_ipv6: bool,
+}
+
+/// Pacing and resuming of one scan.
+#[derive(Debug, Args, Default)]
+pub struct RunArgs {
+    /// New connections per second to any one /24 (IPv4) or /64 (IPv6) [default: no limit].
+    #[arg(long, value_name = "PER_SECOND")]
+    pub subnet_rate: Option<u32>,
+    /// Keep a checkpoint in FILE (every few seconds and at the end) to resume from.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Resume the scan FILE was written for (same targets and options), appending to its reports.
+    #[arg(long, value_name = "FILE", conflicts_with = "checkpoint")]
+    pub resume: Option<PathBuf>,
+}
+
+/// Targets on the command line and in files (`scan` and `targets`).
+#[derive(Debug, Args)]
+pub struct TargetListArgs {
+    /// Targets: IP, CIDR, range (192.0.2.5-20), host name, host:port, [v6]:port.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+    /// Read targets from FILE, one per line (# comments); "-" reads stdin. Repeatable.
+    #[arg(
+        short = 'i',
+        long = "input-list",
+        visible_alias = "iL",
+        value_name = "FILE"
+    )]
+    pub input_lists: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetsArgs {
+    #[command(flatten)]
+    pub input: TargetListArgs,
+    /// Ports for targets that name none.
+    #[arg(short = 'p', long, value_name = "PORTS", default_value = "25")]
+    pub ports: String,
+    /// Never list these. Repeatable.
+    #[arg(long, value_name = "TARGET")]
+    pub exclude: Vec<String>,
+    /// Read excludes from FILE. Repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub exclude_file: Vec<PathBuf>,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Print only the number of endpoints.
+    #[arg(long)]
+    pub count: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// JSONL reports of the shards (PREFIX.jsonl); PREFIX.json beside each adds its run metadata.
+    #[arg(value_name = "JSONL", required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Output prefix: writes PREFIX.csv, PREFIX.jsonl, PREFIX.json.
+    #[arg(short = 'o', long = "output", value_name = "PREFIX")]
+    pub output: PathBuf,
+    /// Report formats to write.
+    #[arg(long, value_name = "LIST", default_value = "csv,jsonl,json")]
+    pub format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A scan's JSON Lines report; its PREFIX.json beside it adds the run metadata.
+    #[arg(value_name = "IN.jsonl")]
+    pub input: PathBuf,
+    /// Report formats to write: html, md, csv, json, jsonl.
+    #[arg(long, value_name = "LIST", default_value = "html,md")]
+    pub format: String,
+    /// Output prefix [default: IN without its extension].
+    #[arg(short = 'o', long = "output", value_name = "PREFIX")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when the records hold an open relay (open-relay) or a finding at or above a
+    /// severity (critical, high, medium, low).
+    #[arg(long, value_name = "LEVEL")]
+    pub fail_on: Option<crate::report::FailOn>,
+    /// Do not list the files written.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier scan's JSON Lines report.
+    #[arg(value_name = "OLD.jsonl")]
+    pub old: PathBuf,
+    /// The later scan's JSON Lines report.
+    #[arg(value_name = "NEW.jsonl")]
+    pub new: PathBuf,
+    /// Also write the changes to PREFIX.csv and PREFIX.json.
+    #[arg(short = 'o', long = "output", value_name = "PREFIX")]
+    pub output: Option<PathBuf>,
+    /// Formats written with -o: csv, json.
+    #[arg(long, value_name = "LIST", default_value = "csv,json")]
+    pub format: String,
+    /// Exit 1 when NEW brings a new open relay (open-relay) or a new finding at or above a
+    /// severity (critical, high, medium, low).
+    #[arg(long, value_name = "LEVEL")]
+    pub fail_on: Option<crate::report::FailOn>,
 }

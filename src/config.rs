@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use crate::cli::CommonScanArgs;
 use crate::probe::relay::{Identity, split_mailbox};
+use crate::probe::tls_policy::{RelayOver, StartTls, TlsOptions};
 use crate::report::Formats;
+use crate::smtp::tls::TlsClient;
 use crate::target::parse_ports;
 
 /// A command-line value that does not make sense; exit code 2.
@@ -78,6 +80,10 @@ pub struct ScanConfig {
     pub write_all: bool,
     pub transcript: bool,
     pub progress: ProgressMode,
+    pub starttls: StartTls,
+    /// Ports that speak TLS first (--tls-ports).
+    pub tls_ports: Vec<u16>,
+    pub relay_over: RelayOver,
 }
 
 impl ScanConfig {
@@ -137,6 +143,21 @@ impl ScanConfig {
                 chrono::Local::now().format("%Y%m%d-%H%M%S")
             ))
         });
+        let starttls: StartTls = args
+            .starttls
+            .parse()
+            .map_err(|e: String| ConfigError::new("--starttls", e))?;
+        let relay_over: RelayOver = args
+            .relay_over
+            .parse()
+            .map_err(|e: String| ConfigError::new("--relay-over", e))?;
+        // An empty list turns implicit TLS off.
+        let tls_ports = if args.tls_ports.trim().is_empty() {
+            Vec::new()
+        } else {
+            parse_ports(&args.tls_ports)
+                .map_err(|e| ConfigError::new("--tls-ports", e.to_string()))?
+        };
         let progress = if args.quiet {
             ProgressMode::Quiet
         } else if args.no_progress || !stderr_is_terminal {
@@ -159,7 +180,20 @@ impl ScanConfig {
             write_all: args.all,
             transcript: args.transcript,
             progress,
+            starttls,
+            tls_ports,
+            relay_over,
         })
+    }
+
+    /// How the probes use TLS; builds the scan's TLS client (the Mozilla roots) once.
+    pub fn tls_options(&self) -> TlsOptions {
+        TlsOptions {
+            starttls: self.starttls,
+            relay_over: self.relay_over,
+            implicit_ports: self.tls_ports.clone(),
+            client: TlsClient::new(),
+        }
     }
 
     /// The settings as recorded in the report metadata.
@@ -175,6 +209,9 @@ impl ScanConfig {
             "mail_from": format!("{}@{}", self.identity.from_local, self.identity.from_domain),
             "rcpt_to": format!("{}@{}", self.identity.rcpt_local, self.identity.rcpt_domain),
             "data_sent": false,
+            "starttls": self.starttls.as_str(),
+            "tls_ports": self.tls_ports,
+            "relay_over": self.relay_over.as_str(),
             "write_unanswered": self.write_all,
         })
     }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal};
-use std::net::IpAddr;
+use std::net::SocketAddr;
 
 use super::AppError;
 use super::scan::{TargetInput, print_closing, scan};
@@ -35,8 +35,13 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
         eprint!("{}", lab.describe());
     }
 
+    // The main port for every persona, and the implicit-TLS port its persona listens on.
+    let (ports, tls_ports) = match lab.tls_port() {
+        Some(tls) => (format!("{},{tls}", lab.port()), tls.to_string()),
+        None => (lab.port().to_string(), String::new()),
+    };
     let common = CommonScanArgs {
-        ports: lab.port().to_string(),
+        ports,
         exclude: Vec::new(),
         exclude_file: Vec::new(),
         concurrency: 64,
@@ -49,11 +54,14 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
         mail_from: None,
         rcpt_to: "relaytest@example.com".into(),
         output: Some(args.output.clone()),
-        format: "csv,jsonl,json".into(),
+        format: "csv,jsonl,json,html,md".into(),
         all: false,
         transcript: args.transcript,
         no_progress: false,
         quiet: args.quiet,
+        starttls: "auto".into(),
+        tls_ports,
+        relay_over: "auto".into(),
     };
     let config = ScanConfig::from_args(
         &common,
@@ -69,7 +77,7 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
     };
     let finished = scan(&config, input, argv, 2).await?;
     let received = lab.received();
-    let hosts = lab.hosts().to_vec();
+    let hosts: Vec<_> = lab.hosts().iter().chain(lab.tls_hosts()).copied().collect();
     lab.shutdown().await;
     print_closing(&config, &finished);
     if finished.interrupted {
@@ -90,20 +98,20 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
         .count();
     println!("\nEach persona against its designed verdict:");
     println!(
-        "{:<18} {:<22} {:<20} {:<20} check",
+        "{:<20} {:<22} {:<20} {:<20} check",
         "persona", "address", "expected", "observed"
     );
     let mut mismatches = 0;
     for host in &hosts {
         let expected = expectation(host.persona);
         let got = observed
-            .get(&host.addr.ip())
+            .get(&host.addr)
             .map(|r| describe(r.verdict.map(|v| v.as_str()), r.accepts_any_recipient))
             .unwrap_or_else(|| "(no record)".into());
         let ok = got == expected;
         mismatches += usize::from(!ok);
         println!(
-            "{:<18} {:<22} {:<20} {:<20} {}",
+            "{:<20} {:<22} {:<20} {:<20} {}",
             host.persona.name(),
             host.addr.to_string(),
             expected,
@@ -149,7 +157,7 @@ fn describe(verdict: Option<&str>, accept_all: bool) -> String {
 }
 
 /// Reads the JSONL report back: the demo checks the data of record, not memory.
-fn read_verdicts(path: &std::path::Path) -> Result<HashMap<IpAddr, ScanRecord>, AppError> {
+fn read_verdicts(path: &std::path::Path) -> Result<HashMap<SocketAddr, ScanRecord>, AppError> {
     let file = std::fs::File::open(path)
         .map_err(|e| AppError::Output(format!("cannot read {}: {e}", path.display())))?;
     let mut map = HashMap::new();
@@ -159,7 +167,7 @@ fn read_verdicts(path: &std::path::Path) -> Result<HashMap<IpAddr, ScanRecord>, 
         let record: ScanRecord = serde_json::from_str(&line).map_err(|e| {
             AppError::Failure(format!("{}:{}: not a record: {e}", path.display(), n + 1))
         })?;
-        map.insert(record.ip, record);
+        map.insert(SocketAddr::new(record.ip, record.port), record);
     }
     Ok(map)
 }

@@ -8,6 +8,9 @@ use crate::cli::LabArgs;
 use crate::config::parse_duration;
 use crate::lab::{Lab, LabConfig, Persona};
 
+/// The implicit-TLS port of `relayscan lab` when --port is not 0 (465 needs root).
+pub const DEFAULT_TLS_PORT: u16 = 4650;
+
 /// Builds a LabConfig from the flags; errors name the flag.
 pub fn lab_config(args: &LabArgs) -> Result<LabConfig, AppError> {
     let bind = args
@@ -42,6 +45,10 @@ pub fn lab_config(args: &LabArgs) -> Result<LabConfig, AppError> {
         record: false,
         reply_delay: duration("--reply-delay", &args.reply_delay)?,
         greeting_pause: duration("--greeting-pause", &args.greeting_pause)?,
+        // With --port 0 (tests), a free TLS port too, so parallel labs never collide.
+        tls_port: args
+            .tls_port
+            .unwrap_or(if args.port == 0 { 0 } else { DEFAULT_TLS_PORT }),
     })
 }
 
@@ -52,14 +59,25 @@ pub async fn run(args: LabArgs) -> Result<i32, AppError> {
         .map_err(|e| AppError::Usage(format!("lab: {e}")))?;
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "{}", lab.describe());
-    let _ = writeln!(
-        out,
-        "lab ready: {} hosts on port {}; scan with: relayscan scan {} -p {}",
-        lab.hosts().len(),
-        lab.port(),
-        lab.target_range(),
-        lab.port()
-    );
+    match lab.tls_port() {
+        Some(tls_port) => writeln!(
+            out,
+            "lab ready: {} hosts on port {}; implicit TLS on port {tls_port}; scan with: relayscan scan {} -p {},{tls_port} --tls-ports {tls_port}",
+            lab.hosts().len(),
+            lab.port(),
+            lab.target_range(),
+            lab.port()
+        ),
+        None => writeln!(
+            out,
+            "lab ready: {} hosts on port {}; scan with: relayscan scan {} -p {}",
+            lab.hosts().len(),
+            lab.port(),
+            lab.target_range(),
+            lab.port()
+        ),
+    }
+    .ok();
     let _ = out.flush();
     drop(out);
     let _ = tokio::signal::ctrl_c().await;

@@ -1,8 +1,13 @@
 //! The subcommands: each turns parsed arguments into work and an [`AppError`] into an exit code.
 
 pub mod demo;
+pub mod diff;
 pub mod lab;
+pub mod merge;
+pub mod planning;
+pub mod report;
 pub mod scan;
+pub mod targets;
 
 use crate::exit;
 
@@ -37,6 +42,10 @@ pub async fn run(cli: crate::cli::Cli, argv: Vec<String>) -> i32 {
         Commands::Scan(args) => scan::run(args, argv).await,
         Commands::Lab(args) => lab::run(args).await,
         Commands::Demo(args) => demo::run(args, argv).await,
+        Commands::Targets(args) => targets::run(args).await,
+        Commands::Merge(args) => merge::run(args, argv),
+        Commands::Report(args) => report::run(args, argv),
+        Commands::Diff(args) => diff::run(args),
     };
     match result {
         Ok(code) => code,
