@@ -6,10 +6,12 @@
 //! bounds, and `server.rs` does the loopback I/O.
 
 pub mod address;
+pub mod hostile;
 pub mod lines;
 pub mod persona;
 pub mod policy;
 pub mod server;
+pub mod tls;
 
 pub use persona::{Persona, UnknownPersona};
 pub use server::{Lab, LabConfig, LabError, LabHost, ReceivedCommand};

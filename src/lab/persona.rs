@@ -37,11 +37,31 @@ pub enum Persona {
     Busy,
     /// Greets with 554 and refuses every command (RFC 5321 §3.1).
     Blocked,
+    /// STARTTLS with a self-signed certificate; refuses relaying.
+    StarttlsSelfSigned,
+    /// `530 5.7.0 Must issue a STARTTLS command first` until STARTTLS; an open relay after.
+    TlsRequired,
+    /// STARTTLS with a certificate that expired; refuses relaying.
+    ExpiredCert,
+    /// Advertises STARTTLS, then answers the handshake like a TLS 1.0-only server.
+    TlsBroken,
+    /// Injects plaintext replies right after its 220 to STARTTLS; refuses relaying.
+    StarttlsInjection,
+    /// TLS first on the lab's implicit-TLS port; plain SMTP without STARTTLS on the main port.
+    ImplicitTls,
+    /// Offers AUTH PLAIN LOGIN before TLS; relaying needs authentication.
+    AuthBeforeTls,
+    /// Greets and refuses with spreadsheet formulas, tabs, quotes and commas.
+    HostileCsv,
+    /// Greets and relays with HTML/script injection and Markdown links in its text.
+    HostileHtml,
+    /// Greets and refuses with ANSI/OSC escapes and bidi overrides.
+    HostileTerminal,
 }
 
 impl Persona {
     /// Every persona, in the order `LabConfig::default()` assigns them to addresses.
-    pub const ALL: [Persona; 13] = [
+    pub const ALL: [Persona; 23] = [
         Persona::OpenRelay,
         Persona::Closed,
         Persona::AuthRequired,
@@ -55,6 +75,16 @@ impl Persona {
         Persona::DropAfterMail,
         Persona::Busy,
         Persona::Blocked,
+        Persona::StarttlsSelfSigned,
+        Persona::TlsRequired,
+        Persona::ExpiredCert,
+        Persona::TlsBroken,
+        Persona::StarttlsInjection,
+        Persona::ImplicitTls,
+        Persona::AuthBeforeTls,
+        Persona::HostileCsv,
+        Persona::HostileHtml,
+        Persona::HostileTerminal,
     ];
 
     /// The kebab-case name used on the command line, in logs and in host names.
@@ -73,6 +103,16 @@ impl Persona {
             Persona::DropAfterMail => "drop-after-mail",
             Persona::Busy => "busy",
             Persona::Blocked => "blocked",
+            Persona::StarttlsSelfSigned => "starttls-self-signed",
+            Persona::TlsRequired => "tls-required",
+            Persona::ExpiredCert => "expired-cert",
+            Persona::TlsBroken => "tls-broken",
+            Persona::StarttlsInjection => "starttls-injection",
+            Persona::ImplicitTls => "implicit-tls",
+            Persona::AuthBeforeTls => "auth-before-tls",
+            Persona::HostileCsv => "hostile-csv",
+            Persona::HostileHtml => "hostile-html",
+            Persona::HostileTerminal => "hostile-terminal",
         }
     }
 
@@ -109,6 +149,32 @@ impl Persona {
             Persona::DropAfterMail => "closes the connection silently after MAIL FROM",
             Persona::Busy => "greets with 421 and closes",
             Persona::Blocked => "greets with 554 and refuses every command",
+            Persona::StarttlsSelfSigned => {
+                "STARTTLS with a self-signed certificate; refuses relaying"
+            }
+            Persona::TlsRequired => "530 5.7.0 until STARTTLS, then relays for anyone",
+            Persona::ExpiredCert => "STARTTLS with an expired certificate; refuses relaying",
+            Persona::TlsBroken => {
+                "advertises STARTTLS, then fails the handshake like a TLS 1.0-only server"
+            }
+            Persona::StarttlsInjection => {
+                "sends plaintext replies right after its 220 to STARTTLS; refuses relaying"
+            }
+            Persona::ImplicitTls => {
+                "TLS first on the implicit-TLS port (certificate names mail.lab.test); refuses relaying"
+            }
+            Persona::AuthBeforeTls => {
+                "offers AUTH PLAIN LOGIN before TLS; certificate expires in 20 days; 530 to relaying"
+            }
+            Persona::HostileCsv => {
+                "formulas, tabs, quotes and commas in its text; refuses relaying"
+            }
+            Persona::HostileHtml => {
+                "HTML, script and Markdown injection in its text; relays for anyone"
+            }
+            Persona::HostileTerminal => {
+                "ANSI/OSC escapes and bidi overrides in its text; refuses relaying"
+            }
         }
     }
 
@@ -119,8 +185,19 @@ impl Persona {
             | Persona::SenderTrusting
             | Persona::PercentHack
             | Persona::AcceptAllSink => Verdict::OpenRelay,
-            Persona::Closed | Persona::HeloOnly | Persona::SlowGreeting => Verdict::RelayDenied,
-            Persona::AuthRequired => Verdict::AuthRequired,
+            // Relaying after STARTTLS is relaying: "after STARTTLS" is in the reason.
+            Persona::TlsRequired | Persona::HostileHtml => Verdict::OpenRelay,
+            Persona::Closed
+            | Persona::HeloOnly
+            | Persona::SlowGreeting
+            | Persona::StarttlsSelfSigned
+            | Persona::ExpiredCert
+            | Persona::TlsBroken
+            | Persona::StarttlsInjection
+            | Persona::ImplicitTls
+            | Persona::HostileCsv
+            | Persona::HostileTerminal => Verdict::RelayDenied,
+            Persona::AuthRequired | Persona::AuthBeforeTls => Verdict::AuthRequired,
             // Greylisting defers everything on the first scan: no conclusion yet.
             Persona::Greylisting | Persona::DropAfterMail | Persona::Busy | Persona::Blocked => {
                 Verdict::Inconclusive
@@ -184,7 +261,7 @@ mod tests {
             );
             assert_eq!(p.hostname(), format!("{}.lab.test", p.name()));
         }
-        assert_eq!(seen.len(), 13);
+        assert_eq!(seen.len(), Persona::ALL.len());
     }
 
     #[test]
@@ -220,6 +297,16 @@ mod tests {
             (Persona::DropAfterMail, Inconclusive),
             (Persona::Busy, Inconclusive),
             (Persona::Blocked, Inconclusive),
+            (Persona::StarttlsSelfSigned, RelayDenied),
+            (Persona::TlsRequired, OpenRelay),
+            (Persona::ExpiredCert, RelayDenied),
+            (Persona::TlsBroken, RelayDenied),
+            (Persona::StarttlsInjection, RelayDenied),
+            (Persona::ImplicitTls, RelayDenied),
+            (Persona::AuthBeforeTls, AuthRequired),
+            (Persona::HostileCsv, RelayDenied),
+            (Persona::HostileHtml, OpenRelay),
+            (Persona::HostileTerminal, RelayDenied),
         ];
         assert_eq!(table.len(), Persona::ALL.len());
         for (p, v) in table {

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 
 use super::address::{Path, RcptClass, classify, is_invalid_domain, split_path_arg};
 use super::persona::Persona;
+use super::tls;
 
 /// Commands accepted per connection before the lab hangs up, so a client in a
 /// loop cannot hold a connection for ever.
@@ -86,7 +87,11 @@ pub fn greeting(persona: Persona) -> Greeting {
             format!("554 5.7.1 {h} Service unavailable; client host blocked"),
             false,
         ),
-        _ => (None, standard, false),
+        _ => (
+            None,
+            super::hostile::greeting(persona, &h).unwrap_or(standard),
+            false,
+        ),
     };
     Greeting {
         teaser,
@@ -160,8 +165,12 @@ pub fn rcpt_reply(
         }
     };
     match persona {
-        Persona::OpenRelay => relay(),
-        Persona::AuthRequired => "530 5.7.0 Authentication required".to_string(),
+        Persona::OpenRelay | Persona::TlsRequired => relay(),
+        Persona::HostileHtml => super::hostile::rcpt(persona, relay()),
+        Persona::HostileCsv | Persona::HostileTerminal => super::hostile::rcpt(persona, denied),
+        Persona::AuthRequired | Persona::AuthBeforeTls => {
+            "530 5.7.0 Authentication required".to_string()
+        }
         Persona::Greylisting => {
             if first_seen() {
                 format!(
@@ -200,7 +209,12 @@ pub fn rcpt_reply(
         | Persona::NotSmtp
         | Persona::DropAfterMail
         | Persona::Busy
-        | Persona::Blocked => denied,
+        | Persona::Blocked
+        | Persona::StarttlsSelfSigned
+        | Persona::ExpiredCert
+        | Persona::TlsBroken
+        | Persona::StarttlsInjection
+        | Persona::ImplicitTls => denied,
     }
 }
 
@@ -249,6 +263,8 @@ pub struct Session {
     accepted_rcpts: usize,
     /// Bytes of the message body so far, while inside DATA.
     body: Option<usize>,
+    /// The dialogue runs inside TLS (after STARTTLS, or on the implicit-TLS port).
+    tls: bool,
 }
 
 impl Session {
@@ -263,7 +279,15 @@ impl Session {
             mail_from: None,
             accepted_rcpts: 0,
             body: None,
+            tls: false,
         }
+    }
+
+    /// The TLS handshake is done: RFC 3207 §4.2, the client must greet again.
+    pub fn tls_started(&mut self) {
+        self.tls = true;
+        self.greeted = false;
+        self.reset();
     }
 
     /// Whether the next lines are message body rather than commands.
@@ -403,8 +427,9 @@ impl Session {
             }
             "NOOP" => Answer::reply("250 2.0.0 Ok"),
             "QUIT" => Answer::close("221 2.0.0 Bye"),
+            "STARTTLS" => self.starttls(),
             "VRFY" => Answer::reply("252 2.0.0 Send some mail, I'll try my best"),
-            "AUTH" if self.persona == Persona::AuthRequired => {
+            "AUTH" if matches!(self.persona, Persona::AuthRequired | Persona::AuthBeforeTls) => {
                 Answer::reply("535 5.7.8 Error: authentication failed")
             }
             "AUTH" => Answer::reply("503 5.5.1 Error: authentication not enabled"),
@@ -427,14 +452,29 @@ impl Session {
             "250-PIPELINING".to_string(),
             format!("250-SIZE {MAX_MESSAGE}"),
         ];
-        if self.persona == Persona::AuthRequired {
+        if matches!(self.persona, Persona::AuthRequired | Persona::AuthBeforeTls) {
             lines.push("250-AUTH PLAIN LOGIN".to_string());
         }
+        if tls::offers_starttls(self.persona) && !self.tls {
+            lines.push("250-STARTTLS".to_string());
+        }
         lines.extend(["250-8BITMIME", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8"].map(String::from));
+        super::hostile::ehlo(self.persona, &mut lines);
         Answer {
             lines,
             close: false,
         }
+    }
+
+    /// 220 means the server's next bytes are the TLS handshake (the server does it).
+    fn starttls(&mut self) -> Answer {
+        if !tls::offers_starttls(self.persona) {
+            return Answer::reply("502 5.5.2 Error: command not recognized");
+        }
+        if self.tls {
+            return Answer::reply("554 5.5.1 Error: TLS already active");
+        }
+        Answer::reply("220 2.0.0 Ready to start TLS")
     }
 
     fn mail(&mut self, arg: &str) -> Answer {
@@ -443,6 +483,10 @@ impl Session {
         }
         if self.mail_from.is_some() {
             return Answer::reply("503 5.5.1 Error: nested MAIL command");
+        }
+        if self.persona == Persona::TlsRequired && !self.tls {
+            // Postfix with smtpd_tls_security_level = encrypt.
+            return Answer::reply("530 5.7.0 Must issue a STARTTLS command first");
         }
         let Some((path, _params)) = strip_prefix_ci(arg, "FROM:").and_then(split_path_arg) else {
             return Answer::reply("501 5.5.4 Syntax: MAIL FROM:<address>");

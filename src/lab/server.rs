@@ -14,7 +14,7 @@ use std::time::Duration;
 use ipnetwork::Ipv4Network;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpSocket};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout};
 use tokio_util::sync::CancellationToken;
@@ -22,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 use super::lines::{Line, LineReader, MAX_LINE};
 use super::persona::Persona;
 use super::policy::{Answer, Greylist, Session, greeting, talked_too_early};
+use super::tls::{self, AfterStarttls, LabTls};
+use crate::smtp::tls::TlsServer;
 
 /// A client silent this long is told 421 and dropped.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -64,6 +66,9 @@ pub struct LabConfig {
     pub reply_delay: Duration,
     /// The slow-greeting persona's pause between its teaser and its final 220.
     pub greeting_pause: Duration,
+    /// The port on which personas that speak TLS first (implicit-tls) also listen;
+    /// 0 picks a free one.
+    pub tls_port: u16,
 }
 
 impl Default for LabConfig {
@@ -77,6 +82,7 @@ impl Default for LabConfig {
             record: false,
             reply_delay: Duration::ZERO,
             greeting_pause: Duration::from_millis(1500),
+            tls_port: 0,
         }
     }
 }
@@ -102,6 +108,8 @@ pub enum LabError {
     },
     #[error("the lab needs at least one persona")]
     NoPersonas,
+    #[error("{0}")]
+    Tls(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -136,6 +144,9 @@ pub struct ReceivedCommand {
 pub struct Lab {
     hosts: Vec<LabHost>,
     port: u16,
+    /// The hosts that also speak implicit TLS, at `tls_port`.
+    tls_hosts: Vec<LabHost>,
+    tls_port: Option<u16>,
     recorder: Arc<Recorder>,
     cancel: CancellationToken,
     /// Closed (`recv` yields `None`) once every task has dropped its sender.
@@ -149,10 +160,26 @@ impl Lab {
         let recorder = Arc::new(Recorder::open(cfg.log.as_deref(), cfg.record)?);
         let ips: Vec<Ipv4Addr> = plan.iter().map(|&(ip, _)| ip).collect();
         let (listeners, port) = bind_all(&ips, cfg.port)?;
+        let personas: Vec<Persona> = plan.iter().map(|&(_, p)| p).collect();
+        let certificates =
+            LabTls::generate(&personas, chrono::Utc::now()).map_err(LabError::Tls)?;
+        let implicit: Vec<Ipv4Addr> = plan
+            .iter()
+            .filter(|&&(_, p)| tls::implicit_tls(p))
+            .map(|&(ip, _)| ip)
+            .collect();
+        let (mut tls_listeners, tls_port) = if implicit.is_empty() {
+            (Vec::new(), None)
+        } else {
+            let (l, p) = bind_all(&implicit, cfg.tls_port)?;
+            (l, Some(p))
+        };
+        tls_listeners.reverse();
 
         let cancel = CancellationToken::new();
         let (done_tx, tasks_done) = mpsc::channel(1);
         let mut hosts = Vec::with_capacity(plan.len());
+        let mut tls_hosts = Vec::new();
         for ((ip, persona), listener) in plan.into_iter().zip(listeners) {
             let addr = SocketAddr::new(IpAddr::V4(ip), port);
             hosts.push(LabHost { addr, persona });
@@ -164,12 +191,41 @@ impl Lab {
                 recorder: Arc::clone(&recorder),
                 reply_delay: cfg.reply_delay,
                 greeting_pause: cfg.greeting_pause,
+                tls: certificates.server(persona).cloned(),
             });
-            tokio::spawn(accept_loop(listener, ctx, cancel.clone(), done_tx.clone()));
+            if tls::implicit_tls(persona)
+                && let (Some(tls_port), Some(tls_listener)) = (tls_port, tls_listeners.pop())
+            {
+                let addr = SocketAddr::new(IpAddr::V4(ip), tls_port);
+                tls_hosts.push(LabHost { addr, persona });
+                let ctx = Arc::new(HostCtx {
+                    addr,
+                    greylist: Greylist::new(),
+                    tls: ctx.tls.clone(),
+                    recorder: Arc::clone(&recorder),
+                    ..*ctx
+                });
+                tokio::spawn(accept_loop(
+                    tls_listener,
+                    ctx,
+                    true,
+                    cancel.clone(),
+                    done_tx.clone(),
+                ));
+            }
+            tokio::spawn(accept_loop(
+                listener,
+                ctx,
+                false,
+                cancel.clone(),
+                done_tx.clone(),
+            ));
         }
         Ok(Lab {
             hosts,
             port,
+            tls_hosts,
+            tls_port,
             recorder,
             cancel,
             tasks_done,
@@ -185,6 +241,16 @@ impl Lab {
         self.port
     }
 
+    /// The hosts that speak TLS first, on [`Lab::tls_port`].
+    pub fn tls_hosts(&self) -> &[LabHost] {
+        &self.tls_hosts
+    }
+
+    /// The implicit-TLS port, when a persona listens on it.
+    pub fn tls_port(&self) -> Option<u16> {
+        self.tls_port
+    }
+
     /// Commands received so far (empty unless `record` was set).
     pub fn received(&self) -> Vec<ReceivedCommand> {
         self.recorder.snapshot()
@@ -192,7 +258,8 @@ impl Lab {
 
     /// A table of the hosts: ADDRESS, PERSONA, EXPECTED VERDICT, DESCRIPTION.
     pub fn describe(&self) -> String {
-        describe_hosts(&self.hosts)
+        let all: Vec<LabHost> = self.hosts.iter().chain(&self.tls_hosts).copied().collect();
+        describe_hosts(&all)
     }
 
     /// A target spec covering exactly the hosts, for `relayscan scan`.
@@ -437,6 +504,8 @@ struct HostCtx {
     recorder: Arc<Recorder>,
     reply_delay: Duration,
     greeting_pause: Duration,
+    /// The persona's certificate, when it speaks TLS.
+    tls: Option<TlsServer>,
 }
 
 impl HostCtx {
@@ -451,9 +520,11 @@ impl HostCtx {
     }
 }
 
+/// Serves one listener; with `implicit` every connection starts with the TLS handshake.
 async fn accept_loop(
     listener: TcpListener,
     ctx: Arc<HostCtx>,
+    implicit: bool,
     cancel: CancellationToken,
     done: mpsc::Sender<()>,
 ) {
@@ -481,20 +552,42 @@ async fn accept_loop(
             let mut stream = stream;
             tokio::select! {
                 _ = cancel.cancelled() => {}
-                _ = serve(&mut stream, peer.ip(), &ctx) => {}
+                _ = serve_maybe_tls(&mut stream, peer.ip(), &ctx, implicit) => {}
             }
         });
     }
 }
 
+/// A connection on the implicit-TLS port: the handshake first, then the dialogue.
+async fn serve_maybe_tls(
+    stream: &mut TcpStream,
+    client: IpAddr,
+    ctx: &HostCtx,
+    implicit: bool,
+) -> io::Result<()> {
+    if !implicit {
+        return serve(stream, client, ctx, false).await;
+    }
+    let Some(server) = &ctx.tls else {
+        return Ok(());
+    };
+    let mut tls = match timeout(IDLE_TIMEOUT, server.accept(stream)).await {
+        Ok(r) => r?,
+        Err(_) => return Ok(()),
+    };
+    serve(&mut tls, client, ctx, true).await
+}
+
 /// One connection, from greeting to close. I/O errors just end it: per-client
 /// trouble is never the lab's problem.
-async fn serve<S>(stream: &mut S, client: IpAddr, ctx: &HostCtx) -> io::Result<()>
+async fn serve<S>(stream: &mut S, client: IpAddr, ctx: &HostCtx, in_tls: bool) -> io::Result<()>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let mut session = Session::new(ctx.persona, ctx.ip, client);
-    let mut reader = LineReader::new();
+    if in_tls {
+        session.tls_started();
+    }
     let mut buf = vec![0u8; MAX_LINE];
     let mut out = Vec::new();
 
@@ -525,9 +618,58 @@ where
         linger_close(stream).await;
         return Ok(());
     }
+    if commands(stream, &mut session, ctx, out).await? == Next::Close {
+        return Ok(());
+    }
+    // The 220 to STARTTLS is out; what follows is the handshake.
+    match tls::after_starttls(ctx.persona) {
+        AfterStarttls::Refuse { record } => {
+            // Take the ClientHello, answer it like a server that knows no newer TLS.
+            let _ = timeout(IDLE_TIMEOUT, stream.read(&mut buf)).await;
+            stream.write_all(record).await?;
+            linger_close(stream).await;
+            Ok(())
+        }
+        AfterStarttls::Handshake { .. } => {
+            let Some(server) = &ctx.tls else {
+                return Ok(());
+            };
+            let mut tls = match timeout(IDLE_TIMEOUT, server.accept(&mut *stream)).await {
+                Ok(r) => r?,
+                Err(_) => return Ok(()),
+            };
+            session.tls_started();
+            // A second STARTTLS is refused by the policy, so this ends in Close.
+            commands(&mut tls, &mut session, ctx, Vec::new()).await?;
+            Ok(())
+        }
+    }
+}
 
+/// How a run of commands ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    Close,
+    /// The 220 to STARTTLS went out: the handshake is next.
+    StartTls,
+}
+
+/// The command loop: reads lines, answers them, until the dialogue closes or STARTTLS
+/// is accepted. `out` holds what is still to be sent (the greeting).
+async fn commands<S>(
+    stream: &mut S,
+    session: &mut Session,
+    ctx: &HostCtx,
+    mut out: Vec<u8>,
+) -> io::Result<Next>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut reader = LineReader::new();
+    let mut buf = vec![0u8; MAX_LINE];
     loop {
         while let Some(line) = reader.next_line() {
+            let mut starttls = false;
             let answer = if session.in_body() {
                 let end = match line {
                     Line::Text(text) => session.body_line(&text),
@@ -541,7 +683,10 @@ where
                 Some(match line {
                     Line::Text(text) => {
                         ctx.log(&text);
-                        session.command(&text, &ctx.greylist)
+                        let answer = session.command(&text, &ctx.greylist);
+                        starttls = text.trim().eq_ignore_ascii_case("STARTTLS")
+                            && answer.code() == Some(220);
+                        answer
                     }
                     Line::TooLong => {
                         ctx.log("<line too long>");
@@ -554,10 +699,19 @@ where
                     ctx.delay().await;
                     push_answer(&mut out, &answer);
                 }
+                if starttls {
+                    if let AfterStarttls::Handshake { inject } = tls::after_starttls(ctx.persona) {
+                        out.extend_from_slice(inject);
+                    }
+                    // One write: the injection arrives with the 220, as a MITM's would.
+                    // Whatever the client pipelined after STARTTLS is dropped with `reader`.
+                    flush(stream, &mut out).await?;
+                    return Ok(Next::StartTls);
+                }
                 if answer.close {
                     flush(stream, &mut out).await?;
                     linger_close(stream).await;
-                    return Ok(());
+                    return Ok(Next::Close);
                 }
             }
         }
@@ -569,11 +723,11 @@ where
                 push_answer(&mut out, &session.timeout());
                 flush(stream, &mut out).await?;
                 linger_close(stream).await;
-                return Ok(());
+                return Ok(Next::Close);
             }
         };
         if n == 0 {
-            return Ok(());
+            return Ok(Next::Close);
         }
         reader.push(&buf[..n]);
     }
@@ -653,7 +807,7 @@ mod tests {
     #[test]
     fn plan_layout() {
         let plan = plan_hosts(net("127.0.2.0/24"), &Persona::ALL, 0).unwrap();
-        assert_eq!(plan.len(), 13);
+        assert_eq!(plan.len(), Persona::ALL.len());
         assert_eq!(plan[0], (Ipv4Addr::new(127, 0, 2, 1), Persona::OpenRelay));
         assert_eq!(plan[12], (Ipv4Addr::new(127, 0, 2, 13), Persona::Blocked));
 
