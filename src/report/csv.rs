@@ -10,6 +10,7 @@ use super::record::ScanRecord;
 use super::sanitize::csv_cell;
 use super::summary::Summary;
 use super::{Phase, ReportError, ReportSink, create_file};
+use crate::smtp::TlsReport;
 
 /// The header row, in order. Lists (open_tests, auth, capabilities) are joined with `;`.
 pub const CSV_COLUMNS: &[&str] = &[
@@ -34,9 +35,25 @@ pub const CSV_COLUMNS: &[&str] = &[
     "tests_accepted",
     "tests_rejected",
     "tests_deferred",
+    "tls_mode",
+    "tls_established",
+    "tls_version",
+    "tls_cipher",
+    "tls_error",
+    "tls_discarded_plaintext",
+    "cert_subject",
+    "cert_issuer",
+    "cert_not_after",
+    "cert_days_left",
+    "cert_self_signed",
+    "cert_chain_valid",
+    "cert_name_match",
     "duration_ms",
     "started_at",
     "error",
+    "mta",
+    "severity",
+    "findings",
 ];
 
 /// The cells of one record, raw, in [`CSV_COLUMNS`] order. Missing values are empty cells.
@@ -71,9 +88,55 @@ pub fn row(r: &ScanRecord) -> Vec<String> {
         r.tests_accepted.to_string(),
         r.tests_rejected.to_string(),
         r.tests_deferred.to_string(),
+    ]
+    .into_iter()
+    .chain(tls_cells(r.tls.as_ref()))
+    .chain([
         r.duration_ms.to_string(),
         r.started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
         opt(r.error.as_ref()),
+        r.mta.as_str().to_string(),
+        // The worst finding's severity, then every finding id, most severe first.
+        r.findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        r.findings
+            .iter()
+            .map(|f| f.id.as_str())
+            .collect::<Vec<_>>()
+            .join(";"),
+    ])
+    .collect()
+}
+
+/// The TLS columns: empty cells when there is no TLS report (or no certificate).
+fn tls_cells(tls: Option<&TlsReport>) -> Vec<String> {
+    let Some(t) = tls else {
+        return vec![String::new(); 13];
+    };
+    let flag = |b: Option<bool>| b.map(|b| b.to_string()).unwrap_or_default();
+    let leaf = t.leaf();
+    vec![
+        t.mode.as_str().to_string(),
+        t.established.to_string(),
+        t.version.clone().unwrap_or_default(),
+        t.cipher_suite.clone().unwrap_or_default(),
+        t.error.clone().unwrap_or_default(),
+        t.discarded_plaintext.to_string(),
+        leaf.map(|c| c.subject.clone()).unwrap_or_default(),
+        leaf.map(|c| c.issuer.clone()).unwrap_or_default(),
+        leaf.and_then(|c| c.not_after)
+            .map(|d| d.to_rfc3339_opts(SecondsFormat::Secs, true))
+            .unwrap_or_default(),
+        leaf.and_then(|c| c.days_left)
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        flag(leaf.map(|c| c.self_signed)),
+        flag(t.chain_valid),
+        flag(t.name_match),
     ]
 }
 
@@ -169,8 +232,13 @@ mod tests {
         assert_eq!(cells[0], "2001:db8::25");
         assert_eq!(cells[3], "refused");
         assert_eq!(cells[4], "");
-        assert_eq!(cells[22], "2025-03-01T12:00:01.000Z");
-        assert_eq!(cells[23], "connection refused");
+        assert_eq!(cell(&cells, "started_at"), "2025-03-01T12:00:01.000Z");
+        assert_eq!(cell(&cells, "error"), "connection refused");
+        assert_eq!(
+            cell(&cells, "tls_mode"),
+            "",
+            "no TLS report, empty TLS cells"
+        );
     }
 
     #[test]
@@ -231,6 +299,14 @@ mod tests {
         assert_eq!(cell(o, "starttls"), "true");
         assert_eq!(cell(o, "auth"), "PLAIN;LOGIN");
         assert_eq!(cell(o, "size_limit"), "10240000");
+        assert_eq!(cell(o, "mta"), "unknown");
+        assert_eq!(cell(o, "severity"), "critical");
+        assert_eq!(
+            cell(o, "findings"),
+            "open-relay;accepts-any-recipient;auth-before-tls"
+        );
+        assert_eq!(cell(r, "severity"), "");
+        assert_eq!(cell(r, "findings"), "");
         assert_eq!(cell(r, "status"), "refused");
         assert_eq!(cell(r, "verdict"), "");
         assert_eq!(cell(r, "esmtp"), "false");

@@ -5,8 +5,9 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::probe::findings::{Facts, Finding, Mta, assess};
 use crate::probe::{Dialogue, Outcome, RelayAttempt, Status, Verdict};
-use crate::smtp::{Reply, TranscriptLine};
+use crate::smtp::{Reply, TlsReport, TranscriptLine};
 
 /// Bumped whenever a field changes meaning or disappears, so that old JSONL files can be told apart.
 /// Adding a field with a default does not bump it.
@@ -84,6 +85,16 @@ pub struct ScanRecord {
     pub transcript: Vec<TranscriptLine>,
     #[serde(default)]
     pub transcript_truncated: bool,
+    /// TLS: STARTTLS or implicit, the handshake, the certificate audit; `null` when the
+    /// probe never got as far as TLS could matter.
+    #[serde(default)]
+    pub tls: Option<TlsReport>,
+    /// The mail server software the greeting/EHLO revealed; it picks the remediation text.
+    #[serde(default)]
+    pub mta: Mta,
+    /// What to act on, most severe first (see `probe::findings`).
+    #[serde(default)]
+    pub findings: Vec<Finding>,
 }
 
 fn default_schema_version() -> u32 {
@@ -101,7 +112,13 @@ impl From<&Outcome> for ScanRecord {
     fn from(o: &Outcome) -> Self {
         let d = &o.dialogue;
         let caps = &d.capabilities;
-        let tally = TestTally::of(&d.attempts);
+        // Tests count wherever they ran: in plaintext and after STARTTLS.
+        let after_tls = d
+            .after_tls
+            .as_ref()
+            .map_or(&[][..], |a| a.attempts.as_slice());
+        let tally = TestTally::of(d.attempts.iter().chain(after_tls));
+        let assessment = assess(&Facts::of_outcome(o));
         ScanRecord {
             schema_version: SCHEMA_VERSION,
             ip: o.endpoint.ip,
@@ -131,6 +148,9 @@ impl From<&Outcome> for ScanRecord {
             dialogue: d.clone(),
             transcript: o.transcript.clone(),
             transcript_truncated: o.transcript_truncated,
+            tls: o.tls.clone(),
+            mta: assessment.mta,
+            findings: assessment.findings,
         }
     }
 }
@@ -172,11 +192,11 @@ struct TestTally {
 }
 
 impl TestTally {
-    fn of(attempts: &[RelayAttempt]) -> Self {
+    fn of<'a>(attempts: impl IntoIterator<Item = &'a RelayAttempt>) -> Self {
         let mut t = TestTally::default();
         // Id 0 is the control recipient: it says whether anything is accepted, not whether
         // relaying is, so it is kept out of the counts.
-        for a in attempts.iter().filter(|a| a.id != 0) {
+        for a in attempts.into_iter().filter(|a| a.id != 0) {
             let Some(mail) = &a.mail else { continue };
             t.run += 1;
             // The first reply that is not 2xx decides, so that each test lands in at most one

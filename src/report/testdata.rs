@@ -79,6 +79,7 @@ pub fn open_relay_outcome() -> Outcome {
                 reply(250, "2.1.5 Ok"),
             )),
             interruption: None,
+            ..Dialogue::default()
         },
         transcript: vec![
             TranscriptLine {
@@ -93,6 +94,7 @@ pub fn open_relay_outcome() -> Outcome {
             },
         ],
         transcript_truncated: false,
+        tls: None,
     }
 }
 
@@ -112,9 +114,38 @@ pub fn refused_outcome() -> Outcome {
         dialogue: Dialogue::default(),
         transcript: vec![],
         transcript_truncated: false,
+        tls: None,
     }
 }
 
 fn capabilities_of(ehlo: &Reply) -> Capabilities {
     Capabilities::from_ehlo(ehlo)
+}
+
+/// Drives `sink` through a whole run of `records`: a fixed sample run (with markup in its
+/// command line and settings, which reports must escape too), then finish at 12:01.
+pub fn run_sink(
+    sink: &mut dyn super::ReportSink,
+    records: &[super::ScanRecord],
+    interrupted: bool,
+) -> super::Summary {
+    let mut meta = super::RunMeta::this_tool(
+        Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap(),
+        vec!["relayscan".into(), "scan".into(), "<b>arg</b>".into()],
+    );
+    meta.targets = vec!["192.0.2.0/24".into()];
+    meta.ports = vec![25];
+    meta.settings = serde_json::json!({"helo": "<i>x</i>", "rate_per_second": 100});
+    let mut summary = super::Summary::default();
+    sink.begin(&meta).unwrap();
+    for r in records {
+        sink.record(r).unwrap();
+        summary.add(r);
+    }
+    let end = super::RunEnd {
+        finished_at: Utc.with_ymd_and_hms(2025, 3, 1, 12, 1, 0).unwrap(),
+        interrupted,
+    };
+    sink.finish(&end, &summary).unwrap();
+    summary
 }
