@@ -1,79 +1,14 @@
 //! Benchmark: the scanner against the lab on many loopback addresses, and against a silent /16.
 //!
 //! `cargo bench --bench lab_scan` prints hosts/s, per-host p50/p95 and the scanner's peak
-//! memory (ru_maxrss of the child). Loopback only: 127.50.0.0/20 and 127.202.0.0/16.
+//! memory (ru_maxrss of the child), for plain SMTP, STARTTLS and implicit TLS. Loopback
+//! only: 127.50.0.0/16, 127.0.40.0/21, 127.203.0.0/20 and 127.202.0.0/16.
 
-use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_relayscan");
+mod common;
 
-struct Measured {
-    wall: Duration,
-    peak_rss_kib: i64,
-    exit: i32,
-}
-
-/// Runs relayscan to completion, measuring wall time and peak RSS via wait4(2).
-// wait4 reaps the child (std's wait() cannot return its rusage), so clippy's zombie check misfires.
-#[allow(clippy::zombie_processes)]
-fn measure(args: &[&str]) -> Measured {
-    let start = Instant::now();
-    let child = Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn relayscan");
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: wait4 on our own child with pointers to locals.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert!(pid > 0, "wait4 failed");
-    Measured {
-        wall: start.elapsed(),
-        peak_rss_kib: usage.ru_maxrss,
-        exit: libc::WEXITSTATUS(status),
-    }
-}
-
-fn start_lab(network: &str, hosts: usize, extra: &[&str]) -> (Child, u16) {
-    let mut child = Command::new(BIN)
-        .args([
-            "lab",
-            "--bind",
-            network,
-            "--port",
-            "0",
-            "--hosts",
-            &hosts.to_string(),
-        ])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn lab");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.expect("lab output");
-        if let Some(rest) = line.strip_prefix("lab ready: ") {
-            let port = rest
-                .split_whitespace()
-                .nth(4)
-                .unwrap()
-                .trim_end_matches(';')
-                .parse()
-                .unwrap();
-            std::thread::spawn(move || for _ in lines {});
-            return (child, port);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("lab did not start");
-}
+use common::{measure, start_lab};
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
@@ -94,46 +29,72 @@ fn main() {
             .unwrap_or(1)
     );
 
-    // 1. Full dialogues: every lab host is the closed persona (16 relay tests each).
-    let (mut lab, port) = start_lab("127.50.0.0/16", hosts, &["--persona", "closed"]);
-    let last = Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 50, 0, 0)) + hosts as u32);
-    let range = format!("127.50.0.1-{last}");
-    let prefix = dir.path().join("lab");
-    let m = measure(&[
-        "scan",
-        &range,
-        "-p",
-        &port.to_string(),
-        "-c",
-        concurrency,
-        "--rate",
-        "1000000",
-        "-q",
-        "--format",
-        "jsonl",
-        "-o",
-        prefix.to_str().unwrap(),
-    ]);
-    let _ = lab.kill();
-    let _ = lab.wait();
-    let text = std::fs::read_to_string(prefix.with_extension("jsonl")).expect("jsonl");
-    let mut durations: Vec<u64> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| v["duration_ms"].as_u64())
-        .collect();
-    durations.sort_unstable();
-    println!(
-        "lab scan: {} hosts, full catalogue, c={concurrency}: exit {}, {:.2} s, {:.0} hosts/s, per host p50 {} ms p95 {} ms, peak RSS {:.1} MiB, records {}",
+    // 1. Full dialogues: every lab host plays one persona (16 relay tests each): plain
+    //    SMTP, then STARTTLS with a certificate audit, then implicit TLS.
+    let full = |network: &str, first: Ipv4Addr, hosts: usize, persona: &str, implicit: bool| {
+        let (mut lab, port, tls_port) = start_lab(network, hosts, &["--persona", persona]);
+        let port = match (implicit, tls_port) {
+            (true, Some(tls)) => tls,
+            _ => port,
+        };
+        let last = Ipv4Addr::from(u32::from(first) + hosts as u32 - 1);
+        let range = format!("{first}-{last}");
+        let prefix = dir.path().join(persona);
+        let port = port.to_string();
+        let m = measure(&[
+            "scan",
+            &range,
+            "-p",
+            &port,
+            "--tls-ports",
+            if implicit { &port } else { "" },
+            "-c",
+            concurrency,
+            "--rate",
+            "1000000",
+            "-q",
+            "--format",
+            "jsonl",
+            "-o",
+            prefix.to_str().unwrap(),
+        ]);
+        let _ = lab.kill();
+        let _ = lab.wait();
+        let text = std::fs::read_to_string(prefix.with_extension("jsonl")).expect("jsonl");
+        let mut durations: Vec<u64> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["duration_ms"].as_u64())
+            .collect();
+        durations.sort_unstable();
+        println!(
+            "lab scan, {persona}: {} hosts, full catalogue, c={concurrency}: exit {}, {:.2} s, {:.0} hosts/s, per host p50 {} ms p95 {} ms, peak RSS {:.1} MiB, records {}",
+            hosts,
+            m.exit,
+            m.wall.as_secs_f64(),
+            durations.len() as f64 / m.wall.as_secs_f64(),
+            percentile(&durations, 50.0),
+            percentile(&durations, 95.0),
+            m.peak_rss_kib as f64 / 1024.0,
+            durations.len()
+        );
+    };
+    full(
+        "127.50.0.0/16",
+        Ipv4Addr::new(127, 50, 0, 1),
         hosts,
-        m.exit,
-        m.wall.as_secs_f64(),
-        durations.len() as f64 / m.wall.as_secs_f64(),
-        percentile(&durations, 50.0),
-        percentile(&durations, 95.0),
-        m.peak_rss_kib as f64 / 1024.0,
-        durations.len()
+        "closed",
+        false,
     );
+    // The same dialogue in plaintext, after STARTTLS and inside implicit TLS, on a /21.
+    let tls_net = Ipv4Addr::new(127, 0, 40, 1);
+    for (persona, implicit) in [
+        ("closed", false),
+        ("starttls-self-signed", false),
+        ("implicit-tls", true),
+    ] {
+        full("127.0.40.0/21", tls_net, 2046, persona, implicit);
+    }
 
     // 2. Silent ranges (every connect refused): the plan is lazy, so memory stays flat
     //    whether the range is a /20 or a /16.

@@ -3,9 +3,16 @@
 
 mod support;
 
+mod compliance;
 mod demo;
+mod deploy;
+mod injection;
 mod input;
 mod interrupt;
+mod plan;
 mod reports;
+mod resume;
 mod scale;
+mod shards;
+mod tls;
 mod verdicts;

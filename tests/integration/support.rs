@@ -47,6 +47,8 @@ pub struct LabProcess {
     pub network: Ipv4Addr,
     pub log: PathBuf,
     pub hosts: usize,
+    /// The implicit-TLS port, when the lab has a persona that speaks TLS first.
+    pub tls_port: Option<u16>,
 }
 
 impl LabProcess {
@@ -77,6 +79,11 @@ impl LabProcess {
             let port = words
                 .get(4)
                 .and_then(|w| w.trim_end_matches(';').parse().ok());
+            // "...; implicit TLS on port 40124; ..."
+            let tls_port = rest
+                .split_once("implicit TLS on port ")
+                .and_then(|(_, tail)| tail.split(';').next())
+                .and_then(|p| p.trim().parse().ok());
             if let (Some(hosts), Some(port)) = (hosts, port) {
                 // Keep draining stdout so the lab never blocks on a full pipe.
                 std::thread::spawn(move || for _ in lines {});
@@ -86,6 +93,7 @@ impl LabProcess {
                     network,
                     log,
                     hosts,
+                    tls_port,
                 };
             }
             break;
