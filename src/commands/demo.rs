@@ -1,6 +1,7 @@
 //! `relayscan demo`: start the lab, scan it, write reports/demo/, and check every persona's verdict.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
 
@@ -96,8 +97,10 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
         .iter()
         .filter(|c| c.line.trim().eq_ignore_ascii_case("DATA"))
         .count();
-    println!("\nEach persona against its designed verdict:");
-    println!(
+    let mut text = String::new();
+    let _ = writeln!(text, "\nEach persona against its designed verdict:");
+    let _ = writeln!(
+        text,
         "{:<20} {:<22} {:<20} {:<20} check",
         "persona", "address", "expected", "observed"
     );
@@ -110,7 +113,8 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
             .unwrap_or_else(|| "(no record)".into());
         let ok = got == expected;
         mismatches += usize::from(!ok);
-        println!(
+        let _ = writeln!(
+            text,
             "{:<20} {:<22} {:<20} {:<20} {}",
             host.persona.name(),
             host.addr.to_string(),
@@ -119,12 +123,14 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
             if ok { "ok" } else { "MISMATCH" }
         );
     }
-    println!(
+    let _ = writeln!(
+        text,
         "\nThe lab received {} commands; DATA: {} (relayscan never sends DATA).",
         received.len(),
         data_commands
     );
-    println!(
+    let _ = writeln!(
+        text,
         "Reports: {}",
         finished
             .reports
@@ -133,6 +139,7 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    super::print_out(&text);
     if mismatches > 0 || data_commands > 0 {
         eprintln!("relayscan demo: {mismatches} persona(s) did not get their designed verdict");
         return Ok(exit::FAILURE);

@@ -31,7 +31,7 @@ pub fn run(args: DiffArgs) -> Result<i32, AppError> {
         differ.new_record(&record.map_err(usage)?);
     }
     let diff = differ.finish();
-    print!("{}", diff.render_table());
+    super::print_out(&diff.render_table());
     if let Some(prefix) = &args.output {
         write_reports(&diff, &args.old, &args.new, prefix, formats)?;
     }

@@ -132,7 +132,7 @@ pub fn run(args: MergeArgs, argv: Vec<String>) -> Result<i32, AppError> {
         interrupted: heads.iter().any(|h| h.interrupted),
     };
     reports.finish(&end, &summary).map_err(output)?;
-    print!("{}", summary.render_table());
+    super::print_out(&summary.render_table());
     eprintln!(
         "relayscan: merged {} records from {} files ({duplicates} duplicates dropped)",
         summary.probed,

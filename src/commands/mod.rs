@@ -55,3 +55,11 @@ pub async fn run(cli: crate::cli::Cli, argv: Vec<String>) -> i32 {
         }
     }
 }
+
+/// Writes text to stdout, ignoring a closed pipe (`relayscan ... | head`): by then the
+/// reports are written, and a panic or error there would only hide the exit code.
+pub fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}

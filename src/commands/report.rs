@@ -63,7 +63,7 @@ pub fn run(args: ReportArgs, argv: Vec<String>) -> Result<i32, AppError> {
     });
     reports.finish(&end, &summary).map_err(output)?;
 
-    print!("{}", summary.render_table());
+    super::print_out(&summary.render_table());
     if !args.quiet {
         for path in reports.paths() {
             eprintln!("relayscan: wrote {}", path.display());

@@ -409,7 +409,7 @@ fn resume_reports(
 
 /// The summary table and where the reports are.
 pub fn print_closing(config: &ScanConfig, finished: &Finished) {
-    print!("{}", finished.summary.render_table());
+    super::print_out(&finished.summary.render_table());
     if config.progress == ProgressMode::Quiet {
         return;
     }

@@ -127,10 +127,17 @@ impl Progress {
     }
 
     /// Prints text on stdout without tearing the bar.
+    /// A closed stdout (`relayscan scan --transcript | head`) must not stop the scan:
+    /// the write error is ignored, the reports still get every record.
     pub fn print_stdout(&self, text: &str) {
+        let write = || {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        };
         match &self.bar {
-            Some(bar) => bar.suspend(|| print!("{text}")),
-            None => print!("{text}"),
+            Some(bar) => bar.suspend(write),
+            None => write(),
         }
     }
 
