@@ -1,0 +1,37 @@
+//! `relayscan lab --hostile`: the misbehaving servers in the foreground until Ctrl-C.
+
+use std::io::Write;
+
+use super::AppError;
+use crate::cli::LabArgs;
+use crate::lab::misbehave_server::HostileLab;
+
+pub async fn run(args: &LabArgs) -> Result<i32, AppError> {
+    let bind = args
+        .bind
+        .parse()
+        .map_err(|e| AppError::Usage(format!("--bind {:?}: {e}", args.bind)))?;
+    let lab = HostileLab::start(bind, args.port)
+        .await
+        .map_err(|e| AppError::Usage(format!("lab: {e}")))?;
+    let first = lab.hosts().first().map(|(a, _)| a.ip().to_string());
+    let last = lab.hosts().last().map(|(a, _)| a.ip().to_string());
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{}", lab.describe());
+    // The same "lab ready" line as the ordinary lab, so that scripts and tests read both.
+    let _ = writeln!(
+        out,
+        "lab ready: {} hosts on port {}; scan with: relayscan scan {}-{} -p {} --read-timeout 2s --host-timeout 5s",
+        lab.hosts().len(),
+        lab.port(),
+        first.unwrap_or_default(),
+        last.unwrap_or_default(),
+        lab.port()
+    );
+    let _ = out.flush();
+    drop(out);
+    let _ = tokio::signal::ctrl_c().await;
+    drop(lab);
+    eprintln!("lab stopped");
+    Ok(crate::exit::OK)
+}
