@@ -1,6 +1,7 @@
 //! The scheduler: concurrency cap, global and per-subnet rates, deadlines, cancellation,
 //! progress, checkpoints and resuming.
 
+pub mod backoff;
 pub mod checkpoint;
 pub mod limits;
 pub mod progress;

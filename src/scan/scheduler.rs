@@ -14,8 +14,9 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::probe::{Outcome, ProbeSettings, Status, probe};
+use crate::probe::{Outcome, ProbeSettings, Status};
 use crate::report::{ReportError, ReportSink, Reports, RunEnd, ScanRecord, Summary, sanitize};
+use crate::scan::backoff::{FdPressure, probe_with_backoff};
 use crate::scan::checkpoint::{Checkpoint, Ledger};
 use crate::scan::progress::Progress;
 use crate::scan::subnet::SubnetLimiter;
@@ -112,6 +113,12 @@ impl Scheduler {
         let writer = tokio::spawn(writer.run(rx));
 
         let permits = Arc::new(Semaphore::new(self.concurrency));
+        // EMFILE shrinks the concurrency (permits taken out) instead of failing hosts.
+        let pressure = Arc::new(FdPressure::new(
+            Arc::clone(&permits),
+            self.concurrency,
+            false,
+        ));
         let limiter = RateLimiter::direct(Quota::per_second(self.rate));
         let mut subnets = self.subnet_rate.map(SubnetLimiter::new);
         let mut tasks = JoinSet::new();
@@ -144,8 +151,9 @@ impl Scheduler {
             }
             let settings = self.probe.clone();
             let tx = tx.clone();
+            let pressure = Arc::clone(&pressure);
             tasks.spawn(async move {
-                let outcome = probe(endpoint, &settings).await;
+                let outcome = probe_with_backoff(endpoint, &settings, &pressure).await;
                 // The writer only goes away after a report failure; the scan is ending then.
                 let _ = tx.send((position, outcome)).await;
                 drop(permit);

@@ -1,0 +1,232 @@
+//! Faults of our own side (labs on 127.0.102-105.0/24): a full disk or a read-only folder stops the scan with exit 3 naming the file, every report ends with a whole record, and EMFILE slows the scan instead of failing hosts.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use crate::support::{LabProcess, read_csv, read_jsonl, run, stderr};
+
+fn scan_args<'a>(range: &'a str, port: &'a str, prefix: &'a str) -> Vec<&'a str> {
+    vec![
+        "scan",
+        range,
+        "-p",
+        port,
+        "-o",
+        prefix,
+        "--no-progress",
+        "-q",
+        "--format",
+        "csv,jsonl,json,html",
+        "-c",
+        "50",
+        "--rate",
+        "1000",
+        "--all",
+    ]
+}
+
+/// Scans the first `count` hosts of `lab` into `prefix`.
+fn scan_lab(lab: &LabProcess, count: usize, prefix: &Path) -> Output {
+    let (range, port) = (lab.range(count), lab.port_arg());
+    run(
+        &scan_args(&range, &port, prefix.to_str().expect("utf-8 path")),
+        Duration::from_secs(120),
+    )
+}
+
+/// A tmpfs at `dir/name` (root only), unmounted when dropped; `None` after printing
+/// SKIPPED and why it could not be mounted.
+fn tmpfs(dir: &Path, name: &str, options: &str, test: &str) -> Option<Mounted> {
+    let at = dir.join(name);
+    std::fs::create_dir(&at).expect("mount point");
+    let out = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+        .arg(&at)
+        .output();
+    match out {
+        Ok(out) if out.status.success() => Some(Mounted(at)),
+        Ok(out) => {
+            eprintln!(
+                "SKIPPED: {test}: mount -t tmpfs failed (needs root and CAP_SYS_ADMIN): {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: {test}: cannot run mount: {e}");
+            None
+        }
+    }
+}
+
+/// A mounted tmpfs; a failing test leaves no mount behind.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).output();
+    }
+}
+
+#[test]
+fn a_report_on_a_full_device_stops_the_scan_with_exit_3() {
+    // No root needed: the JSONL file is /dev/full, which refuses every byte (ENOSPC).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let jsonl = dir.path().join("r.jsonl");
+    if std::os::unix::fs::symlink("/dev/full", &jsonl).is_err() || !Path::new("/dev/full").exists()
+    {
+        eprintln!("SKIPPED: a_report_on_a_full_device_stops_the_scan_with_exit_3: no /dev/full");
+        return;
+    }
+    let lab = LabProcess::start("127.0.104.0".parse().expect("ip"), dir.path(), &[]);
+    let prefix = dir.path().join("r");
+    let out = scan_lab(&lab, lab.hosts, &prefix);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("cannot write {}", jsonl.display())) && err.contains("No space left"),
+        "{err}"
+    );
+    // The CSV beside it is whole: a header and whole rows (the csv crate reads it all).
+    let (header, rows) = read_csv(&prefix.with_extension("csv"));
+    assert_eq!(header.first().map(String::as_str), Some("ip"));
+    assert!(
+        rows.len() <= 1,
+        "the scan stopped at the first record: {}",
+        rows.len()
+    );
+}
+
+#[test]
+fn a_disk_filling_up_mid_scan_leaves_every_report_ending_with_a_whole_record() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let test = "a_disk_filling_up_mid_scan_leaves_every_report_ending_with_a_whole_record";
+    // Room for a few dozen records, not for 200.
+    let Some(disk) = tmpfs(dir.path(), "disk", "size=48k", test) else {
+        return;
+    };
+    let lab = LabProcess::start(
+        "127.0.102.0".parse().expect("ip"),
+        dir.path(),
+        &["--hosts", "200", "--greeting-pause", "10ms"],
+    );
+    let prefix = disk.0.join("r");
+    let out = scan_lab(&lab, lab.hosts, &prefix);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("cannot write") && err.contains("No space left"),
+        "{err}"
+    );
+
+    // Each streamed report ends with a whole record: the readers take every line/row.
+    let jsonl = prefix.with_extension("jsonl");
+    let text = std::fs::read_to_string(&jsonl).expect("jsonl");
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "a partial JSON line"
+    );
+    let records = read_jsonl(&jsonl);
+    let (_, rows) = read_csv(&prefix.with_extension("csv"));
+    assert!(rows.len() < 200, "the disk filled before the end");
+    assert!(records.len() < 200);
+    assert!(
+        !records.is_empty(),
+        "the disk filled mid-scan, not at the start"
+    );
+    for row in &rows {
+        assert_eq!(
+            row.len(),
+            rows.first().map_or(0, Vec::len),
+            "ragged CSV row"
+        );
+    }
+    let html = std::fs::read_to_string(prefix.with_extension("html")).expect("html");
+    // Every host's <tbody> that was begun was ended: no half a host in the page.
+    let begun = html.matches("<tr class=\"row\">").count();
+    let ended = html.matches("</details></td></tr>\n</tbody>").count();
+    assert_eq!(begun, ended, "half a host in the HTML report");
+}
+
+#[test]
+fn a_read_only_folder_stops_the_scan_before_any_traffic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let test = "a_read_only_folder_stops_the_scan_before_any_traffic";
+    let Some(ro) = tmpfs(dir.path(), "ro", "size=16k,ro", test) else {
+        return;
+    };
+    let lab = LabProcess::start("127.0.103.0".parse().expect("ip"), dir.path(), &[]);
+    let prefix = ro.0.join("r");
+    let out = scan_lab(&lab, 3, &prefix);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("cannot create {}", ro.0.join("r.csv").display()))
+            && err.contains("Read-only file system"),
+        "{err}"
+    );
+    assert!(
+        lab.received().is_empty(),
+        "no traffic after a report failed to open"
+    );
+}
+
+#[test]
+fn running_out_of_file_descriptors_slows_the_scan_instead_of_failing_hosts() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lab = LabProcess::start(
+        "127.0.105.0".parse().expect("ip"),
+        dir.path(),
+        &[
+            "--persona",
+            "closed",
+            "--hosts",
+            "120",
+            "--reply-delay",
+            "20ms",
+        ],
+    );
+    let prefix = dir.path().join("r");
+    let (range, port) = (lab.range(lab.hosts), lab.port_arg());
+    let mut cmd = crate::support::relayscan();
+    cmd.args(scan_args(&range, &port, prefix.to_str().expect("utf-8")));
+    // SAFETY: only async-signal-safe calls (setrlimit, dup) between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            // 100 descriptors at most, 70 of them already taken: relayscan sizes its
+            // concurrency to the limit, not to what is free, so connects hit EMFILE.
+            let limit = libc::rlimit {
+                rlim_cur: 100,
+                rlim_max: 100,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            for _ in 0..70 {
+                libc::dup(0);
+            }
+            Ok(())
+        });
+    }
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run relayscan");
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("out of file descriptors (EMFILE)"), "{err}");
+    let records = read_jsonl(&prefix.with_extension("jsonl"));
+    assert_eq!(records.len(), 120, "{err}");
+    for r in &records {
+        assert_eq!(
+            r.status,
+            relayscan::probe::Status::Completed,
+            "{}: {:?}",
+            r.endpoint(),
+            r.error
+        );
+        assert_eq!(r.verdict, Some(relayscan::probe::Verdict::RelayDenied));
+    }
+}
