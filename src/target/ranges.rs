@@ -619,3 +619,106 @@ mod tests {
         assert_eq!(s.len(), 2);
     }
 }
+
+/// RangeSet arithmetic against a plain set of addresses: any mix of inserts, unions and
+/// subtractions over a small space (IPv4 and IPv6 together) agrees with the model on
+/// membership, size, order (`nth`, `iter`) and stays merged (`ranges`).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    /// 64 IPv4 and 64 IPv6 addresses (documentation ranges), numbered 0..128.
+    fn addr(n: u8) -> IpAddr {
+        if n < 64 {
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, n))
+        } else {
+            IpAddr::V6(Ipv6Addr::new(
+                0x2001,
+                0xdb8,
+                0,
+                0,
+                0,
+                0,
+                0,
+                u16::from(n - 64),
+            ))
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u8, u8),
+        Subtract(u8, u8),
+        Union(u8, u8),
+    }
+
+    /// A range within one family: both ends in the same half of 0..128.
+    fn range() -> impl Strategy<Value = (u8, u8)> {
+        (0u8..2, 0u8..64, 0u8..64).prop_map(|(family, a, b)| {
+            let base = family * 64;
+            (base + a.min(b), base + a.max(b))
+        })
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            range().prop_map(|(a, b)| Op::Insert(a, b)),
+            range().prop_map(|(a, b)| Op::Subtract(a, b)),
+            range().prop_map(|(a, b)| Op::Union(a, b)),
+        ]
+    }
+
+    fn one(a: u8, b: u8) -> RangeSet {
+        let mut s = RangeSet::new();
+        s.insert_range(addr(a), addr(b));
+        s
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn agrees_with_a_plain_set(ops in proptest::collection::vec(op(), 0..24)) {
+            let mut set = RangeSet::new();
+            let mut model = BTreeSet::new();
+            for op in &ops {
+                match *op {
+                    Op::Insert(a, b) => {
+                        set.insert_range(addr(a), addr(b));
+                        model.extend(a..=b);
+                    }
+                    Op::Union(a, b) => {
+                        set.union_with(&one(a, b));
+                        model.extend(a..=b);
+                    }
+                    Op::Subtract(a, b) => {
+                        set.subtract(&one(a, b));
+                        model.retain(|n| !(a..=b).contains(n));
+                    }
+                }
+            }
+            prop_assert_eq!(set.len(), model.len() as u128);
+            prop_assert_eq!(set.is_empty(), model.is_empty());
+            for n in 0u8..128 {
+                prop_assert_eq!(set.contains(addr(n)), model.contains(&n), "{}", addr(n));
+            }
+            let listed: Vec<IpAddr> = set.iter().collect();
+            let expected: Vec<IpAddr> = model.iter().map(|&n| addr(n)).collect();
+            prop_assert_eq!(&listed, &expected);
+            for (i, want) in expected.iter().enumerate() {
+                prop_assert_eq!(set.nth(i as u128), Some(*want));
+            }
+            prop_assert_eq!(set.nth(model.len() as u128), None);
+            // Merged: no two ranges touch, so the count of ranges is the count of runs.
+            let runs = model
+                .iter()
+                .zip(model.iter().skip(1))
+                .filter(|(a, b)| **b != **a + 1 || **b == 64)
+                .count()
+                + usize::from(!model.is_empty());
+            prop_assert_eq!(set.ranges_len(), runs);
+        }
+    }
+}
