@@ -1,0 +1,1 @@
+mx.example.com
