@@ -9,10 +9,13 @@ use super::AppError;
 use super::scan::{TargetInput, print_closing, scan};
 use crate::cli::{CommonScanArgs, DemoArgs};
 use crate::config::ScanConfig;
+use crate::dns::settings::DnsSettings;
 use crate::exit;
-use crate::lab::{Lab, LabConfig, Persona};
+use crate::lab::dns::{LabDns, dns_address, domain_targets, lab_zone};
+use crate::lab::{Lab, LabConfig, LabHost, Persona};
 use crate::report::ScanRecord;
 use crate::target::parse_args;
+use crate::target::{Origin, Target};
 
 pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
     let bind = args
@@ -70,15 +73,19 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
         "demo.relayscan.test",
     )
     .map_err(|e| AppError::Failure(e.to_string()))?;
-    let targets =
+    // The lab's mail domains, resolved by the lab's own DNS server, on the main port.
+    let (mut domain_targets, dns_settings, _dns) = lab_domains(&lab, bind).await?;
+    let mut targets =
         parse_args(&[lab.target_range()]).map_err(|e| AppError::Failure(e.to_string()))?;
+    targets.append(&mut domain_targets);
     let input = TargetInput {
         targets,
         excludes: Vec::new(),
     };
-    let finished = scan(&config, input, argv, 2).await?;
+    let finished = scan(&config, input, dns_settings, argv, 2).await?;
     let received = lab.received();
     let hosts: Vec<_> = lab.hosts().iter().chain(lab.tls_hosts()).copied().collect();
+    let lab_hosts: Vec<LabHost> = lab.hosts().to_vec();
     lab.shutdown().await;
     print_closing(&config, &finished);
     if finished.interrupted {
@@ -139,12 +146,49 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let json = finished
+        .reports
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .ok_or_else(|| {
+            AppError::Failure("the demo writes a JSON report, but none was written".into())
+        })?;
+    let (domain_text, domain_mismatches) =
+        super::demo_domains::check(json, lab_hosts.as_slice(), &observed)?;
+    text.push_str(&domain_text);
     super::print_out(&text);
     if mismatches > 0 || data_commands > 0 {
         eprintln!("relayscan demo: {mismatches} persona(s) did not get their designed verdict");
         return Ok(exit::FAILURE);
     }
+    if domain_mismatches > 0 {
+        eprintln!(
+            "relayscan demo: {domain_mismatches} mail domain(s) did not get their designed result"
+        );
+        return Ok(exit::FAILURE);
+    }
     Ok(exit::OK)
+}
+
+/// Starts the lab's DNS server on the last address of `bind` and returns the lab's mail
+/// domains as targets on the lab's port, with DNS settings that ask only that server
+/// (quickly: the silent domain costs two short timeouts, not seconds).
+async fn lab_domains(
+    lab: &Lab,
+    bind: ipnetwork::Ipv4Network,
+) -> Result<(Vec<(Origin, Target)>, DnsSettings, LabDns), AppError> {
+    let hosts: Vec<LabHost> = lab.hosts().to_vec();
+    let ip = dns_address(bind);
+    let server = LabDns::start(SocketAddr::new(ip.into(), 0), lab_zone(&hosts))
+        .await
+        .map_err(|e| AppError::Failure(format!("cannot start the lab DNS server: {e}")))?;
+    let targets = domain_targets(&hosts, lab.port());
+    let settings = DnsSettings {
+        servers: vec![server.addr()],
+        timeout: std::time::Duration::from_millis(300),
+        ..DnsSettings::default()
+    };
+    Ok((targets, settings, server))
 }
 
 fn expectation(persona: Persona) -> String {

@@ -1,11 +1,13 @@
 //! `relayscan lab`: the built-in simulated mail network in the foreground until Ctrl-C.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::AppError;
 use crate::cli::LabArgs;
 use crate::config::parse_duration;
+use crate::lab::dns::{LabDns, dns_address, lab_zone};
 use crate::lab::{Lab, LabConfig, Persona};
 
 /// The implicit-TLS port of `relayscan lab` when --port is not 0 (465 needs root).
@@ -52,13 +54,41 @@ pub fn lab_config(args: &LabArgs) -> Result<LabConfig, AppError> {
     })
 }
 
+/// The lab's DNS server on the last address of --bind.
+async fn start_dns(lab: &Lab, bind: &str, port: u16) -> Result<LabDns, AppError> {
+    let network: ipnetwork::Ipv4Network = bind
+        .parse()
+        .map_err(|e| AppError::Usage(format!("--bind {bind:?}: {e}")))?;
+    let addr = SocketAddr::new(dns_address(network).into(), port);
+    LabDns::start(addr, lab_zone(lab.hosts()))
+        .await
+        .map_err(|e| AppError::Usage(format!("lab DNS on {addr}: {e}")))
+}
+
 pub async fn run(args: LabArgs) -> Result<i32, AppError> {
+    if args.hostile {
+        return super::lab_hostile::run(&args).await;
+    }
     let config = lab_config(&args)?;
     let lab = Lab::start(config)
         .await
         .map_err(|e| AppError::Usage(format!("lab: {e}")))?;
+    // Kept alive until the lab stops.
+    let dns = match args.dns_port {
+        Some(port) => Some(start_dns(&lab, &args.bind, port).await?),
+        None => None,
+    };
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "{}", lab.describe());
+    if let Some(dns) = &dns {
+        let _ = writeln!(
+            out,
+            "lab DNS: zone {} at {}; scan its mail domains with: relayscan scan --resolver {1} -p {} -d customer-open-relay.{0} -d shared-1.{0}",
+            crate::lab::dns::ZONE,
+            dns.addr(),
+            lab.port()
+        );
+    }
     match lab.tls_port() {
         Some(tls_port) => writeln!(
             out,
@@ -82,6 +112,7 @@ pub async fn run(args: LabArgs) -> Result<i32, AppError> {
     drop(out);
     let _ = tokio::signal::ctrl_c().await;
     lab.shutdown().await;
+    drop(dns);
     eprintln!("lab stopped");
     Ok(crate::exit::OK)
 }

@@ -11,8 +11,10 @@ pub use super::planning::TargetInput;
 use super::planning::{PlanOptions, build_space, plan_settings};
 use crate::cli::ScanArgs;
 use crate::config::{ProgressMode, ScanConfig, local_hostname};
+use crate::dns::settings::DnsSettings;
 use crate::exit;
 use crate::probe::ProbeSettings;
+use crate::report::domains::DomainReport;
 use crate::report::{ReportSink, Reports, RunMeta, ScanSource, Summary};
 use crate::scan::Scheduler;
 use crate::scan::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, settings_differences};
@@ -54,12 +56,7 @@ pub async fn run(args: ScanArgs, argv: Vec<String>) -> Result<i32, AppError> {
         &local_hostname(),
     )
     .map_err(|e| AppError::Usage(e.to_string()))?;
-    let input = TargetInput::read(
-        &args.input.targets,
-        &args.input.input_lists,
-        &args.common.exclude,
-        &args.common.exclude_file,
-    )?;
+    let input = TargetInput::read(&args.input, &args.common.exclude, &args.common.exclude_file)?;
     let resume = match &args.run.resume {
         Some(path) => {
             Some(Checkpoint::load(path).map_err(|e| AppError::Usage(format!("--resume {e}")))?)
@@ -129,14 +126,18 @@ fn refuse_to_overwrite(path: &Path) -> Result<(), AppError> {
 }
 
 /// The whole scan after argument parsing, in a random order, without checkpoints (the demo).
-/// `fds_per_probe` is 2 when the lab runs in this process.
+/// `fds_per_probe` is 2 when the lab runs in this process; `dns` resolves mail domains.
 pub async fn scan(
     config: &ScanConfig,
     input: TargetInput,
+    dns: DnsSettings,
     argv: Vec<String>,
     fds_per_probe: u64,
 ) -> Result<Finished, AppError> {
-    let options = PlanOptions::default();
+    let options = PlanOptions {
+        dns,
+        ..PlanOptions::default()
+    };
     scan_with(
         config,
         input,
@@ -158,7 +159,7 @@ pub async fn scan_with(
     fds_per_probe: u64,
 ) -> Result<Finished, AppError> {
     let quiet = config.progress == ProgressMode::Quiet;
-    let space = build_space(
+    let (space, domains) = build_space(
         &input,
         &config.ports,
         options,
@@ -194,6 +195,9 @@ pub async fn scan_with(
         }
     }
     settings["subnet_rate_per_second"] = serde_json::json!(run.subnet_rate.map(|n| n.get()));
+    if !domains.is_empty() || !options.dns.servers.is_empty() {
+        settings["dns"] = serde_json::json!(options.dns);
+    }
     settings["checkpoint"] = serde_json::json!(run.checkpoint);
 
     let started_at = chrono::Utc::now();
@@ -217,10 +221,15 @@ pub async fn scan_with(
         _ => fresh_reports(&space, fresh_meta, run.checkpoint.as_deref(), config)?,
     };
     let Opened {
-        reports,
+        mut reports,
         start,
         checkpointing,
     } = opened;
+    if !domains.is_empty() {
+        // After a resume the replayed records are not seen again: their domains keep
+        // the verdicts of this run's probes only (see README, mail domains).
+        reports.attach_domains(DomainReport::new(domains, &config.ports, &config.output));
+    }
     let paths = reports.paths();
 
     let stopping = Stopping::default();

@@ -13,15 +13,11 @@ use crate::target::{Space, parse_ports};
 
 pub async fn run(args: TargetsArgs) -> Result<i32, AppError> {
     let ports = parse_ports(&args.ports).map_err(|e| AppError::Usage(format!("--ports: {e}")))?;
-    let input = TargetInput::read(
-        &args.input.targets,
-        &args.input.input_lists,
-        &args.exclude,
-        &args.exclude_file,
-    )?;
+    let input = TargetInput::read(&args.input, &args.exclude, &args.exclude_file)?;
     let options = PlanOptions::from_args(&args.plan, None)?;
     let order = options.order_or_random();
-    let space = build_space(
+    // The domain plan only feeds reports; the endpoints carry their mail hosts' names.
+    let (space, _domains) = build_space(
         &input,
         &ports,
         &options,

@@ -4,11 +4,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+use hickory_resolver::net::client::{Client, ClientHandle};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::udp::UdpClientStream;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_resolver::proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, TXT};
-use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
+use hickory_resolver::proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_resolver::{Resolver, TokioResolver};
 
 use super::zone::{Data, QType, Reply, Zone};
@@ -18,6 +20,9 @@ use super::{Addresses, Answer, LookupError, Mx, Resolve, combine_addresses, norm
 #[derive(Clone)]
 pub struct HickoryResolver {
     inner: TokioResolver,
+    /// The servers given with --resolver (empty: the system's).
+    servers: Vec<SocketAddr>,
+    timeout: Duration,
 }
 
 impl HickoryResolver {
@@ -55,7 +60,36 @@ impl HickoryResolver {
         let inner = builder
             .build()
             .map_err(|e| format!("cannot set up the DNS resolver: {e}"))?;
-        Ok(HickoryResolver { inner })
+        Ok(HickoryResolver {
+            inner,
+            servers: servers.to_vec(),
+            timeout,
+        })
+    }
+
+    /// Asks the first --resolver server directly, past hickory's special-use rules:
+    /// hickory answers every 127/8 PTR with "localhost" itself (RFC 6761), which would
+    /// hide the lab's reverse zone.
+    async fn direct(
+        &self,
+        server: SocketAddr,
+        name: Name,
+        rtype: RecordType,
+    ) -> Answer<Vec<Record>> {
+        let stream = UdpClientStream::builder(server, TokioRuntimeProvider::default())
+            .with_timeout(Some(self.timeout))
+            .build();
+        let (mut client, background) = Client::<TokioRuntimeProvider>::from_sender(stream);
+        let task = tokio::spawn(background);
+        let answer = client.query(name, DNSClass::IN, rtype).await;
+        task.abort();
+        match answer {
+            Ok(response) => match response.metadata.response_code {
+                ResponseCode::NoError => Ok(response.answers.clone()),
+                code => Err(from_code(code)),
+            },
+            Err(e) => Err(map_error(&e)),
+        }
     }
 
     async fn query(&self, name: &str, rtype: RecordType) -> Answer<Vec<Record>> {
@@ -162,9 +196,15 @@ impl Resolve for HickoryResolver {
     }
 
     async fn ptr(&self, ip: IpAddr) -> Answer<Vec<String>> {
-        let records = self
-            .query(&super::zone::reverse_name(ip), RecordType::PTR)
-            .await?;
+        let reverse = super::zone::reverse_name(ip);
+        let records = match self.servers.first() {
+            Some(&server) if ip.is_loopback() => {
+                let name = Name::from_ascii(format!("{reverse}."))
+                    .map_err(|e| LookupError::Other(e.to_string()))?;
+                self.direct(server, name, RecordType::PTR).await?
+            }
+            _ => self.query(&reverse, RecordType::PTR).await?,
+        };
         let names: Vec<String> = records
             .iter()
             .filter_map(|r| match &r.data {

@@ -8,7 +8,9 @@ pub mod domain;
 pub mod hickory;
 pub mod limited;
 pub mod mx;
+pub mod plan;
 pub mod policy;
+pub mod settings;
 pub mod zone;
 
 use std::fmt;
@@ -155,7 +157,12 @@ mod tests {
     #[test]
     fn combining_a_and_aaaa() {
         use LookupError::*;
-        let table: Vec<(Answer<Addresses>, Answer<Addresses>, Answer<Vec<&str>>)> = vec![
+        type Case = (
+            Answer<Addresses>,
+            Answer<Addresses>,
+            Answer<Vec<&'static str>>,
+        );
+        let table: Vec<Case> = vec![
             (
                 Ok(ips(&["192.0.2.1"])),
                 Ok(ips(&["2001:db8::1"])),

@@ -296,7 +296,15 @@ mod tests {
     #[test]
     fn spf_table() {
         // (TXT records, present, valid, all, dns lookups, a problem mentions)
-        let table: Vec<(Answer<Vec<String>>, bool, bool, Option<char>, u32, &str)> = vec![
+        type Case = (
+            Answer<Vec<String>>,
+            bool,
+            bool,
+            Option<char>,
+            u32,
+            &'static str,
+        );
+        let table: Vec<Case> = vec![
             (txt(&["v=spf1 -all"]), true, true, Some('-'), 0, ""),
             (
                 txt(&["v=spf1 ip4:192.0.2.0/24 mx ~all"]),
@@ -422,15 +430,16 @@ mod tests {
     #[test]
     fn dmarc_table() {
         // (record, valid, p, sp, pct, rua count, a problem mentions)
-        let table: Vec<(
-            &str,
+        type Case = (
+            &'static str,
             bool,
-            Option<&str>,
-            Option<&str>,
+            Option<&'static str>,
+            Option<&'static str>,
             Option<u8>,
             usize,
-            &str,
-        )> = vec![
+            &'static str,
+        );
+        let table: Vec<Case> = vec![
             (
                 "v=DMARC1; p=reject; rua=mailto:d@example.com",
                 true,

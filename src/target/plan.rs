@@ -182,6 +182,9 @@ impl Plan {
                 TargetSpec::Addr(ip) => set.insert_addr(*ip),
                 TargetSpec::Net(net) => set.insert_net(*net),
                 TargetSpec::Range { start, end } => set.insert_range(*start, *end),
+                // Expanded into its mail hosts (host-name targets) before the plan is
+                // built: see `commands::planning`.
+                TargetSpec::Domain(_) => {}
                 TargetSpec::Host(name) => {
                     if seen_names.insert(name.as_str()) {
                         names.push(name.clone());
@@ -224,6 +227,13 @@ impl Plan {
                 TargetSpec::Range { start, end } => set.insert_range(*start, *end),
                 // An exclude we cannot apply would let the scan reach what the user
                 // fenced off, so it stops the plan instead of being skipped.
+                TargetSpec::Domain(name) => {
+                    return Err(PlanError::UnresolvedExclude {
+                        origin: origin.to_string(),
+                        name: format!("@{name}"),
+                        error: "a mail domain cannot be excluded; exclude its mail hosts by name or address".into(),
+                    });
+                }
                 TargetSpec::Host(name) => match lookup(input.resolved, name) {
                     Ok(addrs) => addrs.iter().for_each(|&ip| set.insert_addr(ip)),
                     Err(error) => {

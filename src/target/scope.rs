@@ -60,7 +60,7 @@ pub fn address_set(spec: &TargetSpec) -> Option<RangeSet> {
         TargetSpec::Addr(ip) => set.insert_addr(*ip),
         TargetSpec::Net(net) => set.insert_net(*net),
         TargetSpec::Range { start, end } => set.insert_range(*start, *end),
-        TargetSpec::Host(_) => return None,
+        TargetSpec::Host(_) | TargetSpec::Domain(_) => return None,
     }
     Some(set)
 }
@@ -96,7 +96,7 @@ pub fn read_scope(values: &[String]) -> Result<RangeSet, String> {
     let mut scope = RangeSet::new();
     for value in values {
         if let Ok(target) = value.parse::<Target>()
-            && !matches!(target.spec, TargetSpec::Host(_))
+            && !matches!(target.spec, TargetSpec::Host(_) | TargetSpec::Domain(_))
         {
             add_entry(&mut scope, "--scope", &target)?;
             continue;

@@ -23,6 +23,9 @@ pub enum TargetSpec {
     },
     /// Lowercased RFC 1123 name without a trailing dot.
     Host(String),
+    /// A mail domain (`@example.com`): its MX hosts are scanned (see `crate::dns`).
+    /// Lowercased, without a trailing dot.
+    Domain(String),
 }
 
 /// One target spec with the port it was written with, if any.
@@ -84,6 +87,9 @@ impl FromStr for Target {
         if let Some(rest) = s.strip_prefix('[') {
             return parse_bracketed(rest);
         }
+        if let Some(rest) = s.strip_prefix('@') {
+            return parse_domain_target(rest);
+        }
         // Two or more colons can only be bare IPv6 (which cannot carry a port without
         // brackets); exactly one separates a port.
         match s.bytes().filter(|&b| b == b':').count() {
@@ -124,6 +130,35 @@ fn parse_bracketed(rest: &str) -> Result<Target, SpecError> {
         },
     };
     Ok(Target::new(spec, port))
+}
+
+/// `@domain` or `@domain:port` (`rest` follows the `@`): a mail domain whose MX hosts
+/// are the targets.
+fn parse_domain_target(rest: &str) -> Result<Target, SpecError> {
+    let (name, port) = match rest.split_once(':') {
+        Some((name, port)) => (name, Some(parse_port(port)?)),
+        None => (rest, None),
+    };
+    Ok(Target::new(
+        TargetSpec::Domain(parse_mail_domain(name)?),
+        port,
+    ))
+}
+
+/// Validates a mail domain: a host name, never an address (`-d` and `@domain`).
+pub fn parse_mail_domain(s: &str) -> Result<String, SpecError> {
+    let s = s.strip_prefix('@').unwrap_or(s);
+    if s.is_empty() {
+        return Err(SpecError::HostName(
+            "a mail domain needs a name after '@'".into(),
+        ));
+    }
+    if s.trim_end_matches('.').parse::<IpAddr>().is_ok() {
+        return Err(SpecError::HostName(
+            "a mail domain is a name, not an address".into(),
+        ));
+    }
+    parse_host(s)
 }
 
 /// A spec without colons: IPv4 address, network or range, or a host name.
@@ -339,6 +374,7 @@ impl fmt::Display for TargetSpec {
             TargetSpec::Net(net) => write!(f, "{}/{}", net.network(), net.prefix()),
             TargetSpec::Range { start, end } => write!(f, "{start}-{end}"),
             TargetSpec::Host(name) => f.write_str(name),
+            TargetSpec::Domain(name) => write!(f, "@{name}"),
         }
     }
 }
@@ -349,7 +385,7 @@ impl TargetSpec {
             TargetSpec::Addr(ip) => ip.is_ipv6(),
             TargetSpec::Net(net) => net.is_ipv6(),
             TargetSpec::Range { start, .. } => start.is_ipv6(),
-            TargetSpec::Host(_) => false,
+            TargetSpec::Host(_) | TargetSpec::Domain(_) => false,
         }
     }
 }
@@ -474,6 +510,18 @@ mod tests {
                 host("mail.example.com"),
                 Some(2525),
                 "mail.example.com:2525",
+            ),
+            (
+                "@Example.COM.",
+                TargetSpec::Domain("example.com".into()),
+                None,
+                "@example.com",
+            ),
+            (
+                "@lab.test:2525",
+                TargetSpec::Domain("lab.test".into()),
+                Some(2525),
+                "@lab.test:2525",
             ),
             (
                 "localhost:smtp",
@@ -650,6 +698,16 @@ mod tests {
             ("exa mple.com", "invalid character ' ' in host name"),
             ("mail.exämple.com", "invalid character 'ä' in host name"),
             ("a..b", "invalid host name (empty label)"),
+            (
+                "@",
+                "invalid host name (a mail domain needs a name after '@')",
+            ),
+            (
+                "@192.0.2.1",
+                "invalid host name (a mail domain is a name, not an address)",
+            ),
+            ("@exa_mple.com", "invalid character '_' in host name"),
+            ("@example.com:99999", "port 99999 > 65535"),
             (".example", "invalid host name (empty label)"),
             (
                 "-mail.example",

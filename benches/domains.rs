@@ -1,0 +1,128 @@
+//! Benchmark: 10,000 mail domains on a few hundred shared MX hosts, resolved by a local authoritative DNS server and scanned.
+//!
+//! `cargo bench --bench domains` prints domains/s, the probes actually made and peak
+//! memory (ru_maxrss of the scanner), for the DNS side alone (`relayscan targets`) and
+//! for the whole scan. Loopback only: the lab on 127.0.90.0/23, DNS on 127.0.91.254.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use relayscan::dns::zone::{Data, Zone};
+use relayscan::lab::dns::LabDns;
+
+mod common;
+
+use common::{measure, start_lab};
+
+const DOMAINS: usize = 10_000;
+const MX_HOSTS: usize = 300;
+
+/// The zone: MX host i at the lab's address i; domain n on hosts n and n+1 (two
+/// preferences), with SPF and DMARC, so that every domain costs its full set of lookups.
+fn zone(first: Ipv4Addr) -> Zone {
+    let mut zone = Zone::new("bench.test");
+    for i in 0..MX_HOSTS {
+        let ip = Ipv4Addr::from(u32::from(first) + i as u32);
+        zone.add_host(&format!("mx{i}.bench.test"), IpAddr::V4(ip));
+    }
+    for n in 0..DOMAINS {
+        let d = format!("d{n}.bench.test");
+        zone.add(&d, Data::Mx(10, format!("mx{}.bench.test", n % MX_HOSTS)))
+            .add(
+                &d,
+                Data::Mx(20, format!("mx{}.bench.test", (n + 1) % MX_HOSTS)),
+            )
+            .add(&d, Data::Txt(vec!["v=spf1 mx -all".into()]))
+            .add(
+                &format!("_dmarc.{d}"),
+                Data::Txt(vec!["v=DMARC1; p=reject".into()]),
+            );
+    }
+    zone
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = Ipv4Addr::new(127, 0, 90, 1);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let dns = runtime
+        .block_on(LabDns::start(
+            SocketAddr::new(Ipv4Addr::new(127, 0, 91, 254).into(), 0),
+            zone(first),
+        ))
+        .expect("DNS server");
+    let resolver = dns.addr().to_string();
+    let mut list = String::new();
+    for n in 0..DOMAINS {
+        let _ = writeln!(list, "d{n}.bench.test");
+    }
+    let domains = dir.path().join("domains.txt");
+    std::fs::write(&domains, list).expect("domain list");
+    let domains = domains.to_str().expect("path");
+    let dns_flags = [
+        "--resolver",
+        &resolver,
+        "--dns-concurrency",
+        "256",
+        "--dns-rate",
+        "1000000",
+    ];
+    println!(
+        "relayscan domains benchmark ({} cores): {DOMAINS} domains on {MX_HOSTS} shared MX hosts",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+
+    // 1. Resolution alone: MX, A/AAAA, SPF, DMARC, MTA-STS, TLS-RPT and PTR, no probe.
+    let mut args = vec!["targets", "--domains", domains, "--count", "--sequential"];
+    args.extend(dns_flags);
+    let m = measure(&args);
+    println!(
+        "resolve only (relayscan targets): exit {}, {:.2} s, {:.0} domains/s, peak RSS {:.1} MiB",
+        m.exit,
+        m.wall.as_secs_f64(),
+        DOMAINS as f64 / m.wall.as_secs_f64(),
+        m.peak_rss_kib as f64 / 1024.0
+    );
+
+    // 2. The whole scan: every mail host probed once, credited to all its domains.
+    let (mut lab, port, _) = start_lab("127.0.90.0/23", MX_HOSTS, &["--persona", "closed"]);
+    let prefix = dir.path().join("scan");
+    let port = port.to_string();
+    let mut args = vec![
+        "scan",
+        "--domains",
+        domains,
+        "-p",
+        &port,
+        "-c",
+        "300",
+        "--rate",
+        "100000",
+        "-q",
+        "--format",
+        "jsonl,json",
+        "-o",
+        prefix.to_str().expect("path"),
+    ];
+    args.extend(dns_flags);
+    let m = measure(&args);
+    let _ = lab.kill();
+    let _ = lab.wait();
+    let jsonl = std::fs::read_to_string(dir.path().join("scan.jsonl")).unwrap_or_default();
+    let probes = jsonl.lines().count();
+    let doc: serde_json::Value = std::fs::read_to_string(dir.path().join("scan.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let reported = doc["domains"].as_array().map_or(0, Vec::len);
+    println!(
+        "scan: exit {}, {:.2} s, {:.0} domains/s, probes made {probes} (for {DOMAINS} domains), domains reported {reported}, peak RSS {:.1} MiB",
+        m.exit,
+        m.wall.as_secs_f64(),
+        DOMAINS as f64 / m.wall.as_secs_f64(),
+        m.peak_rss_kib as f64 / 1024.0
+    );
+    drop(dns);
+}

@@ -1,0 +1,76 @@
+//! The demo's check of the lab's mail domains: each case domain got its designed route, and each customer domain's worst verdict is its persona's verdict.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use super::AppError;
+use crate::lab::LabHost;
+use crate::lab::dns::{CASE_DOMAINS, customer_domain};
+use crate::report::ScanRecord;
+
+/// A table of the lab's domains against their designed results, and the number that
+/// differ. Reads the JSON report's `domains` section: the data of record.
+pub fn check(
+    json: &Path,
+    hosts: &[LabHost],
+    observed: &HashMap<SocketAddr, ScanRecord>,
+) -> Result<(String, usize), AppError> {
+    let text = std::fs::read_to_string(json)
+        .map_err(|e| AppError::Output(format!("cannot read {}: {e}", json.display())))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| AppError::Failure(format!("{}: not JSON: {e}", json.display())))?;
+    let mut found: HashMap<String, (String, String)> = HashMap::new();
+    for d in doc["domains"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
+        found.insert(
+            text(&d["domain"]),
+            (text(&d["route"]), text(&d["worst_verdict"])),
+        );
+    }
+    let mut expected: Vec<(String, String, String)> = Vec::new();
+    for host in hosts {
+        let verdict = observed
+            .get(&host.addr)
+            .and_then(|r| r.verdict)
+            .map_or("-".to_string(), |v| v.as_str().to_string());
+        expected.push((customer_domain(host.persona.name()), "mx".into(), verdict));
+    }
+    for (domain, route, _) in CASE_DOMAINS {
+        let got = found
+            .get(*domain)
+            .map(|(_, v)| v.clone())
+            .unwrap_or("-".into());
+        expected.push((domain.to_string(), route.as_str().to_string(), got));
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\nEach lab mail domain against its designed route (and its mail host's verdict):"
+    );
+    let _ = writeln!(
+        out,
+        "{:<40} {:<26} {:<26} check",
+        "domain", "expected", "observed"
+    );
+    let mut mismatches = 0;
+    for (domain, route, verdict) in &expected {
+        let want = format!("{route} {verdict}");
+        let got = found
+            .get(domain)
+            .map_or("(missing)".to_string(), |(r, v)| format!("{r} {v}"));
+        let ok = got == want;
+        mismatches += usize::from(!ok);
+        let _ = writeln!(
+            out,
+            "{domain:<40} {want:<26} {got:<26} {}",
+            if ok { "ok" } else { "MISMATCH" }
+        );
+    }
+    Ok((out, mismatches))
+}

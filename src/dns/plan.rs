@@ -1,0 +1,174 @@
+//! Mail-domain targets resolved into the host-name targets the plan scans: each domain's mail hosts with their addresses, the PTR of every address, and what the DNS side cost.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::time::Instant;
+
+use futures::stream::{self, StreamExt};
+
+use super::domain::{DomainResolution, PtrCheck, check_ptr, resolve_domain};
+use super::{DnsStats, Resolve};
+use crate::target::{Origin, Target, TargetSpec};
+
+/// Mail-host names and their addresses, as the plan takes resolved names.
+pub type NameAddresses = HashMap<String, Vec<IpAddr>>;
+
+/// The domains of a run, resolved.
+#[derive(Debug, Clone, Default)]
+pub struct DomainPlan {
+    /// One per distinct domain, in input order.
+    pub domains: Vec<DomainResolution>,
+    /// The ports each domain is scanned on; empty means the default ports.
+    pub ports: HashMap<String, Vec<u16>>,
+    /// Reverse DNS of every mail-host address.
+    pub ptr: BTreeMap<IpAddr, PtrCheck>,
+    pub stats: DnsStats,
+    pub elapsed_ms: u64,
+}
+
+impl DomainPlan {
+    pub fn is_empty(&self) -> bool {
+        self.domains.is_empty()
+    }
+
+    /// Host-name targets for every mail host with an address (each with the port and
+    /// origin of its domain target), and their addresses for the plan. A mail host
+    /// shared by many domains is one name with one address set: the plan probes each
+    /// address once.
+    pub fn host_targets(
+        &self,
+        domain_targets: &[(Origin, Target)],
+    ) -> (Vec<(Origin, Target)>, NameAddresses) {
+        let by_name: HashMap<&str, &DomainResolution> = self
+            .domains
+            .iter()
+            .map(|d| (d.domain.as_str(), d))
+            .collect();
+        let mut targets = Vec::new();
+        let mut addresses = NameAddresses::new();
+        for (origin, target) in domain_targets {
+            let TargetSpec::Domain(name) = &target.spec else {
+                continue;
+            };
+            let Some(resolution) = by_name.get(name.as_str()) else {
+                continue;
+            };
+            for host in resolution.hosts.iter().filter(|h| !h.addresses.is_empty()) {
+                targets.push((
+                    origin.clone(),
+                    Target::new(TargetSpec::Host(host.name.clone()), target.port),
+                ));
+                addresses
+                    .entry(host.name.clone())
+                    .or_insert_with(|| host.addresses.clone());
+            }
+        }
+        (targets, addresses)
+    }
+}
+
+/// Resolves every distinct domain among `targets` (at most `concurrency` at once; the
+/// resolver paces the queries), then the PTR and FCrDNS of every mail-host address.
+pub async fn resolve_domains<R: Resolve>(
+    dns: &R,
+    targets: &[(Origin, Target)],
+    concurrency: usize,
+    stats: impl Fn() -> DnsStats,
+) -> DomainPlan {
+    let started = Instant::now();
+    let mut order: Vec<String> = Vec::new();
+    let mut ports: HashMap<String, Vec<u16>> = HashMap::new();
+    for (_, target) in targets {
+        if let TargetSpec::Domain(name) = &target.spec {
+            let entry = ports.entry(name.clone()).or_insert_with(|| {
+                order.push(name.clone());
+                Vec::new()
+            });
+            if let Some(port) = target.port
+                && !entry.contains(&port)
+            {
+                entry.push(port);
+            }
+        }
+    }
+    let mut domains: Vec<DomainResolution> = stream::iter(order.iter())
+        .map(|name| resolve_domain(dns, name))
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
+    domains.sort_by_key(|d| order.iter().position(|n| *n == d.domain));
+    let mut ips: Vec<IpAddr> = domains.iter().flat_map(|d| d.addresses()).collect();
+    ips.sort();
+    ips.dedup();
+    let ptr: BTreeMap<IpAddr, PtrCheck> = stream::iter(ips)
+        .map(|ip| async move { (ip, check_ptr(dns, ip).await) })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    DomainPlan {
+        domains,
+        ports,
+        ptr,
+        stats: stats(),
+        elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::domain::tests::Table;
+    use super::super::{Addresses, LookupError, Mx};
+    use super::*;
+
+    #[tokio::test]
+    async fn shared_hosts_become_one_target_name_each() {
+        let mut t = Table::default();
+        let shared = || {
+            Ok(vec![Mx {
+                preference: 10,
+                exchange: "mx.provider.example".into(),
+            }])
+        };
+        t.mx.insert("a.example".into(), shared());
+        t.mx.insert("b.example".into(), shared());
+        t.mx.insert(
+            "c.example".into(),
+            Ok(vec![Mx {
+                preference: 0,
+                exchange: String::new(),
+            }]),
+        );
+        t.a.insert(
+            "mx.provider.example".into(),
+            Ok(Addresses {
+                ips: vec!["192.0.2.10".parse().unwrap()],
+                cname: None,
+            }),
+        );
+        t.ptr
+            .insert("192.0.2.10".parse().unwrap(), Err(LookupError::NxDomain));
+        let targets: Vec<(Origin, Target)> =
+            ["@a.example", "@b.example:2525", "@c.example", "@a.example"]
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (Origin::argument(i + 1), s.parse().unwrap()))
+                .collect();
+        let plan = resolve_domains(&t, &targets, 4, DnsStats::default).await;
+        let names: Vec<&str> = plan.domains.iter().map(|d| d.domain.as_str()).collect();
+        assert_eq!(names, ["a.example", "b.example", "c.example"]);
+        assert_eq!(plan.ports["b.example"], vec![2525]);
+        assert!(plan.ports["a.example"].is_empty());
+        assert_eq!(plan.ptr.len(), 1);
+        let (hosts, addresses) = plan.host_targets(&targets);
+        let shown: Vec<String> = hosts.iter().map(|(_, t)| t.to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "mx.provider.example",
+                "mx.provider.example:2525",
+                "mx.provider.example"
+            ]
+        );
+        assert_eq!(addresses.len(), 1);
+    }
+}

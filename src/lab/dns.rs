@@ -1,0 +1,395 @@
+//! The lab's authoritative DNS server: the zone `lab.test` (a customer mail domain per persona, shared MX hosts, and one domain for each DNS corner case), served over UDP and TCP on loopback.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use ipnetwork::Ipv4Network;
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio_util::sync::CancellationToken;
+
+use super::LabHost;
+use crate::dns::MailRoute;
+use crate::dns::hickory::respond;
+use crate::dns::zone::{Data, Zone};
+use crate::target::{Origin, Target, TargetSpec};
+
+/// The lab's zone origin. `.test` is reserved (RFC 2606): it can never leak to real DNS.
+pub const ZONE: &str = "lab.test";
+
+/// A DNS message over TCP is at most 65,535 bytes after its length prefix.
+const MAX_TCP_MESSAGE: usize = 65_535;
+
+/// The domain of a persona's customer: `customer-open-relay.lab.test`.
+pub fn customer_domain(persona_name: &str) -> String {
+    format!("customer-{persona_name}.{ZONE}")
+}
+
+/// Domains of the lab zone for each DNS case: the route relayscan must find, and why.
+pub const CASE_DOMAINS: &[(&str, MailRoute, &str)] = &[
+    (
+        "shared-1.lab.test",
+        MailRoute::Mx,
+        "two MX preferences on hosts shared with shared-2 and shared-3",
+    ),
+    (
+        "shared-2.lab.test",
+        MailRoute::Mx,
+        "the same MX hosts as shared-1",
+    ),
+    (
+        "shared-3.lab.test",
+        MailRoute::Mx,
+        "the same MX hosts, SPF split over several TXT strings",
+    ),
+    (
+        "implicit.lab.test",
+        MailRoute::ImplicitMx,
+        "no MX: its own A record receives mail (implicit MX)",
+    ),
+    (
+        "nullmx.lab.test",
+        MailRoute::NullMx,
+        "MX 0 . (null MX): accepts no mail",
+    ),
+    ("gone.lab.test", MailRoute::Nxdomain, "NXDOMAIN"),
+    (
+        "nodata.lab.test",
+        MailRoute::NoRecords,
+        "exists without MX or A records",
+    ),
+    ("broken.lab.test", MailRoute::Servfail, "SERVFAIL"),
+    (
+        "silent.lab.test",
+        MailRoute::Timeout,
+        "never answered (a timeout)",
+    ),
+    (
+        "dangling.lab.test",
+        MailRoute::NoMailHosts,
+        "MX to a host without an address: no fallback",
+    ),
+    ("alias.lab.test", MailRoute::Mx, "MX pointing at a CNAME"),
+    (
+        "literal.lab.test",
+        MailRoute::NoMailHosts,
+        "MX naming an IP address (looked up as a name, it resolves nowhere)",
+    ),
+];
+
+fn spf_and_dmarc(zone: &mut Zone, domain: &str, spf: &str, dmarc: &str) {
+    zone.add(domain, Data::Txt(vec![spf.into()]));
+    zone.add(&format!("_dmarc.{domain}"), Data::Txt(vec![dmarc.into()]));
+}
+
+/// The lab zone: each persona host under its own name (A and PTR, so that its greeting
+/// name is forward-confirmed), a customer domain per persona, and the case domains.
+pub fn lab_zone(hosts: &[LabHost]) -> Zone {
+    let mut zone = Zone::new(ZONE);
+    for host in hosts {
+        zone.add_host(&host.persona.hostname(), host.addr.ip());
+        let domain = customer_domain(host.persona.name());
+        zone.add(&domain, Data::Mx(10, host.persona.hostname()));
+        // The open relay's customer also has the weakest policy records.
+        if host.persona.name() == "open-relay" {
+            spf_and_dmarc(&mut zone, &domain, "v=spf1 +all", "v=DMARC1; p=none");
+        } else {
+            spf_and_dmarc(
+                &mut zone,
+                &domain,
+                "v=spf1 mx -all",
+                "v=DMARC1; p=reject; rua=mailto:dmarc@lab.test",
+            );
+            zone.add(
+                &format!("_mta-sts.{domain}"),
+                Data::Txt(vec!["v=STSv1; id=1".into()]),
+            );
+            zone.add(
+                &format!("_smtp._tls.{domain}"),
+                Data::Txt(vec!["v=TLSRPTv1; rua=mailto:tls@lab.test".into()]),
+            );
+        }
+    }
+    let first = hosts.first().map(|h| h.persona.hostname());
+    let second = hosts.get(1).or(hosts.first()).map(|h| h.persona.hostname());
+    if let (Some(first), Some(second)) = (first, second) {
+        for d in ["shared-1", "shared-2", "shared-3"] {
+            let domain = format!("{d}.{ZONE}");
+            zone.add(&domain, Data::Mx(10, first.clone()))
+                .add(&domain, Data::Mx(20, second.clone()));
+        }
+        spf_and_dmarc(
+            &mut zone,
+            "shared-1.lab.test",
+            "v=spf1 mx ?all",
+            "v=DMARC1; p=quarantine; pct=50",
+        );
+        // A long SPF record published as several character-strings (RFC 7208 §3.3).
+        zone.add(
+            "shared-3.lab.test",
+            Data::Txt(vec![
+                "v=spf1 ip4:127.0.0.0/8 ".into(),
+                "ip6:::1 mx ".into(),
+                "-all".into(),
+            ]),
+        );
+        zone.add("alias.lab.test", Data::Mx(10, "mail-alias.lab.test".into()))
+            .add("mail-alias.lab.test", Data::Cname(first.clone()));
+    }
+    if let Some(host) = hosts.first() {
+        match host.addr.ip() {
+            IpAddr::V4(v4) => zone.add("implicit.lab.test", Data::A(v4)),
+            IpAddr::V6(v6) => zone.add("implicit.lab.test", Data::Aaaa(v6)),
+        };
+        zone.add("literal.lab.test", Data::Mx(10, host.addr.ip().to_string()));
+    }
+    zone.add("nullmx.lab.test", Data::Mx(0, String::new()))
+        .add("nullmx.lab.test", Data::Txt(vec!["v=spf1 -all".into()]))
+        .add("nodata.lab.test", Data::Txt(vec!["nothing here".into()]))
+        .add("dangling.lab.test", Data::Mx(10, "nowhere.lab.test".into()))
+        .servfail("broken.lab.test")
+        .silent("silent.lab.test");
+    zone
+}
+
+/// Every mail domain of the lab zone, customers first: what `demo` and the tests scan.
+pub fn lab_domains(hosts: &[LabHost]) -> Vec<String> {
+    hosts
+        .iter()
+        .map(|h| customer_domain(h.persona.name()))
+        .chain(CASE_DOMAINS.iter().map(|(d, _, _)| d.to_string()))
+        .collect()
+}
+
+/// The lab's mail domains as `@domain:PORT` targets (the personas' port).
+pub fn domain_targets(hosts: &[LabHost], port: u16) -> Vec<(Origin, Target)> {
+    lab_domains(hosts)
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            (
+                Origin::line("lab domains", i + 1),
+                Target::new(TargetSpec::Domain(d), Some(port)),
+            )
+        })
+        .collect()
+}
+
+/// Where the lab's DNS server listens: the last usable address of the lab network
+/// (hosts are numbered from the first, so the two meet only in a full network, and
+/// then on different ports).
+pub fn dns_address(bind: Ipv4Network) -> Ipv4Addr {
+    let last = u32::from(bind.broadcast());
+    Ipv4Addr::from(last.saturating_sub(1).max(u32::from(bind.network())))
+}
+
+/// A running lab DNS server; stops when dropped.
+#[derive(Debug)]
+pub struct LabDns {
+    addr: SocketAddr,
+    cancel: CancellationToken,
+}
+
+impl LabDns {
+    /// Serves `zone` on `addr` (UDP and TCP, the same port; port 0 picks a free one).
+    /// Only loopback addresses are accepted.
+    pub async fn start(addr: SocketAddr, zone: Zone) -> io::Result<LabDns> {
+        if !addr.ip().is_loopback() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("lab DNS address {addr} is not loopback"),
+            ));
+        }
+        let udp = UdpSocket::bind(addr).await?;
+        let addr = udp.local_addr()?;
+        let tcp = TcpListener::bind(addr).await?;
+        let zone = Arc::new(zone);
+        let cancel = CancellationToken::new();
+        tokio::spawn(serve_udp(udp, zone.clone(), cancel.clone()));
+        tokio::spawn(serve_tcp(tcp, zone, cancel.clone()));
+        Ok(LabDns { addr, cancel })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for LabDns {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+async fn serve_udp(socket: UdpSocket, zone: Arc<Zone>, cancel: CancellationToken) {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let received = tokio::select! {
+            _ = cancel.cancelled() => return,
+            r = socket.recv_from(&mut buf) => r,
+        };
+        // A bad packet or a full send buffer concerns one query, never the server.
+        let Ok((n, peer)) = received else { continue };
+        let Some(query) = buf.get(..n) else { continue };
+        if let Some(reply) = respond(&zone, query) {
+            let _ = socket.send_to(&reply, peer).await;
+        }
+    }
+}
+
+async fn serve_tcp(listener: TcpListener, zone: Arc<Zone>, cancel: CancellationToken) {
+    loop {
+        let accepted = tokio::select! {
+            _ = cancel.cancelled() => return,
+            a = listener.accept() => a,
+        };
+        let Ok((mut stream, _)) = accepted else {
+            continue;
+        };
+        let zone = zone.clone();
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            let mut len = [0u8; 2];
+            loop {
+                let read = tokio::select! {
+                    _ = cancel.cancelled() => return,
+                    r = stream.read_exact(&mut len) => r,
+                };
+                if read.is_err() {
+                    return;
+                }
+                let size = usize::from(u16::from_be_bytes(len)).min(MAX_TCP_MESSAGE);
+                let mut query = vec![0u8; size];
+                if stream.read_exact(&mut query).await.is_err() {
+                    return;
+                }
+                // Silence over TCP: keep the connection open and answer nothing.
+                let Some(reply) = respond(&zone, &query) else {
+                    continue;
+                };
+                let Ok(n) = u16::try_from(reply.len()) else {
+                    return;
+                };
+                if stream.write_all(&n.to_be_bytes()).await.is_err()
+                    || stream.write_all(&reply).await.is_err()
+                {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::zone::{QType, Reply};
+    use crate::lab::Persona;
+
+    fn hosts() -> Vec<LabHost> {
+        [Persona::OpenRelay, Persona::Closed]
+            .iter()
+            .enumerate()
+            .map(|(i, &persona)| LabHost {
+                addr: SocketAddr::new(IpAddr::from([127, 0, 2, 1 + i as u8]), 2525),
+                persona,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_zone_covers_every_case() {
+        let zone = lab_zone(&hosts());
+        let mx = |d: &str| zone.answer(d, QType::Mx);
+        assert!(matches!(mx("customer-open-relay.lab.test"), Reply::Records(r) if r.len() == 1));
+        assert!(matches!(mx("shared-2.lab.test"), Reply::Records(r) if r.len() == 2));
+        assert_eq!(mx("implicit.lab.test"), Reply::NoData);
+        assert_eq!(mx("gone.lab.test"), Reply::NxDomain);
+        assert_eq!(mx("nodata.lab.test"), Reply::NoData);
+        assert_eq!(mx("broken.lab.test"), Reply::ServFail);
+        assert_eq!(mx("silent.lab.test"), Reply::Drop);
+        assert!(
+            matches!(zone.answer("shared-3.lab.test", QType::Txt), Reply::Records(r) if matches!(&r[0].1, Data::Txt(s) if s.len() == 3))
+        );
+        assert!(matches!(
+            zone.answer("1.2.0.127.in-addr.arpa", QType::Ptr),
+            Reply::Records(_)
+        ));
+        let domains = lab_domains(&hosts());
+        assert_eq!(domains.len(), 2 + CASE_DOMAINS.len());
+        for d in &domains {
+            assert!(d.ends_with(".lab.test"), "{d}");
+        }
+    }
+
+    /// The real resolver against the real server, over loopback UDP: every answer kind.
+    #[tokio::test]
+    async fn hickory_reads_every_case_from_the_server() {
+        use crate::dns::domain::resolve_domain;
+        use crate::dns::hickory::HickoryResolver;
+        use crate::dns::{LookupError, Resolve};
+        use std::time::Duration;
+
+        let server = LabDns::start("127.0.0.1:0".parse().unwrap(), lab_zone(&hosts()))
+            .await
+            .unwrap();
+        let dns = HickoryResolver::new(&[server.addr()], Duration::from_millis(300), 1).unwrap();
+        let route = |d: &'static str| {
+            let dns = dns.clone();
+            async move { resolve_domain(&dns, d).await }
+        };
+        let shared = route("shared-3.lab.test").await;
+        assert_eq!(shared.route, MailRoute::Mx);
+        let prefs: Vec<Option<u16>> = shared.hosts.iter().map(|h| h.preference).collect();
+        assert_eq!(prefs, [Some(10), Some(20)]);
+        assert_eq!(
+            shared.hosts[0].addresses,
+            vec![IpAddr::from([127, 0, 2, 1])]
+        );
+        assert!(shared.spf.valid, "{:?}", shared.spf);
+        assert_eq!(
+            shared.spf.raw.as_deref(),
+            Some("v=spf1 ip4:127.0.0.0/8 ip6:::1 mx -all")
+        );
+        assert_eq!(
+            route("implicit.lab.test").await.route,
+            MailRoute::ImplicitMx
+        );
+        assert_eq!(route("nullmx.lab.test").await.route, MailRoute::NullMx);
+        assert_eq!(route("gone.lab.test").await.route, MailRoute::Nxdomain);
+        assert_eq!(route("nodata.lab.test").await.route, MailRoute::NoRecords);
+        assert_eq!(route("broken.lab.test").await.route, MailRoute::Servfail);
+        assert_eq!(route("silent.lab.test").await.route, MailRoute::Timeout);
+        assert_eq!(
+            route("dangling.lab.test").await.route,
+            MailRoute::NoMailHosts
+        );
+        let alias = route("alias.lab.test").await;
+        assert_eq!(alias.hosts[0].cname.as_deref(), Some("open-relay.lab.test"));
+        let literal = route("literal.lab.test").await;
+        assert!(literal.hosts[0].ip_literal);
+        let open = route("customer-open-relay.lab.test").await;
+        assert_eq!(
+            (open.spf.all, open.dmarc.p.as_deref()),
+            (Some('+'), Some("none"))
+        );
+        assert_eq!(
+            dns.ptr(IpAddr::from([127, 0, 2, 2])).await,
+            Ok(vec!["closed.lab.test".to_string()])
+        );
+        assert_eq!(
+            dns.ptr(IpAddr::from([127, 0, 2, 99])).await,
+            Err(LookupError::NxDomain)
+        );
+    }
+
+    #[tokio::test]
+    async fn refuses_addresses_off_loopback() {
+        let err = LabDns::start("192.0.2.1:0".parse().unwrap(), Zone::new(ZONE))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("not loopback"));
+    }
+}

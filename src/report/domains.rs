@@ -1,0 +1,497 @@
+//! The per-domain report: which domains each probed address serves, and at the end of the run PREFIX.domains.csv and the JSON `domains` section (mail hosts by preference, each address's verdict and reverse DNS, the domain's worst verdict, its policy records and findings).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::sanitize::csv_cell;
+use super::{ReportError, ScanRecord, create_file, with_suffix};
+use crate::dns::plan::DomainPlan;
+use crate::dns::policy::{Dmarc, Presence, Spf};
+use crate::dns::{DomainResolution, MailRoute, PtrCheck};
+use crate::probe::findings::Severity;
+use crate::probe::findings::domain::{AddressFacts, DomainFinding, assess};
+use crate::probe::{Status, Verdict};
+
+/// What one probed endpoint gave, kept for the domains it serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seen {
+    status: Status,
+    verdict: Option<Verdict>,
+    server_name: Option<String>,
+    severity: Option<Severity>,
+}
+
+/// One probed endpoint of a mail host, in the domain report.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct EndpointResult {
+    pub port: u16,
+    /// `None` when no record was written for it (it did not answer, or the run stopped).
+    pub status: Option<Status>,
+    pub verdict: Option<Verdict>,
+    pub server_name: Option<String>,
+    pub worst_severity: Option<Severity>,
+}
+
+/// One address of a mail host.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AddressResult {
+    pub ip: IpAddr,
+    pub ptr: Vec<String>,
+    pub ptr_error: Option<String>,
+    pub fcrdns: bool,
+    /// The greeting/EHLO name is among the PTR names; `None` without both.
+    pub greeting_matches_ptr: Option<bool>,
+    pub endpoints: Vec<EndpointResult>,
+}
+
+/// One mail host of a domain.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HostResult {
+    pub host: String,
+    pub preference: Option<u16>,
+    pub error: Option<String>,
+    pub cname: Option<String>,
+    pub ip_literal: bool,
+    pub addresses: Vec<AddressResult>,
+}
+
+/// One domain: the JSON `domains` entry and a row of PREFIX.domains.csv.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DomainEntry {
+    pub domain: String,
+    /// `mx`, `implicit-mx`, `null-mx`, `no-mail-hosts`, `nxdomain`, `no-records`,
+    /// `servfail`, `timeout`, `error`.
+    pub route: MailRoute,
+    pub route_error: Option<String>,
+    /// False for a null MX, and when DNS gave no mail host.
+    pub accepts_mail: bool,
+    pub mx: Vec<HostResult>,
+    /// The most worrying verdict of any of its endpoints: open-relay, inconclusive,
+    /// not-smtp, auth-required, relay-denied.
+    pub worst_verdict: Option<Verdict>,
+    pub spf: Spf,
+    pub dmarc: Dmarc,
+    pub mta_sts: Presence,
+    pub tls_rpt: Presence,
+    pub findings: Vec<DomainFinding>,
+}
+
+/// PREFIX.domains.csv columns.
+pub const DOMAIN_CSV_COLUMNS: &[&str] = &[
+    "domain",
+    "route",
+    "accepts_mail",
+    "mx_hosts",
+    "addresses",
+    "worst_verdict",
+    "host_verdicts",
+    "spf_present",
+    "spf_valid",
+    "spf_all",
+    "spf_dns_lookups",
+    "spf_record",
+    "dmarc_present",
+    "dmarc_valid",
+    "dmarc_p",
+    "dmarc_sp",
+    "dmarc_pct",
+    "dmarc_rua",
+    "dmarc_record",
+    "mta_sts",
+    "tls_rpt",
+    "severity",
+    "findings",
+    "error",
+];
+
+/// How worrying a verdict is, for the domain's worst one.
+fn concern(v: Verdict) -> u8 {
+    match v {
+        Verdict::OpenRelay => 4,
+        Verdict::Inconclusive => 3,
+        Verdict::NotSmtp => 2,
+        Verdict::AuthRequired => 1,
+        Verdict::RelayDenied => 0,
+    }
+}
+
+/// Collects what the domains need from the records and writes the domain reports.
+pub struct DomainReport {
+    plan: DomainPlan,
+    default_ports: Vec<u16>,
+    /// Each mail-host address and the domains it serves, sorted.
+    served: HashMap<IpAddr, Vec<String>>,
+    seen: HashMap<(IpAddr, u16), Seen>,
+    csv_path: PathBuf,
+}
+
+impl DomainReport {
+    pub fn new(plan: DomainPlan, default_ports: &[u16], prefix: &Path) -> DomainReport {
+        let mut served: HashMap<IpAddr, Vec<String>> = HashMap::new();
+        for d in &plan.domains {
+            for ip in d.addresses() {
+                let list = served.entry(ip).or_default();
+                if !list.contains(&d.domain) {
+                    list.push(d.domain.clone());
+                }
+            }
+        }
+        for list in served.values_mut() {
+            list.sort();
+        }
+        DomainReport {
+            plan,
+            default_ports: default_ports.to_vec(),
+            served,
+            seen: HashMap::new(),
+            csv_path: with_suffix(prefix, "domains.csv"),
+        }
+    }
+
+    /// PREFIX.domains.csv.
+    pub fn path(&self) -> &Path {
+        &self.csv_path
+    }
+
+    /// Notes the record, and returns it with the domains its address serves when it
+    /// serves any (the record as written then lists them).
+    pub fn take(&mut self, r: &ScanRecord) -> Option<ScanRecord> {
+        let domains = self.served.get(&r.ip)?;
+        self.seen.insert(
+            (r.ip, r.port),
+            Seen {
+                status: r.status,
+                verdict: r.verdict,
+                server_name: r.server_name.clone(),
+                severity: r.findings.iter().map(|f| f.severity).max(),
+            },
+        );
+        let mut annotated = r.clone();
+        annotated.domains = domains.clone();
+        Some(annotated)
+    }
+
+    fn ports_of(&self, domain: &str) -> &[u16] {
+        match self.plan.ports.get(domain) {
+            Some(p) if !p.is_empty() => p,
+            _ => &self.default_ports,
+        }
+    }
+
+    fn address(&self, ip: IpAddr, ports: &[u16]) -> AddressResult {
+        let ptr = self.plan.ptr.get(&ip).cloned().unwrap_or_else(|| PtrCheck {
+            error: Some("not looked up".into()),
+            ..PtrCheck::default()
+        });
+        let endpoints: Vec<EndpointResult> = ports
+            .iter()
+            .map(|&port| {
+                let seen = self.seen.get(&(ip, port));
+                EndpointResult {
+                    port,
+                    status: seen.map(|s| s.status),
+                    verdict: seen.and_then(|s| s.verdict),
+                    server_name: seen.and_then(|s| s.server_name.clone()),
+                    worst_severity: seen.and_then(|s| s.severity),
+                }
+            })
+            .collect();
+        let greeting = endpoints.iter().find_map(|e| e.server_name.as_deref());
+        let greeting_matches_ptr = match (greeting, ptr.names.is_empty()) {
+            (Some(name), false) => Some(crate::dns::domain::name_matches_ptr(Some(name), &ptr)),
+            _ => None,
+        };
+        AddressResult {
+            ip,
+            ptr: ptr.names,
+            ptr_error: ptr.error,
+            fcrdns: ptr.fcrdns,
+            greeting_matches_ptr,
+            endpoints,
+        }
+    }
+
+    fn entry(&self, d: &DomainResolution) -> DomainEntry {
+        let ports = self.ports_of(&d.domain);
+        let mx: Vec<HostResult> = d
+            .hosts
+            .iter()
+            .map(|h| HostResult {
+                host: h.name.clone(),
+                preference: h.preference,
+                error: h.error.clone(),
+                cname: h.cname.clone(),
+                ip_literal: h.ip_literal,
+                addresses: h
+                    .addresses
+                    .iter()
+                    .map(|&ip| self.address(ip, ports))
+                    .collect(),
+            })
+            .collect();
+        let facts: Vec<AddressFacts> = mx
+            .iter()
+            .flat_map(|h| {
+                h.addresses.iter().map(|a| AddressFacts {
+                    host: h.host.clone(),
+                    address: a.ip.to_string(),
+                    verdict: a
+                        .endpoints
+                        .iter()
+                        .filter_map(|e| e.verdict)
+                        .max_by_key(|v| concern(*v)),
+                    ptr_names: a.ptr.clone(),
+                    ptr_error: a.ptr_error.clone(),
+                    fcrdns: a.fcrdns,
+                    name_matches_ptr: a.greeting_matches_ptr,
+                })
+            })
+            .collect();
+        let worst_verdict = facts
+            .iter()
+            .filter_map(|f| f.verdict)
+            .max_by_key(|v| concern(*v));
+        DomainEntry {
+            domain: d.domain.clone(),
+            route: d.route,
+            route_error: d.route_error.clone(),
+            accepts_mail: matches!(d.route, MailRoute::Mx | MailRoute::ImplicitMx),
+            findings: assess(d, &facts),
+            mx,
+            worst_verdict,
+            spf: d.spf.clone(),
+            dmarc: d.dmarc.clone(),
+            mta_sts: d.mta_sts.clone(),
+            tls_rpt: d.tls_rpt.clone(),
+        }
+    }
+
+    /// Every domain, in input order.
+    pub fn entries(&self) -> Vec<DomainEntry> {
+        self.plan.domains.iter().map(|d| self.entry(d)).collect()
+    }
+
+    /// Writes PREFIX.domains.csv and returns the entries for the JSON section.
+    pub fn finish(&self) -> Result<Vec<DomainEntry>, ReportError> {
+        let entries = self.entries();
+        let file = create_file(&self.csv_path)?;
+        let mut out = csv::Writer::from_writer(std::io::BufWriter::new(file));
+        let fail = |e: csv::Error| ReportError::new("write", &self.csv_path, e.into());
+        out.write_record(DOMAIN_CSV_COLUMNS).map_err(fail)?;
+        for e in &entries {
+            let cells = csv_row(e);
+            out.write_record(cells.iter().map(|c| csv_cell(c).into_owned()))
+                .map_err(fail)?;
+        }
+        let mut inner = out
+            .into_inner()
+            .map_err(|e| ReportError::new("write", &self.csv_path, e.into_error()))?;
+        inner
+            .flush()
+            .map_err(|e| ReportError::new("write", &self.csv_path, e))?;
+        Ok(entries)
+    }
+}
+
+/// An SPF qualifier by its RFC 7208 result name: a CSV cell of `+` or `-` alone would
+/// be read as a formula (and so get a leading quote).
+fn spf_result(qualifier: char) -> &'static str {
+    match qualifier {
+        '+' => "pass",
+        '-' => "fail",
+        '~' => "softfail",
+        _ => "neutral",
+    }
+}
+
+/// The cells of one domain, raw, in [`DOMAIN_CSV_COLUMNS`] order.
+pub fn csv_row(e: &DomainEntry) -> Vec<String> {
+    let opt = |s: &Option<String>| s.clone().unwrap_or_default();
+    let flag = |b: bool| b.to_string();
+    let mx_hosts: Vec<String> =
+        e.mx.iter()
+            .map(|h| match h.preference {
+                Some(p) => format!("{p} {}", h.host),
+                None => h.host.clone(),
+            })
+            .collect();
+    let mut addresses: BTreeMap<IpAddr, ()> = BTreeMap::new();
+    let mut verdicts = Vec::new();
+    for a in e.mx.iter().flat_map(|h| &h.addresses) {
+        if addresses.insert(a.ip, ()).is_none() {
+            for ep in &a.endpoints {
+                let shown = match (ep.verdict, ep.status) {
+                    (Some(v), _) => v.as_str().to_string(),
+                    (None, Some(s)) => s.as_str().to_string(),
+                    (None, None) => "no-answer".to_string(),
+                };
+                verdicts.push(format!(
+                    "{}={shown}",
+                    std::net::SocketAddr::new(a.ip, ep.port)
+                ));
+            }
+        }
+    }
+    let addresses: Vec<String> = addresses.keys().map(|ip| ip.to_string()).collect();
+    vec![
+        e.domain.clone(),
+        e.route.as_str().to_string(),
+        flag(e.accepts_mail),
+        mx_hosts.join(";"),
+        addresses.join(";"),
+        e.worst_verdict
+            .map(|v| v.as_str().to_string())
+            .unwrap_or_default(),
+        verdicts.join(";"),
+        flag(e.spf.present),
+        flag(e.spf.valid),
+        e.spf.all.map(spf_result).unwrap_or_default().to_string(),
+        e.spf.dns_lookups.to_string(),
+        opt(&e.spf.raw),
+        flag(e.dmarc.present),
+        flag(e.dmarc.valid),
+        opt(&e.dmarc.p),
+        opt(&e.dmarc.sp),
+        e.dmarc.pct.map(|n| n.to_string()).unwrap_or_default(),
+        e.dmarc.rua.join(";"),
+        opt(&e.dmarc.raw),
+        flag(e.mta_sts.present),
+        flag(e.tls_rpt.present),
+        e.findings
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        e.findings
+            .iter()
+            .map(|f| f.id.as_str())
+            .collect::<Vec<_>>()
+            .join(";"),
+        opt(&e.route_error),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::MailHost;
+    use crate::dns::policy::{parse_dmarc, parse_spf};
+    use crate::report::testdata;
+
+    fn resolution(domain: &str, hosts: &[(&str, u16, &str)]) -> DomainResolution {
+        DomainResolution {
+            domain: domain.into(),
+            route: MailRoute::Mx,
+            route_error: None,
+            hosts: hosts
+                .iter()
+                .map(|(name, pref, ip)| MailHost {
+                    name: name.to_string(),
+                    preference: Some(*pref),
+                    addresses: vec![ip.parse().unwrap()],
+                    error: None,
+                    cname: None,
+                    ip_literal: false,
+                })
+                .collect(),
+            null_mx_mixed: false,
+            spf: parse_spf("v=spf1 mx -all"),
+            dmarc: parse_dmarc("v=DMARC1; p=none; rua=@cmd"),
+            mta_sts: Presence::default(),
+            tls_rpt: Presence::default(),
+        }
+    }
+
+    fn record(ip: &str, verdict: Verdict) -> ScanRecord {
+        let mut r = ScanRecord::from(&testdata::open_relay_outcome());
+        r.ip = ip.parse().unwrap();
+        r.port = 25;
+        r.verdict = Some(verdict);
+        r
+    }
+
+    #[test]
+    fn shared_hosts_are_credited_to_every_domain() {
+        let plan = DomainPlan {
+            domains: vec![
+                resolution(
+                    "a.example",
+                    &[
+                        ("mx1.provider.example", 10, "192.0.2.1"),
+                        ("mx2.provider.example", 20, "192.0.2.2"),
+                    ],
+                ),
+                resolution("b.example", &[("mx1.provider.example", 10, "192.0.2.1")]),
+            ],
+            ..DomainPlan::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut report = DomainReport::new(plan, &[25], &dir.path().join("scan"));
+        let shared = report
+            .take(&record("192.0.2.1", Verdict::RelayDenied))
+            .unwrap();
+        assert_eq!(shared.domains, ["a.example", "b.example"]);
+        let only_a = report
+            .take(&record("192.0.2.2", Verdict::OpenRelay))
+            .unwrap();
+        assert_eq!(only_a.domains, ["a.example"]);
+        assert!(
+            report
+                .take(&record("192.0.2.99", Verdict::OpenRelay))
+                .is_none()
+        );
+
+        let entries = report.finish().unwrap();
+        assert_eq!(entries[0].worst_verdict, Some(Verdict::OpenRelay));
+        assert_eq!(entries[1].worst_verdict, Some(Verdict::RelayDenied));
+        assert_eq!(entries[0].mx[0].preference, Some(10));
+        let ids: Vec<&str> = entries[0].findings.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids[0], "mx-open-relay");
+        assert!(ids.contains(&"dmarc-policy-none"), "{ids:?}");
+
+        let text = std::fs::read_to_string(report.path()).unwrap();
+        let mut rows = csv::Reader::from_reader(text.as_bytes());
+        assert_eq!(
+            rows.headers().unwrap().iter().collect::<Vec<_>>(),
+            DOMAIN_CSV_COLUMNS
+        );
+        let rows: Vec<csv::StringRecord> = rows.records().map(|r| r.unwrap()).collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(&rows[0][0], "a.example");
+        assert_eq!(
+            &rows[0][3],
+            "10 mx1.provider.example;20 mx2.provider.example"
+        );
+        assert_eq!(
+            &rows[0][6],
+            "192.0.2.1:25=relay-denied;192.0.2.2:25=open-relay"
+        );
+        assert_eq!(&rows[1][5], "relay-denied");
+        // A cell a spreadsheet would run as a formula is neutralised.
+        assert_eq!(&rows[0][17], "'@cmd");
+    }
+
+    #[test]
+    fn unanswered_endpoints_show_as_such() {
+        let plan = DomainPlan {
+            domains: vec![resolution("c.example", &[("mx.c.example", 5, "192.0.2.5")])],
+            ..DomainPlan::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let report = DomainReport::new(plan, &[25, 587], &dir.path().join("scan"));
+        let entries = report.entries();
+        assert_eq!(entries[0].worst_verdict, None);
+        assert_eq!(entries[0].mx[0].addresses[0].endpoints.len(), 2);
+        let row = csv_row(&entries[0]);
+        assert_eq!(row[6], "192.0.2.5:25=no-answer;192.0.2.5:587=no-answer");
+        assert_eq!(
+            entries[0].mx[0].addresses[0].ptr_error.as_deref(),
+            Some("not looked up")
+        );
+    }
+}

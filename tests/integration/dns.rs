@@ -1,0 +1,432 @@
+//! Mail domains end to end: the lab's own DNS zone, a third-party DNS server (unbound from Debian) started on loopback by the test, and a server that never answers. Never the system resolver.
+
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{LabProcess, read_csv, read_json, read_jsonl, run, stderr};
+
+/// The entry of `domain` in the JSON report's `domains` section.
+fn domain<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["domains"]
+        .as_array()
+        .and_then(|all| all.iter().find(|d| d["domain"] == name))
+        .unwrap_or_else(|| panic!("{name} missing from the domains section: {doc}"))
+}
+
+fn finding_ids(d: &Value) -> Vec<String> {
+    d["findings"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter_map(|x| x["id"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn scan(args: &[&str]) -> std::process::Output {
+    let out = run(args, Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    out
+}
+
+#[test]
+fn lab_zone_shared_hosts_probed_once_and_every_dns_result_distinct() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = LabProcess::start(
+        "127.0.80.0".parse().unwrap(),
+        dir.path(),
+        &[
+            "--persona",
+            "open-relay",
+            "--persona",
+            "closed",
+            "--dns-port",
+            "0",
+        ],
+    );
+    let dns = lab.dns.expect("the lab reports its DNS server").to_string();
+    let prefix = dir.path().join("scan");
+    let port = lab.port_arg();
+    let mut args = vec![
+        "scan",
+        "--resolver",
+        &dns,
+        "--dns-timeout",
+        "300ms",
+        "-p",
+        &port,
+        "--seed",
+        "1",
+        "-q",
+        "-o",
+        prefix.to_str().unwrap(),
+    ];
+    let domains = [
+        "customer-open-relay.lab.test",
+        "shared-1.lab.test",
+        "shared-2.lab.test",
+        "shared-3.lab.test",
+        "implicit.lab.test",
+        "nullmx.lab.test",
+        "gone.lab.test",
+        "nodata.lab.test",
+        "broken.lab.test",
+        "silent.lab.test",
+        "dangling.lab.test",
+        "alias.lab.test",
+    ];
+    for d in &domains {
+        args.extend(["-d", d]);
+    }
+    scan(&args);
+
+    // Two mail-host addresses behind twelve domains: two probes, no more.
+    let records = read_jsonl(&dir.path().join("scan.jsonl"));
+    let mut probed: Vec<IpAddr> = records.iter().map(|r| r.ip).collect();
+    probed.sort();
+    assert_eq!(probed, [lab.addr(0), lab.addr(1)], "each address once");
+    let open = records.iter().find(|r| r.ip == lab.addr(0)).unwrap();
+    assert_eq!(
+        open.domains,
+        [
+            "alias.lab.test",
+            "customer-open-relay.lab.test",
+            "implicit.lab.test",
+            "shared-1.lab.test",
+            "shared-2.lab.test",
+            "shared-3.lab.test"
+        ],
+        "the host record lists every domain it serves"
+    );
+    assert_eq!(open.name.as_deref(), Some("open-relay.lab.test"));
+
+    let doc = read_json(&dir.path().join("scan.json"));
+    let route = |d: &str| domain(&doc, d)["route"].as_str().unwrap_or("?").to_string();
+    let table = [
+        ("customer-open-relay.lab.test", "mx"),
+        ("shared-1.lab.test", "mx"),
+        ("implicit.lab.test", "implicit-mx"),
+        ("nullmx.lab.test", "null-mx"),
+        ("gone.lab.test", "nxdomain"),
+        ("nodata.lab.test", "no-records"),
+        ("broken.lab.test", "servfail"),
+        ("silent.lab.test", "timeout"),
+        ("dangling.lab.test", "no-mail-hosts"),
+        ("alias.lab.test", "mx"),
+    ];
+    for (d, want) in table {
+        assert_eq!(route(d), want, "{d}");
+    }
+    let shared = domain(&doc, "shared-1.lab.test");
+    let prefs: Vec<(i64, String)> = shared["mx"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["preference"].as_i64().unwrap(),
+                h["host"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        prefs,
+        [
+            (10, "open-relay.lab.test".into()),
+            (20, "closed.lab.test".into())
+        ]
+    );
+    assert_eq!(shared["worst_verdict"], "open-relay");
+    assert_eq!(shared["spf"]["all"], "?");
+    assert_eq!(shared["dmarc"]["pct"], 50);
+    let address = &shared["mx"][0]["addresses"][0];
+    assert_eq!(address["ptr"][0], "open-relay.lab.test");
+    assert_eq!(address["fcrdns"], true);
+    assert_eq!(address["greeting_matches_ptr"], true);
+    assert!(finding_ids(shared).contains(&"spf-neutral-all".to_string()));
+    let split = domain(&doc, "shared-3.lab.test");
+    assert_eq!(
+        split["spf"]["raw"],
+        "v=spf1 ip4:127.0.0.0/8 ip6:::1 mx -all"
+    );
+    let null = domain(&doc, "nullmx.lab.test");
+    assert_eq!(null["accepts_mail"], false);
+    assert!(
+        null["mx"].as_array().unwrap().is_empty(),
+        "a null MX is never probed"
+    );
+    assert!(finding_ids(null).contains(&"null-mx".to_string()));
+    let customer = domain(&doc, "customer-open-relay.lab.test");
+    let ids = finding_ids(customer);
+    assert_eq!(ids[..2], ["mx-open-relay", "spf-pass-all"], "{ids:?}");
+    assert!(ids.contains(&"dmarc-policy-none".to_string()), "{ids:?}");
+    assert_eq!(
+        domain(&doc, "alias.lab.test")["mx"][0]["cname"],
+        "open-relay.lab.test"
+    );
+    assert!(finding_ids(domain(&doc, "alias.lab.test")).contains(&"mx-cname".to_string()));
+    assert!(finding_ids(domain(&doc, "dangling.lab.test")).contains(&"no-mail-hosts".to_string()));
+    assert!(
+        finding_ids(domain(&doc, "broken.lab.test")).contains(&"dns-lookup-failed".to_string())
+    );
+
+    let (header, rows) = read_csv(&dir.path().join("scan.domains.csv"));
+    assert_eq!(header[0], "domain");
+    assert_eq!(rows.len(), domains.len());
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let row = rows.iter().find(|r| r[0] == "shared-2.lab.test").unwrap();
+    assert_eq!(
+        row[col("mx_hosts")],
+        "10 open-relay.lab.test;20 closed.lab.test"
+    );
+    assert_eq!(row[col("worst_verdict")], "open-relay");
+    let (host_header, host_rows) = read_csv(&dir.path().join("scan.csv"));
+    let dcol = host_header.iter().position(|h| h == "domains").unwrap();
+    let closed = host_rows
+        .iter()
+        .find(|r| r[0] == lab.addr(1).to_string())
+        .unwrap();
+    assert_eq!(
+        closed[dcol],
+        "shared-1.lab.test;shared-2.lab.test;shared-3.lab.test"
+    );
+}
+
+#[test]
+fn domain_input_errors_name_the_flag_or_file_line_before_any_traffic() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("domains.txt");
+    std::fs::write(&list, "# customers\nexample.com\n\n192.0.2.7\n").unwrap();
+    let targets = dir.path().join("targets.txt");
+    std::fs::write(&targets, "@example.com\n@192.0.2.1\n").unwrap();
+    let out_prefix = dir.path().join("x");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["scan", "--domains", list.to_str().unwrap()],
+            "domains.txt:4",
+        ),
+        (
+            vec!["scan", "-iL", targets.to_str().unwrap()],
+            "targets.txt:2",
+        ),
+        (vec!["scan", "-d", "192.0.2.1"], "--domain \"192.0.2.1\""),
+        (
+            vec!["scan", "-d", "exa_mple.com"],
+            "--domain \"exa_mple.com\"",
+        ),
+        (
+            vec!["scan", "-d", "example.com", "--resolver", "dns.example"],
+            "--resolver",
+        ),
+        (
+            vec!["scan", "-d", "example.com", "--dns-rate", "0"],
+            "--dns-rate",
+        ),
+        (
+            vec!["scan", "-d", "example.com", "--exclude", "@example.com"],
+            "cannot be excluded",
+        ),
+    ];
+    for (mut args, needle) in cases {
+        args.extend(["-o", out_prefix.to_str().unwrap()]);
+        let out = run(&args, Duration::from_secs(10));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
+    }
+    assert!(!dir.path().join("x.jsonl").exists());
+}
+
+#[test]
+fn a_server_that_never_answers_is_a_timeout_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // Bound and never read: queries vanish, as with a firewalled server.
+    let silent = UdpSocket::bind("127.0.83.1:0").unwrap();
+    let resolver = silent.local_addr().unwrap().to_string();
+    let prefix = dir.path().join("scan");
+    let started = Instant::now();
+    scan(&[
+        "scan",
+        "-d",
+        "example.test",
+        "--resolver",
+        &resolver,
+        "--dns-timeout",
+        "200ms",
+        "-q",
+        "-o",
+        prefix.to_str().unwrap(),
+    ]);
+    let doc = read_json(&dir.path().join("scan.json"));
+    let d = domain(&doc, "example.test");
+    assert_eq!(d["route"], "timeout");
+    assert!(
+        d["spf"]["lookup_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("timed out")
+    );
+    assert!(read_jsonl(&dir.path().join("scan.jsonl")).is_empty());
+    drop(silent);
+    eprintln!("silent resolver run took {:?}", started.elapsed());
+}
+
+/// unbound from Debian, serving `ub.test` on 127.0.82.1; killed when dropped.
+struct Unbound {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Unbound {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unbound_path() -> Option<&'static str> {
+    ["/usr/sbin/unbound", "/usr/bin/unbound"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+}
+
+fn start_unbound(dir: &Path, zone: &[String]) -> Option<Unbound> {
+    let Some(binary) = unbound_path() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "unbound is not installed (CI installs it in .ci/run)"
+        );
+        eprintln!("SKIPPED: unbound is not installed (apt-get install unbound)");
+        return None;
+    };
+    // A free port on our address: bind, note it, release it for unbound.
+    let port = UdpSocket::bind("127.0.82.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: SocketAddr = format!("127.0.82.1:{port}").parse().unwrap();
+    let mut conf = format!(
+        "server:\n  interface: 127.0.82.1\n  port: {port}\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{}\"\n  pidfile: \"\"\n  use-syslog: no\n  logfile: \"\"\n  do-ip6: no\n  access-control: 127.0.0.0/8 allow\n  module-config: \"iterator\"\n  local-zone: \"ub.test.\" static\n",
+        dir.display()
+    );
+    for line in zone {
+        conf.push_str(&format!("  {line}\n"));
+    }
+    let path = dir.join("unbound.conf");
+    std::fs::write(&path, conf).unwrap();
+    let child = Command::new(binary)
+        .arg("-d")
+        .arg("-c")
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("unbound.log")).unwrap())
+        .spawn()
+        .expect("start unbound");
+    let server = Unbound { child, addr };
+    // Ready when it answers a query (a TCP connect proves the listener is up).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_err() {
+        assert!(Instant::now() < deadline, "unbound did not start on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(server)
+}
+
+#[test]
+fn unbound_serves_preferences_implicit_null_nxdomain_split_txt_and_shared_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = LabProcess::start(
+        "127.0.81.0".parse().unwrap(),
+        dir.path(),
+        &[
+            "--persona",
+            "open-relay",
+            "--persona",
+            "closed",
+            "--persona",
+            "auth-required",
+        ],
+    );
+    let (a, b, c) = (lab.addr(0), lab.addr(1), lab.addr(2));
+    let zone: Vec<String> = [
+        "local-data: \"pref.ub.test. MX 20 mx2.ub.test.\"".to_string(),
+        "local-data: \"pref.ub.test. MX 10 mx1.ub.test.\"".to_string(),
+        "local-data: \"other.ub.test. MX 5 mx1.ub.test.\"".to_string(),
+        format!("local-data: \"mx1.ub.test. A {a}\""),
+        format!("local-data: \"mx2.ub.test. A {b}\""),
+        format!("local-data: \"implicit.ub.test. A {c}\""),
+        "local-data: \"null.ub.test. MX 0 .\"".to_string(),
+        "local-data: 'pref.ub.test. TXT \"v=spf1 ip4:127.0.81.0/24 \" \"mx -all\"'".to_string(),
+        "local-data: '_dmarc.pref.ub.test. TXT \"v=DMARC1; p=none; \" \"rua=mailto:d@ub.test\"'"
+            .to_string(),
+        format!("local-data-ptr: \"{a} mx1.ub.test.\""),
+    ]
+    .to_vec();
+    let Some(unbound) = start_unbound(dir.path(), &zone) else {
+        return;
+    };
+    let resolver = unbound.addr.to_string();
+    let prefix = dir.path().join("scan");
+    let port = lab.port_arg();
+    scan(&[
+        "scan",
+        "--resolver",
+        &resolver,
+        "-p",
+        &port,
+        "-q",
+        "-o",
+        prefix.to_str().unwrap(),
+        "-d",
+        "pref.ub.test",
+        "-d",
+        "other.ub.test",
+        "-d",
+        "implicit.ub.test",
+        "-d",
+        "null.ub.test",
+        "-d",
+        "gone.ub.test",
+    ]);
+    let records = read_jsonl(&dir.path().join("scan.jsonl"));
+    let mut probed: Vec<IpAddr> = records.iter().map(|r| r.ip).collect();
+    probed.sort();
+    assert_eq!(
+        probed,
+        [a, b, c],
+        "three mail-host addresses, each probed once"
+    );
+    let shared = records.iter().find(|r| r.ip == a).unwrap();
+    assert_eq!(shared.domains, ["other.ub.test", "pref.ub.test"]);
+
+    let doc = read_json(&dir.path().join("scan.json"));
+    let pref = domain(&doc, "pref.ub.test");
+    assert_eq!(pref["route"], "mx");
+    assert_eq!(pref["mx"][0]["host"], "mx1.ub.test");
+    assert_eq!(pref["mx"][0]["preference"], 10);
+    assert_eq!(pref["mx"][1]["preference"], 20);
+    assert_eq!(pref["worst_verdict"], "open-relay");
+    assert_eq!(pref["spf"]["raw"], "v=spf1 ip4:127.0.81.0/24 mx -all");
+    assert_eq!(pref["spf"]["valid"], true);
+    assert_eq!(pref["dmarc"]["p"], "none");
+    assert_eq!(pref["dmarc"]["rua"][0], "mailto:d@ub.test");
+    assert_eq!(pref["mx"][0]["addresses"][0]["ptr"][0], "mx1.ub.test");
+    assert_eq!(pref["mx"][0]["addresses"][0]["fcrdns"], true);
+    // The lab greets as open-relay.lab.test, not as its PTR name.
+    assert_eq!(pref["mx"][0]["addresses"][0]["greeting_matches_ptr"], false);
+    assert!(finding_ids(pref).contains(&"dmarc-policy-none".to_string()));
+    assert!(finding_ids(pref).contains(&"greeting-ptr-mismatch".to_string()));
+    assert_eq!(domain(&doc, "other.ub.test")["worst_verdict"], "open-relay");
+    let implicit = domain(&doc, "implicit.ub.test");
+    assert_eq!(implicit["route"], "implicit-mx");
+    assert_eq!(implicit["worst_verdict"], "auth-required");
+    assert_eq!(domain(&doc, "null.ub.test")["route"], "null-mx");
+    assert_eq!(domain(&doc, "gone.ub.test")["route"], "nxdomain");
+    drop(unbound);
+}
