@@ -1,0 +1,182 @@
+//! The audit's data: an input file, where a setting lives (file:line), a finding tied to it, and the whole report.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::probe::Verdict;
+use crate::probe::findings::{Finding, FindingId, Mta, Severity};
+
+/// One configuration input: the name it is shown by (a path, or `<stdin>`) and its text.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub text: String,
+}
+
+impl Source {
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Source {
+        Source {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+}
+
+/// Where a setting comes from: a file and line, or the software's built-in default.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Location {
+    pub file: String,
+    /// 1-based; `None` when the setting is absent and its default applies.
+    pub line: Option<usize>,
+}
+
+impl Location {
+    pub fn at(file: &str, line: usize) -> Location {
+        Location {
+            file: file.to_string(),
+            line: Some(line),
+        }
+    }
+
+    pub fn default_in(file: &str) -> Location {
+        Location {
+            file: file.to_string(),
+            line: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}", self.file),
+            None => write!(f, "{} (default)", self.file),
+        }
+    }
+}
+
+/// A bad input: which file and line, and what is wrong. Shown as `file:line: message`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {message}")]
+pub struct InputError {
+    pub location: Location,
+    pub message: String,
+}
+
+impl InputError {
+    pub fn new(file: &str, line: usize, message: impl Into<String>) -> InputError {
+        InputError {
+            location: Location::at(file, line),
+            message: message.into(),
+        }
+    }
+}
+
+/// One finding tied to the setting that causes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditFinding {
+    /// `file:line` (or `file (default)`), as shown everywhere.
+    pub location: String,
+    pub file: String,
+    pub line: Option<usize>,
+    /// The setting at fault: `mynetworks`, `FEATURE(promiscuous_relay)`, `master.cf smtp -o ...`.
+    pub setting: String,
+    pub mta: Mta,
+    /// The same model as a scan's findings: id, severity, title, detail, evidence, remediation.
+    pub finding: Finding,
+}
+
+impl AuditFinding {
+    pub fn new(
+        at: &Location,
+        setting: impl Into<String>,
+        mta: Mta,
+        id: FindingId,
+        detail: String,
+        evidence: Vec<String>,
+    ) -> AuditFinding {
+        AuditFinding {
+            location: at.to_string(),
+            file: at.file.clone(),
+            line: at.line,
+            setting: setting.into(),
+            mta,
+            finding: Finding::new(id, mta, detail, evidence),
+        }
+    }
+}
+
+/// Everything one audit found, most severe first, with notes on what could not be checked.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuditReport {
+    /// The inputs, in the order given, with the MTA and kind each was read as.
+    pub files: Vec<InputSummary>,
+    pub findings: Vec<AuditFinding>,
+    /// What the audit could not check (an unreadable map, a table type it cannot read).
+    pub notes: Vec<String>,
+}
+
+/// How one input was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputSummary {
+    pub file: String,
+    pub mta: Mta,
+    /// `main.cf`, `master.cf`, `sendmail.mc`, `sendmail.cf`, `access`.
+    pub kind: &'static str,
+}
+
+impl AuditReport {
+    /// Sorts most severe first, then by file and line, and drops repeats of the same finding
+    /// at the same place (each master.cf service re-evaluates main.cf's settings).
+    pub fn finish(&mut self) {
+        self.findings.sort_by(|a, b| {
+            (
+                std::cmp::Reverse(a.finding.severity),
+                &a.file,
+                a.line,
+                a.finding.id,
+            )
+                .cmp(&(
+                    std::cmp::Reverse(b.finding.severity),
+                    &b.file,
+                    b.line,
+                    b.finding.id,
+                ))
+        });
+        self.findings.dedup_by(|a, b| {
+            a.finding.id == b.finding.id && a.location == b.location && a.setting == b.setting
+        });
+        self.notes.sort();
+        self.notes.dedup();
+    }
+
+    /// The audit's conclusion in a scan's terms: `OpenRelay` when some setting lets anyone
+    /// relay; otherwise none, since a configuration alone cannot prove a server closed.
+    pub fn verdict(&self) -> Option<Verdict> {
+        self.findings
+            .iter()
+            .any(|f| f.finding.id == FindingId::OpenRelay)
+            .then_some(Verdict::OpenRelay)
+    }
+
+    /// The scan model's findings, for the `--fail-on` gate.
+    pub fn plain_findings(&self) -> Vec<Finding> {
+        self.findings.iter().map(|f| f.finding.clone()).collect()
+    }
+
+    /// How many findings of each severity, most severe first (every severity listed).
+    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
+        Severity::ALL
+            .into_iter()
+            .map(|s| {
+                let n = self
+                    .findings
+                    .iter()
+                    .filter(|f| f.finding.severity == s)
+                    .count();
+                (s.as_str(), n)
+            })
+            .collect()
+    }
+}
