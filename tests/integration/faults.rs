@@ -230,3 +230,49 @@ fn running_out_of_file_descriptors_slows_the_scan_instead_of_failing_hosts() {
         assert_eq!(r.verdict, Some(relayscan::probe::Verdict::RelayDenied));
     }
 }
+
+#[test]
+fn ctrl_c_under_full_load_leaves_complete_valid_reports() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // 250 hosts of every persona, all in flight at once, each reply 50 ms late.
+    let lab = LabProcess::start(
+        "127.0.106.0".parse().expect("ip"),
+        dir.path(),
+        &["--hosts", "250", "--reply-delay", "50ms"],
+    );
+    let prefix = dir.path().join("load");
+    let child = crate::support::relayscan()
+        .args(["scan", &lab.range(250), "-p", &lab.port_arg(), "-c", "250"])
+        .args(["--rate", "100000", "--grace", "300ms", "--no-progress"])
+        .args(["--all", "--format", "csv,jsonl,json,html,md", "-o"])
+        .arg(&prefix)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn relayscan");
+    std::thread::sleep(Duration::from_millis(1200));
+    // SAFETY: plain kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+
+    let records = read_jsonl(&prefix.with_extension("jsonl"));
+    assert!(!records.is_empty() && records.len() <= 250);
+    let (_, rows) = read_csv(&prefix.with_extension("csv"));
+    assert_eq!(
+        rows.len(),
+        records.len(),
+        "CSV and JSONL hold the same hosts"
+    );
+    let doc = crate::support::read_json(&prefix.with_extension("json"));
+    assert_eq!(doc["interrupted"], true);
+    assert_eq!(doc["records"].as_array().map(Vec::len), Some(records.len()));
+    let html = std::fs::read_to_string(prefix.with_extension("html")).expect("html");
+    assert!(
+        html.trim_end().ends_with("</html>"),
+        "the HTML page is finished"
+    );
+    assert_eq!(html.matches("<tr class=\"row\">").count(), records.len());
+    let md = std::fs::read_to_string(prefix.with_extension("md")).expect("md");
+    assert!(!md.is_empty());
+}
