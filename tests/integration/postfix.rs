@@ -185,7 +185,7 @@ impl Drop for Instance {
     }
 }
 
-fn record_at<'a>(records: &'a [ScanRecord], ip: Ipv4Addr) -> &'a ScanRecord {
+fn record_at(records: &[ScanRecord], ip: Ipv4Addr) -> &ScanRecord {
     records
         .iter()
         .find(|r| r.ip == ip)
@@ -229,8 +229,8 @@ fn postfix_instances_get_their_documented_verdicts() {
             .map(|h| h.join().expect("instance start"))
             .collect()
     });
-    for n in 0..CASES.len() {
-        wait_listening(SocketAddrV4::new(addr(n), port), CASES[n].policy);
+    for (n, case) in CASES.iter().enumerate() {
+        wait_listening(SocketAddrV4::new(addr(n), port), case.policy);
     }
 
     let prefix = dir.path().join("scan");
