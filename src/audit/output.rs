@@ -74,8 +74,7 @@ pub fn render_table(report: &AuditReport) -> String {
             .iter()
             .map(|f| f.location.chars().count())
             .max()
-            .unwrap_or(0)
-            .min(48);
+            .unwrap_or(0);
         let _ = writeln!(
             out,
             "{:<8}  {:<28}  {:<width$}  detail",
