@@ -41,6 +41,9 @@ pub enum Commands {
     /// Compare two scans: new open relays, fixed ones, changed verdicts and findings.
     #[command(after_help = crate::exit::HELP)]
     Diff(DiffArgs),
+    /// Audit Postfix or Sendmail configuration files for relay misconfigurations (no traffic).
+    #[command(after_help = crate::exit::HELP)]
+    AuditConfig(AuditArgs),
 }
 
 #[derive(Debug, Args)]
@@ -139,6 +142,10 @@ pub struct LabArgs {
     /// Only these personas (repeatable) [default: all of them].
     #[arg(long, value_name = "NAME")]
     pub persona: Vec<String>,
+    /// Serve the misbehaving servers instead (tarpit, floods, garbage, resets, ...): one
+    /// host each; scan them with short timeouts (see README, "Hostile servers").
+    #[arg(long, conflicts_with_all = ["persona", "hosts"])]
+    pub hostile: bool,
     /// How many addresses to populate, cycling through the personas [default: one each].
     #[arg(long, value_name = "N")]
     pub hosts: Option<usize>,
@@ -154,6 +161,10 @@ pub struct LabArgs {
     /// Port of the implicit-TLS persona's TLS-first listener [default: 4650; 0 with --port 0].
     #[arg(long, value_name = "N")]
     pub tls_port: Option<u16>,
+    /// Also serve the lab's DNS zone (lab.test: a mail domain per persona) on the last
+    /// address of --bind at this port (0: a free one).
+    #[arg(long, value_name = "N")]
+    pub dns_port: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -196,6 +207,26 @@ pub struct PlanArgs {
     /// Accept IPv6 targets wider than a /104 (2^24 addresses).
     #[arg(long)]
     pub force_large_ipv6: bool,
+    #[command(flatten)]
+    pub dns: DnsArgs,
+}
+
+/// How mail domains are resolved (`scan` and `targets`).
+#[derive(Debug, Args, Default, Clone)]
+pub struct DnsArgs {
+    /// DNS server to ask, IP or IP:PORT (port 53 by default). Repeatable
+    /// [default: the system configuration, /etc/resolv.conf].
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub resolver: Vec<String>,
+    /// DNS lookups in flight at once [default: 32].
+    #[arg(long, value_name = "N")]
+    pub dns_concurrency: Option<usize>,
+    /// New DNS lookups per second [default: 200].
+    #[arg(long, value_name = "PER_SECOND")]
+    pub dns_rate: Option<u32>,
+    /// Wait for one DNS answer before asking again (two tries) [default: 2s].
+    #[arg(long, value_name = "DURATION")]
+    pub dns_timeout: Option<String>,
 }
 
 /// Pacing and resuming of one scan.
@@ -226,6 +257,12 @@ pub struct TargetListArgs {
         value_name = "FILE"
     )]
     pub input_lists: Vec<PathBuf>,
+    /// A mail domain: scan its MX hosts (or, without MX, its own address). Repeatable.
+    #[arg(short = 'd', long = "domain", value_name = "DOMAIN")]
+    pub domains: Vec<String>,
+    /// Read mail domains from FILE, one per line (# comments); "-" reads stdin. Repeatable.
+    #[arg(long = "domains", value_name = "FILE")]
+    pub domain_files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -299,4 +336,28 @@ pub struct DiffArgs {
     /// severity (critical, high, medium, low).
     #[arg(long, value_name = "LEVEL")]
     pub fail_on: Option<crate::report::FailOn>,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Configuration files: Postfix main.cf, master.cf or `postconf -n` output; Sendmail
+    /// .mc, .cf or access source. `-` reads stdin.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Which MTA the files belong to: postfix, sendmail, or auto (by name, else content).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub mta: crate::audit::MtaChoice,
+    /// Also write the findings to PREFIX.csv, PREFIX.json, PREFIX.html.
+    #[arg(short = 'o', long = "output", value_name = "PREFIX")]
+    pub output: Option<PathBuf>,
+    /// Formats written with -o: csv, json, html.
+    #[arg(long, value_name = "LIST", default_value = "csv,json,html")]
+    pub format: String,
+    /// Exit 1 when a setting lets anyone relay (open-relay) or a finding is at or above a
+    /// severity (critical, high, medium, low).
+    #[arg(long, value_name = "LEVEL")]
+    pub fail_on: Option<crate::report::FailOn>,
+    /// Do not print the findings table.
+    #[arg(short, long)]
+    pub quiet: bool,
 }

@@ -3,9 +3,11 @@
 //! Data flows target → scan → probe → report; see ARCHITECTURE in the shared design notes
 //! and README.md. The binary (`src/main.rs`) is a thin shell over this library.
 
+pub mod audit;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dns;
 pub mod exit;
 pub mod lab;
 pub mod probe;

@@ -1,8 +1,11 @@
 //! The subcommands: each turns parsed arguments into work and an [`AppError`] into an exit code.
 
+pub mod audit;
 pub mod demo;
+pub mod demo_domains;
 pub mod diff;
 pub mod lab;
+pub mod lab_hostile;
 pub mod merge;
 pub mod planning;
 pub mod report;
@@ -46,6 +49,7 @@ pub async fn run(cli: crate::cli::Cli, argv: Vec<String>) -> i32 {
         Commands::Merge(args) => merge::run(args, argv),
         Commands::Report(args) => report::run(args, argv),
         Commands::Diff(args) => diff::run(args),
+        Commands::AuditConfig(args) => audit::run(args, argv),
     };
     match result {
         Ok(code) => code,

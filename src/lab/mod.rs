@@ -6,8 +6,11 @@
 //! bounds, and `server.rs` does the loopback I/O.
 
 pub mod address;
+pub mod dns;
 pub mod hostile;
 pub mod lines;
+pub mod misbehave;
+pub mod misbehave_server;
 pub mod persona;
 pub mod policy;
 pub mod server;

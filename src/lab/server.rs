@@ -388,7 +388,7 @@ pub fn describe_hosts(hosts: &[LabHost]) -> String {
 
 /// Binds every address on one port. With port 0 the first bind picks the port;
 /// if it is taken on a later address, everything is closed and retried.
-fn bind_all(ips: &[Ipv4Addr], port: u16) -> Result<(Vec<TcpListener>, u16), LabError> {
+pub(super) fn bind_all(ips: &[Ipv4Addr], port: u16) -> Result<(Vec<TcpListener>, u16), LabError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
