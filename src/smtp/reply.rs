@@ -58,6 +58,13 @@ pub enum ReplyError {
     NotSmtp { line: String },
     #[error("reply code changed from {first} to {later} within one reply")]
     CodeMismatch { first: u16, later: u16 },
+    /// Bytes that arrived before the command they would answer was sent: a server that
+    /// pipelines unasked would have its early replies taken for answers to later
+    /// commands (a RCPT "accepted" by the 250 meant for MAIL), so the dialogue stops.
+    #[error(
+        "{bytes} bytes arrived before the command they would answer was sent (replies nobody asked for)"
+    )]
+    Unsolicited { bytes: usize },
 }
 
 /// The most characters of an offending line kept in `ReplyError::NotSmtp`.

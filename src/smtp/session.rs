@@ -498,6 +498,15 @@ impl Session {
 
     /// Sends a command and reads its reply.
     pub async fn command(&mut self, cmd: &Command) -> Result<Reply, SessionError> {
+        // We never pipeline, so every byte still buffered was sent out of turn.
+        if !self.buf.is_empty() {
+            let e = ReplyError::Unsolicited {
+                bytes: self.buf.len(),
+            };
+            self.transcript.server_raw(&std::mem::take(&mut self.buf));
+            self.transcript.note(format!("protocol error: {e}"));
+            return Err(SessionError::Protocol(e));
+        }
         self.send(cmd).await?;
         self.read_reply().await
     }
@@ -830,6 +839,37 @@ mod tests {
             .unwrap_or(usize::MAX);
         assert!(512 + more <= config.limits.max_line + READ_CHUNK, "{more}");
         assert!(raw.starts_with("220 AAAA"), "{raw}");
+    }
+
+    #[tokio::test]
+    async fn replies_sent_ahead_of_their_commands_stop_the_dialogue() {
+        // Greeting, EHLO reply and a "250" for a RCPT not yet sent, in one write.
+        let addr = server(|mut s| async move {
+            let _ = s
+                .write_all(b"220 mx ESMTP\r\n250 mx\r\n250 2.1.5 Ok\r\n")
+                .await;
+            silent(s).await;
+        })
+        .await;
+        let mut session = connect(addr, &cfg(2000, 10_000)).await;
+        let greeting = session.read_reply().await.expect("the greeting");
+        assert_eq!(greeting.code, 220);
+        // One write on loopback arrives in one read: the rest is buffered behind it.
+        assert!(session.buffered_len() > 0);
+        let r = session.command(&Command::Noop).await;
+        assert!(
+            matches!(r, Err(SessionError::Protocol(ReplyError::Unsolicited { bytes })) if bytes > 0),
+            "{r:?}"
+        );
+        assert_eq!(session.buffered_len(), 0);
+        assert!(
+            session
+                .transcript()
+                .lines()
+                .iter()
+                .all(|l| l.dir != Direction::Client),
+            "nothing was sent"
+        );
     }
 
     #[tokio::test]
