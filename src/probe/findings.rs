@@ -5,6 +5,8 @@
 //! diffs and CI gates key on them. Titles and severities belong to the id; the detail and the
 //! evidence belong to the host.
 
+mod config;
+pub mod domain;
 mod mta;
 mod remediation;
 mod tls;
@@ -108,25 +110,40 @@ pub enum FindingId {
     RelayInconclusive,
     /// Something other than SMTP answers on a mail port.
     NotSmtp,
+    /// Configuration audit: relaying is trusted to networks beyond the host's own.
+    TrustedNetworksTooWide,
+    /// Configuration audit: relaying to more destination domains than the server serves.
+    RelayDomainsTooBroad,
+    /// Configuration audit: mail from senders at domains that do not resolve is accepted.
+    AcceptsUnresolvableDomains,
+    /// Configuration audit: VRFY answers, so addresses can be enumerated.
+    VrfyEnabled,
+    /// Configuration audit: no per-client connection or message rate limit.
+    NoRateLimits,
 }
 
 impl FindingId {
     /// Every id, most severe first (the order of the README table).
-    pub const ALL: [FindingId; 16] = [
+    pub const ALL: [FindingId; 21] = [
         FindingId::OpenRelay,
         FindingId::AcceptsAnyRecipient,
         FindingId::RelayOnlyAfterStarttls,
         FindingId::AuthBeforeTls,
+        FindingId::TrustedNetworksTooWide,
+        FindingId::RelayDomainsTooBroad,
         FindingId::TlsCertExpired,
         FindingId::TlsCertNotYetValid,
         FindingId::StarttlsMissing,
         FindingId::StarttlsInjection,
         FindingId::TlsHandshakeFailed,
+        FindingId::AcceptsUnresolvableDomains,
         FindingId::TlsCertSelfSigned,
         FindingId::TlsCertUntrusted,
         FindingId::TlsCertNameMismatch,
         FindingId::TlsCertExpiringSoon,
         FindingId::BannerVersion,
+        FindingId::VrfyEnabled,
+        FindingId::NoRateLimits,
         FindingId::RelayInconclusive,
         FindingId::NotSmtp,
     ];
@@ -149,6 +166,11 @@ impl FindingId {
             FindingId::BannerVersion => "banner-version",
             FindingId::RelayInconclusive => "relay-inconclusive",
             FindingId::NotSmtp => "not-smtp",
+            FindingId::TrustedNetworksTooWide => "trusted-networks-too-wide",
+            FindingId::RelayDomainsTooBroad => "relay-domains-too-broad",
+            FindingId::AcceptsUnresolvableDomains => "accepts-unresolvable-domains",
+            FindingId::VrfyEnabled => "vrfy-enabled",
+            FindingId::NoRateLimits => "no-rate-limits",
         }
     }
 
@@ -162,14 +184,20 @@ impl FindingId {
             | FindingId::RelayOnlyAfterStarttls
             | FindingId::AuthBeforeTls
             | FindingId::TlsCertExpired
-            | FindingId::TlsCertNotYetValid => Severity::High,
+            | FindingId::TlsCertNotYetValid
+            | FindingId::TrustedNetworksTooWide
+            | FindingId::RelayDomainsTooBroad => Severity::High,
             FindingId::StarttlsMissing
             | FindingId::StarttlsInjection
             | FindingId::TlsHandshakeFailed
             | FindingId::TlsCertSelfSigned
             | FindingId::TlsCertUntrusted
-            | FindingId::TlsCertNameMismatch => Severity::Medium,
-            FindingId::TlsCertExpiringSoon | FindingId::BannerVersion => Severity::Low,
+            | FindingId::TlsCertNameMismatch
+            | FindingId::AcceptsUnresolvableDomains => Severity::Medium,
+            FindingId::TlsCertExpiringSoon
+            | FindingId::BannerVersion
+            | FindingId::VrfyEnabled
+            | FindingId::NoRateLimits => Severity::Low,
             FindingId::RelayInconclusive | FindingId::NotSmtp => Severity::Info,
         }
     }
@@ -203,6 +231,17 @@ impl FindingId {
             FindingId::BannerVersion => "Software version disclosed in the banner",
             FindingId::RelayInconclusive => "Relay tests inconclusive: deferred or cut short",
             FindingId::NotSmtp => "Not an SMTP service",
+            FindingId::TrustedNetworksTooWide => {
+                "Relaying trusted to networks wider than the host's own"
+            }
+            FindingId::RelayDomainsTooBroad => {
+                "Relays to more destination domains than the server serves"
+            }
+            FindingId::AcceptsUnresolvableDomains => {
+                "Accepts senders at domains that do not resolve (forged senders)"
+            }
+            FindingId::VrfyEnabled => "VRFY enabled: addresses can be enumerated",
+            FindingId::NoRateLimits => "No per-client connection or message rate limit",
         }
     }
 }

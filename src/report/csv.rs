@@ -1,6 +1,5 @@
 //! The CSV report: one flat row per endpoint for spreadsheets, every cell neutralised against formula injection.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use chrono::SecondsFormat;
@@ -9,6 +8,7 @@ use super::meta::{RunEnd, RunMeta};
 use super::record::ScanRecord;
 use super::sanitize::csv_cell;
 use super::summary::Summary;
+use super::whole::WholeWrites;
 use super::{Phase, ReportError, ReportSink, create_file};
 use crate::smtp::TlsReport;
 
@@ -54,6 +54,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "mta",
     "severity",
     "findings",
+    "domains",
 ];
 
 /// The cells of one record, raw, in [`CSV_COLUMNS`] order. Missing values are empty cells.
@@ -108,6 +109,7 @@ pub fn row(r: &ScanRecord) -> Vec<String> {
             .map(|f| f.id.as_str())
             .collect::<Vec<_>>()
             .join(";"),
+        join(&r.domains),
     ])
     .collect()
 }
@@ -144,7 +146,8 @@ fn tls_cells(tls: Option<&TlsReport>) -> Vec<String> {
 /// The run metadata and summary live in the JSON report; a CSV has no place for them.
 pub struct CsvSink {
     path: PathBuf,
-    out: csv::Writer<File>,
+    /// Each row is flushed whole into the file, or the file is cut back to the last row.
+    out: csv::Writer<WholeWrites>,
     phase: Phase,
 }
 
@@ -153,7 +156,7 @@ impl CsvSink {
         let file = create_file(path)?;
         Ok(CsvSink {
             path: path.to_path_buf(),
-            out: csv::Writer::from_writer(file),
+            out: csv::Writer::from_writer(WholeWrites::new(file)),
             phase: Phase::New,
         })
     }

@@ -14,8 +14,6 @@ mod chart;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::fs::File;
-use std::io::Write as _;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +23,7 @@ use super::meta::{RunEnd, RunMeta};
 use super::record::ScanRecord;
 use super::sanitize;
 use super::summary::Summary;
+use super::whole::WholeWrites;
 use super::{Phase, ReportError, ReportSink, create_file};
 use crate::probe::Verdict;
 use crate::probe::findings::{Finding, FindingId, Severity};
@@ -56,7 +55,7 @@ fn esc(s: &str) -> Cow<'_, str> {
 /// Writes `PREFIX.html`, streamed: one write per call, like the other sinks.
 pub struct HtmlSink {
     path: PathBuf,
-    file: File,
+    file: WholeWrites,
     phase: Phase,
     /// Authorises our own `<style>` and `<script>` under the page's CSP; random per report,
     /// so text written into the page by a server cannot carry it.
@@ -69,7 +68,7 @@ impl HtmlSink {
     pub fn create(path: &Path) -> Result<HtmlSink, ReportError> {
         Ok(HtmlSink {
             path: path.to_path_buf(),
-            file: create_file(path)?,
+            file: WholeWrites::new(create_file(path)?),
             phase: Phase::New,
             nonce: format!("{:032x}", rand::random::<u128>()),
             buf: String::with_capacity(16 * 1024),
@@ -82,7 +81,8 @@ impl HtmlSink {
     }
 
     fn flush_buf(&mut self) -> Result<(), ReportError> {
-        let r = self.file.write_all(self.buf.as_bytes());
+        // Whole host rows or nothing: after a failed write the page ends at its last row.
+        let r = self.file.write_whole(self.buf.as_bytes());
         self.buf.clear();
         r.map_err(|e| ReportError::new("write", &self.path, e))
     }

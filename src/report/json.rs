@@ -34,6 +34,8 @@ pub struct JsonSink {
     phase: Phase,
     records: u64,
     buf: Vec<u8>,
+    /// The serialised `domains` section, written in the tail.
+    domains: Option<Vec<u8>>,
 }
 
 impl JsonSink {
@@ -44,6 +46,7 @@ impl JsonSink {
             phase: Phase::New,
             records: 0,
             buf: Vec::with_capacity(4096),
+            domains: None,
         })
     }
 
@@ -79,9 +82,20 @@ fn item(r: &ScanRecord, first: bool, buf: &mut Vec<u8>) -> serde_json::Result<()
     serde_json::to_writer(&mut *buf, r)
 }
 
-fn tail(end: &RunEnd, summary: &Summary, buf: &mut Vec<u8>) -> serde_json::Result<()> {
+fn tail(
+    end: &RunEnd,
+    summary: &Summary,
+    domains: Option<&[u8]>,
+    buf: &mut Vec<u8>,
+) -> serde_json::Result<()> {
     buf.clear();
-    buf.extend_from_slice(b"\n],\n\"summary\":");
+    buf.extend_from_slice(b"\n],\n");
+    if let Some(section) = domains {
+        buf.extend_from_slice(b"\"domains\":");
+        buf.extend_from_slice(section);
+        buf.extend_from_slice(b",\n");
+    }
+    buf.extend_from_slice(b"\"summary\":");
     serde_json::to_writer(&mut *buf, summary)?;
     buf.extend_from_slice(b",\n\"finished_at\":");
     serde_json::to_writer(&mut *buf, &end.finished_at)?;
@@ -92,6 +106,12 @@ fn tail(end: &RunEnd, summary: &Summary, buf: &mut Vec<u8>) -> serde_json::Resul
 }
 
 impl ReportSink for JsonSink {
+    fn domains(&mut self, entries: &[super::domains::DomainEntry]) -> Result<(), ReportError> {
+        let section = serde_json::to_vec(entries).map_err(|e| self.err(e))?;
+        self.domains = Some(section);
+        Ok(())
+    }
+
     fn begin(&mut self, meta: &RunMeta) -> Result<(), ReportError> {
         self.phase.begin(&self.path)?;
         head(meta, &mut self.buf).map_err(|e| self.err(e))?;
@@ -108,7 +128,7 @@ impl ReportSink for JsonSink {
 
     fn finish(&mut self, end: &RunEnd, summary: &Summary) -> Result<(), ReportError> {
         self.phase.finish(&self.path)?;
-        tail(end, summary, &mut self.buf).map_err(|e| self.err(e))?;
+        tail(end, summary, self.domains.as_deref(), &mut self.buf).map_err(|e| self.err(e))?;
         self.write_buf()?;
         self.file
             .sync_all()
@@ -230,7 +250,7 @@ mod tests {
             finished_at: Utc::now(),
             interrupted: false,
         };
-        tail(&end, &Summary::default(), &mut buf).unwrap();
+        tail(&end, &Summary::default(), None, &mut buf).unwrap();
         text.push_str(std::str::from_utf8(&buf).unwrap());
         assert!(text.starts_with("{\"schema_version\":1,\n\"run\":{\"tool\":\"relayscan\""));
         let at = |k: &str| text.find(k).unwrap();

@@ -1,12 +1,11 @@
 //! The JSON Lines report: one complete [`ScanRecord`] per line, raw server text kept; the file to read during a run.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::meta::{RunEnd, RunMeta};
 use super::record::ScanRecord;
 use super::summary::Summary;
+use super::whole::WholeWrites;
 use super::{Phase, ReportError, ReportSink, create_file};
 
 /// Writes `PREFIX.jsonl`: records only, so every line is a record and the file can be
@@ -14,7 +13,7 @@ use super::{Phase, ReportError, ReportSink, create_file};
 /// are in the JSON report.
 pub struct JsonlSink {
     path: PathBuf,
-    file: File,
+    file: WholeWrites,
     phase: Phase,
     /// Reused between records, so a line is built in memory and written in one call.
     line: Vec<u8>,
@@ -24,7 +23,7 @@ impl JsonlSink {
     pub fn create(path: &Path) -> Result<JsonlSink, ReportError> {
         Ok(JsonlSink {
             path: path.to_path_buf(),
-            file: create_file(path)?,
+            file: WholeWrites::new(create_file(path)?),
             phase: Phase::New,
             line: Vec::with_capacity(4096),
         })
@@ -53,8 +52,9 @@ impl ReportSink for JsonlSink {
         self.phase.check_record(&self.path)?;
         let err = |e: std::io::Error| ReportError::new("write", &self.path, e);
         to_line(r, &mut self.line).map_err(|e| err(e.into()))?;
-        // Unbuffered: one write per record, so the line is with the kernel when we return.
-        self.file.write_all(&self.line).map_err(err)
+        // One write per record, so the line is with the kernel when we return; a failed
+        // write is cut back, so the file always ends with a whole line.
+        self.file.write_whole(&self.line).map_err(err)
     }
 
     fn finish(&mut self, _end: &RunEnd, _summary: &Summary) -> Result<(), ReportError> {

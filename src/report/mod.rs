@@ -11,6 +11,7 @@
 
 pub mod csv;
 pub mod diff;
+pub mod domains;
 pub mod gate;
 pub mod html;
 pub mod json;
@@ -22,6 +23,7 @@ pub mod record;
 pub mod sanitize;
 pub mod schema;
 pub mod summary;
+pub mod whole;
 
 #[cfg(test)]
 mod testdata;
@@ -48,6 +50,11 @@ pub trait ReportSink: Send {
     fn begin(&mut self, meta: &RunMeta) -> Result<(), ReportError>;
     fn record(&mut self, r: &ScanRecord) -> Result<(), ReportError>;
     fn finish(&mut self, end: &RunEnd, summary: &Summary) -> Result<(), ReportError>;
+    /// The per-domain results, once, just before `finish` (only when the run had mail
+    /// domains). Sinks without a domains section ignore them.
+    fn domains(&mut self, _entries: &[domains::DomainEntry]) -> Result<(), ReportError> {
+        Ok(())
+    }
 }
 
 /// A report file could not be written: which file, what we were doing, and why.
@@ -254,6 +261,8 @@ pub fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {
 pub struct Reports {
     sinks: Vec<Box<dyn ReportSink>>,
     paths: Vec<PathBuf>,
+    /// With mail domains: annotates records and writes PREFIX.domains.csv at the end.
+    domains: Option<domains::DomainReport>,
 }
 
 impl Reports {
@@ -276,6 +285,7 @@ impl Reports {
         let mut reports = Reports {
             sinks: Vec::new(),
             paths: Vec::new(),
+            domains: None,
         };
         for ext in formats.extensions() {
             let path = with_suffix(prefix, ext);
@@ -292,9 +302,17 @@ impl Reports {
         Ok(reports)
     }
 
-    /// The files being written, in the order csv, jsonl, json, html, md.
+    /// The files being written, in the order csv, jsonl, json, html, md (then
+    /// domains.csv).
     pub fn paths(&self) -> Vec<PathBuf> {
         self.paths.clone()
+    }
+
+    /// Adds the per-domain report: records then list the domains their address
+    /// serves, and `finish` writes PREFIX.domains.csv and the JSON `domains` section.
+    pub fn attach_domains(&mut self, report: domains::DomainReport) {
+        self.paths.push(report.path().to_path_buf());
+        self.domains = Some(report);
     }
 
     /// Calls `f` on every sink even when one fails, so that one full disk or one bad file
@@ -320,11 +338,21 @@ impl ReportSink for Reports {
     }
 
     fn record(&mut self, r: &ScanRecord) -> Result<(), ReportError> {
-        self.each(|s| s.record(r))
+        match self.domains.as_mut().and_then(|d| d.take(r)) {
+            Some(annotated) => self.each(|s| s.record(&annotated)),
+            None => self.each(|s| s.record(r)),
+        }
     }
 
     fn finish(&mut self, end: &RunEnd, summary: &Summary) -> Result<(), ReportError> {
-        self.each(|s| s.finish(end, summary))
+        // The domain files come first, but a failure there must not leave the others open.
+        let domains = match self.domains.as_ref().map(|d| d.finish()) {
+            Some(Ok(entries)) => self.each(|s| s.domains(&entries)),
+            Some(Err(e)) => Err(e),
+            None => Ok(()),
+        };
+        let finished = self.each(|s| s.finish(end, summary));
+        domains.and(finished)
     }
 }
 

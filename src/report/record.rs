@@ -27,6 +27,9 @@ pub struct ScanRecord {
     /// The host name the address came from, if any.
     #[serde(default)]
     pub name: Option<String>,
+    /// The mail domains this address serves (`-d`, `--domains`, `@domain` targets).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<String>,
     pub status: Status,
     #[serde(default)]
     pub verdict: Option<Verdict>,
@@ -124,6 +127,7 @@ impl From<&Outcome> for ScanRecord {
             ip: o.endpoint.ip,
             port: o.endpoint.port,
             name: o.endpoint.name.clone(),
+            domains: Vec::new(),
             status: o.status,
             verdict: o.verdict,
             reason: o.reason.clone(),

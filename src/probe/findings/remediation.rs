@@ -55,6 +55,11 @@ fn specific(id: FindingId, mta: Mta) -> &'static str {
             "A service other than SMTP answers on a mail port. Check that this is intended \
              and that the hosts your MX records name run the mail service."
         }
+        F::TrustedNetworksTooWide
+        | F::RelayDomainsTooBroad
+        | F::AcceptsUnresolvableDomains
+        | F::VrfyEnabled
+        | F::NoRateLimits => super::config::remediation(id, mta),
     }
 }
 

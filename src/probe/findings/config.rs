@@ -1,0 +1,89 @@
+//! The fix for the findings only a configuration audit raises (`relayscan audit-config`), per MTA.
+//!
+//! Pure text tables, like `remediation.rs`; configuration names are quoted exactly as each
+//! product documents them.
+
+use super::FindingId;
+use super::mta::Mta;
+
+/// The product-specific fix for a configuration finding; `remediation` adds nothing to it.
+pub(super) fn remediation(id: FindingId, mta: Mta) -> &'static str {
+    match (id, mta) {
+        (FindingId::TrustedNetworksTooWide, Mta::Postfix) => {
+            "Postfix: list in `mynetworks` only the hosts that really submit mail through \
+             this server (e.g. `mynetworks = 127.0.0.0/8 [::1]/128` plus your own servers), \
+             never 0.0.0.0/0 or a provider's range; set it explicitly rather than relying on \
+             `mynetworks_style` (`subnet` and `class` trust every neighbour); let everyone \
+             else authenticate (SASL over TLS). Check with `postconf mynetworks`, then \
+             `postfix reload`."
+        }
+        (FindingId::TrustedNetworksTooWide, Mta::Sendmail) => {
+            "Sendmail: remove FEATURE(`relay_entire_domain') and RELAY entries for whole \
+             networks from the access database; list single hosts (`Connect:192.0.2.10 \
+             RELAY`), rebuild the map (`makemap hash /etc/mail/access < /etc/mail/access`) \
+             and let everyone else authenticate."
+        }
+        (FindingId::TrustedNetworksTooWide, _) => {
+            "Trust for relaying only the hosts that really submit mail through this server, \
+             never whole provider ranges; let every other client authenticate over TLS."
+        }
+        (FindingId::RelayDomainsTooBroad, Mta::Postfix) => {
+            "Postfix: list in `relay_domains` only the domains this server is a backup or \
+             gateway for, by name (no wildcards, no top-level domains, no `static:` map); \
+             replace `permit_mx_backup` by explicit `relay_domains` with \
+             `relay_recipient_maps`, so that nobody can point a domain's MX at this server \
+             and relay through it."
+        }
+        (FindingId::RelayDomainsTooBroad, Mta::Sendmail) => {
+            "Sendmail: remove FEATURE(`relay_based_on_MX') (anyone can point an MX record at \
+             this server) and `To:` RELAY entries for top-level domains; list the relayed \
+             domains by name in the relay-domains file or the access database."
+        }
+        (FindingId::RelayDomainsTooBroad, _) => {
+            "Relay only to the destination domains this server serves, listed by name; never \
+             by wildcard, top-level domain or 'whatever points its MX here'."
+        }
+        (FindingId::AcceptsUnresolvableDomains, Mta::Sendmail) => {
+            "Sendmail: remove FEATURE(`accept_unresolvable_domains') so that mail from \
+             senders at domains without DNS is refused (451/553), then rebuild sendmail.cf."
+        }
+        (FindingId::AcceptsUnresolvableDomains, Mta::Postfix) => {
+            "Postfix: add `reject_unknown_sender_domain` to `smtpd_sender_restrictions` so \
+             that mail from senders at domains without DNS is refused."
+        }
+        (FindingId::AcceptsUnresolvableDomains, _) => {
+            "Refuse mail whose sender domain does not resolve: such senders are forged, and \
+             their bounces go to innocent third parties (backscatter)."
+        }
+        (FindingId::VrfyEnabled, Mta::Postfix) => {
+            "Postfix: set `disable_vrfy_command = yes` (the default is no), then `postfix \
+             reload`."
+        }
+        (FindingId::VrfyEnabled, Mta::Sendmail) => {
+            "Sendmail: add `novrfy` (or `goaway`) to define(`confPRIVACY_FLAGS', ...) in the \
+             .mc file and rebuild sendmail.cf."
+        }
+        (FindingId::VrfyEnabled, _) => {
+            "Disable the VRFY command (or answer it with 252 for every address) so that \
+             strangers cannot test which mailboxes exist."
+        }
+        (FindingId::NoRateLimits, Mta::Postfix) => {
+            "Postfix: set anvil limits, e.g. `smtpd_client_connection_rate_limit = 30` and \
+             `smtpd_client_message_rate_limit = 100` (per `anvil_rate_time_unit`, 60 s), and \
+             exempt your own hosts with `smtpd_client_event_limit_exceptions`."
+        }
+        (FindingId::NoRateLimits, Mta::Sendmail) => {
+            "Sendmail: set define(`confCONNECTION_RATE_THROTTLE', ...) and use \
+             FEATURE(`ratecontrol') / FEATURE(`conncontrol') with `ClientRate:` and \
+             `ClientConn:` entries in the access database."
+        }
+        (FindingId::NoRateLimits, _) => {
+            "Limit how many connections and messages one client may send per minute, so that \
+             a compromised account or a relay mistake cannot send at full speed."
+        }
+        // Not a configuration finding: the caller routes only the ids above here.
+        (_, _) => {
+            "See the finding's title: this id has no configuration-specific remediation text."
+        }
+    }
+}
