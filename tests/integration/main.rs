@@ -3,13 +3,19 @@
 
 mod support;
 
+mod audit;
 mod compliance;
 mod demo;
 mod deploy;
+mod dns;
+mod faults;
 mod injection;
 mod input;
 mod interrupt;
+mod misbehave;
 mod plan;
+mod postfix;
+mod postfix_aiosmtpd;
 mod reports;
 mod resume;
 mod scale;

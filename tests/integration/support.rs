@@ -49,6 +49,8 @@ pub struct LabProcess {
     pub hosts: usize,
     /// The implicit-TLS port, when the lab has a persona that speaks TLS first.
     pub tls_port: Option<u16>,
+    /// The lab's DNS server, when started with `--dns-port`.
+    pub dns: Option<std::net::SocketAddr>,
 }
 
 impl LabProcess {
@@ -68,8 +70,17 @@ impl LabProcess {
         let stdout = child.stdout.take().expect("lab stdout");
         let mut lines = BufReader::new(stdout).lines();
         let deadline = Instant::now() + Duration::from_secs(20);
+        let mut dns = None;
         while Instant::now() < deadline {
             let Some(Ok(line)) = lines.next() else { break };
+            // "lab DNS: zone lab.test at 127.0.80.254:40125; scan its mail domains with: ..."
+            if let Some(rest) = line.strip_prefix("lab DNS: ") {
+                dns = rest
+                    .split_once(" at ")
+                    .and_then(|(_, tail)| tail.split(';').next())
+                    .and_then(|a| a.trim().parse().ok());
+                continue;
+            }
             // "lab ready: 13 hosts on port 40123; scan with: ..."
             let Some(rest) = line.strip_prefix("lab ready: ") else {
                 continue;
@@ -94,6 +105,7 @@ impl LabProcess {
                     log,
                     hosts,
                     tls_port,
+                    dns,
                 };
             }
             break;
