@@ -310,8 +310,10 @@ fn start_unbound(dir: &Path, zone: &[String]) -> Option<Unbound> {
         .unwrap()
         .port();
     let addr: SocketAddr = format!("127.0.82.1:{port}").parse().unwrap();
+    // `local-zone: "." refuse` keeps unbound from ever recursing: a name outside the
+    // test's zones is refused locally instead of being chased to the root servers.
     let mut conf = format!(
-        "server:\n  interface: 127.0.82.1\n  port: {port}\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{}\"\n  pidfile: \"\"\n  use-syslog: no\n  logfile: \"\"\n  do-ip6: no\n  access-control: 127.0.0.0/8 allow\n  module-config: \"iterator\"\n  local-zone: \"ub.test.\" static\n",
+        "server:\n  interface: 127.0.82.1\n  port: {port}\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{}\"\n  pidfile: \"\"\n  use-syslog: no\n  logfile: \"\"\n  do-ip6: no\n  access-control: 127.0.0.0/8 allow\n  module-config: \"iterator\"\n  local-zone: \"ub.test.\" static\n  local-zone: \".\" refuse\n",
         dir.display()
     );
     for line in zone {
