@@ -114,6 +114,10 @@ pub struct CommonScanArgs {
     /// Print each host's SMTP dialogue, sanitised, as it completes.
     #[arg(long)]
     pub transcript: bool,
+    /// Send the relay tests one command at a time even to servers that advertise
+    /// PIPELINING (by default they go as one RFC 2920 group: a few round trips, not ~50).
+    #[arg(long)]
+    pub no_pipelining: bool,
     /// No progress bar; a one-line status every few seconds instead.
     #[arg(long)]
     pub no_progress: bool,
@@ -152,7 +156,8 @@ pub struct LabArgs {
     /// Append every command the lab receives to FILE as JSON Lines.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
-    /// Delay before every reply, to simulate a wide-area round trip.
+    /// Delay before the replies to each flight of commands (the greeting, each command,
+    /// each pipelined group), to simulate a wide-area round trip.
     #[arg(long, value_name = "DURATION", default_value = "0ms")]
     pub reply_delay: String,
     /// How long the slow-greeting persona holds its 220- teaser.

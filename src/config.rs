@@ -79,6 +79,8 @@ pub struct ScanConfig {
     pub formats: Formats,
     pub write_all: bool,
     pub transcript: bool,
+    /// Pipeline the relay tests where the server advertises PIPELINING.
+    pub pipelining: bool,
     pub progress: ProgressMode,
     pub starttls: StartTls,
     /// Ports that speak TLS first (--tls-ports).
@@ -179,6 +181,7 @@ impl ScanConfig {
             formats,
             write_all: args.all,
             transcript: args.transcript,
+            pipelining: !args.no_pipelining,
             progress,
             starttls,
             tls_ports,

@@ -1,5 +1,8 @@
 //! What the benchmarks share: running relayscan with its wall time and peak memory measured, and starting a lab.
 
+// Each bench binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,6 +13,27 @@ pub struct Measured {
     pub wall: Duration,
     pub peak_rss_kib: i64,
     pub exit: i32,
+    /// User plus system CPU time of the child.
+    pub cpu: Duration,
+}
+
+/// User plus system time from a rusage.
+pub fn cpu_time(usage: &libc::rusage) -> Duration {
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// Kills a child (a lab) and returns the CPU time it used over its life.
+// wait4 reaps the child (std's wait() cannot return its rusage).
+#[allow(clippy::zombie_processes)]
+pub fn stop_with_cpu(mut child: Child) -> Duration {
+    let _ = child.kill();
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: wait4 on our own child with pointers to locals.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert!(pid > 0, "wait4 failed");
+    cpu_time(&usage)
 }
 
 /// Runs relayscan to completion, measuring wall time and peak RSS via wait4(2).
@@ -32,18 +56,29 @@ pub fn measure(args: &[&str]) -> Measured {
         wall: start.elapsed(),
         peak_rss_kib: usage.ru_maxrss,
         exit: libc::WEXITSTATUS(status),
+        cpu: cpu_time(&usage),
     }
 }
 
 /// Starts `relayscan lab`; returns it, its port and its implicit-TLS port (when it has one).
 pub fn start_lab(network: &str, hosts: usize, extra: &[&str]) -> (Child, u16, Option<u16>) {
+    start_lab_on(network, 0, hosts, extra)
+}
+
+/// [`start_lab`] on a given port (0: any free one).
+pub fn start_lab_on(
+    network: &str,
+    port: u16,
+    hosts: usize,
+    extra: &[&str],
+) -> (Child, u16, Option<u16>) {
     let mut child = Command::new(BIN)
         .args([
             "lab",
             "--bind",
             network,
             "--port",
-            "0",
+            &port.to_string(),
             "--hosts",
             &hosts.to_string(),
         ])

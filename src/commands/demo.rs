@@ -61,6 +61,7 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
         format: "csv,jsonl,json,html,md".into(),
         all: false,
         transcript: args.transcript,
+        no_pipelining: false,
         no_progress: false,
         quiet: args.quiet,
         starttls: "auto".into(),

@@ -244,6 +244,7 @@ pub async fn scan_with(
     };
     let mut probe = ProbeSettings::new(session, config.helo.clone(), config.identity.clone());
     probe.tls = config.tls_options();
+    probe.pipelining = config.pipelining;
     let scheduler = Scheduler {
         concurrency,
         rate: config.rate,

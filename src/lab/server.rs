@@ -668,6 +668,9 @@ where
     let mut reader = LineReader::new();
     let mut buf = vec![0u8; MAX_LINE];
     loop {
+        // The simulated round trip is paid once per flight of commands read together, as
+        // on a real network: a pipelined group waits once, not once per command.
+        let mut owed_delay = true;
         while let Some(line) = reader.next_line() {
             let mut starttls = false;
             let answer = if session.in_body() {
@@ -696,7 +699,10 @@ where
             };
             if let Some(answer) = answer {
                 if !answer.lines.is_empty() {
-                    ctx.delay().await;
+                    if owed_delay {
+                        ctx.delay().await;
+                        owed_delay = false;
+                    }
                     push_answer(&mut out, &answer);
                 }
                 if starttls {

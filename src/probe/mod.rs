@@ -5,6 +5,7 @@
 pub mod findings;
 pub mod relay;
 pub mod runner;
+pub mod timing;
 pub mod tls_policy;
 pub mod verdict;
 
@@ -18,6 +19,7 @@ use crate::smtp::tls::TlsReport;
 use crate::smtp::{Capabilities, Reply, TranscriptLine};
 
 pub use runner::{ProbeSettings, probe};
+pub use timing::Timing;
 pub use verdict::{Classification, classify};
 
 /// One (address, port) to probe, with the name it was given by, if any.
@@ -262,4 +264,7 @@ pub struct Outcome {
     /// TLS on this endpoint: STARTTLS or implicit, the handshake, the certificate audit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsReport>,
+    /// Where the time went and how many round trips the probe cost.
+    #[serde(default)]
+    pub timing: Timing,
 }

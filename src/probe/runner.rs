@@ -9,6 +9,7 @@ use std::time::Instant;
 use chrono::Utc;
 
 use super::relay::{CATALOGUE, Identity, RelayTest, control_recipient, render};
+use super::timing::{Phase, Timing};
 use super::tls_policy::{
     TlsOptions, asks_for_starttls, plain_fallback, plain_tests_first, starttls_decision, tls_tests,
 };
@@ -33,6 +34,9 @@ pub struct ProbeSettings {
     pub control: bool,
     /// STARTTLS, implicit-TLS ports, where the relay tests run.
     pub tls: TlsOptions,
+    /// Send the relay tests as one pipelined group when the server advertises PIPELINING
+    /// (RFC 2920); off, or without the keyword, one command at a time.
+    pub pipelining: bool,
 }
 
 impl ProbeSettings {
@@ -44,6 +48,7 @@ impl ProbeSettings {
             tests: CATALOGUE.to_vec(),
             control: true,
             tls: TlsOptions::standard(),
+            pipelining: true,
         }
     }
 }
@@ -92,8 +97,13 @@ pub async fn probe(endpoint: Endpoint, settings: &ProbeSettings) -> Outcome {
     let started_at = Utc::now();
     let clock = Instant::now();
     let mut seen = Seen::default();
-    let status = match Session::connect(endpoint.socket_addr(), &settings.session).await {
+    let connecting = Instant::now();
+    let connected = Session::connect(endpoint.socket_addr(), &settings.session).await;
+    seen.timing.add(Phase::Connect, connecting.elapsed());
+    let status = match connected {
         Err(error) => {
+            // The failed handshake was one wait for the network all the same.
+            seen.timing.round_trips = 1;
             seen.connect_error = Some(error.to_string());
             status_of(&error)
         }
@@ -114,6 +124,7 @@ pub async fn probe(endpoint: Endpoint, settings: &ProbeSettings) -> Outcome {
             if matches!(status, Status::Completed | Status::ProtocolError) {
                 session.quit().await;
             }
+            seen.timing.round_trips = session.round_trips();
             (seen.transcript, seen.transcript_truncated) = session.into_transcript().into_parts();
             status
         }
@@ -145,6 +156,7 @@ pub async fn probe(endpoint: Endpoint, settings: &ProbeSettings) -> Outcome {
         transcript: seen.transcript,
         transcript_truncated: seen.transcript_truncated,
         tls: seen.tls,
+        timing: seen.timing,
     }
 }
 
@@ -159,6 +171,7 @@ struct Seen {
     tls: Option<TlsReport>,
     /// The certificates the server sent (DER, leaf first), audited once names are known.
     chain: Vec<Vec<u8>>,
+    timing: Timing,
 }
 
 /// How a dialogue step ended early: `None` politely (a refusing greeting, HELO refused),
@@ -200,9 +213,11 @@ async fn implicit_tls(
     let client = &settings.tls.client;
     let ip = endpoint.ip;
     let name = endpoint.name.as_deref();
+    let shaking = Instant::now();
     let (_, result) = session
         .upgrade(|stream| client.handshake(stream, name, ip))
         .await;
+    seen.timing.add(Phase::Tls, shaking.elapsed());
     match result {
         Ok(handshake) => {
             session.note(established(&handshake));
@@ -234,8 +249,12 @@ async fn open_dialogue(
     seen: &mut Seen,
 ) -> Result<(), End> {
     let d = &mut seen.dialogue;
-    greeting(session, d, &mut seen.server_name).await?;
-    hello(
+    let waiting = Instant::now();
+    let greeted = greeting(session, d, &mut seen.server_name).await;
+    seen.timing.add(Phase::Greeting, waiting.elapsed());
+    greeted?;
+    let saying = Instant::now();
+    let said = hello(
         session,
         settings,
         &mut d.ehlo,
@@ -243,7 +262,9 @@ async fn open_dialogue(
         &mut d.capabilities,
         &mut seen.server_name,
     )
-    .await
+    .await;
+    seen.timing.add(Phase::Ehlo, saying.elapsed());
+    said
 }
 
 /// The relay tests of the first session (plaintext, or inside implicit TLS).
@@ -253,14 +274,20 @@ async fn tests_in_dialogue(
     seen: &mut Seen,
 ) -> Result<(), End> {
     let d = &mut seen.dialogue;
-    relay_tests(
+    let pipelining = settings.pipelining && d.capabilities.pipelining();
+    seen.timing.pipelined |= pipelining;
+    let testing = Instant::now();
+    let tested = relay_tests(
         session,
         settings,
         seen.server_name.as_deref(),
+        pipelining,
         &mut d.attempts,
         &mut d.control,
     )
-    .await
+    .await;
+    seen.timing.add(Phase::Tests, testing.elapsed());
+    tested
 }
 
 /// Plaintext first: greeting, EHLO, then STARTTLS as `--starttls` says, and the relay tests
@@ -301,7 +328,10 @@ async fn plaintext_first(
                 // STARTTLS is not allowed inside a mail transaction: close the last test's.
                 command(session, &Command::Rset, "RSET before STARTTLS").await?;
             }
-            if start_tls(session, settings, endpoint, seen).await? {
+            let starting = Instant::now();
+            let started = start_tls(session, settings, endpoint, seen).await;
+            seen.timing.add(Phase::Tls, starting.elapsed());
+            if started? {
                 return after_tls(session, settings, seen, asked).await;
             }
         }
@@ -393,7 +423,8 @@ async fn after_tls(
     asked: bool,
 ) -> Result<(), End> {
     let after = seen.dialogue.after_tls.insert(AfterTls::default());
-    hello(
+    let saying = Instant::now();
+    let said = hello(
         session,
         settings,
         &mut after.ehlo,
@@ -401,16 +432,24 @@ async fn after_tls(
         &mut after.capabilities,
         &mut seen.server_name,
     )
-    .await?;
+    .await;
+    seen.timing.add(Phase::Ehlo, saying.elapsed());
+    said?;
     if tls_tests(settings.tls.relay_over, asked) {
-        relay_tests(
+        let pipelining = settings.pipelining && after.capabilities.pipelining();
+        seen.timing.pipelined |= pipelining;
+        let testing = Instant::now();
+        let tested = relay_tests(
             session,
             settings,
             seen.server_name.as_deref(),
+            pipelining,
             &mut after.attempts,
             &mut after.control,
         )
-        .await?;
+        .await;
+        seen.timing.add(Phase::Tests, testing.elapsed());
+        tested?;
     }
     Ok(())
 }
@@ -501,24 +540,29 @@ async fn hello(
     if positive { Ok(()) } else { Err(None) }
 }
 
-/// The catalogue, then the control RCPT when a test relayed.
+/// The catalogue, then the control RCPT when a test relayed; pipelined when `pipelining`.
 async fn relay_tests(
     session: &mut Session,
     settings: &ProbeSettings,
     server_name: Option<&str>,
+    pipelining: bool,
     attempts: &mut Vec<RelayAttempt>,
     control: &mut Option<RelayAttempt>,
 ) -> Result<(), End> {
     let ip = session.peer_addr().ip();
-    for test in &settings.tests {
-        let mail_from = render(test.mail_from, &settings.identity, server_name, ip);
-        let rcpt_to = render(test.rcpt_to, &settings.identity, server_name, ip);
-        let label = format!("test {}", test.id);
-        if let Some(stop) =
-            run_attempt(session, test.id, &label, mail_from, rcpt_to, attempts).await
-        {
-            return Err(Some(stop));
-        }
+    let planned = settings
+        .tests
+        .iter()
+        .map(|test| {
+            planned_attempt(
+                test.id,
+                render(test.mail_from, &settings.identity, server_name, ip),
+                render(test.rcpt_to, &settings.identity, server_name, ip),
+            )
+        })
+        .collect();
+    if let Some(stop) = run_attempts(session, planned, pipelining, attempts).await {
+        return Err(Some(stop));
     }
     let relayed = attempts.iter().any(|a| {
         a.mail.as_ref().is_some_and(Reply::is_positive)
@@ -528,7 +572,8 @@ async fn relay_tests(
         let mail_from = render("<{FL}@{FD}>", &settings.identity, server_name, ip);
         let rcpt_to = control_recipient(rand::random());
         let mut one = Vec::with_capacity(1);
-        let stop = run_attempt(session, 0, "control", mail_from, rcpt_to, &mut one).await;
+        let planned = vec![planned_attempt(0, mail_from, rcpt_to)];
+        let stop = run_attempts(session, planned, pipelining, &mut one).await;
         *control = one.pop();
         if stop.is_some() {
             return Err(stop);
@@ -537,37 +582,94 @@ async fn relay_tests(
     Ok(())
 }
 
-/// RSET, MAIL FROM, RCPT TO (only after MAIL 2xx). Never DATA. Records the attempt even
-/// when it breaks off, so the transcript and the table agree.
-async fn run_attempt(
-    session: &mut Session,
-    id: u8,
-    label: &str,
-    mail_from: String,
-    rcpt_to: String,
-    attempts: &mut Vec<RelayAttempt>,
-) -> Option<Stop> {
-    let mut attempt = RelayAttempt {
+/// An attempt not yet sent: the envelope, no replies.
+fn planned_attempt(id: u8, mail_from: String, rcpt_to: String) -> RelayAttempt {
+    RelayAttempt {
         id,
         mail_from,
         rcpt_to,
         rset: None,
         mail: None,
         rcpt: None,
-    };
-    let stop = exchange(session, label, &mut attempt).await;
-    attempts.push(attempt);
-    stop
+    }
 }
 
-async fn exchange(session: &mut Session, label: &str, attempt: &mut RelayAttempt) -> Option<Stop> {
+/// How an attempt is named in the transcript and in an interruption's step.
+fn attempt_label(id: u8) -> String {
+    if id == 0 {
+        "control".into()
+    } else {
+        format!("test {id}")
+    }
+}
+
+/// The RSET, MAIL FROM, RCPT TO of every attempt in one pipelined group (RFC 2920 lets
+/// all three appear anywhere in a group; DATA is never sent), or one command at a time.
+/// Each attempt is recorded even when it breaks off, so the transcript and the table
+/// agree; the first stop ends the run.
+async fn run_attempts(
+    session: &mut Session,
+    planned: Vec<RelayAttempt>,
+    pipelining: bool,
+    attempts: &mut Vec<RelayAttempt>,
+) -> Option<Stop> {
+    let mut pipelined = false;
+    if pipelining && !planned.is_empty() {
+        let group: Vec<Command> = planned
+            .iter()
+            .flat_map(|a| {
+                [
+                    Command::Rset,
+                    Command::MailFrom(a.mail_from.clone()),
+                    Command::RcptTo(a.rcpt_to.clone()),
+                ]
+            })
+            .collect();
+        match session.pipeline(&group).await {
+            Ok(()) => pipelined = true,
+            // An unsafe envelope: nothing went out, so the tests go one at a time, and
+            // the offending one is refused there as it always was.
+            Err(SessionError::Command(_)) => {}
+            Err(e) => {
+                let label = planned.first().map(|a| attempt_label(a.id));
+                attempts.extend(planned.into_iter().take(1));
+                return Some(Stop::from_error(
+                    format!("{} RSET", label.unwrap_or_default()),
+                    &e,
+                ));
+            }
+        }
+    }
+    for mut attempt in planned {
+        let stop = exchange(session, &mut attempt, pipelined).await;
+        attempts.push(attempt);
+        if stop.is_some() {
+            return stop;
+        }
+    }
+    None
+}
+
+/// RSET, MAIL FROM, RCPT TO (RCPT only after MAIL 2xx). Never DATA. `pipelined`: the
+/// commands are already sent, only their replies are read, in order.
+async fn exchange(
+    session: &mut Session,
+    attempt: &mut RelayAttempt,
+    pipelined: bool,
+) -> Option<Stop> {
+    let label = attempt_label(attempt.id);
     for step in [Step::Rset, Step::Mail, Step::Rcpt] {
-        let command = match step {
-            Step::Rset => Command::Rset,
-            Step::Mail => Command::MailFrom(attempt.mail_from.clone()),
-            Step::Rcpt => Command::RcptTo(attempt.rcpt_to.clone()),
+        let answered = if pipelined {
+            session.read_reply().await
+        } else {
+            let command = match step {
+                Step::Rset => Command::Rset,
+                Step::Mail => Command::MailFrom(attempt.mail_from.clone()),
+                Step::Rcpt => Command::RcptTo(attempt.rcpt_to.clone()),
+            };
+            session.command(&command).await
         };
-        let reply = match session.command(&command).await {
+        let reply = match answered {
             Ok(reply) => reply,
             Err(e) => return Some(Stop::from_error(format!("{label} {}", step.name()), &e)),
         };
@@ -584,10 +686,24 @@ async fn exchange(session: &mut Session, label: &str, attempt: &mut RelayAttempt
         }
         // No RCPT after a refused MAIL: there is no transaction to add it to.
         if step == Step::Mail && !positive {
+            if pipelined {
+                return skip_reply(session, &label).await;
+            }
             break;
         }
     }
     None
+}
+
+/// The reply to a pipelined RCPT whose MAIL was refused (a 503, as a rule): read to stay
+/// in step with the group, kept in the transcript only, since one command at a time it
+/// would never have been sent and the attempt must read the same either way.
+async fn skip_reply(session: &mut Session, label: &str) -> Option<Stop> {
+    match session.read_reply().await {
+        Ok(reply) if reply.code == 421 => Some(Stop::closing(format!("{label} RCPT"), &reply)),
+        Ok(_) => None,
+        Err(e) => Some(Stop::from_error(format!("{label} RCPT"), &e)),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

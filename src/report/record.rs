@@ -98,6 +98,9 @@ pub struct ScanRecord {
     /// What to act on, most severe first (see `probe::findings`).
     #[serde(default)]
     pub findings: Vec<Finding>,
+    /// Where the probe's time went (connect, greeting, EHLO, TLS, tests) and its round trips.
+    #[serde(default)]
+    pub timing: crate::probe::Timing,
 }
 
 fn default_schema_version() -> u32 {
@@ -155,6 +158,7 @@ impl From<&Outcome> for ScanRecord {
             tls: o.tls.clone(),
             mta: assessment.mta,
             findings: assessment.findings,
+            timing: o.timing,
         }
     }
 }

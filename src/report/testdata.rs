@@ -95,6 +95,7 @@ pub fn open_relay_outcome() -> Outcome {
         ],
         transcript_truncated: false,
         tls: None,
+        timing: Default::default(),
     }
 }
 
@@ -115,6 +116,7 @@ pub fn refused_outcome() -> Outcome {
         transcript: vec![],
         transcript_truncated: false,
         tls: None,
+        timing: Default::default(),
     }
 }
 

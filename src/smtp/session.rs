@@ -197,6 +197,10 @@ pub struct Session {
     deadline: Instant,
     cfg: SessionConfig,
     peer: SocketAddr,
+    /// Times we waited for the server: handshakes, the greeting, each command or group.
+    round_trips: u32,
+    /// We spoke (or connected) and the next reply ends a round trip.
+    awaiting: bool,
 }
 
 impl fmt::Debug for Session {
@@ -228,6 +232,9 @@ impl Session {
             deadline,
             cfg: cfg.clone(),
             peer: addr,
+            // The TCP handshake, then the wait for the greeting.
+            round_trips: 1,
+            awaiting: true,
         };
         session.note(format!("connected to {addr}"));
         if let Err(e) = nodelay {
@@ -254,6 +261,8 @@ impl Session {
             Ok(stream) => {
                 let _ = stream.set_nodelay(true);
                 self.stream = Box::new(stream);
+                self.round_trips = self.round_trips.saturating_add(1);
+                self.awaiting = true;
                 self.note(format!("connected again to {}, without TLS", self.peer));
                 Ok(())
             }
@@ -278,6 +287,8 @@ impl Session {
             deadline: Instant::now() + cfg.host_timeout,
             cfg: cfg.clone(),
             peer,
+            round_trips: 0,
+            awaiting: true,
         }
     }
 
@@ -325,6 +336,8 @@ impl Session {
         let result = match outcome {
             Ok((stream, value)) => {
                 self.stream = stream;
+                self.round_trips = self.round_trips.saturating_add(1);
+                self.awaiting = false;
                 Ok(value)
             }
             Err(UpgradeError::Handshake(e)) => {
@@ -405,6 +418,10 @@ impl Session {
         match parse_reply(&self.buf, limits) {
             Ok(Some((reply, used))) => {
                 self.buf.drain(..used.min(self.buf.len()));
+                if self.awaiting {
+                    self.round_trips = self.round_trips.saturating_add(1);
+                    self.awaiting = false;
+                }
                 self.transcript.server(&reply);
                 Ok(Some(reply))
             }
@@ -459,14 +476,33 @@ impl Session {
     /// Sends one command: the transcript first (so a stalled write still shows what
     /// we tried), then the write, bounded like a read.
     pub async fn send(&mut self, cmd: &Command) -> Result<(), SessionError> {
-        let wire = match cmd.to_wire() {
-            Ok(wire) => wire,
-            Err(e) => {
-                self.note(format!("not sent: {e}"));
-                return Err(SessionError::Command(e));
+        self.write_commands(std::slice::from_ref(cmd)).await
+    }
+
+    /// Sends a pipelined group (RFC 2920) in one write; the caller then reads one reply
+    /// per command, in order. Like [`Session::command`], bytes the server sent before it
+    /// was asked end the dialogue. Nothing is sent when any command is unsafe.
+    pub async fn pipeline(&mut self, cmds: &[Command]) -> Result<(), SessionError> {
+        self.refuse_unsolicited()?;
+        self.write_commands(cmds).await
+    }
+
+    /// Commands written in one go: the transcript first, then the write, bounded like a read.
+    async fn write_commands(&mut self, cmds: &[Command]) -> Result<(), SessionError> {
+        let mut wire = Vec::new();
+        for cmd in cmds {
+            match cmd.to_wire() {
+                Ok(bytes) => wire.extend_from_slice(&bytes),
+                Err(e) => {
+                    self.note(format!("not sent: {e}"));
+                    return Err(SessionError::Command(e));
+                }
             }
-        };
-        self.transcript.client(cmd.to_string());
+        }
+        for cmd in cmds {
+            self.transcript.client(cmd.to_string());
+        }
+        self.awaiting = true;
         let mut detail = None;
         let result = match self.step_bound() {
             Ok((bound, host_bound)) => {
@@ -498,17 +534,28 @@ impl Session {
 
     /// Sends a command and reads its reply.
     pub async fn command(&mut self, cmd: &Command) -> Result<Reply, SessionError> {
-        // We never pipeline, so every byte still buffered was sent out of turn.
-        if !self.buf.is_empty() {
-            let e = ReplyError::Unsolicited {
-                bytes: self.buf.len(),
-            };
-            self.transcript.server_raw(&std::mem::take(&mut self.buf));
-            self.transcript.note(format!("protocol error: {e}"));
-            return Err(SessionError::Protocol(e));
-        }
+        self.refuse_unsolicited()?;
         self.send(cmd).await?;
         self.read_reply().await
+    }
+
+    /// Before we speak every reply asked for has been read, so any byte still buffered
+    /// was sent out of turn: a protocol error (no false relay from an early 250).
+    fn refuse_unsolicited(&mut self) -> Result<(), SessionError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let e = ReplyError::Unsolicited {
+            bytes: self.buf.len(),
+        };
+        self.transcript.server_raw(&std::mem::take(&mut self.buf));
+        self.transcript.note(format!("protocol error: {e}"));
+        Err(SessionError::Protocol(e))
+    }
+
+    /// Times this dialogue waited for the server so far.
+    pub fn round_trips(&self) -> u32 {
+        self.round_trips
     }
 
     /// A polite goodbye: QUIT, wait for the reply at most 2 s (or the time left),
@@ -862,6 +909,83 @@ mod tests {
             "{r:?}"
         );
         assert_eq!(session.buffered_len(), 0);
+        assert!(
+            session
+                .transcript()
+                .lines()
+                .iter()
+                .all(|l| l.dir != Direction::Client),
+            "nothing was sent"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pipelined_group_is_one_write_and_one_round_trip() {
+        // The server answers only once the whole group is in: proof it came in one flight.
+        let addr = server(|mut s| async move {
+            let _ = s.write_all(b"220 mx ESMTP\r\n").await;
+            let want = b"RSET\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n";
+            let mut got = Vec::new();
+            let mut chunk = [0u8; 256];
+            while got.len() < want.len() {
+                match s.read(&mut chunk).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => got.extend_from_slice(&chunk[..n]),
+                }
+            }
+            if got == want {
+                let _ = s
+                    .write_all(b"250 2.0.0 Ok\r\n250 2.1.0 Ok\r\n554 5.7.1 Relay access denied\r\n")
+                    .await;
+            }
+            silent(s).await;
+        })
+        .await;
+        let mut session = connect(addr, &cfg(2000, 10_000)).await;
+        let greeting = session.read_reply().await.expect("the greeting");
+        assert_eq!(greeting.code, 220);
+        assert_eq!(
+            session.round_trips(),
+            2,
+            "the TCP handshake and the greeting"
+        );
+        let group = [
+            Command::Rset,
+            Command::MailFrom("<a@b.example>".into()),
+            Command::RcptTo("<c@d.example>".into()),
+        ];
+        session.pipeline(&group).await.expect("sent");
+        let mut codes = Vec::new();
+        for _ in &group {
+            codes.push(session.read_reply().await.expect("a reply").code);
+        }
+        assert_eq!(codes, vec![250, 250, 554]);
+        assert_eq!(session.round_trips(), 3, "the group cost one round trip");
+        assert_eq!(session.buffered_len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_group_is_refused_when_bytes_arrived_unasked_or_a_command_is_unsafe() {
+        let addr = server(|mut s| async move {
+            let _ = s.write_all(b"220 mx ESMTP\r\n250 2.1.5 Ok\r\n").await;
+            silent(s).await;
+        })
+        .await;
+        let mut session = connect(addr, &cfg(2000, 10_000)).await;
+        session.read_reply().await.expect("the greeting");
+        let unsafe_group = [Command::Rset, Command::RcptTo("<a@b>\r\nDATA".into())];
+        let r = session.pipeline(&unsafe_group).await;
+        assert!(
+            matches!(
+                r,
+                Err(SessionError::Protocol(ReplyError::Unsolicited {
+                    bytes: 14
+                }))
+            ),
+            "{r:?}"
+        );
+        let r = session.pipeline(&unsafe_group).await;
+        assert!(matches!(r, Err(SessionError::Command(_))), "{r:?}");
         assert!(
             session
                 .transcript()

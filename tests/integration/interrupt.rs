@@ -9,7 +9,8 @@ use crate::support::{LabProcess, read_csv, read_json, read_jsonl, relayscan, std
 #[test]
 fn ctrl_c_leaves_complete_valid_reports_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
-    // 300 ms per reply: a full dialogue takes ~15 s, so the interrupt lands mid-dialogue.
+    // 300 ms per reply, one command at a time (pipelined, the dialogue would be over in
+    // ~1.5 s): a full dialogue takes ~15 s, so the interrupt lands mid-dialogue.
     let lab = LabProcess::start(
         "127.0.11.0".parse().unwrap(),
         dir.path(),
@@ -33,6 +34,7 @@ fn ctrl_c_leaves_complete_valid_reports_and_exits_130() {
             "10",
             "--grace",
             "500ms",
+            "--no-pipelining",
             "--no-progress",
             "-o",
             prefix.to_str().unwrap(),

@@ -13,6 +13,7 @@ mod injection;
 mod input;
 mod interrupt;
 mod misbehave;
+mod pipelining;
 mod plan;
 mod postfix;
 mod postfix_aiosmtpd;
