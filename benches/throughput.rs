@@ -7,6 +7,7 @@
 //! 127.61.0.0/16 (one /19 each), so that each lab's listeners plus its accepted
 //! connections fit the 20,000-descriptor limit.
 
+use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
 use std::process::Child;
 use std::time::Duration;
@@ -94,37 +95,40 @@ fn run(concurrency: usize, hosts: usize, delay: &str, extra: &[&str]) -> Figures
     let m = measure(&args);
     assert_eq!(m.exit, 0, "scan exit");
     let lab_cpu: Duration = labs.into_iter().map(stop_with_cpu).sum();
-    let text = std::fs::read_to_string(prefix.with_extension("jsonl")).expect("jsonl");
-    let records: Vec<serde_json::Value> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    let mut durations: Vec<f64> = records
-        .iter()
-        .filter_map(|r| r["duration_ms"].as_f64())
-        .collect();
+    // Streamed line by line: a child's ru_maxrss starts from this process's RSS at fork
+    // (Linux carries it over exec), so the bench must stay small for the next scan.
+    let file = std::fs::File::open(prefix.with_extension("jsonl")).expect("jsonl");
+    let mut durations = Vec::with_capacity(hosts);
+    let mut parts = [0.0f64; 6];
+    let mut completed = 0;
+    for line in BufReader::new(file).lines() {
+        let Ok(r) = serde_json::from_str::<serde_json::Value>(&line.expect("jsonl line")) else {
+            continue;
+        };
+        durations.push(r["duration_ms"].as_f64().unwrap_or(0.0));
+        let keys = [
+            "connect_us",
+            "greeting_us",
+            "ehlo_us",
+            "tls_us",
+            "tests_us",
+            "round_trips",
+        ];
+        for (sum, key) in parts.iter_mut().zip(keys) {
+            *sum += r["timing"][key].as_f64().unwrap_or(0.0);
+        }
+        completed += usize::from(r["status"] == "completed");
+    }
     durations.sort_by(f64::total_cmp);
-    let n = records.len().max(1) as f64;
-    let mean = |key: &str| {
-        records
-            .iter()
-            .filter_map(|r| r["timing"][key].as_f64())
-            .sum::<f64>()
-            / n
-    };
-    let completed = records
-        .iter()
-        .filter(|r| r["status"] == "completed")
-        .count();
+    let n = durations.len().max(1) as f64;
     assert_eq!(completed, hosts, "every host completes");
     Figures {
-        hosts: records.len(),
+        hosts: durations.len(),
         wall: m.wall.as_secs_f64(),
         mean_ms: durations.iter().sum::<f64>() / n,
         p95_ms: percentile(&durations, 95.0),
-        parts_ms: ["connect_us", "greeting_us", "ehlo_us", "tls_us", "tests_us"]
-            .map(|k| mean(k) / 1000.0),
-        round_trips: mean("round_trips"),
+        parts_ms: [0, 1, 2, 3, 4].map(|i| parts[i] / n / 1000.0),
+        round_trips: parts[5] / n,
         cpu: m.cpu.as_secs_f64(),
         lab_cpu: lab_cpu.as_secs_f64(),
         peak_rss_mib: m.peak_rss_kib as f64 / 1024.0,

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Side by side: nmap's smtp-open-relay and relayscan on the same lab hosts (every persona),
+# one after the other; prints both wall times and one row per host. Loopback only: the lab
+# binds 127.0.96.0/24 on port 25 (nmap's script runs only on 25/465/587), so run as root.
+# Usage: benches/nmap_side_by_side.sh [REPLY_DELAY]   (default 0ms; e.g. 200ms for a WAN)
+set -eu
+DELAY=${1:-0ms}
+BIN=${BIN:-target/release/relayscan}
+NET=127.0.96
+OUT=$(mktemp -d)
+"$BIN" lab --bind $NET.0/24 --port 25 --reply-delay "$DELAY" > "$OUT/lab.txt" 2>&1 &
+LAB=$!
+trap 'kill $LAB' EXIT
+while ! grep -q '^lab ready' "$OUT/lab.txt"; do sleep 0.2; done
+HOSTS=$(awk '/^lab ready/ {print $3}' "$OUT/lab.txt")
+start=$(date +%s.%N)
+nmap -Pn -n -p 25 --script smtp-open-relay \
+  --script-args smtp-open-relay.domain=example.com,smtp-open-relay.from=antispam,smtp-open-relay.to=relaytest \
+  "$NET.1-$HOSTS" -oN "$OUT/nmap.txt" > /dev/null
+mid=$(date +%s.%N)
+"$BIN" scan "$NET.1-$HOSTS" -p 25 --rcpt-to relaytest@example.com -q --format csv -o "$OUT/relayscan" > /dev/null
+end=$(date +%s.%N)
+echo "$HOSTS hosts, $DELAY per reply: nmap $(echo "$mid - $start" | bc) s, relayscan $(echo "$end - $mid" | bc) s"
+# One row per host: persona | nmap's line | relayscan's verdict and open tests.
+awk -v net="$NET." '
+  FILENAME ~ /lab.txt$/ && $1 ~ /:25$/ { split($1, a, ":"); persona[a[1]] = $2; next }
+  FILENAME ~ /nmap.txt$/ && /scan report for/ { host = $NF; next }
+  FILENAME ~ /nmap.txt$/ && /smtp-open-relay:/ { sub(/.*smtp-open-relay: /, ""); sub(/\\x0D$/, ""); nmap[host] = $0; next }
+  FILENAME ~ /csv$/ && FNR > 1 { split($0, f, ","); rs[f[1]] = f[5] (f[7] == "" ? "" : " (tests " f[7] ")") }
+  END { for (i = 1; (net i) in persona; i++) { h = net i; printf "| %s | %s | %s |\n", persona[h], nmap[h], rs[h] } }
+' "$OUT/lab.txt" "$OUT/nmap.txt" "$OUT/relayscan.csv"
