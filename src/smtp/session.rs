@@ -20,8 +20,11 @@ use super::transcript::{Transcript, render_raw};
 pub trait AsyncStream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + ?Sized> AsyncStream for T {}
 
-/// Most bytes asked for in one read; the reply limits bound the buffer, not this.
-const READ_CHUNK: usize = 4096;
+/// Most bytes asked for in one read; the reply limits bound the buffer, not this. The
+/// chunk lives in every waiting probe's future, so it is sized for memory per in-flight
+/// probe (4 KiB made 34 KiB per probe at C=10,000, 1 KiB 30 KiB): replies are small, and
+/// a long one just takes a few more reads.
+const READ_CHUNK: usize = 1024;
 
 /// How long `quit` waits for the server's goodbye at most.
 const QUIT_WAIT: Duration = Duration::from_secs(2);
