@@ -875,4 +875,97 @@ mod tests {
             "by default the tests run over TLS only"
         );
     }
+
+    /// A server that advertises PIPELINING, refuses the null sender at MAIL, answers a RCPT
+    /// without MAIL with 503, and relays only the percent hacks. Serves `connections` probes.
+    async fn pipelining_server(connections: usize) -> std::net::SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        tokio::spawn(async move {
+            for _ in 0..connections {
+                let Ok((mut tcp, _)) = listener.accept().await else {
+                    return;
+                };
+                let _ = tcp.write_all(b"220 mx.example.org ESMTP\r\n").await;
+                let mut mail = false;
+                while let Some(cmd) = line(&mut tcp).await {
+                    let reply: &[u8] = if cmd.starts_with("EHLO") {
+                        b"250-mx.example.org\r\n250 PIPELINING\r\n"
+                    } else if cmd == "MAIL FROM:<>" {
+                        b"550 5.7.1 no bounces here\r\n"
+                    } else if cmd.starts_with("MAIL") {
+                        mail = true;
+                        b"250 2.1.0 Ok\r\n"
+                    } else if cmd.starts_with("RCPT") && !mail {
+                        b"503 5.5.1 Error: need MAIL command\r\n"
+                    } else if cmd.starts_with("RCPT") && cmd.contains('%') {
+                        b"250 2.1.5 Ok\r\n"
+                    } else if cmd.starts_with("RCPT") {
+                        b"554 5.7.1 Relay access denied\r\n"
+                    } else if cmd == "QUIT" {
+                        let _ = tcp.write_all(b"221 2.0.0 Bye\r\n").await;
+                        break;
+                    } else {
+                        mail = false;
+                        b"250 2.0.0 Ok\r\n"
+                    };
+                    let _ = tcp.write_all(reply).await;
+                }
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn pipelined_tests_record_exactly_what_one_at_a_time_records() {
+        let addr = pipelining_server(2).await;
+        let identity = Identity::new("antispam@example.com", "relaytest@example.com")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let session = SessionConfig {
+            read_timeout: Duration::from_secs(5),
+            ..SessionConfig::default()
+        };
+        let mut settings = ProbeSettings::new(session, "scanner.example.net".into(), identity);
+        let endpoint = Endpoint::new(addr.ip(), addr.port());
+        let piped = probe(endpoint.clone(), &settings).await;
+        settings.pipelining = false;
+        let one = probe(endpoint, &settings).await;
+
+        assert_eq!(piped.status, Status::Completed, "{:?}", piped.error);
+        assert_eq!(piped.open_tests, vec![5, 6, 8]);
+        assert_eq!(
+            (piped.verdict, &piped.open_tests),
+            (one.verdict, &one.open_tests)
+        );
+        // Test 1's RCPT went out with the group and got a 503, yet the record has no RCPT
+        // reply for it, as when it was never sent.
+        let first = piped.dialogue.attempts.first();
+        assert_eq!(
+            first.and_then(|a| a.mail.as_ref()).map(|r| r.code),
+            Some(550)
+        );
+        assert!(first.is_some_and(|a| a.rcpt.is_none()));
+        assert!(piped.transcript.iter().any(|l| l.text.starts_with("503")));
+        // The control attempt differs only in its random mailbox.
+        assert_eq!(piped.dialogue.attempts, one.dialogue.attempts);
+        assert_eq!(
+            piped
+                .dialogue
+                .control
+                .as_ref()
+                .and_then(|c| c.rcpt.as_ref()),
+            one.dialogue.control.as_ref().and_then(|c| c.rcpt.as_ref())
+        );
+        // Connect, greeting, EHLO, the catalogue's group, the control's group, QUIT.
+        assert_eq!(
+            (piped.timing.pipelined, piped.timing.round_trips),
+            (true, 6)
+        );
+        assert_eq!(
+            (one.timing.pipelined, one.timing.round_trips),
+            (false, 3 + 47 + 3 + 1)
+        );
+    }
 }

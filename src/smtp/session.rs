@@ -713,6 +713,15 @@ mod tests {
         }
     }
 
+    /// No command in the transcript: nothing was (recorded as) sent.
+    fn nothing_sent(session: &Session) -> bool {
+        session
+            .transcript()
+            .lines()
+            .iter()
+            .all(|l| l.dir != Direction::Client)
+    }
+
     /// Holds the connection open without a word, until the peer goes away.
     async fn silent(mut stream: TcpStream) {
         let mut sink = [0u8; 64];
@@ -912,14 +921,7 @@ mod tests {
             "{r:?}"
         );
         assert_eq!(session.buffered_len(), 0);
-        assert!(
-            session
-                .transcript()
-                .lines()
-                .iter()
-                .all(|l| l.dir != Direction::Client),
-            "nothing was sent"
-        );
+        assert!(nothing_sent(&session), "nothing was sent");
     }
 
     #[tokio::test]
@@ -989,14 +991,7 @@ mod tests {
         );
         let r = session.pipeline(&unsafe_group).await;
         assert!(matches!(r, Err(SessionError::Command(_))), "{r:?}");
-        assert!(
-            session
-                .transcript()
-                .lines()
-                .iter()
-                .all(|l| l.dir != Direction::Client),
-            "nothing was sent"
-        );
+        assert!(nothing_sent(&session), "nothing was sent");
     }
 
     #[tokio::test]
@@ -1311,14 +1306,7 @@ mod tests {
             ),
             "{r:?}"
         );
-        assert!(
-            session
-                .transcript()
-                .lines()
-                .iter()
-                .all(|l| l.dir != Direction::Client),
-            "nothing recorded as sent"
-        );
+        assert!(nothing_sent(&session), "nothing recorded as sent");
     }
 
     #[test]
