@@ -273,6 +273,8 @@ fn postfix_instances_get_their_documented_verdicts() {
             Some(format!("{}.postfix.test", case.policy).as_str()),
             "{what}"
         );
+        // Postfix advertises PIPELINING: the verdicts above came from pipelined tests.
+        assert!(r.pipelining && r.timing.pipelined, "{what}: {:?}", r.timing);
         // Never DATA: not in our transcript, and Postfix's own count agrees.
         assert_never_data(r, &what);
         let log = instance.log();

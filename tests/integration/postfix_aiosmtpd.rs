@@ -120,6 +120,12 @@ fn aiosmtpd_relay_policies_get_the_same_verdicts() {
             "{what}"
         );
         assert_never_data(r, &what);
+        // aiosmtpd does not advertise PIPELINING: one command at a time (RFC 2920).
+        assert!(
+            !r.pipelining && !r.timing.pipelined,
+            "{what}: {:?}",
+            r.timing
+        );
     }
 }
 
