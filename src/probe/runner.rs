@@ -639,8 +639,8 @@ async fn one_at_a_time(
 }
 
 /// Two pipelined groups (RFC 2920 lets RSET, MAIL and RCPT appear anywhere in a group;
-/// DATA is never sent): first RSET + MAIL FROM of every attempt, to learn which senders
-/// the server takes; then RSET + MAIL FROM + RCPT TO of the attempts whose sender it
+/// DATA is never sent): first RSET + MAIL FROM once per distinct sender, to learn which
+/// senders the server takes; then RSET + MAIL FROM + RCPT TO of the attempts whose sender it
 /// took. So no RCPT ever follows a refused MAIL: a server counting protocol errors
 /// (Exim's smtp_max_synprot_errors, Postfix's hard error limit) sees what it would see
 /// one command at a time, and the records read the same. `Err` gives the attempts back
@@ -660,15 +660,28 @@ async fn pipelined_attempts(
     if planned.iter().flat_map(full).any(|c| c.to_wire().is_err()) {
         return Err(planned);
     }
-    let senders: Vec<Command> = planned
+    // Phase one asks once per distinct sender (the catalogue has four), in first-seen order.
+    let mut firsts: Vec<usize> = Vec::new();
+    for (i, a) in planned.iter().enumerate() {
+        if !firsts
+            .iter()
+            .any(|&f| planned.get(f).is_some_and(|b| b.mail_from == a.mail_from))
+        {
+            firsts.push(i);
+        }
+    }
+    let senders: Vec<Command> = firsts
         .iter()
+        .filter_map(|&i| planned.get(i))
         .flat_map(|a| full(a).into_iter().take(2))
         .collect();
     if let Err(e) = session.pipeline(&senders).await {
         return Ok(Some(group_failed(planned, 0, attempts, &e)));
     }
-    let mut accepted = Vec::with_capacity(planned.len());
-    for (i, attempt) in planned.iter_mut().enumerate() {
+    for &i in &firsts {
+        let Some(attempt) = planned.get_mut(i) else {
+            continue;
+        };
         let label = attempt_label(attempt.id);
         let mut stop = read_step(session, &label, Step::Rset, &mut attempt.rset).await;
         if stop.is_none() {
@@ -678,8 +691,24 @@ async fn pipelined_attempts(
             attempts.extend(planned.into_iter().take(i + 1));
             return Ok(stop);
         }
-        if attempt.mail.as_ref().is_some_and(Reply::is_positive) {
+    }
+    // Every attempt takes its sender's answer; a refused one is complete, as it would be
+    // one command at a time (the server answers a sender the same way each time).
+    let answers: Vec<(String, Option<Reply>, Option<Reply>)> = firsts
+        .iter()
+        .filter_map(|&i| planned.get(i))
+        .map(|a| (a.mail_from.clone(), a.rset.clone(), a.mail.clone()))
+        .collect();
+    let mut accepted = Vec::with_capacity(planned.len());
+    for (i, attempt) in planned.iter_mut().enumerate() {
+        let Some((_, rset, mail)) = answers.iter().find(|(s, _, _)| *s == attempt.mail_from) else {
+            continue;
+        };
+        if mail.as_ref().is_some_and(Reply::is_positive) {
             accepted.push(i);
+        } else {
+            attempt.rset.clone_from(rset);
+            attempt.mail.clone_from(mail);
         }
     }
     let Some(&first) = accepted.first() else {
