@@ -274,19 +274,41 @@ async fn tests_in_dialogue(
     seen: &mut Seen,
 ) -> Result<(), End> {
     let d = &mut seen.dialogue;
-    let pipelining = settings.pipelining && d.capabilities.pipelining();
-    seen.timing.pipelined |= pipelining;
+    timed_relay_tests(
+        session,
+        settings,
+        seen.server_name.as_deref(),
+        &d.capabilities,
+        &mut seen.timing,
+        &mut d.attempts,
+        &mut d.control,
+    )
+    .await
+}
+
+/// The relay tests on one session, pipelined when allowed and the server offers it; timed.
+async fn timed_relay_tests(
+    session: &mut Session,
+    settings: &ProbeSettings,
+    server_name: Option<&str>,
+    capabilities: &Capabilities,
+    timing: &mut Timing,
+    attempts: &mut Vec<RelayAttempt>,
+    control: &mut Option<RelayAttempt>,
+) -> Result<(), End> {
+    let pipelining = settings.pipelining && capabilities.pipelining();
+    timing.pipelined |= pipelining;
     let testing = Instant::now();
     let tested = relay_tests(
         session,
         settings,
-        seen.server_name.as_deref(),
+        server_name,
         pipelining,
-        &mut d.attempts,
-        &mut d.control,
+        attempts,
+        control,
     )
     .await;
-    seen.timing.add(Phase::Tests, testing.elapsed());
+    timing.add(Phase::Tests, testing.elapsed());
     tested
 }
 
@@ -436,20 +458,16 @@ async fn after_tls(
     seen.timing.add(Phase::Ehlo, saying.elapsed());
     said?;
     if tls_tests(settings.tls.relay_over, asked) {
-        let pipelining = settings.pipelining && after.capabilities.pipelining();
-        seen.timing.pipelined |= pipelining;
-        let testing = Instant::now();
-        let tested = relay_tests(
+        timed_relay_tests(
             session,
             settings,
             seen.server_name.as_deref(),
-            pipelining,
+            &after.capabilities,
+            &mut seen.timing,
             &mut after.attempts,
             &mut after.control,
         )
-        .await;
-        seen.timing.add(Phase::Tests, testing.elapsed());
-        tested?;
+        .await?;
     }
     Ok(())
 }
