@@ -2,13 +2,15 @@
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use relayscan::probe::Verdict;
 
-use crate::postfix::{free_port, mta_dir, skip_real_mta, wait_listening};
+use crate::postfix::{
+    Instance, free_port, mta_dir, postfix_missing, skip_real_mta, wait_listening,
+};
 use crate::support::{read_csv, read_json, read_jsonl, relayscan, run, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -238,27 +240,6 @@ fn policies() -> Vec<String> {
     v
 }
 
-/// A test-bed instance started by tests/mta/postfix-instance.sh; stopped when dropped.
-struct Running(PathBuf);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = Command::new(mta_dir().join("postfix-instance.sh"))
-            .arg("stop")
-            .arg(&self.0)
-            .output();
-    }
-}
-
-fn real_postfix_missing() -> Option<String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("Postfix instances need root".into());
-    }
-    (!Path::new("/usr/sbin/postfix").exists())
-        .then(|| "/usr/sbin/postfix is missing (apt-get install postfix)".into())
-}
-
 /// Whether a client at `ip` is in the instance's effective mynetworks (Postfix computes it).
 fn trusted(dir: &Path, ip: IpAddr) -> bool {
     let out = Command::new("postconf")
@@ -278,7 +259,7 @@ fn trusted(dir: &Path, ip: IpAddr) -> bool {
 fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
     if skip_real_mta(
         "audit_and_probe_agree_on_every_test_bed_postfix_instance",
-        real_postfix_missing(),
+        postfix_missing(),
     ) {
         return;
     }
@@ -287,27 +268,14 @@ fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
     let port = free_port(addr(0));
     let policies = policies();
     assert!(policies.len() >= 5, "{policies:?}");
-    let running: Vec<Running> = std::thread::scope(|s| {
+    let running: Vec<Instance> = std::thread::scope(|s| {
         let handles: Vec<_> = policies
             .iter()
             .enumerate()
             .map(|(n, policy)| {
                 let path = dir.path().join(policy);
-                let listen = SocketAddrV4::new(addr(n), port).to_string();
-                s.spawn(move || {
-                    let out = Command::new(mta_dir().join("postfix-instance.sh"))
-                        .args(["start", policy])
-                        .arg(&path)
-                        .arg(&listen)
-                        .output()
-                        .unwrap();
-                    assert!(
-                        out.status.success(),
-                        "{policy}: {}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
-                    Running(path)
-                })
+                let listen = SocketAddrV4::new(addr(n), port);
+                s.spawn(move || Instance::start(policy, path, listen))
             })
             .collect();
         handles
@@ -338,8 +306,8 @@ fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
     let records = read_jsonl(&prefix.with_extension("jsonl"));
 
     for (n, (policy, instance)) in policies.iter().zip(&running).enumerate() {
-        let main = instance.0.join("main.cf").display().to_string();
-        let master = instance.0.join("master.cf").display().to_string();
+        let main = instance.dir().join("main.cf").display().to_string();
+        let master = instance.dir().join("master.cf").display().to_string();
         let report = dir.path().join(format!("audit-{policy}"));
         let out = run(
             &[
@@ -365,7 +333,7 @@ fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
         // mynetworks the probe is trusted and relays: a vantage point, not a disagreement.
         let inside = [IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(addr(n))]
             .into_iter()
-            .any(|ip| trusted(&instance.0, ip));
+            .any(|ip| trusted(instance.dir(), ip));
         if inside {
             assert!(
                 probe_open,
@@ -374,7 +342,7 @@ fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
             );
             // A mynetworks that trusts a stranger too (0.0.0.0/0) is the audit's open relay.
             let stranger = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
-            if trusted(&instance.0, stranger) {
+            if trusted(instance.dir(), stranger) {
                 assert!(audit_open, "{policy}: mynetworks trusts {stranger}");
             }
         } else {

@@ -130,7 +130,7 @@ pub fn mta_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mta")
 }
 
-fn postfix_missing() -> Option<String> {
+pub fn postfix_missing() -> Option<String> {
     // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         return Some(
@@ -148,12 +148,12 @@ fn postfix_missing() -> Option<String> {
 }
 
 /// A running Postfix instance; stopped when dropped.
-struct Instance {
+pub struct Instance {
     dir: PathBuf,
 }
 
 impl Instance {
-    fn start(policy: &str, dir: PathBuf, listen: SocketAddrV4) -> Instance {
+    pub fn start(policy: &str, dir: PathBuf, listen: SocketAddrV4) -> Instance {
         let out = Command::new(mta_dir().join("postfix-instance.sh"))
             .arg("start")
             .arg(policy)
@@ -169,6 +169,11 @@ impl Instance {
             instance.log()
         );
         instance
+    }
+
+    /// The instance's configuration and queue folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     fn log(&self) -> String {
