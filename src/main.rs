@@ -7,7 +7,26 @@ use clap::Parser;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+// mimalloc's C API (linked in by the mimalloc crate); the Rust binding does not name
+// this option, so it is declared here.
+unsafe extern "C" {
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+}
+
+/// `mi_option_purge_delay` in mimalloc's `mi_option_e` (v2 and v3).
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
+/// Keeps freed memory mapped. A scan frees a probe's memory and allocates the next
+/// probe's within milliseconds; with mimalloc's default purge (10 ms) each wave handed
+/// pages back and faulted them in again, zeroed (17,000 page faults and about 10% of the
+/// scanner's CPU at C=10,000). The peak footprint is unchanged: it is the same memory.
+fn keep_freed_memory() {
+    // SAFETY: sets an integer option of the allocator; valid at any time.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
+}
+
 fn main() {
+    keep_freed_memory();
     // nmap users type `-iL FILE`; clap's short flags are one letter, so translate it.
     let argv: Vec<String> = std::env::args()
         .map(|a| {
