@@ -27,8 +27,8 @@ mod common;
 
 use common::{measure, start_lab_on, stop_with_cpu};
 
-/// Hosts one lab process holds at most when the open-file limit is high (as root the bench
-/// raises it): a /17 of listeners plus its share of the scanner's connections.
+/// Hosts one lab process holds at most when the open-file limit is high: a /17 of
+/// listeners plus its share of the scanner's connections.
 const LAB_HOSTS_MAX: usize = 30_000;
 
 /// One scan's figures, from the scanner's rusage and its JSONL records.
@@ -122,31 +122,6 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())
-}
-
-/// Raises this process's open-file limit (root may lift the hard limit too; the labs and
-/// the scanner inherit it) and returns the soft limit in force.
-fn raise_open_files() -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 1024;
-        }
-        let wanted = libc::rlimit {
-            rlim_cur: 262_144,
-            rlim_max: 262_144,
-        };
-        if limit.rlim_max < wanted.rlim_max && libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
-            return wanted.rlim_cur;
-        }
-        limit.rlim_cur = limit.rlim_max;
-        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-    }
-    limit.rlim_cur
 }
 
 /// Starts enough labs for `hosts`, each on a /17 of 127.61.0.0 and up; returns them with
@@ -319,7 +294,8 @@ fn main() {
         .map(|c| c.trim().parse().expect("THROUGHPUT_C"))
         .collect();
     let modes = env_or("THROUGHPUT_MODES", "pipelined,one");
-    let open_files = raise_open_files();
+    // The labs and the scanner inherit the raised limit.
+    let open_files = relayscan::scan::limits::raise_open_file_limit();
     // Each lab holds its listeners and up to C accepted connections.
     let max_c = levels.iter().copied().max().unwrap_or(1);
     let per_lab = (open_files as usize)
