@@ -260,13 +260,12 @@ fn report(label: &str, c: usize, delay: Duration, f: &Figures) {
     if let Some(s) = &f.steady {
         println!(
             "    steady state ({:.2} s): {:.0} probes in flight, U {:.3}; λ {:.0} hosts/s, \
-             W mean {:.0} ms (floor {floor_ms:.0}), λ·W/C {:.3}",
+             W mean {:.0} ms (floor {floor_ms:.0})",
             s.seconds,
             s.in_flight,
             s.in_flight / c as f64,
             s.lambda,
             s.mean_ms,
-            s.lambda * s.mean_ms / 1000.0 / c as f64
         );
     }
 }
