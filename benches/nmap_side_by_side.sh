@@ -1,6 +1,8 @@
 #!/bin/sh
 # Side by side: nmap's smtp-open-relay and relayscan on the same lab hosts (every persona),
-# one after the other; prints both wall times and one row per host. Loopback only: the lab
+# one after the other, each against a freshly started lab (so that neither finds the other's
+# traces, e.g. a greylist the first one primed); prints both wall times and one row per
+# host. Loopback only: the lab
 # binds 127.0.96.0/24 on port 25 (nmap's script runs only on 25/465/587), so run as root.
 # Usage: benches/nmap_side_by_side.sh [REPLY_DELAY]   (default 0ms; e.g. 200ms for a WAN)
 set -eu
@@ -8,15 +10,24 @@ DELAY=${1:-0ms}
 BIN=${BIN:-target/release/relayscan}
 NET=127.0.96
 OUT=$(mktemp -d)
-"$BIN" lab --bind $NET.0/24 --port 25 --reply-delay "$DELAY" > "$OUT/lab.txt" 2>&1 &
-LAB=$!
-trap 'kill $LAB' EXIT
-while ! grep -q '^lab ready' "$OUT/lab.txt"; do sleep 0.2; done
+LAB=
+start_lab() {
+  "$BIN" lab --bind $NET.0/24 --port 25 --reply-delay "$DELAY" > "$OUT/lab.txt" 2>&1 &
+  LAB=$!
+  while ! grep -q '^lab ready' "$OUT/lab.txt"; do sleep 0.2; done
+}
+stop_lab() {
+  kill "$LAB" && wait "$LAB" || true
+}
+trap 'kill $LAB 2>/dev/null || true' EXIT
+start_lab
 HOSTS=$(awk '/^lab ready/ {print $3}' "$OUT/lab.txt")
 start=$(date +%s.%N)
 nmap -Pn -n -p 25 --script smtp-open-relay \
   --script-args smtp-open-relay.domain=example.com,smtp-open-relay.from=antispam,smtp-open-relay.to=relaytest \
   "$NET.1-$HOSTS" -oN "$OUT/nmap.txt" > /dev/null
+stop_lab
+start_lab
 mid=$(date +%s.%N)
 "$BIN" scan "$NET.1-$HOSTS" -p 25 --rcpt-to relaytest@example.com -q --format csv -o "$OUT/relayscan" > /dev/null
 end=$(date +%s.%N)
