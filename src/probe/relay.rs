@@ -177,6 +177,21 @@ pub fn render(
     ip: IpAddr,
 ) -> String {
     let literal = address_literal(ip);
+    let server = server_name.unwrap_or(&literal);
+    let values = [
+        identity.from_local.as_str(),
+        identity.from_domain.as_str(),
+        identity.rcpt_local.as_str(),
+        identity.rcpt_domain.as_str(),
+        server,
+        literal.as_str(),
+    ];
+    // One pass is the same as the chain of replacements below unless a value itself
+    // holds a placeholder (a server calling itself "{IP}", a local part "a{D}"), which
+    // the chain goes on to fill; those rare cases keep the chain's exact result.
+    if values.iter().all(|v| !v.contains('{')) {
+        return fill(template, &values);
+    }
     template
         .replace("{FL}", &identity.from_local)
         .replace("{FD}", &identity.from_domain)
@@ -184,6 +199,36 @@ pub fn render(
         .replace("{D}", &identity.rcpt_domain)
         .replace("{S}", server_name.unwrap_or(&literal))
         .replace("{IP}", &literal)
+}
+
+/// The placeholders in the order of [`render`]'s values.
+const PLACEHOLDERS: [&str; 6] = ["{FL}", "{FD}", "{RL}", "{D}", "{S}", "{IP}"];
+
+/// Fills every placeholder in one pass, the output sized once.
+fn fill(template: &str, values: &[&str; 6]) -> String {
+    let mut out =
+        String::with_capacity(template.len() + values.iter().map(|v| v.len()).sum::<usize>());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let (before, at) = rest.split_at(open);
+        out.push_str(before);
+        let hit = PLACEHOLDERS
+            .iter()
+            .zip(values)
+            .find(|(p, _)| at.starts_with(**p));
+        match hit {
+            Some((p, v)) => {
+                out.push_str(v);
+                rest = at.get(p.len()..).unwrap_or_default();
+            }
+            None => {
+                out.push('{');
+                rest = at.get(1..).unwrap_or_default();
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The control recipient: a random mailbox at a random domain under `.invalid` (RFC 2606),
@@ -250,6 +295,42 @@ mod tests {
                 rcpt,
                 "test {n}"
             );
+        }
+    }
+
+    #[test]
+    fn one_pass_fill_matches_the_chain_of_replacements() {
+        let ip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));
+        let odd = Identity::new("a{b}c@example.org", "r{x@example.com").unwrap();
+        let names = [
+            None,
+            Some("mx.example.net"),
+            Some("{IP}"),
+            Some("{S}{FL}"),
+            Some("{"),
+        ];
+        for id in [identity(), odd] {
+            for name in names {
+                let literal = address_literal(ip);
+                let templates = CATALOGUE
+                    .iter()
+                    .flat_map(|t| [t.mail_from, t.rcpt_to])
+                    .chain(["<{FL}@{FD}>", "{", "{X}{", "}{D}{{D}}"]);
+                for template in templates {
+                    let chained = template
+                        .replace("{FL}", &id.from_local)
+                        .replace("{FD}", &id.from_domain)
+                        .replace("{RL}", &id.rcpt_local)
+                        .replace("{D}", &id.rcpt_domain)
+                        .replace("{S}", name.unwrap_or(&literal))
+                        .replace("{IP}", &literal);
+                    assert_eq!(
+                        render(template, &id, name, ip),
+                        chained,
+                        "{template} {name:?}"
+                    );
+                }
+            }
         }
     }
 

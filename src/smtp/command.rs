@@ -72,6 +72,14 @@ impl Command {
 
     /// The command line with CRLF, after checking that it is one safe, RFC-sized line.
     pub fn to_wire(&self) -> Result<Vec<u8>, CommandError> {
+        let mut line = Vec::with_capacity(self.line_len() + 2);
+        self.write_wire(&mut line)?;
+        Ok(line)
+    }
+
+    /// Appends the command line with CRLF to `out` (a pipelined group is one buffer);
+    /// on error `out` is left as it was.
+    pub fn write_wire(&self, out: &mut Vec<u8>) -> Result<(), CommandError> {
         let verb = self.verb();
         if let Some(arg) = self.argument() {
             if let Some(&byte) = arg
@@ -86,31 +94,53 @@ impl Command {
                 return Err(CommandError::EmptyArgument { verb });
             }
         }
-        let mut line = self.to_string().into_bytes();
-        line.extend_from_slice(b"\r\n");
-        if line.len() > MAX_COMMAND_LINE {
+        let len = self.line_len() + 2;
+        if len > MAX_COMMAND_LINE {
             return Err(CommandError::TooLong {
                 verb,
-                len: line.len(),
+                len,
                 limit: MAX_COMMAND_LINE,
             });
         }
-        Ok(line)
+        out.reserve(len);
+        out.extend_from_slice(verb.as_bytes());
+        if let Some((sep, arg)) = self.separator_and_argument() {
+            out.extend_from_slice(sep.as_bytes());
+            out.extend_from_slice(arg.as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        Ok(())
+    }
+
+    /// What goes between the verb and the argument, and the argument.
+    fn separator_and_argument(&self) -> Option<(&'static str, &str)> {
+        match self {
+            Command::Ehlo(a) | Command::Helo(a) => Some((" ", a)),
+            // No space after the colon: RFC 5321 §4.1.1.2/§4.1.1.3, and some servers
+            // reject "MAIL FROM: <x>".
+            Command::MailFrom(a) | Command::RcptTo(a) => Some((":", a)),
+            Command::Rset | Command::Noop | Command::Quit | Command::StartTls => None,
+        }
+    }
+
+    /// Octets of the line without CRLF.
+    fn line_len(&self) -> usize {
+        self.verb().len()
+            + self
+                .separator_and_argument()
+                .map_or(0, |(sep, arg)| sep.len() + arg.len())
     }
 }
 
 /// The command line without CRLF, as it appears in a transcript.
 impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Command::Ehlo(a) | Command::Helo(a) => write!(f, "{} {}", self.verb(), a),
-            // No space after the colon: RFC 5321 §4.1.1.2/§4.1.1.3, and some servers
-            // reject "MAIL FROM: <x>".
-            Command::MailFrom(a) | Command::RcptTo(a) => write!(f, "{}:{}", self.verb(), a),
-            Command::Rset | Command::Noop | Command::Quit | Command::StartTls => {
-                f.write_str(self.verb())
-            }
+        f.write_str(self.verb())?;
+        if let Some((sep, arg)) = self.separator_and_argument() {
+            f.write_str(sep)?;
+            f.write_str(arg)?;
         }
+        Ok(())
     }
 }
 

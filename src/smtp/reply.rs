@@ -16,8 +16,8 @@ pub struct Reply {
 }
 
 /// An RFC 3463 enhanced status code such as `5.7.1`; serialised as that string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct EnhancedCode {
     pub class: u8,
     pub subject: u16,
@@ -278,25 +278,59 @@ impl Reply {
 
     /// The lines as they were on the wire, without CRLF: "250-foo", "250 bar".
     pub fn wire_lines(&self) -> Vec<String> {
-        let last = self.lines.len().saturating_sub(1);
-        if self.lines.is_empty() {
-            return vec![self.code.to_string()];
-        }
-        self.lines
-            .iter()
-            .enumerate()
-            .map(|(i, text)| match (i == last, text.is_empty()) {
-                (true, true) => self.code.to_string(),
-                (true, false) => format!("{} {}", self.code, text),
-                (false, _) => format!("{}-{}", self.code, text),
-            })
-            .collect()
+        let mut out = Vec::with_capacity(self.lines.len().max(1));
+        self.for_each_wire_line(|line| out.push(line));
+        out
     }
+
+    /// Each line as it was on the wire, built in one allocation, without a list of them.
+    pub fn for_each_wire_line(&self, mut f: impl FnMut(String)) {
+        let Some(last) = self.lines.len().checked_sub(1) else {
+            f(code_text(self.code, 0));
+            return;
+        };
+        for (i, text) in self.lines.iter().enumerate() {
+            let mut line = code_text(self.code, text.len() + 1);
+            match (i == last, text.is_empty()) {
+                (true, true) => {}
+                (true, false) => {
+                    line.push(' ');
+                    line.push_str(text);
+                }
+                (false, _) => {
+                    line.push('-');
+                    line.push_str(text);
+                }
+            }
+            f(line);
+        }
+    }
+}
+
+/// The reply code as text, with room for `more` bytes after it.
+fn code_text(code: u16, more: usize) -> String {
+    let mut out = String::with_capacity(3 + more);
+    if (100..1000).contains(&code) {
+        // Three digits, the only codes the parser makes: no formatter needed.
+        for d in [code / 100, code / 10 % 10, code % 10] {
+            out.push(char::from(b'0' + (d as u8)));
+        }
+    } else {
+        out.push_str(&code.to_string());
+    }
+    out
 }
 
 impl std::fmt::Display for EnhancedCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}.{}.{}", self.class, self.subject, self.detail)
+    }
+}
+
+/// As the string `5.7.1`, written straight into the output (no String per code).
+impl Serialize for EnhancedCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
@@ -661,6 +695,24 @@ mod tests {
 
         let (bare, _) = ok(b"250-x\r\n250\r\n");
         assert_eq!(bare.wire_lines(), vec!["250-x", "250"]);
+
+        // Codes outside 100..=999 only come from a deserialised record; written as numbers.
+        for (code, want) in [
+            (0, "0"),
+            (99, "99"),
+            (100, "100"),
+            (999, "999"),
+            (1000, "1000"),
+        ] {
+            assert_eq!(code_text(code, 0), want);
+        }
+        let json = serde_json::to_string(&EnhancedCode {
+            class: 5,
+            subject: 7,
+            detail: 1,
+        })
+        .unwrap_or_default();
+        assert_eq!(json, r#""5.7.1""#);
 
         let long = Reply {
             code: 250,

@@ -26,6 +26,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + ?Sized> AsyncStream for T {}
 /// a long one just takes a few more reads.
 const READ_CHUNK: usize = 1024;
 
+/// Bytes reserved per command of a group: a relay test's MAIL or RCPT line fits.
+const WIRE_PER_COMMAND: usize = 64;
+
 /// How long `quit` waits for the server's goodbye at most.
 const QUIT_WAIT: Duration = Duration::from_secs(2);
 
@@ -492,18 +495,24 @@ impl Session {
 
     /// Commands written in one go: the transcript first, then the write, bounded like a read.
     async fn write_commands(&mut self, cmds: &[Command]) -> Result<(), SessionError> {
-        let mut wire = Vec::new();
+        let mut wire = Vec::with_capacity(WIRE_PER_COMMAND.saturating_mul(cmds.len()));
         for cmd in cmds {
-            match cmd.to_wire() {
-                Ok(bytes) => wire.extend_from_slice(&bytes),
-                Err(e) => {
-                    self.note(format!("not sent: {e}"));
-                    return Err(SessionError::Command(e));
-                }
+            if let Err(e) = cmd.write_wire(&mut wire) {
+                self.note(format!("not sent: {e}"));
+                return Err(SessionError::Command(e));
             }
         }
+        // Each command is one CRLF-terminated line (write_wire refuses CR and LF in
+        // arguments), so the transcript takes its lines from the bytes just built.
+        let mut lines = wire.split(|&b| b == b'\n');
         for cmd in cmds {
-            self.transcript.client(cmd.to_string());
+            match lines
+                .next()
+                .map(|l| std::str::from_utf8(l.strip_suffix(b"\r").unwrap_or(l)))
+            {
+                Some(Ok(text)) => self.transcript.client(text),
+                _ => self.transcript.client(cmd.to_string()),
+            }
         }
         self.awaiting = true;
         let mut detail = None;
