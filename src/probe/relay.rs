@@ -176,29 +176,52 @@ pub fn render(
     server_name: Option<&str>,
     ip: IpAddr,
 ) -> String {
-    let literal = address_literal(ip);
-    let server = server_name.unwrap_or(&literal);
-    let values = [
-        identity.from_local.as_str(),
-        identity.from_domain.as_str(),
-        identity.rcpt_local.as_str(),
-        identity.rcpt_domain.as_str(),
-        server,
-        literal.as_str(),
-    ];
-    // One pass is the same as the chain of replacements below unless a value itself
-    // holds a placeholder (a server calling itself "{IP}", a local part "a{D}"), which
-    // the chain goes on to fill; those rare cases keep the chain's exact result.
-    if values.iter().all(|v| !v.contains('{')) {
-        return fill(template, &values);
+    Envelopes::new(identity, server_name, ip).render(template)
+}
+
+/// The values of one host's templates, worked out once for the whole catalogue.
+pub struct Envelopes<'a> {
+    identity: &'a Identity,
+    server_name: Option<&'a str>,
+    literal: String,
+}
+
+impl<'a> Envelopes<'a> {
+    pub fn new(identity: &'a Identity, server_name: Option<&'a str>, ip: IpAddr) -> Self {
+        Envelopes {
+            identity,
+            server_name,
+            literal: address_literal(ip),
+        }
     }
-    template
-        .replace("{FL}", &identity.from_local)
-        .replace("{FD}", &identity.from_domain)
-        .replace("{RL}", &identity.rcpt_local)
-        .replace("{D}", &identity.rcpt_domain)
-        .replace("{S}", server_name.unwrap_or(&literal))
-        .replace("{IP}", &literal)
+
+    /// One template filled, exactly as [`render`] fills it.
+    pub fn render(&self, template: &str) -> String {
+        let identity = self.identity;
+        let literal = self.literal.as_str();
+        let server = self.server_name.unwrap_or(literal);
+        let values = [
+            identity.from_local.as_str(),
+            identity.from_domain.as_str(),
+            identity.rcpt_local.as_str(),
+            identity.rcpt_domain.as_str(),
+            server,
+            literal,
+        ];
+        // One pass is the same as the chain of replacements below unless a value itself
+        // holds a placeholder (a server calling itself "{IP}", a local part "a{D}"), which
+        // the chain goes on to fill; those rare cases keep the chain's exact result.
+        if values.iter().all(|v| !v.contains('{')) {
+            return fill(template, &values);
+        }
+        template
+            .replace("{FL}", &identity.from_local)
+            .replace("{FD}", &identity.from_domain)
+            .replace("{RL}", &identity.rcpt_local)
+            .replace("{D}", &identity.rcpt_domain)
+            .replace("{S}", server)
+            .replace("{IP}", literal)
+    }
 }
 
 /// The placeholders in the order of [`render`]'s values.

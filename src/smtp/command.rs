@@ -61,15 +61,6 @@ impl Command {
         }
     }
 
-    fn argument(&self) -> Option<&str> {
-        match self {
-            Command::Ehlo(a) | Command::Helo(a) | Command::MailFrom(a) | Command::RcptTo(a) => {
-                Some(a)
-            }
-            Command::Rset | Command::Noop | Command::Quit | Command::StartTls => None,
-        }
-    }
-
     /// The command line with CRLF, after checking that it is one safe, RFC-sized line.
     pub fn to_wire(&self) -> Result<Vec<u8>, CommandError> {
         let mut line = Vec::with_capacity(self.line_len() + 2);
@@ -81,34 +72,23 @@ impl Command {
     /// on error `out` is left as it was.
     pub fn write_wire(&self, out: &mut Vec<u8>) -> Result<(), CommandError> {
         let verb = self.verb();
-        if let Some(arg) = self.argument() {
-            if let Some(&byte) = arg
-                .as_bytes()
-                .iter()
-                .find(|b| matches!(b, b'\r' | b'\n' | 0))
-            {
-                return Err(CommandError::ForbiddenByte { verb, byte });
-            }
-            // A blank name or path is a bug upstream, never a test we mean to run.
-            if arg.trim().is_empty() {
-                return Err(CommandError::EmptyArgument { verb });
-            }
-        }
-        let len = self.line_len() + 2;
-        if len > MAX_COMMAND_LINE {
-            return Err(CommandError::TooLong {
-                verb,
-                len,
-                limit: MAX_COMMAND_LINE,
-            });
-        }
+        let sep_arg = self.separator_and_argument();
+        let len = check_line(verb, sep_arg)?;
         out.reserve(len);
         out.extend_from_slice(verb.as_bytes());
-        if let Some((sep, arg)) = self.separator_and_argument() {
+        if let Some((sep, arg)) = sep_arg {
             out.extend_from_slice(sep.as_bytes());
             out.extend_from_slice(arg.as_bytes());
         }
         out.extend_from_slice(b"\r\n");
+        Ok(())
+    }
+
+    /// Whether `MAIL FROM:<mail_from>` and `RCPT TO:<rcpt_to>` would go on the wire,
+    /// checked without building either command.
+    pub fn check_envelope(mail_from: &str, rcpt_to: &str) -> Result<(), CommandError> {
+        check_line("MAIL FROM", Some((":", mail_from)))?;
+        check_line("RCPT TO", Some((":", rcpt_to)))?;
         Ok(())
     }
 
@@ -130,6 +110,34 @@ impl Command {
                 .separator_and_argument()
                 .map_or(0, |(sep, arg)| sep.len() + arg.len())
     }
+}
+
+/// Checks one command line (verb, then separator and argument) is safe and RFC-sized;
+/// its length with CRLF.
+fn check_line(verb: &'static str, sep_arg: Option<(&str, &str)>) -> Result<usize, CommandError> {
+    let mut len = verb.len() + 2;
+    if let Some((sep, arg)) = sep_arg {
+        if let Some(&byte) = arg
+            .as_bytes()
+            .iter()
+            .find(|b| matches!(b, b'\r' | b'\n' | 0))
+        {
+            return Err(CommandError::ForbiddenByte { verb, byte });
+        }
+        // A blank name or path is a bug upstream, never a test we mean to run.
+        if arg.trim().is_empty() {
+            return Err(CommandError::EmptyArgument { verb });
+        }
+        len += sep.len() + arg.len();
+    }
+    if len > MAX_COMMAND_LINE {
+        return Err(CommandError::TooLong {
+            verb,
+            len,
+            limit: MAX_COMMAND_LINE,
+        });
+    }
+    Ok(len)
 }
 
 /// The command line without CRLF, as it appears in a transcript.
@@ -223,6 +231,25 @@ mod tests {
         ];
         for (cmd, want) in cases {
             assert_eq!(cmd.to_wire(), Err(want), "{cmd:?}");
+        }
+    }
+
+    #[test]
+    fn check_envelope_agrees_with_the_wire() {
+        let long = format!("<{}>", "a".repeat(501));
+        let paths = ["<a@b>", "<>", "", " ", "<a@b>\r\nDATA", "<a\0b>", &long];
+        for from in paths {
+            for rcpt in paths {
+                let wire = Command::MailFrom(from.into())
+                    .to_wire()
+                    .and(Command::RcptTo(rcpt.into()).to_wire())
+                    .map(|_| ());
+                assert_eq!(
+                    Command::check_envelope(from, rcpt),
+                    wire,
+                    "{from:?} {rcpt:?}"
+                );
+            }
         }
     }
 

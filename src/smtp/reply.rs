@@ -204,19 +204,21 @@ fn not_smtp(line: &[u8]) -> ReplyError {
 /// An RFC 3463 code at the start of `text` (`C.S.D` then a space or the end), whose
 /// class matches the reply code's first digit; otherwise None.
 fn parse_enhanced(text: &str, code: u16) -> Option<EnhancedCode> {
-    let word = text.split(' ').next()?;
-    let mut parts = word.split('.');
+    // On bytes: every delimiter is ASCII, and this runs once per reply.
+    let word = text.as_bytes().split(|&b| b == b' ').next()?;
+    let mut parts = word.split(|&b| b == b'.');
     let class = parts.next()?;
     let subject = parts.next()?;
     let detail = parts.next()?;
     if parts.next().is_some() {
         return None;
     }
-    let number = |s: &str, max_digits: usize| -> Option<u16> {
-        if s.is_empty() || s.len() > max_digits || !s.bytes().all(|b| b.is_ascii_digit()) {
+    // At most three digits, so the value always fits a u16.
+    let number = |s: &[u8], max_digits: usize| -> Option<u16> {
+        if s.is_empty() || s.len() > max_digits || !s.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        s.parse().ok()
+        Some(s.iter().fold(0, |n, &d| n * 10 + u16::from(d - b'0')))
     };
     let class = number(class, 1)?;
     if class != code / 100 {
