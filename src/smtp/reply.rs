@@ -118,7 +118,11 @@ pub fn parse_reply(buf: &[u8], limits: &ReplyLimits) -> Result<Option<(Reply, us
             }
             Some(_) => {}
         }
-        lines.push(String::from_utf8_lossy(text).into_owned());
+        // Valid UTF-8 (nearly every reply) is checked a word at a time, then copied once.
+        lines.push(match std::str::from_utf8(text) {
+            Ok(valid) => valid.to_owned(),
+            Err(_) => String::from_utf8_lossy(text).into_owned(),
+        });
         if last {
             let code = line_code;
             let enhanced = lines.first().and_then(|t| parse_enhanced(t, code));
@@ -323,16 +327,57 @@ fn code_text(code: u16, more: usize) -> String {
     out
 }
 
+impl EnhancedCode {
+    /// `class.subject.detail` written into `buf` (15 bytes at most: "255.65535.65535"),
+    /// without the formatter: a record serialises one per reply.
+    fn write_text<'b>(&self, buf: &'b mut [u8; 16]) -> &'b str {
+        let mut len = 0;
+        for (i, n) in [u16::from(self.class), self.subject, self.detail]
+            .into_iter()
+            .enumerate()
+        {
+            if i > 0 {
+                push_byte(buf, &mut len, b'.');
+            }
+            let mut digits = [0u8; 5];
+            let mut count = 0;
+            let mut rest = n;
+            loop {
+                if let Some(d) = digits.get_mut(count) {
+                    *d = b'0' + (rest % 10) as u8;
+                }
+                count += 1;
+                rest /= 10;
+                if rest == 0 {
+                    break;
+                }
+            }
+            for &d in digits.iter().take(count).rev() {
+                push_byte(buf, &mut len, d);
+            }
+        }
+        // Only ASCII digits and dots were written.
+        std::str::from_utf8(buf.get(..len).unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+fn push_byte(buf: &mut [u8; 16], len: &mut usize, b: u8) {
+    if let Some(slot) = buf.get_mut(*len) {
+        *slot = b;
+        *len += 1;
+    }
+}
+
 impl std::fmt::Display for EnhancedCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}.{}", self.class, self.subject, self.detail)
+        f.write_str(self.write_text(&mut [0; 16]))
     }
 }
 
 /// As the string `5.7.1`, written straight into the output (no String per code).
 impl Serialize for EnhancedCode {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        serializer.serialize_str(self.write_text(&mut [0; 16]))
     }
 }
 
@@ -715,6 +760,22 @@ mod tests {
         })
         .unwrap_or_default();
         assert_eq!(json, r#""5.7.1""#);
+        for (class, subject, detail, want) in [
+            (2, 0, 0, "2.0.0"),
+            (4, 10, 999, "4.10.999"),
+            (255, 65535, 65535, "255.65535.65535"),
+        ] {
+            let code = EnhancedCode {
+                class,
+                subject,
+                detail,
+            };
+            assert_eq!(code.to_string(), want);
+            assert_eq!(
+                serde_json::to_string(&code).unwrap_or_default(),
+                format!("\"{want}\"")
+            );
+        }
 
         let long = Reply {
             code: 250,
