@@ -184,36 +184,47 @@ pub struct Envelopes<'a> {
     identity: &'a Identity,
     server_name: Option<&'a str>,
     literal: String,
+    /// No value holds a `{`, so one pass fills templates exactly as the chain would.
+    one_pass: bool,
 }
 
 impl<'a> Envelopes<'a> {
     pub fn new(identity: &'a Identity, server_name: Option<&'a str>, ip: IpAddr) -> Self {
-        Envelopes {
+        let mut envelopes = Envelopes {
             identity,
             server_name,
             literal: address_literal(ip),
-        }
+            one_pass: false,
+        };
+        // One pass is the same as the chain of replacements in `render` unless a value
+        // itself holds a placeholder (a server calling itself "{IP}", a local part "a{D}"),
+        // which the chain goes on to fill; those rare cases keep the chain's exact result.
+        envelopes.one_pass = envelopes.values().iter().all(|v| !v.contains('{'));
+        envelopes
     }
 
-    /// One template filled, exactly as [`render`] fills it.
-    pub fn render(&self, template: &str) -> String {
+    /// The values of [`PLACEHOLDERS`], in order.
+    fn values(&self) -> [&str; 6] {
         let identity = self.identity;
         let literal = self.literal.as_str();
-        let server = self.server_name.unwrap_or(literal);
-        let values = [
+        [
             identity.from_local.as_str(),
             identity.from_domain.as_str(),
             identity.rcpt_local.as_str(),
             identity.rcpt_domain.as_str(),
-            server,
+            self.server_name.unwrap_or(literal),
             literal,
-        ];
-        // One pass is the same as the chain of replacements below unless a value itself
-        // holds a placeholder (a server calling itself "{IP}", a local part "a{D}"), which
-        // the chain goes on to fill; those rare cases keep the chain's exact result.
-        if values.iter().all(|v| !v.contains('{')) {
-            return fill(template, &values);
+        ]
+    }
+
+    /// One template filled, exactly as [`render`] fills it.
+    pub fn render(&self, template: &str) -> String {
+        if self.one_pass {
+            return fill(template, &self.values());
         }
+        let identity = self.identity;
+        let literal = self.literal.as_str();
+        let server = self.server_name.unwrap_or(literal);
         template
             .replace("{FL}", &identity.from_local)
             .replace("{FD}", &identity.from_domain)
@@ -232,8 +243,12 @@ fn fill(template: &str, values: &[&str; 6]) -> String {
     let mut out =
         String::with_capacity(template.len() + values.iter().map(|v| v.len()).sum::<usize>());
     let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let (before, at) = rest.split_at(open);
+    // A byte scan: templates are a few dozen bytes, too short for memchr to pay off.
+    while let Some(open) = rest.bytes().position(|b| b == b'{') {
+        // `{` is ASCII, so `open` is a char boundary; the check cannot fail.
+        let Some((before, at)) = rest.split_at_checked(open) else {
+            break;
+        };
         out.push_str(before);
         let hit = PLACEHOLDERS
             .iter()
