@@ -176,14 +176,97 @@ pub fn render(
     server_name: Option<&str>,
     ip: IpAddr,
 ) -> String {
-    let literal = address_literal(ip);
-    template
-        .replace("{FL}", &identity.from_local)
-        .replace("{FD}", &identity.from_domain)
-        .replace("{RL}", &identity.rcpt_local)
-        .replace("{D}", &identity.rcpt_domain)
-        .replace("{S}", server_name.unwrap_or(&literal))
-        .replace("{IP}", &literal)
+    Envelopes::new(identity, server_name, ip).render(template)
+}
+
+/// The values of one host's templates, worked out once for the whole catalogue.
+pub struct Envelopes<'a> {
+    identity: &'a Identity,
+    server_name: Option<&'a str>,
+    literal: String,
+    /// No value holds a `{`, so one pass fills templates exactly as the chain would.
+    one_pass: bool,
+}
+
+impl<'a> Envelopes<'a> {
+    pub fn new(identity: &'a Identity, server_name: Option<&'a str>, ip: IpAddr) -> Self {
+        let mut envelopes = Envelopes {
+            identity,
+            server_name,
+            literal: address_literal(ip),
+            one_pass: false,
+        };
+        // One pass is the same as the chain of replacements in `render` unless a value
+        // itself holds a placeholder (a server calling itself "{IP}", a local part "a{D}"),
+        // which the chain goes on to fill; those rare cases keep the chain's exact result.
+        envelopes.one_pass = envelopes.values().iter().all(|v| !v.contains('{'));
+        envelopes
+    }
+
+    /// The values of [`PLACEHOLDERS`], in order.
+    fn values(&self) -> [&str; 6] {
+        let identity = self.identity;
+        let literal = self.literal.as_str();
+        [
+            identity.from_local.as_str(),
+            identity.from_domain.as_str(),
+            identity.rcpt_local.as_str(),
+            identity.rcpt_domain.as_str(),
+            self.server_name.unwrap_or(literal),
+            literal,
+        ]
+    }
+
+    /// One template filled, exactly as [`render`] fills it.
+    pub fn render(&self, template: &str) -> String {
+        if self.one_pass {
+            return fill(template, &self.values());
+        }
+        let identity = self.identity;
+        let literal = self.literal.as_str();
+        let server = self.server_name.unwrap_or(literal);
+        template
+            .replace("{FL}", &identity.from_local)
+            .replace("{FD}", &identity.from_domain)
+            .replace("{RL}", &identity.rcpt_local)
+            .replace("{D}", &identity.rcpt_domain)
+            .replace("{S}", server)
+            .replace("{IP}", literal)
+    }
+}
+
+/// The placeholders in the order of [`render`]'s values.
+const PLACEHOLDERS: [&str; 6] = ["{FL}", "{FD}", "{RL}", "{D}", "{S}", "{IP}"];
+
+/// Fills every placeholder in one pass, the output sized once.
+fn fill(template: &str, values: &[&str; 6]) -> String {
+    let mut out =
+        String::with_capacity(template.len() + values.iter().map(|v| v.len()).sum::<usize>());
+    let mut rest = template;
+    // A byte scan: templates are a few dozen bytes, too short for memchr to pay off.
+    while let Some(open) = rest.bytes().position(|b| b == b'{') {
+        // `{` is ASCII, so `open` is a char boundary; the check cannot fail.
+        let Some((before, at)) = rest.split_at_checked(open) else {
+            break;
+        };
+        out.push_str(before);
+        let hit = PLACEHOLDERS
+            .iter()
+            .zip(values)
+            .find(|(p, _)| at.starts_with(**p));
+        match hit {
+            Some((p, v)) => {
+                out.push_str(v);
+                rest = at.get(p.len()..).unwrap_or_default();
+            }
+            None => {
+                out.push('{');
+                rest = at.get(1..).unwrap_or_default();
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The control recipient: a random mailbox at a random domain under `.invalid` (RFC 2606),
@@ -250,6 +333,42 @@ mod tests {
                 rcpt,
                 "test {n}"
             );
+        }
+    }
+
+    #[test]
+    fn one_pass_fill_matches_the_chain_of_replacements() {
+        let ip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));
+        let odd = Identity::new("a{b}c@example.org", "r{x@example.com").unwrap();
+        let names = [
+            None,
+            Some("mx.example.net"),
+            Some("{IP}"),
+            Some("{S}{FL}"),
+            Some("{"),
+        ];
+        for id in [identity(), odd] {
+            for name in names {
+                let literal = address_literal(ip);
+                let templates = CATALOGUE
+                    .iter()
+                    .flat_map(|t| [t.mail_from, t.rcpt_to])
+                    .chain(["<{FL}@{FD}>", "{", "{X}{", "}{D}{{D}}"]);
+                for template in templates {
+                    let chained = template
+                        .replace("{FL}", &id.from_local)
+                        .replace("{FD}", &id.from_domain)
+                        .replace("{RL}", &id.rcpt_local)
+                        .replace("{D}", &id.rcpt_domain)
+                        .replace("{S}", name.unwrap_or(&literal))
+                        .replace("{IP}", &literal);
+                    assert_eq!(
+                        render(template, &id, name, ip),
+                        chained,
+                        "{template} {name:?}"
+                    );
+                }
+            }
         }
     }
 

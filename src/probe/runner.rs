@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 
-use super::relay::{CATALOGUE, Identity, RelayTest, control_recipient, render};
+use super::relay::{CATALOGUE, Envelopes, Identity, RelayTest, control_recipient};
 use super::timing::{Phase, Timing};
 use super::tls_policy::{
     TlsOptions, asks_for_starttls, plain_fallback, plain_tests_first, starttls_decision, tls_tests,
@@ -567,15 +567,15 @@ async fn relay_tests(
     attempts: &mut Vec<RelayAttempt>,
     control: &mut Option<RelayAttempt>,
 ) -> Result<(), End> {
-    let ip = session.peer_addr().ip();
+    let envelopes = Envelopes::new(&settings.identity, server_name, session.peer_addr().ip());
     let planned = settings
         .tests
         .iter()
         .map(|test| {
             planned_attempt(
                 test.id,
-                render(test.mail_from, &settings.identity, server_name, ip),
-                render(test.rcpt_to, &settings.identity, server_name, ip),
+                envelopes.render(test.mail_from),
+                envelopes.render(test.rcpt_to),
             )
         })
         .collect();
@@ -587,7 +587,7 @@ async fn relay_tests(
             && a.rcpt.as_ref().is_some_and(Reply::is_positive)
     });
     if settings.control && relayed {
-        let mail_from = render("<{FL}@{FD}>", &settings.identity, server_name, ip);
+        let mail_from = envelopes.render("<{FL}@{FD}>");
         let rcpt_to = control_recipient(rand::random());
         let mut one = Vec::with_capacity(1);
         let planned = vec![planned_attempt(0, mail_from, rcpt_to)];
@@ -675,7 +675,10 @@ async fn pipelined_attempts(
             Command::RcptTo(a.rcpt_to.clone()),
         ]
     };
-    if planned.iter().flat_map(full).any(|c| c.to_wire().is_err()) {
+    if planned
+        .iter()
+        .any(|a| Command::check_envelope(&a.mail_from, &a.rcpt_to).is_err())
+    {
         return Err(planned);
     }
     // Phase one asks once per distinct sender (the catalogue has four), in first-seen order.

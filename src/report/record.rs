@@ -115,7 +115,15 @@ impl ScanRecord {
 }
 
 impl From<&Outcome> for ScanRecord {
+    /// A copy of the outcome's evidence; prefer `From<Outcome>` when the outcome is done with.
     fn from(o: &Outcome) -> Self {
+        ScanRecord::from(o.clone())
+    }
+}
+
+impl From<Outcome> for ScanRecord {
+    /// Moves the dialogue and the transcript (most of a record's bytes) instead of copying them.
+    fn from(o: Outcome) -> Self {
         let d = &o.dialogue;
         let caps = &d.capabilities;
         // Tests count wherever they ran: in plaintext and after STARTTLS.
@@ -124,38 +132,48 @@ impl From<&Outcome> for ScanRecord {
             .as_ref()
             .map_or(&[][..], |a| a.attempts.as_slice());
         let tally = TestTally::of(d.attempts.iter().chain(after_tls));
-        let assessment = assess(&Facts::of_outcome(o));
+        let assessment = assess(&Facts::of_outcome(&o));
+        let banner = d.greeting.as_ref().map(summary_line);
+        let esmtp = d.ehlo.as_ref().is_some_and(is_positive);
+        let helo_fallback = d.helo.is_some();
+        let (capabilities, starttls, auth, pipelining, size_limit) = (
+            caps.names(),
+            caps.starttls(),
+            caps.auth_mechanisms(),
+            caps.pipelining(),
+            caps.size_limit(),
+        );
         ScanRecord {
             schema_version: SCHEMA_VERSION,
             ip: o.endpoint.ip,
             port: o.endpoint.port,
-            name: o.endpoint.name.clone(),
+            name: o.endpoint.name,
             domains: Vec::new(),
             status: o.status,
             verdict: o.verdict,
-            reason: o.reason.clone(),
-            open_tests: o.open_tests.clone(),
+            reason: o.reason,
+            open_tests: o.open_tests,
             accepts_any_recipient: o.accepts_any_recipient,
-            server_name: o.server_name.clone(),
-            banner: d.greeting.as_ref().map(summary_line),
-            esmtp: d.ehlo.as_ref().is_some_and(is_positive),
-            helo_fallback: d.helo.is_some(),
-            capabilities: caps.names(),
-            starttls: caps.starttls(),
-            auth: caps.auth_mechanisms(),
-            pipelining: caps.pipelining(),
-            size_limit: caps.size_limit(),
+            server_name: o.server_name,
+            banner,
+            esmtp,
+            helo_fallback,
+            capabilities,
+            starttls,
+            auth,
+            pipelining,
+            size_limit,
             tests_run: tally.run,
             tests_accepted: tally.accepted,
             tests_rejected: tally.rejected,
             tests_deferred: tally.deferred,
             started_at: o.started_at,
             duration_ms: o.duration_ms,
-            error: o.error.clone(),
-            dialogue: d.clone(),
-            transcript: o.transcript.clone(),
+            error: o.error,
+            dialogue: o.dialogue,
+            transcript: o.transcript,
             transcript_truncated: o.transcript_truncated,
-            tls: o.tls.clone(),
+            tls: o.tls,
             mta: assessment.mta,
             findings: assessment.findings,
             timing: o.timing,
@@ -406,6 +424,13 @@ mod tests {
             let text = serde_json::to_string(&r).unwrap();
             let back: ScanRecord = serde_json::from_str(&text).unwrap();
             assert_eq!(back, r);
+        }
+    }
+
+    #[test]
+    fn moving_and_copying_the_outcome_give_the_same_record() {
+        for o in [testdata::open_relay_outcome(), testdata::refused_outcome()] {
+            assert_eq!(ScanRecord::from(&o), ScanRecord::from(o.clone()));
         }
     }
 

@@ -61,56 +61,94 @@ impl Command {
         }
     }
 
-    fn argument(&self) -> Option<&str> {
+    /// The command line with CRLF, after checking that it is one safe, RFC-sized line.
+    pub fn to_wire(&self) -> Result<Vec<u8>, CommandError> {
+        let mut line = Vec::with_capacity(self.line_len() + 2);
+        self.write_wire(&mut line)?;
+        Ok(line)
+    }
+
+    /// Appends the command line with CRLF to `out` (a pipelined group is one buffer);
+    /// on error `out` is left as it was.
+    pub fn write_wire(&self, out: &mut Vec<u8>) -> Result<(), CommandError> {
+        let verb = self.verb();
+        let sep_arg = self.separator_and_argument();
+        let len = check_line(verb, sep_arg)?;
+        out.reserve(len);
+        out.extend_from_slice(verb.as_bytes());
+        if let Some((sep, arg)) = sep_arg {
+            out.extend_from_slice(sep.as_bytes());
+            out.extend_from_slice(arg.as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        Ok(())
+    }
+
+    /// Whether `MAIL FROM:<mail_from>` and `RCPT TO:<rcpt_to>` would go on the wire,
+    /// checked without building either command.
+    pub fn check_envelope(mail_from: &str, rcpt_to: &str) -> Result<(), CommandError> {
+        check_line("MAIL FROM", Some((":", mail_from)))?;
+        check_line("RCPT TO", Some((":", rcpt_to)))?;
+        Ok(())
+    }
+
+    /// What goes between the verb and the argument, and the argument.
+    fn separator_and_argument(&self) -> Option<(&'static str, &str)> {
         match self {
-            Command::Ehlo(a) | Command::Helo(a) | Command::MailFrom(a) | Command::RcptTo(a) => {
-                Some(a)
-            }
+            Command::Ehlo(a) | Command::Helo(a) => Some((" ", a)),
+            // No space after the colon: RFC 5321 §4.1.1.2/§4.1.1.3, and some servers
+            // reject "MAIL FROM: <x>".
+            Command::MailFrom(a) | Command::RcptTo(a) => Some((":", a)),
             Command::Rset | Command::Noop | Command::Quit | Command::StartTls => None,
         }
     }
 
-    /// The command line with CRLF, after checking that it is one safe, RFC-sized line.
-    pub fn to_wire(&self) -> Result<Vec<u8>, CommandError> {
-        let verb = self.verb();
-        if let Some(arg) = self.argument() {
-            if let Some(&byte) = arg
-                .as_bytes()
-                .iter()
-                .find(|b| matches!(b, b'\r' | b'\n' | 0))
-            {
-                return Err(CommandError::ForbiddenByte { verb, byte });
-            }
-            // A blank name or path is a bug upstream, never a test we mean to run.
-            if arg.trim().is_empty() {
-                return Err(CommandError::EmptyArgument { verb });
-            }
-        }
-        let mut line = self.to_string().into_bytes();
-        line.extend_from_slice(b"\r\n");
-        if line.len() > MAX_COMMAND_LINE {
-            return Err(CommandError::TooLong {
-                verb,
-                len: line.len(),
-                limit: MAX_COMMAND_LINE,
-            });
-        }
-        Ok(line)
+    /// Octets of the line without CRLF.
+    fn line_len(&self) -> usize {
+        self.verb().len()
+            + self
+                .separator_and_argument()
+                .map_or(0, |(sep, arg)| sep.len() + arg.len())
     }
+}
+
+/// Checks one command line (verb, then separator and argument) is safe and RFC-sized;
+/// its length with CRLF.
+fn check_line(verb: &'static str, sep_arg: Option<(&str, &str)>) -> Result<usize, CommandError> {
+    let mut len = verb.len() + 2;
+    if let Some((sep, arg)) = sep_arg {
+        if let Some(&byte) = arg
+            .as_bytes()
+            .iter()
+            .find(|b| matches!(b, b'\r' | b'\n' | 0))
+        {
+            return Err(CommandError::ForbiddenByte { verb, byte });
+        }
+        // A blank name or path is a bug upstream, never a test we mean to run.
+        if arg.trim().is_empty() {
+            return Err(CommandError::EmptyArgument { verb });
+        }
+        len += sep.len() + arg.len();
+    }
+    if len > MAX_COMMAND_LINE {
+        return Err(CommandError::TooLong {
+            verb,
+            len,
+            limit: MAX_COMMAND_LINE,
+        });
+    }
+    Ok(len)
 }
 
 /// The command line without CRLF, as it appears in a transcript.
 impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Command::Ehlo(a) | Command::Helo(a) => write!(f, "{} {}", self.verb(), a),
-            // No space after the colon: RFC 5321 §4.1.1.2/§4.1.1.3, and some servers
-            // reject "MAIL FROM: <x>".
-            Command::MailFrom(a) | Command::RcptTo(a) => write!(f, "{}:{}", self.verb(), a),
-            Command::Rset | Command::Noop | Command::Quit | Command::StartTls => {
-                f.write_str(self.verb())
-            }
+        f.write_str(self.verb())?;
+        if let Some((sep, arg)) = self.separator_and_argument() {
+            f.write_str(sep)?;
+            f.write_str(arg)?;
         }
+        Ok(())
     }
 }
 
@@ -193,6 +231,25 @@ mod tests {
         ];
         for (cmd, want) in cases {
             assert_eq!(cmd.to_wire(), Err(want), "{cmd:?}");
+        }
+    }
+
+    #[test]
+    fn check_envelope_agrees_with_the_wire() {
+        let long = format!("<{}>", "a".repeat(501));
+        let paths = ["<a@b>", "<>", "", " ", "<a@b>\r\nDATA", "<a\0b>", &long];
+        for from in paths {
+            for rcpt in paths {
+                let wire = Command::MailFrom(from.into())
+                    .to_wire()
+                    .and(Command::RcptTo(rcpt.into()).to_wire())
+                    .map(|_| ());
+                assert_eq!(
+                    Command::check_envelope(from, rcpt),
+                    wire,
+                    "{from:?} {rcpt:?}"
+                );
+            }
         }
     }
 

@@ -16,8 +16,8 @@ pub struct Reply {
 }
 
 /// An RFC 3463 enhanced status code such as `5.7.1`; serialised as that string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(try_from = "String")]
 pub struct EnhancedCode {
     pub class: u8,
     pub subject: u16,
@@ -118,7 +118,11 @@ pub fn parse_reply(buf: &[u8], limits: &ReplyLimits) -> Result<Option<(Reply, us
             }
             Some(_) => {}
         }
-        lines.push(String::from_utf8_lossy(text).into_owned());
+        // Valid UTF-8 (nearly every reply) is checked a word at a time, then copied once.
+        lines.push(match std::str::from_utf8(text) {
+            Ok(valid) => valid.to_owned(),
+            Err(_) => String::from_utf8_lossy(text).into_owned(),
+        });
         if last {
             let code = line_code;
             let enhanced = lines.first().and_then(|t| parse_enhanced(t, code));
@@ -204,19 +208,21 @@ fn not_smtp(line: &[u8]) -> ReplyError {
 /// An RFC 3463 code at the start of `text` (`C.S.D` then a space or the end), whose
 /// class matches the reply code's first digit; otherwise None.
 fn parse_enhanced(text: &str, code: u16) -> Option<EnhancedCode> {
-    let word = text.split(' ').next()?;
-    let mut parts = word.split('.');
+    // On bytes: every delimiter is ASCII, and this runs once per reply.
+    let word = text.as_bytes().split(|&b| b == b' ').next()?;
+    let mut parts = word.split(|&b| b == b'.');
     let class = parts.next()?;
     let subject = parts.next()?;
     let detail = parts.next()?;
     if parts.next().is_some() {
         return None;
     }
-    let number = |s: &str, max_digits: usize| -> Option<u16> {
-        if s.is_empty() || s.len() > max_digits || !s.bytes().all(|b| b.is_ascii_digit()) {
+    // At most three digits, so the value always fits a u16.
+    let number = |s: &[u8], max_digits: usize| -> Option<u16> {
+        if s.is_empty() || s.len() > max_digits || !s.iter().all(u8::is_ascii_digit) {
             return None;
         }
-        s.parse().ok()
+        Some(s.iter().fold(0, |n, &d| n * 10 + u16::from(d - b'0')))
     };
     let class = number(class, 1)?;
     if class != code / 100 {
@@ -278,25 +284,100 @@ impl Reply {
 
     /// The lines as they were on the wire, without CRLF: "250-foo", "250 bar".
     pub fn wire_lines(&self) -> Vec<String> {
-        let last = self.lines.len().saturating_sub(1);
-        if self.lines.is_empty() {
-            return vec![self.code.to_string()];
+        let mut out = Vec::with_capacity(self.lines.len().max(1));
+        self.for_each_wire_line(|line| out.push(line));
+        out
+    }
+
+    /// Each line as it was on the wire, built in one allocation, without a list of them.
+    pub fn for_each_wire_line(&self, mut f: impl FnMut(String)) {
+        let Some(last) = self.lines.len().checked_sub(1) else {
+            f(code_text(self.code, 0));
+            return;
+        };
+        for (i, text) in self.lines.iter().enumerate() {
+            let mut line = code_text(self.code, text.len() + 1);
+            match (i == last, text.is_empty()) {
+                (true, true) => {}
+                (true, false) => {
+                    line.push(' ');
+                    line.push_str(text);
+                }
+                (false, _) => {
+                    line.push('-');
+                    line.push_str(text);
+                }
+            }
+            f(line);
         }
-        self.lines
-            .iter()
+    }
+}
+
+/// The reply code as text, with room for `more` bytes after it.
+fn code_text(code: u16, more: usize) -> String {
+    let mut out = String::with_capacity(3 + more);
+    if (100..1000).contains(&code) {
+        // Three digits, the only codes the parser makes: no formatter needed.
+        for d in [code / 100, code / 10 % 10, code % 10] {
+            out.push(char::from(b'0' + (d as u8)));
+        }
+    } else {
+        out.push_str(&code.to_string());
+    }
+    out
+}
+
+impl EnhancedCode {
+    /// `class.subject.detail` written into `buf` (15 bytes at most: "255.65535.65535"),
+    /// without the formatter: a record serialises one per reply.
+    fn write_text<'b>(&self, buf: &'b mut [u8; 16]) -> &'b str {
+        let mut len = 0;
+        for (i, n) in [u16::from(self.class), self.subject, self.detail]
+            .into_iter()
             .enumerate()
-            .map(|(i, text)| match (i == last, text.is_empty()) {
-                (true, true) => self.code.to_string(),
-                (true, false) => format!("{} {}", self.code, text),
-                (false, _) => format!("{}-{}", self.code, text),
-            })
-            .collect()
+        {
+            if i > 0 {
+                push_byte(buf, &mut len, b'.');
+            }
+            let mut digits = [0u8; 5];
+            let mut count = 0;
+            let mut rest = n;
+            loop {
+                if let Some(d) = digits.get_mut(count) {
+                    *d = b'0' + (rest % 10) as u8;
+                }
+                count += 1;
+                rest /= 10;
+                if rest == 0 {
+                    break;
+                }
+            }
+            for &d in digits.iter().take(count).rev() {
+                push_byte(buf, &mut len, d);
+            }
+        }
+        // Only ASCII digits and dots were written.
+        std::str::from_utf8(buf.get(..len).unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+fn push_byte(buf: &mut [u8; 16], len: &mut usize, b: u8) {
+    if let Some(slot) = buf.get_mut(*len) {
+        *slot = b;
+        *len += 1;
     }
 }
 
 impl std::fmt::Display for EnhancedCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}.{}", self.class, self.subject, self.detail)
+        f.write_str(self.write_text(&mut [0; 16]))
+    }
+}
+
+/// As the string `5.7.1`, written straight into the output (no String per code).
+impl Serialize for EnhancedCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.write_text(&mut [0; 16]))
     }
 }
 
@@ -661,6 +742,40 @@ mod tests {
 
         let (bare, _) = ok(b"250-x\r\n250\r\n");
         assert_eq!(bare.wire_lines(), vec!["250-x", "250"]);
+
+        // Codes outside 100..=999 only come from a deserialised record; written as numbers.
+        for (code, want) in [
+            (0, "0"),
+            (99, "99"),
+            (100, "100"),
+            (999, "999"),
+            (1000, "1000"),
+        ] {
+            assert_eq!(code_text(code, 0), want);
+        }
+        let json = serde_json::to_string(&EnhancedCode {
+            class: 5,
+            subject: 7,
+            detail: 1,
+        })
+        .unwrap_or_default();
+        assert_eq!(json, r#""5.7.1""#);
+        for (class, subject, detail, want) in [
+            (2, 0, 0, "2.0.0"),
+            (4, 10, 999, "4.10.999"),
+            (255, 65535, 65535, "255.65535.65535"),
+        ] {
+            let code = EnhancedCode {
+                class,
+                subject,
+                detail,
+            };
+            assert_eq!(code.to_string(), want);
+            assert_eq!(
+                serde_json::to_string(&code).unwrap_or_default(),
+                format!("\"{want}\"")
+            );
+        }
 
         let long = Reply {
             code: 250,

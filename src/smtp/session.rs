@@ -26,6 +26,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + ?Sized> AsyncStream for T {}
 /// a long one just takes a few more reads.
 const READ_CHUNK: usize = 1024;
 
+/// Bytes reserved per command of a group: a relay test's MAIL or RCPT line fits.
+const WIRE_PER_COMMAND: usize = 64;
+
 /// How long `quit` waits for the server's goodbye at most.
 const QUIT_WAIT: Duration = Duration::from_secs(2);
 
@@ -492,39 +495,57 @@ impl Session {
 
     /// Commands written in one go: the transcript first, then the write, bounded like a read.
     async fn write_commands(&mut self, cmds: &[Command]) -> Result<(), SessionError> {
-        let mut wire = Vec::new();
+        let mut wire = Vec::with_capacity(WIRE_PER_COMMAND.saturating_mul(cmds.len()));
         for cmd in cmds {
-            match cmd.to_wire() {
-                Ok(bytes) => wire.extend_from_slice(&bytes),
-                Err(e) => {
-                    self.note(format!("not sent: {e}"));
-                    return Err(SessionError::Command(e));
-                }
+            if let Err(e) = cmd.write_wire(&mut wire) {
+                self.note(format!("not sent: {e}"));
+                return Err(SessionError::Command(e));
             }
         }
+        // Each command is one CRLF-terminated line (write_wire refuses CR and LF in
+        // arguments), so the transcript takes its lines from the bytes just built.
+        let mut lines = wire.split(|&b| b == b'\n');
         for cmd in cmds {
-            self.transcript.client(cmd.to_string());
+            match lines
+                .next()
+                .map(|l| std::str::from_utf8(l.strip_suffix(b"\r").unwrap_or(l)))
+            {
+                Some(Ok(text)) => self.transcript.client(text),
+                _ => self.transcript.client(cmd.to_string()),
+            }
         }
         self.awaiting = true;
         let mut detail = None;
         let result = match self.step_bound() {
             Ok((bound, host_bound)) => {
                 let stream = &mut self.stream;
-                let write = async {
+                let mut write = std::pin::pin!(async {
                     stream.write_all(&wire).await?;
                     stream.flush().await
-                };
-                tokio::select! {
-                    biased;
-                    () = self.cfg.cancel.cancelled() => Err(SessionError::Cancelled),
-                    r = tokio::time::timeout(bound, write) => match r {
-                        Err(_) => Err(timeout_error(host_bound)),
-                        Ok(Err(e)) => {
-                            detail = Some(e.to_string());
-                            Err(stream_error(&e))
+                });
+                // A command fits the socket buffer, so the write nearly always finishes
+                // at the first poll: the timer and the wait for Ctrl-C (checked by
+                // step_bound just now) are set up only for one that does not.
+                let first =
+                    std::future::poll_fn(|cx| std::task::Poll::Ready(write.as_mut().poll(cx)))
+                        .await;
+                let written = match first {
+                    std::task::Poll::Ready(r) => Ok(r),
+                    std::task::Poll::Pending => tokio::select! {
+                        biased;
+                        () = self.cfg.cancel.cancelled() => Err(SessionError::Cancelled),
+                        r = tokio::time::timeout(bound, write.as_mut()) => {
+                            r.map_err(|_| timeout_error(host_bound))
                         }
-                        Ok(Ok(())) => Ok(()),
                     },
+                };
+                match written {
+                    Err(e) => Err(e),
+                    Ok(Err(e)) => {
+                        detail = Some(e.to_string());
+                        Err(stream_error(&e))
+                    }
+                    Ok(Ok(())) => Ok(()),
                 }
             }
             Err(e) => Err(e),
@@ -803,6 +824,36 @@ mod tests {
         assert_eq!(last[1].dir, Direction::Client);
         assert_eq!(last[1].text, "NOOP");
         assert_eq!(last[0].text, "250 2.0.0 noop ok");
+    }
+
+    #[tokio::test]
+    async fn a_write_the_peer_never_takes_ends_with_the_timeout_or_ctrl_c() {
+        // A 16-byte pipe nobody reads: the EHLO line cannot go out at the first poll,
+        // so the write waits, bounded by the read timeout, then by Ctrl-C.
+        let peer: SocketAddr = ([127, 0, 0, 1], 25).into();
+        let (ours, _theirs) = tokio::io::duplex(16);
+        let mut session = Session::from_stream(Box::new(ours), peer, &cfg(50, 10_000));
+        let ehlo = Command::Ehlo("probe.example.org".into());
+        assert!(matches!(
+            session.send(&ehlo).await,
+            Err(SessionError::ReadTimeout)
+        ));
+        let config = cfg(10_000, 10_000);
+        let (ours, _theirs) = tokio::io::duplex(16);
+        let mut session = Session::from_stream(Box::new(ours), peer, &config);
+        let cancel = config.cancel.clone();
+        let (sent, ()) = tokio::join!(session.send(&ehlo), async move {
+            tokio::task::yield_now().await;
+            cancel.cancel();
+        });
+        assert!(matches!(sent, Err(SessionError::Cancelled)), "{sent:?}");
+        // A write that fits goes out at once.
+        let (ours, mut theirs) = tokio::io::duplex(64);
+        let mut session = Session::from_stream(Box::new(ours), peer, &cfg(50, 10_000));
+        assert!(session.send(&ehlo).await.is_ok());
+        let mut got = [0u8; 64];
+        let n = theirs.read(&mut got).await.unwrap_or(0);
+        assert_eq!(got.get(..n), Some(&b"EHLO probe.example.org\r\n"[..]));
     }
 
     #[tokio::test]

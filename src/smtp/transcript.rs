@@ -72,9 +72,7 @@ impl Transcript {
 
     /// A reply, one transcript line per reply line, in wire form (`250-foo`, `250 bar`).
     pub fn server(&mut self, reply: &Reply) {
-        for line in reply.wire_lines() {
-            self.push(Direction::Server, line);
-        }
+        reply.for_each_wire_line(|line| self.push(Direction::Server, line));
     }
 
     /// Bytes from the server that are not (or not yet) an SMTP reply: decoded lossily,
