@@ -241,7 +241,7 @@ impl Writer {
             if result.is_err() {
                 continue; // drain, so that no probe blocks on a full channel
             }
-            if let Err(e) = self.take(position, &outcome) {
+            if let Err(e) = self.take(position, outcome) {
                 self.fail();
                 result = Err(e);
             }
@@ -261,7 +261,7 @@ impl Writer {
     }
 
     /// One outcome: counted, shown, written, and marked finished in the ledger.
-    fn take(&mut self, position: u128, outcome: &Outcome) -> Result<(), ReportError> {
+    fn take(&mut self, position: u128, outcome: Outcome) -> Result<(), ReportError> {
         // With a checkpoint, a probe cut off by Ctrl-C is not finished: it is left out of
         // the reports and probed again on resume, so that no endpoint appears twice.
         if outcome.status == Status::Cancelled && self.checkpoint.is_some() {
@@ -269,12 +269,14 @@ impl Writer {
             return Ok(());
         }
         self.progress.observe(outcome.status, outcome.verdict);
-        if self.print_transcripts && outcome.status.answered() {
-            self.progress.print_stdout(&render_transcript(outcome));
+        let answered = outcome.status.answered();
+        if self.print_transcripts && answered {
+            self.progress.print_stdout(&render_transcript(&outcome));
         }
+        // Moved, not cloned: the dialogue and transcript are most of a record's bytes.
         let record = ScanRecord::from(outcome);
         self.summary.add(&record);
-        if outcome.status.answered() || self.write_unanswered {
+        if answered || self.write_unanswered {
             self.reports.record(&record)?;
         }
         self.ledger.finish(position);
