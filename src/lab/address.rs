@@ -165,6 +165,15 @@ pub fn classify(path: &Path, own_host: &str, own_ip: Ipv4Addr) -> RcptClass {
 pub fn split_path_arg(arg: &str) -> Option<(&str, &str)> {
     let arg = arg.trim_start();
     if let Some(inner) = arg.strip_prefix('<') {
+        // Without a '>' nothing closes the path.
+        let close = inner.find('>')?;
+        // The usual path has no quote before its '>': that '>' closes it, found with
+        // one byte search instead of the char-by-char walk below.
+        if let (Some(path), Some(rest)) = (inner.get(..close), inner.get(close + 1..))
+            && !path.contains('"')
+        {
+            return Some((path, rest.trim()));
+        }
         // A '>' inside a quoted local part does not close the path.
         let mut in_quotes = false;
         let mut escaped = false;
@@ -381,6 +390,12 @@ mod tests {
                 Some(("\"x>y\"@b", "NOTIFY=NEVER")),
             ),
             ("a@b SIZE=1", Some(("a@b", "SIZE=1"))),
+            // A quote after the closing '>' is a parameter, not part of the path.
+            ("<a@b> X=\"q\"", Some(("a@b", "X=\"q\""))),
+            // Escaped quotes inside a quoted local part, then a '>' in it.
+            ("<\"a\\\">b\"@c> P", Some(("\"a\\\">b\"@c", "P"))),
+            // A quote that never closes hides every '>'.
+            ("<\"a>b@c>", None),
             ("<a@b", None),
             ("", None),
             ("   ", None),

@@ -568,6 +568,16 @@ async fn serve_maybe_tls(
     if !implicit {
         return serve(stream, client, ctx, false).await;
     }
+    // Boxed for the same reason as `after_starttls`.
+    Box::pin(serve_implicit_tls(stream, client, ctx)).await
+}
+
+/// The handshake first, then the dialogue inside TLS.
+async fn serve_implicit_tls(
+    stream: &mut TcpStream,
+    client: IpAddr,
+    ctx: &HostCtx,
+) -> io::Result<()> {
     let Some(server) = &ctx.tls else {
         return Ok(());
     };
@@ -588,7 +598,6 @@ where
     if in_tls {
         session.tls_started();
     }
-    let mut buf = vec![0u8; MAX_LINE];
     let mut out = Vec::new();
 
     let hello = greeting(ctx.persona);
@@ -597,6 +606,7 @@ where
         push_line(&mut out, teaser);
         flush(stream, &mut out).await?;
         // Postscreen's pregreet test: anything before the final 220 is a ban.
+        let mut buf = vec![0u8; MAX_LINE];
         tokio::select! {
             _ = sleep(ctx.greeting_pause) => {}
             r = stream.read(&mut buf) => {
@@ -621,10 +631,21 @@ where
     if commands(stream, &mut session, ctx, out).await? == Next::Close {
         return Ok(());
     }
-    // The 220 to STARTTLS is out; what follows is the handshake.
+    // The 220 to STARTTLS is out; what follows is the handshake. Boxed: the TLS
+    // states are large, and most connections never get here, so they should not
+    // make every connection's task that large.
+    Box::pin(after_starttls(stream, session, ctx)).await
+}
+
+/// The STARTTLS handshake (or its refusal) and the dialogue inside TLS.
+async fn after_starttls<S>(stream: &mut S, mut session: Session, ctx: &HostCtx) -> io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
     match tls::after_starttls(ctx.persona) {
         AfterStarttls::Refuse { record } => {
             // Take the ClientHello, answer it like a server that knows no newer TLS.
+            let mut buf = vec![0u8; MAX_LINE];
             let _ = timeout(IDLE_TIMEOUT, stream.read(&mut buf)).await;
             stream.write_all(record).await?;
             linger_close(stream).await;
@@ -666,7 +687,6 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut reader = LineReader::new();
-    let mut buf = vec![0u8; MAX_LINE];
     loop {
         // The simulated round trip is paid once per flight of commands read together, as
         // on a real network: a pipelined group waits once, not once per command.
@@ -723,7 +743,10 @@ where
         }
         // Pipelined replies go out together, in order, before waiting for more.
         flush(stream, &mut out).await?;
-        let n = match timeout(IDLE_TIMEOUT, stream.read(&mut buf)).await {
+        // Straight into the reader, at most MAX_LINE bytes as before: no zeroed bounce
+        // buffer, no copy.
+        let mut limited = (&mut *stream).take(MAX_LINE as u64);
+        let n = match timeout(IDLE_TIMEOUT, limited.read_buf(reader.spare(MAX_LINE))).await {
             Ok(r) => r?,
             Err(_) => {
                 push_answer(&mut out, &session.timeout());
@@ -735,7 +758,6 @@ where
         if n == 0 {
             return Ok(Next::Close);
         }
-        reader.push(&buf[..n]);
     }
 }
 
