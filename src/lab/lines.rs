@@ -66,7 +66,7 @@ impl LineReader {
     pub fn next_line(&mut self) -> Option<Line<'_>> {
         loop {
             let pending = self.buf.get(self.start..).unwrap_or_default();
-            let newline = pending.iter().position(|&b| b == b'\n');
+            let newline = memchr::memchr(b'\n', pending);
             let pending_len = pending.len();
             if self.discarding {
                 match newline {

@@ -598,7 +598,8 @@ where
     if in_tls {
         session.tls_started();
     }
-    let mut out = Vec::new();
+    // Room for an EHLO reply or a pipelined group's replies without regrowing.
+    let mut out = Vec::with_capacity(1024);
 
     let hello = greeting(ctx.persona);
     ctx.delay().await;
@@ -707,8 +708,9 @@ where
                     Line::Text(text) => {
                         ctx.log(&text);
                         let answer = session.command(&text, &ctx.greylist);
-                        starttls = text.trim().eq_ignore_ascii_case("STARTTLS")
-                            && answer.code() == Some(220);
+                        // The code first: it rules out almost every line cheaply.
+                        starttls = answer.code() == Some(220)
+                            && text.trim().eq_ignore_ascii_case("STARTTLS");
                         answer
                     }
                     Line::TooLong => {
