@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc;
-use tokio::time::{sleep, timeout};
+use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
 
 use super::lines::{Line, LineReader, MAX_LINE};
@@ -688,6 +688,9 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut reader = LineReader::new();
+    // One idle timer for the whole dialogue, pushed back before each read.
+    let idle = sleep(IDLE_TIMEOUT);
+    tokio::pin!(idle);
     loop {
         // The simulated round trip is paid once per flight of commands read together, as
         // on a real network: a pipelined group waits once, not once per command.
@@ -748,9 +751,17 @@ where
         // Straight into the reader, at most MAX_LINE bytes as before: no zeroed bounce
         // buffer, no copy.
         let mut limited = (&mut *stream).take(MAX_LINE as u64);
-        let n = match timeout(IDLE_TIMEOUT, limited.read_buf(reader.spare(MAX_LINE))).await {
-            Ok(r) => r?,
-            Err(_) => {
+        // Moving a registered deadline later is a field update, not a timer-wheel
+        // insert and cancel per read as a fresh `timeout` would be.
+        idle.as_mut().reset(Instant::now() + IDLE_TIMEOUT);
+        let read = tokio::select! {
+            biased;
+            r = limited.read_buf(reader.spare(MAX_LINE)) => Some(r),
+            _ = &mut idle => None,
+        };
+        let n = match read {
+            Some(r) => r?,
+            None => {
                 push_answer(&mut out, &session.timeout());
                 flush(stream, &mut out).await?;
                 linger_close(stream).await;
