@@ -69,6 +69,22 @@ pub async fn run(args: LabArgs) -> Result<i32, AppError> {
     if args.hostile {
         return super::lab_hostile::run(&args).await;
     }
+    // The lab shares the machine with the scanner it serves: one thread of its own,
+    // with no work stealing or cross-thread wake-ups, is cheaper per connection
+    // than the scanner's multi-threaded runtime, and leaves the other core to it.
+    let lab = tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| AppError::Failure(format!("lab: cannot start its runtime: {e}")))?;
+        runtime.block_on(serve(args))
+    });
+    lab.await
+        .map_err(|e| AppError::Failure(format!("lab: its thread failed: {e}")))?
+}
+
+/// `relayscan lab` on the current (single-threaded) runtime, until Ctrl-C.
+async fn serve(args: LabArgs) -> Result<i32, AppError> {
     let config = lab_config(&args)?;
     let lab = Lab::start(config)
         .await

@@ -151,7 +151,7 @@ async fn dialogue(stream: &mut TcpStream, m: Misbehaviour) -> std::io::Result<()
         while let Some(line) = reader.next_line() {
             let text = match line {
                 Line::Text(text) => text,
-                Line::TooLong => String::new(),
+                Line::TooLong => std::borrow::Cow::Borrowed(""),
             };
             if m == Misbehaviour::EndlessMultiline && text.to_ascii_uppercase().starts_with("EHLO")
             {

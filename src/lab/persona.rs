@@ -87,35 +87,6 @@ impl Persona {
         Persona::HostileTerminal,
     ];
 
-    /// The kebab-case name used on the command line, in logs and in host names.
-    pub fn name(self) -> &'static str {
-        match self {
-            Persona::OpenRelay => "open-relay",
-            Persona::Closed => "closed",
-            Persona::AuthRequired => "auth-required",
-            Persona::Greylisting => "greylisting",
-            Persona::SenderTrusting => "sender-trusting",
-            Persona::PercentHack => "percent-hack",
-            Persona::HeloOnly => "helo-only",
-            Persona::SlowGreeting => "slow-greeting",
-            Persona::AcceptAllSink => "accept-all-sink",
-            Persona::NotSmtp => "not-smtp",
-            Persona::DropAfterMail => "drop-after-mail",
-            Persona::Busy => "busy",
-            Persona::Blocked => "blocked",
-            Persona::StarttlsSelfSigned => "starttls-self-signed",
-            Persona::TlsRequired => "tls-required",
-            Persona::ExpiredCert => "expired-cert",
-            Persona::TlsBroken => "tls-broken",
-            Persona::StarttlsInjection => "starttls-injection",
-            Persona::ImplicitTls => "implicit-tls",
-            Persona::AuthBeforeTls => "auth-before-tls",
-            Persona::HostileCsv => "hostile-csv",
-            Persona::HostileHtml => "hostile-html",
-            Persona::HostileTerminal => "hostile-terminal",
-        }
-    }
-
     /// The persona with this name; case-insensitive and tolerant of surrounding
     /// blanks because the names come from command lines and config files.
     pub fn from_name(name: &str) -> Option<Persona> {
@@ -214,8 +185,56 @@ impl Persona {
 
     /// The host name the persona announces in its greeting and EHLO reply.
     pub fn hostname(self) -> String {
-        format!("{}.lab.test", self.name())
+        self.host_name().to_string()
     }
+}
+
+/// `name()` and `host_name()` from one table, so the lab's per-command replies
+/// borrow a static host name instead of formatting one each time.
+macro_rules! names {
+    ($($persona:ident => $name:literal),* $(,)?) => {
+        impl Persona {
+            /// The kebab-case name used on the command line, in logs and in host names.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Persona::$persona => $name,)*
+                }
+            }
+
+            /// [`Persona::hostname`] without an allocation.
+            pub fn host_name(self) -> &'static str {
+                match self {
+                    $(Persona::$persona => concat!($name, ".lab.test"),)*
+                }
+            }
+        }
+    };
+}
+
+names! {
+    OpenRelay => "open-relay",
+    Closed => "closed",
+    AuthRequired => "auth-required",
+    Greylisting => "greylisting",
+    SenderTrusting => "sender-trusting",
+    PercentHack => "percent-hack",
+    HeloOnly => "helo-only",
+    SlowGreeting => "slow-greeting",
+    AcceptAllSink => "accept-all-sink",
+    NotSmtp => "not-smtp",
+    DropAfterMail => "drop-after-mail",
+    Busy => "busy",
+    Blocked => "blocked",
+    StarttlsSelfSigned => "starttls-self-signed",
+    TlsRequired => "tls-required",
+    ExpiredCert => "expired-cert",
+    TlsBroken => "tls-broken",
+    StarttlsInjection => "starttls-injection",
+    ImplicitTls => "implicit-tls",
+    AuthBeforeTls => "auth-before-tls",
+    HostileCsv => "hostile-csv",
+    HostileHtml => "hostile-html",
+    HostileTerminal => "hostile-terminal",
 }
 
 impl fmt::Display for Persona {
@@ -260,6 +279,7 @@ mod tests {
                 format!("\"{}\"", p.name())
             );
             assert_eq!(p.hostname(), format!("{}.lab.test", p.name()));
+            assert_eq!(p.host_name(), p.hostname());
         }
         assert_eq!(seen.len(), Persona::ALL.len());
     }

@@ -3,6 +3,7 @@
 //! No I/O here: the server in `server.rs` only moves bytes and timers, so every
 //! reply a persona can give is pinned down by the table tests below.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
@@ -25,19 +26,20 @@ const GREYLIST_CAP: usize = 100_000;
 /// One reply to send (possibly multi-line, possibly none), and whether to hang up after it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
-    pub lines: Vec<String>,
+    /// Static text borrowed, built text owned: most replies cost no formatting.
+    pub lines: Vec<Cow<'static, str>>,
     pub close: bool,
 }
 
 impl Answer {
-    fn reply(line: impl Into<String>) -> Answer {
+    fn reply(line: impl Into<Cow<'static, str>>) -> Answer {
         Answer {
             lines: vec![line.into()],
             close: false,
         }
     }
 
-    fn close(line: impl Into<String>) -> Answer {
+    fn close(line: impl Into<Cow<'static, str>>) -> Answer {
         Answer {
             lines: vec![line.into()],
             close: true,
@@ -144,17 +146,18 @@ pub fn rcpt_reply(
     first_seen: impl FnOnce() -> bool,
 ) -> String {
     const OK: &str = "250 2.1.5 Ok";
-    let host = persona.hostname();
+    let host = persona.host_name();
     let path = Path::parse(rcpt);
     if persona == Persona::AcceptAllSink {
         return OK.to_string();
     }
-    if classify(&path, &host, own_ip) == RcptClass::Local {
+    if classify(&path, host, own_ip) == RcptClass::Local {
         return format!(
             "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown in local recipient table"
         );
     }
-    let denied = format!("554 5.7.1 <{rcpt}>: Relay access denied");
+    // Built only by the personas that refuse.
+    let denied = || ["554 5.7.1 <", rcpt, ">: Relay access denied"].concat();
     // Relaying MTAs still look the destination up; the scanner's control
     // recipient relies on this to tell a relay from a sink.
     let relay = || {
@@ -167,7 +170,7 @@ pub fn rcpt_reply(
     match persona {
         Persona::OpenRelay | Persona::TlsRequired => relay(),
         Persona::HostileHtml => super::hostile::rcpt(persona, relay()),
-        Persona::HostileCsv | Persona::HostileTerminal => super::hostile::rcpt(persona, denied),
+        Persona::HostileCsv | Persona::HostileTerminal => super::hostile::rcpt(persona, denied()),
         Persona::AuthRequired | Persona::AuthBeforeTls => {
             "530 5.7.0 Authentication required".to_string()
         }
@@ -182,23 +185,19 @@ pub fn rcpt_reply(
         }
         Persona::SenderTrusting => {
             let sender_domain = Path::parse(mail_from).domain;
-            let trusted = sender_domain.is_some_and(|d| {
-                d.strip_suffix('.')
-                    .unwrap_or(&d)
-                    .eq_ignore_ascii_case(&host)
-            });
-            if trusted { relay() } else { denied }
+            let trusted = sender_domain
+                .is_some_and(|d| d.strip_suffix('.').unwrap_or(d).eq_ignore_ascii_case(host));
+            if trusted { relay() } else { denied() }
         }
         Persona::PercentHack => {
             // The % hack rewrites user%dest@me to user@dest: only that shape passes.
             let own = path
                 .domain
-                .as_deref()
-                .is_some_and(|d| super::address::is_own_domain(d, &host, own_ip));
+                .is_some_and(|d| super::address::is_own_domain(d, host, own_ip));
             if own && !path.quoted && path.route.is_empty() && path.local.contains('%') {
                 relay()
             } else {
-                denied
+                denied()
             }
         }
         Persona::HeloOnly => "550 Relaying denied".to_string(),
@@ -214,7 +213,7 @@ pub fn rcpt_reply(
         | Persona::ExpiredCert
         | Persona::TlsBroken
         | Persona::StarttlsInjection
-        | Persona::ImplicitTls => denied,
+        | Persona::ImplicitTls => denied(),
     }
 }
 
@@ -254,7 +253,7 @@ pub struct BodyEnd {
 #[derive(Debug, Clone)]
 pub struct Session {
     persona: Persona,
-    hostname: String,
+    hostname: &'static str,
     own_ip: Ipv4Addr,
     client_ip: IpAddr,
     commands: usize,
@@ -271,7 +270,7 @@ impl Session {
     pub fn new(persona: Persona, own_ip: Ipv4Addr, client_ip: IpAddr) -> Session {
         Session {
             persona,
-            hostname: persona.hostname(),
+            hostname: persona.host_name(),
             own_ip,
             client_ip,
             commands: 0,
@@ -385,7 +384,11 @@ impl Session {
     /// Per-persona post-processing of every reply.
     fn finish(&self, mut answer: Answer) -> Answer {
         if self.persona == Persona::HeloOnly {
-            answer.lines = answer.lines.iter().map(|l| strip_enhanced(l)).collect();
+            answer.lines = answer
+                .lines
+                .iter()
+                .map(|l| Cow::Owned(strip_enhanced(l)))
+                .collect();
         }
         answer
     }
@@ -397,10 +400,15 @@ impl Session {
 
     fn smtp(&mut self, line: &str, greylist: &Greylist) -> Answer {
         // Trimmed on both sides so the verb is a prefix of `line`.
-        let line = line.trim();
+        let line = trim(line);
         let verb = verb_of(line);
         let arg = line[verb.len()..].trim_start();
-        match verb.to_ascii_uppercase().as_str() {
+        // Case-insensitive without an uppercased copy of every verb.
+        let verb = KNOWN_VERBS
+            .into_iter()
+            .find(|known| verb.eq_ignore_ascii_case(known))
+            .unwrap_or(if verb.is_empty() { "" } else { "?" });
+        match verb {
             "" => Answer::reply("500 5.5.2 Error: bad syntax"),
             "EHLO" => self.ehlo(arg),
             "HELO" => {
@@ -461,7 +469,7 @@ impl Session {
         lines.extend(["250-8BITMIME", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8"].map(String::from));
         super::hostile::ehlo(self.persona, &mut lines);
         Answer {
-            lines,
+            lines: lines.into_iter().map(Cow::Owned).collect(),
             close: false,
         }
     }
@@ -520,11 +528,26 @@ impl Session {
     }
 }
 
+/// The verbs `Session::smtp` answers; anything else is "not recognized".
+const KNOWN_VERBS: [&str; 11] = [
+    "EHLO", "HELO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "STARTTLS", "VRFY", "AUTH",
+];
+
 /// The command verb: the text up to the first blank.
 fn verb_of(line: &str) -> &str {
     let line = line.trim_start_matches(' ');
-    let end = line.find([' ', '\t']).unwrap_or(line.len());
-    &line[..end]
+    // Both blanks are ASCII, so a byte search finds the same boundary as a char search.
+    let end = memchr::memchr2(b' ', b'\t', line.as_bytes()).unwrap_or(line.len());
+    line.get(..end).unwrap_or(line)
+}
+
+/// `str::trim`, skipped when both ends are visible ASCII (every command the lab
+/// sees): such a line has no whitespace to trim.
+pub(super) fn trim(line: &str) -> &str {
+    match (line.as_bytes().first(), line.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => line,
+        _ => line.trim(),
+    }
 }
 
 #[cfg(test)]
@@ -607,6 +630,24 @@ mod tests {
             assert_eq!(g.line, line, "{p}");
             assert_eq!(g.close, close, "{p}");
         }
+    }
+
+    #[test]
+    fn fast_trim_agrees_with_str_trim() {
+        for line in [
+            "MAIL FROM:<>",
+            " RSET",
+            "NOOP\t",
+            "",
+            " ",
+            "\u{a0}QUIT\u{3000}",
+            "é",
+            "a",
+        ] {
+            assert_eq!(trim(line), line.trim(), "{line:?}");
+        }
+        assert_eq!(verb_of("  RCPT\tTO:<a@b>"), "RCPT");
+        assert_eq!(verb_of("QUIT"), "QUIT");
     }
 
     #[test]

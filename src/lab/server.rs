@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::mpsc;
-use tokio::time::{sleep, timeout};
+use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
 
 use super::lines::{Line, LineReader, MAX_LINE};
@@ -568,6 +568,16 @@ async fn serve_maybe_tls(
     if !implicit {
         return serve(stream, client, ctx, false).await;
     }
+    // Boxed for the same reason as `after_starttls`.
+    Box::pin(serve_implicit_tls(stream, client, ctx)).await
+}
+
+/// The handshake first, then the dialogue inside TLS.
+async fn serve_implicit_tls(
+    stream: &mut TcpStream,
+    client: IpAddr,
+    ctx: &HostCtx,
+) -> io::Result<()> {
     let Some(server) = &ctx.tls else {
         return Ok(());
     };
@@ -588,8 +598,8 @@ where
     if in_tls {
         session.tls_started();
     }
-    let mut buf = vec![0u8; MAX_LINE];
-    let mut out = Vec::new();
+    // Room for an EHLO reply or a pipelined group's replies without regrowing.
+    let mut out = Vec::with_capacity(1024);
 
     let hello = greeting(ctx.persona);
     ctx.delay().await;
@@ -597,6 +607,7 @@ where
         push_line(&mut out, teaser);
         flush(stream, &mut out).await?;
         // Postscreen's pregreet test: anything before the final 220 is a ban.
+        let mut buf = vec![0u8; MAX_LINE];
         tokio::select! {
             _ = sleep(ctx.greeting_pause) => {}
             r = stream.read(&mut buf) => {
@@ -621,10 +632,21 @@ where
     if commands(stream, &mut session, ctx, out).await? == Next::Close {
         return Ok(());
     }
-    // The 220 to STARTTLS is out; what follows is the handshake.
+    // The 220 to STARTTLS is out; what follows is the handshake. Boxed: the TLS
+    // states are large, and most connections never get here, so they should not
+    // make every connection's task that large.
+    Box::pin(after_starttls(stream, session, ctx)).await
+}
+
+/// The STARTTLS handshake (or its refusal) and the dialogue inside TLS.
+async fn after_starttls<S>(stream: &mut S, mut session: Session, ctx: &HostCtx) -> io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
     match tls::after_starttls(ctx.persona) {
         AfterStarttls::Refuse { record } => {
             // Take the ClientHello, answer it like a server that knows no newer TLS.
+            let mut buf = vec![0u8; MAX_LINE];
             let _ = timeout(IDLE_TIMEOUT, stream.read(&mut buf)).await;
             stream.write_all(record).await?;
             linger_close(stream).await;
@@ -666,7 +688,9 @@ where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let mut reader = LineReader::new();
-    let mut buf = vec![0u8; MAX_LINE];
+    // One idle timer for the whole dialogue, pushed back before each read.
+    let idle = sleep(IDLE_TIMEOUT);
+    tokio::pin!(idle);
     loop {
         // The simulated round trip is paid once per flight of commands read together, as
         // on a real network: a pipelined group waits once, not once per command.
@@ -687,8 +711,9 @@ where
                     Line::Text(text) => {
                         ctx.log(&text);
                         let answer = session.command(&text, &ctx.greylist);
-                        starttls = text.trim().eq_ignore_ascii_case("STARTTLS")
-                            && answer.code() == Some(220);
+                        // The code first: it rules out almost every line cheaply.
+                        starttls = answer.code() == Some(220)
+                            && text.trim().eq_ignore_ascii_case("STARTTLS");
                         answer
                     }
                     Line::TooLong => {
@@ -723,9 +748,20 @@ where
         }
         // Pipelined replies go out together, in order, before waiting for more.
         flush(stream, &mut out).await?;
-        let n = match timeout(IDLE_TIMEOUT, stream.read(&mut buf)).await {
-            Ok(r) => r?,
-            Err(_) => {
+        // Straight into the reader, at most MAX_LINE bytes as before: no zeroed bounce
+        // buffer, no copy.
+        let mut limited = (&mut *stream).take(MAX_LINE as u64);
+        // Moving a registered deadline later is a field update, not a timer-wheel
+        // insert and cancel per read as a fresh `timeout` would be.
+        idle.as_mut().reset(Instant::now() + IDLE_TIMEOUT);
+        let read = tokio::select! {
+            biased;
+            r = limited.read_buf(reader.spare(MAX_LINE)) => Some(r),
+            _ = &mut idle => None,
+        };
+        let n = match read {
+            Some(r) => r?,
+            None => {
                 push_answer(&mut out, &session.timeout());
                 flush(stream, &mut out).await?;
                 linger_close(stream).await;
@@ -735,7 +771,6 @@ where
         if n == 0 {
             return Ok(Next::Close);
         }
-        reader.push(&buf[..n]);
     }
 }
 
