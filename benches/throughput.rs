@@ -25,7 +25,7 @@ use serde::Deserialize;
 
 mod common;
 
-use common::{measure, start_lab_on, stop_with_cpu};
+use common::{measure, start_lab_on, stop_with_usage};
 
 /// Hosts one lab process holds at most when the open-file limit is high: a /17 of
 /// listeners plus its share of the scanner's connections.
@@ -40,7 +40,10 @@ struct Figures {
     parts_ms: [f64; 5],
     round_trips: f64,
     cpu: f64,
+    /// The kernel's part of `cpu` (TCP on both ends of loopback lands in the sender's).
+    sys: f64,
     lab_cpu: f64,
+    lab_sys: f64,
     peak_rss_mib: f64,
     steady: Option<Steady>,
 }
@@ -184,7 +187,12 @@ fn run(setup: &Setup) -> Figures {
     args.extend(setup.extra);
     let m = measure(&args);
     assert_eq!(m.exit, 0, "scan exit");
-    let lab_cpu: Duration = labs.into_iter().map(stop_with_cpu).sum();
+    let (mut lab_cpu, mut lab_sys) = (Duration::ZERO, Duration::ZERO);
+    for lab in labs {
+        let (cpu, sys) = stop_with_usage(lab);
+        lab_cpu += cpu;
+        lab_sys += sys;
+    }
     // Streamed line by line: a child's ru_maxrss starts from this process's RSS at fork
     // (Linux carries it over exec), so the bench must stay small for the next scan.
     let file = std::fs::File::open(prefix.with_extension("jsonl")).expect("jsonl");
@@ -226,7 +234,9 @@ fn run(setup: &Setup) -> Figures {
         parts_ms: [0, 1, 2, 3, 4].map(|i| parts[i] / n / 1000.0),
         round_trips: parts[5] / n,
         cpu: m.cpu.as_secs_f64(),
+        sys: m.sys.as_secs_f64(),
         lab_cpu: lab_cpu.as_secs_f64(),
+        lab_sys: lab_sys.as_secs_f64(),
         peak_rss_mib: m.peak_rss_kib as f64 / 1024.0,
         steady: steady_state(&mut spans, setup.concurrency),
     }
@@ -242,8 +252,8 @@ fn report(label: &str, c: usize, delay: Duration, f: &Figures) {
         "{label}, C={c}: {} hosts in {:.2} s: λ {:.0} hosts/s, W mean {:.0} ms p95 {:.0} ms \
          (connect {connect:.1}, greeting {greeting:.0}, EHLO {ehlo:.0}, TLS {tls:.0}, tests {tests:.0}; \
          floor {floor_ms:.0}), U {u:.3} over the run, round trips/host {:.1}, \
-         CPU {:.0} µs/host ({:.0} probes per CPU-second), peak RSS {:.1} MiB, \
-         lab CPU {:.2} s ({:.0} µs/host, {:.0}% of one core)",
+         CPU {:.0} µs/host, {:.0} of it kernel ({:.0} probes per CPU-second), peak RSS {:.1} MiB, \
+         lab CPU {:.2} s ({:.0} µs/host, {:.0} of it kernel; {:.0}% of one core)",
         f.hosts,
         f.wall,
         lambda,
@@ -251,10 +261,12 @@ fn report(label: &str, c: usize, delay: Duration, f: &Figures) {
         f.p95_ms,
         f.round_trips,
         f.cpu / f.hosts as f64 * 1e6,
+        f.sys / f.hosts as f64 * 1e6,
         f.hosts as f64 / f.cpu.max(1e-9),
         f.peak_rss_mib,
         f.lab_cpu,
         f.lab_cpu / f.hosts as f64 * 1e6,
+        f.lab_sys / f.hosts as f64 * 1e6,
         f.lab_cpu / f.wall * 100.0
     );
     if let Some(s) = &f.steady {

@@ -15,25 +15,41 @@ pub struct Measured {
     pub exit: i32,
     /// User plus system CPU time of the child.
     pub cpu: Duration,
+    /// The system (kernel) part of `cpu`.
+    pub sys: Duration,
+}
+
+fn timeval(t: libc::timeval) -> Duration {
+    Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000)
 }
 
 /// User plus system time from a rusage.
 pub fn cpu_time(usage: &libc::rusage) -> Duration {
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(usage.ru_utime) + tv(usage.ru_stime)
+    timeval(usage.ru_utime) + timeval(usage.ru_stime)
+}
+
+/// The system (kernel) time from a rusage.
+pub fn sys_time(usage: &libc::rusage) -> Duration {
+    timeval(usage.ru_stime)
 }
 
 /// Kills a child (a lab) and returns the CPU time it used over its life.
+pub fn stop_with_cpu(child: Child) -> Duration {
+    let (cpu, _) = stop_with_usage(child);
+    cpu
+}
+
+/// Kills a child (a lab) and returns its CPU time and the system part of it.
 // wait4 reaps the child (std's wait() cannot return its rusage).
 #[allow(clippy::zombie_processes)]
-pub fn stop_with_cpu(mut child: Child) -> Duration {
+pub fn stop_with_usage(mut child: Child) -> (Duration, Duration) {
     let _ = child.kill();
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: wait4 on our own child with pointers to locals.
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     assert!(pid > 0, "wait4 failed");
-    cpu_time(&usage)
+    (cpu_time(&usage), sys_time(&usage))
 }
 
 /// Runs relayscan to completion, measuring wall time and peak RSS via wait4(2).
@@ -57,6 +73,7 @@ pub fn measure(args: &[&str]) -> Measured {
         peak_rss_kib: usage.ru_maxrss,
         exit: libc::WEXITSTATUS(status),
         cpu: cpu_time(&usage),
+        sys: sys_time(&usage),
     }
 }
 
