@@ -184,23 +184,15 @@ pub struct Envelopes<'a> {
     identity: &'a Identity,
     server_name: Option<&'a str>,
     literal: String,
-    /// No value holds a `{`, so one pass fills templates exactly as the chain would.
-    one_pass: bool,
 }
 
 impl<'a> Envelopes<'a> {
     pub fn new(identity: &'a Identity, server_name: Option<&'a str>, ip: IpAddr) -> Self {
-        let mut envelopes = Envelopes {
+        Envelopes {
             identity,
             server_name,
             literal: address_literal(ip),
-            one_pass: false,
-        };
-        // One pass is the same as the chain of replacements in `render` unless a value
-        // itself holds a placeholder (a server calling itself "{IP}", a local part "a{D}"),
-        // which the chain goes on to fill; those rare cases keep the chain's exact result.
-        envelopes.one_pass = envelopes.values().iter().all(|v| !v.contains('{'));
-        envelopes
+        }
     }
 
     /// The values of [`PLACEHOLDERS`], in order.
@@ -217,21 +209,11 @@ impl<'a> Envelopes<'a> {
         ]
     }
 
-    /// One template filled, exactly as [`render`] fills it.
+    /// One template filled in one pass. A value is never filled in turn: a server that
+    /// calls itself "{IP}" (the name comes from its own greeting) gets exactly that name in
+    /// the envelope, not a placeholder that steers which address we test.
     pub fn render(&self, template: &str) -> String {
-        if self.one_pass {
-            return fill(template, &self.values());
-        }
-        let identity = self.identity;
-        let literal = self.literal.as_str();
-        let server = self.server_name.unwrap_or(literal);
-        template
-            .replace("{FL}", &identity.from_local)
-            .replace("{FD}", &identity.from_domain)
-            .replace("{RL}", &identity.rcpt_local)
-            .replace("{D}", &identity.rcpt_domain)
-            .replace("{S}", server)
-            .replace("{IP}", literal)
+        fill(template, &self.values())
     }
 }
 
@@ -337,39 +319,53 @@ mod tests {
     }
 
     #[test]
-    fn one_pass_fill_matches_the_chain_of_replacements() {
+    fn one_pass_fill_matches_the_chain_of_replacements_for_plain_values() {
         let ip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));
-        let odd = Identity::new("a{b}c@example.org", "r{x@example.com").unwrap();
-        let names = [
-            None,
-            Some("mx.example.net"),
-            Some("{IP}"),
-            Some("{S}{FL}"),
-            Some("{"),
-        ];
-        for id in [identity(), odd] {
-            for name in names {
-                let literal = address_literal(ip);
-                let templates = CATALOGUE
-                    .iter()
-                    .flat_map(|t| [t.mail_from, t.rcpt_to])
-                    .chain(["<{FL}@{FD}>", "{", "{X}{", "}{D}{{D}}"]);
-                for template in templates {
-                    let chained = template
-                        .replace("{FL}", &id.from_local)
-                        .replace("{FD}", &id.from_domain)
-                        .replace("{RL}", &id.rcpt_local)
-                        .replace("{D}", &id.rcpt_domain)
-                        .replace("{S}", name.unwrap_or(&literal))
-                        .replace("{IP}", &literal);
-                    assert_eq!(
-                        render(template, &id, name, ip),
-                        chained,
-                        "{template} {name:?}"
-                    );
-                }
+        for name in [None, Some("mx.example.net")] {
+            let id = identity();
+            let literal = address_literal(ip);
+            let templates = CATALOGUE
+                .iter()
+                .flat_map(|t| [t.mail_from, t.rcpt_to])
+                .chain(["<{FL}@{FD}>", "{", "{X}{", "}{D}{{D}}"]);
+            for template in templates {
+                let chained = template
+                    .replace("{FL}", &id.from_local)
+                    .replace("{FD}", &id.from_domain)
+                    .replace("{RL}", &id.rcpt_local)
+                    .replace("{D}", &id.rcpt_domain)
+                    .replace("{S}", name.unwrap_or(&literal))
+                    .replace("{IP}", &literal);
+                assert_eq!(
+                    render(template, &id, name, ip),
+                    chained,
+                    "{template} {name:?}"
+                );
             }
         }
+    }
+
+    #[test]
+    fn values_holding_placeholders_are_never_filled_in_turn() {
+        let ip = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));
+        let odd = Identity::new("a{D}c@example.org", "r{x@example.com").unwrap();
+        let cases = [
+            ("<{FL}@{S}>", Some("{IP}"), "<antispam@{IP}>"),
+            ("<{RL}@{S}>", Some("{S}{FL}"), "<relaytest@{S}{FL}>"),
+            ("<{RL}%{D}@{S}>", Some("{"), "<relaytest%example.com@{>"),
+            ("<{RL}@[{IP}]>", None, "<relaytest@[[192.0.2.7]]>"),
+        ];
+        for (template, name, expected) in cases {
+            assert_eq!(
+                render(template, &identity(), name, ip),
+                expected,
+                "{template}"
+            );
+        }
+        assert_eq!(
+            render("<{FL}@{FD}> {RL}", &odd, None, ip),
+            "<a{D}c@example.org> r{x"
+        );
     }
 
     #[test]
