@@ -19,6 +19,7 @@ use crate::report::{ReportSink, Reports, RunMeta, ScanSource, Summary};
 use crate::scan::Scheduler;
 use crate::scan::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, settings_differences};
 use crate::scan::limits::{fit_concurrency, raise_open_file_limit};
+use crate::scan::pace::Pace;
 use crate::scan::progress::Progress;
 use crate::scan::resume::{ResumeError, finish_replay, reopen, report_path};
 use crate::scan::scheduler::{Checkpointing, Start, Stopping, install_ctrl_c};
@@ -37,6 +38,8 @@ pub struct Finished {
     pub cut_off: u64,
     /// The checkpoint file, when one is kept.
     pub checkpoint: Option<PathBuf>,
+    /// How the run used its concurrency.
+    pub pace: Pace,
 }
 
 /// Pacing and resuming beyond the shared scan settings.
@@ -275,6 +278,7 @@ pub async fn scan_with(
         reports: paths,
         cut_off: result.cut_off,
         checkpoint: checkpoint_path,
+        pace: result.pace,
     })
 }
 
@@ -422,6 +426,9 @@ pub fn print_closing(config: &ScanConfig, finished: &Finished) {
     super::print_out(&finished.summary.render_table());
     if config.progress == ProgressMode::Quiet {
         return;
+    }
+    if let Some(pace) = finished.pace.render() {
+        eprintln!("relayscan: {pace}");
     }
     for path in &finished.reports {
         eprintln!("relayscan: wrote {}", path.display());

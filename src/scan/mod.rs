@@ -4,6 +4,7 @@
 pub mod backoff;
 pub mod checkpoint;
 pub mod limits;
+pub mod pace;
 pub mod progress;
 pub mod resume;
 pub mod scheduler;

@@ -18,6 +18,7 @@ use crate::probe::{Outcome, ProbeSettings, Status};
 use crate::report::{ReportError, ReportSink, Reports, RunEnd, ScanRecord, Summary, sanitize};
 use crate::scan::backoff::{FdPressure, probe_with_backoff};
 use crate::scan::checkpoint::{Checkpoint, Ledger};
+use crate::scan::pace::Pace;
 use crate::scan::progress::Progress;
 use crate::scan::subnet::SubnetLimiter;
 use crate::smtp::Direction;
@@ -66,6 +67,8 @@ pub struct ScanResult {
     pub interrupted: bool,
     /// Probes cut off by Ctrl-C and left out of the reports, for a resume to probe again.
     pub cut_off: u64,
+    /// How this run used its concurrency.
+    pub pace: Pace,
 }
 
 /// What stops a scan: only output failures (per-host trouble is data).
@@ -96,6 +99,7 @@ impl Scheduler {
         progress: Progress,
         stopping: Stopping,
     ) -> Result<ScanResult, ScanError> {
+        let began = std::time::Instant::now();
         let (tx, rx) = mpsc::channel::<(u128, Outcome)>(CHANNEL_CAPACITY);
         let skip = start.ledger.clone();
         let writer = Writer {
@@ -109,6 +113,7 @@ impl Scheduler {
             print_transcripts: self.print_transcripts,
             stopping: stopping.clone(),
             cut_off: 0,
+            pace: Pace::new(self.concurrency, self.rate),
         };
         let writer = tokio::spawn(writer.run(rx));
 
@@ -167,19 +172,22 @@ impl Scheduler {
             report_panic(joined);
         }
         let interrupted = stopping.stop.is_cancelled() || stopping.abort.is_cancelled();
-        let (summary, cut_off, written) = writer.await.unwrap_or_else(|e| {
+        let (summary, cut_off, mut pace, written) = writer.await.unwrap_or_else(|e| {
             (
                 Summary::default(),
                 0,
+                Pace::default(),
                 Err(ReportError::internal(format!(
                     "the report writer failed: {e}"
                 ))),
             )
         });
+        pace.wall = began.elapsed();
         let outcome = written.map(|()| ScanResult {
             summary,
             interrupted,
             cut_off,
+            pace,
         });
         Ok(outcome?)
     }
@@ -209,13 +217,14 @@ struct Writer {
     /// Cancelled here when a report cannot be written, to stop the scan; read for `interrupted`.
     stopping: Stopping,
     cut_off: u64,
+    pace: Pace,
 }
 
 impl Writer {
     async fn run(
         mut self,
         mut rx: mpsc::Receiver<(u128, Outcome)>,
-    ) -> (Summary, u64, Result<(), ReportError>) {
+    ) -> (Summary, u64, Pace, Result<(), ReportError>) {
         let mut result = Ok(());
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.tick().await;
@@ -257,7 +266,7 @@ impl Writer {
             interrupted: self.stopping.stop.is_cancelled(),
         };
         let finished = self.reports.finish(&end, &self.summary);
-        (self.summary, self.cut_off, result.and(finished))
+        (self.summary, self.cut_off, self.pace, result.and(finished))
     }
 
     /// One outcome: counted, shown, written, and marked finished in the ledger.
@@ -269,6 +278,7 @@ impl Writer {
             return Ok(());
         }
         self.progress.observe(outcome.status, outcome.verdict);
+        self.pace.observe(outcome.duration_ms);
         let answered = outcome.status.answered();
         if self.print_transcripts && answered {
             self.progress.print_stdout(&render_transcript(&outcome));
