@@ -89,9 +89,9 @@ fn spf_and_dmarc(zone: &mut Zone, domain: &str, spf: &str, dmarc: &str) {
 pub fn lab_zone(hosts: &[LabHost]) -> Zone {
     let mut zone = Zone::new(ZONE);
     for host in hosts {
-        zone.add_host(&host.persona.hostname(), host.addr.ip());
+        zone.add_host(host.persona.hostname(), host.addr.ip());
         let domain = customer_domain(host.persona.name());
-        zone.add(&domain, Data::Mx(10, host.persona.hostname()));
+        zone.add(&domain, Data::Mx(10, host.persona.hostname().to_string()));
         // The open relay's customer also has the weakest policy records.
         if host.persona.name() == "open-relay" {
             spf_and_dmarc(&mut zone, &domain, "v=spf1 +all", "v=DMARC1; p=none");
@@ -117,8 +117,8 @@ pub fn lab_zone(hosts: &[LabHost]) -> Zone {
     if let (Some(first), Some(second)) = (first, second) {
         for d in ["shared-1", "shared-2", "shared-3"] {
             let domain = format!("{d}.{ZONE}");
-            zone.add(&domain, Data::Mx(10, first.clone()))
-                .add(&domain, Data::Mx(20, second.clone()));
+            zone.add(&domain, Data::Mx(10, first.to_string()))
+                .add(&domain, Data::Mx(20, second.to_string()));
         }
         spf_and_dmarc(
             &mut zone,
@@ -136,7 +136,7 @@ pub fn lab_zone(hosts: &[LabHost]) -> Zone {
             ]),
         );
         zone.add("alias.lab.test", Data::Mx(10, "mail-alias.lab.test".into()))
-            .add("mail-alias.lab.test", Data::Cname(first.clone()));
+            .add("mail-alias.lab.test", Data::Cname(first.to_string()));
     }
     if let Some(host) = hosts.first() {
         match host.addr.ip() {

@@ -90,7 +90,7 @@ mod tests {
     #[test]
     fn hostile_personas_greet_with_their_name_first() {
         for p in HOSTILE {
-            let g = greeting(p, &p.hostname()).unwrap();
+            let g = greeting(p, p.hostname()).unwrap();
             // The scanner reads the server name from the first word after the code.
             assert!(
                 g.starts_with(&format!("220 {} ESMTP ", p.hostname())),

@@ -182,14 +182,9 @@ impl Persona {
     pub fn expects_accept_all(self) -> bool {
         self == Persona::AcceptAllSink
     }
-
-    /// The host name the persona announces in its greeting and EHLO reply.
-    pub fn hostname(self) -> String {
-        self.host_name().to_string()
-    }
 }
 
-/// `name()` and `host_name()` from one table, so the lab's per-command replies
+/// `name()` and `hostname()` from one table, so the lab's per-command replies
 /// borrow a static host name instead of formatting one each time.
 macro_rules! names {
     ($($persona:ident => $name:literal),* $(,)?) => {
@@ -201,8 +196,8 @@ macro_rules! names {
                 }
             }
 
-            /// [`Persona::hostname`] without an allocation.
-            pub fn host_name(self) -> &'static str {
+            /// The host name the persona announces in its greeting and EHLO reply.
+            pub fn hostname(self) -> &'static str {
                 match self {
                     $(Persona::$persona => concat!($name, ".lab.test"),)*
                 }
@@ -279,7 +274,6 @@ mod tests {
                 format!("\"{}\"", p.name())
             );
             assert_eq!(p.hostname(), format!("{}.lab.test", p.name()));
-            assert_eq!(p.host_name(), p.hostname());
         }
         assert_eq!(seen.len(), Persona::ALL.len());
     }

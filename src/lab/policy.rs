@@ -91,7 +91,7 @@ pub fn greeting(persona: Persona) -> Greeting {
         ),
         _ => (
             None,
-            super::hostile::greeting(persona, &h).unwrap_or(standard),
+            super::hostile::greeting(persona, h).unwrap_or(standard),
             false,
         ),
     };
@@ -146,7 +146,7 @@ pub fn rcpt_reply(
     first_seen: impl FnOnce() -> bool,
 ) -> String {
     const OK: &str = "250 2.1.5 Ok";
-    let host = persona.host_name();
+    let host = persona.hostname();
     let path = Path::parse(rcpt);
     if persona == Persona::AcceptAllSink {
         return OK.to_string();
@@ -270,7 +270,7 @@ impl Session {
     pub fn new(persona: Persona, own_ip: Ipv4Addr, client_ip: IpAddr) -> Session {
         Session {
             persona,
-            hostname: persona.host_name(),
+            hostname: persona.hostname(),
             own_ip,
             client_ip,
             commands: 0,

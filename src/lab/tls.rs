@@ -77,7 +77,7 @@ pub struct CertSpec {
 
 /// `None` for personas that never complete a handshake.
 pub fn cert_spec(p: Persona) -> Option<CertSpec> {
-    let own = vec![p.hostname()];
+    let own = vec![p.hostname().to_string()];
     let spec = |names: Vec<String>, self_signed, from, until| CertSpec {
         names,
         self_signed,
@@ -125,7 +125,7 @@ impl LabTls {
             let key = new_key()?;
             let leaf = params(
                 &spec.names,
-                &persona.hostname(),
+                persona.hostname(),
                 now,
                 spec.valid_from_days,
                 spec.valid_until_days,

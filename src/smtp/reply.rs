@@ -316,68 +316,26 @@ impl Reply {
 /// The reply code as text, with room for `more` bytes after it.
 fn code_text(code: u16, more: usize) -> String {
     let mut out = String::with_capacity(3 + more);
-    if (100..1000).contains(&code) {
-        // Three digits, the only codes the parser makes: no formatter needed.
-        for d in [code / 100, code / 10 % 10, code % 10] {
-            out.push(char::from(b'0' + (d as u8)));
-        }
-    } else {
-        out.push_str(&code.to_string());
-    }
+    out.push_str(itoa::Buffer::new().format(code));
     out
 }
 
-impl EnhancedCode {
-    /// `class.subject.detail` written into `buf` (15 bytes at most: "255.65535.65535"),
-    /// without the formatter: a record serialises one per reply.
-    fn write_text<'b>(&self, buf: &'b mut [u8; 16]) -> &'b str {
-        let mut len = 0;
-        for (i, n) in [u16::from(self.class), self.subject, self.detail]
-            .into_iter()
-            .enumerate()
-        {
-            if i > 0 {
-                push_byte(buf, &mut len, b'.');
-            }
-            let mut digits = [0u8; 5];
-            let mut count = 0;
-            let mut rest = n;
-            loop {
-                if let Some(d) = digits.get_mut(count) {
-                    *d = b'0' + (rest % 10) as u8;
-                }
-                count += 1;
-                rest /= 10;
-                if rest == 0 {
-                    break;
-                }
-            }
-            for &d in digits.iter().take(count).rev() {
-                push_byte(buf, &mut len, d);
-            }
-        }
-        // Only ASCII digits and dots were written.
-        std::str::from_utf8(buf.get(..len).unwrap_or_default()).unwrap_or_default()
-    }
-}
-
-fn push_byte(buf: &mut [u8; 16], len: &mut usize, b: u8) {
-    if let Some(slot) = buf.get_mut(*len) {
-        *slot = b;
-        *len += 1;
-    }
-}
-
+/// `class.subject.detail`, without the formatter's machinery: a record writes one per reply.
 impl std::fmt::Display for EnhancedCode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.write_text(&mut [0; 16]))
+        let mut digits = itoa::Buffer::new();
+        f.write_str(digits.format(self.class))?;
+        f.write_str(".")?;
+        f.write_str(digits.format(self.subject))?;
+        f.write_str(".")?;
+        f.write_str(digits.format(self.detail))
     }
 }
 
 /// As the string `5.7.1`, written straight into the output (no String per code).
 impl Serialize for EnhancedCode {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.write_text(&mut [0; 16]))
+        serializer.collect_str(self)
     }
 }
 

@@ -502,17 +502,8 @@ impl Session {
                 return Err(SessionError::Command(e));
             }
         }
-        // Each command is one CRLF-terminated line (write_wire refuses CR and LF in
-        // arguments), so the transcript takes its lines from the bytes just built.
-        let mut lines = wire.split(|&b| b == b'\n');
         for cmd in cmds {
-            match lines
-                .next()
-                .map(|l| std::str::from_utf8(l.strip_suffix(b"\r").unwrap_or(l)))
-            {
-                Some(Ok(text)) => self.transcript.client(text),
-                _ => self.transcript.client(cmd.to_string()),
-            }
+            self.transcript.client(cmd.to_string());
         }
         self.awaiting = true;
         let mut detail = None;
