@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::cli::CommonScanArgs;
 use crate::probe::relay::{Identity, split_mailbox};
-use crate::probe::tls_policy::{RelayOver, StartTls, TlsOptions};
+use crate::probe::tls_policy::{RelayOver, StartTls, TlsSettings};
 use crate::report::Formats;
 use crate::smtp::tls::TlsClient;
 use crate::target::parse_ports;
@@ -190,8 +190,8 @@ impl ScanConfig {
     }
 
     /// How the probes use TLS; builds the scan's TLS client (the Mozilla roots) once.
-    pub fn tls_options(&self) -> TlsOptions {
-        TlsOptions {
+    pub fn tls_options(&self) -> TlsSettings {
+        TlsSettings {
             starttls: self.starttls,
             relay_over: self.relay_over,
             implicit_ports: self.tls_ports.clone(),

@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
 use relayscan::probe::relay::Identity;
-use relayscan::probe::{Endpoint, ProbeSettings, probe};
-use relayscan::smtp::{Direction, SessionConfig};
+use relayscan::probe::{ProbeSettings, probe};
+use relayscan::target::Endpoint;
+use relayscan::smtp::{Direction, SessionSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
@@ -40,12 +41,12 @@ fn runtime() -> &'static Runtime {
 fn settings() -> &'static ProbeSettings {
     static SETTINGS: OnceLock<ProbeSettings> = OnceLock::new();
     SETTINGS.get_or_init(|| {
-        let session = SessionConfig {
+        let session = SessionSettings {
             connect_timeout: Duration::from_secs(1),
             read_timeout: Duration::from_millis(500),
             host_timeout: HOST_TIMEOUT,
             transcript_cap: TRANSCRIPT_CAP,
-            ..SessionConfig::default()
+            ..SessionSettings::default()
         };
         let identity = Identity::new("antispam@example.com", "relaytest@example.com")
             .expect("a valid identity");

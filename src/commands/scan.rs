@@ -23,7 +23,7 @@ use crate::scan::pace::Pace;
 use crate::scan::progress::Progress;
 use crate::scan::resume::{ResumeError, finish_replay, reopen, report_path};
 use crate::scan::scheduler::{Checkpointing, Start, Stopping, install_ctrl_c};
-use crate::smtp::{ReplyLimits, SessionConfig};
+use crate::smtp::{ReplyLimits, SessionSettings};
 use crate::target::Space;
 
 /// Per-dialogue transcript cap: generous for any honest server, bounded for hostile ones.
@@ -237,7 +237,7 @@ pub async fn scan_with(
 
     let stopping = Stopping::default();
     install_ctrl_c(stopping.clone(), config.grace, quiet);
-    let session = SessionConfig {
+    let session = SessionSettings {
         connect_timeout: config.connect_timeout,
         read_timeout: config.read_timeout,
         host_timeout: config.host_timeout,

@@ -8,7 +8,7 @@ use super::AppError;
 use super::planning::{PlanOptions, TargetInput, build_space};
 use crate::cli::TargetsArgs;
 use crate::exit;
-use crate::probe::Endpoint;
+use crate::target::Endpoint;
 use crate::target::{Space, parse_ports};
 
 pub async fn run(args: TargetsArgs) -> Result<i32, AppError> {

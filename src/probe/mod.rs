@@ -10,47 +10,17 @@ pub mod tls_policy;
 pub mod verdict;
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::smtp::tls::TlsReport;
 use crate::smtp::{Capabilities, Reply, TranscriptLine};
+use crate::target::Endpoint;
 
 pub use runner::{ProbeSettings, probe};
 pub use timing::Timing;
 pub use verdict::{Classification, classify};
-
-/// One (address, port) to probe, with the name it was given by, if any.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Endpoint {
-    pub ip: IpAddr,
-    pub port: u16,
-    /// The host name the user wrote, when the address came from resolving it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-}
-
-impl Endpoint {
-    pub fn new(ip: IpAddr, port: u16) -> Self {
-        Endpoint {
-            ip,
-            port,
-            name: None,
-        }
-    }
-
-    pub fn socket_addr(&self) -> SocketAddr {
-        SocketAddr::new(self.ip, self.port)
-    }
-}
-
-impl fmt::Display for Endpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.socket_addr())
-    }
-}
 
 /// How far a probe got. Only `Completed` means the dialogue ran to its planned end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

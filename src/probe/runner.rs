@@ -11,20 +11,21 @@ use chrono::Utc;
 use super::relay::{CATALOGUE, Envelopes, Identity, RelayTest, control_recipient};
 use super::timing::{Phase, Timing};
 use super::tls_policy::{
-    TlsOptions, asks_for_starttls, plain_fallback, plain_tests_first, starttls_decision, tls_tests,
+    TlsSettings, asks_for_starttls, plain_fallback, plain_tests_first, starttls_decision, tls_tests,
 };
 use super::verdict::classify;
-use super::{AfterTls, Dialogue, Endpoint, Interruption, Outcome, RelayAttempt, Status};
+use super::{AfterTls, Dialogue, Interruption, Outcome, RelayAttempt, Status};
 use crate::smtp::capabilities::announced_name;
 use crate::smtp::tls::{Handshake, HandshakeFailure, NameSource, TlsMode, TlsReport};
 use crate::smtp::{
-    Capabilities, Command, Reply, Session, SessionConfig, SessionError, UpgradeError,
+    Capabilities, Command, Reply, Session, SessionError, SessionSettings, UpgradeError,
 };
+use crate::target::Endpoint;
 
 /// Everything a probe needs besides the endpoint; shared by all probes of a scan.
 #[derive(Debug, Clone)]
 pub struct ProbeSettings {
-    pub session: SessionConfig,
+    pub session: SessionSettings,
     /// The name we give in EHLO/HELO.
     pub helo_name: String,
     pub identity: Identity,
@@ -33,21 +34,21 @@ pub struct ProbeSettings {
     /// Send the control RCPT (random mailbox, non-existent domain) when a test relayed.
     pub control: bool,
     /// STARTTLS, implicit-TLS ports, where the relay tests run.
-    pub tls: TlsOptions,
+    pub tls: TlsSettings,
     /// Send the relay tests as one pipelined group when the server advertises PIPELINING
     /// (RFC 2920); off, or without the keyword, one command at a time.
     pub pipelining: bool,
 }
 
 impl ProbeSettings {
-    pub fn new(session: SessionConfig, helo_name: String, identity: Identity) -> Self {
+    pub fn new(session: SessionSettings, helo_name: String, identity: Identity) -> Self {
         ProbeSettings {
             session,
             helo_name,
             identity,
             tests: CATALOGUE.to_vec(),
             control: true,
-            tls: TlsOptions::standard(),
+            tls: TlsSettings::standard(),
             pipelining: true,
         }
     }
@@ -948,9 +949,9 @@ mod tests {
             }
         });
 
-        let session = SessionConfig {
+        let session = SessionSettings {
             read_timeout: Duration::from_secs(5),
-            ..SessionConfig::default()
+            ..SessionSettings::default()
         };
         let identity = Identity::new("antispam@example.com", "relaytest@example.com")
             .unwrap_or_else(|e| panic!("{e}"));
@@ -1063,9 +1064,9 @@ mod tests {
         let addr = pipelining_server(2).await;
         let identity = Identity::new("antispam@example.com", "relaytest@example.com")
             .unwrap_or_else(|e| panic!("{e}"));
-        let session = SessionConfig {
+        let session = SessionSettings {
             read_timeout: Duration::from_secs(5),
-            ..SessionConfig::default()
+            ..SessionSettings::default()
         };
         let mut settings = ProbeSettings::new(session, "scanner.example.net".into(), identity);
         let endpoint = Endpoint::new(addr.ip(), addr.port());

@@ -108,7 +108,7 @@ impl fmt::Display for RelayOver {
 
 /// How the probes of a scan use TLS.
 #[derive(Debug, Clone, Default)]
-pub struct TlsOptions {
+pub struct TlsSettings {
     pub starttls: StartTls,
     pub relay_over: RelayOver,
     /// Ports that speak TLS first (implicit TLS, RFC 8314): 465 by default.
@@ -116,12 +116,12 @@ pub struct TlsOptions {
     pub client: TlsClient,
 }
 
-impl TlsOptions {
+impl TlsSettings {
     /// The defaults of the command line: auto, auto, port 465.
     pub fn standard() -> Self {
-        TlsOptions {
+        TlsSettings {
             implicit_ports: vec![465],
-            ..TlsOptions::default()
+            ..TlsSettings::default()
         }
     }
 

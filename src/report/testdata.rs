@@ -2,8 +2,9 @@
 
 use chrono::{TimeZone, Utc};
 
-use crate::probe::{Dialogue, Endpoint, Outcome, RelayAttempt, Status, Verdict};
+use crate::probe::{Dialogue, Outcome, RelayAttempt, Status, Verdict};
 use crate::smtp::{Capabilities, Direction, Reply, TranscriptLine};
+use crate::target::Endpoint;
 
 /// The server's name as the hostile server announces it: a spreadsheet formula.
 pub const HOSTILE_NAME: &str = "=cmd|'/C calc'!A0";

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::probe::{Endpoint, Outcome, ProbeSettings, Status, probe};
+use crate::probe::{Outcome, ProbeSettings, Status, probe};
+use crate::target::Endpoint;
 
 /// The first wait after EMFILE; doubled on every retry up to [`MAX_WAIT`].
 const FIRST_WAIT: Duration = Duration::from_millis(50);

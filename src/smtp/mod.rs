@@ -11,6 +11,6 @@ pub mod transcript;
 pub use capabilities::{Capabilities, Keyword, announced_name};
 pub use command::{Command, CommandError};
 pub use reply::{EnhancedCode, Reply, ReplyError, ReplyLimits, parse_reply};
-pub use session::{AsyncStream, Session, SessionConfig, SessionError, UpgradeError};
+pub use session::{AsyncStream, Session, SessionError, SessionSettings, UpgradeError};
 pub use tls::{CertInfo, NameCheck, NameSource, TlsMode, TlsReport, Validity};
 pub use transcript::{Direction, Transcript, TranscriptLine};

@@ -38,7 +38,7 @@ const TOO_MANY_FILES: &str = "too many open files";
 
 /// Timeouts and caps for one dialogue.
 #[derive(Debug, Clone)]
-pub struct SessionConfig {
+pub struct SessionSettings {
     /// Longest wait for the TCP handshake.
     pub connect_timeout: Duration,
     /// Longest wait for any one read or write.
@@ -52,10 +52,10 @@ pub struct SessionConfig {
     pub cancel: CancellationToken,
 }
 
-impl Default for SessionConfig {
+impl Default for SessionSettings {
     /// nmap's 10 s per step, zgrab2's 60 s per target.
     fn default() -> Self {
-        SessionConfig {
+        SessionSettings {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(10),
             host_timeout: Duration::from_secs(60),
@@ -201,7 +201,7 @@ pub struct Session {
     transcript: Transcript,
     /// Connect start + host_timeout.
     deadline: Instant,
-    cfg: SessionConfig,
+    cfg: SessionSettings,
     peer: SocketAddr,
     /// Times we waited for the server: handshakes, the greeting, each command or group.
     round_trips: u32,
@@ -221,7 +221,7 @@ impl fmt::Debug for Session {
 
 impl Session {
     /// Opens a TCP connection; reads nothing (the caller asks for the greeting).
-    pub async fn connect(addr: SocketAddr, cfg: &SessionConfig) -> Result<Session, SessionError> {
+    pub async fn connect(addr: SocketAddr, cfg: &SessionSettings) -> Result<Session, SessionError> {
         let transcript = Transcript::new(cfg.transcript_cap);
         let deadline = Instant::now() + cfg.host_timeout;
         if cfg.cancel.is_cancelled() {
@@ -284,7 +284,7 @@ impl Session {
     pub fn from_stream(
         stream: Box<dyn AsyncStream>,
         peer: SocketAddr,
-        cfg: &SessionConfig,
+        cfg: &SessionSettings,
     ) -> Session {
         Session {
             stream,
@@ -709,16 +709,16 @@ mod tests {
         addr
     }
 
-    fn cfg(read_ms: u64, host_ms: u64) -> SessionConfig {
-        SessionConfig {
+    fn cfg(read_ms: u64, host_ms: u64) -> SessionSettings {
+        SessionSettings {
             connect_timeout: Duration::from_secs(2),
             read_timeout: Duration::from_millis(read_ms),
             host_timeout: Duration::from_millis(host_ms),
-            ..SessionConfig::default()
+            ..SessionSettings::default()
         }
     }
 
-    async fn connect(addr: SocketAddr, cfg: &SessionConfig) -> Session {
+    async fn connect(addr: SocketAddr, cfg: &SessionSettings) -> Session {
         match Session::connect(addr, cfg).await {
             Ok(s) => s,
             Err(e) => panic!("connect {addr}: {e}"),

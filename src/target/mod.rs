@@ -1,5 +1,6 @@
 //! Targets: parsing specs and files, excludes, and the lazy (address × port) plan.
 
+pub mod endpoint;
 pub mod permute;
 pub mod plan;
 pub mod ports;
@@ -11,6 +12,7 @@ pub mod source;
 pub mod space;
 pub mod spec;
 
+pub use endpoint::Endpoint;
 pub use plan::{Plan, PlanError, PlanInput};
 pub use ports::{PortError, parse_port, parse_ports};
 pub use ranges::RangeSet;

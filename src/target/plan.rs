@@ -10,7 +10,7 @@ use super::ranges::RangeSet;
 use super::scope::{address_set, first_outside, inside_one_special_block, special_blocks};
 use super::source::Origin;
 use super::spec::{Target, TargetSpec};
-use crate::probe::Endpoint;
+use crate::target::Endpoint;
 
 /// IPv6 targets spanning more addresses than this (a /104) are refused unless forced
 /// (`PlanInput::allow_large_ipv6`): at one probe per address even a /64 would never

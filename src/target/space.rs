@@ -7,7 +7,7 @@ use std::ops::Range;
 use super::permute::Permutation;
 use super::plan::Plan;
 use super::shard::Shard;
-use crate::probe::Endpoint;
+use crate::target::Endpoint;
 
 /// The order endpoints are visited in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
