@@ -1,10 +1,21 @@
-//! The manual against the code: relative links and anchors in README.md and docs/*.md, and an index that lists every page.
+//! The manual against the code: relative links and anchors in README.md and docs/*.md, and the findings tables against the findings catalogue.
 
 mod markdown;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use markdown::{anchors, link_targets, prose_lines};
+use markdown::{anchors, code_spans, link_targets, prose_lines, section, tables};
+
+/// The code's finding catalogues, reached through their public paths in this one place:
+/// when the findings move (to `src/assess/`), these two lines change and nothing else.
+mod catalogue {
+    pub use relayscan::probe::findings::FindingId;
+    pub use relayscan::probe::findings::domain::DomainFindingId;
+}
+
+/// The page whose `## Findings` section holds the findings tables.
+const FINDINGS_PAGE: &str = "docs/reports.md";
 
 /// The folder holding README.md and docs/: the package root today, an ancestor of it
 /// once the scanner is a crate of a workspace.
@@ -109,5 +120,97 @@ fn every_docs_page_is_in_the_index() {
     assert!(
         readme.contains("(docs/README.md)"),
         "README.md links the manual's index"
+    );
+}
+
+/// id -> severity, from the tables under `## Findings` whose first header cell is `first`.
+fn findings_table(
+    tables: &[markdown::Table],
+    first: &str,
+    problems: &mut Vec<String>,
+) -> BTreeMap<String, String> {
+    let mut ids = BTreeMap::new();
+    for table in tables
+        .iter()
+        .filter(|t| t.header.first().is_some_and(|h| h == first))
+    {
+        for row in &table.rows {
+            let spans = code_spans(&row[0]);
+            if spans.is_empty() {
+                problems.push(format!("a row without an id: {row:?}"));
+            }
+            let severity = row.get(1).cloned().unwrap_or_default();
+            for id in spans {
+                if let Some(before) = ids.insert(id.clone(), severity.clone()) {
+                    problems.push(format!("`{id}` listed twice ({before}, {severity})"));
+                }
+            }
+        }
+    }
+    ids
+}
+
+fn compare(
+    what: &str,
+    code: &BTreeMap<String, String>,
+    docs: &BTreeMap<String, String>,
+    problems: &mut Vec<String>,
+) {
+    for (id, severity) in code {
+        match docs.get(id) {
+            None => problems.push(format!("{what} `{id}` ({severity}) is not in the table")),
+            Some(s) if s != severity => problems.push(format!(
+                "{what} `{id}`: the table says {s}, the code {severity}"
+            )),
+            Some(_) => {}
+        }
+    }
+    for id in docs.keys().filter(|id| !code.contains_key(*id)) {
+        problems.push(format!("{what} `{id}` is in the table but not in the code"));
+    }
+}
+
+/// id -> severity from a catalogue's `ALL`; the id as reports write it (serde), which
+/// `as_str()` must agree with.
+fn id_severities<T: serde::Serialize + Copy>(
+    all: &[T],
+    names: impl Fn(T) -> (&'static str, &'static str),
+) -> BTreeMap<String, String> {
+    all.iter()
+        .map(|&id| {
+            let (name, severity) = names(id);
+            let serde = serde_json::to_value(id).expect("serialise an id");
+            assert_eq!(serde, name, "serde name and as_str() differ");
+            (name.to_string(), severity.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn findings_tables_match_the_catalogue() {
+    use catalogue::{DomainFindingId, FindingId};
+    let text = read(&repo_root().join(FINDINGS_PAGE));
+    let lines = section(&text, "## Findings").expect("a ## Findings section");
+    let found = tables(&lines);
+    let mut problems = Vec::new();
+    for t in &found {
+        let first = t.header.first().map(String::as_str);
+        if !matches!(first, Some("id" | "domain finding")) {
+            problems.push(format!("a table with an unknown header: {:?}", t.header));
+        }
+    }
+    let endpoint_docs = findings_table(&found, "id", &mut problems);
+    let domain_docs = findings_table(&found, "domain finding", &mut problems);
+
+    let endpoint_code = id_severities(&FindingId::ALL, |id| (id.as_str(), id.severity().as_str()));
+    let domain_code = id_severities(&DomainFindingId::ALL, |id| {
+        (id.as_str(), id.severity().as_str())
+    });
+    compare("finding", &endpoint_code, &endpoint_docs, &mut problems);
+    compare("domain finding", &domain_code, &domain_docs, &mut problems);
+    assert!(
+        problems.is_empty(),
+        "{FINDINGS_PAGE}, ## Findings, against the code:\n{}",
+        report(&problems)
     );
 }
