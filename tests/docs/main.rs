@@ -1,11 +1,14 @@
-//! The manual against the code: relative links and anchors in README.md and docs/*.md, and the findings tables against the findings catalogue.
+//! The manual against the code: relative links and anchors in README.md and docs/*.md, the findings tables against the findings catalogue, README's usage block against `relayscan --help`, and the flag tables against `relayscan scan --help`.
 
 mod markdown;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-use markdown::{anchors, code_spans, link_targets, prose_lines, section, tables};
+use markdown::{
+    anchors, code_spans, fenced_block_after, link_targets, prose_lines, section, tables,
+};
 
 /// The code's finding catalogues, reached through their public paths in this one place:
 /// when the findings move (to `src/assess/`), these two lines change and nothing else.
@@ -16,6 +19,11 @@ mod catalogue {
 
 /// The page whose `## Findings` section holds the findings tables.
 const FINDINGS_PAGE: &str = "docs/reports.md";
+/// The page whose section holds the full table of `scan` options.
+const OPTIONS_PAGE: &str = "docs/usage.md";
+const OPTIONS_SECTION: &str = "## Options of `scan` (defaults)";
+/// The first line of README's usage block; the rest is `relayscan --help` verbatim.
+const HELP_PROMPT: &str = "$ relayscan --help";
 
 /// The folder holding README.md and docs/: the package root today, an ancestor of it
 /// once the scanner is a crate of a workspace.
@@ -42,6 +50,23 @@ fn pages(root: &Path) -> Vec<PathBuf> {
     let mut all = vec![root.join("README.md")];
     all.extend(docs);
     all
+}
+
+/// stdout of the real binary; COLUMNS fixes clap's wrapping width (stdout is a pipe).
+fn relayscan(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_relayscan"))
+        .args(args)
+        .env("COLUMNS", "100")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run relayscan");
+    assert!(
+        out.status.success(),
+        "relayscan {args:?}: {:?}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 help")
 }
 
 /// One problem per line, for a failure message that lists them all.
@@ -213,4 +238,84 @@ fn findings_tables_match_the_catalogue() {
         "{FINDINGS_PAGE}, ## Findings, against the code:\n{}",
         report(&problems)
     );
+}
+
+#[test]
+fn readme_usage_block_is_relayscan_help() {
+    let readme = read(&repo_root().join("README.md"));
+    let block = fenced_block_after(&readme, HELP_PROMPT)
+        .unwrap_or_else(|| panic!("README.md: no code block starting with {HELP_PROMPT:?}"));
+    let help = relayscan(&["--help"]);
+    let trimmed = |lines: Vec<&str>| -> Vec<String> {
+        let mut v: Vec<String> = lines.iter().map(|l| l.trim_end().to_string()).collect();
+        while v.last().is_some_and(String::is_empty) {
+            v.pop();
+        }
+        v
+    };
+    let want = trimmed(help.lines().collect());
+    let got = trimmed(block.iter().map(String::as_str).collect());
+    assert!(
+        got == want,
+        "README.md's usage block differs from `relayscan --help`; paste this after {HELP_PROMPT:?}:\n{}",
+        want.join("\n")
+    );
+}
+
+/// The flags named in a table's first column: every word of its code spans that starts with `-`.
+fn flags_in(table: &markdown::Table) -> Vec<String> {
+    table
+        .rows
+        .iter()
+        .flat_map(|row| code_spans(&row[0]))
+        .flat_map(|span| {
+            span.split([' ', ','])
+                .filter(|w| w.starts_with('-'))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// `flag` appears in `help` as a whole word: not followed by a letter, digit or `-`.
+fn names_flag(help: &str, flag: &str) -> bool {
+    help.match_indices(flag).any(|(at, _)| {
+        !help[at + flag.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '-')
+    })
+}
+
+#[test]
+fn flag_tables_name_real_scan_flags() {
+    let root = repo_root();
+    let help = relayscan(&["scan", "--help"]);
+    let readme = read(&root.join("README.md"));
+    let readme_lines: Vec<&str> = readme.lines().collect();
+    let options = read(&root.join(OPTIONS_PAGE));
+    let options_lines = section(&options, OPTIONS_SECTION)
+        .unwrap_or_else(|| panic!("{OPTIONS_PAGE}: no {OPTIONS_SECTION:?} section"));
+    let sources = [
+        ("README.md", tables(&readme_lines), "flag"),
+        (OPTIONS_PAGE, tables(&options_lines), "option"),
+    ];
+    let mut problems = Vec::new();
+    for (page, found, header) in sources {
+        let flags: Vec<String> = found
+            .iter()
+            .filter(|t| t.header.first().is_some_and(|h| h == header))
+            .flat_map(flags_in)
+            .collect();
+        if flags.len() < 10 {
+            problems.push(format!(
+                "{page}: only {} flags in its `{header}` table",
+                flags.len()
+            ));
+        }
+        for flag in flags.iter().filter(|f| !names_flag(&help, f)) {
+            problems.push(format!("{page}: {flag} is not in `relayscan scan --help`"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", report(&problems));
 }
