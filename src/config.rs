@@ -198,26 +198,6 @@ impl ScanConfig {
             client: TlsClient::new(),
         }
     }
-
-    /// The settings as recorded in the report metadata.
-    pub fn settings_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "ports": self.ports,
-            "concurrency": self.concurrency,
-            "rate_per_second": self.rate.get(),
-            "connect_timeout_ms": self.connect_timeout.as_millis() as u64,
-            "read_timeout_ms": self.read_timeout.as_millis() as u64,
-            "host_timeout_ms": self.host_timeout.as_millis() as u64,
-            "helo": self.helo,
-            "mail_from": format!("{}@{}", self.identity.from_local, self.identity.from_domain),
-            "rcpt_to": format!("{}@{}", self.identity.rcpt_local, self.identity.rcpt_domain),
-            "data_sent": false,
-            "starttls": self.starttls.as_str(),
-            "tls_ports": self.tls_ports,
-            "relay_over": self.relay_over.as_str(),
-            "write_unanswered": self.write_all,
-        })
-    }
 }
 
 /// An EHLO argument: a domain or an address literal, nothing that could smuggle a command.

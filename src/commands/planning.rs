@@ -292,19 +292,6 @@ pub fn domain_summary(plan: &DomainPlan) -> String {
     )
 }
 
-/// The plan settings recorded in the report (and compared on resume).
-pub fn plan_settings(space: &Space, options: &PlanOptions) -> serde_json::Value {
-    let order = space.order();
-    serde_json::json!({
-        "order": match order { Order::Sequential => "sequential", Order::Permuted { .. } => "permuted" },
-        "seed": order.seed(),
-        "shard": space.shard().to_string(),
-        "scope": options.scope_text,
-        "special_skipped": space.plan().special_skipped(),
-        "force_large_ipv6": options.allow_large_ipv6,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,14 +8,17 @@ use std::time::Duration;
 
 use super::AppError;
 pub use super::planning::TargetInput;
-use super::planning::{PlanOptions, build_space, plan_settings};
+use super::planning::{PlanOptions, build_space};
 use crate::cli::ScanArgs;
 use crate::config::{ProgressMode, ScanConfig, local_hostname};
 use crate::dns::settings::DnsSettings;
 use crate::exit;
 use crate::probe::ProbeSettings;
 use crate::report::domains::DomainReport;
-use crate::report::{ReportSink, Reports, RunMeta, ScanSource, Summary};
+use crate::report::settings::{OrderKind, RecordedDns, Resumption};
+use crate::report::{
+    RecordedSettings, ReportSink, Reports, RunMeta, RunSettings, ScanSource, Summary,
+};
 use crate::scan::Scheduler;
 use crate::scan::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, settings_differences};
 use crate::scan::limits::{fit_concurrency, raise_open_file_limit};
@@ -24,7 +27,7 @@ use crate::scan::progress::Progress;
 use crate::scan::resume::{ResumeError, finish_replay, reopen, report_path};
 use crate::scan::scheduler::{Checkpointing, Start, Stopping, install_ctrl_c};
 use crate::smtp::{ReplyLimits, SessionSettings};
-use crate::target::Space;
+use crate::target::{Order, Space};
 
 /// Per-dialogue transcript cap: generous for any honest server, bounded for hostile ones.
 const TRANSCRIPT_CAP: usize = 64 * 1024;
@@ -181,27 +184,8 @@ pub async fn scan_with(
         );
     }
 
-    let mut settings = config.settings_json();
-    settings["concurrency"] = serde_json::json!(concurrency);
-    settings["formats"] = serde_json::json!(config.formats.to_string());
-    settings["unresolved"] = serde_json::json!(
-        space
-            .plan()
-            .unresolved()
-            .iter()
-            .map(|(n, p, e)| format!("{n}:{p}: {e}"))
-            .collect::<Vec<_>>()
-    );
-    if let Some(map) = plan_settings(&space, options).as_object() {
-        for (k, v) in map {
-            settings[k.as_str()] = v.clone();
-        }
-    }
-    settings["subnet_rate_per_second"] = serde_json::json!(run.subnet_rate.map(|n| n.get()));
-    if !domains.is_empty() || !options.dns.servers.is_empty() {
-        settings["dns"] = serde_json::json!(options.dns);
-    }
-    settings["checkpoint"] = serde_json::json!(run.checkpoint);
+    let dns_used = !domains.is_empty() || !options.dns.servers.is_empty();
+    let settings = recorded_settings(config, options, &run, &space, concurrency, dns_used);
 
     let started_at = chrono::Utc::now();
     let fresh_meta = RunMeta {
@@ -209,7 +193,7 @@ pub async fn scan_with(
         version: env!("CARGO_PKG_VERSION").into(),
         started_at,
         command_line: argv.clone(),
-        settings: settings.clone(),
+        settings: RunSettings::Scan(Box::new(settings.clone())),
         targets: input.targets.iter().map(|(_, t)| t.to_string()).collect(),
         excludes: input.excludes.iter().map(|(_, t)| t.to_string()).collect(),
         ports: config.ports.clone(),
@@ -220,8 +204,14 @@ pub async fn scan_with(
     };
 
     let opened = match (&run.resume, &run.checkpoint) {
-        (Some(saved), Some(path)) => resume_reports(saved, path, &space, &settings, &argv, config)?,
-        _ => fresh_reports(&space, fresh_meta, run.checkpoint.as_deref(), config)?,
+        (Some(saved), Some(path)) => resume_reports(saved, path, &space, settings, &argv, config)?,
+        _ => fresh_reports(
+            &space,
+            settings,
+            fresh_meta,
+            run.checkpoint.as_deref(),
+            config,
+        )?,
     };
     let Opened {
         mut reports,
@@ -292,6 +282,7 @@ struct Opened {
 /// A new run: truncate and begin the reports; write a first checkpoint if asked.
 fn fresh_reports(
     space: &Space,
+    settings: RecordedSettings,
     meta: RunMeta,
     checkpoint: Option<&Path>,
     config: &ScanConfig,
@@ -315,7 +306,7 @@ fn fresh_reports(
                 fingerprint: space.fingerprint(),
                 seed: space.order().seed(),
                 shard: space.shard(),
-                settings: meta.settings.clone(),
+                settings,
                 total: space.len(),
                 next: 0,
                 finished_above: Vec::new(),
@@ -350,7 +341,7 @@ fn resume_reports(
     saved: &Checkpoint,
     path: &Path,
     space: &Space,
-    settings: &serde_json::Value,
+    settings: RecordedSettings,
     argv: &[String],
     config: &ScanConfig,
 ) -> Result<Opened, AppError> {
@@ -362,12 +353,9 @@ fn resume_reports(
             saved.fingerprint
         )));
     }
-    let differences = settings_differences(&saved.settings, settings);
+    let differences = settings_differences(&saved.settings, &settings);
     if !differences.is_empty() {
-        let list: Vec<String> = differences
-            .iter()
-            .map(|(k, was, now)| format!("{k} was {was}, now {now}"))
-            .collect();
+        let list: Vec<String> = differences.iter().map(|d| d.to_string()).collect();
         return Err(AppError::Usage(format!(
             "--resume {shown}: settings differ from the checkpoint ({}); nothing was sent",
             list.join("; ")
@@ -377,19 +365,17 @@ fn resume_reports(
         .ledger()
         .map_err(|e| AppError::Usage(format!("--resume {shown}: {e}")))?;
     let mut meta = saved.run.clone();
-    if !meta.settings.is_object() {
-        meta.settings = serde_json::json!({});
-    }
-    let mut resumed = meta.settings["resumed"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    resumed.push(serde_json::json!({
-        "at": chrono::Utc::now(),
-        "command_line": argv,
-        "from_position": ledger.low(),
-    }));
-    meta.settings["resumed"] = serde_json::Value::Array(resumed);
+    // A run's metadata of another shape (hand-edited) starts over from the checkpoint's.
+    let mut recorded = match meta.settings {
+        RunSettings::Scan(s) => s,
+        _ => Box::new(saved.settings.clone()),
+    };
+    recorded.resumed.push(Resumption {
+        at: chrono::Utc::now(),
+        command_line: argv.to_vec(),
+        from_position: ledger.low(),
+    });
+    meta.settings = RunSettings::Scan(recorded);
 
     let (reports, _replayed) = reopen(&config.output, config.formats, saved.jsonl_bytes, &meta)
         .map_err(|e| match e {
@@ -449,5 +435,60 @@ pub fn print_closing(config: &ScanConfig, finished: &Finished) {
                 path.display()
             );
         }
+    }
+}
+
+/// What the reports and the checkpoint record about this run.
+fn recorded_settings(
+    config: &ScanConfig,
+    options: &PlanOptions,
+    run: &RunOptions,
+    space: &Space,
+    concurrency: usize,
+    dns_used: bool,
+) -> RecordedSettings {
+    let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let order = space.order();
+    let identity = &config.identity;
+    RecordedSettings {
+        checkpoint: run.checkpoint.clone(),
+        concurrency,
+        connect_timeout_ms: millis(config.connect_timeout),
+        data_sent: false,
+        dns: dns_used.then(|| RecordedDns {
+            concurrency: options.dns.concurrency,
+            rate: options.dns.rate.get(),
+            servers: options.dns.servers.clone(),
+            timeout: millis(options.dns.timeout),
+        }),
+        force_large_ipv6: options.allow_large_ipv6,
+        formats: config.formats,
+        helo: config.helo.clone(),
+        host_timeout_ms: millis(config.host_timeout),
+        mail_from: format!("{}@{}", identity.from_local, identity.from_domain),
+        order: match order {
+            Order::Sequential => OrderKind::Sequential,
+            Order::Permuted { .. } => OrderKind::Permuted,
+        },
+        ports: config.ports.clone(),
+        rate_per_second: config.rate.get(),
+        rcpt_to: format!("{}@{}", identity.rcpt_local, identity.rcpt_domain),
+        read_timeout_ms: millis(config.read_timeout),
+        relay_over: config.relay_over,
+        resumed: Vec::new(),
+        scope: options.scope_text.clone(),
+        seed: order.seed(),
+        shard: space.shard(),
+        special_skipped: space.plan().special_skipped(),
+        starttls: config.starttls,
+        subnet_rate_per_second: run.subnet_rate.map(|n| n.get()),
+        tls_ports: config.tls_ports.clone(),
+        unresolved: space
+            .plan()
+            .unresolved()
+            .iter()
+            .map(|(n, p, e)| format!("{n}:{p}: {e}"))
+            .collect(),
+        write_unanswered: config.write_all,
     }
 }
