@@ -4,14 +4,14 @@
 //! resume replays the records and probes nothing.
 
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
-use super::support::{read_json, read_jsonl, relayscan, stderr};
+use super::support::{read_json, read_jsonl, run, stderr};
 
-/// The fixture's flags but --helo, as its resumed run gave them (`--resume` in place of
-/// `--checkpoint`, seed and prefix left to the checkpoint).
-const RESUME: &[&str] = &[
+/// The fixture's flags but --helo and --resume, as its resumed run gave them (seed and
+/// prefix left to the checkpoint).
+const FLAGS: &[&str] = &[
     "scan",
     "127.0.9.1-6",
     "-p",
@@ -25,54 +25,44 @@ const RESUME: &[&str] = &[
     "--resolver",
     "127.0.0.1:1",
     "--all",
-    "--resume",
-    "settings/scan.checkpoint",
     "-q",
     "--format",
     "csv,jsonl,json",
 ];
 
-/// A scratch folder holding a copy of the fixture as `settings/` (the checkpoint names
-/// its reports by that relative prefix).
-fn copy_of_the_fixture() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/settings");
-    let to = dir.path().join("settings");
-    std::fs::create_dir(&to).unwrap();
-    for file in ["scan.checkpoint", "scan.jsonl", "scan.json"] {
-        std::fs::copy(from.join(file), to.join(file)).unwrap();
-    }
-    dir
-}
-
 /// The fixture's hello name.
 const HELO: &str = "fixture.relayscan.test";
 
-/// Runs relayscan in `dir` with the fixture's flags and `extra`; fails the test after a
-/// minute (a resume of a complete checkpoint takes well under a second).
-fn resume_in(dir: &Path, extra: &[&str]) -> Output {
-    let mut child = relayscan()
-        .args(RESUME)
-        .args(extra)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn relayscan");
-    let started = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if started.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("relayscan {extra:?} did not finish within a minute");
-        }
-        std::thread::sleep(Duration::from_millis(20));
+/// A scratch folder holding a copy of the fixture. The checkpoint names its reports by a
+/// prefix relative to where it ran (`settings/scan`): the copy names them here instead.
+fn copy_of_the_fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/settings");
+    for file in ["scan.jsonl", "scan.json"] {
+        std::fs::copy(from.join(file), dir.path().join(file)).unwrap();
     }
-    child.wait_with_output().expect("output")
+    let mut checkpoint = read_json(&from.join("scan.checkpoint"));
+    checkpoint["output"] = dir.path().join("scan").display().to_string().into();
+    std::fs::write(
+        dir.path().join("scan.checkpoint"),
+        serde_json::to_vec_pretty(&checkpoint).unwrap(),
+    )
+    .unwrap();
+    dir
+}
+
+/// Resumes the copy in `dir` with the fixture's flags and `extra` (a resume of a complete
+/// checkpoint takes well under a second).
+fn resume_in(dir: &Path, extra: &[&str]) -> Output {
+    let checkpoint = report(dir, "checkpoint").display().to_string();
+    let mut args = FLAGS.to_vec();
+    args.extend(extra);
+    args.extend(["--resume", &checkpoint]);
+    run(&args, Duration::from_secs(60))
 }
 
 fn report(dir: &Path, ext: &str) -> PathBuf {
-    dir.join("settings").join(format!("scan.{ext}"))
+    dir.join(format!("scan.{ext}"))
 }
 
 #[test]
