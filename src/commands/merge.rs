@@ -71,10 +71,7 @@ impl Rank {
 }
 
 pub fn run(args: MergeArgs, argv: Vec<String>) -> Result<i32, AppError> {
-    let formats: Formats = args
-        .format
-        .parse()
-        .map_err(|e: String| AppError::Usage(format!("--format: {e}")))?;
+    let formats = crate::config::output::formats(&args.format)?;
     refuse_overwriting_inputs(&args.inputs, &args.output, formats)?;
 
     let mut inputs = Vec::with_capacity(args.inputs.len());

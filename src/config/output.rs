@@ -35,10 +35,7 @@ impl OutputSettings {
         fail_on: Option<FailOn>,
         stderr_is_terminal: bool,
     ) -> Result<OutputSettings, ConfigError> {
-        let formats: Formats = common
-            .format
-            .parse()
-            .map_err(|e: String| ConfigError::new("--format", e))?;
+        let formats = formats(&common.format)?;
         let progress = if common.quiet {
             ProgressMode::Quiet
         } else if common.no_progress || !stderr_is_terminal {
@@ -101,6 +98,26 @@ impl OutputSettings {
     }
 }
 
+/// `--format LIST`, for every command that writes reports.
+pub fn formats(text: &str) -> Result<Formats, ConfigError> {
+    text.parse()
+        .map_err(|e: String| ConfigError::new("--format", e))
+}
+
+/// `--format LIST` for a command that writes only the `allowed` formats; `writes` says
+/// which, for the error (`diff writes csv and json only`).
+pub fn formats_within(text: &str, allowed: Formats, writes: &str) -> Result<Formats, ConfigError> {
+    let asked = formats(text)?;
+    let allowed = allowed.extensions();
+    if asked.extensions().iter().any(|ext| !allowed.contains(ext)) {
+        return Err(ConfigError::named(
+            "--format",
+            format!("--format {asked}: {writes}"),
+        ));
+    }
+    Ok(asked)
+}
+
 /// `--checkpoint FILE` may replace a finished checkpoint, never an unfinished one (that
 /// scan is resumed with --resume) nor a file that is not a checkpoint (a typo).
 fn refuse_to_overwrite(path: &Path) -> Result<(), ConfigError> {
@@ -120,5 +137,33 @@ fn refuse_to_overwrite(path: &Path) -> Result<(), ConfigError> {
             "--checkpoint",
             format!("--checkpoint {e}; refusing to overwrite it"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_for_commands_that_write_some() {
+        let csv_json = Formats {
+            csv: true,
+            json: true,
+            ..Formats::NONE
+        };
+        let within = |text: &str| {
+            formats_within(text, csv_json, "diff writes csv and json only")
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(within("json,csv"), Ok(csv_json));
+        assert_eq!(within("csv").map(|f| f.to_string()), Ok("csv".to_string()));
+        assert_eq!(
+            within("csv,html"),
+            Err("--format csv,html: diff writes csv and json only".to_string())
+        );
+        assert_eq!(
+            within("pdf"),
+            Err("--format: unknown report format \"pdf\" (expected csv, jsonl, json, html or md, separated by commas)".to_string())
+        );
     }
 }
