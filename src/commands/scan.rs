@@ -4,8 +4,6 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use tokio_util::sync::CancellationToken;
-
 use super::AppError;
 use crate::cli::ScanArgs;
 use crate::config::recorded::recorded;
@@ -69,8 +67,7 @@ pub async fn scan(
         );
     }
 
-    let dns_used = !domains.is_empty() || !settings.dns.servers.is_empty();
-    let recorded = recorded(settings, &space, concurrency, dns_used);
+    let recorded = recorded(settings, &space, concurrency, !domains.is_empty());
     let input = &settings.plan.input;
     let fresh_meta = RunMeta {
         tool: "relayscan".into(),
@@ -111,8 +108,8 @@ pub async fn scan(
 
     // The probes' sessions end when their cancel token fires: that is the abort.
     let stopping = Stopping {
-        stop: CancellationToken::new(),
         abort: settings.probe.session.cancel.clone(),
+        ..Stopping::default()
     };
     install_ctrl_c(stopping.clone(), settings.pacing.grace, quiet);
     let scheduler = settings.scheduler(concurrency);

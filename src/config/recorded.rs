@@ -9,13 +9,13 @@ use crate::report::settings::{OrderKind, RecordedDns};
 use crate::target::{Order, Space};
 
 /// The recorded settings of a scan of `space` with `settings`, at `concurrency` (after
-/// fitting the open-file limit). `dns_used`: the run had mail domains or named DNS
-/// servers, so its DNS settings are recorded too.
+/// fitting the open-file limit). The DNS settings are recorded when the run used them:
+/// it had mail domains, or named its DNS servers.
 pub fn recorded(
     settings: &ScanSettings,
     space: &Space,
     concurrency: usize,
-    dns_used: bool,
+    had_mail_domains: bool,
 ) -> RecordedSettings {
     let millis = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     let ScanSettings {
@@ -28,6 +28,7 @@ pub fn recorded(
     let session = &probe.session;
     let identity = &probe.identity;
     let order = space.order();
+    let dns_used = had_mail_domains || !dns.servers.is_empty();
     RecordedSettings {
         checkpoint: output.checkpoint.clone(),
         concurrency,
