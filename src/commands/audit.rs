@@ -7,20 +7,23 @@ use super::AppError;
 use crate::audit::output::{AUDIT_COLUMNS, csv_row, json, render_table};
 use crate::audit::{AuditReport, Source, html, run as audit};
 use crate::cli::AuditArgs;
+use crate::config::output::formats_within;
 use crate::exit;
 use crate::report::sanitize::csv_cell;
 use crate::report::{Formats, with_suffix};
 
 pub fn run(args: AuditArgs, argv: Vec<String>) -> Result<i32, AppError> {
-    let formats: Formats = args
-        .format
-        .parse()
-        .map_err(|e: String| AppError::Usage(format!("--format: {e}")))?;
-    if formats.jsonl || formats.md {
-        return Err(AppError::Usage(format!(
-            "--format {formats}: audit-config writes csv, json and html"
-        )));
-    }
+    let writes = Formats {
+        csv: true,
+        json: true,
+        html: true,
+        ..Formats::NONE
+    };
+    let formats = formats_within(
+        &args.format,
+        writes,
+        "audit-config writes csv, json and html",
+    )?;
     let sources = read_inputs(&args.paths)?;
     let read_table = |p: &Path| std::fs::read_to_string(p).ok();
     let report = audit(&sources, args.mta, &read_table).map_err(AppError::Usage)?;

@@ -6,10 +6,9 @@ use std::io::{BufRead, IsTerminal};
 use std::net::SocketAddr;
 
 use super::AppError;
-use super::scan::{TargetInput, print_closing, scan};
-use crate::cli::{CommonScanArgs, DemoArgs};
-use crate::config::ScanConfig;
-use crate::dns::settings::DnsSettings;
+use super::scan::{print_closing, scan};
+use crate::cli::DemoArgs;
+use crate::config::demo::{DemoLab, scan_settings};
 use crate::exit;
 use crate::lab::dns::{LabDns, dns_address, domain_targets, lab_zone};
 use crate::lab::{Lab, LabConfig, LabHost, Persona};
@@ -39,56 +38,25 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
         eprint!("{}", lab.describe());
     }
 
-    // The main port for every persona, and the implicit-TLS port its persona listens on.
-    let (ports, tls_ports) = match lab.tls_port() {
-        Some(tls) => (format!("{},{tls}", lab.port()), tls.to_string()),
-        None => (lab.port().to_string(), String::new()),
-    };
-    let common = CommonScanArgs {
-        ports,
-        exclude: Vec::new(),
-        exclude_file: Vec::new(),
-        concurrency: 64,
-        rate: 1000,
-        connect_timeout: "2s".into(),
-        read_timeout: "5s".into(),
-        host_timeout: "20s".into(),
-        grace: "1s".into(),
-        helo: Some("demo.relayscan.test".into()),
-        mail_from: None,
-        rcpt_to: "relaytest@example.com".into(),
-        output: Some(args.output.clone()),
-        format: "csv,jsonl,json,html,md".into(),
-        all: false,
-        transcript: args.transcript,
-        no_pipelining: false,
-        no_progress: false,
-        quiet: args.quiet,
-        starttls: "auto".into(),
-        tls_ports,
-        relay_over: "auto".into(),
-    };
-    let config = ScanConfig::from_args(
-        &common,
-        std::io::stderr().is_terminal(),
-        "demo.relayscan.test",
-    )
-    .map_err(|e| AppError::Failure(e.to_string()))?;
     // The lab's mail domains, resolved by the lab's own DNS server, on the main port.
-    let (mut domain_targets, dns_settings, _dns) = lab_domains(&lab, bind).await?;
+    let (mut domain_targets, dns) = lab_domains(&lab, bind).await?;
     let mut targets =
         parse_args(&[lab.target_range()]).map_err(|e| AppError::Failure(e.to_string()))?;
     targets.append(&mut domain_targets);
-    let input = TargetInput {
+    let demo_lab = DemoLab {
+        port: lab.port(),
+        tls_port: lab.tls_port(),
         targets,
-        excludes: Vec::new(),
+        dns_server: dns.addr(),
     };
-    let finished = scan(&config, input, dns_settings, argv, 2).await?;
+    let settings = scan_settings(&args, demo_lab, std::io::stderr().is_terminal())
+        .map_err(|e| AppError::Failure(e.to_string()))?;
+    let finished = scan(&settings, argv, 2).await?;
     let received = lab.received();
     let hosts: Vec<_> = lab.hosts().iter().chain(lab.tls_hosts()).copied().collect();
     let lab_hosts: Vec<LabHost> = lab.hosts().to_vec();
     lab.shutdown().await;
-    print_closing(&config, &finished);
+    print_closing(&settings, &finished);
     if finished.interrupted {
         return Ok(exit::INTERRUPTED);
     }
@@ -172,24 +140,18 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
 }
 
 /// Starts the lab's DNS server on the last address of `bind` and returns the lab's mail
-/// domains as targets on the lab's port, with DNS settings that ask only that server
-/// (quickly: the silent domain costs two short timeouts, not seconds).
+/// domains as targets on the lab's port, with the server (it stops when dropped).
 async fn lab_domains(
     lab: &Lab,
     bind: ipnetwork::Ipv4Network,
-) -> Result<(Vec<(Origin, Target)>, DnsSettings, LabDns), AppError> {
+) -> Result<(Vec<(Origin, Target)>, LabDns), AppError> {
     let hosts: Vec<LabHost> = lab.hosts().to_vec();
     let ip = dns_address(bind);
     let server = LabDns::start(SocketAddr::new(ip.into(), 0), lab_zone(&hosts))
         .await
         .map_err(|e| AppError::Failure(format!("cannot start the lab DNS server: {e}")))?;
     let targets = domain_targets(&hosts, lab.port());
-    let settings = DnsSettings {
-        servers: vec![server.addr()],
-        timeout: std::time::Duration::from_millis(300),
-        ..DnsSettings::default()
-    };
-    Ok((targets, settings, server))
+    Ok((targets, server))
 }
 
 fn expectation(persona: Persona) -> String {

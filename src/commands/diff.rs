@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::AppError;
 use crate::cli::DiffArgs;
+use crate::config::output::formats_within;
 use crate::exit;
 use crate::report::diff::{DIFF_COLUMNS, DIFF_SCHEMA_VERSION, Diff, Differ, csv_row};
 use crate::report::read::records;
@@ -13,15 +14,12 @@ use crate::report::sanitize::csv_cell;
 use crate::report::{Formats, with_suffix};
 
 pub fn run(args: DiffArgs) -> Result<i32, AppError> {
-    let formats: Formats = args
-        .format
-        .parse()
-        .map_err(|e: String| AppError::Usage(format!("--format: {e}")))?;
-    if formats.jsonl || formats.html || formats.md {
-        return Err(AppError::Usage(format!(
-            "--format {formats}: diff writes csv and json only"
-        )));
-    }
+    let writes = Formats {
+        csv: true,
+        json: true,
+        ..Formats::NONE
+    };
+    let formats = formats_within(&args.format, writes, "diff writes csv and json only")?;
     let usage = |e: crate::report::read::ReadError| AppError::Usage(e.to_string());
     let mut differ = Differ::default();
     for record in records(&args.old).map_err(usage)? {

@@ -18,7 +18,7 @@ use super::AppError;
 use crate::cli::MergeArgs;
 use crate::exit;
 use crate::report::{
-    Formats, ReportSink, Reports, RunEnd, RunMeta, ScanRecord, ScanSource, Summary,
+    Formats, ReportSink, Reports, RunEnd, RunMeta, RunSettings, ScanRecord, ScanSource, Summary,
 };
 use crate::scan::resume::report_path;
 use crate::target::Shard;
@@ -71,10 +71,7 @@ impl Rank {
 }
 
 pub fn run(args: MergeArgs, argv: Vec<String>) -> Result<i32, AppError> {
-    let formats: Formats = args
-        .format
-        .parse()
-        .map_err(|e: String| AppError::Usage(format!("--format: {e}")))?;
+    let formats = crate::config::output::formats(&args.format)?;
     refuse_overwriting_inputs(&args.inputs, &args.output, formats)?;
 
     let mut inputs = Vec::with_capacity(args.inputs.len());
@@ -237,10 +234,7 @@ fn read_at(input: &mut Input, offset: u64) -> Result<ScanRecord, AppError> {
 
 /// The seed and shard a run recorded in its settings.
 fn shard_of(head: &RunHead) -> (Option<u64>, Option<Shard>) {
-    let s = &head.run.settings;
-    let seed = s["seed"].as_u64();
-    let shard = s["shard"].as_str().and_then(|t| t.parse().ok());
-    (seed, shard)
+    head.run.settings.seed_and_shard()
 }
 
 /// Which shards of which scan the inputs are.
@@ -337,12 +331,12 @@ fn merged_meta(
         }
         from.push(entry);
     }
-    meta.settings = serde_json::json!({
+    meta.settings = RunSettings::Other(serde_json::json!({
         "merged_from": from,
         "duplicates_dropped": duplicates,
         "shards_missing": coverage.missing,
         "data_sent": false,
-    });
+    }));
     meta.targets = targets.into_iter().collect();
     meta.excludes = excludes.into_iter().collect();
     meta.ports = ports.into_iter().collect();

@@ -7,7 +7,6 @@ pub mod diff;
 pub mod lab;
 pub mod lab_hostile;
 pub mod merge;
-pub mod planning;
 pub mod report;
 pub mod scan;
 pub mod targets;
@@ -26,6 +25,21 @@ pub enum AppError {
     /// Anything else.
     #[error("{0}")]
     Failure(String),
+}
+
+/// A flag that does not make sense stops the run before any traffic.
+impl From<crate::config::ConfigError> for AppError {
+    fn from(e: crate::config::ConfigError) -> Self {
+        AppError::Usage(e.to_string())
+    }
+}
+
+/// No plan could be built (a target outside the scope, an unusable resolver): nothing
+/// was sent.
+impl From<crate::target::BuildError> for AppError {
+    fn from(e: crate::target::BuildError) -> Self {
+        AppError::Usage(e.to_string())
+    }
 }
 
 impl AppError {

@@ -11,10 +11,7 @@ use crate::report::{
 };
 
 pub fn run(args: ReportArgs, argv: Vec<String>) -> Result<i32, AppError> {
-    let formats: Formats = args
-        .format
-        .parse()
-        .map_err(|e: String| AppError::Usage(format!("--format: {e}")))?;
+    let formats = crate::config::output::formats(&args.format)?;
     let prefix = args
         .output
         .clone()

@@ -1,33 +1,26 @@
-//! `relayscan scan`: read targets, build the space, probe, report; keep and resume checkpoints.
+//! `relayscan scan`: validated settings in, the space built, probed and reported; keep and
+//! resume checkpoints.
 
 use std::io::IsTerminal;
-use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 
 use super::AppError;
-pub use super::planning::TargetInput;
-use super::planning::{PlanOptions, build_space, plan_settings};
 use crate::cli::ScanArgs;
-use crate::config::{ProgressMode, ScanConfig, local_hostname};
-use crate::dns::settings::DnsSettings;
+use crate::config::recorded::recorded;
+use crate::config::{ScanSettings, local_hostname};
 use crate::exit;
-use crate::probe::ProbeSettings;
 use crate::report::domains::DomainReport;
-use crate::report::{ReportSink, Reports, RunMeta, ScanSource, Summary};
-use crate::scan::Scheduler;
+use crate::report::settings::Resumption;
+use crate::report::{
+    RecordedSettings, ReportSink, Reports, RunMeta, RunSettings, ScanSource, Summary,
+};
 use crate::scan::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, settings_differences};
 use crate::scan::limits::{fit_concurrency, raise_open_file_limit};
 use crate::scan::pace::Pace;
 use crate::scan::progress::Progress;
 use crate::scan::resume::{ResumeError, finish_replay, reopen, report_path};
 use crate::scan::scheduler::{Checkpointing, Start, Stopping, install_ctrl_c};
-use crate::smtp::{ReplyLimits, SessionSettings};
-use crate::target::Space;
-
-/// Per-dialogue transcript cap: generous for any honest server, bounded for hostile ones.
-const TRANSCRIPT_CAP: usize = 64 * 1024;
+use crate::target::{Space, build_space};
 
 /// How a finished scan went, for the caller to report and map to an exit code.
 pub struct Finished {
@@ -42,186 +35,60 @@ pub struct Finished {
     pub pace: Pace,
 }
 
-/// Pacing and resuming beyond the shared scan settings.
-#[derive(Debug, Default)]
-pub struct RunOptions {
-    pub subnet_rate: Option<NonZeroU32>,
-    /// Keep a checkpoint here.
-    pub checkpoint: Option<PathBuf>,
-    /// The checkpoint being resumed (read from `checkpoint`).
-    pub resume: Option<Checkpoint>,
-}
-
 pub async fn run(args: ScanArgs, argv: Vec<String>) -> Result<i32, AppError> {
-    let mut config = ScanConfig::from_args(
-        &args.common,
-        std::io::stderr().is_terminal(),
-        &local_hostname(),
-    )
-    .map_err(|e| AppError::Usage(e.to_string()))?;
-    let input = TargetInput::read(&args.input, &args.common.exclude, &args.common.exclude_file)?;
-    let resume = match &args.run.resume {
-        Some(path) => {
-            Some(Checkpoint::load(path).map_err(|e| AppError::Usage(format!("--resume {e}")))?)
-        }
-        None => None,
-    };
-    if let Some(saved) = &resume {
-        // The reports continue where they are, whatever default prefix this run would pick.
-        match &args.common.output {
-            Some(o) if *o != saved.output => {
-                return Err(AppError::Usage(format!(
-                    "--output {}: the checkpoint writes to {}; leave -o out or give that prefix",
-                    o.display(),
-                    saved.output.display()
-                )));
-            }
-            _ => config.output = saved.output.clone(),
-        }
-    }
-    let options = PlanOptions::from_args(&args.plan, resume.as_ref())?;
-    let subnet_rate = match args.run.subnet_rate {
-        Some(n) => Some(
-            NonZeroU32::new(n)
-                .ok_or_else(|| AppError::Usage("--subnet-rate: must be at least 1".into()))?,
-        ),
-        None => None,
-    };
-    if let Some(path) = &args.run.checkpoint {
-        refuse_to_overwrite(path)?;
-    }
-    let checkpoint = args.run.checkpoint.clone().or(args.run.resume.clone());
-    if checkpoint.is_some() && !config.formats.jsonl {
-        return Err(AppError::Usage(format!(
-            "--format {}: a checkpoint needs the jsonl report (a resume replays it)",
-            config.formats
-        )));
-    }
-    let run_options = RunOptions {
-        subnet_rate,
-        checkpoint,
-        resume,
-    };
-    let finished = scan_with(&config, input, &options, run_options, argv, 1).await?;
-    print_closing(&config, &finished);
-    let tripped = args
+    let settings =
+        ScanSettings::from_args(&args, std::io::stderr().is_terminal(), &local_hostname())?;
+    let finished = scan(&settings, argv, 1).await?;
+    print_closing(&settings, &finished);
+    let tripped = settings
+        .output
         .fail_on
         .is_some_and(|gate| gate.tripped(&finished.summary));
     Ok(exit::of_run(finished.interrupted, tripped))
 }
 
-/// `--checkpoint FILE` may replace a finished checkpoint, never an unfinished one (that
-/// scan is resumed with --resume) nor a file that is not a checkpoint (a typo).
-fn refuse_to_overwrite(path: &Path) -> Result<(), AppError> {
-    if !path.exists() {
-        return Ok(());
-    }
-    match Checkpoint::load(path) {
-        Ok(c) if c.complete => Ok(()),
-        Ok(_) => Err(AppError::Usage(format!(
-            "--checkpoint {}: holds an unfinished scan; continue it with --resume {0}, or delete the file to start over",
-            path.display()
-        ))),
-        Err(e) => Err(AppError::Usage(format!(
-            "--checkpoint {e}; refusing to overwrite it"
-        ))),
-    }
-}
-
-/// The whole scan after argument parsing, in a random order, without checkpoints (the demo).
-/// `fds_per_probe` is 2 when the lab runs in this process; `dns` resolves mail domains.
+/// Resolve, plan, probe, report. `fds_per_probe` is 2 when the lab runs in this process
+/// (the demo).
 pub async fn scan(
-    config: &ScanConfig,
-    input: TargetInput,
-    dns: DnsSettings,
+    settings: &ScanSettings,
     argv: Vec<String>,
     fds_per_probe: u64,
 ) -> Result<Finished, AppError> {
-    let options = PlanOptions {
-        dns,
-        ..PlanOptions::default()
-    };
-    scan_with(
-        config,
-        input,
-        &options,
-        RunOptions::default(),
-        argv,
-        fds_per_probe,
-    )
-    .await
-}
-
-/// Resolve, plan, probe, report, with the plan and run options given.
-pub async fn scan_with(
-    config: &ScanConfig,
-    input: TargetInput,
-    options: &PlanOptions,
-    run: RunOptions,
-    argv: Vec<String>,
-    fds_per_probe: u64,
-) -> Result<Finished, AppError> {
-    let quiet = config.progress == ProgressMode::Quiet;
-    let (space, domains) = build_space(
-        &input,
-        &config.ports,
-        options,
-        options.order_or_random(),
-        config.connect_timeout.max(Duration::from_secs(5)),
-        quiet,
-    )
-    .await?;
+    let output = &settings.output;
+    let quiet = output.quiet();
+    let (space, domains) = build_space(&settings.plan, &settings.dns, quiet).await?;
 
     let open_files = raise_open_file_limit();
-    let concurrency = fit_concurrency(config.concurrency, open_files, fds_per_probe);
-    if concurrency < config.concurrency && !quiet {
+    let asked = settings.pacing.concurrency;
+    let concurrency = fit_concurrency(asked, open_files, fds_per_probe);
+    if concurrency < asked && !quiet {
         eprintln!(
-            "relayscan: concurrency lowered from {} to {concurrency} to fit the open-file limit ({open_files})",
-            config.concurrency
+            "relayscan: concurrency lowered from {asked} to {concurrency} to fit the open-file limit ({open_files})"
         );
     }
 
-    let mut settings = config.settings_json();
-    settings["concurrency"] = serde_json::json!(concurrency);
-    settings["formats"] = serde_json::json!(config.formats.to_string());
-    settings["unresolved"] = serde_json::json!(
-        space
-            .plan()
-            .unresolved()
-            .iter()
-            .map(|(n, p, e)| format!("{n}:{p}: {e}"))
-            .collect::<Vec<_>>()
-    );
-    if let Some(map) = plan_settings(&space, options).as_object() {
-        for (k, v) in map {
-            settings[k.as_str()] = v.clone();
-        }
-    }
-    settings["subnet_rate_per_second"] = serde_json::json!(run.subnet_rate.map(|n| n.get()));
-    if !domains.is_empty() || !options.dns.servers.is_empty() {
-        settings["dns"] = serde_json::json!(options.dns);
-    }
-    settings["checkpoint"] = serde_json::json!(run.checkpoint);
-
-    let started_at = chrono::Utc::now();
+    let recorded = recorded(settings, &space, concurrency, !domains.is_empty());
+    let input = &settings.plan.input;
     let fresh_meta = RunMeta {
         tool: "relayscan".into(),
         version: env!("CARGO_PKG_VERSION").into(),
-        started_at,
+        started_at: chrono::Utc::now(),
         command_line: argv.clone(),
-        settings: settings.clone(),
+        settings: RunSettings::Scan(Box::new(recorded.clone())),
         targets: input.targets.iter().map(|(_, t)| t.to_string()).collect(),
         excludes: input.excludes.iter().map(|(_, t)| t.to_string()).collect(),
-        ports: config.ports.clone(),
+        ports: settings.plan.ports.clone(),
         source: ScanSource {
             hostname: local_hostname(),
             note: "verdicts hold for clients at this vantage point; a server that trusts this network may relay for it alone".into(),
         },
     };
 
-    let opened = match (&run.resume, &run.checkpoint) {
-        (Some(saved), Some(path)) => resume_reports(saved, path, &space, &settings, &argv, config)?,
-        _ => fresh_reports(&space, fresh_meta, run.checkpoint.as_deref(), config)?,
+    let opened = match (&output.resume, &output.checkpoint) {
+        (Some(saved), Some(path)) => {
+            resume_reports(saved, path, &space, recorded, &argv, settings)?
+        }
+        _ => fresh_reports(&space, recorded, fresh_meta, settings)?,
     };
     let Opened {
         mut reports,
@@ -231,32 +98,22 @@ pub async fn scan_with(
     if !domains.is_empty() {
         // After a resume the replayed records are not seen again: their domains keep
         // the verdicts of this run's probes only (see README, mail domains).
-        reports.attach_domains(DomainReport::new(domains, &config.ports, &config.output));
+        reports.attach_domains(DomainReport::new(
+            domains,
+            &settings.plan.ports,
+            &output.prefix,
+        ));
     }
     let paths = reports.paths();
 
-    let stopping = Stopping::default();
-    install_ctrl_c(stopping.clone(), config.grace, quiet);
-    let session = SessionSettings {
-        connect_timeout: config.connect_timeout,
-        read_timeout: config.read_timeout,
-        host_timeout: config.host_timeout,
-        limits: ReplyLimits::default(),
-        transcript_cap: TRANSCRIPT_CAP,
-        cancel: stopping.abort.clone(),
+    // The probes' sessions end when their cancel token fires: that is the abort.
+    let stopping = Stopping {
+        abort: settings.probe.session.cancel.clone(),
+        ..Stopping::default()
     };
-    let mut probe = ProbeSettings::new(session, config.helo.clone(), config.identity.clone());
-    probe.tls = config.tls_options();
-    probe.pipelining = config.pipelining;
-    let scheduler = Scheduler {
-        concurrency,
-        rate: config.rate,
-        subnet_rate: run.subnet_rate,
-        probe: Arc::new(probe),
-        write_unanswered: config.write_all,
-        print_transcripts: config.transcript,
-    };
-    let progress = Progress::new(config.progress, space.len());
+    install_ctrl_c(stopping.clone(), settings.pacing.grace, quiet);
+    let scheduler = settings.scheduler(concurrency);
+    let progress = Progress::new(output.progress, space.len());
     let already = u64::try_from(start.ledger.finished_count()).unwrap_or(u64::MAX);
     if already > 0 {
         progress.resume_from(&start.summary);
@@ -292,12 +149,13 @@ struct Opened {
 /// A new run: truncate and begin the reports; write a first checkpoint if asked.
 fn fresh_reports(
     space: &Space,
+    recorded: RecordedSettings,
     meta: RunMeta,
-    checkpoint: Option<&Path>,
-    config: &ScanConfig,
+    settings: &ScanSettings,
 ) -> Result<Opened, AppError> {
+    let out = &settings.output;
     let output = |e: crate::report::ReportError| AppError::Output(e.to_string());
-    let mut reports = Reports::create(&config.output, config.formats).map_err(output)?;
+    let mut reports = Reports::create(&out.prefix, out.formats).map_err(output)?;
     reports.begin(&meta).map_err(output)?;
     let start = Start {
         summary: Summary {
@@ -306,7 +164,7 @@ fn fresh_reports(
         },
         ..Start::default()
     };
-    let checkpointing = match checkpoint {
+    let checkpointing = match &out.checkpoint {
         None => None,
         Some(path) => {
             let state = Checkpoint {
@@ -315,12 +173,12 @@ fn fresh_reports(
                 fingerprint: space.fingerprint(),
                 seed: space.order().seed(),
                 shard: space.shard(),
-                settings: meta.settings.clone(),
+                settings: recorded,
                 total: space.len(),
                 next: 0,
                 finished_above: Vec::new(),
-                output: config.output.clone(),
-                formats: config.formats.to_string(),
+                output: out.prefix.clone(),
+                formats: out.formats.to_string(),
                 jsonl_bytes: 0,
                 summary: start.summary.clone(),
                 run: meta,
@@ -331,8 +189,8 @@ fn fresh_reports(
                 .save(path)
                 .map_err(|e| AppError::Output(format!("cannot write {}: {e}", path.display())))?;
             Some(Checkpointing {
-                path: path.to_path_buf(),
-                jsonl: report_path(&config.output, "jsonl"),
+                path: path.clone(),
+                jsonl: report_path(&out.prefix, "jsonl"),
                 state,
             })
         }
@@ -350,10 +208,11 @@ fn resume_reports(
     saved: &Checkpoint,
     path: &Path,
     space: &Space,
-    settings: &serde_json::Value,
+    recorded: RecordedSettings,
     argv: &[String],
-    config: &ScanConfig,
+    settings: &ScanSettings,
 ) -> Result<Opened, AppError> {
+    let out = &settings.output;
     let shown = path.display();
     let fingerprint = space.fingerprint();
     if saved.fingerprint != fingerprint {
@@ -362,12 +221,9 @@ fn resume_reports(
             saved.fingerprint
         )));
     }
-    let differences = settings_differences(&saved.settings, settings);
+    let differences = settings_differences(&saved.settings, &recorded);
     if !differences.is_empty() {
-        let list: Vec<String> = differences
-            .iter()
-            .map(|(k, was, now)| format!("{k} was {was}, now {now}"))
-            .collect();
+        let list: Vec<String> = differences.iter().map(|d| d.to_string()).collect();
         return Err(AppError::Usage(format!(
             "--resume {shown}: settings differ from the checkpoint ({}); nothing was sent",
             list.join("; ")
@@ -377,26 +233,24 @@ fn resume_reports(
         .ledger()
         .map_err(|e| AppError::Usage(format!("--resume {shown}: {e}")))?;
     let mut meta = saved.run.clone();
-    if !meta.settings.is_object() {
-        meta.settings = serde_json::json!({});
-    }
-    let mut resumed = meta.settings["resumed"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    resumed.push(serde_json::json!({
-        "at": chrono::Utc::now(),
-        "command_line": argv,
-        "from_position": ledger.low(),
-    }));
-    meta.settings["resumed"] = serde_json::Value::Array(resumed);
+    // A run's metadata of another shape (hand-edited) starts over from the checkpoint's.
+    let mut run_settings = match meta.settings {
+        RunSettings::Scan(s) => s,
+        _ => Box::new(saved.settings.clone()),
+    };
+    run_settings.resumed.push(Resumption {
+        at: chrono::Utc::now(),
+        command_line: argv.to_vec(),
+        from_position: ledger.low(),
+    });
+    meta.settings = RunSettings::Scan(run_settings);
 
-    let (reports, _replayed) = reopen(&config.output, config.formats, saved.jsonl_bytes, &meta)
-        .map_err(|e| match e {
+    let (reports, _replayed) =
+        reopen(&out.prefix, out.formats, saved.jsonl_bytes, &meta).map_err(|e| match e {
             ResumeError::Input(m) => AppError::Usage(m),
             ResumeError::Output(e) => AppError::Output(e.to_string()),
         })?;
-    let jsonl = report_path(&config.output, "jsonl");
+    let jsonl = report_path(&out.prefix, "jsonl");
     let mut state = saved.clone();
     state.run = meta;
     // The replayed JSONL is the ledger now: record its length before the old copy goes.
@@ -406,7 +260,7 @@ fn resume_reports(
     state
         .save(path)
         .map_err(|e| AppError::Output(format!("cannot write {shown}: {e}")))?;
-    finish_replay(&config.output).map_err(|e| AppError::Output(e.to_string()))?;
+    finish_replay(&out.prefix).map_err(|e| AppError::Output(e.to_string()))?;
     Ok(Opened {
         reports,
         start: Start {
@@ -422,9 +276,9 @@ fn resume_reports(
 }
 
 /// The summary table and where the reports are.
-pub fn print_closing(config: &ScanConfig, finished: &Finished) {
+pub fn print_closing(settings: &ScanSettings, finished: &Finished) {
     super::print_out(&finished.summary.render_table());
-    if config.progress == ProgressMode::Quiet {
+    if settings.output.quiet() {
         return;
     }
     if let Some(pace) = finished.pace.render() {

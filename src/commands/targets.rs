@@ -2,33 +2,20 @@
 //! (or only their number), without sending a single packet to any of them.
 
 use std::io::{self, Write};
-use std::time::Duration;
 
 use super::AppError;
-use super::planning::{PlanOptions, TargetInput, build_space};
 use crate::cli::TargetsArgs;
+use crate::config::TargetsSettings;
 use crate::exit;
-use crate::target::Endpoint;
-use crate::target::{Space, parse_ports};
+use crate::target::{Endpoint, Space, build_space};
 
 pub async fn run(args: TargetsArgs) -> Result<i32, AppError> {
-    let ports = parse_ports(&args.ports).map_err(|e| AppError::Usage(format!("--ports: {e}")))?;
-    let input = TargetInput::read(&args.input, &args.exclude, &args.exclude_file)?;
-    let options = PlanOptions::from_args(&args.plan, None)?;
-    let order = options.order_or_random();
+    let settings = TargetsSettings::from_args(&args)?;
     // The domain plan only feeds reports; the endpoints carry their mail hosts' names.
-    let (space, _domains) = build_space(
-        &input,
-        &ports,
-        &options,
-        order,
-        Duration::from_secs(5),
-        false,
-    )
-    .await?;
+    let (space, _domains) = build_space(&settings.plan, &settings.dns, false).await?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let written = if args.count {
+    let written = if settings.count_only {
         writeln!(out, "{}", space.len())
     } else {
         write_all(&mut out, &space)

@@ -16,13 +16,6 @@ use tokio::sync::{OnceCell, Semaphore};
 
 use super::{Addresses, Answer, Mx, Resolve};
 
-/// Limits for DNS traffic (`--dns-concurrency`, `--dns-rate`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DnsOptions {
-    pub concurrency: usize,
-    pub rate: NonZeroU32,
-}
-
 /// What the DNS side of a run cost, for the report and the benchmark.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct DnsStats {
@@ -75,11 +68,12 @@ pub struct Limited<R> {
 }
 
 impl<R: Resolve> Limited<R> {
-    pub fn new(inner: R, options: DnsOptions) -> Limited<R> {
+    /// At most `concurrency` lookups in flight and `rate` new ones a second.
+    pub fn new(inner: R, concurrency: usize, rate: NonZeroU32) -> Limited<R> {
         Limited {
             inner,
-            permits: Semaphore::new(options.concurrency.max(1)),
-            rate: RateLimiter::direct(Quota::per_second(options.rate)),
+            permits: Semaphore::new(concurrency.max(1)),
+            rate: RateLimiter::direct(Quota::per_second(rate)),
             mx: Cache::new(),
             addresses: Cache::new(),
             txt: Cache::new(),

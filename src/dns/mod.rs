@@ -20,7 +20,8 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 pub use domain::{DomainResolution, MailHost, MailRoute, PtrCheck, resolve_domain};
-pub use limited::{DnsOptions, DnsStats, Limited};
+pub use limited::{DnsStats, Limited};
+pub use settings::DnsSettings;
 
 /// Why a lookup gave no records. The variants stay distinct because they mean different
 /// things to a domain owner: NXDOMAIN is "the name does not exist", `NoRecords` is "the

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use futures::stream::{self, StreamExt};
 
-use super::domain::{DomainResolution, PtrCheck, check_ptr, resolve_domain};
+use super::domain::{DomainResolution, MailRoute, PtrCheck, check_ptr, resolve_domain};
 use super::{DnsStats, Resolve};
 use crate::target::{Origin, Target, TargetSpec};
 
@@ -29,6 +29,31 @@ pub struct DomainPlan {
 impl DomainPlan {
     pub fn is_empty(&self) -> bool {
         self.domains.is_empty()
+    }
+
+    /// One line on what the mail domains resolved to: `3 mail domains (mx 2, null-mx 1); 4
+    /// mail-host addresses; 12 DNS lookups (30 answered from the cache) in 15 ms`.
+    pub fn summary(&self) -> String {
+        let mut counts: Vec<(MailRoute, usize)> = Vec::new();
+        for d in &self.domains {
+            match counts.iter_mut().find(|(r, _)| *r == d.route) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((d.route, 1)),
+            }
+        }
+        let routes: Vec<String> = counts
+            .iter()
+            .map(|(r, n)| format!("{} {n}", r.as_str()))
+            .collect();
+        format!(
+            "{} mail domains ({}); {} mail-host addresses; {} DNS lookups ({} answered from the cache) in {} ms",
+            self.domains.len(),
+            routes.join(", "),
+            self.ptr.len(),
+            self.stats.queries,
+            self.stats.cache_hits,
+            self.elapsed_ms
+        )
     }
 
     /// Host-name targets for every mail host with an address (each with the port and
@@ -170,5 +195,12 @@ mod tests {
             ]
         );
         assert_eq!(addresses.len(), 1);
+        let summary = plan.summary();
+        assert!(
+            summary.starts_with(
+                "3 mail domains (mx 2, null-mx 1); 1 mail-host addresses; 0 DNS lookups (0 answered from the cache) in "
+            ),
+            "{summary}"
+        );
     }
 }

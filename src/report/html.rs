@@ -143,7 +143,7 @@ fn head(meta: &RunMeta, nonce: &str, out: &mut String) {
     let ports: Vec<String> = meta.ports.iter().map(u16::to_string).collect();
     item("Ports", &ports.join(", "));
     item("Command line", &meta.command_line.join(" "));
-    if let Some(settings) = meta.settings.as_object() {
+    if let Some(settings) = meta.settings.to_json().as_object() {
         let pairs: Vec<String> = settings
             .iter()
             .map(|(k, v)| match v {

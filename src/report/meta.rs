@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::settings::RunSettings;
+
 /// The facts an auditor needs to reproduce or weigh a run, written before the first record.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct RunMeta {
@@ -10,8 +12,8 @@ pub struct RunMeta {
     pub version: String,
     pub started_at: DateTime<Utc>,
     pub command_line: Vec<String>,
-    /// The validated settings, as the config module chooses to serialise them.
-    pub settings: serde_json::Value,
+    /// How the run was set up (a scan's [`super::RecordedSettings`]).
+    pub settings: RunSettings,
     /// Target specs as given (addresses, ranges, names, domains).
     pub targets: Vec<String>,
     pub excludes: Vec<String>,
@@ -27,7 +29,7 @@ impl RunMeta {
             version: env!("CARGO_PKG_VERSION").to_string(),
             started_at,
             command_line,
-            settings: serde_json::Value::Null,
+            settings: RunSettings::Unrecorded,
             targets: vec![],
             excludes: vec![],
             ports: vec![],
@@ -64,7 +66,7 @@ mod tests {
             Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap(),
             vec!["relayscan".into(), "192.0.2.0/24".into()],
         );
-        m.settings = serde_json::json!({"rate": 100});
+        m.settings = RunSettings::Scan(Box::new(crate::report::settings::tests::sample()));
         m.ports = vec![25, 587];
         m.source = ScanSource {
             hostname: "scanner-1".into(),

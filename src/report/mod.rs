@@ -22,6 +22,7 @@ pub mod read;
 pub mod record;
 pub mod sanitize;
 pub mod schema;
+pub mod settings;
 pub mod summary;
 pub mod whole;
 
@@ -43,6 +44,7 @@ pub use self::jsonl::JsonlSink;
 pub use self::markdown::MarkdownSink;
 pub use self::meta::{RunEnd, RunMeta, ScanSource};
 pub use self::record::{SCHEMA_VERSION, ScanRecord};
+pub use self::settings::{RecordedSettings, RunSettings};
 pub use self::summary::Summary;
 
 /// A report output: begin once, record per endpoint, finish exactly once.

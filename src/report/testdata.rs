@@ -138,7 +138,10 @@ pub fn run_sink(
     );
     meta.targets = vec!["192.0.2.0/24".into()];
     meta.ports = vec![25];
-    meta.settings = serde_json::json!({"helo": "<i>x</i>", "rate_per_second": 100});
+    meta.settings = super::RunSettings::Scan(Box::new(super::RecordedSettings {
+        helo: "<i>x</i>".into(),
+        ..super::settings::tests::sample()
+    }));
     let mut summary = super::Summary::default();
     sink.begin(&meta).unwrap();
     for r in records {

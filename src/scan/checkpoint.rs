@@ -10,25 +10,11 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::report::{RunMeta, Summary};
+use crate::report::{RecordedSettings, RunMeta, Summary};
 use crate::target::Shard;
 
 /// Bumped when the file's layout changes meaning.
 pub const CHECKPOINT_FORMAT: u32 = 1;
-
-/// Settings that may change between a run and its resumption: they pace the scan but
-/// do not change what a record says. Every other setting must match.
-pub const TUNABLE_SETTINGS: &[&str] = &[
-    "concurrency",
-    "rate_per_second",
-    "subnet_rate_per_second",
-    "connect_timeout_ms",
-    "read_timeout_ms",
-    "host_timeout_ms",
-    "checkpoint",
-    "resumed",
-    "unresolved",
-];
 
 /// Most positions a checkpoint may list above its low mark (memory: ~50 bytes each).
 const MAX_FINISHED_ABOVE: u128 = 10_000_000;
@@ -119,8 +105,8 @@ pub struct Checkpoint {
     pub fingerprint: String,
     pub seed: Option<u64>,
     pub shard: Shard,
-    /// Settings that shape records (see `TUNABLE_SETTINGS` for those that may change).
-    pub settings: serde_json::Value,
+    /// The run's settings; a resume must match those that shape records ([`must_match`]).
+    pub settings: RecordedSettings,
     /// Positions in this shard.
     pub total: u128,
     /// Every position below this is finished.
@@ -191,28 +177,68 @@ impl Checkpoint {
     }
 }
 
-/// The settings that differ between a checkpoint and this run, ignoring tunables:
-/// `(key, checkpoint's value, this run's value)`.
-pub fn settings_differences(
-    saved: &serde_json::Value,
-    now: &serde_json::Value,
-) -> Vec<(String, String, String)> {
-    let empty = serde_json::Map::new();
-    let saved = saved.as_object().unwrap_or(&empty);
-    let now = now.as_object().unwrap_or(&empty);
+/// The settings a resume must keep: all but those that pace the scan without changing
+/// what a record says (rates, concurrency, timeouts), and the facts of one run (where its
+/// checkpoint is, its resumptions, the names that did not resolve this time), which are
+/// cleared here so that two runs compare with `==`.
+pub fn must_match(settings: &RecordedSettings) -> RecordedSettings {
+    RecordedSettings {
+        concurrency: 0,
+        rate_per_second: 0,
+        subnet_rate_per_second: None,
+        connect_timeout_ms: 0,
+        read_timeout_ms: 0,
+        host_timeout_ms: 0,
+        checkpoint: None,
+        resumed: Vec::new(),
+        unresolved: Vec::new(),
+        ..settings.clone()
+    }
+}
+
+/// One setting that differs between a checkpoint and this run, as recorded (JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    pub setting: String,
+    pub was: String,
+    pub now: String,
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} was {}, now {}", self.setting, self.was, self.now)
+    }
+}
+
+/// The settings that differ between a checkpoint and this run, leaving out those that
+/// may change ([`must_match`]); each named with both values, in the order of the keys.
+pub fn settings_differences(saved: &RecordedSettings, now: &RecordedSettings) -> Vec<Difference> {
+    let (saved, now) = (must_match(saved), must_match(now));
+    if saved == now {
+        return Vec::new();
+    }
+    // Equality decided; the recorded (JSON) form names what differs, as a reader sees it.
+    let as_map = |s: &RecordedSettings| match serde_json::to_value(s) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (saved, now) = (as_map(&saved), as_map(&now));
     let keys: BTreeSet<&String> = saved.keys().chain(now.keys()).collect();
     let show = |v: Option<&serde_json::Value>| v.map_or("(unset)".to_string(), |v| v.to_string());
     keys.into_iter()
-        .filter(|k| !TUNABLE_SETTINGS.contains(&k.as_str()))
         .filter(|k| saved.get(*k) != now.get(*k))
-        .map(|k| (k.clone(), show(saved.get(k)), show(now.get(k))))
+        .map(|k| Difference {
+            setting: k.clone(),
+            was: show(saved.get(k)),
+            now: show(now.get(k)),
+        })
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::report::settings::tests::sample;
 
     #[test]
     fn ledger_advances_its_low_mark_in_any_finish_order() {
@@ -255,25 +281,73 @@ mod tests {
 
     #[test]
     fn only_record_shaping_settings_must_match() {
-        let saved = json!({"helo": "a.example", "rate_per_second": 100, "concurrency": 10, "rcpt_to": "x@example.com"});
-        let same_but_gentler = json!({"helo": "a.example", "rate_per_second": 5, "concurrency": 2, "rcpt_to": "x@example.com"});
-        assert!(settings_differences(&saved, &same_but_gentler).is_empty());
-        let other = json!({"helo": "b.example", "rate_per_second": 100, "rcpt_to": "x@example.com", "write_unanswered": true});
+        let saved = sample();
+        let gentler = RecordedSettings {
+            rate_per_second: 5,
+            concurrency: 2,
+            subnet_rate_per_second: Some(1),
+            read_timeout_ms: 30_000,
+            checkpoint: Some("other.checkpoint".into()),
+            unresolved: vec!["mx.example:25: timed out".into()],
+            ..sample()
+        };
+        assert!(settings_differences(&saved, &gentler).is_empty());
+        let other = RecordedSettings {
+            helo: "b.example".into(),
+            write_unanswered: true,
+            dns: Some(crate::report::settings::RecordedDns {
+                concurrency: 32,
+                rate: 200,
+                servers: vec![],
+                timeout: 2000,
+            }),
+            ..sample()
+        };
+        let shown: Vec<String> = settings_differences(&saved, &other)
+            .iter()
+            .map(Difference::to_string)
+            .collect();
         assert_eq!(
-            settings_differences(&saved, &other),
+            shown,
             [
-                (
-                    "helo".to_string(),
-                    "\"a.example\"".to_string(),
-                    "\"b.example\"".to_string()
-                ),
-                (
-                    "write_unanswered".to_string(),
-                    "(unset)".to_string(),
-                    "true".to_string()
-                ),
+                r#"dns was (unset), now {"concurrency":32,"rate":200,"servers":[],"timeout":2000}"#,
+                r#"helo was "scanner.example", now "b.example""#,
+                "write_unanswered was false, now true",
             ]
         );
+    }
+
+    /// A checkpoint written by relayscan before its settings had a type (see the
+    /// fixture's README) still loads, typed, and asks a resume to match what it says.
+    #[test]
+    fn reads_a_checkpoint_written_before_the_settings_had_a_type() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/settings/scan.checkpoint");
+        let c = Checkpoint::load(&path).unwrap();
+        let s = &c.settings;
+        assert_eq!(s.helo, "fixture.relayscan.test");
+        assert_eq!((s.seed, s.shard), (Some(7), Shard { index: 1, count: 2 }));
+        assert_eq!(s.subnet_rate_per_second, Some(50));
+        assert_eq!(s.scope, ["127.0.9.0/24"]);
+        let dns = s.dns.as_ref().unwrap();
+        assert_eq!(
+            dns.servers,
+            ["127.0.0.1:1".parse::<std::net::SocketAddr>().unwrap()]
+        );
+        assert!(
+            s.resumed.is_empty(),
+            "the checkpoint's own copy has no resumptions"
+        );
+        let crate::report::RunSettings::Scan(run) = &c.run.settings else {
+            panic!("the run's settings are a scan's: {:?}", c.run.settings);
+        };
+        assert_eq!(run.resumed.len(), 1);
+        assert_eq!(run.resumed[0].from_position, 3);
+        assert!(settings_differences(s, run).is_empty());
+        // Written back, the file says what it said.
+        let original: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(serde_json::to_value(&c).unwrap(), original);
     }
 
     #[test]
@@ -286,7 +360,7 @@ mod tests {
             fingerprint: "0123456789abcdef".into(),
             seed: Some(u64::MAX),
             shard: Shard { index: 2, count: 3 },
-            settings: json!({"helo": "a.example"}),
+            settings: sample(),
             total: u128::MAX - 1,
             next: 1 << 100,
             finished_above: vec![[(1 << 100) + 2, (1 << 100) + 5]],

@@ -7,9 +7,19 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::ProgressMode;
 use crate::probe::{Status, Verdict};
 use crate::report::Summary;
+
+/// How progress is shown on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProgressMode {
+    /// An indicatif bar (stderr is a terminal).
+    Bar,
+    /// A one-line status every few seconds (stderr is a pipe or file, or --no-progress).
+    Lines,
+    /// Nothing (--quiet).
+    Quiet,
+}
 
 /// How often the non-terminal status line is printed.
 const STATUS_EVERY: Duration = Duration::from_secs(5);

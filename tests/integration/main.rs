@@ -13,6 +13,7 @@ mod injection;
 mod input;
 mod interrupt;
 mod misbehave;
+mod old_checkpoint;
 mod pace;
 mod pipelining;
 mod plan;

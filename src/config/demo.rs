@@ -1,0 +1,88 @@
+//! The demo's scan: fixed flags for a lab on loopback (quick timeouts, every report
+//! format, the lab's own DNS server), validated like any scan's.
+
+use std::net::SocketAddr;
+
+use super::{ConfigError, ScanFlags, ScanSettings};
+use crate::cli::{CommonScanArgs, DemoArgs, DnsArgs, PlanArgs, RunArgs};
+use crate::target::{Origin, Target, TargetInput};
+
+/// The name the demo gives in EHLO.
+pub const DEMO_HELO: &str = "demo.relayscan.test";
+
+/// The lab the demo scans.
+#[derive(Debug, Clone)]
+pub struct DemoLab {
+    /// The port every persona listens on.
+    pub port: u16,
+    /// The implicit-TLS persona's port, if the lab has one.
+    pub tls_port: Option<u16>,
+    /// The personas' addresses and the lab's mail domains.
+    pub targets: Vec<(Origin, Target)>,
+    /// The lab's DNS server, the only one asked.
+    pub dns_server: SocketAddr,
+}
+
+/// The demo's flags (`-o`, `--transcript`, `-q`) and the lab's facts as scan settings.
+/// An error here is ours, not the user's: the flags are fixed.
+pub fn scan_settings(
+    args: &DemoArgs,
+    lab: DemoLab,
+    stderr_is_terminal: bool,
+) -> Result<ScanSettings, ConfigError> {
+    // The main port for every persona, and the implicit-TLS port its persona listens on.
+    let (ports, tls_ports) = match lab.tls_port {
+        Some(tls) => (format!("{},{tls}", lab.port), tls.to_string()),
+        None => (lab.port.to_string(), String::new()),
+    };
+    let common = CommonScanArgs {
+        ports,
+        exclude: Vec::new(),
+        exclude_file: Vec::new(),
+        concurrency: 64,
+        rate: 1000,
+        connect_timeout: "2s".into(),
+        read_timeout: "5s".into(),
+        host_timeout: "20s".into(),
+        grace: "1s".into(),
+        helo: Some(DEMO_HELO.into()),
+        mail_from: None,
+        rcpt_to: "relaytest@example.com".into(),
+        output: Some(args.output.clone()),
+        format: "csv,jsonl,json,html,md".into(),
+        all: false,
+        transcript: args.transcript,
+        no_pipelining: false,
+        no_progress: false,
+        quiet: args.quiet,
+        starttls: "auto".into(),
+        tls_ports,
+        relay_over: "auto".into(),
+    };
+    // Quick DNS: the lab's silent domain costs two short timeouts, not seconds.
+    let plan = PlanArgs {
+        dns: DnsArgs {
+            resolver: vec![lab.dns_server.to_string()],
+            dns_timeout: Some("300ms".into()),
+            ..DnsArgs::default()
+        },
+        ..PlanArgs::default()
+    };
+    let targets = lab.targets;
+    ScanSettings::build(
+        ScanFlags {
+            common: &common,
+            plan: &plan,
+            run: &RunArgs::default(),
+            fail_on: None,
+        },
+        || {
+            Ok(TargetInput {
+                targets,
+                excludes: Vec::new(),
+            })
+        },
+        stderr_is_terminal,
+        DEMO_HELO,
+    )
+}

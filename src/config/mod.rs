@@ -1,0 +1,189 @@
+//! The one place where parsed arguments (`crate::cli`: syntax only) become validated
+//! settings, which then build the library objects; no library module sees a flag
+//! (ripgrep's low-args → high-args split).
+//!
+//! Each sub-settings is built once, by its own module: [`plan`] (targets, ports,
+//! excludes, scope, order, seed, shard; the targets are read by [`targets`]), [`dns`],
+//! [`session`] (timeouts, reply limits, transcript cap), [`probe`] (hello name,
+//! identity, catalogue, TLS, pipelining), [`pacing`] and [`output`]; [`recorded`] turns
+//! them into the settings a report and a checkpoint record. Every error names its flag
+//! (or the file and line at fault) and stops the run, exit 2, before any traffic.
+
+pub mod demo;
+pub mod dns;
+mod duration;
+pub mod output;
+pub mod pacing;
+pub mod plan;
+pub mod probe;
+pub mod recorded;
+pub mod session;
+pub mod targets;
+
+#[cfg(test)]
+mod boundary;
+#[cfg(test)]
+mod tests;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+pub use self::duration::parse_duration;
+pub use self::output::OutputSettings;
+pub use self::pacing::PacingSettings;
+pub use self::probe::local_hostname;
+use crate::cli::{CommonScanArgs, PlanArgs, RunArgs, ScanArgs, TargetsArgs};
+use crate::dns::DnsSettings;
+use crate::probe::ProbeSettings;
+use crate::report::FailOn;
+use crate::scan::Scheduler;
+use crate::target::{PlanSettings, TargetInput};
+
+/// A command-line value that does not make sense; exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ConfigError {
+    /// The flag at fault (`--rate`, `-iL`, `TARGET` for the target arguments).
+    pub flag: String,
+    message: String,
+}
+
+impl ConfigError {
+    /// `FLAG: PROBLEM`.
+    pub fn new(flag: &str, problem: impl Into<String>) -> Self {
+        ConfigError {
+            flag: flag.to_string(),
+            message: format!("{flag}: {}", problem.into()),
+        }
+    }
+
+    /// A message that names the flag with its value, or the file and line, itself
+    /// (`--resolver "x": ...`, `list.txt:3: ...`).
+    pub fn named(flag: &str, message: impl Into<String>) -> Self {
+        ConfigError {
+            flag: flag.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// `--flag N` that must be at least 1.
+fn at_least_one(flag: &str, n: u32) -> Result<NonZeroU32, ConfigError> {
+    NonZeroU32::new(n).ok_or_else(|| ConfigError::new(flag, "must be at least 1"))
+}
+
+/// Everything a scan needs (`scan`, and `demo` with its fixed flags), validated.
+#[derive(Debug, Clone)]
+pub struct ScanSettings {
+    pub plan: PlanSettings,
+    pub dns: DnsSettings,
+    /// What each probe does; its session (timeouts, reply limits, transcript cap) inside.
+    pub probe: ProbeSettings,
+    pub pacing: PacingSettings,
+    pub output: OutputSettings,
+}
+
+impl ScanSettings {
+    /// `relayscan scan`. `default_helo` is used when --helo is absent.
+    pub fn from_args(
+        args: &ScanArgs,
+        stderr_is_terminal: bool,
+        default_helo: &str,
+    ) -> Result<ScanSettings, ConfigError> {
+        let common = &args.common;
+        let read_targets = || targets::read(&args.input, &common.exclude, &common.exclude_file);
+        ScanSettings::build(
+            ScanFlags {
+                common,
+                plan: &args.plan,
+                run: &args.run,
+                fail_on: args.fail_on,
+            },
+            read_targets,
+            stderr_is_terminal,
+            default_helo,
+        )
+    }
+
+    /// Cheap flags first, then the target and scope files.
+    fn build(
+        flags: ScanFlags<'_>,
+        read_targets: impl FnOnce() -> Result<TargetInput, ConfigError>,
+        stderr_is_terminal: bool,
+        default_helo: &str,
+    ) -> Result<ScanSettings, ConfigError> {
+        let ScanFlags {
+            common,
+            plan: plan_args,
+            run,
+            fail_on,
+        } = flags;
+        let ports = self::plan::ports(&common.ports)?;
+        let pacing = PacingSettings::from_args(common, run)?;
+        let session = session::from_args(common)?;
+        let name_timeout = session::name_timeout(&session);
+        let probe = probe::from_args(common, session, default_helo)?;
+        let output = OutputSettings::from_args(common, run, fail_on, stderr_is_terminal)?;
+        let input = read_targets()?;
+        let plan = self::plan::from_args(
+            plan_args,
+            input,
+            ports,
+            output.resume.as_ref(),
+            name_timeout,
+        )?;
+        let dns = dns::from_args(&plan_args.dns)?;
+        Ok(ScanSettings {
+            plan,
+            dns,
+            probe,
+            pacing,
+            output,
+        })
+    }
+
+    /// The scheduler these settings describe, at `concurrency` (after fitting the
+    /// open-file limit).
+    pub fn scheduler(&self, concurrency: usize) -> Scheduler {
+        Scheduler {
+            concurrency,
+            rate: self.pacing.rate,
+            subnet_rate: self.pacing.subnet_rate,
+            probe: Arc::new(self.probe.clone()),
+            write_unanswered: self.output.write_unanswered,
+            print_transcripts: self.output.transcript,
+        }
+    }
+}
+
+/// The flags of one scan, by group.
+#[derive(Clone, Copy)]
+struct ScanFlags<'a> {
+    common: &'a CommonScanArgs,
+    plan: &'a PlanArgs,
+    run: &'a RunArgs,
+    fail_on: Option<FailOn>,
+}
+
+/// What `relayscan targets` needs: the plan and how names resolve.
+#[derive(Debug, Clone)]
+pub struct TargetsSettings {
+    pub plan: PlanSettings,
+    pub dns: DnsSettings,
+    /// Print only the number of endpoints (--count).
+    pub count_only: bool,
+}
+
+impl TargetsSettings {
+    pub fn from_args(args: &TargetsArgs) -> Result<TargetsSettings, ConfigError> {
+        let ports = plan::ports(&args.ports)?;
+        let input = targets::read(&args.input, &args.exclude, &args.exclude_file)?;
+        let plan = plan::from_args(&args.plan, input, ports, None, plan::NAME_TIMEOUT)?;
+        let dns = dns::from_args(&args.plan.dns)?;
+        Ok(TargetsSettings {
+            plan,
+            dns,
+            count_only: args.count,
+        })
+    }
+}

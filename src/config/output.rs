@@ -1,0 +1,169 @@
+//! What a scan writes and shows: the report prefix and formats, unanswered endpoints
+//! (--all), transcripts, progress, the --fail-on gate, and the checkpoint kept or resumed.
+
+use std::path::{Path, PathBuf};
+
+use super::ConfigError;
+use crate::cli::{CommonScanArgs, RunArgs};
+use crate::report::{FailOn, Formats};
+use crate::scan::checkpoint::Checkpoint;
+use crate::scan::progress::ProgressMode;
+
+/// Output, validated.
+#[derive(Debug, Clone)]
+pub struct OutputSettings {
+    /// Reports go to PREFIX.csv, PREFIX.jsonl, ...; a resume keeps its checkpoint's.
+    pub prefix: PathBuf,
+    pub formats: Formats,
+    /// Write endpoints that did not answer too (--all).
+    pub write_unanswered: bool,
+    /// Print each dialogue as it completes (--transcript).
+    pub transcript: bool,
+    pub progress: ProgressMode,
+    /// Exit 1 when the results reach this (--fail-on).
+    pub fail_on: Option<FailOn>,
+    /// Keep a checkpoint in this file (--checkpoint, or the file resumed).
+    pub checkpoint: Option<PathBuf>,
+    /// The checkpoint being resumed (--resume).
+    pub resume: Option<Checkpoint>,
+}
+
+impl OutputSettings {
+    pub fn from_args(
+        common: &CommonScanArgs,
+        run: &RunArgs,
+        fail_on: Option<FailOn>,
+        stderr_is_terminal: bool,
+    ) -> Result<OutputSettings, ConfigError> {
+        let formats = formats(&common.format)?;
+        let progress = if common.quiet {
+            ProgressMode::Quiet
+        } else if common.no_progress || !stderr_is_terminal {
+            ProgressMode::Lines
+        } else {
+            ProgressMode::Bar
+        };
+        let resume = match &run.resume {
+            Some(path) => Some(
+                Checkpoint::load(path)
+                    .map_err(|e| ConfigError::named("--resume", format!("--resume {e}")))?,
+            ),
+            None => None,
+        };
+        let prefix = match (&resume, &common.output) {
+            // The reports continue where they are, whatever default prefix this run would pick.
+            (Some(saved), Some(o)) if *o != saved.output => {
+                return Err(ConfigError::named(
+                    "--output",
+                    format!(
+                        "--output {}: the checkpoint writes to {}; leave -o out or give that prefix",
+                        o.display(),
+                        saved.output.display()
+                    ),
+                ));
+            }
+            (Some(saved), _) => saved.output.clone(),
+            (None, Some(o)) => o.clone(),
+            (None, None) => PathBuf::from(format!(
+                "reports/scan-{}",
+                chrono::Local::now().format("%Y%m%d-%H%M%S")
+            )),
+        };
+        if let Some(path) = &run.checkpoint {
+            refuse_to_overwrite(path)?;
+        }
+        let checkpoint = run.checkpoint.clone().or(run.resume.clone());
+        if checkpoint.is_some() && !formats.jsonl {
+            return Err(ConfigError::named(
+                "--format",
+                format!(
+                    "--format {formats}: a checkpoint needs the jsonl report (a resume replays it)"
+                ),
+            ));
+        }
+        Ok(OutputSettings {
+            prefix,
+            formats,
+            write_unanswered: common.all,
+            transcript: common.transcript,
+            progress,
+            fail_on,
+            checkpoint,
+            resume,
+        })
+    }
+
+    pub fn quiet(&self) -> bool {
+        self.progress == ProgressMode::Quiet
+    }
+}
+
+/// `--format LIST`, for every command that writes reports.
+pub fn formats(text: &str) -> Result<Formats, ConfigError> {
+    text.parse()
+        .map_err(|e: String| ConfigError::new("--format", e))
+}
+
+/// `--format LIST` for a command that writes only the `allowed` formats; `writes` says
+/// which, for the error (`diff writes csv and json only`).
+pub fn formats_within(text: &str, allowed: Formats, writes: &str) -> Result<Formats, ConfigError> {
+    let asked = formats(text)?;
+    let allowed = allowed.extensions();
+    if asked.extensions().iter().any(|ext| !allowed.contains(ext)) {
+        return Err(ConfigError::named(
+            "--format",
+            format!("--format {asked}: {writes}"),
+        ));
+    }
+    Ok(asked)
+}
+
+/// `--checkpoint FILE` may replace a finished checkpoint, never an unfinished one (that
+/// scan is resumed with --resume) nor a file that is not a checkpoint (a typo).
+fn refuse_to_overwrite(path: &Path) -> Result<(), ConfigError> {
+    if !path.exists() {
+        return Ok(());
+    }
+    match Checkpoint::load(path) {
+        Ok(c) if c.complete => Ok(()),
+        Ok(_) => Err(ConfigError::named(
+            "--checkpoint",
+            format!(
+                "--checkpoint {}: holds an unfinished scan; continue it with --resume {0}, or delete the file to start over",
+                path.display()
+            ),
+        )),
+        Err(e) => Err(ConfigError::named(
+            "--checkpoint",
+            format!("--checkpoint {e}; refusing to overwrite it"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_for_commands_that_write_some() {
+        let csv_json = Formats {
+            csv: true,
+            json: true,
+            ..Formats::NONE
+        };
+        let within = |text: &str| {
+            formats_within(text, csv_json, "diff writes csv and json only")
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(within("json,csv"), Ok(csv_json));
+        assert_eq!(within("csv").map(|f| f.to_string()), Ok("csv".to_string()));
+        assert_eq!(
+            within("csv,html"),
+            Err("--format csv,html: diff writes csv and json only".to_string())
+        );
+        assert_eq!(
+            within("pdf"),
+            Err("--format: unknown report format \"pdf\" (expected csv, jsonl, json, html or md, separated by commas)".to_string())
+        );
+    }
+}

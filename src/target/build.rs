@@ -1,0 +1,115 @@
+//! From plan settings to a scan space: mail domains resolved through `crate::dns` into
+//! their mail hosts (a host shared by many domains probed once), host names resolved
+//! (through the named DNS servers, else the system resolver), the plan built inside the
+//! scope, ordered and cut to a shard. Nothing here sends a probe.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use super::plan::{Plan, PlanError, PlanInput};
+use super::resolve::resolve_names;
+use super::settings::PlanSettings;
+use super::source::Origin;
+use super::space::Space;
+use super::spec::{Target, TargetSpec};
+use crate::dns::plan::{DomainPlan, resolve_domains};
+use crate::dns::{DnsSettings, Resolve};
+
+/// Host names resolved at once through the system resolver (each bounded by the
+/// plan's name timeout).
+const NAME_LOOKUPS_IN_FLIGHT: usize = 16;
+
+/// Why no space could be built; nothing was sent.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The DNS settings describe no usable resolver.
+    #[error("{0}")]
+    Resolver(String),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+/// Resolves mail domains and names, builds the plan (scope and special blocks applied),
+/// orders it and cuts the shard. Warnings (unresolved names, skipped special blocks) and
+/// a line on the mail domains go to stderr unless `quiet`. Mail domains become their
+/// mail hosts' names; the returned [`DomainPlan`] says which domain each came from.
+pub async fn build_space(
+    settings: &PlanSettings,
+    dns_settings: &DnsSettings,
+    quiet: bool,
+) -> Result<(Space, DomainPlan), BuildError> {
+    let input = &settings.input;
+    let names: Vec<String> = input
+        .targets
+        .iter()
+        .chain(&input.excludes)
+        .filter_map(|(_, t)| match &t.spec {
+            TargetSpec::Host(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    let domain_targets: Vec<(Origin, Target)> = input
+        .targets
+        .iter()
+        .filter(|(_, t)| matches!(t.spec, TargetSpec::Domain(_)))
+        .cloned()
+        .collect();
+    // Host names go to the system resolver unless --resolver names the servers.
+    let named_servers = !dns_settings.servers.is_empty();
+    let use_dns = !domain_targets.is_empty() || (!names.is_empty() && named_servers);
+    let dns = if use_dns {
+        Some(dns_settings.resolver().map_err(BuildError::Resolver)?)
+    } else {
+        None
+    };
+    let mut resolved: HashMap<String, Result<Vec<IpAddr>, String>> = match &dns {
+        _ if names.is_empty() => HashMap::new(),
+        Some(dns) if named_servers => {
+            let mut map = HashMap::new();
+            for name in names {
+                let answer = dns.addresses(&name).await;
+                map.insert(name, answer.map(|a| a.ips).map_err(|e| e.to_string()));
+            }
+            map
+        }
+        _ => resolve_names(names, NAME_LOOKUPS_IN_FLIGHT, settings.name_timeout).await,
+    };
+    let domains = match &dns {
+        Some(dns) if !domain_targets.is_empty() => {
+            resolve_domains(dns, &domain_targets, dns_settings.concurrency, || {
+                dns.stats()
+            })
+            .await
+        }
+        _ => DomainPlan::default(),
+    };
+    let (host_targets, addresses) = domains.host_targets(&domain_targets);
+    for (name, ips) in addresses {
+        resolved.insert(name, Ok(ips));
+    }
+    let targets: Vec<(Origin, Target)> =
+        input.targets.iter().cloned().chain(host_targets).collect();
+    if !quiet && !domains.is_empty() {
+        eprintln!("relayscan: {}", domains.summary());
+    }
+    let plan = Plan::build(PlanInput {
+        targets: &targets,
+        excludes: &input.excludes,
+        default_ports: &settings.ports,
+        resolved: &resolved,
+        scope: settings.scope.as_ref(),
+        allow_large_ipv6: settings.allow_large_ipv6,
+    })?;
+    if !quiet {
+        for (name, port, error) in plan.unresolved() {
+            eprintln!("relayscan: warning: {name} (port {port}) not scanned: {error}");
+        }
+        if plan.special_skipped() > 0 {
+            eprintln!(
+                "relayscan: note: left out {} endpoints in multicast, reserved or \"this network\" blocks (name such a block as a target of its own to probe it)",
+                plan.special_skipped()
+            );
+        }
+    }
+    Ok((Space::new(plan, settings.order, settings.shard), domains))
+}
