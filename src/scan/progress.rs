@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
+use crate::assess::Verdict;
 use crate::config::ProgressMode;
-use crate::probe::{Status, Verdict};
+use crate::probe::Status;
 use crate::report::Summary;
 
 /// How often the non-terminal status line is printed.
