@@ -3,6 +3,7 @@
 //! Data flows target → scan → probe → report; see ARCHITECTURE in the shared design notes
 //! and README.md. The binary (`src/main.rs`) is a thin shell over this library.
 
+pub mod assess;
 pub mod audit;
 pub mod cli;
 pub mod commands;

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::model::AuditReport;
-use crate::probe::findings::Severity;
+use crate::assess::Severity;
 use crate::report::sanitize;
 
 const STYLE: &str = "

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 pub use model::{AuditFinding, AuditReport, InputError, InputSummary, Location, Source};
 
-use crate::probe::findings::Mta;
+use crate::assess::Mta;
 
 /// Which MTA the files belong to: `--mta`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -299,7 +299,7 @@ mod tests {
         let open: Vec<&str> = r
             .findings
             .iter()
-            .filter(|f| f.finding.id == crate::probe::findings::FindingId::OpenRelay)
+            .filter(|f| f.finding.id == crate::assess::FindingId::OpenRelay)
             .map(|f| f.location.as_str())
             .collect();
         assert_eq!(open, vec!["a/master.cf:1", "b/main.cf:2"]);

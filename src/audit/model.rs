@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::probe::Verdict;
-use crate::probe::findings::{Finding, FindingId, Mta, Severity};
+use crate::assess::Verdict;
+use crate::assess::{Finding, FindingId, Mta, Severity};
 
 /// One configuration input: the name it is shown by (a path, or `<stdin>`) and its text.
 #[derive(Debug, Clone)]

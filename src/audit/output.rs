@@ -121,9 +121,9 @@ pub fn render_table(report: &AuditReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::assess::FindingId;
     use crate::audit::model::{Location, Source};
     use crate::audit::{MtaChoice, run};
-    use crate::probe::findings::FindingId;
 
     fn sample() -> AuditReport {
         let src = Source::new(

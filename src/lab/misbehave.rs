@@ -4,7 +4,8 @@
 //! start them, because several only end at the scanner's timeouts. This file is pure
 //! (names, expectations, the bytes each one sends); `misbehave_server.rs` does the I/O.
 
-use crate::probe::{Status, Verdict};
+use crate::assess::Verdict;
+use crate::probe::Status;
 
 /// One way of misbehaving. Each hostile lab host plays exactly one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

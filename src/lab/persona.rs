@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::probe::Verdict;
+use crate::assess::Verdict;
 
 /// One simulated server behaviour. Each lab host plays exactly one persona.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

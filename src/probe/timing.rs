@@ -42,6 +42,17 @@ pub enum Phase {
 }
 
 impl Timing {
+    /// Adds another run's time and round trips to this one (a probe and its rerun).
+    pub fn absorb(&mut self, other: &Timing) {
+        self.connect_us = self.connect_us.saturating_add(other.connect_us);
+        self.greeting_us = self.greeting_us.saturating_add(other.greeting_us);
+        self.ehlo_us = self.ehlo_us.saturating_add(other.ehlo_us);
+        self.tls_us = self.tls_us.saturating_add(other.tls_us);
+        self.tests_us = self.tests_us.saturating_add(other.tests_us);
+        self.round_trips = self.round_trips.saturating_add(other.round_trips);
+        self.pipelined |= other.pipelined;
+    }
+
     /// Adds `spent` to `phase`, saturating (a probe never runs for 500,000 years).
     pub fn add(&mut self, phase: Phase, spent: Duration) {
         let us = u64::try_from(spent.as_micros()).unwrap_or(u64::MAX);

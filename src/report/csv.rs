@@ -229,7 +229,7 @@ mod tests {
 
     #[test]
     fn row_matches_columns() {
-        let r = ScanRecord::from(&testdata::refused_outcome());
+        let r = ScanRecord::of_outcome(testdata::refused_outcome());
         let cells = row(&r);
         assert_eq!(cells.len(), CSV_COLUMNS.len());
         assert_eq!(cells[0], "2001:db8::25");
@@ -251,7 +251,7 @@ mod tests {
         let mut sink = CsvSink::create(&path).unwrap();
         sink.begin(&meta()).unwrap();
 
-        let mut open = ScanRecord::from(&testdata::open_relay_outcome());
+        let mut open = ScanRecord::of_outcome(testdata::open_relay_outcome());
         // Any field may hold anything once records are regenerated from JSONL.
         open.banner = Some("=HYPERLINK(\"http://evil.example/\",\"x\")".into());
         open.reason = Some("-1+2".into());
@@ -262,7 +262,7 @@ mod tests {
         assert_eq!(header, CSV_COLUMNS);
         assert_eq!(rows.len(), 1);
 
-        sink.record(&ScanRecord::from(&testdata::refused_outcome()))
+        sink.record(&ScanRecord::of_outcome(testdata::refused_outcome()))
             .unwrap();
         sink.finish(
             &RunEnd {
@@ -321,7 +321,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("scan.csv");
         let mut sink = CsvSink::create(&path).unwrap();
-        let r = ScanRecord::from(&testdata::refused_outcome());
+        let r = ScanRecord::of_outcome(testdata::refused_outcome());
         let e = sink.record(&r).unwrap_err();
         assert_eq!(e.path, path);
         sink.begin(&meta()).unwrap();

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::gate::FailOn;
 use super::record::ScanRecord;
-use crate::probe::Verdict;
-use crate::probe::findings::{FindingId, Severity};
+use crate::assess::Verdict;
+use crate::assess::{FindingId, Severity};
 
 /// Bumped when the diff document changes shape.
 pub const DIFF_SCHEMA_VERSION: u32 = 1;
@@ -304,12 +304,12 @@ pub fn csv_row(r: &DiffRow) -> [String; 8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::assess::{Finding, Mta};
     use crate::probe::Status;
-    use crate::probe::findings::{Finding, Mta};
     use crate::report::testdata;
 
     fn record(last: u8, verdict: Option<Verdict>, findings: &[FindingId]) -> ScanRecord {
-        let mut r = ScanRecord::from(&testdata::refused_outcome());
+        let mut r = ScanRecord::of_outcome(testdata::refused_outcome());
         r.ip = IpAddr::from([192, 0, 2, last]);
         r.status = if verdict.is_some() {
             Status::Completed
@@ -416,7 +416,7 @@ mod tests {
     #[test]
     fn identical_scans_have_no_changes() {
         let mut d = Differ::default();
-        let r = ScanRecord::from(&testdata::open_relay_outcome());
+        let r = ScanRecord::of_outcome(testdata::open_relay_outcome());
         d.old(&r);
         d.new_record(&r);
         let diff = d.finish();

@@ -9,12 +9,13 @@ use serde::Serialize;
 
 use super::sanitize::csv_cell;
 use super::{ReportError, ScanRecord, create_file, with_suffix};
+use crate::assess::Severity;
+use crate::assess::Verdict;
+use crate::assess::domain::{AddressFacts, DomainFinding, assess};
 use crate::dns::plan::DomainPlan;
 use crate::dns::policy::{Dmarc, Presence, Spf};
 use crate::dns::{DomainResolution, MailRoute, PtrCheck};
-use crate::probe::findings::Severity;
-use crate::probe::findings::domain::{AddressFacts, DomainFinding, assess};
-use crate::probe::{Status, Verdict};
+use crate::probe::Status;
 
 /// What one probed endpoint gave, kept for the domains it serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -408,7 +409,7 @@ mod tests {
     }
 
     fn record(ip: &str, verdict: Verdict) -> ScanRecord {
-        let mut r = ScanRecord::from(&testdata::open_relay_outcome());
+        let mut r = ScanRecord::of_outcome(testdata::open_relay_outcome());
         r.ip = ip.parse().unwrap();
         r.port = 25;
         r.verdict = Some(verdict);

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::probe::Verdict;
-use crate::probe::findings::{Finding, Severity};
+use crate::assess::Verdict;
+use crate::assess::{Finding, Severity};
 
 use super::summary::Summary;
 
@@ -65,7 +65,7 @@ impl FailOn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::findings::{FindingId, Mta};
+    use crate::assess::{FindingId, Mta};
     use crate::report::ScanRecord;
     use crate::report::testdata;
 
@@ -126,12 +126,12 @@ mod tests {
     #[test]
     fn tripped_by_the_summary_of_a_run() {
         let mut s = Summary::default();
-        s.add(&ScanRecord::from(&testdata::refused_outcome()));
+        s.add(&ScanRecord::of_outcome(testdata::refused_outcome()));
         for gate in ["open-relay", "critical", "low"] {
             assert!(!gate.parse::<FailOn>().unwrap().tripped(&s), "{gate}");
         }
         // The sample open relay: critical open-relay, high accepts-any-recipient.
-        s.add(&ScanRecord::from(&testdata::open_relay_outcome()));
+        s.add(&ScanRecord::of_outcome(testdata::open_relay_outcome()));
         for gate in ["open-relay", "critical", "high", "medium", "low"] {
             assert!(gate.parse::<FailOn>().unwrap().tripped(&s), "{gate}");
         }

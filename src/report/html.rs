@@ -25,8 +25,8 @@ use super::sanitize;
 use super::summary::Summary;
 use super::whole::WholeWrites;
 use super::{Phase, ReportError, ReportSink, create_file};
-use crate::probe::Verdict;
-use crate::probe::findings::{Finding, FindingId, Severity};
+use crate::assess::Verdict;
+use crate::assess::{Finding, FindingId, Severity};
 use crate::smtp::Direction;
 
 const STYLE: &str = include_str!("html/report.css");
@@ -563,7 +563,7 @@ mod tests {
     }
 
     fn hostile_record() -> ScanRecord {
-        let mut r = ScanRecord::from(&testdata::open_relay_outcome());
+        let mut r = ScanRecord::of_outcome(testdata::open_relay_outcome());
         let payload = INJECTIONS.join(" ");
         r.server_name = Some(payload.clone());
         r.banner = Some(format!("220 {payload}"));
@@ -635,8 +635,8 @@ mod tests {
     #[test]
     fn page_has_metadata_summary_charts_table_and_details() {
         let records = [
-            ScanRecord::from(&testdata::open_relay_outcome()),
-            ScanRecord::from(&testdata::refused_outcome()),
+            ScanRecord::of_outcome(testdata::open_relay_outcome()),
+            ScanRecord::of_outcome(testdata::refused_outcome()),
         ];
         let page = render(&records);
         assert!(page.starts_with("<!DOCTYPE html>"));

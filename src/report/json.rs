@@ -3,7 +3,7 @@
 //! Layout, one record per line for readability:
 //!
 //! ```text
-//! {"schema_version":1,
+//! {"schema_version":2,
 //! "run":{...RunMeta...},
 //! "records":[
 //! {...ScanRecord...},
@@ -181,8 +181,8 @@ mod tests {
     #[test]
     fn document_parses_with_run_records_and_summary() {
         let records = [
-            ScanRecord::from(&testdata::open_relay_outcome()),
-            ScanRecord::from(&testdata::refused_outcome()),
+            ScanRecord::of_outcome(testdata::open_relay_outcome()),
+            ScanRecord::of_outcome(testdata::refused_outcome()),
         ];
         let (doc, summary) = write(&records, false);
         let keys: Vec<&str> = doc
@@ -203,7 +203,7 @@ mod tests {
                 "summary"
             ]
         );
-        assert_eq!(doc["schema_version"], 1);
+        assert_eq!(doc["schema_version"], crate::report::SCHEMA_VERSION);
         assert_eq!(doc["interrupted"], false);
         assert_eq!(doc["finished_at"], "2025-03-01T12:01:00Z");
         let run: RunMeta = serde_json::from_value(doc["run"].clone()).unwrap();
@@ -239,7 +239,7 @@ mod tests {
         text.push_str(std::str::from_utf8(&buf).unwrap());
         for first in [true, false] {
             item(
-                &ScanRecord::from(&testdata::refused_outcome()),
+                &ScanRecord::of_outcome(testdata::refused_outcome()),
                 first,
                 &mut buf,
             )
@@ -252,7 +252,10 @@ mod tests {
         };
         tail(&end, &Summary::default(), None, &mut buf).unwrap();
         text.push_str(std::str::from_utf8(&buf).unwrap());
-        assert!(text.starts_with("{\"schema_version\":1,\n\"run\":{\"tool\":\"relayscan\""));
+        assert!(text.starts_with(&format!(
+            "{{\"schema_version\":{},\n\"run\":{{\"tool\":\"relayscan\"",
+            crate::report::SCHEMA_VERSION
+        )));
         let at = |k: &str| text.find(k).unwrap();
         assert!(at("\"run\"") < at("\"records\":[\n{"));
         assert!(at("\"records\"") < at("},\n{\"schema_version\""));

@@ -86,8 +86,8 @@ mod tests {
         let mut sink = JsonlSink::create(&path).unwrap();
         sink.begin(&RunMeta::this_tool(Utc::now(), vec![])).unwrap();
         let records = [
-            ScanRecord::from(&testdata::open_relay_outcome()),
-            ScanRecord::from(&testdata::refused_outcome()),
+            ScanRecord::of_outcome(testdata::open_relay_outcome()),
+            ScanRecord::of_outcome(testdata::refused_outcome()),
         ];
         for (i, r) in records.iter().enumerate() {
             sink.record(r).unwrap();
@@ -105,7 +105,7 @@ mod tests {
 
     #[test]
     fn server_text_is_raw_and_on_one_line() {
-        let mut r = ScanRecord::from(&testdata::open_relay_outcome());
+        let mut r = ScanRecord::of_outcome(testdata::open_relay_outcome());
         r.reason = Some("=1+2\r\n250 fake".into());
         let mut buf = Vec::new();
         to_line(&r, &mut buf).unwrap();

@@ -19,8 +19,8 @@ use super::record::ScanRecord;
 use super::sanitize::{md_code, md_text};
 use super::summary::{OPEN_RELAYS_SHOWN, Summary};
 use super::{Phase, ReportError, ReportSink, create_file};
-use crate::probe::Verdict;
-use crate::probe::findings::{FindingId, Mta, Severity};
+use crate::assess::Verdict;
+use crate::assess::{FindingId, Mta, Severity};
 
 /// Findings listed in the table; the rest are counted, and are in the CSV/JSON reports.
 pub const FINDINGS_SHOWN: usize = 200;
@@ -280,8 +280,8 @@ mod tests {
     #[test]
     fn summary_findings_and_remediation() {
         let text = write(&[
-            ScanRecord::from(&testdata::open_relay_outcome()),
-            ScanRecord::from(&testdata::refused_outcome()),
+            ScanRecord::of_outcome(testdata::open_relay_outcome()),
+            ScanRecord::of_outcome(testdata::refused_outcome()),
         ]);
         assert!(
             text.starts_with("# relayscan report: 1 open relay, 3 findings at high or above\n"),
@@ -307,7 +307,7 @@ mod tests {
 
     #[test]
     fn hostile_text_stays_in_code_spans() {
-        let mut r = ScanRecord::from(&testdata::open_relay_outcome());
+        let mut r = ScanRecord::of_outcome(testdata::open_relay_outcome());
         r.findings[0].detail =
             "[click](http://evil.example/) <img src=x> | `tick` \u{1b}]52;c;ZXZpbA==\u{7}".into();
         let text = write(&[r]);

@@ -24,6 +24,7 @@ pub mod sanitize;
 pub mod schema;
 pub mod settings;
 pub mod summary;
+pub mod upgrade;
 pub mod whole;
 
 #[cfg(test)]
@@ -508,8 +509,8 @@ mod tests {
             assert!(paths.iter().all(|p| p.starts_with(dir.path().join("a/b"))));
 
             let records = [
-                ScanRecord::from(&testdata::open_relay_outcome()),
-                ScanRecord::from(&testdata::refused_outcome()),
+                ScanRecord::of_outcome(testdata::open_relay_outcome()),
+                ScanRecord::of_outcome(testdata::refused_outcome()),
             ];
             let mut summary = Summary::default();
             reports

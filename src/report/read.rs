@@ -9,7 +9,8 @@ use serde::Deserialize;
 
 use super::meta::{RunEnd, RunMeta};
 use super::record::ScanRecord;
-use crate::probe::findings::{Facts, assess};
+use super::upgrade::upgrade;
+use crate::assess::{Facts, draw};
 
 /// A JSONL file that cannot be read, or a line that is not a record: bad input, named by
 /// file and line.
@@ -76,14 +77,16 @@ impl Iterator for Records {
     }
 }
 
-/// One JSONL line as a record. A record written before findings existed has no `findings`
-/// key: its findings are drawn from its own facts, so old files report like new ones.
+/// One JSONL line as a record, upgraded from the schema it was written in. A record
+/// written before findings existed has no `findings` key: its findings are drawn from its
+/// own facts, so old files report like new ones.
 pub fn parse_line(text: &str) -> Result<ScanRecord, serde_json::Error> {
-    let value: serde_json::Value = serde_json::from_str(text)?;
+    let mut value: serde_json::Value = serde_json::from_str(text)?;
+    upgrade(&mut value).map_err(serde::de::Error::custom)?;
     let has_findings = value.get("findings").is_some();
     let mut record: ScanRecord = serde_json::from_value(value)?;
     if !has_findings {
-        let assessment = assess(&Facts {
+        let drawn = draw(&Facts {
             status: record.status,
             verdict: record.verdict,
             reason: record.reason.as_deref(),
@@ -92,8 +95,8 @@ pub fn parse_line(text: &str) -> Result<ScanRecord, serde_json::Error> {
             dialogue: &record.dialogue,
             tls: record.tls.as_ref(),
         });
-        record.mta = assessment.mta;
-        record.findings = assessment.findings;
+        record.mta = drawn.mta;
+        record.findings = drawn.findings;
     }
     Ok(record)
 }
@@ -138,7 +141,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("scan.jsonl");
         let good =
-            serde_json::to_string(&ScanRecord::from(&testdata::open_relay_outcome())).unwrap();
+            serde_json::to_string(&ScanRecord::of_outcome(testdata::open_relay_outcome())).unwrap();
         std::fs::write(&path, format!("{good}\n\n{good}\n{{\"ip\":\"x\"}}\n")).unwrap();
         let mut it = records(&path).unwrap();
         assert!(it.next().unwrap().is_ok());
@@ -156,7 +159,7 @@ mod tests {
 
     #[test]
     fn old_records_without_findings_get_them_drawn_from_their_facts() {
-        let record = ScanRecord::from(&testdata::open_relay_outcome());
+        let record = ScanRecord::of_outcome(testdata::open_relay_outcome());
         let mut value = serde_json::to_value(&record).unwrap();
         let obj = value.as_object_mut().unwrap();
         obj.remove("findings");

@@ -5,13 +5,16 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::probe::findings::{Facts, Finding, Mta, assess};
-use crate::probe::{Dialogue, Outcome, RelayAttempt, Status, Verdict};
+use crate::assess::{Assessment, Finding, Mta, Verdict};
+use crate::probe::{AttemptResult, Dialogue, Outcome, RelayAttempt, Status};
 use crate::smtp::{Reply, TlsReport, TranscriptLine};
 
 /// Bumped whenever a field changes meaning or disappears, so that old JSONL files can be told apart.
-/// Adding a field with a default does not bump it.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Adding a field with a default does not bump it. Version 2: the dialogue is a list of
+/// legs (`first`, `after_starttls`) of one shape, with `rerun_after` and the attempts'
+/// `set_aside`, `ambiguous` and `retried`; version 1 records are read and upgraded by
+/// `report::read`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One endpoint's result as written to every report: the flat, spreadsheet-friendly facts first,
 /// then the full dialogue and transcript as evidence.
@@ -95,7 +98,7 @@ pub struct ScanRecord {
     /// The mail server software the greeting/EHLO revealed; it picks the remediation text.
     #[serde(default)]
     pub mta: Mta,
-    /// What to act on, most severe first (see `probe::findings`).
+    /// What to act on, most severe first (see `assess::findings`).
     #[serde(default)]
     pub findings: Vec<Finding>,
     /// Where the probe's time went (connect, greeting, EHLO, TLS, tests) and its round trips.
@@ -114,28 +117,19 @@ impl ScanRecord {
     }
 }
 
-impl From<&Outcome> for ScanRecord {
-    /// A copy of the outcome's evidence; prefer `From<Outcome>` when the outcome is done with.
-    fn from(o: &Outcome) -> Self {
-        ScanRecord::from(o.clone())
-    }
-}
-
-impl From<Outcome> for ScanRecord {
-    /// Moves the dialogue and the transcript (most of a record's bytes) instead of copying them.
-    fn from(o: Outcome) -> Self {
+impl ScanRecord {
+    /// The record of one probe: its outcome and what it means. Moves the dialogue and the
+    /// transcript (most of a record's bytes) instead of copying them.
+    pub fn new(o: Outcome, assessment: Assessment) -> Self {
         let d = &o.dialogue;
-        let caps = &d.capabilities;
+        // The flat columns describe the first leg: what the port offers to anyone.
+        let caps = &d.first.capabilities;
+        let hello = d.first.hello.as_ref();
         // Tests count wherever they ran: in plaintext and after STARTTLS.
-        let after_tls = d
-            .after_tls
-            .as_ref()
-            .map_or(&[][..], |a| a.attempts.as_slice());
-        let tally = TestTally::of(d.attempts.iter().chain(after_tls));
-        let assessment = assess(&Facts::of_outcome(&o));
+        let tally = TestTally::of(d.attempts());
         let banner = d.greeting.as_ref().map(summary_line);
-        let esmtp = d.ehlo.as_ref().is_some_and(is_positive);
-        let helo_fallback = d.helo.is_some();
+        let esmtp = hello.is_some_and(|h| h.esmtp());
+        let helo_fallback = hello.is_some_and(|h| h.helo.is_some());
         let (capabilities, starttls, auth, pipelining, size_limit) = (
             caps.names(),
             caps.starttls(),
@@ -150,10 +144,10 @@ impl From<Outcome> for ScanRecord {
             name: o.endpoint.name,
             domains: Vec::new(),
             status: o.status,
-            verdict: o.verdict,
-            reason: o.reason,
-            open_tests: o.open_tests,
-            accepts_any_recipient: o.accepts_any_recipient,
+            verdict: assessment.verdict,
+            reason: assessment.reason,
+            open_tests: assessment.open_tests,
+            accepts_any_recipient: assessment.accepts_any_recipient,
             server_name: o.server_name,
             banner,
             esmtp,
@@ -179,10 +173,12 @@ impl From<Outcome> for ScanRecord {
             timing: o.timing,
         }
     }
-}
 
-fn is_positive(r: &Reply) -> bool {
-    (200..300).contains(&r.code)
+    /// A probe's outcome assessed and recorded in one step.
+    pub fn of_outcome(o: Outcome) -> Self {
+        let assessment = crate::assess::assess_outcome(&o);
+        ScanRecord::new(o, assessment)
+    }
 }
 
 /// The code and first line of a reply, as a person would quote it: `220 mx.example.com ESMTP`.
@@ -222,21 +218,15 @@ impl TestTally {
         let mut t = TestTally::default();
         // Id 0 is the control recipient: it says whether anything is accepted, not whether
         // relaying is, so it is kept out of the counts.
-        for a in attempts.into_iter().filter(|a| a.id != 0) {
-            let Some(mail) = &a.mail else { continue };
+        for a in attempts.into_iter().filter(|a| a.id != 0 && a.ran()) {
             t.run += 1;
-            // The first reply that is not 2xx decides, so that each test lands in at most one
-            // bucket; a test cut short after MAIL 2xx lands in none.
-            let decisive = if is_positive(mail) {
-                a.rcpt.as_ref()
-            } else {
-                Some(mail)
-            };
-            match decisive.map(|r| r.code / 100) {
-                Some(2) => t.accepted += 1,
-                Some(4) => t.deferred += 1,
-                Some(5) => t.rejected += 1,
-                _ => {}
+            // How the attempt ended is decided in one place: each test lands in at most
+            // one bucket, and one cut short (or ambiguous) lands in none.
+            match a.result() {
+                AttemptResult::Relayed(_) => t.accepted += 1,
+                AttemptResult::Deferred(_) => t.deferred += 1,
+                AttemptResult::Refused(_) => t.rejected += 1,
+                AttemptResult::Unanswered => {}
             }
         }
         t
@@ -258,14 +248,11 @@ mod tests {
     }
 
     fn attempt(id: u8, mail: Option<u16>, rcpt: Option<u16>) -> RelayAttempt {
-        RelayAttempt {
-            id,
-            mail_from: "<>".into(),
-            rcpt_to: "<relaytest@example.net>".into(),
-            rset: Some(reply(250, "ok")),
-            mail: mail.map(|c| reply(c, "mail")),
-            rcpt: rcpt.map(|c| reply(c, "rcpt")),
-        }
+        let mut a = RelayAttempt::planned(id, "<>".into(), "<relaytest@example.net>".into());
+        a.rset = Some(reply(250, "ok"));
+        a.mail = mail.map(|c| reply(c, "mail"));
+        a.rcpt = rcpt.map(|c| reply(c, "rcpt"));
+        a
     }
 
     #[test]
@@ -364,7 +351,7 @@ mod tests {
 
     #[test]
     fn from_open_relay_outcome() {
-        let r = ScanRecord::from(&testdata::open_relay_outcome());
+        let r = ScanRecord::of_outcome(testdata::open_relay_outcome());
         assert_eq!(r.schema_version, SCHEMA_VERSION);
         assert_eq!(r.endpoint(), "192.0.2.25:25");
         assert_eq!(r.name.as_deref(), Some("mx.example.com"));
@@ -388,14 +375,14 @@ mod tests {
             ),
             (3, 1, 1, 1)
         );
-        assert_eq!(r.dialogue.attempts.len(), 3);
+        assert_eq!(r.dialogue.first.attempts.len(), 3);
         assert_eq!(r.transcript.len(), 2);
         assert_eq!(r.error, None);
     }
 
     #[test]
     fn from_refused_outcome() {
-        let r = ScanRecord::from(&testdata::refused_outcome());
+        let r = ScanRecord::of_outcome(testdata::refused_outcome());
         assert_eq!(r.endpoint(), "[2001:db8::25]:25");
         assert_eq!(r.status, Status::Refused);
         assert_eq!(r.verdict, None);
@@ -410,9 +397,11 @@ mod tests {
     #[test]
     fn helo_fallback_when_ehlo_refused() {
         let mut o = testdata::open_relay_outcome();
-        o.dialogue.ehlo = Some(reply(502, "command not implemented"));
-        o.dialogue.helo = Some(reply(250, "mx.example.com"));
-        let r = ScanRecord::from(&o);
+        o.dialogue.first.hello = Some(crate::probe::Hello {
+            ehlo: reply(502, "command not implemented"),
+            helo: Some(reply(250, "mx.example.com")),
+        });
+        let r = ScanRecord::of_outcome(o);
         assert!(!r.esmtp);
         assert!(r.helo_fallback);
     }
@@ -420,7 +409,7 @@ mod tests {
     #[test]
     fn json_round_trip_keeps_everything() {
         for o in [testdata::open_relay_outcome(), testdata::refused_outcome()] {
-            let r = ScanRecord::from(&o);
+            let r = ScanRecord::of_outcome(o);
             let text = serde_json::to_string(&r).unwrap();
             let back: ScanRecord = serde_json::from_str(&text).unwrap();
             assert_eq!(back, r);
@@ -428,17 +417,27 @@ mod tests {
     }
 
     #[test]
-    fn moving_and_copying_the_outcome_give_the_same_record() {
-        for o in [testdata::open_relay_outcome(), testdata::refused_outcome()] {
-            assert_eq!(ScanRecord::from(&o), ScanRecord::from(o.clone()));
-        }
+    fn the_record_carries_the_assessment_of_its_outcome() {
+        let o = testdata::open_relay_outcome();
+        let assessment = crate::assess::assess_outcome(&o);
+        let r = ScanRecord::new(o, assessment.clone());
+        assert_eq!(
+            (r.verdict, &r.reason, &r.open_tests, r.mta, &r.findings),
+            (
+                assessment.verdict,
+                &assessment.reason,
+                &assessment.open_tests,
+                assessment.mta,
+                &assessment.findings
+            )
+        );
     }
 
     #[test]
     fn flat_keys_come_first_and_nulls_are_kept() {
-        let r = ScanRecord::from(&testdata::refused_outcome());
+        let r = ScanRecord::of_outcome(testdata::refused_outcome());
         let text = serde_json::to_string(&r).unwrap();
-        assert!(text.starts_with(r#"{"schema_version":1,"ip":"2001:db8::25","port":25,"#));
+        assert!(text.starts_with(r#"{"schema_version":2,"ip":"2001:db8::25","port":25,"#));
         assert!(text.contains(r#""verdict":null"#), "{text}");
         assert!(text.find(r#""error""#) < text.find(r#""dialogue""#));
     }

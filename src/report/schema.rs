@@ -6,8 +6,8 @@ pub const RECORD_SCHEMA: &str = include_str!("../../schema/scan-record.schema.js
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::Verdict;
-    use crate::probe::findings::{FindingId, Mta, Severity};
+    use crate::assess::Verdict;
+    use crate::assess::{FindingId, Mta, Severity};
     use crate::report::{SCHEMA_VERSION, ScanRecord, testdata};
     use serde_json::Value;
 
@@ -47,7 +47,7 @@ mod tests {
     fn every_record_key_is_required_and_described() {
         let s = schema();
         let record =
-            serde_json::to_value(ScanRecord::from(&testdata::open_relay_outcome())).unwrap();
+            serde_json::to_value(ScanRecord::of_outcome(testdata::open_relay_outcome())).unwrap();
         let mut keys: Vec<&String> = record.as_object().unwrap().keys().collect();
         keys.sort();
         let mut required = strings(&s["required"]);
@@ -65,12 +65,12 @@ mod tests {
             .build(&schema())
             .unwrap();
         for outcome in [testdata::open_relay_outcome(), testdata::refused_outcome()] {
-            let v = serde_json::to_value(ScanRecord::from(&outcome)).unwrap();
+            let v = serde_json::to_value(ScanRecord::of_outcome(outcome.clone())).unwrap();
             let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
             assert!(errors.is_empty(), "{errors:?}");
         }
         let mut bad =
-            serde_json::to_value(ScanRecord::from(&testdata::open_relay_outcome())).unwrap();
+            serde_json::to_value(ScanRecord::of_outcome(testdata::open_relay_outcome())).unwrap();
         bad["findings"][0]["severity"] = "urgent".into();
         bad["ip"] = "not-an-ip".into();
         bad["surprise"] = true.into();

@@ -5,8 +5,9 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use crate::probe::findings::Severity;
-use crate::probe::{Status, Verdict};
+use crate::assess::Severity;
+use crate::assess::Verdict;
+use crate::probe::Status;
 
 use super::record::ScanRecord;
 
@@ -182,7 +183,7 @@ mod tests {
     use crate::report::testdata;
 
     fn record(status: Status, verdict: Option<Verdict>, last_octet: u8) -> ScanRecord {
-        let mut r = ScanRecord::from(&testdata::refused_outcome());
+        let mut r = ScanRecord::of_outcome(testdata::refused_outcome());
         r.ip = std::net::IpAddr::from([192, 0, 2, last_octet]);
         r.status = status;
         r.verdict = verdict;
@@ -204,8 +205,8 @@ mod tests {
             planned: 2,
             ..Summary::default()
         };
-        s.add(&ScanRecord::from(&testdata::open_relay_outcome()));
-        s.add(&ScanRecord::from(&testdata::refused_outcome()));
+        s.add(&ScanRecord::of_outcome(testdata::open_relay_outcome()));
+        s.add(&ScanRecord::of_outcome(testdata::refused_outcome()));
         assert_eq!(s.probed, 2);
         assert_eq!(s.answered, 1);
         assert_eq!(s.status_count(Status::Completed), 1);
@@ -305,7 +306,7 @@ mod tests {
             planned: u128::from(u64::MAX) + 1,
             ..Summary::default()
         };
-        s.add(&ScanRecord::from(&testdata::open_relay_outcome()));
+        s.add(&ScanRecord::of_outcome(testdata::open_relay_outcome()));
         let text = serde_json::to_string(&s).unwrap();
         let back: Summary = serde_json::from_str(&text).unwrap();
         assert_eq!(back, s);

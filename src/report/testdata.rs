@@ -2,7 +2,7 @@
 
 use chrono::{TimeZone, Utc};
 
-use crate::probe::{Dialogue, Outcome, RelayAttempt, Status, Verdict};
+use crate::probe::{Dialogue, Hello, Leg, Outcome, RelayAttempt, Status};
 use crate::smtp::{Capabilities, Direction, Reply, TranscriptLine};
 use crate::target::Endpoint;
 
@@ -22,14 +22,11 @@ pub fn reply(code: u16, line: &str) -> Reply {
 }
 
 fn attempt(id: u8, rcpt_to: &str, rcpt: Reply) -> RelayAttempt {
-    RelayAttempt {
-        id,
-        mail_from: "<antispam@example.net>".into(),
-        rcpt_to: rcpt_to.into(),
-        rset: Some(reply(250, "2.0.0 Ok")),
-        mail: Some(reply(250, "2.1.0 Ok")),
-        rcpt: Some(rcpt),
-    }
+    let mut a = RelayAttempt::planned(id, "<antispam@example.net>".into(), rcpt_to.into());
+    a.rset = Some(reply(250, "2.0.0 Ok"));
+    a.mail = Some(reply(250, "2.1.0 Ok"));
+    a.rcpt = Some(rcpt);
+    a
 }
 
 /// An open relay: test 1 refused, test 2 accepted, test 3 greylisted; the control recipient accepted.
@@ -55,30 +52,29 @@ pub fn open_relay_outcome() -> Outcome {
         duration_ms: 1234,
         status: Status::Completed,
         error: None,
-        verdict: Some(Verdict::OpenRelay),
-        reason: Some("test 2: 250 2.1.5 Ok".into()),
-        open_tests: vec![2],
-        accepts_any_recipient: true,
         server_name: Some(HOSTILE_NAME.into()),
         dialogue: Dialogue {
             greeting: Some(reply(220, HOSTILE_GREETING)),
-            capabilities: capabilities_of(&ehlo),
-            ehlo: Some(ehlo),
-            helo: None,
-            attempts: vec![
-                attempt(
-                    1,
-                    "<relaytest@example.org>",
-                    reply(554, "5.7.1 Relay access denied"),
-                ),
-                attempt(2, "<relaytest@example.org>", reply(250, "2.1.5 Ok")),
-                attempt(3, "<relaytest@example.org>", reply(451, "4.7.1 Greylisted")),
-            ],
-            control: Some(attempt(
-                0,
-                "<x7q2@nonexistent.invalid>",
-                reply(250, "2.1.5 Ok"),
-            )),
+            first: Leg {
+                capabilities: capabilities_of(&ehlo),
+                hello: Some(Hello { ehlo, helo: None }),
+                attempts: vec![
+                    attempt(
+                        1,
+                        "<relaytest@example.org>",
+                        reply(554, "5.7.1 Relay access denied"),
+                    ),
+                    attempt(2, "<relaytest@example.org>", reply(250, "2.1.5 Ok")),
+                    attempt(3, "<relaytest@example.org>", reply(451, "4.7.1 Greylisted")),
+                ],
+                control: Some(attempt(
+                    0,
+                    "<x7q2@nonexistent.invalid>",
+                    reply(250, "2.1.5 Ok"),
+                )),
+                pipelined: true,
+                ..Leg::default()
+            },
             interruption: None,
             ..Dialogue::default()
         },
@@ -108,10 +104,6 @@ pub fn refused_outcome() -> Outcome {
         duration_ms: 2,
         status: Status::Refused,
         error: Some("connection refused".into()),
-        verdict: None,
-        reason: None,
-        open_tests: vec![],
-        accepts_any_recipient: false,
         server_name: None,
         dialogue: Dialogue::default(),
         transcript: vec![],

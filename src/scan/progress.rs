@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
-use crate::probe::{Status, Verdict};
+use crate::assess::Verdict;
+use crate::probe::Status;
 use crate::report::Summary;
 
 /// How progress is shown on stderr.

@@ -14,6 +14,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::assess::{Assessment, assess_outcome};
 use crate::probe::{Outcome, ProbeSettings, Status};
 use crate::report::{ReportError, ReportSink, Reports, RunEnd, ScanRecord, Summary, sanitize};
 use crate::scan::backoff::{FdPressure, probe_with_backoff};
@@ -277,14 +278,17 @@ impl Writer {
             self.cut_off += 1;
             return Ok(());
         }
-        self.progress.observe(outcome.status, outcome.verdict);
+        // What the outcome means, once, before anything shows or writes it.
+        let assessment = assess_outcome(&outcome);
+        self.progress.observe(outcome.status, assessment.verdict);
         self.pace.observe(outcome.duration_ms);
         let answered = outcome.status.answered();
         if self.print_transcripts && answered {
-            self.progress.print_stdout(&render_transcript(&outcome));
+            self.progress
+                .print_stdout(&render_transcript(&outcome, &assessment));
         }
         // Moved, not cloned: the dialogue and transcript are most of a record's bytes.
-        let record = ScanRecord::from(outcome);
+        let record = ScanRecord::new(outcome, assessment);
         self.summary.add(&record);
         if answered || self.write_unanswered {
             self.reports.record(&record)?;
@@ -321,8 +325,8 @@ impl Writer {
 }
 
 /// One host's dialogue as a person at a terminal would have seen it, sanitised.
-pub fn render_transcript(outcome: &Outcome) -> String {
-    let verdict = outcome.verdict.map(|v| v.as_str()).unwrap_or("-");
+pub fn render_transcript(outcome: &Outcome, assessment: &Assessment) -> String {
+    let verdict = assessment.verdict.map(|v| v.as_str()).unwrap_or("-");
     let mut text = format!(
         "── {} · {} · {} ──\n",
         outcome.endpoint, outcome.status, verdict
@@ -339,7 +343,7 @@ pub fn render_transcript(outcome: &Outcome) -> String {
             sanitize::terminal(&line.text)
         ));
     }
-    if let Some(reason) = &outcome.reason {
+    if let Some(reason) = &assessment.reason {
         text.push_str(&format!("  => {}\n", sanitize::terminal(reason)));
     }
     text.push('\n');

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::Reply;
+
 /// RFC 5321 §4.5.3.1.4: a command line is at most 512 octets, CRLF included.
 pub const MAX_COMMAND_LINE: usize = 512;
 
@@ -92,6 +94,38 @@ impl Command {
         Ok(())
     }
 
+    /// Whether `reply` can be this command's answer. A reply that cannot is proof that
+    /// the server's replies and our commands are out of step (a stray line from a proxy,
+    /// a duplicated greeting, one reply too many): pairing on regardless would quote a
+    /// MAIL's 250 as a RCPT's. The codes are RFC 5321 §4.3.2's (RFC 3207 for STARTTLS),
+    /// widened where real servers answer otherwise (Postfix refuses relaying with 554
+    /// at RCPT; every command may meet 4xx/5xx policy): a command that was *done* gets a
+    /// 250-252, never a 220, 221 or 3xx. 421 (closing) may answer anything. RSET and NOOP
+    /// can only be done; QUIT only says goodbye or is refused.
+    pub fn may_answer(&self, reply: &Reply) -> bool {
+        if reply.is_closing() {
+            return true;
+        }
+        let refused = reply.is_transient() || reply.is_permanent();
+        match self {
+            Command::Ehlo(_) | Command::Helo(_) | Command::MailFrom(_) | Command::RcptTo(_) => {
+                reply.is_done() || refused
+            }
+            Command::Rset | Command::Noop => reply.is_done(),
+            Command::Quit => reply.is_goodbye() || reply.is_permanent(),
+            Command::StartTls => reply.is_ready() || refused,
+        }
+    }
+
+    /// The verb as the transcript and the reasons name the step: "MAIL", "RCPT", "EHLO".
+    pub fn step_name(&self) -> &'static str {
+        match self {
+            Command::MailFrom(_) => "MAIL",
+            Command::RcptTo(_) => "RCPT",
+            other => other.verb(),
+        }
+    }
+
     /// What goes between the verb and the argument, and the argument.
     fn separator_and_argument(&self) -> Option<(&'static str, &str)> {
         match self {
@@ -155,6 +189,49 @@ impl fmt::Display for Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn which_replies_can_answer_which_command() {
+        let r = |code: u16| Reply {
+            code,
+            enhanced: None,
+            lines: vec!["x".into()],
+        };
+        let mail = Command::MailFrom("<a@b.example>".into());
+        let rcpt = Command::RcptTo("<c@d.example>".into());
+        let ehlo = Command::Ehlo("me.example".into());
+        // (command, codes it may get, codes that betray replies out of step)
+        let table: [(&Command, &[u16], &[u16]); 6] = [
+            (
+                &ehlo,
+                &[250, 421, 450, 500, 502, 550, 554],
+                &[220, 221, 354],
+            ),
+            (
+                &mail,
+                &[250, 251, 421, 451, 530, 550, 553, 554],
+                &[220, 221, 235, 334, 354],
+            ),
+            (
+                &rcpt,
+                &[250, 251, 252, 450, 451, 550, 554],
+                &[220, 221, 354],
+            ),
+            (&Command::Rset, &[250, 421], &[220, 221, 451, 500, 550, 554]),
+            (&Command::Quit, &[221, 421, 500, 502, 554], &[220, 250, 451]),
+            (&Command::StartTls, &[220, 421, 454, 501, 502], &[221, 250]),
+        ];
+        for (cmd, good, bad) in table {
+            for &code in good {
+                assert!(cmd.may_answer(&r(code)), "{cmd} may get {code}");
+            }
+            for &code in bad {
+                assert!(!cmd.may_answer(&r(code)), "{cmd} cannot get {code}");
+            }
+        }
+        assert_eq!((mail.step_name(), rcpt.step_name()), ("MAIL", "RCPT"));
+        assert_eq!(Command::Rset.step_name(), "RSET");
+    }
 
     #[test]
     fn wire_forms() {

@@ -3,6 +3,7 @@
 pub mod capabilities;
 pub mod cert;
 pub mod command;
+pub mod fingerprint;
 pub mod reply;
 pub mod session;
 pub mod tls;

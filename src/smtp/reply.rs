@@ -261,6 +261,31 @@ impl Reply {
         self.class() == 5
     }
 
+    /// 220: a greeting that invites us in, or STARTTLS's "go ahead".
+    pub fn is_ready(&self) -> bool {
+        self.code == 220
+    }
+
+    /// 221: the goodbye to QUIT.
+    pub fn is_goodbye(&self) -> bool {
+        self.code == 221
+    }
+
+    /// 421: the server is closing the connection, whatever we asked (RFC 5321 §3.8).
+    pub fn is_closing(&self) -> bool {
+        self.code == 421
+    }
+
+    /// 250, 251, 252: a command done (not a greeting, goodbye or TLS go-ahead).
+    pub fn is_done(&self) -> bool {
+        (250..=252).contains(&self.code)
+    }
+
+    /// 530: authentication (RFC 4954) or STARTTLS (RFC 3207) required first.
+    pub fn is_auth_required(&self) -> bool {
+        self.code == 530
+    }
+
     /// The first line's text, or "" for a reply that had none.
     pub fn first_line(&self) -> &str {
         self.lines.first().map(String::as_str).unwrap_or("")

@@ -554,9 +554,10 @@ impl Session {
         self.read_reply().await
     }
 
-    /// Before we speak every reply asked for has been read, so any byte still buffered
-    /// was sent out of turn: a protocol error (no false relay from an early 250).
-    fn refuse_unsolicited(&mut self) -> Result<(), SessionError> {
+    /// Every reply asked for has been read, so any byte still buffered was sent out of
+    /// turn: a protocol error (no false relay from an early 250). Checked before we speak,
+    /// and by the dialogue after the last reply of a group.
+    pub fn refuse_unsolicited(&mut self) -> Result<(), SessionError> {
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -568,23 +569,64 @@ impl Session {
         Err(SessionError::Protocol(e))
     }
 
+    /// Takes in what the server has sent that we have not read, without waiting: the
+    /// bytes the socket holds now join the buffer. After the last reply of a group, any
+    /// byte here is one reply too many; one command at a time, it is a reply in the
+    /// place of the one just read. Bounded like a read: at most the reply cap is taken.
+    pub fn take_ready(&mut self) {
+        use futures::FutureExt;
+        let limits = self.cfg.limits;
+        let mut chunk = [0u8; READ_CHUNK];
+        while self.buf.len() <= limits.max_total {
+            // A read that is not ready now is dropped unpolled again: nothing is lost.
+            match self.stream.read(&mut chunk).now_or_never() {
+                Some(Ok(n)) if n > 0 => {
+                    self.buf
+                        .extend_from_slice(chunk.get(..n).unwrap_or_default());
+                }
+                // End of stream or an error: the next read reports it in its step.
+                Some(_) | None => break,
+            }
+        }
+    }
+
+    /// The complete replies already received and not read (after [`Session::take_ready`]),
+    /// in order, each in the transcript. A partial line stays buffered.
+    pub fn buffered_replies(&mut self) -> Result<Vec<Reply>, SessionError> {
+        let limits = self.cfg.limits;
+        let mut out = Vec::new();
+        while let Some(reply) = self.parse_buffered(&limits)? {
+            out.push(reply);
+        }
+        Ok(out)
+    }
+
     /// Times this dialogue waited for the server so far.
     pub fn round_trips(&self) -> u32 {
         self.round_trips
     }
 
-    /// A polite goodbye: QUIT, wait for the reply at most 2 s (or the time left),
-    /// then shut the stream down. Never fails: the dialogue is over either way.
-    pub async fn quit(&mut self) {
+    /// A polite goodbye: QUIT, wait for the reply at most 2 s (or the time left), take in
+    /// whatever else the server had sent by then (so the caller can tell a reply too many
+    /// from [`Session::buffered_len`]), then shut the stream down. Never fails: the
+    /// dialogue is over either way; `None` when no goodbye came.
+    pub async fn quit(&mut self) -> Option<Reply> {
         let bound = QUIT_WAIT.min(self.time_left());
         let started = Instant::now();
         let goodbye = async {
             self.send(&Command::Quit).await?;
             self.read_reply().await
         };
-        match tokio::time::timeout(bound, goodbye).await {
-            Ok(_) => {}
-            Err(_) => self.note(format!("no reply to QUIT within {}", fmt_duration(bound))),
+        let reply = match tokio::time::timeout(bound, goodbye).await {
+            Ok(Ok(reply)) => Some(reply),
+            Ok(Err(_)) => None,
+            Err(_) => {
+                self.note(format!("no reply to QUIT within {}", fmt_duration(bound)));
+                None
+            }
+        };
+        if reply.is_some() {
+            self.take_ready();
         }
         // Shutdown may need to write (a TLS close_notify): bound it as well, with a
         // small floor so a plain TCP FIN still goes out when the time is up.
@@ -592,6 +634,7 @@ impl Session {
             .saturating_sub(started.elapsed())
             .max(Duration::from_millis(100));
         let _ = tokio::time::timeout(rest, self.stream.shutdown()).await;
+        reply
     }
 
     /// Our own remark in the transcript.
@@ -614,6 +657,11 @@ impl Session {
     /// Bytes received but not yet returned as a reply.
     pub fn buffered_len(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Those bytes escaped for a transcript or a reason (the first 512 of them).
+    pub fn buffered_text(&self) -> String {
+        render_raw(&self.buf)
     }
 
     /// Time until the whole-host deadline.

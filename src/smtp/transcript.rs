@@ -126,6 +126,39 @@ impl Transcript {
     }
 }
 
+/// Two transcripts of one probe (a dialogue and its rerun) as one, a note between them,
+/// within the same byte cap as one: the second's times are shifted to follow the first's.
+pub fn concat(
+    first: (Vec<TranscriptLine>, bool),
+    note: String,
+    second: (Vec<TranscriptLine>, bool),
+    cap_bytes: usize,
+) -> (Vec<TranscriptLine>, bool) {
+    let (first, first_truncated) = first;
+    let (second, second_truncated) = second;
+    let offset = first.last().map_or(0, |l| l.ms);
+    let mut joined = Transcript::new(cap_bytes);
+    for line in first {
+        joined.push(line.dir, line.text);
+        if let Some(kept) = joined.lines.last_mut() {
+            kept.ms = line.ms;
+        }
+    }
+    joined.push(Direction::Note, note);
+    if let Some(kept) = joined.lines.last_mut() {
+        kept.ms = offset;
+    }
+    for line in second {
+        let ms = offset.saturating_add(line.ms);
+        joined.push(line.dir, line.text);
+        if let Some(kept) = joined.lines.last_mut() {
+            kept.ms = ms;
+        }
+    }
+    let (lines, truncated) = joined.into_parts();
+    (lines, truncated || first_truncated || second_truncated)
+}
+
 /// Non-SMTP bytes for a transcript: the first 512 bytes decoded lossily with control
 /// characters escaped, plus a count of what was not shown.
 pub fn render_raw(bytes: &[u8]) -> String {

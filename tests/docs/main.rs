@@ -13,8 +13,8 @@ use markdown::{
 /// The code's finding catalogues, reached through their public paths in this one place:
 /// when the findings move (to `src/assess/`), these two lines change and nothing else.
 mod catalogue {
-    pub use relayscan::probe::findings::FindingId;
-    pub use relayscan::probe::findings::domain::DomainFindingId;
+    pub use relayscan::assess::FindingId;
+    pub use relayscan::assess::domain::DomainFindingId;
 }
 
 /// The page whose `## Findings` section holds the findings tables.

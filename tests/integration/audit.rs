@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use relayscan::probe::Verdict;
+use relayscan::assess::Verdict;
 
 use crate::postfix::{
     Instance, free_port, mta_dir, postfix_missing, skip_real_mta, wait_listening,

@@ -5,8 +5,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use relayscan::assess::{FindingId, Severity};
 use relayscan::lab::Persona;
-use relayscan::probe::findings::{FindingId, Severity};
 use relayscan::report::ScanRecord;
 use relayscan::report::schema::RECORD_SCHEMA;
 
@@ -138,7 +138,7 @@ fn every_persona_gets_its_findings_and_every_record_fits_the_schema() {
         let critical = r.findings.iter().any(|f| f.severity == Severity::Critical);
         assert_eq!(
             critical,
-            r.verdict == Some(relayscan::probe::Verdict::OpenRelay),
+            r.verdict == Some(relayscan::assess::Verdict::OpenRelay),
             "{}",
             r.endpoint()
         );
@@ -209,7 +209,7 @@ fn every_persona_gets_its_findings_and_every_record_fits_the_schema() {
     }
     let open_count = records
         .iter()
-        .filter(|r| r.verdict == Some(relayscan::probe::Verdict::OpenRelay))
+        .filter(|r| r.verdict == Some(relayscan::assess::Verdict::OpenRelay))
         .count();
     let md = std::fs::read_to_string(path(&prefix, "md")).unwrap();
     assert!(

@@ -227,7 +227,7 @@ fn running_out_of_file_descriptors_slows_the_scan_instead_of_failing_hosts() {
             r.endpoint(),
             r.error
         );
-        assert_eq!(r.verdict, Some(relayscan::probe::Verdict::RelayDenied));
+        assert_eq!(r.verdict, Some(relayscan::assess::Verdict::RelayDenied));
     }
 }
 

@@ -118,7 +118,7 @@ fn targets_from_stdin() {
     assert_eq!(records.len(), 1);
     assert_eq!(
         records[0].verdict,
-        Some(relayscan::probe::Verdict::RelayDenied)
+        Some(relayscan::assess::Verdict::RelayDenied)
     );
 }
 

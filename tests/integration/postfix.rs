@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use relayscan::probe::{Status, Verdict};
+use relayscan::assess::Verdict;
+use relayscan::probe::Status;
 use relayscan::report::ScanRecord;
 
 use crate::support::{read_jsonl, run, stderr};

@@ -9,7 +9,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use relayscan::probe::{Status, Verdict};
+use relayscan::assess::Verdict;
+use relayscan::probe::Status;
 
 use crate::postfix::{assert_never_data, free_port, mta_dir, skip_real_mta, wait_listening};
 use crate::support::{read_jsonl, run, stderr};

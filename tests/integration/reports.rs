@@ -75,7 +75,7 @@ fn csv_jsonl_and_json_agree_and_unanswered_are_opt_in() {
     assert!(auth_row[col("auth")].contains("PLAIN"));
 
     let doc = read_json(&prefix.with_extension("json"));
-    assert_eq!(doc["schema_version"], 1);
+    assert_eq!(doc["schema_version"], relayscan::report::SCHEMA_VERSION);
     assert_eq!(doc["records"].as_array().unwrap().len(), 3);
     assert_eq!(doc["run"]["tool"], "relayscan");
     assert!(

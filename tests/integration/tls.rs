@@ -6,9 +6,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use relayscan::assess::Verdict;
 use relayscan::lab::Persona;
 use relayscan::lab::tls::{IMPLICIT_CERT_NAME, INJECTION, implicit_tls, offers_starttls};
-use relayscan::probe::{Status, Verdict};
+use relayscan::probe::Status;
 use relayscan::report::ScanRecord;
 use relayscan::smtp::{NameSource, TlsMode, TlsReport, Validity};
 
@@ -183,8 +184,12 @@ fn tls_personas_record_every_field_and_get_their_verdicts() {
     assert!(t.names[0].matches);
     assert_eq!(t.name_match, Some(true));
     assert!(r.starttls, "STARTTLS was advertised in plaintext");
-    assert!(r.dialogue.attempts.is_empty(), "no test in plaintext");
-    let after = r.dialogue.after_tls.as_ref().expect("a session after TLS");
+    assert!(r.dialogue.first.attempts.is_empty(), "no test in plaintext");
+    let after = r
+        .dialogue
+        .after_starttls
+        .as_ref()
+        .expect("a session after TLS");
     assert_eq!(after.attempts.len(), 16);
     assert!(
         !after.capabilities.starttls(),
@@ -233,8 +238,12 @@ fn tls_personas_record_every_field_and_get_their_verdicts() {
         (t.chain_valid, t.validity, t.name_match),
         (None, None, None)
     );
-    assert!(r.dialogue.after_tls.is_none());
-    assert_eq!(r.dialogue.attempts.len(), 16, "the tests ran in plaintext");
+    assert!(r.dialogue.after_starttls.is_none());
+    assert_eq!(
+        r.dialogue.first.attempts.len(),
+        16,
+        "the tests ran in plaintext"
+    );
     assert!(
         r.transcript
             .iter()
@@ -259,10 +268,10 @@ fn tls_personas_record_every_field_and_get_their_verdicts() {
             && l.text
                 .starts_with(&format!("dropped {} bytes of plaintext", INJECTION.len()))
     }));
-    let after = r.dialogue.after_tls.as_ref().unwrap();
-    assert_eq!(after.ehlo.as_ref().map(|e| e.code), Some(250));
+    let after = r.dialogue.after_starttls.as_ref().unwrap();
+    assert_eq!(after.ehlo().map(|e| e.code), Some(250));
     assert!(
-        after.ehlo.as_ref().unwrap().lines[0].starts_with("starttls-injection.lab.test"),
+        after.ehlo().unwrap().lines[0].starts_with("starttls-injection.lab.test"),
         "the EHLO over TLS got the server's real reply"
     );
 
@@ -279,7 +288,7 @@ fn tls_personas_record_every_field_and_get_their_verdicts() {
     );
     assert_eq!(t.names[0].name, Persona::ImplicitTls.hostname());
     assert!(!t.names[0].matches);
-    assert_eq!(r.dialogue.attempts.len(), 16, "every test inside TLS");
+    assert_eq!(r.dialogue.first.attempts.len(), 16, "every test inside TLS");
     assert!(r.dialogue.starttls.is_none());
     let plain = at(Persona::ImplicitTls, lab.port);
     let t = tls(plain);
@@ -393,14 +402,14 @@ fn relay_over_and_starttls_choose_where_the_tests_run() {
     let records = scan_with("plain", &["--relay-over", "plain"]);
     let r = record(&records, required, lab.port);
     assert_eq!(r.verdict, Some(Verdict::OpenRelay));
-    assert_eq!(r.dialogue.attempts.len(), 16);
-    assert!(r.dialogue.attempts.iter().all(|a| {
+    assert_eq!(r.dialogue.first.attempts.len(), 16);
+    assert!(r.dialogue.first.attempts.iter().all(|a| {
         a.mail
             .as_ref()
             .map(|m| (m.code, m.enhanced.map(|e| e.to_string())))
             == Some((530, Some("5.7.0".into())))
     }));
-    let after = r.dialogue.after_tls.as_ref().unwrap();
+    let after = r.dialogue.after_starttls.as_ref().unwrap();
     assert_eq!(after.attempts.len(), 16);
     let reason = r.reason.as_deref().unwrap();
     assert!(reason.contains("after STARTTLS"), "{reason}");
@@ -414,7 +423,7 @@ fn relay_over_and_starttls_choose_where_the_tests_run() {
     // The closed server offers no STARTTLS: plaintext only.
     let c = record(&records, closed, lab.port);
     assert_eq!(c.verdict, Some(Verdict::RelayDenied));
-    assert!(c.dialogue.after_tls.is_none() && c.dialogue.starttls.is_none());
+    assert!(c.dialogue.after_starttls.is_none() && c.dialogue.starttls.is_none());
 
     // Never STARTTLS: the 530 that asks for it leaves the question open.
     let records = scan_with("never", &["--starttls", "never"]);
@@ -474,8 +483,11 @@ fn relay_over_and_starttls_choose_where_the_tests_run() {
     // Both: in plaintext and over TLS.
     let records = scan_with("both", &["--relay-over", "both"]);
     let r = record(&records, required, lab.port);
-    assert_eq!(r.dialogue.attempts.len(), 16);
-    assert_eq!(r.dialogue.after_tls.as_ref().unwrap().attempts.len(), 16);
+    assert_eq!(r.dialogue.first.attempts.len(), 16);
+    assert_eq!(
+        r.dialogue.after_starttls.as_ref().unwrap().attempts.len(),
+        16
+    );
     assert_eq!(r.verdict, Some(Verdict::OpenRelay));
 }
 

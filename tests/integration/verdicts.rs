@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
+use relayscan::assess::Verdict;
 use relayscan::lab::Persona;
-use relayscan::probe::{Status, Verdict};
+use relayscan::probe::Status;
 
 use crate::support::{LabProcess, persona_at, read_jsonl, run, stderr};
 

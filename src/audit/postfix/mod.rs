@@ -10,7 +10,7 @@ use self::params::{Param, Params, split_list};
 use self::restrictions::{Context, Decision, ListEval, Why, Widening, evaluate};
 use super::model::{AuditFinding, AuditReport, InputError, Source};
 use super::networks::{Reach, parse_network, reach};
-use crate::probe::findings::{FindingId, Mta};
+use crate::assess::{FindingId, Mta};
 
 /// Audits one Postfix instance: its main.cf (or `postconf -n` output) and master.cf, either
 /// of which may be missing. `read` fetches files the configuration names (lookup tables,

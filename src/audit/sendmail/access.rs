@@ -7,9 +7,9 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::McFacts;
+use crate::assess::FindingId;
 use crate::audit::model::{AuditReport, InputError, Location, Source};
 use crate::audit::networks::{Reach, reach};
-use crate::probe::findings::FindingId;
 
 /// Audits an access database source. `mc` says which features the .mc file enables, if one
 /// was given (From: RELAY entries matter only with relay_mail_from).

@@ -4,7 +4,7 @@ pub mod access;
 pub mod m4;
 
 use super::model::{AuditFinding, AuditReport, Location, Source};
-use crate::probe::findings::{FindingId, Mta};
+use crate::assess::{FindingId, Mta};
 
 /// A relay-related FEATURE and what it does, in the finding's words.
 const FEATURES: [(&str, FindingId, &str); 6] = [

@@ -93,7 +93,7 @@ fn relay_feature_findings_quote_the_line() {
         "{}",
         open.finding.remediation
     );
-    assert_eq!(r.verdict(), Some(crate::probe::Verdict::OpenRelay));
+    assert_eq!(r.verdict(), Some(crate::assess::Verdict::OpenRelay));
 }
 
 #[test]

@@ -2,8 +2,8 @@
 //!
 //! Pure text tables. Configuration names are quoted exactly as each product documents them.
 
-use super::FindingId;
-use super::mta::Mta;
+use super::findings::FindingId;
+use crate::smtp::fingerprint::Mta;
 
 /// What every owner of a relay finding should also do, whatever the software.
 pub const COMMON_ADVICE: &str = "Also: require authentication (SMTP AUTH over TLS) for every \

@@ -1,26 +1,20 @@
 //! Findings: what an auditor must act on for one endpoint, each with a stable id, a severity, the evidence and the fix.
 //!
-//! Every probe's facts go through [`assess`], a pure function, so that a report regenerated
-//! from JSON Lines and a live scan agree. Ids are stable (documented in the README): reports,
-//! diffs and CI gates key on them. Titles and severities belong to the id; the detail and the
-//! evidence belong to the host.
-
-mod config;
-pub mod domain;
-mod mta;
-mod remediation;
-mod tls;
+//! Every probe's facts go through [`draw`], a pure function, so that a report regenerated
+//! from JSON Lines and a live scan agree. Ids are stable (documented in docs/reports.md):
+//! reports, diffs and CI gates key on them. Titles and severities belong to the id; the
+//! detail and the evidence belong to the host.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-pub use mta::{Mta, detect as detect_mta, disclosed_version};
-pub use remediation::{COMMON_ADVICE, remediation};
-pub use tls::EXPIRING_DAYS;
-
-use super::{Dialogue, RelayAttempt, Status, Verdict};
+use super::remediation::remediation;
+use super::tls;
+use super::verdict::Verdict;
+use crate::probe::{Dialogue, Leg, RelayAttempt, Status};
+use crate::smtp::fingerprint::{Mta, detect as detect_mta, disclosed_version};
 use crate::smtp::{Reply, TlsReport};
 
 /// How urgent a finding is. Ordered: `Info < Low < Medium < High < Critical`.
@@ -291,23 +285,9 @@ pub struct Facts<'a> {
     pub tls: Option<&'a TlsReport>,
 }
 
-impl<'a> Facts<'a> {
-    pub fn of_outcome(o: &'a super::Outcome) -> Facts<'a> {
-        Facts {
-            status: o.status,
-            verdict: o.verdict,
-            reason: o.reason.as_deref(),
-            open_tests: &o.open_tests,
-            accepts_any_recipient: o.accepts_any_recipient,
-            dialogue: &o.dialogue,
-            tls: o.tls.as_ref(),
-        }
-    }
-}
-
 /// The MTA and the findings of one probe, most severe first.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Assessment {
+pub struct FindingSet {
     pub mta: Mta,
     pub findings: Vec<Finding>,
 }
@@ -316,9 +296,9 @@ pub struct Assessment {
 const EVIDENCE_TESTS: usize = 3;
 
 /// Draws the findings from one probe's facts. Pure: same facts, same findings.
-pub fn assess(f: &Facts<'_>) -> Assessment {
+pub fn draw(f: &Facts<'_>) -> FindingSet {
     let d = f.dialogue;
-    let mta = detect_mta(d.greeting.as_ref(), d.ehlo.as_ref(), &d.capabilities);
+    let mta = detect_mta(d.greeting.as_ref(), d.first.ehlo(), &d.first.capabilities);
     let mut findings = Vec::new();
     match f.verdict {
         Some(Verdict::OpenRelay) => {
@@ -360,36 +340,34 @@ pub fn assess(f: &Facts<'_>) -> Assessment {
     }
     findings.extend(tls::findings(d, f.tls, mta));
     findings.sort_by_key(|x| (std::cmp::Reverse(x.severity), x.id));
-    Assessment { mta, findings }
+    FindingSet { mta, findings }
 }
 
 fn open_relay(f: &Facts<'_>, mta: Mta) -> Finding {
     let d = f.dialogue;
-    // The plaintext leg when it relayed (anyone can use it), else the leg over TLS.
-    let tls_leg = d
-        .after_tls
-        .as_ref()
-        .map_or(&[][..], |a| a.attempts.as_slice());
-    let relayed = |a: &&RelayAttempt| f.open_tests.contains(&a.id) && accepted(a);
-    let plain: Vec<&RelayAttempt> = d.attempts.iter().filter(relayed).collect();
-    let (leg, run, after_tls) = if plain.is_empty() {
-        (
-            tls_leg.iter().filter(relayed).collect(),
-            tls_leg.len(),
-            true,
-        )
-    } else {
-        (plain, d.attempts.len(), false)
+    // The first leg when it relayed (anyone can use it), else the leg over TLS.
+    let Some(leg) = d.relaying_leg() else {
+        return Finding::new(
+            FindingId::OpenRelay,
+            mta,
+            f.reason.unwrap_or("").into(),
+            Vec::new(),
+        );
     };
-    let ids: Vec<String> = leg.iter().map(|a| a.id.to_string()).collect();
+    let relayed: Vec<&RelayAttempt> = leg
+        .relayed()
+        .filter(|a| f.open_tests.contains(&a.id))
+        .collect();
+    let label = leg.channel.label();
+    let ids: Vec<String> = relayed.iter().map(|a| a.id.to_string()).collect();
     let mut detail = format!(
-        "{} of {run} relay tests accepted{} (tests {})",
-        leg.len(),
-        if after_tls { " after STARTTLS" } else { "" },
+        "{} of {} relay tests accepted{label} (tests {})",
+        relayed.len(),
+        leg.attempts.len(),
         ids.join(", ")
     );
-    let total = leg.len();
-    let shown: Vec<&RelayAttempt> = leg.into_iter().take(EVIDENCE_TESTS).collect();
+    let total = relayed.len();
+    let shown: Vec<&RelayAttempt> = relayed.into_iter().take(EVIDENCE_TESTS).collect();
     if total > shown.len() {
         detail.push_str(&format!(
             "; evidence quotes the first {}, the transcript has the rest",
@@ -397,31 +375,25 @@ fn open_relay(f: &Facts<'_>, mta: Mta) -> Finding {
         ));
     }
     let mut evidence: Vec<String> = Vec::new();
-    if after_tls {
-        evidence.push("* after STARTTLS, over TLS:".to_string());
+    if !label.is_empty() {
+        evidence.push(format!("*{label}, over TLS:"));
     }
     evidence.extend(shown.into_iter().flat_map(attempt_lines));
     Finding::new(FindingId::OpenRelay, mta, detail, evidence)
 }
 
-/// MAIL 2xx and RCPT 2xx.
-fn accepted(a: &RelayAttempt) -> bool {
-    a.mail.as_ref().is_some_and(Reply::is_positive)
-        && a.rcpt.as_ref().is_some_and(Reply::is_positive)
-}
-
 /// Relaying refused in plaintext but open after STARTTLS: scanners (and audits) that stay in
 /// plaintext report it closed.
 fn relay_only_after_starttls(d: &Dialogue, mta: Mta) -> Option<Finding> {
-    let tls_leg = d.after_tls.as_ref()?;
-    let open_over_tls = tls_leg.attempts.iter().find(|a| accepted(a))?;
-    let refused_plain = d.attempts.iter().find(|a| {
+    let tls_leg = d.after_starttls.as_ref()?;
+    let open_over_tls = tls_leg.relayed().next()?;
+    let refused_plain = d.first.attempts.iter().find(|a| {
         [&a.mail, &a.rcpt]
             .into_iter()
             .flatten()
             .any(Reply::is_permanent)
     })?;
-    if d.attempts.iter().any(accepted) {
+    if d.first.relayed().next().is_some() {
         return None;
     }
     let mut evidence = vec!["* in plaintext:".to_string()];
@@ -440,12 +412,11 @@ fn relay_only_after_starttls(d: &Dialogue, mta: Mta) -> Option<Finding> {
 }
 
 fn accepts_any(f: &Facts<'_>, mta: Mta) -> Finding {
-    let d = f.dialogue;
-    let control = d
-        .control
-        .as_ref()
-        .filter(|c| accepted(c))
-        .or_else(|| d.after_tls.as_ref().and_then(|a| a.control.as_ref()));
+    let control = f
+        .dialogue
+        .legs()
+        .find(|l| l.accepted_any_recipient())
+        .and_then(|l: &Leg| l.control.as_ref());
     let evidence = control.map(attempt_lines).unwrap_or_default();
     Finding::new(
         FindingId::AcceptsAnyRecipient,
@@ -483,7 +454,7 @@ fn decisive_lines(d: &Dialogue) -> Vec<String> {
     if let Some(g) = d.greeting.as_ref().filter(|g| !g.is_positive()) {
         return server_lines(g);
     }
-    let deferred = d.attempts.iter().find(|a| {
+    let deferred = d.attempts().find(|a| {
         [&a.mail, &a.rcpt]
             .into_iter()
             .flatten()
@@ -493,16 +464,16 @@ fn decisive_lines(d: &Dialogue) -> Vec<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::smtp::Capabilities;
 
     /// A one-line reply; the submodules' tests use [`replies`] for several lines.
-    pub(super) fn reply(code: u16, line: &str) -> Reply {
+    pub(crate) fn reply(code: u16, line: &str) -> Reply {
         replies(code, &[line])
     }
 
-    pub(super) fn replies(code: u16, lines: &[&str]) -> Reply {
+    pub(crate) fn replies(code: u16, lines: &[&str]) -> Reply {
         Reply {
             code,
             enhanced: None,
@@ -511,14 +482,15 @@ mod tests {
     }
 
     fn attempt(id: u8, rcpt: Reply) -> RelayAttempt {
-        RelayAttempt {
+        let mut a = RelayAttempt::planned(
             id,
-            mail_from: "<antispam@example.net>".into(),
-            rcpt_to: "<relaytest@example.net>".into(),
-            rset: Some(reply(250, "Ok")),
-            mail: Some(reply(250, "2.1.0 Ok")),
-            rcpt: Some(rcpt),
-        }
+            "<antispam@example.net>".into(),
+            "<relaytest@example.net>".into(),
+        );
+        a.rset = Some(reply(250, "Ok"));
+        a.mail = Some(reply(250, "2.1.0 Ok"));
+        a.rcpt = Some(rcpt);
+        a
     }
 
     fn dialogue(greeting: &str, attempts: Vec<RelayAttempt>) -> Dialogue {
@@ -529,9 +501,12 @@ mod tests {
         };
         Dialogue {
             greeting: Some(reply(220, greeting)),
-            capabilities: Capabilities::from_ehlo(&ehlo),
-            ehlo: Some(ehlo),
-            attempts,
+            first: Leg {
+                capabilities: Capabilities::from_ehlo(&ehlo),
+                hello: Some(crate::probe::Hello { ehlo, helo: None }),
+                attempts,
+                ..Leg::default()
+            },
             ..Dialogue::default()
         }
     }
@@ -548,7 +523,7 @@ mod tests {
         }
     }
 
-    fn ids(a: &Assessment) -> Vec<&'static str> {
+    fn ids(a: &FindingSet) -> Vec<&'static str> {
         a.findings.iter().map(|f| f.id.as_str()).collect()
     }
 
@@ -561,7 +536,7 @@ mod tests {
             vec![attempt(1, denied.clone()), attempt(2, ok.clone())],
         );
         let mut sink = open.clone();
-        sink.control = Some(attempt(0, ok.clone()));
+        sink.first.control = Some(attempt(0, ok.clone()));
         let closed = dialogue("mx.example.com ESMTP Exim 4.96", vec![attempt(1, denied)]);
         let grey = dialogue(
             "mx.example.com ESMTP",
@@ -601,7 +576,7 @@ mod tests {
             ),
         ];
         for (f, want, mta) in table {
-            let a = assess(&f);
+            let a = draw(&f);
             assert_eq!(ids(&a), want, "{:?}", f.verdict);
             assert_eq!(a.mta, mta, "{:?}", f.verdict);
             for finding in &a.findings {
@@ -617,7 +592,7 @@ mod tests {
         let ok = reply(250, "2.1.5 Ok");
         let attempts = (1..=5).map(|id| attempt(id, ok.clone())).collect();
         let d = dialogue("mx.example.com ESMTP", attempts);
-        let a = assess(&facts(&d, Verdict::OpenRelay, &[1, 2, 3, 4, 5], false));
+        let a = draw(&facts(&d, Verdict::OpenRelay, &[1, 2, 3, 4, 5], false));
         let f = &a.findings[0];
         assert_eq!(f.id, FindingId::OpenRelay);
         assert_eq!(f.severity, Severity::Critical);
@@ -644,7 +619,7 @@ mod tests {
             greeting: Some(reply(421, "4.3.2 busy")),
             ..Dialogue::default()
         };
-        let a = assess(&facts(&busy, Verdict::Inconclusive, &[], false));
+        let a = draw(&facts(&busy, Verdict::Inconclusive, &[], false));
         assert_eq!(a.findings[0].evidence, ["S: 421 4.3.2 busy"]);
         // A refusing greeting is no banner to read a version from.
         assert_eq!(a.findings.len(), 1);
@@ -656,7 +631,7 @@ mod tests {
                 attempt(2, reply(451, "4.7.1 try later")),
             ],
         );
-        let a = assess(&facts(&grey, Verdict::Inconclusive, &[], false));
+        let a = draw(&facts(&grey, Verdict::Inconclusive, &[], false));
         assert_eq!(
             a.findings[0].evidence.last().unwrap(),
             "S: 451 4.7.1 try later"
@@ -666,7 +641,7 @@ mod tests {
     #[test]
     fn banner_version_is_low_and_quotes_the_greeting() {
         let d = dialogue("mx.example.com ESMTP Sendmail 8.15.2/8.15.2; Tue", vec![]);
-        let a = assess(&facts(&d, Verdict::RelayDenied, &[], false));
+        let a = draw(&facts(&d, Verdict::RelayDenied, &[], false));
         let f = &a.findings[0];
         assert_eq!(f.id, FindingId::BannerVersion);
         assert_eq!(f.severity, Severity::Low);
@@ -692,14 +667,15 @@ mod tests {
                 reply(530, "5.7.0 Must issue a STARTTLS command first"),
             )],
         );
-        d.after_tls = Some(crate::probe::AfterTls {
+        d.after_starttls = Some(Leg {
+            channel: crate::probe::Channel::Starttls,
             attempts: vec![
                 attempt(1, reply(554, "5.7.1 denied")),
                 attempt(2, ok.clone()),
             ],
             ..Default::default()
         });
-        let a = assess(&facts(&d, Verdict::OpenRelay, &[2], false));
+        let a = draw(&facts(&d, Verdict::OpenRelay, &[2], false));
         assert_eq!(ids(&a), ["open-relay", "relay-only-after-starttls"]);
         let open = &a.findings[0];
         assert_eq!(
@@ -721,8 +697,8 @@ mod tests {
         );
 
         // Open in plaintext too: the plaintext evidence, and no "only after" finding.
-        d.attempts.push(attempt(2, ok));
-        let a = assess(&facts(&d, Verdict::OpenRelay, &[2], false));
+        d.first.attempts.push(attempt(2, ok));
+        let a = draw(&facts(&d, Verdict::OpenRelay, &[2], false));
         assert_eq!(ids(&a), ["open-relay"]);
         assert_eq!(
             a.findings[0].evidence[0],
@@ -730,8 +706,8 @@ mod tests {
         );
 
         // Tests that ran over TLS only (the default when STARTTLS works): no comparison.
-        d.attempts.clear();
-        let a = assess(&facts(&d, Verdict::OpenRelay, &[2], false));
+        d.first.attempts.clear();
+        let a = draw(&facts(&d, Verdict::OpenRelay, &[2], false));
         assert_eq!(ids(&a), ["open-relay"]);
     }
 
@@ -739,8 +715,8 @@ mod tests {
     fn findings_are_sorted_most_severe_first() {
         let ok = reply(250, "2.1.5 Ok");
         let mut d = dialogue("mx ESMTP Exim 4.96", vec![attempt(2, ok.clone())]);
-        d.control = Some(attempt(0, ok));
-        let a = assess(&facts(&d, Verdict::OpenRelay, &[2], true));
+        d.first.control = Some(attempt(0, ok));
+        let a = draw(&facts(&d, Verdict::OpenRelay, &[2], true));
         let severities: Vec<Severity> = a.findings.iter().map(|f| f.severity).collect();
         assert_eq!(
             severities,

@@ -4,10 +4,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::Severity;
+use super::findings::Severity;
+use super::verdict::Verdict;
 use crate::dns::policy::SPF_DNS_LIMIT;
 use crate::dns::{DomainResolution, MailRoute};
-use crate::probe::Verdict;
 
 /// The catalogue of domain findings. The kebab-case name is the stable id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -3,8 +3,8 @@
 //! Pure text tables, like `remediation.rs`; configuration names are quoted exactly as each
 //! product documents them.
 
-use super::FindingId;
-use super::mta::Mta;
+use super::findings::FindingId;
+use crate::smtp::fingerprint::Mta;
 
 /// The product-specific fix for a configuration finding; `remediation` adds nothing to it.
 pub(super) fn remediation(id: FindingId, mta: Mta) -> &'static str {

@@ -161,7 +161,7 @@ fn version_token(token: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::findings::tests::replies as reply;
+    use crate::assess::findings::tests::replies as reply;
 
     #[test]
     fn detect_table() {

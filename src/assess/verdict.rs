@@ -2,12 +2,60 @@
 //!
 //! Decided by reply codes only, never by reply text (nmap's "530 anywhere in the text"
 //! mistake). A 4xx never makes a server "closed": greylisting defers, it does not refuse.
+//! A dialogue whose replies fell out of step with its commands is never an open relay:
+//! no reply of it can be trusted to answer the command it came after.
 
-use super::tls_policy::asks_for_starttls;
-use super::{Dialogue, RelayAttempt, Status, Verdict};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::probe::tls_policy::asks_for_starttls;
+use crate::probe::{AttemptResult, Dialogue, Leg, RelayAttempt, Status};
 use crate::smtp::Reply;
 
-/// What [`classify`] concluded, ready to copy into an Outcome.
+/// What the probe concluded about relaying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Some test got MAIL 2xx and RCPT 2xx for a foreign recipient.
+    OpenRelay,
+    /// Every relay test was refused permanently.
+    RelayDenied,
+    /// Relaying was refused with 530: authentication first.
+    AuthRequired,
+    /// Temporary failures, drops or timeouts: no conclusion either way.
+    Inconclusive,
+    /// It answered, but not with SMTP.
+    NotSmtp,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 5] = [
+        Verdict::OpenRelay,
+        Verdict::RelayDenied,
+        Verdict::AuthRequired,
+        Verdict::Inconclusive,
+        Verdict::NotSmtp,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::OpenRelay => "open-relay",
+            Verdict::RelayDenied => "relay-denied",
+            Verdict::AuthRequired => "auth-required",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::NotSmtp => "not-smtp",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What [`classify`] concluded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classification {
     pub verdict: Option<Verdict>,
@@ -25,70 +73,38 @@ impl Classification {
             accepts_any_recipient: false,
         }
     }
-}
 
-/// How one relay attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AttemptResult<'a> {
-    /// MAIL 2xx and RCPT 2xx: the server took the envelope.
-    Accepted(&'a Reply),
-    /// MAIL or RCPT refused with 4xx.
-    Deferred(&'a Reply),
-    /// MAIL or RCPT refused with 5xx.
-    Refused(&'a Reply),
-    /// The dialogue ended before this attempt got its answers.
-    Unanswered,
-}
-
-fn attempt_result(a: &RelayAttempt) -> AttemptResult<'_> {
-    match (&a.mail, &a.rcpt) {
-        (Some(mail), _) if !mail.is_positive() => refusal(mail),
-        (Some(_), Some(rcpt)) if rcpt.is_positive() => AttemptResult::Accepted(rcpt),
-        (Some(_), Some(rcpt)) => refusal(rcpt),
-        _ => AttemptResult::Unanswered,
+    fn none() -> Self {
+        Classification {
+            verdict: None,
+            reason: None,
+            open_tests: Vec::new(),
+            accepts_any_recipient: false,
+        }
     }
-}
-
-fn refusal(reply: &Reply) -> AttemptResult<'_> {
-    if reply.is_transient() {
-        AttemptResult::Deferred(reply)
-    } else if reply.is_permanent() {
-        AttemptResult::Refused(reply)
-    } else {
-        // 1xx/3xx to MAIL or RCPT is a protocol violation: it took nothing, refused nothing.
-        AttemptResult::Unanswered
-    }
-}
-
-fn describe(a: &RelayAttempt, reply: &Reply) -> String {
-    let name = if a.id == 0 {
-        "control".to_string()
-    } else {
-        format!("test {}", a.id)
-    };
-    format!(
-        "{name} (MAIL FROM:{} RCPT TO:{}): {}",
-        a.mail_from,
-        a.rcpt_to,
-        reply.summary()
-    )
 }
 
 /// Classifies one probe. `status` is how far the probe got; `None` verdict for endpoints
 /// that never answered (refused, timed out, unresolved).
 pub fn classify(status: Status, d: &Dialogue) -> Classification {
+    let mut class = judge(status, d);
+    if let (Some(first), Some(reason)) = (&d.rerun_after, class.reason.as_mut()) {
+        reason.push_str(&format!(
+            "; judged on a rerun one command at a time, after the replies to the pipelined tests fell out of step at {}",
+            first.step
+        ));
+    }
+    class
+}
+
+fn judge(status: Status, d: &Dialogue) -> Classification {
     if !status.answered() {
-        return Classification {
-            verdict: None,
-            reason: None,
-            open_tests: Vec::new(),
-            accepts_any_recipient: false,
-        };
+        return Classification::none();
     }
     let interruption = d.interruption.as_ref();
     let Some(greeting) = &d.greeting else {
         return match interruption {
-            Some(i) if i.status == Status::ProtocolError => Classification::new(
+            Some(i) if i.status == Status::ProtocolError && !i.desync => Classification::new(
                 Verdict::NotSmtp,
                 format!("not an SMTP greeting: {}", i.detail),
             ),
@@ -108,55 +124,64 @@ pub fn classify(status: Status, d: &Dialogue) -> Classification {
             ),
         );
     }
-
-    let tls_leg: &[RelayAttempt] = d.after_tls.as_ref().map_or(&[], |a| a.attempts.as_slice());
-    if let Some(open) = open_relay(d, tls_leg) {
+    // Before anything is read as a relay: replies out of step prove nothing.
+    if let Some(i) = interruption.filter(|i| i.desync) {
+        return Classification::new(
+            Verdict::Inconclusive,
+            format!(
+                "the server's replies fell out of step with our commands at {}, so no reply can be paired with the command it seems to answer: {}",
+                i.step, i.detail
+            ),
+        );
+    }
+    if let Some(open) = open_relay(d) {
         return open;
     }
 
+    let tls_leg = d.after_starttls.as_ref().filter(|l| !l.attempts.is_empty());
     // "530 Must issue a STARTTLS command first" is not "authentication required": the
     // tests over TLS decide, and without them there is no conclusion.
-    let asked = d.attempts.iter().find_map(|a| {
-        let reply = match attempt_result(a) {
-            AttemptResult::Refused(r) => r,
-            _ => return None,
-        };
-        asks_for_starttls(reply, &d.capabilities).then_some((a, reply))
+    let asked = d.first.attempts.iter().find_map(|a| match a.result() {
+        AttemptResult::Refused(reply) if asks_for_starttls(reply, &d.first.capabilities) => {
+            Some((a, reply))
+        }
+        _ => None,
     });
-    let (judged, leg): (Vec<&RelayAttempt>, &str) = match asked {
-        Some(_) if !tls_leg.is_empty() => (tls_leg.iter().collect(), " after STARTTLS"),
-        Some((a, reply)) => {
+    let (judged, label): (Vec<&RelayAttempt>, &str) = match (asked, tls_leg) {
+        (Some(_), Some(tls)) => (tls.attempts.iter().collect(), tls.channel.label()),
+        (Some((a, reply)), None) => {
             return Classification::new(
                 Verdict::Inconclusive,
                 format!(
                     "the server asks for STARTTLS before relaying, and the tests did not run over TLS ({}); {}",
                     no_tls_because(d),
-                    describe(a, reply)
+                    a.describe(reply)
                 ),
             );
         }
-        None if d.attempts.is_empty() && !tls_leg.is_empty() => {
-            (tls_leg.iter().collect(), " after STARTTLS")
+        (None, Some(tls)) if d.first.attempts.is_empty() => {
+            (tls.attempts.iter().collect(), tls.channel.label())
         }
-        None => (d.attempts.iter().chain(tls_leg).collect(), ""),
+        (None, _) => (d.attempts().collect(), ""),
     };
     let results: Vec<(&RelayAttempt, AttemptResult<'_>)> =
-        judged.iter().map(|a| (*a, attempt_result(a))).collect();
+        judged.iter().map(|a| (*a, a.result())).collect();
     let total = results.len();
 
-    if let Some((a, AttemptResult::Deferred(reply))) = results
+    let deferred: Vec<(&RelayAttempt, &Reply)> = results
         .iter()
-        .find(|(_, r)| matches!(r, AttemptResult::Deferred(_)))
-    {
-        let deferred = results
-            .iter()
-            .filter(|(_, r)| matches!(r, AttemptResult::Deferred(_)))
-            .count();
+        .filter_map(|(a, r)| match r {
+            AttemptResult::Deferred(reply) => Some((*a, *reply)),
+            _ => None,
+        })
+        .collect();
+    if let Some((a, reply)) = deferred.first() {
         return Classification::new(
             Verdict::Inconclusive,
             format!(
-                "{deferred} of {total} tests deferred with 4xx{leg} (greylisting or a temporary policy), so relaying is neither proven nor refused; first {}",
-                describe(a, reply)
+                "{} of {total} tests deferred with 4xx{label} (greylisting or a temporary policy), so relaying is neither proven nor refused; first {}",
+                deferred.len(),
+                a.describe(reply)
             ),
         );
     }
@@ -175,10 +200,10 @@ pub fn classify(status: Status, d: &Dialogue) -> Classification {
     }
     if results.is_empty() || !finished {
         let why = d
-            .helo
+            .first
+            .hello
             .as_ref()
-            .or(d.ehlo.as_ref())
-            .filter(|r| !r.is_positive())
+            .and_then(|h| h.refusal())
             .map(|r| format!(": the server refused EHLO and HELO ({})", r.summary()))
             .unwrap_or_default();
         return Classification::new(
@@ -188,31 +213,27 @@ pub fn classify(status: Status, d: &Dialogue) -> Classification {
     }
 
     // Every test was refused permanently. 530 (by code) means "authenticate first".
-    let refusals = results.iter().filter_map(|(a, r)| match r {
-        AttemptResult::Refused(reply) => Some((*a, *reply)),
-        _ => None,
-    });
-    let mut first_refusal = None;
-    let mut first_530 = None;
-    for (a, reply) in refusals {
-        first_refusal.get_or_insert((a, reply));
-        if reply.code == 530 {
-            first_530.get_or_insert((a, reply));
-        }
-    }
-    match (first_530, first_refusal) {
+    let refusals: Vec<(&RelayAttempt, &Reply)> = results
+        .iter()
+        .filter_map(|(a, r)| match r {
+            AttemptResult::Refused(reply) => Some((*a, *reply)),
+            _ => None,
+        })
+        .collect();
+    let first_530 = refusals.iter().find(|(_, r)| r.is_auth_required());
+    match (first_530, refusals.first()) {
         (Some((a, reply)), _) => Classification::new(
             Verdict::AuthRequired,
             format!(
-                "relaying needs authentication (530){leg}; {}",
-                describe(a, reply)
+                "relaying needs authentication (530){label}; {}",
+                a.describe(reply)
             ),
         ),
         (None, Some((a, reply))) => Classification::new(
             Verdict::RelayDenied,
             format!(
-                "all {total} tests refused permanently{leg}; first {}",
-                describe(a, reply)
+                "all {total} tests refused permanently{label}; first {}",
+                a.describe(reply)
             ),
         ),
         (None, None) => Classification::new(
@@ -222,53 +243,34 @@ pub fn classify(status: Status, d: &Dialogue) -> Classification {
     }
 }
 
-/// The open-relay verdict, when a test relayed in plaintext or after STARTTLS. The
-/// plaintext leg speaks first: a server open to anyone is worse than one open over TLS.
-fn open_relay(d: &Dialogue, tls_leg: &[RelayAttempt]) -> Option<Classification> {
-    let accepted = |a: &RelayAttempt| matches!(attempt_result(a), AttemptResult::Accepted(_));
-    let mut open_tests: Vec<u8> = d
-        .attempts
-        .iter()
-        .chain(tls_leg)
-        .filter(|a| accepted(a))
-        .map(|a| a.id)
-        .collect();
+/// The open-relay verdict, when a test relayed on some leg. The first leg speaks first: a
+/// server open to anyone in plaintext is worse than one open over TLS.
+fn open_relay(d: &Dialogue) -> Option<Classification> {
+    let leg = d.relaying_leg()?;
+    let first = leg.relayed().next()?;
+    let AttemptResult::Relayed(reply) = first.result() else {
+        return None;
+    };
+    let mut open_tests: Vec<u8> = d.attempts().filter(|a| a.relayed()).map(|a| a.id).collect();
     open_tests.sort_unstable();
     open_tests.dedup();
-    let (leg, attempts, label) = if d.attempts.iter().any(accepted) {
-        ("", d.attempts.as_slice(), "")
-    } else if tls_leg.iter().any(accepted) {
-        ("tls", tls_leg, " after STARTTLS")
-    } else {
-        return None;
-    };
-    let first = attempts.iter().find(|a| accepted(a))?;
-    let AttemptResult::Accepted(reply) = attempt_result(first) else {
-        return None;
-    };
-    let controls = [
-        d.control.as_ref(),
-        d.after_tls.as_ref().and_then(|a| a.control.as_ref()),
-    ];
-    let accepts_any_recipient = controls
-        .into_iter()
-        .flatten()
-        .any(|c| matches!(attempt_result(c), AttemptResult::Accepted(_)));
+    let accepts_any_recipient = d.legs().any(Leg::accepted_any_recipient);
+    let label = leg.channel.label();
     let mut reason = format!(
         "relayed {} of {} tests{label}; first {}",
-        attempts.iter().filter(|a| accepted(a)).count(),
-        attempts.len(),
-        describe(first, reply)
+        leg.relayed().count(),
+        leg.attempts.len(),
+        first.describe(reply)
     );
-    if leg == "tls"
-        && let Some((a, refused)) = d.attempts.iter().find_map(|a| match attempt_result(a) {
+    if !std::ptr::eq(leg, &d.first)
+        && let Some((a, refused)) = d.first.attempts.iter().find_map(|a| match a.result() {
             AttemptResult::Refused(r) | AttemptResult::Deferred(r) => Some((a, r)),
             _ => None,
         })
     {
         reason.push_str(&format!(
             "; in plaintext it refused: {}",
-            describe(a, refused)
+            a.describe(refused)
         ));
     }
     if accepts_any_recipient {
@@ -284,9 +286,9 @@ fn open_relay(d: &Dialogue, tls_leg: &[RelayAttempt]) -> Option<Classification> 
 
 /// Why the relay tests did not run over TLS, from what the dialogue shows.
 fn no_tls_because(d: &Dialogue) -> String {
-    match (&d.starttls, &d.after_tls) {
+    match (&d.starttls, &d.after_starttls) {
         (None, _) => "STARTTLS was not tried".into(),
-        (Some(r), _) if r.code != 220 => format!("STARTTLS was refused: {}", r.summary()),
+        (Some(r), _) if !r.is_ready() => format!("STARTTLS was refused: {}", r.summary()),
         (Some(_), None) => "the TLS handshake failed".into(),
         (Some(_), Some(_)) => "the dialogue over TLS ended before them".into(),
     }
@@ -295,7 +297,7 @@ fn no_tls_because(d: &Dialogue) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::{AfterTls, Interruption};
+    use crate::probe::{Channel, Hello, Interruption};
     use crate::smtp::EnhancedCode;
 
     fn reply(code: u16, text: &str) -> Reply {
@@ -307,21 +309,32 @@ mod tests {
     }
 
     fn attempt(id: u8, mail: Option<(u16, &str)>, rcpt: Option<(u16, &str)>) -> RelayAttempt {
-        RelayAttempt {
-            id,
-            mail_from: "<a@example.org>".into(),
-            rcpt_to: "<b@example.com>".into(),
-            rset: Some(reply(250, "2.0.0 Ok")),
-            mail: mail.map(|(c, t)| reply(c, t)),
-            rcpt: rcpt.map(|(c, t)| reply(c, t)),
+        let mut a = RelayAttempt::planned(id, "<a@example.org>".into(), "<b@example.com>".into());
+        a.rset = Some(reply(250, "2.0.0 Ok"));
+        a.mail = mail.map(|(c, t)| reply(c, t));
+        a.rcpt = rcpt.map(|(c, t)| reply(c, t));
+        a
+    }
+
+    fn hello(code: u16, text: &str) -> Option<Hello> {
+        Some(Hello {
+            ehlo: reply(code, text),
+            helo: None,
+        })
+    }
+
+    fn leg(channel: Channel, attempts: Vec<RelayAttempt>) -> Leg {
+        Leg {
+            hello: hello(250, "mx.example.net"),
+            attempts,
+            ..Leg::new(channel)
         }
     }
 
     fn greeted(attempts: Vec<RelayAttempt>) -> Dialogue {
         Dialogue {
             greeting: Some(reply(220, "mx.example.net ESMTP")),
-            ehlo: Some(reply(250, "mx.example.net")),
-            attempts,
+            first: leg(Channel::Plaintext, attempts),
             ..Dialogue::default()
         }
     }
@@ -331,6 +344,7 @@ mod tests {
             status,
             step: step.into(),
             detail: "connection closed by server".into(),
+            desync: false,
         });
         d
     }
@@ -471,8 +485,13 @@ mod tests {
                 Status::Completed,
                 Dialogue {
                     greeting: Some(reply(220, "x")),
-                    ehlo: Some(reply(500, "no")),
-                    helo: Some(reply(501, "no")),
+                    first: Leg {
+                        hello: Some(Hello {
+                            ehlo: reply(500, "no"),
+                            helo: Some(reply(501, "no")),
+                        }),
+                        ..Leg::default()
+                    },
                     ..Dialogue::default()
                 },
                 Some(Verdict::Inconclusive),
@@ -496,12 +515,12 @@ mod tests {
         let mut d = greeted(vec![attempt(1, OK, OK)]);
         let c = classify(Status::Completed, &d);
         assert!(!c.accepts_any_recipient);
-        d.control = Some(attempt(0, OK, OK));
+        d.first.control = Some(attempt(0, OK, OK));
         let c = classify(Status::Completed, &d);
         assert_eq!(c.verdict, Some(Verdict::OpenRelay));
         assert!(c.accepts_any_recipient);
         assert!(c.reason.unwrap().contains("accept-all"));
-        d.control = Some(attempt(0, OK, Some((550, "5.1.2 Domain not found"))));
+        d.first.control = Some(attempt(0, OK, Some((550, "5.1.2 Domain not found"))));
         assert!(!classify(Status::Completed, &d).accepts_any_recipient);
     }
 
@@ -517,17 +536,12 @@ mod tests {
             enhanced: None,
             lines: vec!["mx.example.net".into(), "STARTTLS".into()],
         };
-        Dialogue {
-            capabilities: crate::smtp::Capabilities::from_ehlo(&ehlo),
-            ehlo: Some(ehlo),
-            starttls: starttls.map(|(c, t)| reply(c, t)),
-            after_tls: over_tls.map(|attempts| AfterTls {
-                ehlo: Some(reply(250, "mx.example.net")),
-                attempts,
-                ..AfterTls::default()
-            }),
-            ..greeted(plain)
-        }
+        let mut d = greeted(plain);
+        d.first.capabilities = crate::smtp::Capabilities::from_ehlo(&ehlo);
+        d.first.hello = Some(Hello { ehlo, helo: None });
+        d.starttls = starttls.map(|(c, t)| reply(c, t));
+        d.after_starttls = over_tls.map(|attempts| leg(Channel::Starttls, attempts));
+        d
     }
 
     const MUST_STARTTLS: Option<(u16, &str)> =
@@ -636,7 +650,7 @@ mod tests {
         ];
         for (name, mut d, verdict, open, words) in cases {
             // The parser fills `enhanced`; the table writes it in the text.
-            for a in d.attempts.iter_mut() {
+            for a in d.first.attempts.iter_mut() {
                 for r in [&mut a.mail, &mut a.rcpt].into_iter().flatten() {
                     r.enhanced = r
                         .lines
@@ -661,7 +675,7 @@ mod tests {
     #[test]
     fn a_sink_over_tls_is_flagged_too() {
         let mut d = with_tls(vec![], GO, Some(vec![attempt(1, OK, OK)]));
-        if let Some(after) = d.after_tls.as_mut() {
+        if let Some(after) = d.after_starttls.as_mut() {
             after.control = Some(attempt(0, OK, OK));
         }
         let c = classify(Status::Completed, &d);
@@ -674,5 +688,62 @@ mod tests {
         let reason = classify(Status::Completed, &d).reason.unwrap();
         assert!(reason.contains("test 7"), "{reason}");
         assert!(reason.contains("554"), "{reason}");
+    }
+
+    #[test]
+    fn replies_out_of_step_are_never_an_open_relay() {
+        // Every test "accepted": the 250s were MAIL's, read as RCPT's after a stray line.
+        let mut d = greeted((1..=16).map(|id| attempt(id, OK, OK)).collect());
+        d.interruption = Some(Interruption {
+            status: Status::ProtocolError,
+            step: "test 2 RSET".into(),
+            detail: "replies out of step with our commands: \"554 5.7.1 Relay access denied\" cannot answer RSET".into(),
+            desync: true,
+        });
+        let c = classify(Status::ProtocolError, &d);
+        assert_eq!(c.verdict, Some(Verdict::Inconclusive), "{:?}", c.reason);
+        assert!(c.open_tests.is_empty() && !c.accepts_any_recipient);
+        let reason = c.reason.unwrap_or_default();
+        assert!(
+            reason.contains("out of step") && reason.contains("test 2 RSET"),
+            "{reason}"
+        );
+        // Out of step before any greeting is no proof of "not SMTP" either.
+        let early = Dialogue {
+            interruption: d.interruption.clone(),
+            ..Dialogue::default()
+        };
+        assert_eq!(
+            classify(Status::ProtocolError, &early).verdict,
+            Some(Verdict::Inconclusive)
+        );
+    }
+
+    #[test]
+    fn a_rerun_is_judged_and_says_so() {
+        let mut d = greeted(vec![attempt(1, OK, DENIED), attempt(2, OK, DENIED)]);
+        d.rerun_after = Some(Interruption {
+            status: Status::ProtocolError,
+            step: "test 2 RSET".into(),
+            detail: "replies out of step".into(),
+            desync: true,
+        });
+        let c = classify(Status::Completed, &d);
+        assert_eq!(c.verdict, Some(Verdict::RelayDenied));
+        let reason = c.reason.unwrap_or_default();
+        assert!(
+            reason.contains("rerun one command at a time") && reason.contains("test 2 RSET"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn an_ambiguous_attempt_decides_nothing() {
+        let mut shaky = attempt(1, OK, OK);
+        shaky.ambiguous = true;
+        let d = greeted(vec![shaky, attempt(2, OK, DENIED)]);
+        let c = classify(Status::Completed, &d);
+        assert_eq!(c.verdict, Some(Verdict::Inconclusive), "{:?}", c.reason);
+        assert!(c.open_tests.is_empty());
     }
 }

@@ -1,8 +1,8 @@
 //! TLS findings, drawn from the TLS report of a probe (issue 5): no STARTTLS, failed handshakes, certificate trouble, AUTH in clear text, plaintext injected after STARTTLS.
 
-use super::mta::Mta;
-use super::{Finding, FindingId, server_lines};
+use super::findings::{Finding, FindingId, server_lines};
 use crate::probe::Dialogue;
+use crate::smtp::fingerprint::Mta;
 use crate::smtp::{CertInfo, Reply, TlsMode, TlsReport, Validity};
 
 /// A certificate this close to its end is a finding (Let's Encrypt renews at 30 days left).
@@ -30,7 +30,7 @@ pub fn findings(d: &Dialogue, tls: Option<&TlsReport>, mta: Mta) -> Vec<Finding>
             FindingId::StarttlsMissing,
             mta,
             "the EHLO reply does not offer STARTTLS".to_string(),
-            d.ehlo.as_ref().map(server_lines).unwrap_or_default(),
+            d.first.ehlo().map(server_lines).unwrap_or_default(),
         ));
     }
     if t.attempted && !t.established {
@@ -78,11 +78,11 @@ pub fn findings(d: &Dialogue, tls: Option<&TlsReport>, mta: Mta) -> Vec<Finding>
 
 /// The AUTH line of the plaintext EHLO reply, when it offers PLAIN or LOGIN.
 fn plaintext_auth_line(d: &Dialogue) -> Option<String> {
-    let mechanisms = d.capabilities.auth_mechanisms();
+    let mechanisms = d.first.capabilities.auth_mechanisms();
     if !mechanisms.iter().any(|m| m == "PLAIN" || m == "LOGIN") {
         return None;
     }
-    let ehlo = d.ehlo.as_ref()?;
+    let ehlo = d.first.ehlo()?;
     let wire = ehlo.wire_lines();
     let found = wire.iter().find(|l| {
         l.get(4..)
@@ -202,15 +202,18 @@ fn certificate(t: &TlsReport, leaf: &CertInfo, mta: Mta) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::findings::tests::replies as reply;
+    use crate::assess::findings::tests::replies as reply;
     use crate::smtp::{Capabilities, NameCheck, NameSource};
 
     fn dialogue(ehlo: &[&str]) -> Dialogue {
         let ehlo = reply(250, ehlo);
         Dialogue {
             greeting: Some(reply(220, &["mx.example.com ESMTP"])),
-            capabilities: Capabilities::from_ehlo(&ehlo),
-            ehlo: Some(ehlo),
+            first: crate::probe::Leg {
+                capabilities: Capabilities::from_ehlo(&ehlo),
+                hello: Some(crate::probe::Hello { ehlo, helo: None }),
+                ..Default::default()
+            },
             ..Dialogue::default()
         }
     }
