@@ -1,0 +1,4 @@
+//! The simulated mail network that relayscan is tested, benchmarked and demonstrated against: mail servers with known behaviour on loopback addresses.
+//!
+//! This crate never depends on the scanner (`relayscan`): the scanner's binary runs the
+//! lab (`relayscan lab`, `relayscan demo`), and Cargo forbids a dependency cycle.
