@@ -7,8 +7,8 @@
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use relayscan::dns::zone::{Data, Zone};
 use relayscan::lab::dns::LabDns;
+use relayscan_lab::dns::zone::{Data, Zone};
 
 mod common;
 

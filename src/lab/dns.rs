@@ -12,9 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::LabHost;
 use crate::dns::MailRoute;
-use crate::dns::hickory::respond;
-use crate::dns::zone::{Data, Zone};
 use crate::target::{Origin, Target, TargetSpec};
+use relayscan_lab::dns::wire::respond;
+use relayscan_lab::dns::zone::{Data, Zone};
 
 /// The lab's zone origin. `.test` is reserved (RFC 2606): it can never leak to real DNS.
 pub const ZONE: &str = "lab.test";
@@ -285,8 +285,8 @@ async fn serve_tcp(listener: TcpListener, zone: Arc<Zone>, cancel: CancellationT
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dns::zone::{QType, Reply};
     use crate::lab::Persona;
+    use relayscan_lab::dns::zone::{QType, Reply};
 
     fn hosts() -> Vec<LabHost> {
         [Persona::OpenRelay, Persona::Closed]

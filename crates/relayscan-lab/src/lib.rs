@@ -2,3 +2,9 @@
 //!
 //! This crate never depends on the scanner (`relayscan`): the scanner's binary runs the
 //! lab (`relayscan lab`, `relayscan demo`), and Cargo forbids a dependency cycle.
+
+/// The lab's DNS: an authoritative zone as plain data and its wire format.
+pub mod dns {
+    pub mod wire;
+    pub mod zone;
+}

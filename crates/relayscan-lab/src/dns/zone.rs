@@ -3,7 +3,11 @@
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::normalize_name;
+/// A name as the zone compares it: lowercase, without the trailing dot (`MX.Lab.Test.`
+/// and `mx.lab.test` are one name, RFC 4343).
+pub fn normalize_name(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
 
 /// One record's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,5 +279,12 @@ mod tests {
         assert!(v6.starts_with("1.0.0.0.0.0.0.0."), "{v6}");
         assert!(v6.ends_with("8.b.d.0.1.0.0.2.ip6.arpa"), "{v6}");
         assert_eq!(v6.split('.').count(), 34);
+    }
+
+    #[test]
+    fn names_compare_without_case_or_trailing_dot() {
+        assert_eq!(normalize_name("MX.Lab.TEST."), "mx.lab.test");
+        assert_eq!(normalize_name("mx.lab.test"), "mx.lab.test");
+        assert_eq!(normalize_name("."), "");
     }
 }
