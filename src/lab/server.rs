@@ -23,7 +23,7 @@ use super::lines::{Line, LineReader, MAX_LINE};
 use super::persona::Persona;
 use super::policy::{Answer, Greylist, Session, greeting, talked_too_early};
 use super::tls::{self, AfterStarttls, LabTls};
-use crate::smtp::tls::TlsServer;
+use relayscan_lab::tls_server::TlsServer;
 
 /// A client silent this long is told 421 and dropped.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);

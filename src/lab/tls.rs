@@ -10,7 +10,7 @@ use rcgen::{
 };
 
 use super::persona::Persona;
-use crate::smtp::tls::TlsServer;
+use relayscan_lab::tls_server::TlsServer;
 
 /// The subject of the lab's certificate authority.
 pub const CA_NAME: &str = "relayscan lab CA";

@@ -867,8 +867,9 @@ impl Step {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::smtp::tls::{TlsClient, TlsServer};
+    use crate::smtp::tls::TlsClient;
     use rcgen::{CertificateParams, KeyPair, PKCS_ECDSA_P256_SHA256};
+    use relayscan_lab::tls_server::TlsServer;
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
     use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};

@@ -3,6 +3,8 @@
 //! This crate never depends on the scanner (`relayscan`): the scanner's binary runs the
 //! lab (`relayscan lab`, `relayscan demo`), and Cargo forbids a dependency cycle.
 
+pub mod tls_server;
+
 /// The lab's DNS: an authoritative zone as plain data and its wire format.
 pub mod dns {
     pub mod wire;
