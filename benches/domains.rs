@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use relayscan::lab::dns::LabDns;
+use relayscan_lab::dns::LabDns;
 use relayscan_lab::dns::zone::{Data, Zone};
 
 mod common;

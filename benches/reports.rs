@@ -16,7 +16,7 @@ use common::{measure, start_lab};
 
 /// Scans a lab of every persona and returns its JSONL records as JSON values.
 fn seed_records(dir: &Path) -> Vec<serde_json::Value> {
-    let hosts = relayscan::lab::Persona::ALL.len();
+    let hosts = relayscan_lab::Persona::ALL.len();
     let (mut lab, port, _) = start_lab("127.0.70.0/24", hosts, &[]);
     let prefix = dir.join("seed");
     let target = format!("127.0.70.1-{hosts}");

@@ -7,8 +7,8 @@ use std::time::Duration;
 use super::AppError;
 use crate::cli::LabArgs;
 use crate::config::parse_duration;
-use crate::lab::dns::{LabDns, dns_address, lab_zone};
-use crate::lab::{Lab, LabConfig, Persona};
+use relayscan_lab::dns::{LabDns, dns_address, lab_zone};
+use relayscan_lab::{Lab, LabConfig, Persona};
 
 /// The implicit-TLS port of `relayscan lab` when --port is not 0 (465 needs root).
 pub const DEFAULT_TLS_PORT: u16 = 4650;
@@ -100,7 +100,7 @@ async fn serve(args: LabArgs) -> Result<i32, AppError> {
         let _ = writeln!(
             out,
             "lab DNS: zone {} at {}; scan its mail domains with: relayscan scan --resolver {1} -p {} -d customer-open-relay.{0} -d shared-1.{0}",
-            crate::lab::dns::ZONE,
+            relayscan_lab::dns::ZONE,
             dns.addr(),
             lab.port()
         );

@@ -248,4 +248,73 @@ mod tests {
         assert_eq!(from_code(ResponseCode::Refused), LookupError::Refused);
         assert_eq!(map_error(&NetError::Timeout), LookupError::Timeout);
     }
+
+    /// The resolver against the lab's DNS server, over loopback UDP: every answer kind.
+    #[tokio::test]
+    async fn hickory_reads_every_case_from_the_server() {
+        use crate::dns::{MailRoute, resolve_domain};
+        use relayscan_lab::dns::{LabDns, lab_zone};
+        use relayscan_lab::{LabHost, Persona};
+
+        // The lab's first two personas, where the lab puts them.
+        let hosts: Vec<LabHost> = [Persona::OpenRelay, Persona::Closed]
+            .into_iter()
+            .zip(1..)
+            .map(|(persona, n)| LabHost {
+                addr: SocketAddr::new(IpAddr::from([127, 0, 2, n]), 2525),
+                persona,
+            })
+            .collect();
+        let server = LabDns::start("127.0.0.1:0".parse().unwrap(), lab_zone(&hosts))
+            .await
+            .unwrap();
+        let dns = HickoryResolver::new(&[server.addr()], Duration::from_millis(300), 1).unwrap();
+        let route = |d: &'static str| {
+            let dns = dns.clone();
+            async move { resolve_domain(&dns, d).await }
+        };
+        let shared = route("shared-3.lab.test").await;
+        assert_eq!(shared.route, MailRoute::Mx);
+        let prefs: Vec<Option<u16>> = shared.hosts.iter().map(|h| h.preference).collect();
+        assert_eq!(prefs, [Some(10), Some(20)]);
+        assert_eq!(
+            shared.hosts[0].addresses,
+            vec![IpAddr::from([127, 0, 2, 1])]
+        );
+        assert!(shared.spf.valid, "{:?}", shared.spf);
+        assert_eq!(
+            shared.spf.raw.as_deref(),
+            Some("v=spf1 ip4:127.0.0.0/8 ip6:::1 mx -all")
+        );
+        assert_eq!(
+            route("implicit.lab.test").await.route,
+            MailRoute::ImplicitMx
+        );
+        assert_eq!(route("nullmx.lab.test").await.route, MailRoute::NullMx);
+        assert_eq!(route("gone.lab.test").await.route, MailRoute::Nxdomain);
+        assert_eq!(route("nodata.lab.test").await.route, MailRoute::NoRecords);
+        assert_eq!(route("broken.lab.test").await.route, MailRoute::Servfail);
+        assert_eq!(route("silent.lab.test").await.route, MailRoute::Timeout);
+        assert_eq!(
+            route("dangling.lab.test").await.route,
+            MailRoute::NoMailHosts
+        );
+        let alias = route("alias.lab.test").await;
+        assert_eq!(alias.hosts[0].cname.as_deref(), Some("open-relay.lab.test"));
+        let literal = route("literal.lab.test").await;
+        assert!(literal.hosts[0].ip_literal);
+        let open = route("customer-open-relay.lab.test").await;
+        assert_eq!(
+            (open.spf.all, open.dmarc.p.as_deref()),
+            (Some('+'), Some("none"))
+        );
+        assert_eq!(
+            dns.ptr(IpAddr::from([127, 0, 2, 2])).await,
+            Ok(vec!["closed.lab.test".to_string()])
+        );
+        assert_eq!(
+            dns.ptr(IpAddr::from([127, 0, 2, 99])).await,
+            Err(LookupError::NxDomain)
+        );
+    }
 }

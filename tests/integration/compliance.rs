@@ -5,10 +5,10 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use relayscan::lab::Persona;
 use relayscan::probe::findings::{FindingId, Severity};
 use relayscan::report::ScanRecord;
 use relayscan::report::schema::RECORD_SCHEMA;
+use relayscan_lab::Persona;
 
 use crate::support::{LabProcess, read_csv, read_json, read_jsonl, run, stderr, stdout};
 

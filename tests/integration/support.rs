@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use relayscan::lab::Persona;
 use relayscan::report::ScanRecord;
+use relayscan_lab::Persona;
 
 /// The relayscan binary under test.
 pub fn relayscan() -> Command {

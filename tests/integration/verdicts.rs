@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
-use relayscan::lab::Persona;
+use relayscan::lab::PersonaExpectation;
 use relayscan::probe::{Status, Verdict};
+use relayscan_lab::Persona;
 
 use crate::support::{LabProcess, persona_at, read_jsonl, run, stderr};
 

@@ -8,9 +8,9 @@ use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
 
-use super::address::{Path, RcptClass, classify, is_invalid_domain, split_path_arg};
-use super::persona::Persona;
-use super::tls;
+use crate::address::{Path, RcptClass, classify, is_invalid_domain, split_path_arg};
+use crate::persona::Persona;
+use crate::tls;
 
 /// Commands accepted per connection before the lab hangs up, so a client in a
 /// loop cannot hold a connection for ever.
@@ -91,7 +91,7 @@ pub fn greeting(persona: Persona) -> Greeting {
         ),
         _ => (
             None,
-            super::hostile::greeting(persona, h).unwrap_or(standard),
+            crate::hostile::greeting(persona, h).unwrap_or(standard),
             false,
         ),
     };
@@ -169,8 +169,8 @@ pub fn rcpt_reply(
     };
     match persona {
         Persona::OpenRelay | Persona::TlsRequired => relay(),
-        Persona::HostileHtml => super::hostile::rcpt(persona, relay()),
-        Persona::HostileCsv | Persona::HostileTerminal => super::hostile::rcpt(persona, denied()),
+        Persona::HostileHtml => crate::hostile::rcpt(persona, relay()),
+        Persona::HostileCsv | Persona::HostileTerminal => crate::hostile::rcpt(persona, denied()),
         Persona::AuthRequired | Persona::AuthBeforeTls => {
             "530 5.7.0 Authentication required".to_string()
         }
@@ -193,7 +193,7 @@ pub fn rcpt_reply(
             // The % hack rewrites user%dest@me to user@dest: only that shape passes.
             let own = path
                 .domain
-                .is_some_and(|d| super::address::is_own_domain(d, host, own_ip));
+                .is_some_and(|d| crate::address::is_own_domain(d, host, own_ip));
             if own && !path.quoted && path.route.is_empty() && path.local.contains('%') {
                 relay()
             } else {
@@ -467,7 +467,7 @@ impl Session {
             lines.push("250-STARTTLS".to_string());
         }
         lines.extend(["250-8BITMIME", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8"].map(String::from));
-        super::hostile::ehlo(self.persona, &mut lines);
+        crate::hostile::ehlo(self.persona, &mut lines);
         Answer {
             lines: lines.into_iter().map(Cow::Owned).collect(),
             close: false,
@@ -543,7 +543,7 @@ fn verb_of(line: &str) -> &str {
 
 /// `str::trim`, skipped when both ends are visible ASCII (every command the lab
 /// sees): such a line has no whitespace to trim.
-pub(super) fn trim(line: &str) -> &str {
+pub(crate) fn trim(line: &str) -> &str {
     match (line.as_bytes().first(), line.as_bytes().last()) {
         (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => line,
         _ => line.trim(),

@@ -10,11 +10,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio_util::sync::CancellationToken;
 
-use super::LabHost;
-use crate::dns::MailRoute;
-use crate::target::{Origin, Target, TargetSpec};
-use relayscan_lab::dns::wire::respond;
-use relayscan_lab::dns::zone::{Data, Zone};
+use crate::designed::DesignedRoute;
+use crate::server::LabHost;
+use wire::respond;
+use zone::{Data, Zone};
+
+pub mod wire;
+pub mod zone;
 
 /// The lab's zone origin. `.test` is reserved (RFC 2606): it can never leak to real DNS.
 pub const ZONE: &str = "lab.test";
@@ -28,53 +30,57 @@ pub fn customer_domain(persona_name: &str) -> String {
 }
 
 /// Domains of the lab zone for each DNS case: the route relayscan must find, and why.
-pub const CASE_DOMAINS: &[(&str, MailRoute, &str)] = &[
+pub const CASE_DOMAINS: &[(&str, DesignedRoute, &str)] = &[
     (
         "shared-1.lab.test",
-        MailRoute::Mx,
+        DesignedRoute::Mx,
         "two MX preferences on hosts shared with shared-2 and shared-3",
     ),
     (
         "shared-2.lab.test",
-        MailRoute::Mx,
+        DesignedRoute::Mx,
         "the same MX hosts as shared-1",
     ),
     (
         "shared-3.lab.test",
-        MailRoute::Mx,
+        DesignedRoute::Mx,
         "the same MX hosts, SPF split over several TXT strings",
     ),
     (
         "implicit.lab.test",
-        MailRoute::ImplicitMx,
+        DesignedRoute::ImplicitMx,
         "no MX: its own A record receives mail (implicit MX)",
     ),
     (
         "nullmx.lab.test",
-        MailRoute::NullMx,
+        DesignedRoute::NullMx,
         "MX 0 . (null MX): accepts no mail",
     ),
-    ("gone.lab.test", MailRoute::Nxdomain, "NXDOMAIN"),
+    ("gone.lab.test", DesignedRoute::Nxdomain, "NXDOMAIN"),
     (
         "nodata.lab.test",
-        MailRoute::NoRecords,
+        DesignedRoute::NoRecords,
         "exists without MX or A records",
     ),
-    ("broken.lab.test", MailRoute::Servfail, "SERVFAIL"),
+    ("broken.lab.test", DesignedRoute::Servfail, "SERVFAIL"),
     (
         "silent.lab.test",
-        MailRoute::Timeout,
+        DesignedRoute::Timeout,
         "never answered (a timeout)",
     ),
     (
         "dangling.lab.test",
-        MailRoute::NoMailHosts,
+        DesignedRoute::NoMailHosts,
         "MX to a host without an address: no fallback",
     ),
-    ("alias.lab.test", MailRoute::Mx, "MX pointing at a CNAME"),
+    (
+        "alias.lab.test",
+        DesignedRoute::Mx,
+        "MX pointing at a CNAME",
+    ),
     (
         "literal.lab.test",
-        MailRoute::NoMailHosts,
+        DesignedRoute::NoMailHosts,
         "MX naming an IP address (looked up as a name, it resolves nowhere)",
     ),
 ];
@@ -160,20 +166,6 @@ pub fn lab_domains(hosts: &[LabHost]) -> Vec<String> {
         .iter()
         .map(|h| customer_domain(h.persona.name()))
         .chain(CASE_DOMAINS.iter().map(|(d, _, _)| d.to_string()))
-        .collect()
-}
-
-/// The lab's mail domains as `@domain:PORT` targets (the personas' port).
-pub fn domain_targets(hosts: &[LabHost], port: u16) -> Vec<(Origin, Target)> {
-    lab_domains(hosts)
-        .into_iter()
-        .enumerate()
-        .map(|(i, d)| {
-            (
-                Origin::line("lab domains", i + 1),
-                Target::new(TargetSpec::Domain(d), Some(port)),
-            )
-        })
         .collect()
 }
 
@@ -285,8 +277,8 @@ async fn serve_tcp(listener: TcpListener, zone: Arc<Zone>, cancel: CancellationT
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::Persona;
-    use relayscan_lab::dns::zone::{QType, Reply};
+    use crate::Persona;
+    use zone::{QType, Reply};
 
     fn hosts() -> Vec<LabHost> {
         [Persona::OpenRelay, Persona::Closed]
@@ -322,67 +314,6 @@ mod tests {
         for d in &domains {
             assert!(d.ends_with(".lab.test"), "{d}");
         }
-    }
-
-    /// The real resolver against the real server, over loopback UDP: every answer kind.
-    #[tokio::test]
-    async fn hickory_reads_every_case_from_the_server() {
-        use crate::dns::domain::resolve_domain;
-        use crate::dns::hickory::HickoryResolver;
-        use crate::dns::{LookupError, Resolve};
-        use std::time::Duration;
-
-        let server = LabDns::start("127.0.0.1:0".parse().unwrap(), lab_zone(&hosts()))
-            .await
-            .unwrap();
-        let dns = HickoryResolver::new(&[server.addr()], Duration::from_millis(300), 1).unwrap();
-        let route = |d: &'static str| {
-            let dns = dns.clone();
-            async move { resolve_domain(&dns, d).await }
-        };
-        let shared = route("shared-3.lab.test").await;
-        assert_eq!(shared.route, MailRoute::Mx);
-        let prefs: Vec<Option<u16>> = shared.hosts.iter().map(|h| h.preference).collect();
-        assert_eq!(prefs, [Some(10), Some(20)]);
-        assert_eq!(
-            shared.hosts[0].addresses,
-            vec![IpAddr::from([127, 0, 2, 1])]
-        );
-        assert!(shared.spf.valid, "{:?}", shared.spf);
-        assert_eq!(
-            shared.spf.raw.as_deref(),
-            Some("v=spf1 ip4:127.0.0.0/8 ip6:::1 mx -all")
-        );
-        assert_eq!(
-            route("implicit.lab.test").await.route,
-            MailRoute::ImplicitMx
-        );
-        assert_eq!(route("nullmx.lab.test").await.route, MailRoute::NullMx);
-        assert_eq!(route("gone.lab.test").await.route, MailRoute::Nxdomain);
-        assert_eq!(route("nodata.lab.test").await.route, MailRoute::NoRecords);
-        assert_eq!(route("broken.lab.test").await.route, MailRoute::Servfail);
-        assert_eq!(route("silent.lab.test").await.route, MailRoute::Timeout);
-        assert_eq!(
-            route("dangling.lab.test").await.route,
-            MailRoute::NoMailHosts
-        );
-        let alias = route("alias.lab.test").await;
-        assert_eq!(alias.hosts[0].cname.as_deref(), Some("open-relay.lab.test"));
-        let literal = route("literal.lab.test").await;
-        assert!(literal.hosts[0].ip_literal);
-        let open = route("customer-open-relay.lab.test").await;
-        assert_eq!(
-            (open.spf.all, open.dmarc.p.as_deref()),
-            (Some('+'), Some("none"))
-        );
-        assert_eq!(
-            dns.ptr(IpAddr::from([127, 0, 2, 2])).await,
-            Ok(vec!["closed.lab.test".to_string()])
-        );
-        assert_eq!(
-            dns.ptr(IpAddr::from([127, 0, 2, 99])).await,
-            Err(LookupError::NxDomain)
-        );
     }
 
     #[tokio::test]

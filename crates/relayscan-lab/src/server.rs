@@ -19,11 +19,11 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
 
-use super::lines::{Line, LineReader, MAX_LINE};
-use super::persona::Persona;
-use super::policy::{Answer, Greylist, Session, greeting, talked_too_early};
-use super::tls::{self, AfterStarttls, LabTls};
-use relayscan_lab::tls_server::TlsServer;
+use crate::lines::{Line, LineReader, MAX_LINE};
+use crate::persona::Persona;
+use crate::policy::{Answer, Greylist, Session, greeting, talked_too_early};
+use crate::tls::{self, AfterStarttls, LabTls};
+use crate::tls_server::TlsServer;
 
 /// A client silent this long is told 421 and dropped.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -354,7 +354,7 @@ pub fn describe_hosts(hosts: &[LabHost]) -> String {
             [
                 h.addr.to_string(),
                 h.persona.name().to_string(),
-                h.persona.expected_verdict().to_string(),
+                h.persona.designed_verdict().to_string(),
                 h.persona.description().to_string(),
             ]
         })
@@ -388,7 +388,7 @@ pub fn describe_hosts(hosts: &[LabHost]) -> String {
 
 /// Binds every address on one port. With port 0 the first bind picks the port;
 /// if it is taken on a later address, everything is closed and retried.
-pub(super) fn bind_all(ips: &[Ipv4Addr], port: u16) -> Result<(Vec<TcpListener>, u16), LabError> {
+pub(crate) fn bind_all(ips: &[Ipv4Addr], port: u16) -> Result<(Vec<TcpListener>, u16), LabError> {
     let mut attempt = 0;
     loop {
         attempt += 1;

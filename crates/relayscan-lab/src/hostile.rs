@@ -4,7 +4,7 @@
 //! (`document.body.dataset.pwned`), so that a test can prove they stayed inert; the only
 //! URLs are documentation names (`evil.example`), never fetched.
 
-use super::persona::Persona;
+use crate::persona::Persona;
 
 /// What the hostile HTML payloads would set on the report page, were they ever to run.
 pub const PWNED_ATTRIBUTE: &str = "data-pwned";

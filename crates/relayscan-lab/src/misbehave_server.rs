@@ -12,10 +12,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::sleep;
 use tokio_util::sync::CancellationToken;
 
-use super::lines::{Line, LineReader, MAX_LINE};
-use super::misbehave::Misbehaviour;
-use super::persona::Persona;
-use super::server::{LabError, bind_all, plan_hosts};
+use crate::lines::{Line, LineReader, MAX_LINE};
+use crate::misbehave::Misbehaviour;
+use crate::persona::Persona;
+use crate::server::{LabError, bind_all, plan_hosts};
 
 /// The tarpit's pace.
 const TRICKLE: Duration = Duration::from_secs(1);
@@ -64,7 +64,7 @@ impl HostileLab {
     pub fn describe(&self) -> String {
         let mut out = String::new();
         for (addr, m) in &self.hosts {
-            let e = m.expected();
+            let e = m.designed();
             out.push_str(&format!(
                 "{:<22} {:<19} {:<15} {:<13} {}\n",
                 addr.to_string(),
