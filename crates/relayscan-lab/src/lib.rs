@@ -9,13 +9,15 @@
 //! as pure functions, `lines.rs` splits client input with bounds, `server.rs` does the
 //! loopback I/O. `tls.rs` says what each persona does around TLS and makes the
 //! certificates; `tls_server.rs` is the rustls side. `dns/` is the lab's zone and its
-//! server. `misbehave.rs` and `misbehave_server.rs` are the misbehaving servers of
+//! server; `launcher.rs` runs `relayscan lab` for the scanner's tests and benchmarks.
+//! `misbehave.rs` and `misbehave_server.rs` are the misbehaving servers of
 //! `relayscan lab --hostile`; `hostile.rs` is the personas' report-injection text.
 
 pub mod address;
 pub mod designed;
 pub mod dns;
 pub mod hostile;
+pub mod launcher;
 pub mod lines;
 pub mod misbehave;
 pub mod misbehave_server;

@@ -318,14 +318,22 @@ pub fn plan_hosts(
             wanted,
         });
     }
-    let base = u32::from(bind.network());
+    // In range: wanted <= usable < 2^(32-prefix), checked above.
     Ok((0..wanted)
         .map(|i| {
-            // In range: wanted <= usable < 2^(32-prefix), checked above.
-            let ip = Ipv4Addr::from(base + 1 + i as u32);
-            (ip, personas[i % personas.len()])
+            (
+                host_address(bind.network(), i),
+                personas[i % personas.len()],
+            )
         })
         .collect())
+}
+
+/// The address of host `n` (0-based) of a lab on `network`: the network address + 1 + n,
+/// so the first host is `.1` (saturating at 255.255.255.255, past any real lab).
+pub fn host_address(network: Ipv4Addr, n: usize) -> Ipv4Addr {
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    Ipv4Addr::from(u32::from(network).saturating_add(1).saturating_add(n))
 }
 
 /// `count` consecutive addresses from `first` as a target spec: a CIDR when
@@ -892,6 +900,22 @@ mod tests {
             plan_hosts(net("127.0.0.0/24"), &[], 0),
             Err(LabError::NoPersonas)
         ));
+    }
+
+    #[test]
+    fn host_addresses_count_from_the_network_address_plus_one() {
+        let table = [
+            ((127, 0, 2, 0), 0, (127, 0, 2, 1)),
+            ((127, 0, 2, 0), 12, (127, 0, 2, 13)),
+            ((127, 0, 0, 0), 300, (127, 0, 1, 45)),
+            ((255, 255, 255, 255), 5, (255, 255, 255, 255)),
+        ];
+        for ((a, b, c, d), n, (w, x, y, z)) in table {
+            assert_eq!(
+                host_address(Ipv4Addr::new(a, b, c, d), n),
+                Ipv4Addr::new(w, x, y, z)
+            );
+        }
     }
 
     #[test]
