@@ -283,7 +283,7 @@ fn hostile_banners_stay_inert_in_a_real_browser() {
     );
     // Every payload would have set data-pwned on <body> or added an element; none did.
     assert!(
-        !dom.contains(relayscan_lab::hostile::PWNED_ATTRIBUTE),
+        !dom.contains(relayscan_lab::injection::PWNED_ATTRIBUTE),
         "a payload ran"
     );
     assert_eq!(

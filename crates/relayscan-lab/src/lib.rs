@@ -11,12 +11,13 @@
 //! certificates; `tls_server.rs` is the rustls side. `dns/` is the lab's zone and its
 //! server; `launcher.rs` runs `relayscan lab` for the scanner's tests and benchmarks.
 //! `misbehave.rs` and `misbehave_server.rs` are the misbehaving servers of
-//! `relayscan lab --hostile`; `hostile.rs` is the personas' report-injection text.
+//! `relayscan lab --hostile`; `injection.rs` is the report-injection text of the
+//! hostile-csv, hostile-html and hostile-terminal personas.
 
 pub mod address;
 pub mod designed;
 pub mod dns;
-pub mod hostile;
+pub mod injection;
 pub mod launcher;
 pub mod lines;
 pub mod misbehave;

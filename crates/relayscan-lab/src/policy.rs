@@ -91,7 +91,7 @@ pub fn greeting(persona: Persona) -> Greeting {
         ),
         _ => (
             None,
-            crate::hostile::greeting(persona, h).unwrap_or(standard),
+            crate::injection::greeting(persona, h).unwrap_or(standard),
             false,
         ),
     };
@@ -169,8 +169,8 @@ pub fn rcpt_reply(
     };
     match persona {
         Persona::OpenRelay | Persona::TlsRequired => relay(),
-        Persona::HostileHtml => crate::hostile::rcpt(persona, relay()),
-        Persona::HostileCsv | Persona::HostileTerminal => crate::hostile::rcpt(persona, denied()),
+        Persona::HostileHtml => crate::injection::rcpt(persona, relay()),
+        Persona::HostileCsv | Persona::HostileTerminal => crate::injection::rcpt(persona, denied()),
         Persona::AuthRequired | Persona::AuthBeforeTls => {
             "530 5.7.0 Authentication required".to_string()
         }
@@ -467,7 +467,7 @@ impl Session {
             lines.push("250-STARTTLS".to_string());
         }
         lines.extend(["250-8BITMIME", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8"].map(String::from));
-        crate::hostile::ehlo(self.persona, &mut lines);
+        crate::injection::ehlo(self.persona, &mut lines);
         Answer {
             lines: lines.into_iter().map(Cow::Owned).collect(),
             close: false,

@@ -1,4 +1,4 @@
-//! The lab's hostile personas: greetings and replies crafted against every report (spreadsheet, browser, Markdown, terminal).
+//! The injection personas' text (hostile-csv, hostile-html, hostile-terminal): greetings and replies crafted against every report (spreadsheet, browser, Markdown, terminal).
 //!
 //! Pure text. The payloads only ever try to touch the page they land in
 //! (`document.body.dataset.pwned`), so that a test can prove they stayed inert; the only
