@@ -6,7 +6,7 @@
 //! does not compile until it is mapped, and the tests below check that every name the
 //! lab prints parses as the scanner's own.
 
-use relayscan_lab::misbehave::Misbehaviour;
+use relayscan_lab::hostile::Misbehaviour;
 use relayscan_lab::{DesignedRoute, DesignedStatus, DesignedVerdict, Persona};
 
 use crate::dns::MailRoute;

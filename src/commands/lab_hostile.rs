@@ -4,7 +4,7 @@ use std::io::Write;
 
 use super::AppError;
 use crate::cli::LabArgs;
-use relayscan_lab::misbehave_server::HostileLab;
+use relayscan_lab::hostile_server::HostileLab;
 
 pub async fn run(args: &LabArgs) -> Result<i32, AppError> {
     let bind = args

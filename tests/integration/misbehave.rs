@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use relayscan::lab::MisbehaviourExpectation;
-use relayscan_lab::misbehave::Misbehaviour;
+use relayscan_lab::hostile::Misbehaviour;
 
 use crate::support::{LabProcess, read_jsonl, relayscan};
 

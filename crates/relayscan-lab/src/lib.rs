@@ -10,18 +10,18 @@
 //! loopback I/O. `tls.rs` says what each persona does around TLS and makes the
 //! certificates; `tls_server.rs` is the rustls side. `dns/` is the lab's zone and its
 //! server; `launcher.rs` runs `relayscan lab` for the scanner's tests and benchmarks.
-//! `misbehave.rs` and `misbehave_server.rs` are the misbehaving servers of
+//! `hostile.rs` and `hostile_server.rs` are the misbehaving servers of
 //! `relayscan lab --hostile`; `injection.rs` is the report-injection text of the
 //! hostile-csv, hostile-html and hostile-terminal personas.
 
 pub mod address;
 pub mod designed;
 pub mod dns;
+pub mod hostile;
+pub mod hostile_server;
 pub mod injection;
 pub mod launcher;
 pub mod lines;
-pub mod misbehave;
-pub mod misbehave_server;
 pub mod persona;
 pub mod policy;
 pub mod server;

@@ -1,6 +1,6 @@
 //! The hostile lab's network side: one loopback listener per misbehaving host, one task per connection, prompt shutdown.
 //!
-//! What each host sends is decided in `misbehave.rs`; this file only paces the bytes
+//! What each host sends is decided in `hostile.rs`; this file only paces the bytes
 //! (trickles, floods, one-byte writes) and ends connections the rude way when asked to.
 
 use std::net::{IpAddr, SocketAddr};
@@ -12,8 +12,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::sleep;
 use tokio_util::sync::CancellationToken;
 
+use crate::hostile::Misbehaviour;
 use crate::lines::{Line, LineReader, MAX_LINE};
-use crate::misbehave::Misbehaviour;
 use crate::persona::Persona;
 use crate::server::{LabError, bind_all, plan_hosts};
 

@@ -2,7 +2,7 @@
 //!
 //! A group apart from [`Persona`](crate::Persona): the demo and the ordinary lab never
 //! start them, because several only end at the scanner's timeouts. This file is pure
-//! (names, expectations, the bytes each one sends); `misbehave_server.rs` does the I/O.
+//! (names, expectations, the bytes each one sends); `hostile_server.rs` does the I/O.
 
 use crate::designed::{DesignedStatus, DesignedVerdict};
 
