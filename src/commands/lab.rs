@@ -100,7 +100,7 @@ async fn serve(args: LabArgs) -> Result<i32, AppError> {
         let _ = writeln!(
             out,
             "lab DNS: zone {} at {}; scan its mail domains with: relayscan scan --resolver {1} -p {} -d customer-open-relay.{0} -d shared-1.{0}",
-            relayscan_lab::dns::ZONE,
+            relayscan_lab::dns::ZONE_ORIGIN,
             dns.addr(),
             lab.port()
         );

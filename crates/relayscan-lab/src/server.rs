@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path as FsPath, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::lines::{Line, LineReader, MAX_LINE};
 use crate::persona::Persona;
-use crate::policy::{Answer, Greylist, Session, greeting, talked_too_early};
+use crate::policy::{Answer, Conversation, Greylist, greeting, talked_too_early};
 use crate::tls::{self, AfterStarttls, LabTls};
 use crate::tls_server::TlsServer;
 
@@ -452,7 +452,7 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn open(log: Option<&FsPath>, record: bool) -> Result<Recorder, LabError> {
+    fn open(log: Option<&Path>, record: bool) -> Result<Recorder, LabError> {
         let file = match log {
             Some(path) => Some(Mutex::new(File::create(path).map_err(|source| {
                 LabError::Log {
@@ -576,7 +576,7 @@ async fn serve_maybe_tls(
     if !implicit {
         return serve(stream, client, ctx, false).await;
     }
-    // Boxed for the same reason as `after_starttls`.
+    // Boxed for the same reason as `serve_after_starttls`.
     Box::pin(serve_implicit_tls(stream, client, ctx)).await
 }
 
@@ -602,9 +602,9 @@ async fn serve<S>(stream: &mut S, client: IpAddr, ctx: &HostCtx, in_tls: bool) -
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let mut session = Session::new(ctx.persona, ctx.ip, client);
+    let mut conversation = Conversation::new(ctx.persona, ctx.ip, client);
     if in_tls {
-        session.tls_started();
+        conversation.tls_started();
     }
     // Room for an EHLO reply or a pipelined group's replies without regrowing.
     let mut out = Vec::with_capacity(1024);
@@ -637,17 +637,21 @@ where
         linger_close(stream).await;
         return Ok(());
     }
-    if commands(stream, &mut session, ctx, out).await? == Next::Close {
+    if commands(stream, &mut conversation, ctx, out).await? == Next::Close {
         return Ok(());
     }
     // The 220 to STARTTLS is out; what follows is the handshake. Boxed: the TLS
     // states are large, and most connections never get here, so they should not
     // make every connection's task that large.
-    Box::pin(after_starttls(stream, session, ctx)).await
+    Box::pin(serve_after_starttls(stream, conversation, ctx)).await
 }
 
 /// The STARTTLS handshake (or its refusal) and the dialogue inside TLS.
-async fn after_starttls<S>(stream: &mut S, mut session: Session, ctx: &HostCtx) -> io::Result<()>
+async fn serve_after_starttls<S>(
+    stream: &mut S,
+    mut conversation: Conversation,
+    ctx: &HostCtx,
+) -> io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
@@ -668,9 +672,9 @@ where
                 Ok(r) => r?,
                 Err(_) => return Ok(()),
             };
-            session.tls_started();
+            conversation.tls_started();
             // A second STARTTLS is refused by the policy, so this ends in Close.
-            commands(&mut tls, &mut session, ctx, Vec::new()).await?;
+            commands(&mut tls, &mut conversation, ctx, Vec::new()).await?;
             Ok(())
         }
     }
@@ -688,7 +692,7 @@ enum Next {
 /// is accepted. `out` holds what is still to be sent (the greeting).
 async fn commands<S>(
     stream: &mut S,
-    session: &mut Session,
+    conversation: &mut Conversation,
     ctx: &HostCtx,
     mut out: Vec<u8>,
 ) -> io::Result<Next>
@@ -705,10 +709,10 @@ where
         let mut owed_delay = true;
         while let Some(line) = reader.next_line() {
             let mut starttls = false;
-            let answer = if session.in_body() {
+            let answer = if conversation.in_body() {
                 let end = match line {
-                    Line::Text(text) => session.body_line(&text),
-                    Line::TooLong => session.body_bytes(MAX_LINE),
+                    Line::Text(text) => conversation.body_line(&text),
+                    Line::TooLong => conversation.body_bytes(MAX_LINE),
                 };
                 end.map(|end| {
                     ctx.log(&format!("<message body, {} bytes>", end.bytes));
@@ -718,7 +722,7 @@ where
                 Some(match line {
                     Line::Text(text) => {
                         ctx.log(&text);
-                        let answer = session.command(&text, &ctx.greylist);
+                        let answer = conversation.command(&text, &ctx.greylist);
                         // The code first: it rules out almost every line cheaply.
                         starttls = answer.code() == Some(220)
                             && text.trim().eq_ignore_ascii_case("STARTTLS");
@@ -726,7 +730,7 @@ where
                     }
                     Line::TooLong => {
                         ctx.log("<line too long>");
-                        session.line_too_long()
+                        conversation.line_too_long()
                     }
                 })
             };
@@ -770,7 +774,7 @@ where
         let n = match read {
             Some(r) => r?,
             None => {
-                push_answer(&mut out, &session.timeout());
+                push_answer(&mut out, &conversation.timeout());
                 flush(stream, &mut out).await?;
                 linger_close(stream).await;
                 return Ok(Next::Close);

@@ -186,14 +186,14 @@ fn ymd(t: DateTime<Utc>) -> Result<(i32, u8, u8), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{Greylist, Session};
+    use crate::policy::{Conversation, Greylist};
     use std::net::{IpAddr, Ipv4Addr};
 
     /// Runs `lines` through the persona's policy; `TLS` marks the handshake.
     fn dialogue(persona: Persona, lines: &[&str]) -> Vec<String> {
         let greylist = Greylist::new();
         let client = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let mut s = Session::new(persona, Ipv4Addr::new(127, 0, 41, 1), client);
+        let mut s = Conversation::new(persona, Ipv4Addr::new(127, 0, 41, 1), client);
         let mut out = Vec::new();
         for line in lines {
             if *line == "TLS" {

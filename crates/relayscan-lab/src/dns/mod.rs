@@ -19,14 +19,14 @@ pub mod wire;
 pub mod zone;
 
 /// The lab's zone origin. `.test` is reserved (RFC 2606): it can never leak to real DNS.
-pub const ZONE: &str = "lab.test";
+pub const ZONE_ORIGIN: &str = "lab.test";
 
 /// A DNS message over TCP is at most 65,535 bytes after its length prefix.
 const MAX_TCP_MESSAGE: usize = 65_535;
 
 /// The domain of a persona's customer: `customer-open-relay.lab.test`.
 pub fn customer_domain(persona_name: &str) -> String {
-    format!("customer-{persona_name}.{ZONE}")
+    format!("customer-{persona_name}.{ZONE_ORIGIN}")
 }
 
 /// Domains of the lab zone for each DNS case: the route relayscan must find, and why.
@@ -93,7 +93,7 @@ fn spf_and_dmarc(zone: &mut Zone, domain: &str, spf: &str, dmarc: &str) {
 /// The lab zone: each persona host under its own name (A and PTR, so that its greeting
 /// name is forward-confirmed), a customer domain per persona, and the case domains.
 pub fn lab_zone(hosts: &[LabHost]) -> Zone {
-    let mut zone = Zone::new(ZONE);
+    let mut zone = Zone::new(ZONE_ORIGIN);
     for host in hosts {
         zone.add_host(host.persona.hostname(), host.addr.ip());
         let domain = customer_domain(host.persona.name());
@@ -122,7 +122,7 @@ pub fn lab_zone(hosts: &[LabHost]) -> Zone {
     let second = hosts.get(1).or(hosts.first()).map(|h| h.persona.hostname());
     if let (Some(first), Some(second)) = (first, second) {
         for d in ["shared-1", "shared-2", "shared-3"] {
-            let domain = format!("{d}.{ZONE}");
+            let domain = format!("{d}.{ZONE_ORIGIN}");
             zone.add(&domain, Data::Mx(10, first.to_string()))
                 .add(&domain, Data::Mx(20, second.to_string()));
         }
@@ -278,7 +278,7 @@ async fn serve_tcp(listener: TcpListener, zone: Arc<Zone>, cancel: CancellationT
 mod tests {
     use super::*;
     use crate::Persona;
-    use zone::{QType, Reply};
+    use zone::{QType, ZoneAnswer};
 
     fn hosts() -> Vec<LabHost> {
         [Persona::OpenRelay, Persona::Closed]
@@ -295,19 +295,21 @@ mod tests {
     fn the_zone_covers_every_case() {
         let zone = lab_zone(&hosts());
         let mx = |d: &str| zone.answer(d, QType::Mx);
-        assert!(matches!(mx("customer-open-relay.lab.test"), Reply::Records(r) if r.len() == 1));
-        assert!(matches!(mx("shared-2.lab.test"), Reply::Records(r) if r.len() == 2));
-        assert_eq!(mx("implicit.lab.test"), Reply::NoData);
-        assert_eq!(mx("gone.lab.test"), Reply::NxDomain);
-        assert_eq!(mx("nodata.lab.test"), Reply::NoData);
-        assert_eq!(mx("broken.lab.test"), Reply::ServFail);
-        assert_eq!(mx("silent.lab.test"), Reply::Drop);
         assert!(
-            matches!(zone.answer("shared-3.lab.test", QType::Txt), Reply::Records(r) if matches!(&r[0].1, Data::Txt(s) if s.len() == 3))
+            matches!(mx("customer-open-relay.lab.test"), ZoneAnswer::Records(r) if r.len() == 1)
+        );
+        assert!(matches!(mx("shared-2.lab.test"), ZoneAnswer::Records(r) if r.len() == 2));
+        assert_eq!(mx("implicit.lab.test"), ZoneAnswer::NoData);
+        assert_eq!(mx("gone.lab.test"), ZoneAnswer::NxDomain);
+        assert_eq!(mx("nodata.lab.test"), ZoneAnswer::NoData);
+        assert_eq!(mx("broken.lab.test"), ZoneAnswer::ServFail);
+        assert_eq!(mx("silent.lab.test"), ZoneAnswer::Drop);
+        assert!(
+            matches!(zone.answer("shared-3.lab.test", QType::Txt), ZoneAnswer::Records(r) if matches!(&r[0].1, Data::Txt(s) if s.len() == 3))
         );
         assert!(matches!(
             zone.answer("1.2.0.127.in-addr.arpa", QType::Ptr),
-            Reply::Records(_)
+            ZoneAnswer::Records(_)
         ));
         let domains = lab_domains(&hosts());
         assert_eq!(domains.len(), 2 + CASE_DOMAINS.len());
@@ -318,7 +320,7 @@ mod tests {
 
     #[tokio::test]
     async fn refuses_addresses_off_loopback() {
-        let err = LabDns::start("192.0.2.1:0".parse().unwrap(), Zone::new(ZONE))
+        let err = LabDns::start("192.0.2.1:0".parse().unwrap(), Zone::new(ZONE_ORIGIN))
             .await
             .unwrap_err();
         assert!(err.to_string().contains("not loopback"));

@@ -4,7 +4,7 @@ use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
-use super::zone::{Data, QType, Reply, Zone};
+use super::zone::{Data, QType, Zone, ZoneAnswer};
 
 fn qtype(t: RecordType) -> QType {
     match t {
@@ -56,12 +56,12 @@ pub fn respond(zone: &Zone, packet: &[u8]) -> Option<Vec<u8>> {
     response.metadata.recursion_desired = request.metadata.recursion_desired;
     response.add_query(query.clone());
     match zone.answer(&query.name.to_ascii(), qtype(query.query_type)) {
-        Reply::Drop => return None,
-        Reply::NxDomain => response.metadata.response_code = ResponseCode::NXDomain,
-        Reply::ServFail => response.metadata.response_code = ResponseCode::ServFail,
-        Reply::Refused => response.metadata.response_code = ResponseCode::Refused,
-        Reply::NoData => {}
-        Reply::Records(records) => {
+        ZoneAnswer::Drop => return None,
+        ZoneAnswer::NxDomain => response.metadata.response_code = ResponseCode::NXDomain,
+        ZoneAnswer::ServFail => response.metadata.response_code = ResponseCode::ServFail,
+        ZoneAnswer::Refused => response.metadata.response_code = ResponseCode::Refused,
+        ZoneAnswer::NoData => {}
+        ZoneAnswer::Records(records) => {
             for (owner, data) in &records {
                 if let Some(r) = record(owner, data) {
                     response.add_answer(r);
