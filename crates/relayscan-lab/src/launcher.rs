@@ -1,8 +1,9 @@
 //! Runs `relayscan lab` as a child process for the scanner's tests and benchmarks: the command line, the wait for its "lab ready" line, and the kill when dropped.
 //!
 //! The lab crate cannot call the scanner, so it runs the scanner's binary from the path
-//! it is given (`env!("CARGO_BIN_EXE_relayscan")` in the scanner's tests and benches)
-//! and reads the lines that `relayscan lab` and `relayscan lab --hostile` print.
+//! it is given (`env!("CARGO_BIN_EXE_relayscan")` in the scanner's tests and benches).
+//! The lines it waits for are written by [`ready_line`] and [`dns_line`], which
+//! `relayscan lab` and `relayscan lab --hostile` print, and read back beside them.
 
 use std::ffi::OsString;
 use std::io::{self, BufRead, BufReader};
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::Ipv4Network;
 
+use crate::dns::ZONE_ORIGIN;
 use crate::server::host_address;
 
 /// How long a lab may take to print "lab ready": the largest, a /17 of 32,766
@@ -158,11 +160,11 @@ impl LabLauncher {
                     return Err(not_ready(lab.exit_status()));
                 }
             };
-            if let Some(dns) = dns_line(&line) {
+            if let Some(dns) = parse_dns_line(&line) {
                 lab.ready.dns = Some(dns);
-            } else if let Some(rest) = line.strip_prefix(READY_PREFIX) {
-                let (hosts, port, tls_port) =
-                    ready_line(rest).ok_or_else(|| not_ready(format!("unreadable: {line}")))?;
+            } else if line.starts_with(READY_PREFIX) {
+                let (hosts, port, tls_port) = parse_ready_line(&line)
+                    .ok_or_else(|| not_ready(format!("unreadable: {line}")))?;
                 lab.ready = LabReady {
                     hosts,
                     port,
@@ -176,10 +178,28 @@ impl LabLauncher {
 }
 
 const READY_PREFIX: &str = "lab ready: ";
+const DNS_PREFIX: &str = "lab DNS: ";
 
-/// `13 hosts on port 40123; implicit TLS on port 40124; scan with: ...` (the TLS part
-/// only when a persona speaks TLS first): hosts, port and implicit-TLS port.
-fn ready_line(rest: &str) -> Option<(usize, u16, Option<u16>)> {
+/// The line `relayscan lab` prints once every host listens, ending in how to scan it:
+/// `lab ready: 13 hosts on port 2525; [implicit TLS on port 4650; ]scan with: SCAN`.
+pub fn ready_line(hosts: usize, port: u16, tls_port: Option<u16>, scan_with: &str) -> String {
+    match tls_port {
+        Some(tls) => format!(
+            "{READY_PREFIX}{hosts} hosts on port {port}; implicit TLS on port {tls}; scan with: {scan_with}"
+        ),
+        None => format!("{READY_PREFIX}{hosts} hosts on port {port}; scan with: {scan_with}"),
+    }
+}
+
+/// The line announcing the lab's DNS server, printed before [`ready_line`]:
+/// `lab DNS: zone lab.test at ADDR; scan its mail domains with: SCAN`.
+pub fn dns_line(addr: SocketAddr, scan_with: &str) -> String {
+    format!("{DNS_PREFIX}zone {ZONE_ORIGIN} at {addr}; scan its mail domains with: {scan_with}")
+}
+
+/// Hosts, port and implicit-TLS port from a [`ready_line`].
+fn parse_ready_line(line: &str) -> Option<(usize, u16, Option<u16>)> {
+    let rest = line.strip_prefix(READY_PREFIX)?;
     let words: Vec<&str> = rest.split_whitespace().collect();
     let hosts = words.first()?.parse().ok()?;
     if words.get(1..4)? != ["hosts", "on", "port"] {
@@ -193,9 +213,9 @@ fn ready_line(rest: &str) -> Option<(usize, u16, Option<u16>)> {
     Some((hosts, port, tls_port))
 }
 
-/// `lab DNS: zone lab.test at 127.0.80.254:40125; scan its mail domains with: ...`.
-fn dns_line(line: &str) -> Option<SocketAddr> {
-    line.strip_prefix("lab DNS: ")?
+/// The server's address from a [`dns_line`].
+fn parse_dns_line(line: &str) -> Option<SocketAddr> {
+    line.strip_prefix(DNS_PREFIX)?
         .split_once(" at ")?
         .1
         .split(';')
@@ -255,34 +275,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ready_lines_as_the_lab_prints_them() {
+    fn ready_lines_read_back_as_written() {
         let table = [
-            (
-                "13 hosts on port 40123; scan with: relayscan scan 127.0.2.1-13 -p 40123",
-                Some((13, 40123, None)),
-            ),
-            (
-                "23 hosts on port 2525; implicit TLS on port 4650; scan with: relayscan scan x",
-                Some((23, 2525, Some(4650))),
-            ),
-            ("13 hosts on port x; scan with: ...", None),
-            ("many hosts on port 1;", None),
-            ("13 personas on port 1;", None),
-            ("", None),
+            (13, 40123, None),
+            (23, 2525, Some(4650)),
+            (1, 1, Some(65535)),
         ];
-        for (rest, want) in table {
-            assert_eq!(ready_line(rest), want, "{rest}");
+        for (hosts, port, tls_port) in table {
+            let line = ready_line(hosts, port, tls_port, "relayscan scan 127.0.2.1-13 -p 2525");
+            assert_eq!(
+                parse_ready_line(&line),
+                Some((hosts, port, tls_port)),
+                "{line}"
+            );
+        }
+        assert_eq!(
+            ready_line(23, 2525, Some(4650), "SCAN"),
+            "lab ready: 23 hosts on port 2525; implicit TLS on port 4650; scan with: SCAN"
+        );
+        for bad in [
+            "lab ready: 13 hosts on port x; scan with: ...",
+            "lab ready: many hosts on port 1;",
+            "lab ready: 13 personas on port 1;",
+            "lab ready: ",
+            "13 hosts on port 1;",
+        ] {
+            assert_eq!(parse_ready_line(bad), None, "{bad}");
         }
     }
 
     #[test]
-    fn dns_lines_as_the_lab_prints_them() {
+    fn dns_lines_read_back_as_written() {
+        let addr: SocketAddr = "127.0.80.254:40125".parse().unwrap();
+        let line = dns_line(addr, "relayscan scan --resolver 127.0.80.254:40125");
         assert_eq!(
-            dns_line("lab DNS: zone lab.test at 127.0.80.254:40125; scan its mail domains with: x"),
-            Some("127.0.80.254:40125".parse().unwrap())
+            line,
+            "lab DNS: zone lab.test at 127.0.80.254:40125; scan its mail domains with: relayscan scan --resolver 127.0.80.254:40125"
         );
-        assert_eq!(dns_line("lab DNS: zone lab.test at nowhere; x"), None);
-        assert_eq!(dns_line("lab ready: 1 hosts on port 1;"), None);
+        assert_eq!(parse_dns_line(&line), Some(addr));
+        assert_eq!(parse_dns_line("lab DNS: zone lab.test at nowhere; x"), None);
+        assert_eq!(parse_dns_line("lab ready: 1 hosts on port 1;"), None);
     }
 
     #[test]
