@@ -96,10 +96,13 @@ impl LabLauncher {
 
     /// Starts the lab and waits (at most [`READY_WITHIN`]) for its "lab ready" line.
     pub fn start(self) -> Result<RunningLab, LaunchError> {
-        let network: Ipv4Network = self.bind.parse().map_err(|e| LaunchError::Network {
-            bind: self.bind.clone(),
-            reason: format!("{e}"),
-        })?;
+        let network = self
+            .bind
+            .parse::<Ipv4Network>()
+            .map_err(|e| LaunchError::Network {
+                bind: self.bind.clone(),
+                reason: e.to_string(),
+            })?;
         let mut child = Command::new(&self.binary)
             .args([
                 "lab",
@@ -154,7 +157,9 @@ impl LabLauncher {
             let line = match lines.recv_timeout(left) {
                 Ok(line) => line,
                 Err(mpsc::RecvTimeoutError::Timeout) => {
-                    return Err(not_ready(format!("nothing within {READY_WITHIN:?}")));
+                    return Err(not_ready(format!(
+                        "no \"lab ready\" line within {READY_WITHIN:?}"
+                    )));
                 }
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
                     return Err(not_ready(lab.exit_status()));
