@@ -7,8 +7,8 @@
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use relayscan::dns::zone::{Data, Zone};
-use relayscan::lab::dns::LabDns;
+use relayscan_lab::dns::LabDns;
+use relayscan_lab::dns::zone::{Data, Zone};
 
 mod common;
 
@@ -87,9 +87,9 @@ fn main() {
     );
 
     // 2. The whole scan: every mail host probed once, credited to all its domains.
-    let (mut lab, port, _) = start_lab("127.0.90.0/23", MX_HOSTS, &["--persona", "closed"]);
+    let lab = start_lab("127.0.90.0/23", MX_HOSTS, &["--persona", "closed"]);
     let prefix = dir.path().join("scan");
-    let port = port.to_string();
+    let port = lab.ready.port.to_string();
     let mut args = vec![
         "scan",
         "--domains",
@@ -108,8 +108,7 @@ fn main() {
     ];
     args.extend(dns_flags);
     let m = measure(&args);
-    let _ = lab.kill();
-    let _ = lab.wait();
+    drop(lab);
     let jsonl = std::fs::read_to_string(dir.path().join("scan.jsonl")).unwrap_or_default();
     let probes = jsonl.lines().count();
     let doc: serde_json::Value = std::fs::read_to_string(dir.path().join("scan.json"))

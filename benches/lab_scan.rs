@@ -32,10 +32,10 @@ fn main() {
     // 1. Full dialogues: every lab host plays one persona (16 relay tests each): plain
     //    SMTP, then STARTTLS with a certificate audit, then implicit TLS.
     let full = |network: &str, first: Ipv4Addr, hosts: usize, persona: &str, implicit: bool| {
-        let (mut lab, port, tls_port) = start_lab(network, hosts, &["--persona", persona]);
-        let port = match (implicit, tls_port) {
+        let lab = start_lab(network, hosts, &["--persona", persona]);
+        let port = match (implicit, lab.ready.tls_port) {
             (true, Some(tls)) => tls,
-            _ => port,
+            _ => lab.ready.port,
         };
         let last = Ipv4Addr::from(u32::from(first) + hosts as u32 - 1);
         let range = format!("{first}-{last}");
@@ -58,8 +58,7 @@ fn main() {
             "-o",
             prefix.to_str().unwrap(),
         ]);
-        let _ = lab.kill();
-        let _ = lab.wait();
+        drop(lab);
         let text = std::fs::read_to_string(prefix.with_extension("jsonl")).expect("jsonl");
         let mut durations: Vec<u64> = text
             .lines()

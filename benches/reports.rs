@@ -16,15 +16,15 @@ use common::{measure, start_lab};
 
 /// Scans a lab of every persona and returns its JSONL records as JSON values.
 fn seed_records(dir: &Path) -> Vec<serde_json::Value> {
-    let hosts = relayscan::lab::Persona::ALL.len();
-    let (mut lab, port, _) = start_lab("127.0.70.0/24", hosts, &[]);
+    let hosts = relayscan_lab::Persona::ALL.len();
+    let lab = start_lab("127.0.70.0/24", hosts, &[]);
     let prefix = dir.join("seed");
     let target = format!("127.0.70.1-{hosts}");
     let m = measure(&[
         "scan",
         &target,
         "-p",
-        &port.to_string(),
+        &lab.ready.port.to_string(),
         "--rate",
         "1000",
         "-q",
@@ -33,8 +33,7 @@ fn seed_records(dir: &Path) -> Vec<serde_json::Value> {
         "-o",
         prefix.to_str().unwrap(),
     ]);
-    let _ = lab.kill();
-    let _ = lab.wait();
+    drop(lab);
     assert_eq!(m.exit, 0, "seed scan failed");
     std::fs::read_to_string(prefix.with_extension("jsonl"))
         .expect("seed jsonl")

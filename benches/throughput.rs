@@ -18,7 +18,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
-use std::process::Child;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -26,6 +25,7 @@ use serde::Deserialize;
 mod common;
 
 use common::{measure, start_lab_on, stop_with_usage};
+use relayscan_lab::launcher::RunningLab;
 
 /// Hosts one lab process holds at most when the open-file limit is high: a /17 of
 /// listeners plus its share of the scanner's connections.
@@ -129,7 +129,7 @@ fn env_or(name: &str, default: &str) -> String {
 
 /// Starts enough labs for `hosts`, each on a /17 of 127.61.0.0 and up; returns them with
 /// the scan targets and the port.
-fn start_labs(hosts: usize, delay: &str, per_lab: usize) -> (Vec<Child>, Vec<String>, String) {
+fn start_labs(hosts: usize, delay: &str, per_lab: usize) -> (Vec<RunningLab>, Vec<String>, String) {
     let mut labs = Vec::new();
     let mut targets = Vec::new();
     // The first lab picks a free port; the others take the same one, so that one `-p`
@@ -141,8 +141,8 @@ fn start_labs(hosts: usize, delay: &str, per_lab: usize) -> (Vec<Child>, Vec<Str
         let n = left.min(per_lab);
         let net = Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 61, 0, 0)) + block * 32_768);
         let args = ["--persona", "closed", "--reply-delay", delay];
-        let (lab, lab_port, _) = start_lab_on(&format!("{net}/17"), port, n, &args);
-        port = lab_port;
+        let lab = start_lab_on(&format!("{net}/17"), port, n, &args);
+        port = lab.ready.port;
         let first = Ipv4Addr::from(u32::from(net) + 1);
         let last = Ipv4Addr::from(u32::from(net) + n as u32);
         targets.push(format!("{first}-{last}"));
@@ -189,7 +189,7 @@ fn run(setup: &Setup) -> Figures {
     assert_eq!(m.exit, 0, "scan exit");
     let (mut lab_cpu, mut lab_sys) = (Duration::ZERO, Duration::ZERO);
     for lab in labs {
-        let (cpu, sys) = stop_with_usage(lab);
+        let (cpu, sys) = stop_with_usage(lab.into_child());
         lab_cpu += cpu;
         lab_sys += sys;
     }

@@ -28,8 +28,10 @@ pub enum Commands {
     #[command(after_help = crate::exit::HELP)]
     Scan(ScanArgs),
     /// Run the built-in lab (a simulated mail network on loopback) until Ctrl-C.
+    #[cfg(feature = "lab")]
     Lab(LabArgs),
     /// Start the lab, scan it, write reports/demo/ and print a summary.
+    #[cfg(feature = "lab")]
     Demo(DemoArgs),
     /// Print the endpoints a scan would probe, in scan order, without sending anything.
     Targets(TargetsArgs),
@@ -135,6 +137,7 @@ pub struct CommonScanArgs {
     pub relay_over: String,
 }
 
+#[cfg(feature = "lab")]
 #[derive(Debug, Args)]
 pub struct LabArgs {
     /// Loopback network whose addresses hold the personas, from .1 upwards.
@@ -172,6 +175,7 @@ pub struct LabArgs {
     pub dns_port: Option<u16>,
 }
 
+#[cfg(feature = "lab")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Loopback network for the demo lab.
@@ -365,4 +369,26 @@ pub struct AuditArgs {
     /// Do not print the findings table.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// `lab` and `demo` run the lab crate: they exist exactly when the `lab` feature is on
+    /// (`cargo test --no-default-features` checks the other side).
+    #[test]
+    fn lab_and_demo_exist_exactly_with_the_lab_feature() {
+        let cli = Cli::command();
+        let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+        assert!(names.contains(&"scan"), "{names:?}");
+        for name in ["lab", "demo"] {
+            assert_eq!(
+                names.contains(&name),
+                cfg!(feature = "lab"),
+                "{name}: {names:?}"
+            );
+        }
+    }
 }

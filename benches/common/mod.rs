@@ -1,11 +1,12 @@
-//! What the benchmarks share: running relayscan with its wall time and peak memory measured, and starting a lab.
+//! What the benchmarks share: running relayscan with its wall time and peak memory measured, and starting a lab (with the lab crate's launcher, as the tests do).
 
 // Each bench binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use relayscan_lab::launcher::{LabLauncher, RunningLab};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_relayscan");
 
@@ -77,53 +78,19 @@ pub fn measure(args: &[&str]) -> Measured {
     }
 }
 
-/// Starts `relayscan lab`; returns it, its port and its implicit-TLS port (when it has one).
-pub fn start_lab(network: &str, hosts: usize, extra: &[&str]) -> (Child, u16, Option<u16>) {
+/// Starts `relayscan lab --hosts HOSTS` on `network` and any free port, with extra flags;
+/// waits until it is ready. Killed when dropped.
+pub fn start_lab(network: &str, hosts: usize, extra: &[&str]) -> RunningLab {
     start_lab_on(network, 0, hosts, extra)
 }
 
 /// [`start_lab`] on a given port (0: any free one).
-pub fn start_lab_on(
-    network: &str,
-    port: u16,
-    hosts: usize,
-    extra: &[&str],
-) -> (Child, u16, Option<u16>) {
-    let mut child = Command::new(BIN)
-        .args([
-            "lab",
-            "--bind",
-            network,
-            "--port",
-            &port.to_string(),
-            "--hosts",
-            &hosts.to_string(),
-        ])
+pub fn start_lab_on(network: &str, port: u16, hosts: usize, extra: &[&str]) -> RunningLab {
+    LabLauncher::new(BIN, network)
+        .port(port)
+        .args(["--hosts".to_string(), hosts.to_string()])
         .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn lab");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.expect("lab output");
-        if let Some(rest) = line.strip_prefix("lab ready: ") {
-            let port = rest
-                .split_whitespace()
-                .nth(4)
-                .unwrap()
-                .trim_end_matches(';')
-                .parse()
-                .unwrap();
-            let tls_port = rest
-                .split_once("implicit TLS on port ")
-                .and_then(|(_, tail)| tail.split(';').next())
-                .and_then(|p| p.trim().parse().ok());
-            std::thread::spawn(move || for _ in lines {});
-            return (child, port, tls_port);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("lab did not start");
+        .quiet()
+        .start()
+        .unwrap_or_else(|e| panic!("{e}"))
 }

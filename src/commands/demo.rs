@@ -10,11 +10,12 @@ use super::scan::{print_closing, scan};
 use crate::cli::DemoArgs;
 use crate::config::demo::{DemoLab, scan_settings};
 use crate::exit;
-use crate::lab::dns::{LabDns, dns_address, domain_targets, lab_zone};
-use crate::lab::{Lab, LabConfig, LabHost, Persona};
+use crate::lab::PersonaExpectation;
 use crate::report::ScanRecord;
 use crate::target::parse_args;
-use crate::target::{Origin, Target};
+use crate::target::{Origin, Target, TargetSpec};
+use relayscan_lab::dns::{LabDns, dns_address, lab_domains, lab_zone};
+use relayscan_lab::{Lab, LabConfig, LabHost, Persona};
 
 pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
     let bind = args
@@ -39,7 +40,7 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
     }
 
     // The lab's mail domains, resolved by the lab's own DNS server, on the main port.
-    let (mut domain_targets, dns) = lab_domains(&lab, bind).await?;
+    let (mut domain_targets, dns) = start_lab_dns(&lab, bind).await?;
     let mut targets =
         parse_args(&[lab.target_range()]).map_err(|e| AppError::Failure(e.to_string()))?;
     targets.append(&mut domain_targets);
@@ -141,7 +142,7 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
 
 /// Starts the lab's DNS server on the last address of `bind` and returns the lab's mail
 /// domains as targets on the lab's port, with the server (it stops when dropped).
-async fn lab_domains(
+async fn start_lab_dns(
     lab: &Lab,
     bind: ipnetwork::Ipv4Network,
 ) -> Result<(Vec<(Origin, Target)>, LabDns), AppError> {
@@ -152,6 +153,20 @@ async fn lab_domains(
         .map_err(|e| AppError::Failure(format!("cannot start the lab DNS server: {e}")))?;
     let targets = domain_targets(&hosts, lab.port());
     Ok((targets, server))
+}
+
+/// The lab's mail domains as `@domain:PORT` targets (the personas' port).
+fn domain_targets(hosts: &[LabHost], port: u16) -> Vec<(Origin, Target)> {
+    lab_domains(hosts)
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            (
+                Origin::line("lab domains", i + 1),
+                Target::new(TargetSpec::Domain(d), Some(port)),
+            )
+        })
+        .collect()
 }
 
 fn expectation(persona: Persona) -> String {

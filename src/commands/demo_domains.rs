@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use super::AppError;
-use crate::lab::LabHost;
-use crate::lab::dns::{CASE_DOMAINS, customer_domain};
 use crate::report::ScanRecord;
+use relayscan_lab::LabHost;
+use relayscan_lab::dns::{CASE_DOMAINS, customer_domain};
 
 /// A table of the lab's domains against their designed results, and the number that
 /// differ. Reads the JSON report's `domains` section: the data of record.
@@ -46,7 +46,11 @@ pub fn check(
             .get(*domain)
             .map(|(_, v)| v.clone())
             .unwrap_or("-".into());
-        expected.push((domain.to_string(), route.as_str().to_string(), got));
+        expected.push((
+            domain.to_string(),
+            crate::lab::route(*route).as_str().to_string(),
+            got,
+        ));
     }
     let mut out = String::new();
     let _ = writeln!(

@@ -7,8 +7,9 @@ use std::time::Duration;
 use super::AppError;
 use crate::cli::LabArgs;
 use crate::config::parse_duration;
-use crate::lab::dns::{LabDns, dns_address, lab_zone};
-use crate::lab::{Lab, LabConfig, Persona};
+use relayscan_lab::dns::{LabDns, ZONE_ORIGIN, dns_address, lab_zone};
+use relayscan_lab::launcher::{dns_line, ready_line};
+use relayscan_lab::{Lab, LabConfig, Persona};
 
 /// The implicit-TLS port of `relayscan lab` when --port is not 0 (465 needs root).
 pub const DEFAULT_TLS_PORT: u16 = 4650;
@@ -97,33 +98,23 @@ async fn serve(args: LabArgs) -> Result<i32, AppError> {
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "{}", lab.describe());
     if let Some(dns) = &dns {
-        let _ = writeln!(
-            out,
-            "lab DNS: zone {} at {}; scan its mail domains with: relayscan scan --resolver {1} -p {} -d customer-open-relay.{0} -d shared-1.{0}",
-            crate::lab::dns::ZONE,
+        let scan_with = format!(
+            "relayscan scan --resolver {} -p {} -d customer-open-relay.{ZONE_ORIGIN} -d shared-1.{ZONE_ORIGIN}",
             dns.addr(),
             lab.port()
         );
+        let _ = writeln!(out, "{}", dns_line(dns.addr(), &scan_with));
     }
-    match lab.tls_port() {
-        Some(tls_port) => writeln!(
-            out,
-            "lab ready: {} hosts on port {}; implicit TLS on port {tls_port}; scan with: relayscan scan {} -p {},{tls_port} --tls-ports {tls_port}",
-            lab.hosts().len(),
-            lab.port(),
+    let scan_with = match lab.tls_port() {
+        Some(tls_port) => format!(
+            "relayscan scan {} -p {},{tls_port} --tls-ports {tls_port}",
             lab.target_range(),
             lab.port()
         ),
-        None => writeln!(
-            out,
-            "lab ready: {} hosts on port {}; scan with: relayscan scan {} -p {}",
-            lab.hosts().len(),
-            lab.port(),
-            lab.target_range(),
-            lab.port()
-        ),
-    }
-    .ok();
+        None => format!("relayscan scan {} -p {}", lab.target_range(), lab.port()),
+    };
+    let ready = ready_line(lab.hosts().len(), lab.port(), lab.tls_port(), &scan_with);
+    let _ = writeln!(out, "{ready}");
     let _ = out.flush();
     drop(out);
     let _ = tokio::signal::ctrl_c().await;

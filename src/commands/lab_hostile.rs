@@ -4,7 +4,8 @@ use std::io::Write;
 
 use super::AppError;
 use crate::cli::LabArgs;
-use crate::lab::misbehave_server::HostileLab;
+use relayscan_lab::hostile_server::HostileLab;
+use relayscan_lab::launcher::ready_line;
 
 pub async fn run(args: &LabArgs) -> Result<i32, AppError> {
     let bind = args
@@ -19,14 +20,16 @@ pub async fn run(args: &LabArgs) -> Result<i32, AppError> {
     let mut out = std::io::stdout().lock();
     let _ = write!(out, "{}", lab.describe());
     // The same "lab ready" line as the ordinary lab, so that scripts and tests read both.
-    let _ = writeln!(
-        out,
-        "lab ready: {} hosts on port {}; scan with: relayscan scan {}-{} -p {} --read-timeout 2s --host-timeout 5s",
-        lab.hosts().len(),
-        lab.port(),
+    let scan_with = format!(
+        "relayscan scan {}-{} -p {} --read-timeout 2s --host-timeout 5s",
         first.unwrap_or_default(),
         last.unwrap_or_default(),
         lab.port()
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        ready_line(lab.hosts().len(), lab.port(), None, &scan_with)
     );
     let _ = out.flush();
     drop(out);

@@ -1,10 +1,14 @@
 //! The subcommands: each turns parsed arguments into work and an [`AppError`] into an exit code.
 
 pub mod audit;
+#[cfg(feature = "lab")]
 pub mod demo;
+#[cfg(feature = "lab")]
 pub mod demo_domains;
 pub mod diff;
+#[cfg(feature = "lab")]
 pub mod lab;
+#[cfg(feature = "lab")]
 pub mod lab_hostile;
 pub mod merge;
 pub mod report;
@@ -57,7 +61,9 @@ pub async fn run(cli: crate::cli::Cli, argv: Vec<String>) -> i32 {
     use crate::cli::Commands;
     let result = match cli.command {
         Commands::Scan(args) => scan::run(args, argv).await,
+        #[cfg(feature = "lab")]
         Commands::Lab(args) => lab::run(args).await,
+        #[cfg(feature = "lab")]
         Commands::Demo(args) => demo::run(args, argv).await,
         Commands::Targets(args) => targets::run(args).await,
         Commands::Merge(args) => merge::run(args, argv),

@@ -1,4 +1,4 @@
-//! The only file that imports the DNS library (hickory): a [`Resolve`] over hickory's stub resolver, and the wire format of the lab's authoritative server.
+//! The only file that imports the DNS library (hickory): a [`Resolve`] over hickory's stub resolver.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -8,12 +8,11 @@ use hickory_resolver::net::client::{Client, ClientHandle};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::udp::UdpClientStream;
 use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::op::{Message, MessageType, OpCode, ResponseCode};
-use hickory_resolver::proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, TXT};
+use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::rdata::{CNAME, PTR};
 use hickory_resolver::proto::rr::{DNSClass, Name, RData, Record, RecordType};
 use hickory_resolver::{Resolver, TokioResolver};
 
-use super::zone::{Data, QType, Reply, Zone};
 use super::{Addresses, Answer, LookupError, Mx, Resolve, combine_addresses, normalize_name};
 
 /// hickory's stub resolver, configured from `--resolver` or the system.
@@ -96,6 +95,10 @@ impl HickoryResolver {
         let fqdn = format!("{}.", normalize_name(name));
         let name = Name::from_ascii(&fqdn)
             .map_err(|e| LookupError::Other(format!("{fqdn:?} is not a DNS name: {e}")))?;
+        self.lookup(name, rtype).await
+    }
+
+    async fn lookup(&self, name: Name, rtype: RecordType) -> Answer<Vec<Record>> {
         match self.inner.lookup(name, rtype).await {
             Ok(lookup) => Ok(lookup.answers().to_vec()),
             Err(e) => Err(map_error(&e)),
@@ -196,14 +199,13 @@ impl Resolve for HickoryResolver {
     }
 
     async fn ptr(&self, ip: IpAddr) -> Answer<Vec<String>> {
-        let reverse = super::zone::reverse_name(ip);
+        // `4.3.2.1.in-addr.arpa.` or the 32 nibbles under `ip6.arpa.`, spelled by hickory.
+        let reverse = Name::from(ip);
         let records = match self.servers.first() {
             Some(&server) if ip.is_loopback() => {
-                let name = Name::from_ascii(format!("{reverse}."))
-                    .map_err(|e| LookupError::Other(e.to_string()))?;
-                self.direct(server, name, RecordType::PTR).await?
+                self.direct(server, reverse, RecordType::PTR).await?
             }
-            _ => self.query(&reverse, RecordType::PTR).await?,
+            _ => self.lookup(reverse, RecordType::PTR).await?,
         };
         let names: Vec<String> = records
             .iter()
@@ -219,115 +221,23 @@ impl Resolve for HickoryResolver {
     }
 }
 
-fn qtype(t: RecordType) -> QType {
-    match t {
-        RecordType::A => QType::A,
-        RecordType::AAAA => QType::Aaaa,
-        RecordType::MX => QType::Mx,
-        RecordType::TXT => QType::Txt,
-        RecordType::CNAME => QType::Cname,
-        RecordType::PTR => QType::Ptr,
-        other => QType::Other(u16::from(other)),
-    }
-}
-
-fn absolute(name: &str) -> Option<Name> {
-    if name.is_empty() {
-        return Some(Name::root());
-    }
-    Name::from_ascii(format!("{name}.")).ok()
-}
-
-fn record(owner: &str, data: &Data) -> Option<Record> {
-    let owner = absolute(owner)?;
-    let rdata = match data {
-        Data::A(ip) => RData::A(A(*ip)),
-        Data::Aaaa(ip) => RData::AAAA(AAAA(*ip)),
-        Data::Mx(preference, exchange) => RData::MX(MX::new(*preference, absolute(exchange)?)),
-        Data::Txt(strings) => RData::TXT(TXT::new(strings.clone())),
-        Data::Cname(target) => RData::CNAME(CNAME(absolute(target)?)),
-        Data::Ptr(target) => RData::PTR(PTR(absolute(target)?)),
-    };
-    Some(Record::from_rdata(owner, 300, rdata))
-}
-
-/// The lab server's reply to one DNS message in wire format: `None` to stay silent
-/// (an undecodable packet, or a name the zone never answers).
-pub fn respond(zone: &Zone, packet: &[u8]) -> Option<Vec<u8>> {
-    let request = Message::from_vec(packet).ok()?;
-    if request.metadata.message_type != MessageType::Query {
-        return None;
-    }
-    let id = request.metadata.id;
-    let Some(query) = request.queries.first() else {
-        return Message::error_msg(id, OpCode::Query, ResponseCode::FormErr)
-            .to_vec()
-            .ok();
-    };
-    let mut response = Message::response(id, request.metadata.op_code);
-    response.metadata.authoritative = true;
-    response.metadata.recursion_desired = request.metadata.recursion_desired;
-    response.add_query(query.clone());
-    match zone.answer(&query.name.to_ascii(), qtype(query.query_type)) {
-        Reply::Drop => return None,
-        Reply::NxDomain => response.metadata.response_code = ResponseCode::NXDomain,
-        Reply::ServFail => response.metadata.response_code = ResponseCode::ServFail,
-        Reply::Refused => response.metadata.response_code = ResponseCode::Refused,
-        Reply::NoData => {}
-        Reply::Records(records) => {
-            for (owner, data) in &records {
-                if let Some(r) = record(owner, data) {
-                    response.add_answer(r);
-                }
-            }
-        }
-    }
-    response.to_vec().ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ask(zone: &Zone, name: &str, rtype: RecordType) -> Option<Message> {
-        let mut q = Message::query();
-        q.add_query(hickory_resolver::proto::op::Query::query(
-            Name::from_ascii(name).unwrap(),
-            rtype,
-        ));
-        let bytes = respond(zone, &q.to_vec().unwrap())?;
-        let reply = Message::from_vec(&bytes).unwrap();
-        assert_eq!(reply.metadata.id, q.metadata.id);
-        Some(reply)
-    }
-
     #[test]
-    fn wire_answers_follow_the_zone() {
-        let mut zone = Zone::new("lab.test");
-        zone.add("lab.test", Data::Mx(0, String::new()))
-            .add(
-                "t.lab.test",
-                Data::Txt(vec!["v=spf1 ip4:192.0.2.0/24 ".into(), "-all".into()]),
-            )
-            .servfail("bad.lab.test")
-            .silent("quiet.lab.test");
-        let mx = ask(&zone, "lab.test.", RecordType::MX).unwrap();
-        assert_eq!(mx.answers.len(), 1);
-        match &mx.answers[0].data {
-            RData::MX(m) => assert!(m.exchange.is_root() && m.preference == 0),
-            other => panic!("{other:?}"),
+    fn reverse_names_as_ptr_queries_ask_them() {
+        let table = [
+            ("192.0.2.7", "7.2.0.192.in-addr.arpa."),
+            (
+                "2001:db8::1",
+                "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
+            ),
+        ];
+        for (ip, want) in table {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(Name::from(ip).to_ascii(), want, "{ip}");
         }
-        let txt = ask(&zone, "t.lab.test.", RecordType::TXT).unwrap();
-        match &txt.answers[0].data {
-            RData::TXT(t) => assert_eq!(t.txt_data.len(), 2, "two character-strings"),
-            other => panic!("{other:?}"),
-        }
-        let nx = ask(&zone, "none.lab.test.", RecordType::A).unwrap();
-        assert_eq!(nx.metadata.response_code, ResponseCode::NXDomain);
-        let sf = ask(&zone, "bad.lab.test.", RecordType::A).unwrap();
-        assert_eq!(sf.metadata.response_code, ResponseCode::ServFail);
-        assert!(ask(&zone, "quiet.lab.test.", RecordType::A).is_none());
-        assert!(respond(&zone, b"\x00\x01garbage").is_none());
     }
 
     #[test]
@@ -337,5 +247,74 @@ mod tests {
         assert_eq!(from_code(ResponseCode::ServFail), LookupError::ServFail);
         assert_eq!(from_code(ResponseCode::Refused), LookupError::Refused);
         assert_eq!(map_error(&NetError::Timeout), LookupError::Timeout);
+    }
+
+    /// The resolver against the lab's DNS server, over loopback UDP: every answer kind.
+    #[tokio::test]
+    async fn hickory_reads_every_case_from_the_server() {
+        use crate::dns::{MailRoute, resolve_domain};
+        use relayscan_lab::dns::{LabDns, lab_zone};
+        use relayscan_lab::{LabHost, Persona};
+
+        // The lab's first two personas, where the lab puts them.
+        let hosts: Vec<LabHost> = [Persona::OpenRelay, Persona::Closed]
+            .into_iter()
+            .zip(1..)
+            .map(|(persona, n)| LabHost {
+                addr: SocketAddr::new(IpAddr::from([127, 0, 2, n]), 2525),
+                persona,
+            })
+            .collect();
+        let server = LabDns::start("127.0.0.1:0".parse().unwrap(), lab_zone(&hosts))
+            .await
+            .unwrap();
+        let dns = HickoryResolver::new(&[server.addr()], Duration::from_millis(300), 1).unwrap();
+        let route = |d: &'static str| {
+            let dns = dns.clone();
+            async move { resolve_domain(&dns, d).await }
+        };
+        let shared = route("shared-3.lab.test").await;
+        assert_eq!(shared.route, MailRoute::Mx);
+        let prefs: Vec<Option<u16>> = shared.hosts.iter().map(|h| h.preference).collect();
+        assert_eq!(prefs, [Some(10), Some(20)]);
+        assert_eq!(
+            shared.hosts[0].addresses,
+            vec![IpAddr::from([127, 0, 2, 1])]
+        );
+        assert!(shared.spf.valid, "{:?}", shared.spf);
+        assert_eq!(
+            shared.spf.raw.as_deref(),
+            Some("v=spf1 ip4:127.0.0.0/8 ip6:::1 mx -all")
+        );
+        assert_eq!(
+            route("implicit.lab.test").await.route,
+            MailRoute::ImplicitMx
+        );
+        assert_eq!(route("nullmx.lab.test").await.route, MailRoute::NullMx);
+        assert_eq!(route("gone.lab.test").await.route, MailRoute::Nxdomain);
+        assert_eq!(route("nodata.lab.test").await.route, MailRoute::NoRecords);
+        assert_eq!(route("broken.lab.test").await.route, MailRoute::Servfail);
+        assert_eq!(route("silent.lab.test").await.route, MailRoute::Timeout);
+        assert_eq!(
+            route("dangling.lab.test").await.route,
+            MailRoute::NoMailHosts
+        );
+        let alias = route("alias.lab.test").await;
+        assert_eq!(alias.hosts[0].cname.as_deref(), Some("open-relay.lab.test"));
+        let literal = route("literal.lab.test").await;
+        assert!(literal.hosts[0].ip_literal);
+        let open = route("customer-open-relay.lab.test").await;
+        assert_eq!(
+            (open.spf.all, open.dmarc.p.as_deref()),
+            (Some('+'), Some("none"))
+        );
+        assert_eq!(
+            dns.ptr(IpAddr::from([127, 0, 2, 2])).await,
+            Ok(vec!["closed.lab.test".to_string()])
+        );
+        assert_eq!(
+            dns.ptr(IpAddr::from([127, 0, 2, 99])).await,
+            Err(LookupError::NxDomain)
+        );
     }
 }

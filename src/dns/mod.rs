@@ -11,7 +11,6 @@ pub mod mx;
 pub mod plan;
 pub mod policy;
 pub mod settings;
-pub mod zone;
 
 use std::fmt;
 use std::future::Future;

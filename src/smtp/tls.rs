@@ -1,5 +1,5 @@
 //! TLS: what is recorded about a server's TLS (`TlsReport`, `CertInfo`), and the only
-//! module that touches rustls (the client handshake, the audit, the lab's server side).
+//! module of the scanner that touches rustls (the client handshake and the audit).
 //!
 //! The certificate is recorded, never enforced: the dialogue goes on whatever the chain,
 //! the names or the validity window say, and the report tells the auditor what was seen.
@@ -13,17 +13,14 @@ use chrono::{DateTime, Utc};
 use rustls::client::Resumption;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{
-    CertificateDer, DnsName, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime,
-};
+use rustls::pki_types::{CertificateDer, DnsName, ServerName, UnixTime};
 use rustls::server::ParsedCertificate;
 use rustls::{
     CertificateError, CipherSuite, ClientConfig, DigitallySignedStruct, ProtocolVersion,
-    RootCertStore, ServerConfig, SignatureScheme,
+    RootCertStore, SignatureScheme,
 };
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_rustls::{TlsAcceptor, TlsConnector};
+use tokio_rustls::TlsConnector;
 
 use super::cert;
 use super::session::AsyncStream;
@@ -228,7 +225,8 @@ impl TlsReport {
 }
 
 // ---------------------------------------------------------------------------------------
-// The rustls side. Nothing outside this file names rustls or tokio-rustls.
+// The rustls side. Nothing else in the scanner names rustls or tokio-rustls (the lab's
+// TLS server is in the relayscan-lab crate).
 // ---------------------------------------------------------------------------------------
 
 /// The name, when a server name (not an address) is known, that SNI carries.
@@ -578,50 +576,6 @@ fn chain_error_text(e: &rustls::Error) -> String {
     }
 }
 
-/// The server side, for the lab: a certificate chain and its key.
-#[derive(Clone)]
-pub struct TlsServer {
-    acceptor: TlsAcceptor,
-}
-
-impl fmt::Debug for TlsServer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TlsServer").finish_non_exhaustive()
-    }
-}
-
-impl TlsServer {
-    /// `chain` leaf first (DER), `key` the leaf's PKCS#8 private key (DER).
-    pub fn new(chain: &[Vec<u8>], key: &[u8]) -> Result<Self, String> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let chain = chain
-            .iter()
-            .map(|d| CertificateDer::from(d.clone()))
-            .collect();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.to_vec()));
-        let config = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_no_client_auth()
-            .with_single_cert(chain, key)
-            .map_err(|e| e.to_string())?;
-        Ok(TlsServer {
-            acceptor: TlsAcceptor::from(Arc::new(config)),
-        })
-    }
-
-    /// The server handshake over `stream`.
-    pub async fn accept<S>(
-        &self,
-        stream: S,
-    ) -> std::io::Result<impl AsyncRead + AsyncWrite + Unpin + Send + use<S>>
-    where
-        S: AsyncRead + AsyncWrite + Unpin + Send,
-    {
-        self.acceptor.accept(stream).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -629,6 +583,7 @@ mod tests {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, PKCS_ECDSA_P256_SHA256,
     };
+    use relayscan_lab::tls_server::TlsServer;
     use tokio::io::AsyncWriteExt;
     use tokio::net::{TcpListener, TcpStream};
 

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use relayscan::assess::{FindingId, Severity};
-use relayscan::lab::Persona;
 use relayscan::report::ScanRecord;
 use relayscan::report::schema::RECORD_SCHEMA;
+use relayscan_lab::Persona;
 
 use crate::support::{LabProcess, read_csv, read_json, read_jsonl, run, stderr, stdout};
 

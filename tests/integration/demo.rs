@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use relayscan::lab::Persona;
+use relayscan_lab::Persona;
 
 use crate::support::{run, stderr, stdout};
 

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use relayscan::lab::Persona;
 use relayscan::report::ScanRecord;
+use relayscan_lab::Persona;
 
 use crate::support::{LabProcess, read_csv, read_jsonl, run, stderr, stdout};
 
@@ -283,7 +283,7 @@ fn hostile_banners_stay_inert_in_a_real_browser() {
     );
     // Every payload would have set data-pwned on <body> or added an element; none did.
     assert!(
-        !dom.contains(relayscan::lab::hostile::PWNED_ATTRIBUTE),
+        !dom.contains(relayscan_lab::injection::PWNED_ATTRIBUTE),
         "a payload ran"
     );
     assert_eq!(

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use relayscan::lab::misbehave::Misbehaviour;
+use relayscan::lab::MisbehaviourExpectation;
+use relayscan_lab::hostile::Misbehaviour;
 
 use crate::support::{LabProcess, read_jsonl, relayscan};
 

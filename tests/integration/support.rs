@@ -1,13 +1,14 @@
 //! Test support: run the real binary, start a lab process on a loopback network, read reports.
 
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use relayscan::lab::Persona;
 use relayscan::report::ScanRecord;
+use relayscan_lab::Persona;
+use relayscan_lab::launcher::{LabLauncher, LabReady, RunningLab};
 
 /// The relayscan binary under test.
 pub fn relayscan() -> Command {
@@ -40,9 +41,10 @@ pub fn run(args: &[&str], limit: Duration) -> Output {
     }
 }
 
-/// A `relayscan lab` process; killed when dropped.
+/// A `relayscan lab` process; killed when dropped. Started by the lab crate's launcher,
+/// which the benchmarks share.
 pub struct LabProcess {
-    child: Child,
+    lab: RunningLab,
     pub port: u16,
     pub network: Ipv4Addr,
     pub log: PathBuf,
@@ -57,68 +59,31 @@ impl LabProcess {
     /// Starts `relayscan lab --bind NET/24 --port 0` with extra flags, waits until ready.
     pub fn start(network: Ipv4Addr, dir: &Path, extra: &[&str]) -> LabProcess {
         let log = dir.join(format!("lab-{network}.jsonl"));
-        let bind = format!("{network}/24");
-        let mut child = relayscan()
-            .args(["lab", "--bind", &bind, "--port", "0", "--log"])
-            .arg(&log)
+        let lab = LabLauncher::new(env!("CARGO_BIN_EXE_relayscan"), format!("{network}/24"))
+            .args([OsStr::new("--log"), log.as_os_str()])
             .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn relayscan lab");
-        let stdout = child.stdout.take().expect("lab stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let mut dns = None;
-        while Instant::now() < deadline {
-            let Some(Ok(line)) = lines.next() else { break };
-            // "lab DNS: zone lab.test at 127.0.80.254:40125; scan its mail domains with: ..."
-            if let Some(rest) = line.strip_prefix("lab DNS: ") {
-                dns = rest
-                    .split_once(" at ")
-                    .and_then(|(_, tail)| tail.split(';').next())
-                    .and_then(|a| a.trim().parse().ok());
-                continue;
-            }
-            // "lab ready: 13 hosts on port 40123; scan with: ..."
-            let Some(rest) = line.strip_prefix("lab ready: ") else {
-                continue;
-            };
-            let words: Vec<&str> = rest.split_whitespace().collect();
-            let hosts = words.first().and_then(|w| w.parse().ok());
-            let port = words
-                .get(4)
-                .and_then(|w| w.trim_end_matches(';').parse().ok());
-            // "...; implicit TLS on port 40124; ..."
-            let tls_port = rest
-                .split_once("implicit TLS on port ")
-                .and_then(|(_, tail)| tail.split(';').next())
-                .and_then(|p| p.trim().parse().ok());
-            if let (Some(hosts), Some(port)) = (hosts, port) {
-                // Keep draining stdout so the lab never blocks on a full pipe.
-                std::thread::spawn(move || for _ in lines {});
-                return LabProcess {
-                    child,
-                    port,
-                    network,
-                    log,
-                    hosts,
-                    tls_port,
-                    dns,
-                };
-            }
-            break;
+            .start()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let LabReady {
+            hosts,
+            port,
+            tls_port,
+            dns,
+        } = lab.ready;
+        LabProcess {
+            lab,
+            port,
+            network,
+            log,
+            hosts,
+            tls_port,
+            dns,
         }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the lab on {bind} did not report ready");
     }
 
     /// The address holding the n-th host (0-based), as the lab assigns them: .1 upwards.
     pub fn addr(&self, n: usize) -> IpAddr {
-        let base = u32::from(self.network);
-        IpAddr::V4(Ipv4Addr::from(base + 1 + n as u32))
+        self.lab.host_ip(n)
     }
 
     /// The first `count` lab addresses as a range target.
@@ -136,13 +101,6 @@ impl LabProcess {
         text.lines()
             .map(|l| serde_json::from_str(l).expect("lab log line is JSON"))
             .collect()
-    }
-}
-
-impl Drop for LabProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

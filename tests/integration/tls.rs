@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use relayscan::assess::Verdict;
-use relayscan::lab::Persona;
-use relayscan::lab::tls::{IMPLICIT_CERT_NAME, INJECTION, implicit_tls, offers_starttls};
+use relayscan::lab::PersonaExpectation;
 use relayscan::probe::Status;
 use relayscan::report::ScanRecord;
 use relayscan::smtp::{NameSource, TlsMode, TlsReport, Validity};
+use relayscan_lab::Persona;
+use relayscan_lab::tls::{IMPLICIT_CERT_NAME, INJECTION, implicit_tls, offers_starttls};
 
 use crate::support::{LabProcess, read_csv, read_jsonl, run, stderr};
 

@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use relayscan::assess::Verdict;
-use relayscan::lab::Persona;
+use relayscan::lab::PersonaExpectation;
 use relayscan::probe::Status;
+use relayscan_lab::Persona;
 
 use crate::support::{LabProcess, persona_at, read_jsonl, run, stderr};
 

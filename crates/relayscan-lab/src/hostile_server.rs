@@ -1,6 +1,6 @@
 //! The hostile lab's network side: one loopback listener per misbehaving host, one task per connection, prompt shutdown.
 //!
-//! What each host sends is decided in `misbehave.rs`; this file only paces the bytes
+//! What each host sends is decided in `hostile.rs`; this file only paces the bytes
 //! (trickles, floods, one-byte writes) and ends connections the rude way when asked to.
 
 use std::net::{IpAddr, SocketAddr};
@@ -12,10 +12,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::sleep;
 use tokio_util::sync::CancellationToken;
 
-use super::lines::{Line, LineReader, MAX_LINE};
-use super::misbehave::Misbehaviour;
-use super::persona::Persona;
-use super::server::{LabError, bind_all, plan_hosts};
+use crate::hostile::Misbehaviour;
+use crate::lines::{Line, LineReader, MAX_LINE};
+use crate::persona::Persona;
+use crate::server::{LabError, bind_all, plan_hosts};
 
 /// The tarpit's pace.
 const TRICKLE: Duration = Duration::from_secs(1);
@@ -64,7 +64,7 @@ impl HostileLab {
     pub fn describe(&self) -> String {
         let mut out = String::new();
         for (addr, m) in &self.hosts {
-            let e = m.expected();
+            let e = m.designed();
             out.push_str(&format!(
                 "{:<22} {:<19} {:<15} {:<13} {}\n",
                 addr.to_string(),

@@ -8,12 +8,12 @@
 use std::borrow::Cow;
 use std::net::Ipv4Addr;
 
-/// A parsed path, borrowing from the command line (the lab parses one per
-/// RCPT, so no copies unless a quoted local part must be unescaped). Never fails:
-/// anything odd ends up in `local` and makes the recipient a relay attempt, which
-/// is what a cautious MTA would assume.
+/// A parsed SMTP path (RFC 5321's reverse- or forward-path), borrowing from the command
+/// line (the lab parses one per RCPT, so no copies unless a quoted local part must be
+/// unescaped). Never fails: anything odd ends up in `local` and makes the recipient a
+/// relay attempt, which is what a cautious MTA would assume.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Path<'a> {
+pub struct MailPath<'a> {
     /// Source-route hops (`@a,@b:`), without their `@`.
     pub route: Vec<&'a str>,
     /// The local part; the content between the quotes when `quoted`.
@@ -24,9 +24,9 @@ pub struct Path<'a> {
     pub domain: Option<&'a str>,
 }
 
-impl<'a> Path<'a> {
+impl<'a> MailPath<'a> {
     /// Parses the text between the angle brackets.
-    pub fn parse(text: &'a str) -> Path<'a> {
+    pub fn parse(text: &'a str) -> MailPath<'a> {
         let mut rest = text;
         let mut route = Vec::new();
         if rest.starts_with('@') {
@@ -49,7 +49,7 @@ impl<'a> Path<'a> {
                 None if after.is_empty() => (local, None),
                 None => (format!("{local}{after}"), None),
             };
-            return Path {
+            return MailPath {
                 route,
                 local: Cow::Owned(local),
                 quoted: true,
@@ -60,7 +60,7 @@ impl<'a> Path<'a> {
             Some(at) => (Cow::Borrowed(&rest[..at]), non_empty_str(&rest[at + 1..])),
             None => (Cow::Borrowed(rest), None),
         };
-        Path {
+        MailPath {
             route,
             local,
             quoted: false,
@@ -145,7 +145,7 @@ pub enum RcptClass {
 
 /// LOCAL only for a plain `user@own-host` or `user@[own address]`; every
 /// routing trick is a relay attempt, as a careful MTA would treat it.
-pub fn classify(path: &Path, own_host: &str, own_ip: Ipv4Addr) -> RcptClass {
+pub fn classify(path: &MailPath, own_host: &str, own_ip: Ipv4Addr) -> RcptClass {
     let own = path
         .domain
         .is_some_and(|d| is_own_domain(d, own_host, own_ip));
@@ -305,7 +305,7 @@ mod tests {
             ("", &[], "", false, None, None),
         ];
         for (text, route, local, quoted, domain, dest) in table {
-            let p = Path::parse(text);
+            let p = MailPath::parse(text);
             assert_eq!(p.route, route, "{text}");
             assert_eq!(p.local, local, "{text}");
             assert_eq!(p.quoted, quoted, "{text}");
@@ -326,7 +326,7 @@ mod tests {
             "\"a\"junk",
             "a@",
         ] {
-            let p = Path::parse(text);
+            let p = MailPath::parse(text);
             // Whatever it is, it must not be taken for a local mailbox.
             assert_eq!(classify(&p, HOST, IP), RcptClass::Relay, "{text}");
         }
@@ -357,7 +357,7 @@ mod tests {
             ("postmaster", Relay),
         ];
         for (text, want) in table {
-            assert_eq!(classify(&Path::parse(text), HOST, IP), want, "{text}");
+            assert_eq!(classify(&MailPath::parse(text), HOST, IP), want, "{text}");
         }
     }
 

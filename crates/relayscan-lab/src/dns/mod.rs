@@ -10,71 +10,77 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio_util::sync::CancellationToken;
 
-use super::LabHost;
-use crate::dns::MailRoute;
-use crate::dns::hickory::respond;
-use crate::dns::zone::{Data, Zone};
-use crate::target::{Origin, Target, TargetSpec};
+use crate::designed::DesignedRoute;
+use crate::server::LabHost;
+use wire::respond;
+use zone::{Data, Zone};
+
+pub mod wire;
+pub mod zone;
 
 /// The lab's zone origin. `.test` is reserved (RFC 2606): it can never leak to real DNS.
-pub const ZONE: &str = "lab.test";
+pub const ZONE_ORIGIN: &str = "lab.test";
 
 /// A DNS message over TCP is at most 65,535 bytes after its length prefix.
 const MAX_TCP_MESSAGE: usize = 65_535;
 
 /// The domain of a persona's customer: `customer-open-relay.lab.test`.
 pub fn customer_domain(persona_name: &str) -> String {
-    format!("customer-{persona_name}.{ZONE}")
+    format!("customer-{persona_name}.{ZONE_ORIGIN}")
 }
 
 /// Domains of the lab zone for each DNS case: the route relayscan must find, and why.
-pub const CASE_DOMAINS: &[(&str, MailRoute, &str)] = &[
+pub const CASE_DOMAINS: &[(&str, DesignedRoute, &str)] = &[
     (
         "shared-1.lab.test",
-        MailRoute::Mx,
+        DesignedRoute::Mx,
         "two MX preferences on hosts shared with shared-2 and shared-3",
     ),
     (
         "shared-2.lab.test",
-        MailRoute::Mx,
+        DesignedRoute::Mx,
         "the same MX hosts as shared-1",
     ),
     (
         "shared-3.lab.test",
-        MailRoute::Mx,
+        DesignedRoute::Mx,
         "the same MX hosts, SPF split over several TXT strings",
     ),
     (
         "implicit.lab.test",
-        MailRoute::ImplicitMx,
+        DesignedRoute::ImplicitMx,
         "no MX: its own A record receives mail (implicit MX)",
     ),
     (
         "nullmx.lab.test",
-        MailRoute::NullMx,
+        DesignedRoute::NullMx,
         "MX 0 . (null MX): accepts no mail",
     ),
-    ("gone.lab.test", MailRoute::Nxdomain, "NXDOMAIN"),
+    ("gone.lab.test", DesignedRoute::Nxdomain, "NXDOMAIN"),
     (
         "nodata.lab.test",
-        MailRoute::NoRecords,
+        DesignedRoute::NoRecords,
         "exists without MX or A records",
     ),
-    ("broken.lab.test", MailRoute::Servfail, "SERVFAIL"),
+    ("broken.lab.test", DesignedRoute::Servfail, "SERVFAIL"),
     (
         "silent.lab.test",
-        MailRoute::Timeout,
+        DesignedRoute::Timeout,
         "never answered (a timeout)",
     ),
     (
         "dangling.lab.test",
-        MailRoute::NoMailHosts,
+        DesignedRoute::NoMailHosts,
         "MX to a host without an address: no fallback",
     ),
-    ("alias.lab.test", MailRoute::Mx, "MX pointing at a CNAME"),
+    (
+        "alias.lab.test",
+        DesignedRoute::Mx,
+        "MX pointing at a CNAME",
+    ),
     (
         "literal.lab.test",
-        MailRoute::NoMailHosts,
+        DesignedRoute::NoMailHosts,
         "MX naming an IP address (looked up as a name, it resolves nowhere)",
     ),
 ];
@@ -87,7 +93,7 @@ fn spf_and_dmarc(zone: &mut Zone, domain: &str, spf: &str, dmarc: &str) {
 /// The lab zone: each persona host under its own name (A and PTR, so that its greeting
 /// name is forward-confirmed), a customer domain per persona, and the case domains.
 pub fn lab_zone(hosts: &[LabHost]) -> Zone {
-    let mut zone = Zone::new(ZONE);
+    let mut zone = Zone::new(ZONE_ORIGIN);
     for host in hosts {
         zone.add_host(host.persona.hostname(), host.addr.ip());
         let domain = customer_domain(host.persona.name());
@@ -116,7 +122,7 @@ pub fn lab_zone(hosts: &[LabHost]) -> Zone {
     let second = hosts.get(1).or(hosts.first()).map(|h| h.persona.hostname());
     if let (Some(first), Some(second)) = (first, second) {
         for d in ["shared-1", "shared-2", "shared-3"] {
-            let domain = format!("{d}.{ZONE}");
+            let domain = format!("{d}.{ZONE_ORIGIN}");
             zone.add(&domain, Data::Mx(10, first.to_string()))
                 .add(&domain, Data::Mx(20, second.to_string()));
         }
@@ -160,20 +166,6 @@ pub fn lab_domains(hosts: &[LabHost]) -> Vec<String> {
         .iter()
         .map(|h| customer_domain(h.persona.name()))
         .chain(CASE_DOMAINS.iter().map(|(d, _, _)| d.to_string()))
-        .collect()
-}
-
-/// The lab's mail domains as `@domain:PORT` targets (the personas' port).
-pub fn domain_targets(hosts: &[LabHost], port: u16) -> Vec<(Origin, Target)> {
-    lab_domains(hosts)
-        .into_iter()
-        .enumerate()
-        .map(|(i, d)| {
-            (
-                Origin::line("lab domains", i + 1),
-                Target::new(TargetSpec::Domain(d), Some(port)),
-            )
-        })
         .collect()
 }
 
@@ -285,8 +277,8 @@ async fn serve_tcp(listener: TcpListener, zone: Arc<Zone>, cancel: CancellationT
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dns::zone::{QType, Reply};
-    use crate::lab::Persona;
+    use crate::Persona;
+    use zone::{QType, ZoneAnswer};
 
     fn hosts() -> Vec<LabHost> {
         [Persona::OpenRelay, Persona::Closed]
@@ -303,19 +295,21 @@ mod tests {
     fn the_zone_covers_every_case() {
         let zone = lab_zone(&hosts());
         let mx = |d: &str| zone.answer(d, QType::Mx);
-        assert!(matches!(mx("customer-open-relay.lab.test"), Reply::Records(r) if r.len() == 1));
-        assert!(matches!(mx("shared-2.lab.test"), Reply::Records(r) if r.len() == 2));
-        assert_eq!(mx("implicit.lab.test"), Reply::NoData);
-        assert_eq!(mx("gone.lab.test"), Reply::NxDomain);
-        assert_eq!(mx("nodata.lab.test"), Reply::NoData);
-        assert_eq!(mx("broken.lab.test"), Reply::ServFail);
-        assert_eq!(mx("silent.lab.test"), Reply::Drop);
         assert!(
-            matches!(zone.answer("shared-3.lab.test", QType::Txt), Reply::Records(r) if matches!(&r[0].1, Data::Txt(s) if s.len() == 3))
+            matches!(mx("customer-open-relay.lab.test"), ZoneAnswer::Records(r) if r.len() == 1)
+        );
+        assert!(matches!(mx("shared-2.lab.test"), ZoneAnswer::Records(r) if r.len() == 2));
+        assert_eq!(mx("implicit.lab.test"), ZoneAnswer::NoData);
+        assert_eq!(mx("gone.lab.test"), ZoneAnswer::NxDomain);
+        assert_eq!(mx("nodata.lab.test"), ZoneAnswer::NoData);
+        assert_eq!(mx("broken.lab.test"), ZoneAnswer::ServFail);
+        assert_eq!(mx("silent.lab.test"), ZoneAnswer::Drop);
+        assert!(
+            matches!(zone.answer("shared-3.lab.test", QType::Txt), ZoneAnswer::Records(r) if matches!(&r[0].1, Data::Txt(s) if s.len() == 3))
         );
         assert!(matches!(
             zone.answer("1.2.0.127.in-addr.arpa", QType::Ptr),
-            Reply::Records(_)
+            ZoneAnswer::Records(_)
         ));
         let domains = lab_domains(&hosts());
         assert_eq!(domains.len(), 2 + CASE_DOMAINS.len());
@@ -324,70 +318,9 @@ mod tests {
         }
     }
 
-    /// The real resolver against the real server, over loopback UDP: every answer kind.
-    #[tokio::test]
-    async fn hickory_reads_every_case_from_the_server() {
-        use crate::dns::domain::resolve_domain;
-        use crate::dns::hickory::HickoryResolver;
-        use crate::dns::{LookupError, Resolve};
-        use std::time::Duration;
-
-        let server = LabDns::start("127.0.0.1:0".parse().unwrap(), lab_zone(&hosts()))
-            .await
-            .unwrap();
-        let dns = HickoryResolver::new(&[server.addr()], Duration::from_millis(300), 1).unwrap();
-        let route = |d: &'static str| {
-            let dns = dns.clone();
-            async move { resolve_domain(&dns, d).await }
-        };
-        let shared = route("shared-3.lab.test").await;
-        assert_eq!(shared.route, MailRoute::Mx);
-        let prefs: Vec<Option<u16>> = shared.hosts.iter().map(|h| h.preference).collect();
-        assert_eq!(prefs, [Some(10), Some(20)]);
-        assert_eq!(
-            shared.hosts[0].addresses,
-            vec![IpAddr::from([127, 0, 2, 1])]
-        );
-        assert!(shared.spf.valid, "{:?}", shared.spf);
-        assert_eq!(
-            shared.spf.raw.as_deref(),
-            Some("v=spf1 ip4:127.0.0.0/8 ip6:::1 mx -all")
-        );
-        assert_eq!(
-            route("implicit.lab.test").await.route,
-            MailRoute::ImplicitMx
-        );
-        assert_eq!(route("nullmx.lab.test").await.route, MailRoute::NullMx);
-        assert_eq!(route("gone.lab.test").await.route, MailRoute::Nxdomain);
-        assert_eq!(route("nodata.lab.test").await.route, MailRoute::NoRecords);
-        assert_eq!(route("broken.lab.test").await.route, MailRoute::Servfail);
-        assert_eq!(route("silent.lab.test").await.route, MailRoute::Timeout);
-        assert_eq!(
-            route("dangling.lab.test").await.route,
-            MailRoute::NoMailHosts
-        );
-        let alias = route("alias.lab.test").await;
-        assert_eq!(alias.hosts[0].cname.as_deref(), Some("open-relay.lab.test"));
-        let literal = route("literal.lab.test").await;
-        assert!(literal.hosts[0].ip_literal);
-        let open = route("customer-open-relay.lab.test").await;
-        assert_eq!(
-            (open.spf.all, open.dmarc.p.as_deref()),
-            (Some('+'), Some("none"))
-        );
-        assert_eq!(
-            dns.ptr(IpAddr::from([127, 0, 2, 2])).await,
-            Ok(vec!["closed.lab.test".to_string()])
-        );
-        assert_eq!(
-            dns.ptr(IpAddr::from([127, 0, 2, 99])).await,
-            Err(LookupError::NxDomain)
-        );
-    }
-
     #[tokio::test]
     async fn refuses_addresses_off_loopback() {
-        let err = LabDns::start("192.0.2.1:0".parse().unwrap(), Zone::new(ZONE))
+        let err = LabDns::start("192.0.2.1:0".parse().unwrap(), Zone::new(ZONE_ORIGIN))
             .await
             .unwrap_err();
         assert!(err.to_string().contains("not loopback"));

@@ -9,8 +9,8 @@ use rcgen::{
     PKCS_ECDSA_P256_SHA256,
 };
 
-use super::persona::Persona;
-use crate::smtp::tls::TlsServer;
+use crate::persona::Persona;
+use crate::tls_server::TlsServer;
 
 /// The subject of the lab's certificate authority.
 pub const CA_NAME: &str = "relayscan lab CA";
@@ -186,14 +186,14 @@ fn ymd(t: DateTime<Utc>) -> Result<(i32, u8, u8), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::policy::{Greylist, Session};
+    use crate::policy::{Conversation, Greylist};
     use std::net::{IpAddr, Ipv4Addr};
 
     /// Runs `lines` through the persona's policy; `TLS` marks the handshake.
     fn dialogue(persona: Persona, lines: &[&str]) -> Vec<String> {
         let greylist = Greylist::new();
         let client = IpAddr::V4(Ipv4Addr::LOCALHOST);
-        let mut s = Session::new(persona, Ipv4Addr::new(127, 0, 41, 1), client);
+        let mut s = Conversation::new(persona, Ipv4Addr::new(127, 0, 41, 1), client);
         let mut out = Vec::new();
         for line in lines {
             if *line == "TLS" {
@@ -252,9 +252,9 @@ mod tests {
         for p in Persona::ALL {
             assert_eq!(lab.server(p).is_some(), cert_spec(p).is_some(), "{p}");
         }
-        let ca = crate::smtp::cert::describe(lab.ca_der(), now);
-        assert_eq!(ca.subject, format!("CN={CA_NAME}"));
-        assert!(ca.self_signed);
+        // The CA's subject and signature are read by the scanner's certificate code, in
+        // the scanner's tests (src/lab.rs).
+        assert!(!lab.ca_der().is_empty());
         // A lab of personas without TLS makes no certificate at all.
         let plain = LabTls::generate(&[Persona::Closed], now).unwrap_or_else(|e| panic!("{e}"));
         assert!(plain.ca_der().is_empty() && plain.server(Persona::Closed).is_none());

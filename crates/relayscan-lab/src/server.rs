@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path as FsPath, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,11 +19,11 @@ use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
 
-use super::lines::{Line, LineReader, MAX_LINE};
-use super::persona::Persona;
-use super::policy::{Answer, Greylist, Session, greeting, talked_too_early};
-use super::tls::{self, AfterStarttls, LabTls};
-use crate::smtp::tls::TlsServer;
+use crate::lines::{Line, LineReader, MAX_LINE};
+use crate::persona::Persona;
+use crate::policy::{Answer, Conversation, Greylist, greeting, talked_too_early};
+use crate::tls::{self, AfterStarttls, LabTls};
+use crate::tls_server::TlsServer;
 
 /// A client silent this long is told 421 and dropped.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -318,14 +318,22 @@ pub fn plan_hosts(
             wanted,
         });
     }
-    let base = u32::from(bind.network());
+    // In range: wanted <= usable < 2^(32-prefix), checked above.
     Ok((0..wanted)
         .map(|i| {
-            // In range: wanted <= usable < 2^(32-prefix), checked above.
-            let ip = Ipv4Addr::from(base + 1 + i as u32);
-            (ip, personas[i % personas.len()])
+            (
+                host_address(bind.network(), i),
+                personas[i % personas.len()],
+            )
         })
         .collect())
+}
+
+/// The address of host `n` (0-based) of a lab on `network`: the network address + 1 + n,
+/// so the first host is `.1` (saturating at 255.255.255.255, past any real lab).
+pub fn host_address(network: Ipv4Addr, n: usize) -> Ipv4Addr {
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    Ipv4Addr::from(u32::from(network).saturating_add(1).saturating_add(n))
 }
 
 /// `count` consecutive addresses from `first` as a target spec: a CIDR when
@@ -354,7 +362,7 @@ pub fn describe_hosts(hosts: &[LabHost]) -> String {
             [
                 h.addr.to_string(),
                 h.persona.name().to_string(),
-                h.persona.expected_verdict().to_string(),
+                h.persona.designed_verdict().to_string(),
                 h.persona.description().to_string(),
             ]
         })
@@ -388,7 +396,7 @@ pub fn describe_hosts(hosts: &[LabHost]) -> String {
 
 /// Binds every address on one port. With port 0 the first bind picks the port;
 /// if it is taken on a later address, everything is closed and retried.
-pub(super) fn bind_all(ips: &[Ipv4Addr], port: u16) -> Result<(Vec<TcpListener>, u16), LabError> {
+pub(crate) fn bind_all(ips: &[Ipv4Addr], port: u16) -> Result<(Vec<TcpListener>, u16), LabError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -444,7 +452,7 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn open(log: Option<&FsPath>, record: bool) -> Result<Recorder, LabError> {
+    fn open(log: Option<&Path>, record: bool) -> Result<Recorder, LabError> {
         let file = match log {
             Some(path) => Some(Mutex::new(File::create(path).map_err(|source| {
                 LabError::Log {
@@ -568,7 +576,7 @@ async fn serve_maybe_tls(
     if !implicit {
         return serve(stream, client, ctx, false).await;
     }
-    // Boxed for the same reason as `after_starttls`.
+    // Boxed for the same reason as `serve_after_starttls`.
     Box::pin(serve_implicit_tls(stream, client, ctx)).await
 }
 
@@ -594,9 +602,9 @@ async fn serve<S>(stream: &mut S, client: IpAddr, ctx: &HostCtx, in_tls: bool) -
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
-    let mut session = Session::new(ctx.persona, ctx.ip, client);
+    let mut conversation = Conversation::new(ctx.persona, ctx.ip, client);
     if in_tls {
-        session.tls_started();
+        conversation.tls_started();
     }
     // Room for an EHLO reply or a pipelined group's replies without regrowing.
     let mut out = Vec::with_capacity(1024);
@@ -629,17 +637,21 @@ where
         linger_close(stream).await;
         return Ok(());
     }
-    if commands(stream, &mut session, ctx, out).await? == Next::Close {
+    if commands(stream, &mut conversation, ctx, out).await? == Next::Close {
         return Ok(());
     }
     // The 220 to STARTTLS is out; what follows is the handshake. Boxed: the TLS
     // states are large, and most connections never get here, so they should not
     // make every connection's task that large.
-    Box::pin(after_starttls(stream, session, ctx)).await
+    Box::pin(serve_after_starttls(stream, conversation, ctx)).await
 }
 
 /// The STARTTLS handshake (or its refusal) and the dialogue inside TLS.
-async fn after_starttls<S>(stream: &mut S, mut session: Session, ctx: &HostCtx) -> io::Result<()>
+async fn serve_after_starttls<S>(
+    stream: &mut S,
+    mut conversation: Conversation,
+    ctx: &HostCtx,
+) -> io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
@@ -660,9 +672,9 @@ where
                 Ok(r) => r?,
                 Err(_) => return Ok(()),
             };
-            session.tls_started();
+            conversation.tls_started();
             // A second STARTTLS is refused by the policy, so this ends in Close.
-            commands(&mut tls, &mut session, ctx, Vec::new()).await?;
+            commands(&mut tls, &mut conversation, ctx, Vec::new()).await?;
             Ok(())
         }
     }
@@ -680,7 +692,7 @@ enum Next {
 /// is accepted. `out` holds what is still to be sent (the greeting).
 async fn commands<S>(
     stream: &mut S,
-    session: &mut Session,
+    conversation: &mut Conversation,
     ctx: &HostCtx,
     mut out: Vec<u8>,
 ) -> io::Result<Next>
@@ -697,10 +709,10 @@ where
         let mut owed_delay = true;
         while let Some(line) = reader.next_line() {
             let mut starttls = false;
-            let answer = if session.in_body() {
+            let answer = if conversation.in_body() {
                 let end = match line {
-                    Line::Text(text) => session.body_line(&text),
-                    Line::TooLong => session.body_bytes(MAX_LINE),
+                    Line::Text(text) => conversation.body_line(&text),
+                    Line::TooLong => conversation.body_bytes(MAX_LINE),
                 };
                 end.map(|end| {
                     ctx.log(&format!("<message body, {} bytes>", end.bytes));
@@ -710,7 +722,7 @@ where
                 Some(match line {
                     Line::Text(text) => {
                         ctx.log(&text);
-                        let answer = session.command(&text, &ctx.greylist);
+                        let answer = conversation.command(&text, &ctx.greylist);
                         // The code first: it rules out almost every line cheaply.
                         starttls = answer.code() == Some(220)
                             && text.trim().eq_ignore_ascii_case("STARTTLS");
@@ -718,7 +730,7 @@ where
                     }
                     Line::TooLong => {
                         ctx.log("<line too long>");
-                        session.line_too_long()
+                        conversation.line_too_long()
                     }
                 })
             };
@@ -762,7 +774,7 @@ where
         let n = match read {
             Some(r) => r?,
             None => {
-                push_answer(&mut out, &session.timeout());
+                push_answer(&mut out, &conversation.timeout());
                 flush(stream, &mut out).await?;
                 linger_close(stream).await;
                 return Ok(Next::Close);
@@ -892,6 +904,22 @@ mod tests {
             plan_hosts(net("127.0.0.0/24"), &[], 0),
             Err(LabError::NoPersonas)
         ));
+    }
+
+    #[test]
+    fn host_addresses_count_from_the_network_address_plus_one() {
+        let table = [
+            ((127, 0, 2, 0), 0, (127, 0, 2, 1)),
+            ((127, 0, 2, 0), 12, (127, 0, 2, 13)),
+            ((127, 0, 0, 0), 300, (127, 0, 1, 45)),
+            ((255, 255, 255, 255), 5, (255, 255, 255, 255)),
+        ];
+        for ((a, b, c, d), n, (w, x, y, z)) in table {
+            assert_eq!(
+                host_address(Ipv4Addr::new(a, b, c, d), n),
+                Ipv4Addr::new(w, x, y, z)
+            );
+        }
     }
 
     #[test]

@@ -1,10 +1,10 @@
-//! The lab's hostile personas: greetings and replies crafted against every report (spreadsheet, browser, Markdown, terminal).
+//! The injection personas' text (hostile-csv, hostile-html, hostile-terminal): greetings and replies crafted against every report (spreadsheet, browser, Markdown, terminal).
 //!
 //! Pure text. The payloads only ever try to touch the page they land in
 //! (`document.body.dataset.pwned`), so that a test can prove they stayed inert; the only
 //! URLs are documentation names (`evil.example`), never fetched.
 
-use super::persona::Persona;
+use crate::persona::Persona;
 
 /// What the hostile HTML payloads would set on the report page, were they ever to run.
 pub const PWNED_ATTRIBUTE: &str = "data-pwned";

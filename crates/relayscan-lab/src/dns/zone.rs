@@ -3,7 +3,11 @@
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::normalize_name;
+/// A name as the zone compares it: lowercase, without the trailing dot (`MX.Lab.Test.`
+/// and `mx.lab.test` are one name, RFC 4343).
+pub fn normalize_name(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
 
 /// One record's data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +49,7 @@ impl Data {
 
 /// What the server does with one question.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
+pub enum ZoneAnswer {
     /// NOERROR with these (name, data) answers (a CNAME chain first).
     Records(Vec<(String, Data)>),
     /// NOERROR, no answers: the name exists without records of that type.
@@ -137,28 +141,28 @@ impl Zone {
     }
 
     /// The answer to one question, following CNAMEs inside the zone (at most 8).
-    pub fn answer(&self, name: &str, qtype: QType) -> Reply {
+    pub fn answer(&self, name: &str, qtype: QType) -> ZoneAnswer {
         let mut name = normalize_name(name);
         let mut chain = Vec::new();
         for _ in 0..8 {
             if self.silent.contains(&name) {
-                return Reply::Drop;
+                return ZoneAnswer::Drop;
             }
             if self.servfail.contains(&name) {
-                return Reply::ServFail;
+                return ZoneAnswer::ServFail;
             }
             if !self.in_zone(&name) {
                 return if chain.is_empty() {
-                    Reply::Refused
+                    ZoneAnswer::Refused
                 } else {
-                    Reply::Records(chain)
+                    ZoneAnswer::Records(chain)
                 };
             }
             let Some(records) = self.records.get(&name) else {
                 return if chain.is_empty() {
-                    Reply::NxDomain
+                    ZoneAnswer::NxDomain
                 } else {
-                    Reply::Records(chain)
+                    ZoneAnswer::Records(chain)
                 };
             };
             let cname = records.iter().find_map(|d| match d {
@@ -177,12 +181,12 @@ impl Zone {
                     .map(|d| (name.clone(), d.clone())),
             );
             return if chain.is_empty() {
-                Reply::NoData
+                ZoneAnswer::NoData
             } else {
-                Reply::Records(chain)
+                ZoneAnswer::Records(chain)
             };
         }
-        Reply::ServFail
+        ZoneAnswer::ServFail
     }
 }
 
@@ -216,23 +220,23 @@ mod tests {
                 Data::A("127.0.2.1".parse().unwrap()),
             )
         };
-        let table: Vec<(&str, QType, Reply)> = vec![
+        let table: Vec<(&str, QType, ZoneAnswer)> = vec![
             (
                 "LAB.test.",
                 QType::Mx,
-                Reply::Records(vec![
+                ZoneAnswer::Records(vec![
                     ("lab.test".into(), Data::Mx(10, "mx1.lab.test".into())),
                     ("lab.test".into(), Data::Mx(20, "mx2.lab.test".into())),
                 ]),
             ),
-            ("lab.test", QType::A, Reply::NoData),
-            ("nothere.lab.test", QType::Mx, Reply::NxDomain),
-            ("mx1.lab.test", QType::A, Reply::Records(vec![mx1()])),
-            ("mx1.lab.test", QType::Aaaa, Reply::NoData),
+            ("lab.test", QType::A, ZoneAnswer::NoData),
+            ("nothere.lab.test", QType::Mx, ZoneAnswer::NxDomain),
+            ("mx1.lab.test", QType::A, ZoneAnswer::Records(vec![mx1()])),
+            ("mx1.lab.test", QType::Aaaa, ZoneAnswer::NoData),
             (
                 "alias.lab.test",
                 QType::A,
-                Reply::Records(vec![
+                ZoneAnswer::Records(vec![
                     ("alias.lab.test".into(), Data::Cname("mx1.lab.test".into())),
                     mx1(),
                 ]),
@@ -240,25 +244,25 @@ mod tests {
             (
                 "alias.lab.test",
                 QType::Cname,
-                Reply::Records(vec![(
+                ZoneAnswer::Records(vec![(
                     "alias.lab.test".into(),
                     Data::Cname("mx1.lab.test".into()),
                 )]),
             ),
-            ("loop.lab.test", QType::A, Reply::ServFail),
-            ("broken.lab.test", QType::Mx, Reply::ServFail),
-            ("silent.lab.test", QType::Txt, Reply::Drop),
-            ("example.com", QType::A, Reply::Refused),
+            ("loop.lab.test", QType::A, ZoneAnswer::ServFail),
+            ("broken.lab.test", QType::Mx, ZoneAnswer::ServFail),
+            ("silent.lab.test", QType::Txt, ZoneAnswer::Drop),
+            ("example.com", QType::A, ZoneAnswer::Refused),
             (
                 "1.2.0.127.in-addr.arpa",
                 QType::Ptr,
-                Reply::Records(vec![(
+                ZoneAnswer::Records(vec![(
                     "1.2.0.127.in-addr.arpa".into(),
                     Data::Ptr("mx1.lab.test".into()),
                 )]),
             ),
-            ("9.2.0.127.in-addr.arpa", QType::Ptr, Reply::NxDomain),
-            ("null.lab.test", QType::Other(99), Reply::NoData),
+            ("9.2.0.127.in-addr.arpa", QType::Ptr, ZoneAnswer::NxDomain),
+            ("null.lab.test", QType::Other(99), ZoneAnswer::NoData),
         ];
         for (name, qtype, want) in table {
             assert_eq!(z.answer(name, qtype), want, "{name} {qtype:?}");
@@ -275,5 +279,12 @@ mod tests {
         assert!(v6.starts_with("1.0.0.0.0.0.0.0."), "{v6}");
         assert!(v6.ends_with("8.b.d.0.1.0.0.2.ip6.arpa"), "{v6}");
         assert_eq!(v6.split('.').count(), 34);
+    }
+
+    #[test]
+    fn names_compare_without_case_or_trailing_dot() {
+        assert_eq!(normalize_name("MX.Lab.TEST."), "mx.lab.test");
+        assert_eq!(normalize_name("mx.lab.test"), "mx.lab.test");
+        assert_eq!(normalize_name("."), "");
     }
 }

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::assess::Verdict;
+use crate::designed::DesignedVerdict;
 
 /// One simulated server behaviour. Each lab host plays exactly one persona.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -150,14 +150,14 @@ impl Persona {
     }
 
     /// What a correct scanner reports after one scan of this persona.
-    pub fn expected_verdict(self) -> Verdict {
+    pub fn designed_verdict(self) -> DesignedVerdict {
         match self {
             Persona::OpenRelay
             | Persona::SenderTrusting
             | Persona::PercentHack
-            | Persona::AcceptAllSink => Verdict::OpenRelay,
+            | Persona::AcceptAllSink => DesignedVerdict::OpenRelay,
             // Relaying after STARTTLS is relaying: "after STARTTLS" is in the reason.
-            Persona::TlsRequired | Persona::HostileHtml => Verdict::OpenRelay,
+            Persona::TlsRequired | Persona::HostileHtml => DesignedVerdict::OpenRelay,
             Persona::Closed
             | Persona::HeloOnly
             | Persona::SlowGreeting
@@ -167,13 +167,13 @@ impl Persona {
             | Persona::StarttlsInjection
             | Persona::ImplicitTls
             | Persona::HostileCsv
-            | Persona::HostileTerminal => Verdict::RelayDenied,
-            Persona::AuthRequired | Persona::AuthBeforeTls => Verdict::AuthRequired,
+            | Persona::HostileTerminal => DesignedVerdict::RelayDenied,
+            Persona::AuthRequired | Persona::AuthBeforeTls => DesignedVerdict::AuthRequired,
             // Greylisting defers everything on the first scan: no conclusion yet.
             Persona::Greylisting | Persona::DropAfterMail | Persona::Busy | Persona::Blocked => {
-                Verdict::Inconclusive
+                DesignedVerdict::Inconclusive
             }
-            Persona::NotSmtp => Verdict::NotSmtp,
+            Persona::NotSmtp => DesignedVerdict::NotSmtp,
         }
     }
 
@@ -295,8 +295,8 @@ mod tests {
     }
 
     #[test]
-    fn expected_verdicts() {
-        use Verdict::*;
+    fn designed_verdicts() {
+        use DesignedVerdict::*;
         let table = [
             (Persona::OpenRelay, OpenRelay),
             (Persona::Closed, RelayDenied),
@@ -324,7 +324,7 @@ mod tests {
         ];
         assert_eq!(table.len(), Persona::ALL.len());
         for (p, v) in table {
-            assert_eq!(p.expected_verdict(), v, "{p}");
+            assert_eq!(p.designed_verdict(), v, "{p}");
             assert_eq!(p.expects_accept_all(), p == Persona::AcceptAllSink, "{p}");
             assert!(!p.description().is_empty());
         }

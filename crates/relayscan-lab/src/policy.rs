@@ -1,4 +1,4 @@
-//! The personas' SMTP policies as pure functions: given the session state and one command line, what to answer.
+//! The personas' SMTP policies as pure functions: given the state of one conversation and one command line, what to answer.
 //!
 //! No I/O here: the server in `server.rs` only moves bytes and timers, so every
 //! reply a persona can give is pinned down by the table tests below.
@@ -8,9 +8,9 @@ use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Mutex;
 
-use super::address::{Path, RcptClass, classify, is_invalid_domain, split_path_arg};
-use super::persona::Persona;
-use super::tls;
+use crate::address::{MailPath, RcptClass, classify, is_invalid_domain, split_path_arg};
+use crate::persona::Persona;
+use crate::tls;
 
 /// Commands accepted per connection before the lab hangs up, so a client in a
 /// loop cannot hold a connection for ever.
@@ -91,7 +91,7 @@ pub fn greeting(persona: Persona) -> Greeting {
         ),
         _ => (
             None,
-            super::hostile::greeting(persona, h).unwrap_or(standard),
+            crate::injection::greeting(persona, h).unwrap_or(standard),
             false,
         ),
     };
@@ -147,7 +147,7 @@ pub fn rcpt_reply(
 ) -> String {
     const OK: &str = "250 2.1.5 Ok";
     let host = persona.hostname();
-    let path = Path::parse(rcpt);
+    let path = MailPath::parse(rcpt);
     if persona == Persona::AcceptAllSink {
         return OK.to_string();
     }
@@ -169,8 +169,8 @@ pub fn rcpt_reply(
     };
     match persona {
         Persona::OpenRelay | Persona::TlsRequired => relay(),
-        Persona::HostileHtml => super::hostile::rcpt(persona, relay()),
-        Persona::HostileCsv | Persona::HostileTerminal => super::hostile::rcpt(persona, denied()),
+        Persona::HostileHtml => crate::injection::rcpt(persona, relay()),
+        Persona::HostileCsv | Persona::HostileTerminal => crate::injection::rcpt(persona, denied()),
         Persona::AuthRequired | Persona::AuthBeforeTls => {
             "530 5.7.0 Authentication required".to_string()
         }
@@ -184,7 +184,7 @@ pub fn rcpt_reply(
             }
         }
         Persona::SenderTrusting => {
-            let sender_domain = Path::parse(mail_from).domain;
+            let sender_domain = MailPath::parse(mail_from).domain;
             let trusted = sender_domain
                 .is_some_and(|d| d.strip_suffix('.').unwrap_or(d).eq_ignore_ascii_case(host));
             if trusted { relay() } else { denied() }
@@ -193,7 +193,7 @@ pub fn rcpt_reply(
             // The % hack rewrites user%dest@me to user@dest: only that shape passes.
             let own = path
                 .domain
-                .is_some_and(|d| super::address::is_own_domain(d, host, own_ip));
+                .is_some_and(|d| crate::address::is_own_domain(d, host, own_ip));
             if own && !path.quoted && path.route.is_empty() && path.local.contains('%') {
                 relay()
             } else {
@@ -251,7 +251,7 @@ pub struct BodyEnd {
 
 /// The state of one SMTP dialogue with one client.
 #[derive(Debug, Clone)]
-pub struct Session {
+pub struct Conversation {
     persona: Persona,
     hostname: &'static str,
     own_ip: Ipv4Addr,
@@ -266,9 +266,9 @@ pub struct Session {
     tls: bool,
 }
 
-impl Session {
-    pub fn new(persona: Persona, own_ip: Ipv4Addr, client_ip: IpAddr) -> Session {
-        Session {
+impl Conversation {
+    pub fn new(persona: Persona, own_ip: Ipv4Addr, client_ip: IpAddr) -> Conversation {
+        Conversation {
             persona,
             hostname: persona.hostname(),
             own_ip,
@@ -467,7 +467,7 @@ impl Session {
             lines.push("250-STARTTLS".to_string());
         }
         lines.extend(["250-8BITMIME", "250-ENHANCEDSTATUSCODES", "250 SMTPUTF8"].map(String::from));
-        super::hostile::ehlo(self.persona, &mut lines);
+        crate::injection::ehlo(self.persona, &mut lines);
         Answer {
             lines: lines.into_iter().map(Cow::Owned).collect(),
             close: false,
@@ -528,7 +528,7 @@ impl Session {
     }
 }
 
-/// The verbs `Session::smtp` answers; anything else is "not recognized".
+/// The verbs `Conversation::smtp` answers; anything else is "not recognized".
 const KNOWN_VERBS: [&str; 11] = [
     "EHLO", "HELO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "STARTTLS", "VRFY", "AUTH",
 ];
@@ -543,7 +543,7 @@ fn verb_of(line: &str) -> &str {
 
 /// `str::trim`, skipped when both ends are visible ASCII (every command the lab
 /// sees): such a line has no whitespace to trim.
-pub(super) fn trim(line: &str) -> &str {
+pub(crate) fn trim(line: &str) -> &str {
     match (line.as_bytes().first(), line.as_bytes().last()) {
         (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => line,
         _ => line.trim(),
@@ -562,10 +562,10 @@ mod tests {
 
     const CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1));
 
-    /// Runs `lines` through a fresh session and returns every answer's lines joined by '|'.
+    /// Runs `lines` through a fresh conversation and returns every answer's lines joined by '|'.
     fn dialogue(persona: Persona, lines: &[&str]) -> Vec<String> {
         let greylist = Greylist::new();
-        let mut s = Session::new(persona, ip(persona), CLIENT);
+        let mut s = Conversation::new(persona, ip(persona), CLIENT);
         lines
             .iter()
             .map(|l| {
@@ -923,7 +923,7 @@ mod tests {
     fn greylisting_defers_each_new_triplet_once_across_sessions() {
         let p = Persona::Greylisting;
         let greylist = Greylist::new();
-        let rcpt = |s: &mut Session, from: &str, to: &str| {
+        let rcpt = |s: &mut Conversation, from: &str, to: &str| {
             assert_eq!(
                 s.command(&format!("MAIL FROM:<{from}>"), &greylist).code(),
                 Some(250)
@@ -932,7 +932,7 @@ mod tests {
             s.command("RSET", &greylist);
             code
         };
-        let mut a = Session::new(p, ip(p), CLIENT);
+        let mut a = Conversation::new(p, ip(p), CLIENT);
         a.command("EHLO me", &greylist);
         assert_eq!(rcpt(&mut a, "s@x.test", "r@y.test"), Some(450));
         assert_eq!(rcpt(&mut a, "s@x.test", "r@y.test"), Some(250));
@@ -947,11 +947,11 @@ mod tests {
             "new sender"
         );
         // A second connection from the same client shares the memory.
-        let mut b = Session::new(p, ip(p), CLIENT);
+        let mut b = Conversation::new(p, ip(p), CLIENT);
         b.command("HELO me", &greylist);
         assert_eq!(rcpt(&mut b, "s@x.test", "r@y.test"), Some(250));
         // Another client is a new triplet.
-        let mut c = Session::new(p, ip(p), IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9)));
+        let mut c = Conversation::new(p, ip(p), IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9)));
         c.command("HELO me", &greylist);
         assert_eq!(rcpt(&mut c, "s@x.test", "r@y.test"), Some(450));
     }
@@ -960,7 +960,7 @@ mod tests {
     fn data_accepts_and_discards_a_body() {
         let greylist = Greylist::new();
         let p = Persona::OpenRelay;
-        let mut s = Session::new(p, ip(p), CLIENT);
+        let mut s = Conversation::new(p, ip(p), CLIENT);
         for line in ["EHLO me", "MAIL FROM:<a@b.test>", "RCPT TO:<c@d.test>"] {
             assert!(
                 s.command(line, &greylist).code().is_some_and(|c| c < 300),
@@ -985,7 +985,7 @@ mod tests {
     fn oversized_body_ends_the_connection() {
         let greylist = Greylist::new();
         let p = Persona::OpenRelay;
-        let mut s = Session::new(p, ip(p), CLIENT);
+        let mut s = Conversation::new(p, ip(p), CLIENT);
         for line in ["EHLO me", "MAIL FROM:<>", "RCPT TO:<c@d.test>", "DATA"] {
             s.command(line, &greylist);
         }
@@ -1061,7 +1061,7 @@ mod tests {
     fn command_limit_hangs_up() {
         let greylist = Greylist::new();
         let p = Persona::Closed;
-        let mut s = Session::new(p, ip(p), CLIENT);
+        let mut s = Conversation::new(p, ip(p), CLIENT);
         for i in 0..MAX_COMMANDS {
             assert_eq!(
                 s.command("NOOP", &greylist).code(),
@@ -1077,15 +1077,15 @@ mod tests {
     #[test]
     fn long_lines_and_timeouts() {
         let p = Persona::HeloOnly;
-        let mut s = Session::new(p, ip(p), CLIENT);
+        let mut s = Conversation::new(p, ip(p), CLIENT);
         assert_eq!(s.line_too_long().lines, ["500 Line too long"]);
         let t = s.timeout();
         assert_eq!(t.lines, ["421 helo-only.lab.test Error: timeout exceeded"]);
         assert!(t.close);
-        let mut ssh = Session::new(Persona::NotSmtp, ip(Persona::NotSmtp), CLIENT);
+        let mut ssh = Conversation::new(Persona::NotSmtp, ip(Persona::NotSmtp), CLIENT);
         assert!(ssh.line_too_long().close);
         assert_eq!(ssh.timeout(), Answer::silent_close());
-        let mut c = Session::new(Persona::Closed, ip(Persona::Closed), CLIENT);
+        let mut c = Conversation::new(Persona::Closed, ip(Persona::Closed), CLIENT);
         assert_eq!(c.line_too_long().lines, ["500 5.5.2 Line too long"]);
         assert_eq!(
             talked_too_early().lines,

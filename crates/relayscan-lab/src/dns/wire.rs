@@ -1,0 +1,119 @@
+//! The lab DNS server's wire format: one DNS message in, the zone's answer out; the only file of the lab that imports the DNS library (hickory).
+
+use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, TXT};
+use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+use super::zone::{Data, QType, Zone, ZoneAnswer};
+
+fn qtype(t: RecordType) -> QType {
+    match t {
+        RecordType::A => QType::A,
+        RecordType::AAAA => QType::Aaaa,
+        RecordType::MX => QType::Mx,
+        RecordType::TXT => QType::Txt,
+        RecordType::CNAME => QType::Cname,
+        RecordType::PTR => QType::Ptr,
+        other => QType::Other(u16::from(other)),
+    }
+}
+
+fn absolute(name: &str) -> Option<Name> {
+    if name.is_empty() {
+        return Some(Name::root());
+    }
+    Name::from_ascii(format!("{name}.")).ok()
+}
+
+fn record(owner: &str, data: &Data) -> Option<Record> {
+    let owner = absolute(owner)?;
+    let rdata = match data {
+        Data::A(ip) => RData::A(A(*ip)),
+        Data::Aaaa(ip) => RData::AAAA(AAAA(*ip)),
+        Data::Mx(preference, exchange) => RData::MX(MX::new(*preference, absolute(exchange)?)),
+        Data::Txt(strings) => RData::TXT(TXT::new(strings.clone())),
+        Data::Cname(target) => RData::CNAME(CNAME(absolute(target)?)),
+        Data::Ptr(target) => RData::PTR(PTR(absolute(target)?)),
+    };
+    Some(Record::from_rdata(owner, 300, rdata))
+}
+
+/// The lab server's reply to one DNS message in wire format: `None` to stay silent
+/// (an undecodable packet, or a name the zone never answers).
+pub fn respond(zone: &Zone, packet: &[u8]) -> Option<Vec<u8>> {
+    let request = Message::from_vec(packet).ok()?;
+    if request.metadata.message_type != MessageType::Query {
+        return None;
+    }
+    let id = request.metadata.id;
+    let Some(query) = request.queries.first() else {
+        return Message::error_msg(id, OpCode::Query, ResponseCode::FormErr)
+            .to_vec()
+            .ok();
+    };
+    let mut response = Message::response(id, request.metadata.op_code);
+    response.metadata.authoritative = true;
+    response.metadata.recursion_desired = request.metadata.recursion_desired;
+    response.add_query(query.clone());
+    match zone.answer(&query.name.to_ascii(), qtype(query.query_type)) {
+        ZoneAnswer::Drop => return None,
+        ZoneAnswer::NxDomain => response.metadata.response_code = ResponseCode::NXDomain,
+        ZoneAnswer::ServFail => response.metadata.response_code = ResponseCode::ServFail,
+        ZoneAnswer::Refused => response.metadata.response_code = ResponseCode::Refused,
+        ZoneAnswer::NoData => {}
+        ZoneAnswer::Records(records) => {
+            for (owner, data) in &records {
+                if let Some(r) = record(owner, data) {
+                    response.add_answer(r);
+                }
+            }
+        }
+    }
+    response.to_vec().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ask(zone: &Zone, name: &str, rtype: RecordType) -> Option<Message> {
+        let mut q = Message::query();
+        q.add_query(hickory_proto::op::Query::query(
+            Name::from_ascii(name).unwrap(),
+            rtype,
+        ));
+        let bytes = respond(zone, &q.to_vec().unwrap())?;
+        let reply = Message::from_vec(&bytes).unwrap();
+        assert_eq!(reply.metadata.id, q.metadata.id);
+        Some(reply)
+    }
+
+    #[test]
+    fn wire_answers_follow_the_zone() {
+        let mut zone = Zone::new("lab.test");
+        zone.add("lab.test", Data::Mx(0, String::new()))
+            .add(
+                "t.lab.test",
+                Data::Txt(vec!["v=spf1 ip4:192.0.2.0/24 ".into(), "-all".into()]),
+            )
+            .servfail("bad.lab.test")
+            .silent("quiet.lab.test");
+        let mx = ask(&zone, "lab.test.", RecordType::MX).unwrap();
+        assert_eq!(mx.answers.len(), 1);
+        match &mx.answers[0].data {
+            RData::MX(m) => assert!(m.exchange.is_root() && m.preference == 0),
+            other => panic!("{other:?}"),
+        }
+        let txt = ask(&zone, "t.lab.test.", RecordType::TXT).unwrap();
+        match &txt.answers[0].data {
+            RData::TXT(t) => assert_eq!(t.txt_data.len(), 2, "two character-strings"),
+            other => panic!("{other:?}"),
+        }
+        let nx = ask(&zone, "none.lab.test.", RecordType::A).unwrap();
+        assert_eq!(nx.metadata.response_code, ResponseCode::NXDomain);
+        let sf = ask(&zone, "bad.lab.test.", RecordType::A).unwrap();
+        assert_eq!(sf.metadata.response_code, ResponseCode::ServFail);
+        assert!(ask(&zone, "quiet.lab.test.", RecordType::A).is_none());
+        assert!(respond(&zone, b"\x00\x01garbage").is_none());
+    }
+}
