@@ -9,6 +9,7 @@
 //! them into the settings a report and a checkpoint record. Every error names its flag
 //! (or the file and line at fault) and stops the run, exit 2, before any traffic.
 
+#[cfg(feature = "lab")]
 pub mod demo;
 pub mod dns;
 mod duration;
