@@ -38,15 +38,15 @@ pub(super) struct Stop {
 
 impl Stop {
     pub fn from_error(step: impl Into<String>, error: &SessionError) -> Stop {
+        // Bytes that came before their command was sent are replies out of step.
+        if let SessionError::Protocol(ReplyError::Unsolicited { .. }) = error {
+            return Stop::out_of_step(step, error.to_string());
+        }
         Stop {
             status: status_of(error),
             step: step.into(),
             detail: error.to_string(),
-            // Bytes that came before their command was sent are replies out of step.
-            desync: matches!(
-                error,
-                SessionError::Protocol(ReplyError::Unsolicited { .. })
-            ),
+            desync: false,
         }
     }
 

@@ -393,3 +393,6 @@ fn known_names(endpoint: &Endpoint, d: &Dialogue) -> Vec<(String, NameSource)> {
     .filter_map(|(name, source)| Some((name?, source)))
     .collect()
 }
+
+#[cfg(test)]
+mod tests;
