@@ -11,7 +11,7 @@ use relayscan::probe::Verdict;
 use crate::postfix::{
     Instance, free_port, mta_dir, postfix_missing, skip_real_mta, wait_listening,
 };
-use crate::support::{read_csv, read_json, read_jsonl, relayscan, run, stderr, stdout};
+use crate::support::{nets, read_csv, read_json, read_jsonl, relayscan, run, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -264,7 +264,7 @@ fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let addr = |n: usize| Ipv4Addr::new(127, 0, 120, 1 + n as u8);
+    let addr = |n: usize| nets::AUDIT_POSTFIX.host(1 + n as u32);
     let port = free_port(addr(0));
     let policies = policies();
     assert!(policies.len() >= 5, "{policies:?}");

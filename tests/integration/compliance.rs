@@ -10,7 +10,7 @@ use relayscan::probe::findings::{FindingId, Severity};
 use relayscan::report::ScanRecord;
 use relayscan::report::schema::RECORD_SCHEMA;
 
-use crate::support::{LabProcess, read_csv, read_json, read_jsonl, run, stderr, stdout};
+use crate::support::{LabProcess, nets, read_csv, read_json, read_jsonl, run, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -54,7 +54,7 @@ fn validator() -> jsonschema::Validator {
 #[test]
 fn every_persona_gets_its_findings_and_every_record_fits_the_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let lab = LabProcess::start("127.0.60.0".parse().unwrap(), dir.path(), &[]);
+    let lab = LabProcess::start(nets::COMPLIANCE.lab_network(), dir.path(), &[]);
     let targets = lab.range(lab.hosts);
     let (prefix, code) = scan(
         &lab,
@@ -226,7 +226,7 @@ fn every_persona_gets_its_findings_and_every_record_fits_the_schema() {
 fn report_regenerates_every_format_from_jsonl() {
     let dir = tempfile::tempdir().unwrap();
     let lab = LabProcess::start(
-        "127.0.61.0".parse().unwrap(),
+        nets::COMPLIANCE_REPORT.lab_network(),
         dir.path(),
         &[
             "--persona",
@@ -325,7 +325,7 @@ fn report_regenerates_every_format_from_jsonl() {
 fn diff_finds_the_greylister_that_opened_up() {
     let dir = tempfile::tempdir().unwrap();
     let lab = LabProcess::start(
-        "127.0.62.0".parse().unwrap(),
+        nets::COMPLIANCE_DIFF.lab_network(),
         dir.path(),
         &["--persona", "greylisting", "--persona", "closed"],
     );
@@ -415,7 +415,7 @@ fn diff_finds_the_greylister_that_opened_up() {
 fn exit_codes_for_ci() {
     let dir = tempfile::tempdir().unwrap();
     let lab = LabProcess::start(
-        "127.0.63.0".parse().unwrap(),
+        nets::FAIL_ON.lab_network(),
         dir.path(),
         &["--persona", "open-relay", "--persona", "closed"],
     );

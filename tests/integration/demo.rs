@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use relayscan::lab::Persona;
 
-use crate::support::{run, stderr, stdout};
+use crate::support::{nets, run, stderr, stdout};
 
 #[test]
 fn demo_scans_the_lab_and_every_persona_matches() {
@@ -14,7 +14,7 @@ fn demo_scans_the_lab_and_every_persona_matches() {
         &[
             "demo",
             "--bind",
-            "127.0.9.0/24",
+            &nets::DEMO.cidr(),
             "-q",
             "-o",
             prefix.to_str().unwrap(),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{LabProcess, read_csv, read_json, read_jsonl, run, stderr};
+use crate::support::{LabProcess, nets, read_csv, read_json, read_jsonl, run, stderr};
 
 /// The entry of `domain` in the JSON report's `domains` section.
 fn domain<'a>(doc: &'a Value, name: &str) -> &'a Value {
@@ -38,7 +38,7 @@ fn scan(args: &[&str]) -> std::process::Output {
 fn lab_zone_shared_hosts_probed_once_and_every_dns_result_distinct() {
     let dir = tempfile::tempdir().unwrap();
     let lab = LabProcess::start(
-        "127.0.80.0".parse().unwrap(),
+        nets::DNS_LAB.lab_network(),
         dir.path(),
         &[
             "--persona",
@@ -245,7 +245,7 @@ fn domain_input_errors_name_the_flag_or_file_line_before_any_traffic() {
 fn a_server_that_never_answers_is_a_timeout_not_an_error() {
     let dir = tempfile::tempdir().unwrap();
     // Bound and never read: queries vanish, as with a firewalled server.
-    let silent = UdpSocket::bind("127.0.83.1:0").unwrap();
+    let silent = UdpSocket::bind((nets::SILENT_RESOLVER.host(1), 0)).unwrap();
     let resolver = silent.local_addr().unwrap().to_string();
     let prefix = dir.path().join("scan");
     let started = Instant::now();
@@ -275,7 +275,7 @@ fn a_server_that_never_answers_is_a_timeout_not_an_error() {
     eprintln!("silent resolver run took {:?}", started.elapsed());
 }
 
-/// unbound from Debian, serving `ub.test` on 127.0.82.1; killed when dropped.
+/// unbound from Debian, serving `ub.test` on `nets::UNBOUND`; killed when dropped.
 struct Unbound {
     child: Child,
     addr: SocketAddr,
@@ -304,16 +304,17 @@ fn start_unbound(dir: &Path, zone: &[String]) -> Option<Unbound> {
         return None;
     };
     // A free port on our address: bind, note it, release it for unbound.
-    let port = UdpSocket::bind("127.0.82.1:0")
+    let ip = nets::UNBOUND.host(1);
+    let port = UdpSocket::bind((ip, 0))
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let addr: SocketAddr = format!("127.0.82.1:{port}").parse().unwrap();
+    let addr = SocketAddr::from((ip, port));
     // `local-zone: "." refuse` keeps unbound from ever recursing: a name outside the
     // test's zones is refused locally instead of being chased to the root servers.
     let mut conf = format!(
-        "server:\n  interface: 127.0.82.1\n  port: {port}\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{}\"\n  pidfile: \"\"\n  use-syslog: no\n  logfile: \"\"\n  do-ip6: no\n  access-control: 127.0.0.0/8 allow\n  module-config: \"iterator\"\n  local-zone: \"ub.test.\" static\n  local-zone: \".\" refuse\n",
+        "server:\n  interface: {ip}\n  port: {port}\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{}\"\n  pidfile: \"\"\n  use-syslog: no\n  logfile: \"\"\n  do-ip6: no\n  access-control: 127.0.0.0/8 allow\n  module-config: \"iterator\"\n  local-zone: \"ub.test.\" static\n  local-zone: \".\" refuse\n",
         dir.display()
     );
     for line in zone {
@@ -344,7 +345,7 @@ fn start_unbound(dir: &Path, zone: &[String]) -> Option<Unbound> {
 fn unbound_serves_preferences_implicit_null_nxdomain_split_txt_and_shared_hosts() {
     let dir = tempfile::tempdir().unwrap();
     let lab = LabProcess::start(
-        "127.0.81.0".parse().unwrap(),
+        nets::UNBOUND_LAB.lab_network(),
         dir.path(),
         &[
             "--persona",
@@ -364,7 +365,10 @@ fn unbound_serves_preferences_implicit_null_nxdomain_split_txt_and_shared_hosts(
         format!("local-data: \"mx2.ub.test. A {b}\""),
         format!("local-data: \"implicit.ub.test. A {c}\""),
         "local-data: \"null.ub.test. MX 0 .\"".to_string(),
-        "local-data: 'pref.ub.test. TXT \"v=spf1 ip4:127.0.81.0/24 \" \"mx -all\"'".to_string(),
+        format!(
+            "local-data: 'pref.ub.test. TXT \"v=spf1 ip4:{} \" \"mx -all\"'",
+            nets::UNBOUND_LAB.cidr()
+        ),
         "local-data: '_dmarc.pref.ub.test. TXT \"v=DMARC1; p=none; \" \"rua=mailto:d@ub.test\"'"
             .to_string(),
         format!("local-data-ptr: \"{a} mx1.ub.test.\""),
@@ -414,7 +418,10 @@ fn unbound_serves_preferences_implicit_null_nxdomain_split_txt_and_shared_hosts(
     assert_eq!(pref["mx"][0]["preference"], 10);
     assert_eq!(pref["mx"][1]["preference"], 20);
     assert_eq!(pref["worst_verdict"], "open-relay");
-    assert_eq!(pref["spf"]["raw"], "v=spf1 ip4:127.0.81.0/24 mx -all");
+    assert_eq!(
+        pref["spf"]["raw"],
+        format!("v=spf1 ip4:{} mx -all", nets::UNBOUND_LAB.cidr())
+    );
     assert_eq!(pref["spf"]["valid"], true);
     assert_eq!(pref["dmarc"]["p"], "none");
     assert_eq!(pref["dmarc"]["rua"][0], "mailto:d@ub.test");

@@ -1,10 +1,10 @@
-//! Faults of our own side (labs on 127.0.102-105.0/24): a full disk or a read-only folder stops the scan with exit 3 naming the file, every report ends with a whole record, and EMFILE slows the scan instead of failing hosts.
+//! Faults of our own side: a full disk or a read-only folder stops the scan with exit 3 naming the file, every report ends with a whole record, and EMFILE slows the scan instead of failing hosts.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use crate::support::{LabProcess, read_csv, read_jsonl, run, stderr};
+use crate::support::{LabProcess, nets, read_csv, read_jsonl, run, stderr};
 
 fn scan_args<'a>(range: &'a str, port: &'a str, prefix: &'a str) -> Vec<&'a str> {
     vec![
@@ -79,7 +79,7 @@ fn a_report_on_a_full_device_stops_the_scan_with_exit_3() {
         eprintln!("SKIPPED: a_report_on_a_full_device_stops_the_scan_with_exit_3: no /dev/full");
         return;
     }
-    let lab = LabProcess::start("127.0.104.0".parse().expect("ip"), dir.path(), &[]);
+    let lab = LabProcess::start(nets::FULL_DEVICE.lab_network(), dir.path(), &[]);
     let prefix = dir.path().join("r");
     let out = scan_lab(&lab, lab.hosts, &prefix);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
@@ -107,7 +107,7 @@ fn a_disk_filling_up_mid_scan_leaves_every_report_ending_with_a_whole_record() {
         return;
     };
     let lab = LabProcess::start(
-        "127.0.102.0".parse().expect("ip"),
+        nets::DISK_FILLS.lab_network(),
         dir.path(),
         &["--hosts", "200", "--greeting-pause", "10ms"],
     );
@@ -156,7 +156,7 @@ fn a_read_only_folder_stops_the_scan_before_any_traffic() {
     let Some(ro) = tmpfs(dir.path(), "ro", "size=16k,ro", test) else {
         return;
     };
-    let lab = LabProcess::start("127.0.103.0".parse().expect("ip"), dir.path(), &[]);
+    let lab = LabProcess::start(nets::READ_ONLY.lab_network(), dir.path(), &[]);
     let prefix = ro.0.join("r");
     let out = scan_lab(&lab, 3, &prefix);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
@@ -177,7 +177,7 @@ fn running_out_of_file_descriptors_slows_the_scan_instead_of_failing_hosts() {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().expect("temp dir");
     let lab = LabProcess::start(
-        "127.0.105.0".parse().expect("ip"),
+        nets::EMFILE.lab_network(),
         dir.path(),
         &[
             "--persona",
@@ -236,7 +236,7 @@ fn ctrl_c_under_full_load_leaves_complete_valid_reports() {
     let dir = tempfile::tempdir().expect("temp dir");
     // 250 hosts of every persona, all in flight at once, each reply 50 ms late.
     let lab = LabProcess::start(
-        "127.0.106.0".parse().expect("ip"),
+        nets::CTRL_C_LOAD.lab_network(),
         dir.path(),
         &["--hosts", "250", "--reply-delay", "50ms"],
     );

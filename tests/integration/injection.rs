@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use relayscan::lab::Persona;
 use relayscan::report::ScanRecord;
 
-use crate::support::{LabProcess, read_csv, read_jsonl, run, stderr, stdout};
+use crate::support::{LabProcess, nets, read_csv, read_jsonl, run, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -33,12 +33,12 @@ fn path(prefix: &Path, ext: &str) -> PathBuf {
 
 /// Starts the hostile personas on `network` and scans them with every format and
 /// `--transcript`; returns the lab, the prefix and the scan's stdout.
-fn scan_hostile(network: &str, dir: &Path) -> (LabProcess, PathBuf, String) {
+fn scan_hostile(network: nets::Net, dir: &Path) -> (LabProcess, PathBuf, String) {
     let mut extra = Vec::new();
     for p in HOSTILE {
         extra.extend(["--persona", p.name()]);
     }
-    let lab = LabProcess::start(network.parse().unwrap(), dir, &extra);
+    let lab = LabProcess::start(network.lab_network(), dir, &extra);
     let prefix = dir.join("hostile");
     let port = lab.port_arg();
     let targets = lab.range(HOSTILE.len());
@@ -69,7 +69,7 @@ fn record<'a>(records: &'a [ScanRecord], lab: &LabProcess, p: Persona) -> &'a Sc
 #[test]
 fn hostile_banners_are_neutralised_in_csv_terminal_markdown_and_kept_raw_in_json() {
     let dir = tempfile::tempdir().unwrap();
-    let (lab, prefix, out) = scan_hostile("127.0.64.0", dir.path());
+    let (lab, prefix, out) = scan_hostile(nets::INJECTION, dir.path());
     let records = read_jsonl(&path(&prefix, "jsonl"));
     assert_eq!(records.len(), 3);
 
@@ -270,7 +270,7 @@ fn hostile_banners_stay_inert_in_a_real_browser() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, prefix, _) = scan_hostile("127.0.65.0", dir.path());
+    let (_lab, prefix, _) = scan_hostile(nets::INJECTION_BROWSER, dir.path());
     let page = path(&prefix, "html");
     let url = format!("file://{}", page.display());
     let profile = dir.path().join("profile");

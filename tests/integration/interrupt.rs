@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use relayscan::probe::Status;
 
-use crate::support::{LabProcess, read_csv, read_json, read_jsonl, relayscan, stderr};
+use crate::support::{LabProcess, nets, read_csv, read_json, read_jsonl, relayscan, stderr};
 
 #[test]
 fn ctrl_c_leaves_complete_valid_reports_and_exits_130() {
@@ -12,7 +12,7 @@ fn ctrl_c_leaves_complete_valid_reports_and_exits_130() {
     // 300 ms per reply, one command at a time (pipelined, the dialogue would be over in
     // ~1.5 s): a full dialogue takes ~15 s, so the interrupt lands mid-dialogue.
     let lab = LabProcess::start(
-        "127.0.11.0".parse().unwrap(),
+        nets::INTERRUPT.lab_network(),
         dir.path(),
         &[
             "--persona",

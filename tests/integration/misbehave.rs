@@ -1,4 +1,4 @@
-//! Hostile servers (`relayscan lab --hostile` on 127.0.100.0/24): no panic, every host ends within --host-timeout plus a small grace, memory per connection stays under a cap, and each record names the trouble.
+//! Hostile servers (`relayscan lab --hostile` on `nets::HOSTILE`): no panic, every host ends within --host-timeout plus a small grace, memory per connection stays under a cap, and each record names the trouble.
 
 use std::fs::File;
 use std::net::IpAddr;
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use relayscan::lab::misbehave::Misbehaviour;
 
-use crate::support::{LabProcess, read_jsonl, relayscan};
+use crate::support::{LabProcess, nets, read_jsonl, relayscan};
 
 const HOST_TIMEOUT_MS: u64 = 4000;
 /// Past the host deadline: the time to write the record and notice the end.
@@ -66,11 +66,7 @@ fn run_measured(args: &[&str], dir: &Path, limit: Duration) -> Measured {
 #[test]
 fn hostile_servers_end_in_time_with_bounded_memory_and_precise_records() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let lab = LabProcess::start(
-        "127.0.100.0".parse().expect("ip"),
-        dir.path(),
-        &["--hostile"],
-    );
+    let lab = LabProcess::start(nets::HOSTILE.lab_network(), dir.path(), &["--hostile"]);
     assert_eq!(lab.hosts, Misbehaviour::ALL.len());
     let port = lab.port_arg();
     let timeouts = [

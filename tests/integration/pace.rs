@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::support::{LabProcess, run, stderr};
+use crate::support::{LabProcess, nets, run, stderr};
 
 /// Scans the ten `closed` hosts of `lab` with `extra`; returns stderr.
 fn scan(lab: &LabProcess, dir: &std::path::Path, extra: &[&str]) -> String {
@@ -34,7 +34,7 @@ fn pace_line(text: &str) -> Option<&str> {
 fn the_scan_ends_with_its_pace() {
     let dir = tempfile::tempdir().unwrap();
     let lab = LabProcess::start(
-        "127.0.110.0".parse().unwrap(),
+        nets::PACE.lab_network(),
         dir.path(),
         &["--persona", "closed", "--hosts", "10"],
     );

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use relayscan::report::ScanRecord;
 
-use crate::support::{LabProcess, read_jsonl, run, stderr};
+use crate::support::{LabProcess, nets, read_jsonl, run, stderr};
 
 /// Scans every host of `lab` (both ports when it has an implicit-TLS one) with `extra`.
 fn scan(lab: &LabProcess, dir: &Path, name: &str, extra: &[&str]) -> Vec<ScanRecord> {
@@ -81,10 +81,10 @@ fn conclusion(r: &ScanRecord, lab: &LabProcess) -> String {
 }
 
 /// Two fresh labs (greylisting remembers the first scan), one scanned each way.
-fn compare(networks: [&str; 2], lab_args: &[&str]) -> (Vec<ScanRecord>, Vec<ScanRecord>) {
+fn compare(networks: [nets::Net; 2], lab_args: &[&str]) -> (Vec<ScanRecord>, Vec<ScanRecord>) {
     let dir = tempfile::tempdir().unwrap();
-    let piped_lab = LabProcess::start(networks[0].parse().unwrap(), dir.path(), lab_args);
-    let plain_lab = LabProcess::start(networks[1].parse().unwrap(), dir.path(), lab_args);
+    let piped_lab = LabProcess::start(networks[0].lab_network(), dir.path(), lab_args);
+    let plain_lab = LabProcess::start(networks[1].lab_network(), dir.path(), lab_args);
     let piped = scan(&piped_lab, dir.path(), "piped", &[]);
     let one_by_one = scan(&plain_lab, dir.path(), "one", &["--no-pipelining"]);
     assert_eq!(piped.len(), one_by_one.len());
@@ -98,7 +98,7 @@ fn compare(networks: [&str; 2], lab_args: &[&str]) -> (Vec<ScanRecord>, Vec<Scan
 
 #[test]
 fn every_persona_gets_the_same_verdict_with_and_without_pipelining() {
-    let (piped, one_by_one) = compare(["127.0.92.0", "127.0.93.0"], &[]);
+    let (piped, one_by_one) = compare([nets::PIPELINED, nets::ONE_AT_A_TIME], &[]);
     // Servers that advertise PIPELINING got the tests as a group, in far fewer round trips.
     let grouped: Vec<(&ScanRecord, &ScanRecord)> = piped
         .iter()
@@ -133,6 +133,9 @@ fn every_persona_gets_the_same_verdict_with_and_without_pipelining() {
 
 #[test]
 fn hostile_servers_end_the_same_way_with_and_without_pipelining() {
-    let (piped, _) = compare(["127.0.94.0", "127.0.95.0"], &["--hostile"]);
+    let (piped, _) = compare(
+        [nets::HOSTILE_PIPELINED, nets::HOSTILE_ONE_AT_A_TIME],
+        &["--hostile"],
+    );
     assert!(piped.iter().any(|r| r.verdict.is_some()));
 }

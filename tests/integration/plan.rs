@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::support::{LabProcess, run, stderr, stdout};
+use crate::support::{LabProcess, nets, run, stderr, stdout};
 
 /// `relayscan targets ARGS`: the endpoints listed (header comment dropped).
 fn listed(args: &[&str]) -> Vec<String> {
@@ -21,24 +21,19 @@ fn listed(args: &[&str]) -> Vec<String> {
 
 #[test]
 fn the_dry_run_lists_the_scan_order() {
-    let seeded = listed(&["127.0.24.0/24", "-p", "25,587", "--seed", "5"]);
+    let net = nets::PLAN_LISTING.cidr();
+    let seeded = listed(&[&net, "-p", "25,587", "--seed", "5"]);
     assert_eq!(seeded.len(), 512);
+    assert_eq!(seeded, listed(&[&net, "-p", "25,587", "--seed", "5"]));
+    assert_ne!(seeded, listed(&[&net, "-p", "25,587", "--seed", "6"]));
+    let sequential = listed(&[&net, "-p", "25,587", "--sequential"]);
     assert_eq!(
-        seeded,
-        listed(&["127.0.24.0/24", "-p", "25,587", "--seed", "5"])
-    );
-    assert_ne!(
-        seeded,
-        listed(&["127.0.24.0/24", "-p", "25,587", "--seed", "6"])
-    );
-    let sequential = listed(&["127.0.24.0/24", "-p", "25,587", "--sequential"]);
-    assert_eq!(
-        sequential.first().map(String::as_str),
-        Some("127.0.24.0:25")
+        sequential.first(),
+        Some(&format!("{}:25", nets::PLAN_LISTING.host(0)))
     );
     assert_eq!(
-        sequential.last().map(String::as_str),
-        Some("127.0.24.255:587")
+        sequential.last(),
+        Some(&format!("{}:587", nets::PLAN_LISTING.host(255)))
     );
     let as_set = |v: &[String]| v.iter().cloned().collect::<BTreeSet<_>>();
     assert_eq!(as_set(&seeded), as_set(&sequential));
@@ -48,15 +43,7 @@ fn the_dry_run_lists_the_scan_order() {
     let mut union = BTreeSet::new();
     for i in 1..=3 {
         let shard = format!("{i}/3");
-        let part = listed(&[
-            "127.0.24.0/24",
-            "-p",
-            "25,587",
-            "--seed",
-            "5",
-            "--shard",
-            &shard,
-        ]);
+        let part = listed(&[&net, "-p", "25,587", "--seed", "5", "--shard", &shard]);
         for e in part {
             assert!(union.insert(e.clone()), "{e} in two shards");
         }
@@ -64,7 +51,8 @@ fn the_dry_run_lists_the_scan_order() {
     assert_eq!(union, as_set(&seeded));
 
     // Without --seed a random one is chosen and shown, so the order can be repeated.
-    let out = run(&["targets", "127.0.24.0/28"], Duration::from_secs(30));
+    let sixteen = format!("{}/28", nets::PLAN_LISTING.host(0));
+    let out = run(&["targets", &sixteen], Duration::from_secs(30));
     let header = stdout(&out).lines().next().unwrap_or_default().to_string();
     assert!(
         header.starts_with("# relayscan targets: 16 endpoints, order permuted (seed "),
@@ -102,21 +90,24 @@ fn the_dry_run_lists_the_scan_order() {
 fn refusals_come_before_any_traffic() {
     let dir = tempfile::tempdir().unwrap();
     let lab = LabProcess::start(
-        "127.0.25.0".parse().unwrap(),
+        nets::PLAN_REFUSALS.lab_network(),
         dir.path(),
         &["--persona", "open-relay", "--hosts", "3"],
     );
     let scope_file = dir.path().join("scope.txt");
-    std::fs::write(&scope_file, "# authorised\n127.0.25.1-2\n").unwrap();
+    std::fs::write(&scope_file, format!("# authorised\n{}-2\n", lab.addr(0))).unwrap();
     let range = lab.range(3);
     let port = lab.port_arg();
     let scope = scope_file.display().to_string();
     let prefix = dir.path().join("refused").display().to_string();
+    let outside = format!(
+        "\"{}-{}\" reaches {}, outside the authorised scope",
+        lab.addr(0),
+        lab.addr(2),
+        lab.addr(2)
+    );
     let cases: &[(&[&str], &str)] = &[
-        (
-            &["--scope", &scope],
-            "\"127.0.25.1-127.0.25.3\" reaches 127.0.25.3, outside the authorised scope",
-        ),
+        (&["--scope", &scope], &outside),
         (&["--shard", "2/3"], "--shard: 2/3 needs --seed N"),
         (&["--shard", "4/3", "--seed", "1"], "--shard: \"4/3\""),
         (&["--subnet-rate", "0"], "--subnet-rate: must be at least 1"),

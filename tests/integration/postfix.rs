@@ -1,4 +1,4 @@
-//! Real MTAs: Postfix instances on 127.1.0.x, one relay policy each (tests/mta/postfix/), none able to deliver; relayscan's verdicts must match Postfix's documented behaviour.
+//! Real MTAs: Postfix instances on `nets::POSTFIX`, one relay policy each (tests/mta/postfix/), none able to deliver; relayscan's verdicts must match Postfix's documented behaviour.
 //!
 //! Needs root and Debian's postfix (`.ci/run` installs it). Elsewhere the test says
 //! SKIPPED and why; under `CI=true` a missing Postfix fails it.
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use relayscan::probe::{Status, Verdict};
 use relayscan::report::ScanRecord;
 
-use crate::support::{read_jsonl, run, stderr};
+use crate::support::{nets, read_jsonl, run, stderr};
 
 /// One Postfix policy and what a correct scanner must conclude about it.
 struct Case {
@@ -216,8 +216,8 @@ fn postfix_instances_get_their_documented_verdicts() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port(Ipv4Addr::new(127, 1, 0, 1));
-    let addr = |n: usize| Ipv4Addr::new(127, 1, 0, 1 + n as u8);
+    let addr = |n: usize| nets::POSTFIX.host(1 + n as u32);
+    let port = free_port(addr(0));
     // Start side by side: each start takes a second or so.
     let instances: Vec<Instance> = std::thread::scope(|s| {
         let handles: Vec<_> = CASES

@@ -1,10 +1,10 @@
-//! A second, independent SMTP implementation beside Postfix: aiosmtpd (Debian's python3-aiosmtpd) on 127.1.1.x with relay policies (tests/mta/aiosmtpd-relay.py).
+//! A second, independent SMTP implementation beside Postfix: aiosmtpd (Debian's python3-aiosmtpd) on `nets::AIOSMTPD` with relay policies (tests/mta/aiosmtpd-relay.py).
 //!
 //! Without Debian's Python and aiosmtpd the test says SKIPPED and why; under `CI=true`
 //! it fails instead.
 
 use std::io::{BufRead, BufReader};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -12,7 +12,7 @@ use std::time::Duration;
 use relayscan::probe::{Status, Verdict};
 
 use crate::postfix::{assert_never_data, free_port, mta_dir, skip_real_mta, wait_listening};
-use crate::support::{read_jsonl, run, stderr};
+use crate::support::{nets, read_jsonl, run, stderr};
 
 /// Debian's interpreter: python3-aiosmtpd installs for it, not for other Pythons on PATH.
 const PYTHON: &str = "/usr/bin/python3";
@@ -75,7 +75,7 @@ fn aiosmtpd_relay_policies_get_the_same_verdicts() {
         // aiosmtpd's auth_required: "530 5.7.0 Authentication required" before AUTH.
         ("auth", Verdict::AuthRequired, false),
     ];
-    let addr = |n: usize| Ipv4Addr::new(127, 1, 1, 1 + n as u8);
+    let addr = |n: usize| nets::AIOSMTPD.host(1 + n as u32);
     let port = free_port(addr(0));
     let _servers: Vec<Server> = cases
         .iter()

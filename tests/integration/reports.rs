@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use relayscan::report::csv::CSV_COLUMNS;
 
-use crate::support::{LabProcess, read_csv, read_json, read_jsonl, run, stderr};
+use crate::support::{LabProcess, nets, read_csv, read_json, read_jsonl, run, stderr};
 
 #[test]
 fn csv_jsonl_and_json_agree_and_unanswered_are_opt_in() {
     let dir = tempfile::tempdir().unwrap();
     let lab = LabProcess::start(
-        "127.0.6.0".parse().unwrap(),
+        nets::REPORTS.lab_network(),
         dir.path(),
         &[
             "--persona",
@@ -112,7 +112,7 @@ fn csv_jsonl_and_json_agree_and_unanswered_are_opt_in() {
 fn excludes_always_win() {
     let dir = tempfile::tempdir().unwrap();
     let lab = LabProcess::start(
-        "127.0.7.0".parse().unwrap(),
+        nets::EXCLUDES.lab_network(),
         dir.path(),
         &["--persona", "closed", "--hosts", "4"],
     );

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use relayscan::report::ScanRecord;
 
-use crate::support::{LabProcess, read_csv, read_json, read_jsonl, relayscan, run, stderr};
+use crate::support::{LabProcess, nets, read_csv, read_json, read_jsonl, relayscan, run, stderr};
 
 /// Personas whose verdict does not depend on having been probed before (greylisting
 /// remembers its clients), so two scans of one lab agree.
@@ -27,7 +27,7 @@ const STEADY: &[&str] = &[
 ];
 
 /// Starts a lab of `hosts` steady personas on `network`.
-pub fn steady_lab(network: &str, dir: &Path, hosts: usize, extra: &[&str]) -> LabProcess {
+pub fn steady_lab(network: nets::Net, dir: &Path, hosts: usize, extra: &[&str]) -> LabProcess {
     let mut args: Vec<String> = Vec::new();
     for p in STEADY {
         args.extend(["--persona".to_string(), p.to_string()]);
@@ -35,7 +35,7 @@ pub fn steady_lab(network: &str, dir: &Path, hosts: usize, extra: &[&str]) -> La
     args.extend(["--hosts".to_string(), hosts.to_string()]);
     args.extend(extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    LabProcess::start(network.parse().unwrap(), dir, &args)
+    LabProcess::start(network.lab_network(), dir, &args)
 }
 
 /// What must agree between two scans of one lab: per endpoint, status, verdict, tests.
@@ -64,7 +64,7 @@ fn interrupted_then_resumed_equals_one_uninterrupted_scan() {
     let hosts = 44;
     // 40 ms per reply: a dialogue takes a second or two, so the stop lands mid-dialogue
     // and the 200 ms grace cuts some probes off (they must be probed again on resume).
-    let lab = steady_lab("127.0.22.0", dir.path(), hosts, &["--reply-delay", "40ms"]);
+    let lab = steady_lab(nets::RESUME, dir.path(), hosts, &["--reply-delay", "40ms"]);
     let range = lab.range(hosts);
     let port = lab.port_arg();
     let common = |prefix: &Path| -> Vec<String> {

@@ -3,13 +3,13 @@
 use std::time::Duration;
 
 use crate::resume::{assert_unique, facts, steady_lab};
-use crate::support::{read_csv, read_json, read_jsonl, run, stderr};
+use crate::support::{nets, read_csv, read_json, read_jsonl, run, stderr};
 
 #[test]
 fn three_shards_merged_equal_the_whole_scan() {
     let dir = tempfile::tempdir().unwrap();
     let hosts = 30;
-    let lab = steady_lab("127.0.23.0", dir.path(), hosts, &[]);
+    let lab = steady_lab(nets::SHARDS, dir.path(), hosts, &[]);
     let range = lab.range(hosts);
     let port = lab.port_arg();
     let scan = |name: &str, extra: &[&str]| {
@@ -125,7 +125,7 @@ fn three_shards_merged_equal_the_whole_scan() {
         stderr(&out)
     );
     let junk = dir.path().join("junk.jsonl");
-    std::fs::write(&junk, "{\"ip\":\"127.0.23.1\"}\n").unwrap();
+    std::fs::write(&junk, format!("{{\"ip\":\"{}\"}}\n", lab.addr(0))).unwrap();
     let out = run(
         &[
             "merge",

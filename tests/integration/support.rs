@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use relayscan::lab::Persona;
 use relayscan::report::ScanRecord;
 
+pub mod nets;
+
 /// The relayscan binary under test.
 pub fn relayscan() -> Command {
     Command::new(env!("CARGO_BIN_EXE_relayscan"))

@@ -12,7 +12,7 @@ use relayscan::probe::{Status, Verdict};
 use relayscan::report::ScanRecord;
 use relayscan::smtp::{NameSource, TlsMode, TlsReport, Validity};
 
-use crate::support::{LabProcess, read_csv, read_jsonl, run, stderr};
+use crate::support::{LabProcess, nets, read_csv, read_jsonl, run, stderr};
 
 /// The TLS personas (those offering STARTTLS or speaking TLS first), in `Persona::ALL`
 /// order: the order the lab is asked to place them (.1 upwards).
@@ -23,12 +23,12 @@ fn tls_personas() -> Vec<Persona> {
         .collect()
 }
 
-fn start_lab(network: &str, dir: &Path, personas: &[Persona]) -> LabProcess {
+fn start_lab(network: nets::Net, dir: &Path, personas: &[Persona]) -> LabProcess {
     let mut args = Vec::new();
     for p in personas {
         args.extend(["--persona", p.name()]);
     }
-    LabProcess::start(network.parse().unwrap(), dir, &args)
+    LabProcess::start(network.lab_network(), dir, &args)
 }
 
 /// Scans `targets` with `extra` flags; returns the records.
@@ -143,7 +143,7 @@ fn tls_personas_record_every_field_and_get_their_verdicts() {
     let dir = tempfile::tempdir().unwrap();
     let personas = tls_personas();
     assert_eq!(personas.len(), 7);
-    let lab = start_lab("127.0.41.0", dir.path(), &personas);
+    let lab = start_lab(nets::TLS, dir.path(), &personas);
     let tls_port = lab.tls_port.expect("the lab prints its implicit-TLS port");
     let ports = format!("{},{tls_port}", lab.port);
     let (records, prefix) = scan(
@@ -376,7 +376,7 @@ fn tls_personas_record_every_field_and_get_their_verdicts() {
 fn relay_over_and_starttls_choose_where_the_tests_run() {
     let dir = tempfile::tempdir().unwrap();
     let lab = start_lab(
-        "127.0.42.0",
+        nets::TLS_FLAGS,
         dir.path(),
         &[Persona::TlsRequired, Persona::Closed],
     );
@@ -486,8 +486,9 @@ fn bad_tls_flags_are_refused_by_name() {
         (["--relay-over", "carrier-pigeon"], "--relay-over"),
         (["--tls-ports", "465,70000"], "--tls-ports"),
     ];
+    let target = nets::NEVER_REACHED.host(1).to_string();
     for (flags, named) in table {
-        let mut args = vec!["scan", "127.0.43.1", "-q"];
+        let mut args = vec!["scan", &target, "-q"];
         args.extend(flags);
         let out = run(&args, Duration::from_secs(20));
         assert_eq!(out.status.code(), Some(2), "{flags:?}");

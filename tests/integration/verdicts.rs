@@ -5,13 +5,13 @@ use std::time::Duration;
 use relayscan::lab::Persona;
 use relayscan::probe::{Status, Verdict};
 
-use crate::support::{LabProcess, persona_at, read_jsonl, run, stderr};
+use crate::support::{LabProcess, nets, persona_at, read_jsonl, run, stderr};
 
 #[test]
 fn every_persona_gets_its_designed_verdict() {
     let dir = tempfile::tempdir().unwrap();
     let lab = LabProcess::start(
-        "127.0.3.0".parse().unwrap(),
+        nets::VERDICTS.lab_network(),
         dir.path(),
         &["--greeting-pause", "400ms"],
     );
@@ -101,7 +101,7 @@ fn every_persona_gets_its_designed_verdict() {
 fn greylisted_server_relays_on_a_second_scan() {
     let dir = tempfile::tempdir().unwrap();
     let lab = LabProcess::start(
-        "127.0.4.0".parse().unwrap(),
+        nets::VERDICTS_GREYLIST.lab_network(),
         dir.path(),
         &["--persona", "greylisting"],
     );
@@ -131,7 +131,7 @@ fn greylisted_server_relays_on_a_second_scan() {
 fn transcript_shows_the_dialogue_sanitised() {
     let dir = tempfile::tempdir().unwrap();
     let lab = LabProcess::start(
-        "127.0.5.0".parse().unwrap(),
+        nets::VERDICTS_TRANSCRIPT.lab_network(),
         dir.path(),
         &["--persona", "closed"],
     );
