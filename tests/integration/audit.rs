@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use relayscan::probe::Verdict;
 
-use crate::postfix::{
-    Instance, free_port, mta_dir, postfix_missing, skip_real_mta, wait_listening,
-};
+use crate::postfix::{Instance, POSTFIX_NEEDS, free_port, mta_dir, wait_listening};
+use crate::support::skip;
 use crate::support::{nets, read_csv, read_json, read_jsonl, relayscan, run, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -257,10 +256,7 @@ fn trusted(dir: &Path, ip: IpAddr) -> bool {
 
 #[test]
 fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
-    if skip_real_mta(
-        "audit_and_probe_agree_on_every_test_bed_postfix_instance",
-        postfix_missing(),
-    ) {
+    if skip::unless(POSTFIX_NEEDS) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{LabProcess, nets, read_csv, read_json, read_jsonl, run, stderr};
+use crate::support::{LabProcess, nets, read_csv, read_json, read_jsonl, run, skip, stderr};
 
 /// The entry of `domain` in the JSON report's `domains` section.
 fn domain<'a>(doc: &'a Value, name: &str) -> &'a Value {
@@ -288,21 +288,8 @@ impl Drop for Unbound {
     }
 }
 
-fn unbound_path() -> Option<&'static str> {
-    ["/usr/sbin/unbound", "/usr/bin/unbound"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-}
-
-fn start_unbound(dir: &Path, zone: &[String]) -> Option<Unbound> {
-    let Some(binary) = unbound_path() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "unbound is not installed (CI installs it in .ci/run)"
-        );
-        eprintln!("SKIPPED: unbound is not installed (apt-get install unbound)");
-        return None;
-    };
+/// Starts `binary` serving `zone`; ready once it accepts a connection.
+fn start_unbound(binary: &Path, dir: &Path, zone: &[String]) -> Unbound {
     // A free port on our address: bind, note it, release it for unbound.
     let ip = nets::UNBOUND.host(1);
     let port = UdpSocket::bind((ip, 0))
@@ -338,11 +325,17 @@ fn start_unbound(dir: &Path, zone: &[String]) -> Option<Unbound> {
         assert!(Instant::now() < deadline, "unbound did not start on {addr}");
         std::thread::sleep(Duration::from_millis(50));
     }
-    Some(server)
+    server
 }
 
 #[test]
 fn unbound_serves_preferences_implicit_null_nxdomain_split_txt_and_shared_hosts() {
+    let Some(unbound) = skip::tool(
+        &["/usr/sbin/unbound", "/usr/bin/unbound"],
+        "apt-get install unbound",
+    ) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let lab = LabProcess::start(
         nets::UNBOUND_LAB.lab_network(),
@@ -374,9 +367,7 @@ fn unbound_serves_preferences_implicit_null_nxdomain_split_txt_and_shared_hosts(
         format!("local-data-ptr: \"{a} mx1.ub.test.\""),
     ]
     .to_vec();
-    let Some(unbound) = start_unbound(dir.path(), &zone) else {
-        return;
-    };
+    let unbound = start_unbound(&unbound, dir.path(), &zone);
     let resolver = unbound.addr.to_string();
     let prefix = dir.path().join("scan");
     let port = lab.port_arg();

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use crate::support::skip::{self, Need};
 use crate::support::{LabProcess, nets, read_csv, read_jsonl, run, stderr};
 
 fn scan_args<'a>(range: &'a str, port: &'a str, prefix: &'a str) -> Vec<&'a str> {
@@ -35,9 +36,12 @@ fn scan_lab(lab: &LabProcess, count: usize, prefix: &Path) -> Output {
     )
 }
 
-/// A tmpfs at `dir/name` (root only), unmounted when dropped; `None` after printing
-/// SKIPPED and why it could not be mounted.
-fn tmpfs(dir: &Path, name: &str, options: &str, test: &str) -> Option<Mounted> {
+/// A tmpfs at `dir/name`, unmounted when dropped; `None` after skipping (not root, or no
+/// CAP_SYS_ADMIN to mount).
+fn tmpfs(dir: &Path, name: &str, options: &str) -> Option<Mounted> {
+    if skip::unless(&[Need::Root("mount -t tmpfs")]) {
+        return None;
+    }
     let at = dir.join(name);
     std::fs::create_dir(&at).expect("mount point");
     let out = Command::new("mount")
@@ -47,14 +51,14 @@ fn tmpfs(dir: &Path, name: &str, options: &str, test: &str) -> Option<Mounted> {
     match out {
         Ok(out) if out.status.success() => Some(Mounted(at)),
         Ok(out) => {
-            eprintln!(
-                "SKIPPED: {test}: mount -t tmpfs failed (needs root and CAP_SYS_ADMIN): {}",
+            skip::because(&format!(
+                "mount -t tmpfs failed (needs CAP_SYS_ADMIN): {}",
                 String::from_utf8_lossy(&out.stderr).trim()
-            );
+            ));
             None
         }
         Err(e) => {
-            eprintln!("SKIPPED: {test}: cannot run mount: {e}");
+            skip::because(&format!("cannot run mount: {e}"));
             None
         }
     }
@@ -72,13 +76,12 @@ impl Drop for Mounted {
 #[test]
 fn a_report_on_a_full_device_stops_the_scan_with_exit_3() {
     // No root needed: the JSONL file is /dev/full, which refuses every byte (ENOSPC).
-    let dir = tempfile::tempdir().expect("temp dir");
-    let jsonl = dir.path().join("r.jsonl");
-    if std::os::unix::fs::symlink("/dev/full", &jsonl).is_err() || !Path::new("/dev/full").exists()
-    {
-        eprintln!("SKIPPED: a_report_on_a_full_device_stops_the_scan_with_exit_3: no /dev/full");
+    if skip::unless(&[Need::File("/dev/full")]) {
         return;
     }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let jsonl = dir.path().join("r.jsonl");
+    std::os::unix::fs::symlink("/dev/full", &jsonl).expect("symlink to /dev/full");
     let lab = LabProcess::start(nets::FULL_DEVICE.lab_network(), dir.path(), &[]);
     let prefix = dir.path().join("r");
     let out = scan_lab(&lab, lab.hosts, &prefix);
@@ -101,9 +104,8 @@ fn a_report_on_a_full_device_stops_the_scan_with_exit_3() {
 #[test]
 fn a_disk_filling_up_mid_scan_leaves_every_report_ending_with_a_whole_record() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let test = "a_disk_filling_up_mid_scan_leaves_every_report_ending_with_a_whole_record";
     // Room for a few dozen records, not for 200.
-    let Some(disk) = tmpfs(dir.path(), "disk", "size=48k", test) else {
+    let Some(disk) = tmpfs(dir.path(), "disk", "size=48k") else {
         return;
     };
     let lab = LabProcess::start(
@@ -152,8 +154,7 @@ fn a_disk_filling_up_mid_scan_leaves_every_report_ending_with_a_whole_record() {
 #[test]
 fn a_read_only_folder_stops_the_scan_before_any_traffic() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let test = "a_read_only_folder_stops_the_scan_before_any_traffic";
-    let Some(ro) = tmpfs(dir.path(), "ro", "size=16k,ro", test) else {
+    let Some(ro) = tmpfs(dir.path(), "ro", "size=16k,ro") else {
         return;
     };
     let lab = LabProcess::start(nets::READ_ONLY.lab_network(), dir.path(), &[]);

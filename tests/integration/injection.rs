@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use relayscan::lab::Persona;
 use relayscan::report::ScanRecord;
 
-use crate::support::{LabProcess, nets, read_csv, read_jsonl, run, stderr, stdout};
+use crate::support::{LabProcess, nets, read_csv, read_jsonl, run, skip, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -203,27 +203,6 @@ fn hostile_banners_are_neutralised_in_csv_terminal_markdown_and_kept_raw_in_json
     );
 }
 
-/// Debian's chromium, when installed. Under CI=true its absence fails the test; elsewhere
-/// the test says it is skipped.
-fn chromium() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .flat_map(|d| [d.join("chromium"), d.join("chromium-browser")])
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        assert!(
-            !ci,
-            "chromium is not installed, and CI=true requires the browser test (.ci/run installs Debian's chromium)"
-        );
-        eprintln!(
-            "SKIPPED: hostile_banners_stay_inert_in_a_real_browser: chromium is not installed (apt-get install chromium); under CI=true this fails"
-        );
-    }
-    found
-}
-
 /// Runs headless Chromium on `url` with `args`, offline and with a fresh profile; returns stdout.
 fn headless(browser: &Path, profile: &Path, url: &str, args: &[&str]) -> String {
     let mut child = Command::new(browser)
@@ -266,7 +245,10 @@ fn headless(browser: &Path, profile: &Path, url: &str, args: &[&str]) -> String 
 
 #[test]
 fn hostile_banners_stay_inert_in_a_real_browser() {
-    let Some(browser) = chromium() else {
+    let Some(browser) = skip::tool(
+        &["chromium", "chromium-browser"],
+        "apt-get install chromium",
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use relayscan::probe::{Status, Verdict};
 use relayscan::report::ScanRecord;
 
+use crate::support::skip::{self, Need};
 use crate::support::{nets, read_jsonl, run, stderr};
 
 /// One Postfix policy and what a correct scanner must conclude about it.
@@ -93,20 +94,6 @@ const CASES: [Case; 9] = [
     },
 ];
 
-/// Whether a real-MTA test must be skipped: says why on stderr, or fails under CI=true.
-pub fn skip_real_mta(test: &str, missing: Option<String>) -> bool {
-    let Some(why) = missing else {
-        return false;
-    };
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    assert!(
-        !ci,
-        "{test}: {why}; CI=true requires the real-MTA tests (.ci/run installs them)"
-    );
-    eprintln!("SKIPPED: {test}: {why}; under CI=true this fails");
-    true
-}
-
 /// A port free on `ip` right now (bound, read, released), so that concurrent test runs
 /// on one machine do not collide on a fixed port.
 pub fn free_port(ip: Ipv4Addr) -> u16 {
@@ -130,22 +117,18 @@ pub fn mta_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mta")
 }
 
-pub fn postfix_missing() -> Option<String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some(
-            "Postfix instances need root (they start as root, then drop to postfix)".into(),
-        );
-    }
-    for tool in ["/usr/sbin/postfix", "/usr/bin/openssl"] {
-        if !Path::new(tool).exists() {
-            return Some(format!(
-                "{tool} is missing (apt-get install postfix openssl)"
-            ));
-        }
-    }
-    None
-}
+/// What a test-bed Postfix instance needs (openssl makes the STARTTLS certificates).
+pub const POSTFIX_NEEDS: &[Need] = &[
+    Need::Root("Postfix instances start as root, then drop to the postfix user"),
+    Need::Tool {
+        names: &["/usr/sbin/postfix"],
+        install: "apt-get install postfix",
+    },
+    Need::Tool {
+        names: &["/usr/bin/openssl"],
+        install: "apt-get install openssl",
+    },
+];
 
 /// A running Postfix instance; stopped when dropped.
 pub struct Instance {
@@ -209,10 +192,7 @@ pub fn assert_never_data(record: &ScanRecord, what: &str) {
 
 #[test]
 fn postfix_instances_get_their_documented_verdicts() {
-    if skip_real_mta(
-        "postfix_instances_get_their_documented_verdicts",
-        postfix_missing(),
-    ) {
+    if skip::unless(POSTFIX_NEEDS) {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");

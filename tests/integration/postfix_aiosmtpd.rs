@@ -11,21 +11,9 @@ use std::time::Duration;
 
 use relayscan::probe::{Status, Verdict};
 
-use crate::postfix::{assert_never_data, free_port, mta_dir, skip_real_mta, wait_listening};
+use crate::postfix::{assert_never_data, free_port, mta_dir, wait_listening};
+use crate::support::skip::{self, Need, PYTHON};
 use crate::support::{nets, read_jsonl, run, stderr};
-
-/// Debian's interpreter: python3-aiosmtpd installs for it, not for other Pythons on PATH.
-const PYTHON: &str = "/usr/bin/python3";
-
-fn aiosmtpd_missing() -> Option<String> {
-    let ok = Command::new(PYTHON)
-        .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    (!ok).then(|| format!("{PYTHON} cannot import aiosmtpd (apt-get install python3-aiosmtpd)"))
-}
 
 /// One aiosmtpd server; killed when dropped (closing its stdin also stops it).
 struct Server(Child);
@@ -61,10 +49,10 @@ impl Drop for Server {
 
 #[test]
 fn aiosmtpd_relay_policies_get_the_same_verdicts() {
-    if skip_real_mta(
-        "aiosmtpd_relay_policies_get_the_same_verdicts",
-        aiosmtpd_missing(),
-    ) {
+    if skip::unless(&[Need::PythonModule {
+        module: "aiosmtpd",
+        install: "apt-get install python3-aiosmtpd",
+    }]) {
         return;
     }
     // (policy, verdict, relays catalogue test 2: the plain foreign sender and recipient)

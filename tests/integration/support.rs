@@ -10,6 +10,7 @@ use relayscan::lab::Persona;
 use relayscan::report::ScanRecord;
 
 pub mod nets;
+pub mod skip;
 
 /// The relayscan binary under test.
 pub fn relayscan() -> Command {
