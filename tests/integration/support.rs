@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use relayscan::lab::Persona;
 use relayscan::report::ScanRecord;
 
+pub mod hostile;
 pub mod nets;
 pub mod skip;
 
