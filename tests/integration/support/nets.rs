@@ -79,10 +79,6 @@ networks! {
     // Tests, by module.
     /// verdicts.rs: every persona, scanned once for the module.
     VERDICTS = [127, 0, 3, 0], 24;
-    /// verdicts.rs: a greylister scanned twice.
-    VERDICTS_GREYLIST = [127, 0, 4, 0], 24;
-    /// verdicts.rs: the transcript of a closed server.
-    VERDICTS_TRANSCRIPT = [127, 0, 5, 0], 24;
     /// reports.rs: three personas and two silent addresses, scanned once for the module.
     REPORTS = [127, 0, 6, 0], 24;
     /// reports.rs: the excludes test's lab (its log must see no other scan).
