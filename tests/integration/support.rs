@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use relayscan::lab::Persona;
 use relayscan::report::ScanRecord;
 
 pub mod hostile;
 pub mod nets;
+pub mod personas;
 pub mod skip;
 
 /// The relayscan binary under test.
@@ -168,11 +168,6 @@ impl Drop for LabProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The persona the lab put on host n when started with every persona in order.
-pub fn persona_at(n: usize) -> Persona {
-    Persona::ALL[n % Persona::ALL.len()]
 }
 
 /// Reads a JSONL report into records.

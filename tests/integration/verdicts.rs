@@ -3,7 +3,6 @@
 //! One lab of every persona is scanned once for the module (with `--transcript`), then its
 //! greylister a second time; each test checks one behaviour against those records.
 
-use std::net::IpAddr;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -11,13 +10,12 @@ use relayscan::lab::Persona;
 use relayscan::probe::{Status, Verdict};
 use relayscan::report::ScanRecord;
 
-use crate::support::{LabProcess, nets, persona_at, read_jsonl, run, stderr, stdout};
+use crate::support::personas::PersonaRecords;
+use crate::support::{LabProcess, nets, read_jsonl, run, stderr, stdout};
 
 /// The lab scanned once; the lab has stopped.
 struct Scanned {
-    /// Lab host n's address.
-    addrs: Vec<IpAddr>,
-    records: Vec<ScanRecord>,
+    hosts: PersonaRecords,
     /// The scan's stdout: every host's transcript, then the summary.
     transcript: String,
     /// Every command line the lab received, from both scans.
@@ -54,41 +52,28 @@ static SCANNED: LazyLock<Scanned> = LazyLock::new(|| {
         (read_jsonl(&prefix.with_extension("jsonl")), stdout(&out))
     };
     let (records, transcript) = scan("all", &lab.range(lab.hosts));
-    let addrs: Vec<IpAddr> = (0..lab.hosts).map(|n| lab.addr(n)).collect();
-    let greylister = addrs[position(Persona::Greylisting)].to_string();
-    let (again, _) = scan("again", &greylister);
+    let hosts = PersonaRecords::new(&lab, &Persona::ALL, records);
+    let (again, _) = scan("again", &hosts.addr(Persona::Greylisting).to_string());
     Scanned {
-        addrs,
-        records,
+        hosts,
         transcript,
         received: lab.received(),
         greylister_again: again.first().and_then(|r| r.verdict),
     }
 });
 
-fn position(p: Persona) -> usize {
-    Persona::ALL.iter().position(|&q| q == p).expect("in ALL")
-}
-
-/// The record of the host playing `p`.
 fn of(p: Persona) -> &'static ScanRecord {
-    let ip = SCANNED.addrs[position(p)];
-    SCANNED
-        .records
-        .iter()
-        .find(|r| r.ip == ip)
-        .unwrap_or_else(|| panic!("no record for {} ({ip})", p.name()))
+    SCANNED.hosts.of(p)
 }
 
 #[test]
 fn every_persona_gets_its_designed_verdict() {
     assert_eq!(
-        SCANNED.records.len(),
+        SCANNED.hosts.records.len(),
         Persona::ALL.len(),
         "one record per persona"
     );
-    for n in 0..SCANNED.addrs.len() {
-        let persona = persona_at(n);
+    for persona in Persona::ALL {
         let r = of(persona);
         assert_eq!(
             r.verdict,
@@ -194,7 +179,7 @@ fn relayscan_never_sends_data() {
 fn every_test_starts_with_rset() {
     // Per host, in the order the lab read them: each MAIL FROM comes right after an RSET.
     let mut mails = 0;
-    for addr in &SCANNED.addrs {
+    for addr in SCANNED.hosts.addrs() {
         let host = format!("{addr}:");
         let lines: Vec<&str> = SCANNED
             .received
@@ -219,7 +204,7 @@ fn every_test_starts_with_rset() {
 #[test]
 fn the_transcript_shows_each_dialogue() {
     // Each host's transcript opens with a "── ADDRESS:PORT · status · verdict ──" line.
-    let closed = format!("── {}:", SCANNED.addrs[position(Persona::Closed)]);
+    let closed = format!("── {}:", SCANNED.hosts.addr(Persona::Closed));
     let text = &SCANNED.transcript;
     let section: String = text
         .split_inclusive('\n')
