@@ -105,12 +105,9 @@ networks! {
     TLS = [127, 0, 48, 0], 24;
     /// tls.rs: the STARTTLS and relay-over flags, one scan each.
     TLS_FLAGS = [127, 0, 49, 0], 24;
-    /// compliance.rs: every persona with every report format, scanned once for the module.
+    /// compliance.rs: every persona with every report format, scanned once for the module,
+    /// then its greylister and closed server again.
     COMPLIANCE = [127, 0, 60, 0], 24;
-    /// compliance.rs: `report` regenerating every format.
-    COMPLIANCE_REPORT = [127, 0, 61, 0], 24;
-    /// compliance.rs: `diff` of a greylister that opened up.
-    COMPLIANCE_DIFF = [127, 0, 62, 0], 24;
     /// compliance.rs: `scan --fail-on` exit codes.
     FAIL_ON = [127, 0, 63, 0], 24;
     /// injection.rs: the hostile personas, scanned once for the module.
