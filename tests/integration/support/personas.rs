@@ -1,11 +1,23 @@
 //! The records of one scan of a lab, looked up by the persona on each host.
 
 use std::net::IpAddr;
+use std::path::Path;
 
 use relayscan::lab::Persona;
 use relayscan::report::ScanRecord;
 
 use super::LabProcess;
+use super::nets::Net;
+
+/// Starts a lab of `personas`, in that order from .1, on `net` with `extra` lab flags.
+pub fn start_lab(net: Net, dir: &Path, personas: &[Persona], extra: &[&str]) -> LabProcess {
+    let mut args: Vec<&str> = personas
+        .iter()
+        .flat_map(|p| ["--persona", p.name()])
+        .collect();
+    args.extend(extra);
+    LabProcess::start(net.lab_network(), dir, &args)
+}
 
 /// A scan's records and the lab's hosts, which hold `personas` in order from .1 (the lab
 /// places the personas it is given that way). Holds no process: the lab may be gone.
