@@ -112,8 +112,6 @@ networks! {
     FAIL_ON = [127, 0, 63, 0], 24;
     /// injection.rs: the hostile personas, scanned once for the module.
     INJECTION = [127, 0, 64, 0], 24;
-    /// injection.rs: the hostile personas for the browser.
-    INJECTION_BROWSER = [127, 0, 65, 0], 24;
     /// dns.rs: the lab with its own DNS zone (the DNS server on .254).
     DNS_LAB = [127, 0, 80, 0], 24;
     /// dns.rs: the lab whose mail hosts unbound's zone names.
