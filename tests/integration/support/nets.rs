@@ -142,9 +142,8 @@ networks! {
     CTRL_C_LOAD = [127, 0, 106, 0], 24;
     /// pace.rs: the pace line.
     PACE = [127, 0, 110, 0], 24;
-    /// audit.rs: the Postfix policies audited and probed.
-    AUDIT_POSTFIX = [127, 0, 120, 0], 24;
-    /// postfix.rs: the real-MTA test bed, one Postfix instance per policy (.1 upwards).
+    /// postfix.rs: the real-MTA test bed, one Postfix instance per policy (.1 upwards), for
+    /// postfix.rs and audit.rs.
     POSTFIX = [127, 1, 0, 0], 24;
     /// postfix_aiosmtpd.rs: aiosmtpd servers (.1 upwards).
     AIOSMTPD = [127, 1, 1, 0], 24;
