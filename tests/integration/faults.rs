@@ -274,6 +274,17 @@ fn ctrl_c_under_full_load_leaves_complete_valid_reports() {
         "the HTML page is finished"
     );
     assert_eq!(html.matches("<tr class=\"row\">").count(), records.len());
+    // The Markdown was finished too: its headline counts the records written, and it says
+    // the run was interrupted.
     let md = std::fs::read_to_string(prefix.with_extension("md")).expect("md");
-    assert!(!md.is_empty());
+    let open = records
+        .iter()
+        .filter(|r| r.verdict == Some(relayscan::probe::Verdict::OpenRelay))
+        .count();
+    let plural = if open == 1 { "" } else { "s" };
+    assert!(
+        md.starts_with(&format!("# relayscan report: {open} open relay{plural},")),
+        "{md}"
+    );
+    assert!(md.contains("(interrupted) |"), "{md}");
 }
