@@ -124,7 +124,7 @@ fn postconf_n_on_stdin_writes_csv_json_and_html() {
 }
 
 #[test]
-fn sendmail_fixtures_table() {
+fn sendmail_fixtures_get_their_findings_locations_and_exit_codes() {
     let table = [
         (
             vec!["sendmail/open-relay.mc"],

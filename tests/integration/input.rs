@@ -83,7 +83,7 @@ fn missing_target_file_is_named() {
 }
 
 #[test]
-fn targets_from_stdin() {
+fn targets_are_read_from_stdin() {
     use std::io::Write;
     use std::process::Stdio;
     let dir = tempfile::tempdir().unwrap();
