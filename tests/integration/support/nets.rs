@@ -323,6 +323,19 @@ mod tests {
     }
 
     #[test]
+    fn the_manual_lab_is_what_lab_and_demo_bind_by_default() {
+        for command in ["lab", "demo"] {
+            let out = crate::support::relayscan()
+                .args([command, "--help"])
+                .output()
+                .expect("relayscan --help");
+            let help = String::from_utf8_lossy(&out.stdout);
+            let default = format!("[default: {}]", MANUAL_LAB.cidr());
+            assert!(help.contains(&default), "{command} --help:\n{help}");
+        }
+    }
+
+    #[test]
     fn literals_are_found_in_both_spellings() {
         let text = "bind 127.0.3.0/24, at 127.0.91.254; new(Ipv4Addr::new(127, 1, 0, 1 + n)) \
                     Ipv4Addr::new(127, 61, 0, 0); 127.0.0.300; v1.127.0.0.1";
