@@ -261,7 +261,7 @@ static TEST_BED: LazyLock<Vec<Scanned>> = LazyLock::new(|| {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let records = read_jsonl(&prefix.with_extension("jsonl"));
     assert_eq!(records.len(), policies.len(), "{}", stderr(&out));
-    policies
+    let scanned = policies
         .into_iter()
         .zip(&instances)
         .enumerate()
@@ -281,7 +281,14 @@ static TEST_BED: LazyLock<Vec<Scanned>> = LazyLock::new(|| {
                 record,
             }
         })
-        .collect()
+        .collect();
+    // Stopped side by side too (dropping one is a `postfix stop`).
+    std::thread::scope(|s| {
+        for instance in instances {
+            s.spawn(move || drop(instance));
+        }
+    });
+    scanned
 });
 
 /// The instance's log once it holds the end of the scan's session (Postfix writes it as
