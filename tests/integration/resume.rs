@@ -2,10 +2,11 @@
 //! with the same records as an uninterrupted scan, each exactly once, in every report.
 //!
 //! The story is played once for the module: the interrupted scan, the refused attempts to
-//! go on with other settings, the resume and, at the same time, the uninterrupted scan it
-//! is compared with. Each test checks one step's outcome.
+//! go on with other settings and the resume; all the while, on a lab alike, the
+//! uninterrupted scan it is compared with. Each test checks one step's outcome.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::path::Path;
 use std::process::{Output, Stdio};
 use std::sync::LazyLock;
@@ -44,16 +45,18 @@ pub fn steady_lab(network: nets::Net, dir: &Path, hosts: usize, extra: &[&str]) 
     LabProcess::start(network.lab_network(), dir, &args)
 }
 
-/// What must agree between two scans of one lab: per endpoint, status, verdict, tests.
-pub fn facts(records: &[ScanRecord]) -> BTreeMap<String, String> {
+/// What must agree between two scans of labs alike (one port each): per host, as its
+/// place in the lab's `network`, status, verdict and tests.
+pub fn facts(records: &[ScanRecord], network: nets::Net) -> BTreeMap<u32, String> {
     records
         .iter()
         .map(|r| {
+            let host = match r.ip {
+                IpAddr::V4(ip) => u32::from(ip) - u32::from(network.lab_network()),
+                IpAddr::V6(ip) => panic!("{ip} is not in {}", network.name),
+            };
             let verdict = r.verdict.map(|v| v.as_str()).unwrap_or("-");
-            (
-                r.endpoint(),
-                format!("{} {verdict} {:?}", r.status, r.open_tests),
-            )
+            (host, format!("{} {verdict} {:?}", r.status, r.open_tests))
         })
         .collect()
 }
@@ -113,39 +116,61 @@ struct Story {
     backup_left: bool,
 }
 
+/// The scan of the story, from any of its labs: 4 slots, 8 new connections a second.
+fn scan_args(lab: &LabProcess, prefix: &Path) -> Vec<String> {
+    [
+        "scan",
+        &lab.range(HOSTS),
+        "-p",
+        &lab.port_arg(),
+        "-c",
+        "4",
+        "--rate",
+        "8",
+        "--seed",
+        "11",
+        "--grace",
+        "200ms",
+        "--no-progress",
+        "-o",
+        prefix.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// A lab of the story. 40 ms per reply: a dialogue takes a second or two, so the stop
+/// lands mid-dialogue and the 200 ms grace cuts some probes off (they must be probed
+/// again on resume).
+fn story_lab(net: nets::Net, dir: &Path) -> LabProcess {
+    steady_lab(net, dir, HOSTS, &["--reply-delay", "40ms"])
+}
+
 static STORY: LazyLock<Story> = LazyLock::new(|| {
     let dir = tempfile::tempdir().unwrap();
-    // 40 ms per reply: a dialogue takes a second or two, so the stop lands mid-dialogue
-    // and the 200 ms grace cuts some probes off (they must be probed again on resume).
-    let lab = steady_lab(nets::RESUME, dir.path(), HOSTS, &["--reply-delay", "40ms"]);
-    let range = lab.range(HOSTS);
-    let port = lab.port_arg();
-    let common = |prefix: &Path| -> Vec<String> {
-        [
-            "scan",
-            range.as_str(),
-            "-p",
-            port.as_str(),
-            "-c",
-            "4",
-            "--rate",
-            "8",
-            "--seed",
-            "11",
-            "--grace",
-            "200ms",
-            "--no-progress",
-            "-o",
-            prefix.to_str().unwrap(),
-        ]
-        .map(String::from)
-        .to_vec()
-    };
+    let dir = dir.path();
+    // The uninterrupted scan, on a lab of its own (so that it adds nothing to the log
+    // of the lab that must see no traffic), all the while the story goes on (5.5 s).
+    std::thread::scope(|s| {
+        let reference = s.spawn(|| {
+            let lab = story_lab(nets::RESUME_REFERENCE, dir);
+            let prefix = dir.join("reference");
+            let out = run_owned(&scan_args(&lab, &prefix), Duration::from_secs(120));
+            Finished::read(out, &prefix)
+        });
+        tell(dir, || reference.join().expect("the uninterrupted scan"))
+    })
+});
+
+/// The story on its lab; `reference` gives the uninterrupted scan once the story is told.
+fn tell(dir: &Path, reference: impl FnOnce() -> Finished) -> Story {
+    let lab = story_lab(nets::RESUME, dir);
+    let (range, port) = (lab.range(HOSTS), lab.port_arg());
 
     // Interrupted midway (8 new connections a second: about 16 started after 2 s).
-    let prefix = dir.path().join("resumed");
-    let checkpoint = dir.path().join("scan.checkpoint");
-    let mut args = common(&prefix);
+    let prefix = dir.join("resumed");
+    let checkpoint = dir.join("scan.checkpoint");
+    let mut args = scan_args(&lab, &prefix);
     args.extend(["--checkpoint".into(), checkpoint.display().to_string()]);
     let child = relayscan()
         .args(&args)
@@ -194,29 +219,22 @@ static STORY: LazyLock<Story> = LazyLock::new(|| {
         (extra, want, out)
     })
     .collect();
-    let mut again = common(&prefix);
+    let mut again = scan_args(&lab, &prefix);
     again.extend(["--checkpoint".into(), resume.clone()]);
     let started_over = run_owned(&again, Duration::from_secs(30));
     let received_while_refusing = lab.received().len() - received_before;
 
-    // Resume: same command, --resume in place of --checkpoint, -o and seed left to it;
-    // beside it the uninterrupted scan (the lab's steady personas answer both alike).
-    let mut resume_args = common(&prefix);
+    // Resume: same command, --resume in place of --checkpoint, -o and seed left to it.
+    let mut resume_args = scan_args(&lab, &prefix);
     let cut = resume_args.iter().position(|a| a == "--seed").unwrap();
     resume_args.drain(cut..cut + 2);
     let cut = resume_args.iter().position(|a| a == "-o").unwrap();
     resume_args.drain(cut..cut + 2);
     resume_args.extend(["--resume".into(), resume.clone()]);
-    let reference = dir.path().join("reference");
-    let reference_args = common(&reference);
-    let (resumed, reference) = std::thread::scope(|s| {
-        let resumed = s.spawn(|| run_owned(&resume_args, Duration::from_secs(120)));
-        let reference = s.spawn(|| run_owned(&reference_args, Duration::from_secs(120)));
-        (resumed.join().unwrap(), reference.join().unwrap())
-    });
+    let resumed = run_owned(&resume_args, Duration::from_secs(120));
     Story {
         checkpoint: resume,
-        reference: Finished::read(reference, &dir.path().join("reference")),
+        reference: reference(),
         interrupted,
         partial,
         checkpoint_then,
@@ -225,9 +243,9 @@ static STORY: LazyLock<Story> = LazyLock::new(|| {
         received_while_refusing,
         resumed: Finished::read(resumed, &prefix),
         checkpoint_after: read_checkpoint(),
-        backup_left: dir.path().join("resumed.jsonl.before-resume").exists(),
+        backup_left: dir.join("resumed.jsonl.before-resume").exists(),
     }
-});
+}
 
 #[test]
 fn an_interrupted_scan_exits_130_and_says_how_to_continue() {
@@ -305,7 +323,10 @@ fn the_resumed_scan_ends_with_the_records_of_one_uninterrupted_scan() {
         stderr(&resumed.out)
     );
     assert_unique(&resumed.records);
-    assert_eq!(facts(&resumed.records), facts(&reference.records));
+    assert_eq!(
+        facts(&resumed.records, nets::RESUME),
+        facts(&reference.records, nets::RESUME_REFERENCE)
+    );
 }
 
 #[test]

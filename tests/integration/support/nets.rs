@@ -93,6 +93,8 @@ networks! {
     INTERRUPT = [127, 0, 11, 0], 24;
     /// Targets of command lines refused before any traffic (bad flags); nothing listens.
     NEVER_REACHED = [127, 0, 12, 0], 24;
+    /// resume.rs: the uninterrupted scan that the resumed one must equal.
+    RESUME_REFERENCE = [127, 0, 21, 0], 24;
     /// resume.rs: interrupted, then resumed.
     RESUME = [127, 0, 22, 0], 24;
     /// shards.rs: three shards and the whole.
