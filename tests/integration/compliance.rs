@@ -629,10 +629,19 @@ fn a_report_that_cannot_be_written_exits_3_naming_the_path() {
     );
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("plain-file"), "{}", stderr(&out));
-    // The scan's reports are created before any traffic; nothing listens there anyway.
+    // The scan's reports are created before any traffic; nothing listens there anyway
+    // (port 9, discard).
     let target = nets::NEVER_REACHED.host(1).to_string();
     let out = run(
-        &["scan", &target, "-q", "-o", blocked.to_str().unwrap()],
+        &[
+            "scan",
+            &target,
+            "-p",
+            "9",
+            "-q",
+            "-o",
+            blocked.to_str().unwrap(),
+        ],
         LIMIT,
     );
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
