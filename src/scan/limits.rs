@@ -57,9 +57,65 @@ mod tests {
         }
     }
 
+    /// Runs `body` in a forked child and returns its exit code: the child may change
+    /// process-wide limits without starving the tests that run beside it in this process.
+    /// `body` must only make async-signal-safe calls (the other threads are not copied).
+    fn in_child(body: fn() -> i32) -> i32 {
+        // SAFETY: the child runs only `body` (getrlimit/setrlimit, no allocation, no lock)
+        // and leaves with _exit, so no state of the other threads is touched.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+        if pid == 0 {
+            // SAFETY: _exit ends the child without running this process's destructors.
+            unsafe { libc::_exit(body()) }
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own child with a valid pointer.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status), "child status {status}");
+        libc::WEXITSTATUS(status)
+    }
+
     #[test]
-    fn raising_never_lowers_the_limit() {
-        let before = raise_open_file_limit();
-        assert!(raise_open_file_limit() >= before);
+    fn raising_lifts_a_lowered_soft_limit_to_the_hard_limit() {
+        // 0: raised and reported; 1: the limits could not be read or lowered (no test);
+        // 2: not raised; 3: raised but reported wrong.
+        let code = in_child(|| {
+            let mut limit = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+            unsafe {
+                if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 || limit.rlim_max <= 64 {
+                    return 1;
+                }
+                let lowered = libc::rlimit {
+                    rlim_cur: 64,
+                    rlim_max: limit.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &lowered) != 0 {
+                    return 1;
+                }
+            }
+            let reported = raise_open_file_limit();
+            let mut now = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: as above.
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut now) };
+            if now.rlim_cur != limit.rlim_max {
+                2
+            } else if reported != now.rlim_cur {
+                3
+            } else {
+                0
+            }
+        });
+        assert_eq!(
+            code, 0,
+            "1: no limits to test with, 2: not raised, 3: misreported"
+        );
     }
 }

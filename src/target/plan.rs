@@ -734,8 +734,9 @@ mod tests {
                 want
             );
         }
-        // Exactly 2^24 addresses as a range is still allowed.
-        assert!(build(&["2001:db8::-2001:db8::ff:ffff"], &[], &[25], &none).is_ok());
+        // Exactly 2^24 addresses as a range is still allowed, whole.
+        let largest = build(&["2001:db8::-2001:db8::ff:ffff"], &[], &[25], &none).unwrap();
+        assert_eq!(largest.len(), 1 << 24);
 
         // Forced: a /64 is a plan of 2^64 endpoints, still a few bytes of memory.
         let targets = specs(&["2001:db8::/64"]);

@@ -1,17 +1,15 @@
 //! `relayscan audit-config`: the binary on configuration fixtures (tables, reports, exit codes, stdin, bad input), and on the real-MTA test bed's Postfix instances, where the audit and a live probe must agree.
 
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use relayscan::assess::Verdict;
 
-use crate::postfix::{
-    Instance, free_port, mta_dir, postfix_missing, skip_real_mta, wait_listening,
-};
-use crate::support::{read_csv, read_json, read_jsonl, relayscan, run, stderr, stdout};
+use crate::postfix::test_bed;
+use crate::support::{read_csv, read_json, relayscan, run, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -126,7 +124,7 @@ fn postconf_n_on_stdin_writes_csv_json_and_html() {
 }
 
 #[test]
-fn sendmail_fixtures_table() {
+fn sendmail_fixtures_get_their_findings_locations_and_exit_codes() {
     let table = [
         (
             vec!["sendmail/open-relay.mc"],
@@ -227,28 +225,10 @@ fn bad_input_is_named_and_exits_2() {
     }
 }
 
-/// The Postfix policies of the real-MTA test bed (tests/mta/postfix/*.cf but the shared
-/// base.cf and master.cf), so that a new policy is audited without touching this file.
-fn policies() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(mta_dir().join("postfix"))
-        .expect("tests/mta/postfix")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter_map(|n| n.strip_suffix(".cf").map(String::from))
-        .filter(|n| n != "base" && n != "master")
-        .collect();
-    v.sort();
-    v
-}
-
-/// Whether a client at `ip` is in the instance's effective mynetworks (Postfix computes it).
-fn trusted(dir: &Path, ip: IpAddr) -> bool {
-    let out = Command::new("postconf")
-        .arg("-c")
-        .arg(dir)
-        .args(["-x", "-h", "mynetworks"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
+/// Whether a client at `ip` is in a Postfix instance's effective mynetworks, as
+/// `postconf -x -h mynetworks` printed it.
+fn trusted(mynetworks: &str, ip: IpAddr) -> bool {
+    mynetworks
         .split([' ', ',', '\n'])
         .filter_map(relayscan::audit::networks::parse_network)
         .filter_map(|(a, l)| ipnetwork::IpNetwork::new(a, l).ok())
@@ -257,63 +237,24 @@ fn trusted(dir: &Path, ip: IpAddr) -> bool {
 
 #[test]
 fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
-    if skip_real_mta(
-        "audit_and_probe_agree_on_every_test_bed_postfix_instance",
-        postfix_missing(),
-    ) {
+    let Some(bed) = test_bed() else {
         return;
-    }
+    };
+    assert!(bed.len() >= 5, "{} policies", bed.len());
     let dir = tempfile::tempdir().unwrap();
-    let addr = |n: usize| Ipv4Addr::new(127, 0, 120, 1 + n as u8);
-    let port = free_port(addr(0));
-    let policies = policies();
-    assert!(policies.len() >= 5, "{policies:?}");
-    let running: Vec<Instance> = std::thread::scope(|s| {
-        let handles: Vec<_> = policies
-            .iter()
-            .enumerate()
-            .map(|(n, policy)| {
-                let path = dir.path().join(policy);
-                let listen = SocketAddrV4::new(addr(n), port);
-                s.spawn(move || Instance::start(policy, path, listen))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("instance start"))
-            .collect()
-    });
-    for (n, policy) in policies.iter().enumerate() {
-        wait_listening(SocketAddrV4::new(addr(n), port), policy);
-    }
-    let prefix = dir.path().join("scan");
-    let range = format!("{}-{}", addr(0), addr(policies.len() - 1));
-    let out = run(
-        &[
-            "scan",
-            &range,
-            "-p",
-            &port.to_string(),
-            "-o",
-            prefix.to_str().unwrap(),
-            "--format",
-            "jsonl",
-            "--no-progress",
-        ],
-        Duration::from_secs(120),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let records = read_jsonl(&prefix.with_extension("jsonl"));
-
-    for (n, (policy, instance)) in policies.iter().zip(&running).enumerate() {
-        let main = instance.dir().join("main.cf").display().to_string();
-        let master = instance.dir().join("master.cf").display().to_string();
-        let report = dir.path().join(format!("audit-{policy}"));
+    for s in bed {
+        // The instance's own configuration files, as audit-config reads them.
+        let folder = dir.path().join(&s.policy);
+        std::fs::create_dir(&folder).unwrap();
+        let (main, master) = (folder.join("main.cf"), folder.join("master.cf"));
+        std::fs::write(&main, &s.main_cf).unwrap();
+        std::fs::write(&master, &s.master_cf).unwrap();
+        let report = folder.join("audit");
         let out = run(
             &[
                 "audit-config",
-                &main,
-                &master,
+                main.to_str().unwrap(),
+                master.to_str().unwrap(),
                 "-q",
                 "-o",
                 report.to_str().unwrap(),
@@ -322,18 +263,16 @@ fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
             ],
             LIMIT,
         );
+        let policy = &s.policy;
         assert_eq!(out.status.code(), Some(0), "{policy}: {}", stderr(&out));
         let audit_open = read_json(&report.with_extension("json"))["verdict"] == "open-relay";
-        let record = records
-            .iter()
-            .find(|r| r.ip == IpAddr::V4(addr(n)))
-            .expect("a record per instance");
+        let record = &s.record;
         let probe_open = record.verdict == Some(Verdict::OpenRelay);
         // The audit judges for a stranger; the probe runs from loopback. Where loopback is in
         // mynetworks the probe is trusted and relays: a vantage point, not a disagreement.
-        let inside = [IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(addr(n))]
+        let inside = [IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(s.addr)]
             .into_iter()
-            .any(|ip| trusted(instance.dir(), ip));
+            .any(|ip| trusted(&s.mynetworks, ip));
         if inside {
             assert!(
                 probe_open,
@@ -342,7 +281,7 @@ fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
             );
             // A mynetworks that trusts a stranger too (0.0.0.0/0) is the audit's open relay.
             let stranger = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
-            if trusted(instance.dir(), stranger) {
+            if trusted(&s.mynetworks, stranger) {
                 assert!(audit_open, "{policy}: mynetworks trusts {stranger}");
             }
         } else {

@@ -2,9 +2,11 @@
 
 use std::time::Duration;
 
+use relayscan::lab::PersonaExpectation;
 use relayscan_lab::Persona;
+use relayscan_lab::tls::implicit_tls;
 
-use crate::support::{run, stderr, stdout};
+use crate::support::{nets, read_csv, read_json, read_jsonl, run, stderr, stdout};
 
 #[test]
 fn demo_scans_the_lab_and_every_persona_matches() {
@@ -14,7 +16,7 @@ fn demo_scans_the_lab_and_every_persona_matches() {
         &[
             "demo",
             "--bind",
-            "127.0.9.0/24",
+            &nets::DEMO.cidr(),
             "-q",
             "-o",
             prefix.to_str().unwrap(),
@@ -37,7 +39,35 @@ fn demo_scans_the_lab_and_every_persona_matches() {
         assert!(line.trim_end().ends_with("ok"), "{line}");
     }
     assert!(text.contains("DATA: 0"), "{text}");
-    for ext in ["csv", "jsonl", "json"] {
-        assert!(prefix.with_extension(ext).exists(), "demo writes .{ext}");
+
+    // Not only the demo's own word: its reports hold each persona's designed verdict,
+    // persona n on address n + 1 of --bind, on the lab's port (implicit TLS on another).
+    let records = read_jsonl(&prefix.with_extension("jsonl"));
+    let implicit = Persona::ALL.iter().filter(|&&p| implicit_tls(p)).count();
+    assert_eq!(records.len(), Persona::ALL.len() + implicit);
+    let on = |port: u16| records.iter().filter(|r| r.port == port).count();
+    let port = records
+        .iter()
+        .map(|r| r.port)
+        .max_by_key(|&p| on(p))
+        .unwrap();
+    for (n, persona) in Persona::ALL.into_iter().enumerate() {
+        let ip = nets::DEMO.host(n as u32 + 1);
+        let r = records
+            .iter()
+            .find(|r| r.ip == ip && r.port == port)
+            .unwrap_or_else(|| panic!("no record for {} at {ip}:{port}", persona.name()));
+        assert_eq!(
+            r.verdict,
+            Some(persona.expected_verdict()),
+            "{}",
+            persona.name()
+        );
     }
+    assert_eq!(
+        read_csv(&prefix.with_extension("csv")).1.len(),
+        records.len()
+    );
+    let doc = read_json(&prefix.with_extension("json"));
+    assert_eq!(doc["records"].as_array().map(Vec::len), Some(records.len()));
 }

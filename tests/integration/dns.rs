@@ -1,13 +1,20 @@
 //! Mail domains end to end: the lab's own DNS zone, a third-party DNS server (unbound from Debian) started on loopback by the test, and a server that never answers. Never the system resolver.
+//!
+//! The lab's zone and unbound's are each scanned once for the module (lab and server stop
+//! before any test looks at the reports); each test checks one behaviour against them.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{LazyLock, OnceLock};
 use std::time::{Duration, Instant};
 
+use relayscan::report::ScanRecord;
+use relayscan_lab::Persona;
 use serde_json::Value;
 
-use crate::support::{LabProcess, read_csv, read_json, read_jsonl, run, stderr};
+use crate::support::personas::start_lab;
+use crate::support::{LabProcess, nets, read_csv, read_json, read_jsonl, run, skip, stderr};
 
 /// The entry of `domain` in the JSON report's `domains` section.
 fn domain<'a>(doc: &'a Value, name: &str) -> &'a Value {
@@ -34,63 +41,88 @@ fn scan(args: &[&str]) -> std::process::Output {
     out
 }
 
-#[test]
-fn lab_zone_shared_hosts_probed_once_and_every_dns_result_distinct() {
-    let dir = tempfile::tempdir().unwrap();
-    let lab = LabProcess::start(
-        "127.0.80.0".parse().unwrap(),
-        dir.path(),
-        &[
-            "--persona",
-            "open-relay",
-            "--persona",
-            "closed",
-            "--dns-port",
-            "0",
-        ],
-    );
-    let dns = lab.dns.expect("the lab reports its DNS server").to_string();
-    let prefix = dir.path().join("scan");
-    let port = lab.port_arg();
-    let mut args = vec![
-        "scan",
-        "--resolver",
-        &dns,
-        "--dns-timeout",
-        "300ms",
-        "-p",
-        &port,
-        "--seed",
-        "1",
-        "-q",
-        "-o",
-        prefix.to_str().unwrap(),
-    ];
-    let domains = [
-        "customer-open-relay.lab.test",
-        "shared-1.lab.test",
-        "shared-2.lab.test",
-        "shared-3.lab.test",
-        "implicit.lab.test",
-        "nullmx.lab.test",
-        "gone.lab.test",
-        "nodata.lab.test",
-        "broken.lab.test",
-        "silent.lab.test",
-        "dangling.lab.test",
-        "alias.lab.test",
-    ];
-    for d in &domains {
-        args.extend(["-d", d]);
-    }
-    scan(&args);
+/// A scan of mail domains, read; the lab and the DNS server have stopped.
+struct DomainScan {
+    /// Lab host n's address.
+    addrs: Vec<IpAddr>,
+    records: Vec<ScanRecord>,
+    /// The JSON document (its `domains` section).
+    doc: Value,
+    /// The domains CSV and the hosts CSV: header and rows.
+    domains_csv: (Vec<String>, Vec<Vec<String>>),
+    hosts_csv: (Vec<String>, Vec<Vec<String>>),
+}
 
-    // Two mail-host addresses behind twelve domains: two probes, no more.
-    let records = read_jsonl(&dir.path().join("scan.jsonl"));
-    let mut probed: Vec<IpAddr> = records.iter().map(|r| r.ip).collect();
-    probed.sort();
-    assert_eq!(probed, [lab.addr(0), lab.addr(1)], "each address once");
-    let open = records.iter().find(|r| r.ip == lab.addr(0)).unwrap();
+impl DomainScan {
+    /// Scans `domains` through `resolver` for the mail hosts of `lab`, with `extra` flags.
+    fn run(lab: &LabProcess, dir: &Path, resolver: &str, domains: &[&str], extra: &[&str]) -> Self {
+        let prefix = dir.join("scan");
+        let port = lab.port_arg();
+        let mut args = vec!["scan", "--resolver", resolver, "-p", &port, "-q", "-o"];
+        args.push(prefix.to_str().unwrap());
+        args.extend(extra);
+        for d in domains {
+            args.extend(["-d", d]);
+        }
+        scan(&args);
+        DomainScan {
+            addrs: (0..lab.hosts).map(|n| lab.addr(n)).collect(),
+            records: read_jsonl(&prefix.with_extension("jsonl")),
+            doc: read_json(&prefix.with_extension("json")),
+            domains_csv: read_csv(&dir.join("scan.domains.csv")),
+            hosts_csv: read_csv(&prefix.with_extension("csv")),
+        }
+    }
+
+    /// The addresses probed, sorted.
+    fn probed(&self) -> Vec<IpAddr> {
+        let mut probed: Vec<IpAddr> = self.records.iter().map(|r| r.ip).collect();
+        probed.sort();
+        probed
+    }
+
+    fn record(&self, ip: IpAddr) -> &ScanRecord {
+        self.records
+            .iter()
+            .find(|r| r.ip == ip)
+            .unwrap_or_else(|| panic!("no record for {ip}"))
+    }
+}
+
+/// The lab's zone (lab.test), asked of the lab's own DNS server.
+const LAB_DOMAINS: [&str; 12] = [
+    "customer-open-relay.lab.test",
+    "shared-1.lab.test",
+    "shared-2.lab.test",
+    "shared-3.lab.test",
+    "implicit.lab.test",
+    "nullmx.lab.test",
+    "gone.lab.test",
+    "nodata.lab.test",
+    "broken.lab.test",
+    "silent.lab.test",
+    "dangling.lab.test",
+    "alias.lab.test",
+];
+
+static LAB_ZONE: LazyLock<DomainScan> = LazyLock::new(|| {
+    let dir = tempfile::tempdir().unwrap();
+    let personas = [Persona::OpenRelay, Persona::Closed];
+    let lab = start_lab(nets::DNS_LAB, dir.path(), &personas, &["--dns-port", "0"]);
+    let dns = lab.dns.expect("the lab reports its DNS server").to_string();
+    let extra = ["--dns-timeout", "300ms", "--seed", "1"];
+    DomainScan::run(&lab, dir.path(), &dns, &LAB_DOMAINS, &extra)
+});
+
+#[test]
+fn two_mail_hosts_behind_twelve_domains_are_probed_once_each() {
+    let scan = &LAB_ZONE;
+    assert_eq!(scan.probed(), scan.addrs, "each address once");
+}
+
+#[test]
+fn a_host_record_lists_every_domain_it_serves() {
+    let open = LAB_ZONE.record(LAB_ZONE.addrs[0]);
     assert_eq!(
         open.domains,
         [
@@ -100,13 +132,19 @@ fn lab_zone_shared_hosts_probed_once_and_every_dns_result_distinct() {
             "shared-1.lab.test",
             "shared-2.lab.test",
             "shared-3.lab.test"
-        ],
-        "the host record lists every domain it serves"
+        ]
     );
     assert_eq!(open.name.as_deref(), Some("open-relay.lab.test"));
+}
 
-    let doc = read_json(&dir.path().join("scan.json"));
-    let route = |d: &str| domain(&doc, d)["route"].as_str().unwrap_or("?").to_string();
+#[test]
+fn every_dns_outcome_is_its_own_route() {
+    let route = |d: &str| {
+        domain(&LAB_ZONE.doc, d)["route"]
+            .as_str()
+            .unwrap_or("?")
+            .to_string()
+    };
     let table = [
         ("customer-open-relay.lab.test", "mx"),
         ("shared-1.lab.test", "mx"),
@@ -122,7 +160,11 @@ fn lab_zone_shared_hosts_probed_once_and_every_dns_result_distinct() {
     for (d, want) in table {
         assert_eq!(route(d), want, "{d}");
     }
-    let shared = domain(&doc, "shared-1.lab.test");
+}
+
+#[test]
+fn a_domain_shows_its_mx_hosts_by_preference_with_their_worst_verdict_and_policies() {
+    let shared = domain(&LAB_ZONE.doc, "shared-1.lab.test");
     let prefs: Vec<(i64, String)> = shared["mx"]
         .as_array()
         .unwrap()
@@ -149,35 +191,50 @@ fn lab_zone_shared_hosts_probed_once_and_every_dns_result_distinct() {
     assert_eq!(address["fcrdns"], true);
     assert_eq!(address["greeting_matches_ptr"], true);
     assert!(finding_ids(shared).contains(&"spf-neutral-all".to_string()));
-    let split = domain(&doc, "shared-3.lab.test");
+}
+
+#[test]
+fn a_txt_record_split_in_strings_is_read_as_one() {
+    let split = domain(&LAB_ZONE.doc, "shared-3.lab.test");
     assert_eq!(
         split["spf"]["raw"],
         "v=spf1 ip4:127.0.0.0/8 ip6:::1 mx -all"
     );
-    let null = domain(&doc, "nullmx.lab.test");
-    assert_eq!(null["accepts_mail"], false);
-    assert!(
-        null["mx"].as_array().unwrap().is_empty(),
-        "a null MX is never probed"
-    );
-    assert!(finding_ids(null).contains(&"null-mx".to_string()));
-    let customer = domain(&doc, "customer-open-relay.lab.test");
-    let ids = finding_ids(customer);
-    assert_eq!(ids[..2], ["mx-open-relay", "spf-pass-all"], "{ids:?}");
-    assert!(ids.contains(&"dmarc-policy-none".to_string()), "{ids:?}");
-    assert_eq!(
-        domain(&doc, "alias.lab.test")["mx"][0]["cname"],
-        "open-relay.lab.test"
-    );
-    assert!(finding_ids(domain(&doc, "alias.lab.test")).contains(&"mx-cname".to_string()));
-    assert!(finding_ids(domain(&doc, "dangling.lab.test")).contains(&"no-mail-hosts".to_string()));
-    assert!(
-        finding_ids(domain(&doc, "broken.lab.test")).contains(&"dns-lookup-failed".to_string())
-    );
+}
 
-    let (header, rows) = read_csv(&dir.path().join("scan.domains.csv"));
+#[test]
+fn a_null_mx_takes_no_mail_and_is_never_probed() {
+    let null = domain(&LAB_ZONE.doc, "nullmx.lab.test");
+    assert_eq!(null["accepts_mail"], false);
+    assert!(null["mx"].as_array().unwrap().is_empty());
+    assert!(finding_ids(null).contains(&"null-mx".to_string()));
+}
+
+#[test]
+fn domain_findings_name_what_dns_shows() {
+    let customer = finding_ids(domain(&LAB_ZONE.doc, "customer-open-relay.lab.test"));
+    assert_eq!(
+        customer[..2],
+        ["mx-open-relay", "spf-pass-all"],
+        "{customer:?}"
+    );
+    assert!(
+        customer.contains(&"dmarc-policy-none".to_string()),
+        "{customer:?}"
+    );
+    let alias = domain(&LAB_ZONE.doc, "alias.lab.test");
+    assert_eq!(alias["mx"][0]["cname"], "open-relay.lab.test");
+    assert!(finding_ids(alias).contains(&"mx-cname".to_string()));
+    let ids = |d: &str| finding_ids(domain(&LAB_ZONE.doc, d));
+    assert!(ids("dangling.lab.test").contains(&"no-mail-hosts".to_string()));
+    assert!(ids("broken.lab.test").contains(&"dns-lookup-failed".to_string()));
+}
+
+#[test]
+fn csv_has_a_row_per_domain_and_each_host_row_names_its_domains() {
+    let (header, rows) = &LAB_ZONE.domains_csv;
     assert_eq!(header[0], "domain");
-    assert_eq!(rows.len(), domains.len());
+    assert_eq!(rows.len(), LAB_DOMAINS.len());
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let row = rows.iter().find(|r| r[0] == "shared-2.lab.test").unwrap();
     assert_eq!(
@@ -185,12 +242,10 @@ fn lab_zone_shared_hosts_probed_once_and_every_dns_result_distinct() {
         "10 open-relay.lab.test;20 closed.lab.test"
     );
     assert_eq!(row[col("worst_verdict")], "open-relay");
-    let (host_header, host_rows) = read_csv(&dir.path().join("scan.csv"));
+    let (host_header, host_rows) = &LAB_ZONE.hosts_csv;
     let dcol = host_header.iter().position(|h| h == "domains").unwrap();
-    let closed = host_rows
-        .iter()
-        .find(|r| r[0] == lab.addr(1).to_string())
-        .unwrap();
+    let closed = LAB_ZONE.addrs[1].to_string();
+    let closed = host_rows.iter().find(|r| r[0] == closed).unwrap();
     assert_eq!(
         closed[dcol],
         "shared-1.lab.test;shared-2.lab.test;shared-3.lab.test"
@@ -245,7 +300,7 @@ fn domain_input_errors_name_the_flag_or_file_line_before_any_traffic() {
 fn a_server_that_never_answers_is_a_timeout_not_an_error() {
     let dir = tempfile::tempdir().unwrap();
     // Bound and never read: queries vanish, as with a firewalled server.
-    let silent = UdpSocket::bind("127.0.83.1:0").unwrap();
+    let silent = UdpSocket::bind((nets::SILENT_RESOLVER.host(1), 0)).unwrap();
     let resolver = silent.local_addr().unwrap().to_string();
     let prefix = dir.path().join("scan");
     let started = Instant::now();
@@ -261,6 +316,7 @@ fn a_server_that_never_answers_is_a_timeout_not_an_error() {
         "-o",
         prefix.to_str().unwrap(),
     ]);
+    let took = started.elapsed();
     let doc = read_json(&dir.path().join("scan.json"));
     let d = domain(&doc, "example.test");
     assert_eq!(d["route"], "timeout");
@@ -272,10 +328,15 @@ fn a_server_that_never_answers_is_a_timeout_not_an_error() {
     );
     assert!(read_jsonl(&dir.path().join("scan.jsonl")).is_empty());
     drop(silent);
-    eprintln!("silent resolver run took {:?}", started.elapsed());
+    // --dns-timeout bounds each try: the default (2 s, two tries) would take 4 s at least.
+    let default = relayscan::dns::settings::DEFAULT_TIMEOUT * 2;
+    assert!(
+        took < default,
+        "{took:?}: --dns-timeout 200ms was not applied"
+    );
 }
 
-/// unbound from Debian, serving `ub.test` on 127.0.82.1; killed when dropped.
+/// unbound from Debian, serving `ub.test` on `nets::UNBOUND`; killed when dropped.
 struct Unbound {
     child: Child,
     addr: SocketAddr,
@@ -288,32 +349,20 @@ impl Drop for Unbound {
     }
 }
 
-fn unbound_path() -> Option<&'static str> {
-    ["/usr/sbin/unbound", "/usr/bin/unbound"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-}
-
-fn start_unbound(dir: &Path, zone: &[String]) -> Option<Unbound> {
-    let Some(binary) = unbound_path() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "unbound is not installed (CI installs it in .ci/run)"
-        );
-        eprintln!("SKIPPED: unbound is not installed (apt-get install unbound)");
-        return None;
-    };
+/// Starts `binary` serving `zone`; ready once it accepts a connection.
+fn start_unbound(binary: &Path, dir: &Path, zone: &[String]) -> Unbound {
     // A free port on our address: bind, note it, release it for unbound.
-    let port = UdpSocket::bind("127.0.82.1:0")
+    let ip = nets::UNBOUND.host(1);
+    let port = UdpSocket::bind((ip, 0))
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let addr: SocketAddr = format!("127.0.82.1:{port}").parse().unwrap();
+    let addr = SocketAddr::from((ip, port));
     // `local-zone: "." refuse` keeps unbound from ever recursing: a name outside the
     // test's zones is refused locally instead of being chased to the root servers.
     let mut conf = format!(
-        "server:\n  interface: 127.0.82.1\n  port: {port}\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{}\"\n  pidfile: \"\"\n  use-syslog: no\n  logfile: \"\"\n  do-ip6: no\n  access-control: 127.0.0.0/8 allow\n  module-config: \"iterator\"\n  local-zone: \"ub.test.\" static\n  local-zone: \".\" refuse\n",
+        "server:\n  interface: {ip}\n  port: {port}\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{}\"\n  pidfile: \"\"\n  use-syslog: no\n  logfile: \"\"\n  do-ip6: no\n  access-control: 127.0.0.0/8 allow\n  module-config: \"iterator\"\n  local-zone: \"ub.test.\" static\n  local-zone: \".\" refuse\n",
         dir.display()
     );
     for line in zone {
@@ -337,26 +386,13 @@ fn start_unbound(dir: &Path, zone: &[String]) -> Option<Unbound> {
         assert!(Instant::now() < deadline, "unbound did not start on {addr}");
         std::thread::sleep(Duration::from_millis(50));
     }
-    Some(server)
+    server
 }
 
-#[test]
-fn unbound_serves_preferences_implicit_null_nxdomain_split_txt_and_shared_hosts() {
-    let dir = tempfile::tempdir().unwrap();
-    let lab = LabProcess::start(
-        "127.0.81.0".parse().unwrap(),
-        dir.path(),
-        &[
-            "--persona",
-            "open-relay",
-            "--persona",
-            "closed",
-            "--persona",
-            "auth-required",
-        ],
-    );
+/// unbound's zone (ub.test) for a lab of open-relay, closed and auth-required.
+fn unbound_zone(lab: &LabProcess) -> Vec<String> {
     let (a, b, c) = (lab.addr(0), lab.addr(1), lab.addr(2));
-    let zone: Vec<String> = [
+    vec![
         "local-data: \"pref.ub.test. MX 20 mx2.ub.test.\"".to_string(),
         "local-data: \"pref.ub.test. MX 10 mx1.ub.test.\"".to_string(),
         "local-data: \"other.ub.test. MX 5 mx1.ub.test.\"".to_string(),
@@ -364,57 +400,66 @@ fn unbound_serves_preferences_implicit_null_nxdomain_split_txt_and_shared_hosts(
         format!("local-data: \"mx2.ub.test. A {b}\""),
         format!("local-data: \"implicit.ub.test. A {c}\""),
         "local-data: \"null.ub.test. MX 0 .\"".to_string(),
-        "local-data: 'pref.ub.test. TXT \"v=spf1 ip4:127.0.81.0/24 \" \"mx -all\"'".to_string(),
+        format!(
+            "local-data: 'pref.ub.test. TXT \"v=spf1 ip4:{} \" \"mx -all\"'",
+            nets::UNBOUND_LAB.cidr()
+        ),
         "local-data: '_dmarc.pref.ub.test. TXT \"v=DMARC1; p=none; \" \"rua=mailto:d@ub.test\"'"
             .to_string(),
         format!("local-data-ptr: \"{a} mx1.ub.test.\""),
     ]
-    .to_vec();
-    let Some(unbound) = start_unbound(dir.path(), &zone) else {
+}
+
+static UNBOUND_SCAN: OnceLock<DomainScan> = OnceLock::new();
+
+/// The ub.test domains scanned through unbound, once; `None` after skipping (no unbound).
+fn through_unbound() -> Option<&'static DomainScan> {
+    let binary = skip::tool(
+        &["/usr/sbin/unbound", "/usr/bin/unbound"],
+        "apt-get install unbound",
+    )?;
+    Some(UNBOUND_SCAN.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let personas = [Persona::OpenRelay, Persona::Closed, Persona::AuthRequired];
+        let lab = start_lab(nets::UNBOUND_LAB, dir.path(), &personas, &[]);
+        let unbound = start_unbound(&binary, dir.path(), &unbound_zone(&lab));
+        let domains = [
+            "pref.ub.test",
+            "other.ub.test",
+            "implicit.ub.test",
+            "null.ub.test",
+            "gone.ub.test",
+        ];
+        let resolver = unbound.addr.to_string();
+        DomainScan::run(&lab, dir.path(), &resolver, &domains, &[])
+    }))
+}
+
+#[test]
+fn unbound_s_three_mail_host_addresses_are_probed_once_each() {
+    let Some(scan) = through_unbound() else {
         return;
     };
-    let resolver = unbound.addr.to_string();
-    let prefix = dir.path().join("scan");
-    let port = lab.port_arg();
-    scan(&[
-        "scan",
-        "--resolver",
-        &resolver,
-        "-p",
-        &port,
-        "-q",
-        "-o",
-        prefix.to_str().unwrap(),
-        "-d",
-        "pref.ub.test",
-        "-d",
-        "other.ub.test",
-        "-d",
-        "implicit.ub.test",
-        "-d",
-        "null.ub.test",
-        "-d",
-        "gone.ub.test",
-    ]);
-    let records = read_jsonl(&dir.path().join("scan.jsonl"));
-    let mut probed: Vec<IpAddr> = records.iter().map(|r| r.ip).collect();
-    probed.sort();
-    assert_eq!(
-        probed,
-        [a, b, c],
-        "three mail-host addresses, each probed once"
-    );
-    let shared = records.iter().find(|r| r.ip == a).unwrap();
+    assert_eq!(scan.probed(), scan.addrs);
+    let shared = scan.record(scan.addrs[0]);
     assert_eq!(shared.domains, ["other.ub.test", "pref.ub.test"]);
+}
 
-    let doc = read_json(&dir.path().join("scan.json"));
-    let pref = domain(&doc, "pref.ub.test");
+#[test]
+fn unbound_s_mx_preferences_split_spf_dmarc_and_ptr_are_read() {
+    let Some(scan) = through_unbound() else {
+        return;
+    };
+    let pref = domain(&scan.doc, "pref.ub.test");
     assert_eq!(pref["route"], "mx");
     assert_eq!(pref["mx"][0]["host"], "mx1.ub.test");
     assert_eq!(pref["mx"][0]["preference"], 10);
     assert_eq!(pref["mx"][1]["preference"], 20);
     assert_eq!(pref["worst_verdict"], "open-relay");
-    assert_eq!(pref["spf"]["raw"], "v=spf1 ip4:127.0.81.0/24 mx -all");
+    assert_eq!(
+        pref["spf"]["raw"],
+        format!("v=spf1 ip4:{} mx -all", nets::UNBOUND_LAB.cidr())
+    );
     assert_eq!(pref["spf"]["valid"], true);
     assert_eq!(pref["dmarc"]["p"], "none");
     assert_eq!(pref["dmarc"]["rua"][0], "mailto:d@ub.test");
@@ -424,11 +469,20 @@ fn unbound_serves_preferences_implicit_null_nxdomain_split_txt_and_shared_hosts(
     assert_eq!(pref["mx"][0]["addresses"][0]["greeting_matches_ptr"], false);
     assert!(finding_ids(pref).contains(&"dmarc-policy-none".to_string()));
     assert!(finding_ids(pref).contains(&"greeting-ptr-mismatch".to_string()));
-    assert_eq!(domain(&doc, "other.ub.test")["worst_verdict"], "open-relay");
-    let implicit = domain(&doc, "implicit.ub.test");
+}
+
+#[test]
+fn unbound_s_implicit_null_and_missing_domains_get_their_routes() {
+    let Some(scan) = through_unbound() else {
+        return;
+    };
+    assert_eq!(
+        domain(&scan.doc, "other.ub.test")["worst_verdict"],
+        "open-relay"
+    );
+    let implicit = domain(&scan.doc, "implicit.ub.test");
     assert_eq!(implicit["route"], "implicit-mx");
     assert_eq!(implicit["worst_verdict"], "auth-required");
-    assert_eq!(domain(&doc, "null.ub.test")["route"], "null-mx");
-    assert_eq!(domain(&doc, "gone.ub.test")["route"], "nxdomain");
-    drop(unbound);
+    assert_eq!(domain(&scan.doc, "null.ub.test")["route"], "null-mx");
+    assert_eq!(domain(&scan.doc, "gone.ub.test")["route"], "nxdomain");
 }

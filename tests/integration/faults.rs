@@ -1,10 +1,11 @@
-//! Faults of our own side (labs on 127.0.102-105.0/24): a full disk or a read-only folder stops the scan with exit 3 naming the file, every report ends with a whole record, and EMFILE slows the scan instead of failing hosts.
+//! Faults of our own side: a full disk or a read-only folder stops the scan with exit 3 naming the file, every report ends with a whole record, and EMFILE slows the scan instead of failing hosts.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use crate::support::{LabProcess, read_csv, read_jsonl, run, stderr};
+use crate::support::skip::{self, Need};
+use crate::support::{LabProcess, nets, read_csv, read_jsonl, run, stderr};
 
 fn scan_args<'a>(range: &'a str, port: &'a str, prefix: &'a str) -> Vec<&'a str> {
     vec![
@@ -35,9 +36,12 @@ fn scan_lab(lab: &LabProcess, count: usize, prefix: &Path) -> Output {
     )
 }
 
-/// A tmpfs at `dir/name` (root only), unmounted when dropped; `None` after printing
-/// SKIPPED and why it could not be mounted.
-fn tmpfs(dir: &Path, name: &str, options: &str, test: &str) -> Option<Mounted> {
+/// A tmpfs at `dir/name`, unmounted when dropped; `None` after skipping (not root, or no
+/// CAP_SYS_ADMIN to mount).
+fn tmpfs(dir: &Path, name: &str, options: &str) -> Option<Mounted> {
+    if skip::unless(&[Need::Root("mount -t tmpfs")]) {
+        return None;
+    }
     let at = dir.join(name);
     std::fs::create_dir(&at).expect("mount point");
     let out = Command::new("mount")
@@ -47,14 +51,14 @@ fn tmpfs(dir: &Path, name: &str, options: &str, test: &str) -> Option<Mounted> {
     match out {
         Ok(out) if out.status.success() => Some(Mounted(at)),
         Ok(out) => {
-            eprintln!(
-                "SKIPPED: {test}: mount -t tmpfs failed (needs root and CAP_SYS_ADMIN): {}",
+            skip::because(&format!(
+                "mount -t tmpfs failed (needs CAP_SYS_ADMIN): {}",
                 String::from_utf8_lossy(&out.stderr).trim()
-            );
+            ));
             None
         }
         Err(e) => {
-            eprintln!("SKIPPED: {test}: cannot run mount: {e}");
+            skip::because(&format!("cannot run mount: {e}"));
             None
         }
     }
@@ -72,14 +76,13 @@ impl Drop for Mounted {
 #[test]
 fn a_report_on_a_full_device_stops_the_scan_with_exit_3() {
     // No root needed: the JSONL file is /dev/full, which refuses every byte (ENOSPC).
-    let dir = tempfile::tempdir().expect("temp dir");
-    let jsonl = dir.path().join("r.jsonl");
-    if std::os::unix::fs::symlink("/dev/full", &jsonl).is_err() || !Path::new("/dev/full").exists()
-    {
-        eprintln!("SKIPPED: a_report_on_a_full_device_stops_the_scan_with_exit_3: no /dev/full");
+    if skip::unless(&[Need::File("/dev/full")]) {
         return;
     }
-    let lab = LabProcess::start("127.0.104.0".parse().expect("ip"), dir.path(), &[]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let jsonl = dir.path().join("r.jsonl");
+    std::os::unix::fs::symlink("/dev/full", &jsonl).expect("symlink to /dev/full");
+    let lab = LabProcess::start(nets::FULL_DEVICE.lab_network(), dir.path(), &[]);
     let prefix = dir.path().join("r");
     let out = scan_lab(&lab, lab.hosts, &prefix);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
@@ -101,13 +104,12 @@ fn a_report_on_a_full_device_stops_the_scan_with_exit_3() {
 #[test]
 fn a_disk_filling_up_mid_scan_leaves_every_report_ending_with_a_whole_record() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let test = "a_disk_filling_up_mid_scan_leaves_every_report_ending_with_a_whole_record";
     // Room for a few dozen records, not for 200.
-    let Some(disk) = tmpfs(dir.path(), "disk", "size=48k", test) else {
+    let Some(disk) = tmpfs(dir.path(), "disk", "size=48k") else {
         return;
     };
     let lab = LabProcess::start(
-        "127.0.102.0".parse().expect("ip"),
+        nets::DISK_FILLS.lab_network(),
         dir.path(),
         &["--hosts", "200", "--greeting-pause", "10ms"],
     );
@@ -152,11 +154,10 @@ fn a_disk_filling_up_mid_scan_leaves_every_report_ending_with_a_whole_record() {
 #[test]
 fn a_read_only_folder_stops_the_scan_before_any_traffic() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let test = "a_read_only_folder_stops_the_scan_before_any_traffic";
-    let Some(ro) = tmpfs(dir.path(), "ro", "size=16k,ro", test) else {
+    let Some(ro) = tmpfs(dir.path(), "ro", "size=16k,ro") else {
         return;
     };
-    let lab = LabProcess::start("127.0.103.0".parse().expect("ip"), dir.path(), &[]);
+    let lab = LabProcess::start(nets::READ_ONLY.lab_network(), dir.path(), &[]);
     let prefix = ro.0.join("r");
     let out = scan_lab(&lab, 3, &prefix);
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
@@ -177,7 +178,7 @@ fn running_out_of_file_descriptors_slows_the_scan_instead_of_failing_hosts() {
     use std::os::unix::process::CommandExt;
     let dir = tempfile::tempdir().expect("temp dir");
     let lab = LabProcess::start(
-        "127.0.105.0".parse().expect("ip"),
+        nets::EMFILE.lab_network(),
         dir.path(),
         &[
             "--persona",
@@ -236,7 +237,7 @@ fn ctrl_c_under_full_load_leaves_complete_valid_reports() {
     let dir = tempfile::tempdir().expect("temp dir");
     // 250 hosts of every persona, all in flight at once, each reply 50 ms late.
     let lab = LabProcess::start(
-        "127.0.106.0".parse().expect("ip"),
+        nets::CTRL_C_LOAD.lab_network(),
         dir.path(),
         &["--hosts", "250", "--reply-delay", "50ms"],
     );
@@ -273,6 +274,17 @@ fn ctrl_c_under_full_load_leaves_complete_valid_reports() {
         "the HTML page is finished"
     );
     assert_eq!(html.matches("<tr class=\"row\">").count(), records.len());
+    // The Markdown was finished too: its headline counts the records written, and it says
+    // the run was interrupted.
     let md = std::fs::read_to_string(prefix.with_extension("md")).expect("md");
-    assert!(!md.is_empty());
+    let open = records
+        .iter()
+        .filter(|r| r.verdict == Some(relayscan::assess::Verdict::OpenRelay))
+        .count();
+    let plural = if open == 1 { "" } else { "s" };
+    assert!(
+        md.starts_with(&format!("# relayscan report: {open} open relay{plural},")),
+        "{md}"
+    );
+    assert!(md.contains("(interrupted) |"), "{md}");
 }

@@ -1,15 +1,20 @@
 //! Injection safety: the hostile lab personas against every output. CSV cells are
 //! neutralised, the terminal stays clean, JSON keeps the raw text, Markdown keeps server text
 //! in code spans, and the HTML report stays inert in a real browser (headless Chromium).
+//!
+//! The hostile personas are scanned once for the module, with every format and
+//! `--transcript`; the lab stops before any test runs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use relayscan::report::ScanRecord;
 use relayscan_lab::Persona;
 
-use crate::support::{LabProcess, read_csv, read_jsonl, run, stderr, stdout};
+use crate::support::personas::{PersonaRecords, start_lab};
+use crate::support::{nets, read_csv, run, skip, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -27,19 +32,20 @@ fn terminal_unsafe(c: char) -> bool {
         | '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-fn path(prefix: &Path, ext: &str) -> PathBuf {
-    PathBuf::from(format!("{}.{ext}", prefix.display()))
+/// The hostile personas scanned once; the lab has stopped.
+struct Scanned {
+    hosts: PersonaRecords,
+    /// The scan's stdout: the transcripts and the summary.
+    terminal: String,
+    csv: (Vec<String>, Vec<Vec<String>>),
+    md: String,
+    html: String,
 }
 
-/// Starts the hostile personas on `network` and scans them with every format and
-/// `--transcript`; returns the lab, the prefix and the scan's stdout.
-fn scan_hostile(network: &str, dir: &Path) -> (LabProcess, PathBuf, String) {
-    let mut extra = Vec::new();
-    for p in HOSTILE {
-        extra.extend(["--persona", p.name()]);
-    }
-    let lab = LabProcess::start(network.parse().unwrap(), dir, &extra);
-    let prefix = dir.join("hostile");
+static SCANNED: LazyLock<Scanned> = LazyLock::new(|| {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = start_lab(nets::INJECTION, dir.path(), &HOSTILE, &[]);
+    let prefix = dir.path().join("hostile");
     let port = lab.port_arg();
     let targets = lab.range(HOSTILE.len());
     let out = run(
@@ -58,22 +64,25 @@ fn scan_hostile(network: &str, dir: &Path) -> (LabProcess, PathBuf, String) {
         LIMIT,
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    (lab, prefix, stdout(&out))
-}
+    let text = |ext| std::fs::read_to_string(prefix.with_extension(ext)).unwrap();
+    let records = crate::support::read_jsonl(&prefix.with_extension("jsonl"));
+    Scanned {
+        hosts: PersonaRecords::new(&lab, &HOSTILE, records),
+        terminal: stdout(&out),
+        csv: read_csv(&prefix.with_extension("csv")),
+        md: text("md"),
+        html: text("html"),
+    }
+});
 
-fn record<'a>(records: &'a [ScanRecord], lab: &LabProcess, p: Persona) -> &'a ScanRecord {
-    let n = HOSTILE.iter().position(|x| *x == p).unwrap();
-    records.iter().find(|r| r.ip == lab.addr(n)).unwrap()
+fn of(p: Persona) -> &'static ScanRecord {
+    SCANNED.hosts.of(p)
 }
 
 #[test]
-fn hostile_banners_are_neutralised_in_csv_terminal_markdown_and_kept_raw_in_json() {
-    let dir = tempfile::tempdir().unwrap();
-    let (lab, prefix, out) = scan_hostile("127.0.64.0", dir.path());
-    let records = read_jsonl(&path(&prefix, "jsonl"));
-    assert_eq!(records.len(), 3);
-
-    // Terminal: --transcript and the summary. The escapes are visible, never live.
+fn the_terminal_shows_escapes_as_text_never_live() {
+    // --transcript and the summary.
+    let out = &SCANNED.terminal;
     let bad: Vec<char> = out.chars().filter(|c| terminal_unsafe(*c)).collect();
     assert!(bad.is_empty(), "control characters on stdout: {bad:?}");
     assert!(
@@ -82,16 +91,18 @@ fn hostile_banners_are_neutralised_in_csv_terminal_markdown_and_kept_raw_in_json
     );
     assert!(out.contains("invoice\\u{202e}gnp.exe"), "{out}");
     assert!(out.contains("Scan summary"));
+}
 
-    // JSON keeps the raw text: the evidence is what the server said.
-    let term = record(&records, &lab, Persona::HostileTerminal);
-    let banner = term.banner.as_deref().unwrap();
+#[test]
+fn json_keeps_the_raw_server_text_as_evidence() {
+    assert_eq!(SCANNED.hosts.records.len(), HOSTILE.len());
+    let banner = of(Persona::HostileTerminal).banner.as_deref().unwrap();
     assert!(
         banner.contains("\u{1b}[2J")
             && banner.contains("\u{1b}]52;c;")
             && banner.contains('\u{202e}')
     );
-    let html = record(&records, &lab, Persona::HostileHtml);
+    let html = of(Persona::HostileHtml);
     assert!(
         html.banner
             .as_deref()
@@ -106,17 +117,15 @@ fn hostile_banners_are_neutralised_in_csv_terminal_markdown_and_kept_raw_in_json
         "{:?}",
         html.findings[0].evidence
     );
-    let csv_rec = record(&records, &lab, Persona::HostileCsv);
-    assert!(
-        csv_rec.auth[0].starts_with("=HYPERLINK("),
-        "{:?}",
-        csv_rec.auth
-    );
+    let csv = of(Persona::HostileCsv);
+    assert!(csv.auth[0].starts_with("=HYPERLINK("), "{:?}", csv.auth);
+}
 
-    // CSV: no cell starts a formula; the auth cell is the one a server could have led with.
-    let (header, rows) = read_csv(&path(&prefix, "csv"));
+#[test]
+fn no_csv_cell_starts_a_formula_and_quoted_text_stays_one_cell() {
+    let (header, rows) = &SCANNED.csv;
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    for row in &rows {
+    for row in rows {
         for cell in row {
             assert!(
                 !cell.starts_with(['=', '+', '-', '@', '\t', '\r', '\n']),
@@ -124,10 +133,9 @@ fn hostile_banners_are_neutralised_in_csv_terminal_markdown_and_kept_raw_in_json
             );
         }
     }
-    let csv_row = rows
-        .iter()
-        .find(|r| r[col("ip")] == csv_rec.ip.to_string())
-        .unwrap();
+    // The auth cell is the one a server could have led with.
+    let ip = of(Persona::HostileCsv).ip.to_string();
+    let csv_row = rows.iter().find(|r| r[col("ip")] == ip).unwrap();
     assert!(
         csv_row[col("auth")].starts_with("'=HYPERLINK("),
         "{}",
@@ -136,20 +144,25 @@ fn hostile_banners_are_neutralised_in_csv_terminal_markdown_and_kept_raw_in_json
     // Quotes and commas survive as one cell each (the csv crate quotes them).
     assert!(csv_row[col("banner")].contains("\"quoted\", with, commas"));
     assert!(csv_row[col("banner")].contains("\t=1+1"));
+}
 
-    // Markdown: no live control character, and server text stays inside its code span: the
-    // findings table keeps four cells per row whatever pipes the servers sent.
-    let md = std::fs::read_to_string(path(&prefix, "md")).unwrap();
+#[test]
+fn markdown_keeps_server_text_inside_code_spans() {
+    let md = &SCANNED.md;
     assert!(
         !md.chars().any(terminal_unsafe),
         "control characters in the Markdown"
     );
-    let in_table = md.lines().filter(|l| {
-        l.starts_with("| critical |")
-            || l.starts_with("| high |")
-            || l.starts_with("| medium |")
-            || l.starts_with("| low |")
-    });
+    // The findings table keeps four cells per row whatever pipes the servers sent.
+    let in_table: Vec<&str> = md
+        .lines()
+        .filter(|l| {
+            ["| critical |", "| high |", "| medium |", "| low |"]
+                .iter()
+                .any(|s| l.starts_with(s))
+        })
+        .collect();
+    assert!(!in_table.is_empty(), "{md}");
     for line in in_table {
         let bars = line
             .char_indices()
@@ -161,10 +174,14 @@ fn hostile_banners_are_neutralised_in_csv_terminal_markdown_and_kept_raw_in_json
         !md.contains("\n<script") && !md.contains(" <img"),
         "raw HTML outside code spans"
     );
+}
 
-    // A report regenerated from records whose every text field is hostile: any field may
-    // hold anything in a JSONL file, and the leading tab reaches the CSV this way.
-    let mut crafted = csv_rec.clone();
+#[test]
+fn csv_regenerated_from_records_with_every_text_field_hostile_is_neutralised() {
+    // Any field may hold anything in a JSONL file, and the leading tab reaches the CSV this
+    // way.
+    let dir = tempfile::tempdir().unwrap();
+    let mut crafted = of(Persona::HostileCsv).clone();
     crafted.name = Some("+cmd".into());
     crafted.server_name = Some("\t=1+2".into());
     crafted.reason = Some("@SUM(1)".into());
@@ -190,7 +207,7 @@ fn hostile_banners_are_neutralised_in_csv_terminal_markdown_and_kept_raw_in_json
         LIMIT,
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let (header, rows) = read_csv(&path(&again, "csv"));
+    let (header, rows) = read_csv(&again.with_extension("csv"));
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let row = &rows[0];
     assert_eq!(row[col("name")], "'+cmd");
@@ -201,27 +218,6 @@ fn hostile_banners_are_neutralised_in_csv_terminal_markdown_and_kept_raw_in_json
         row[col("error")],
         "'=HYPERLINK(\"http://evil.example/\",\"x\")"
     );
-}
-
-/// Debian's chromium, when installed. Under CI=true its absence fails the test; elsewhere
-/// the test says it is skipped.
-fn chromium() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .flat_map(|d| [d.join("chromium"), d.join("chromium-browser")])
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        assert!(
-            !ci,
-            "chromium is not installed, and CI=true requires the browser test (.ci/run installs Debian's chromium)"
-        );
-        eprintln!(
-            "SKIPPED: hostile_banners_stay_inert_in_a_real_browser: chromium is not installed (apt-get install chromium); under CI=true this fails"
-        );
-    }
-    found
 }
 
 /// Runs headless Chromium on `url` with `args`, offline and with a fresh profile; returns stdout.
@@ -266,12 +262,15 @@ fn headless(browser: &Path, profile: &Path, url: &str, args: &[&str]) -> String 
 
 #[test]
 fn hostile_banners_stay_inert_in_a_real_browser() {
-    let Some(browser) = chromium() else {
+    let Some(browser) = skip::tool(
+        &["chromium", "chromium-browser"],
+        "apt-get install chromium",
+    ) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (_lab, prefix, _) = scan_hostile("127.0.65.0", dir.path());
-    let page = path(&prefix, "html");
+    let page = dir.path().join("hostile.html");
+    std::fs::write(&page, &SCANNED.html).unwrap();
     let url = format!("file://{}", page.display());
     let profile = dir.path().join("profile");
 

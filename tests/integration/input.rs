@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use crate::support::{LabProcess, run, stderr};
+use crate::support::{LabProcess, nets, run, stderr};
 
 #[test]
 fn bad_target_line_exits_2_naming_file_and_line_before_any_traffic() {
     let dir = tempfile::tempdir().unwrap();
     let lab = LabProcess::start(
-        "127.0.8.0".parse().unwrap(),
+        nets::BAD_TARGET_LINE.lab_network(),
         dir.path(),
         &["--persona", "open-relay"],
     );
@@ -43,16 +43,19 @@ fn bad_target_line_exits_2_naming_file_and_line_before_any_traffic() {
 
 #[test]
 fn bad_flags_and_arguments_exit_2() {
+    // Refused before any traffic; were a refusal to break, nothing listens there.
+    let target = nets::NEVER_REACHED.host(1).to_string();
+    let backwards = format!("{target}-0");
     let cases: [(&[&str], &str); 6] = [
         (&["scan"], "no targets"),
-        (&["scan", "127.0.0.1", "-p", "0"], "--ports"),
+        (&["scan", &target, "-p", "0"], "--ports"),
         (
-            &["scan", "127.0.0.1", "--connect-timeout", "soon"],
+            &["scan", &target, "--connect-timeout", "soon"],
             "--connect-timeout",
         ),
-        (&["scan", "127.0.0.1", "--rcpt-to", "nobody"], "--rcpt-to"),
-        (&["scan", "127.0.0.1", "--format", "pdf"], "--format"),
-        (&["scan", "127.0.0.1-0"], "127.0.0.1-0"),
+        (&["scan", &target, "--rcpt-to", "nobody"], "--rcpt-to"),
+        (&["scan", &target, "--format", "pdf"], "--format"),
+        (&["scan", &backwards], &backwards),
     ];
     for (args, needle) in cases {
         let out = run(args, Duration::from_secs(10));
@@ -80,12 +83,12 @@ fn missing_target_file_is_named() {
 }
 
 #[test]
-fn targets_from_stdin() {
+fn targets_are_read_from_stdin() {
     use std::io::Write;
     use std::process::Stdio;
     let dir = tempfile::tempdir().unwrap();
     let lab = LabProcess::start(
-        "127.0.10.0".parse().unwrap(),
+        nets::STDIN_TARGETS.lab_network(),
         dir.path(),
         &["--persona", "closed"],
     );

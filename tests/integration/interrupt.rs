@@ -1,18 +1,35 @@
 //! Ctrl-C: nothing new starts, in-flight probes get a grace, every report is complete and valid.
+//!
+//! One scan is interrupted once for the module; each test checks one consequence.
 
+use std::process::Output;
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use relayscan::probe::Status;
+use relayscan::report::ScanRecord;
 
-use crate::support::{LabProcess, read_csv, read_json, read_jsonl, relayscan, stderr};
+use crate::support::{LabProcess, nets, read_csv, read_json, read_jsonl, relayscan, stderr};
 
-#[test]
-fn ctrl_c_leaves_complete_valid_reports_and_exits_130() {
+/// Ten slots: the hosts in flight when the signal came.
+const SLOTS: usize = 10;
+
+/// The interrupted scan; the lab has stopped.
+struct Interrupted {
+    out: Output,
+    /// From SIGINT to the exit.
+    stopping: Duration,
+    records: Vec<ScanRecord>,
+    csv_rows: usize,
+    json: serde_json::Value,
+}
+
+static INTERRUPTED: LazyLock<Interrupted> = LazyLock::new(|| {
     let dir = tempfile::tempdir().unwrap();
     // 300 ms per reply, one command at a time (pipelined, the dialogue would be over in
     // ~1.5 s): a full dialogue takes ~15 s, so the interrupt lands mid-dialogue.
     let lab = LabProcess::start(
-        "127.0.11.0".parse().unwrap(),
+        nets::INTERRUPT.lab_network(),
         dir.path(),
         &[
             "--persona",
@@ -31,7 +48,7 @@ fn ctrl_c_leaves_complete_valid_reports_and_exits_130() {
             "-p",
             &lab.port_arg(),
             "-c",
-            "10",
+            &SLOTS.to_string(),
             "--grace",
             "500ms",
             "--no-pipelining",
@@ -48,18 +65,26 @@ fn ctrl_c_leaves_complete_valid_reports_and_exits_130() {
     // SAFETY: plain kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
     let out = child.wait_with_output().unwrap();
-    assert!(
-        sent.elapsed() < Duration::from_secs(10),
-        "stops promptly after the grace"
-    );
-    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    Interrupted {
+        stopping: sent.elapsed(),
+        out,
+        records: read_jsonl(&prefix.with_extension("jsonl")),
+        csv_rows: read_csv(&prefix.with_extension("csv")).1.len(),
+        json: read_json(&prefix.with_extension("json")),
+    }
+});
 
-    let records = read_jsonl(&prefix.with_extension("jsonl"));
-    assert_eq!(
-        records.len(),
-        10,
-        "the ten in-flight hosts are recorded, nothing new started"
-    );
+#[test]
+fn ctrl_c_exits_130_promptly_after_the_grace() {
+    let i = &INTERRUPTED;
+    assert_eq!(i.out.status.code(), Some(130), "{}", stderr(&i.out));
+    assert!(i.stopping < Duration::from_secs(10), "{:?}", i.stopping);
+}
+
+#[test]
+fn the_hosts_in_flight_are_recorded_cancelled_with_their_partial_data() {
+    let records = &INTERRUPTED.records;
+    assert_eq!(records.len(), SLOTS, "nothing new started");
     assert!(
         records.iter().all(|r| r.status == Status::Cancelled),
         "{:?}",
@@ -71,9 +96,12 @@ fn ctrl_c_leaves_complete_valid_reports_and_exits_130() {
             .all(|r| r.banner.as_deref().is_some_and(|b| b.starts_with("220"))),
         "partial data is kept"
     );
-    let doc = read_json(&prefix.with_extension("json"));
-    assert_eq!(doc["interrupted"], true);
-    assert_eq!(doc["records"].as_array().unwrap().len(), 10);
-    let (_, rows) = read_csv(&prefix.with_extension("csv"));
-    assert_eq!(rows.len(), 10);
+}
+
+#[test]
+fn every_report_of_an_interrupted_scan_is_complete() {
+    let i = &INTERRUPTED;
+    assert_eq!(i.json["interrupted"], true);
+    assert_eq!(i.json["records"].as_array().map(Vec::len), Some(SLOTS));
+    assert_eq!(i.csv_rows, SLOTS);
 }

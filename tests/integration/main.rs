@@ -1,5 +1,6 @@
 //! Integration tests: the real relayscan binary against the built-in lab, on loopback only.
-//! Each test uses its own 127.x.y.0/24 network so that tests can run in parallel.
+//! Tests run in parallel threads: each takes its loopback network from `support::nets`, one
+//! table that no two users share.
 
 mod support;
 

@@ -1,18 +1,22 @@
-//! Real MTAs: Postfix instances on 127.1.0.x, one relay policy each (tests/mta/postfix/), none able to deliver; relayscan's verdicts must match Postfix's documented behaviour.
+//! Real MTAs: Postfix instances on `nets::POSTFIX`, one relay policy each (tests/mta/postfix/), none able to deliver; relayscan's verdicts must match Postfix's documented behaviour.
 //!
-//! Needs root and Debian's postfix (`.ci/run` installs it). Elsewhere the test says
+//! The test bed (every policy, side by side) is started and scanned once for the test
+//! binary, then stopped before any test looks at it; audit.rs audits the same instances.
+//! Needs root and Debian's postfix (`.ci/run` installs it). Elsewhere each test says
 //! SKIPPED and why; under `CI=true` a missing Postfix fails it.
 
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use relayscan::assess::Verdict;
 use relayscan::probe::Status;
 use relayscan::report::ScanRecord;
 
-use crate::support::{read_jsonl, run, stderr};
+use crate::support::skip::{self, Need};
+use crate::support::{nets, read_jsonl, run, stderr};
 
 /// One Postfix policy and what a correct scanner must conclude about it.
 struct Case {
@@ -94,20 +98,6 @@ const CASES: [Case; 9] = [
     },
 ];
 
-/// Whether a real-MTA test must be skipped: says why on stderr, or fails under CI=true.
-pub fn skip_real_mta(test: &str, missing: Option<String>) -> bool {
-    let Some(why) = missing else {
-        return false;
-    };
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    assert!(
-        !ci,
-        "{test}: {why}; CI=true requires the real-MTA tests (.ci/run installs them)"
-    );
-    eprintln!("SKIPPED: {test}: {why}; under CI=true this fails");
-    true
-}
-
 /// A port free on `ip` right now (bound, read, released), so that concurrent test runs
 /// on one machine do not collide on a fixed port.
 pub fn free_port(ip: Ipv4Addr) -> u16 {
@@ -131,30 +121,39 @@ pub fn mta_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mta")
 }
 
-pub fn postfix_missing() -> Option<String> {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some(
-            "Postfix instances need root (they start as root, then drop to postfix)".into(),
-        );
-    }
-    for tool in ["/usr/sbin/postfix", "/usr/bin/openssl"] {
-        if !Path::new(tool).exists() {
-            return Some(format!(
-                "{tool} is missing (apt-get install postfix openssl)"
-            ));
-        }
-    }
-    None
+/// What a test-bed Postfix instance needs (openssl makes the STARTTLS certificates).
+const POSTFIX_NEEDS: &[Need] = &[
+    Need::Root("Postfix instances start as root, then drop to the postfix user"),
+    Need::Tool {
+        names: &["/usr/sbin/postfix"],
+        install: "apt-get install postfix",
+    },
+    Need::Tool {
+        names: &["/usr/bin/openssl"],
+        install: "apt-get install openssl",
+    },
+];
+
+/// The Postfix policies of the test bed (tests/mta/postfix/*.cf but the shared base.cf and
+/// master.cf), sorted: a new policy file joins the bed without touching this file.
+fn policies() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(mta_dir().join("postfix"))
+        .expect("tests/mta/postfix")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|n| n.strip_suffix(".cf").map(String::from))
+        .filter(|n| n != "base" && n != "master")
+        .collect();
+    v.sort();
+    v
 }
 
 /// A running Postfix instance; stopped when dropped.
-pub struct Instance {
+struct Instance {
     dir: PathBuf,
 }
 
 impl Instance {
-    pub fn start(policy: &str, dir: PathBuf, listen: SocketAddrV4) -> Instance {
+    fn start(policy: &str, dir: PathBuf, listen: SocketAddrV4) -> Instance {
         let out = Command::new(mta_dir().join("postfix-instance.sh"))
             .arg("start")
             .arg(policy)
@@ -172,13 +171,23 @@ impl Instance {
         instance
     }
 
-    /// The instance's configuration and queue folder.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("maillog")).unwrap_or_default()
+    }
+
+    fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join(name)).expect("an instance file")
+    }
+
+    /// `postconf -x -h mynetworks`: the networks Postfix trusts, as it computes them.
+    fn mynetworks(&self) -> String {
+        let out = Command::new("postconf")
+            .arg("-c")
+            .arg(&self.dir)
+            .args(["-x", "-h", "mynetworks"])
+            .output()
+            .expect("run postconf");
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
 
@@ -191,11 +200,137 @@ impl Drop for Instance {
     }
 }
 
-fn record_at(records: &[ScanRecord], ip: Ipv4Addr) -> &ScanRecord {
-    records
-        .iter()
-        .find(|r| r.ip == ip)
-        .unwrap_or_else(|| panic!("no record for {ip}"))
+/// One test-bed instance as it was scanned; the instance itself has stopped.
+pub struct Scanned {
+    pub policy: String,
+    pub addr: Ipv4Addr,
+    pub record: ScanRecord,
+    /// Postfix's own log of the scan.
+    pub log: String,
+    /// The instance's main.cf and master.cf.
+    pub main_cf: String,
+    pub master_cf: String,
+    /// `postconf -x -h mynetworks`.
+    pub mynetworks: String,
+}
+
+/// Every policy of the test bed, each on its own instance, started side by side, scanned
+/// once for the whole test binary (postfix.rs and audit.rs), then stopped.
+static TEST_BED: LazyLock<Vec<Scanned>> = LazyLock::new(|| {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let policies = policies();
+    let addr = |n: usize| nets::POSTFIX.host(1 + n as u32);
+    let port = free_port(addr(0));
+    // Side by side: each start takes a second or so.
+    let instances: Vec<Instance> = std::thread::scope(|s| {
+        let handles: Vec<_> = policies
+            .iter()
+            .enumerate()
+            .map(|(n, policy)| {
+                let path = dir.path().join(policy);
+                let listen = SocketAddrV4::new(addr(n), port);
+                s.spawn(move || Instance::start(policy, path, listen))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("instance start"))
+            .collect()
+    });
+    for (n, policy) in policies.iter().enumerate() {
+        wait_listening(SocketAddrV4::new(addr(n), port), policy);
+    }
+
+    let prefix = dir.path().join("scan");
+    let range = format!("{}-{}", addr(0), addr(policies.len() - 1));
+    let out = run(
+        &[
+            "scan",
+            &range,
+            "-p",
+            &port.to_string(),
+            "-o",
+            prefix.to_str().expect("utf-8 path"),
+            "--format",
+            "jsonl",
+            "--no-progress",
+            "--read-timeout",
+            "10s",
+        ],
+        Duration::from_secs(120),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let records = read_jsonl(&prefix.with_extension("jsonl"));
+    assert_eq!(records.len(), policies.len(), "{}", stderr(&out));
+    let scanned = policies
+        .into_iter()
+        .zip(&instances)
+        .enumerate()
+        .map(|(n, (policy, instance))| {
+            let record = records
+                .iter()
+                .find(|r| r.ip == addr(n))
+                .unwrap_or_else(|| panic!("no record for {policy}"))
+                .clone();
+            Scanned {
+                log: logged_disconnect(instance),
+                main_cf: instance.file("main.cf"),
+                master_cf: instance.file("master.cf"),
+                mynetworks: instance.mynetworks(),
+                policy,
+                addr: addr(n),
+                record,
+            }
+        })
+        .collect();
+    // Stopped side by side too (dropping one is a `postfix stop`).
+    std::thread::scope(|s| {
+        for instance in instances {
+            s.spawn(move || drop(instance));
+        }
+    });
+    scanned
+});
+
+/// The instance's log once it holds the end of the scan's session (Postfix writes it as
+/// the client leaves, maybe after the scan has ended); waits 10 s at most.
+fn logged_disconnect(instance: &Instance) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = instance.log();
+        if log.contains("disconnect from") || Instant::now() > deadline {
+            return log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The scanned test bed; `None` after skipping (no root, Postfix or openssl).
+pub fn test_bed() -> Option<&'static [Scanned]> {
+    if skip::unless(POSTFIX_NEEDS) {
+        return None;
+    }
+    Some(&TEST_BED)
+}
+
+/// The expected results of each scanned instance, with a label for messages.
+fn cases() -> Option<Vec<(&'static Case, &'static Scanned, String)>> {
+    let bed = test_bed()?;
+    Some(
+        bed.iter()
+            .map(|s| {
+                let case = CASES
+                    .iter()
+                    .find(|c| c.policy == s.policy)
+                    .unwrap_or_else(|| panic!("no Case for the policy {}", s.policy));
+                (
+                    case,
+                    s,
+                    format!("postfix {} at {}", s.policy, s.record.endpoint()),
+                )
+            })
+            .collect(),
+    )
 }
 
 /// relayscan never sent DATA to this endpoint (its transcript has every client line).
@@ -209,59 +344,17 @@ pub fn assert_never_data(record: &ScanRecord, what: &str) {
 }
 
 #[test]
+fn every_test_bed_policy_has_its_documented_case() {
+    let mut documented: Vec<&str> = CASES.iter().map(|c| c.policy).collect();
+    documented.sort();
+    assert_eq!(documented, policies());
+}
+
+#[test]
 fn postfix_instances_get_their_documented_verdicts() {
-    if skip_real_mta(
-        "postfix_instances_get_their_documented_verdicts",
-        postfix_missing(),
-    ) {
-        return;
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let port = free_port(Ipv4Addr::new(127, 1, 0, 1));
-    let addr = |n: usize| Ipv4Addr::new(127, 1, 0, 1 + n as u8);
-    // Start side by side: each start takes a second or so.
-    let instances: Vec<Instance> = std::thread::scope(|s| {
-        let handles: Vec<_> = CASES
-            .iter()
-            .enumerate()
-            .map(|(n, case)| {
-                let path = dir.path().join(case.policy);
-                let listen = SocketAddrV4::new(addr(n), port);
-                s.spawn(move || Instance::start(case.policy, path, listen))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("instance start"))
-            .collect()
-    });
-    for (n, case) in CASES.iter().enumerate() {
-        wait_listening(SocketAddrV4::new(addr(n), port), case.policy);
-    }
-
-    let prefix = dir.path().join("scan");
-    let range = format!("{}-{}", addr(0), addr(CASES.len() - 1));
-    let out = run(
-        &[
-            "scan",
-            &range,
-            "-p",
-            &port.to_string(),
-            "-o",
-            prefix.to_str().expect("utf-8 path"),
-            "--no-progress",
-            "--read-timeout",
-            "10s",
-        ],
-        Duration::from_secs(120),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let records = read_jsonl(&prefix.with_extension("jsonl"));
-    assert_eq!(records.len(), CASES.len(), "{}", stderr(&out));
-
-    for (n, (case, instance)) in CASES.iter().zip(&instances).enumerate() {
-        let r = record_at(&records, addr(n));
-        let what = format!("postfix {} at {}", case.policy, r.endpoint());
+    let Some(cases) = cases() else { return };
+    for (case, s, what) in cases {
+        let r = &s.record;
         assert_eq!(r.status, Status::Completed, "{what}: {:?}", r.error);
         assert_eq!(r.verdict, Some(case.verdict), "{what}: {:?}", r.reason);
         assert_eq!(r.open_tests, case.open_tests, "{what}");
@@ -269,6 +362,14 @@ fn postfix_instances_get_their_documented_verdicts() {
             r.accepts_any_recipient, case.accepts_any_recipient,
             "{what}"
         );
+    }
+}
+
+#[test]
+fn the_greeting_names_postfix_and_the_instance() {
+    let Some(cases) = cases() else { return };
+    for (_, s, what) in cases {
+        let r = &s.record;
         assert_eq!(
             serde_json::to_value(r.mta).expect("mta"),
             "postfix",
@@ -276,42 +377,84 @@ fn postfix_instances_get_their_documented_verdicts() {
         );
         assert_eq!(
             r.server_name.as_deref(),
-            Some(format!("{}.postfix.test", case.policy).as_str()),
+            Some(format!("{}.postfix.test", s.policy).as_str()),
             "{what}"
         );
-        // Postfix advertises PIPELINING: the verdicts above came from pipelined tests.
+    }
+}
+
+#[test]
+fn postfix_advertises_pipelining_and_gets_pipelined_tests() {
+    // The verdicts above came from pipelined tests.
+    let Some(cases) = cases() else { return };
+    for (_, s, what) in cases {
+        let r = &s.record;
         assert!(r.pipelining && r.timing.pipelined, "{what}: {:?}", r.timing);
-        // Never DATA: not in our transcript, and Postfix's own count agrees.
-        assert_never_data(r, &what);
-        let log = instance.log();
-        let disconnects: Vec<&str> = log
+    }
+}
+
+#[test]
+fn postfix_never_sees_data() {
+    // Not in our transcript, and Postfix's own count agrees.
+    let Some(cases) = cases() else { return };
+    for (_, s, what) in cases {
+        assert_never_data(&s.record, &what);
+        let disconnects: Vec<&str> = s
+            .log
             .lines()
             .filter(|l| l.contains("disconnect from"))
             .collect();
         assert!(
             !disconnects.is_empty(),
-            "{what}: no disconnect logged\n{log}"
+            "{what}: no disconnect logged\n{}",
+            s.log
         );
         assert!(
             disconnects.iter().all(|l| !l.contains(" data=")),
-            "{what}: Postfix saw DATA\n{log}"
+            "{what}: Postfix saw DATA\n{}",
+            s.log
         );
-        match case.policy {
-            "tls-required" => {
-                let tls = r.tls.as_ref().expect("a TLS report");
-                assert!(tls.established, "{what}: {:?}", tls.error);
-                let reason = r.reason.as_deref().unwrap_or("");
-                assert!(reason.contains("after STARTTLS"), "{what}: {reason}");
-            }
-            "auth-only" => {
-                assert!(r.auth.iter().any(|m| m == "PLAIN"), "{what}: {:?}", r.auth);
-            }
-            "postscreen" => {
-                // We waited for the final 220: postscreen passed us, never PREGREET.
-                assert!(log.contains("PASS NEW"), "{what}\n{log}");
-                assert!(!log.contains("PREGREET"), "{what}\n{log}");
-            }
-            _ => {}
-        }
     }
+}
+
+/// The scanned instance of `policy`.
+fn policy(policy: &str) -> Option<&'static Scanned> {
+    test_bed().map(|bed| {
+        bed.iter()
+            .find(|s| s.policy == policy)
+            .unwrap_or_else(|| panic!("no {policy} in the test bed"))
+    })
+}
+
+#[test]
+fn postfix_demanding_tls_is_tested_after_starttls() {
+    let Some(s) = policy("tls-required") else {
+        return;
+    };
+    let tls = s.record.tls.as_ref().expect("a TLS report");
+    assert!(tls.established, "{:?}", tls.error);
+    let reason = s.record.reason.as_deref().unwrap_or("");
+    assert!(reason.contains("after STARTTLS"), "{reason}");
+}
+
+#[test]
+fn postfix_for_authenticated_clients_only_offers_auth() {
+    let Some(s) = policy("auth-only") else {
+        return;
+    };
+    assert!(
+        s.record.auth.iter().any(|m| m == "PLAIN"),
+        "{:?}",
+        s.record.auth
+    );
+}
+
+#[test]
+fn postscreen_passes_the_scanner_that_waits_for_the_final_220() {
+    // Never PREGREET: we waited for the final 220.
+    let Some(s) = policy("postscreen") else {
+        return;
+    };
+    assert!(s.log.contains("PASS NEW"), "{}", s.log);
+    assert!(!s.log.contains("PREGREET"), "{}", s.log);
 }

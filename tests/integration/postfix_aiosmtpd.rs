@@ -1,32 +1,23 @@
-//! A second, independent SMTP implementation beside Postfix: aiosmtpd (Debian's python3-aiosmtpd) on 127.1.1.x with relay policies (tests/mta/aiosmtpd-relay.py).
+//! A second, independent SMTP implementation beside Postfix: aiosmtpd (Debian's python3-aiosmtpd) on `nets::AIOSMTPD` with relay policies (tests/mta/aiosmtpd-relay.py).
 //!
-//! Without Debian's Python and aiosmtpd the test says SKIPPED and why; under `CI=true`
-//! it fails instead.
+//! The servers are started and scanned once for the module, then stopped before any test
+//! looks at the records. Without Debian's Python and aiosmtpd each test says SKIPPED and
+//! why; under `CI=true` it fails instead.
 
 use std::io::{BufRead, BufReader};
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::SocketAddrV4;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use relayscan::assess::Verdict;
 use relayscan::probe::Status;
+use relayscan::report::ScanRecord;
 
-use crate::postfix::{assert_never_data, free_port, mta_dir, skip_real_mta, wait_listening};
-use crate::support::{read_jsonl, run, stderr};
-
-/// Debian's interpreter: python3-aiosmtpd installs for it, not for other Pythons on PATH.
-const PYTHON: &str = "/usr/bin/python3";
-
-fn aiosmtpd_missing() -> Option<String> {
-    let ok = Command::new(PYTHON)
-        .args(["-c", "import aiosmtpd"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    (!ok).then(|| format!("{PYTHON} cannot import aiosmtpd (apt-get install python3-aiosmtpd)"))
-}
+use crate::postfix::{assert_never_data, free_port, mta_dir, wait_listening};
+use crate::support::skip::{self, Need, PYTHON};
+use crate::support::{nets, read_jsonl, run, stderr};
 
 /// One aiosmtpd server; killed when dropped (closing its stdin also stops it).
 struct Server(Child);
@@ -60,39 +51,56 @@ impl Drop for Server {
     }
 }
 
-#[test]
-fn aiosmtpd_relay_policies_get_the_same_verdicts() {
-    if skip_real_mta(
-        "aiosmtpd_relay_policies_get_the_same_verdicts",
-        aiosmtpd_missing(),
-    ) {
-        return;
-    }
-    // (policy, verdict, relays catalogue test 2: the plain foreign sender and recipient)
-    let cases = [
-        ("open", Verdict::OpenRelay, true),
-        ("closed", Verdict::RelayDenied, false),
-        ("defer", Verdict::Inconclusive, false),
-        // aiosmtpd's auth_required: "530 5.7.0 Authentication required" before AUTH.
-        ("auth", Verdict::AuthRequired, false),
-    ];
-    let addr = |n: usize| Ipv4Addr::new(127, 1, 1, 1 + n as u8);
+/// One aiosmtpd policy and what a correct scanner must conclude about it.
+struct Case {
+    policy: &'static str,
+    verdict: Verdict,
+    /// Whether catalogue test 2 (the plain foreign sender and recipient) relays.
+    relays_test_2: bool,
+}
+
+const CASES: [Case; 4] = [
+    Case {
+        policy: "open",
+        verdict: Verdict::OpenRelay,
+        relays_test_2: true,
+    },
+    Case {
+        policy: "closed",
+        verdict: Verdict::RelayDenied,
+        relays_test_2: false,
+    },
+    Case {
+        policy: "defer",
+        verdict: Verdict::Inconclusive,
+        relays_test_2: false,
+    },
+    // aiosmtpd's auth_required: "530 5.7.0 Authentication required" before AUTH.
+    Case {
+        policy: "auth",
+        verdict: Verdict::AuthRequired,
+        relays_test_2: false,
+    },
+];
+
+/// Every policy's record, in `CASES` order.
+static SCANNED: LazyLock<Vec<ScanRecord>> = LazyLock::new(|| {
+    let addr = |n: usize| nets::AIOSMTPD.host(1 + n as u32);
     let port = free_port(addr(0));
-    let _servers: Vec<Server> = cases
+    let _servers: Vec<Server> = CASES
         .iter()
         .enumerate()
-        .map(|(n, (policy, _, _))| Server::start(policy, SocketAddrV4::new(addr(n), port)))
+        .map(|(n, case)| Server::start(case.policy, SocketAddrV4::new(addr(n), port)))
         .collect();
-    for (n, (policy, _, _)) in cases.iter().enumerate() {
-        wait_listening(SocketAddrV4::new(addr(n), port), policy);
+    for (n, case) in CASES.iter().enumerate() {
+        wait_listening(SocketAddrV4::new(addr(n), port), case.policy);
     }
-
     let dir = tempfile::tempdir().expect("temp dir");
     let prefix = dir.path().join("scan");
     let out = run(
         &[
             "scan",
-            &format!("{}-{}", addr(0), addr(cases.len() - 1)),
+            &format!("{}-{}", addr(0), addr(CASES.len() - 1)),
             "-p",
             &port.to_string(),
             "-o",
@@ -103,25 +111,79 @@ fn aiosmtpd_relay_policies_get_the_same_verdicts() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let records = read_jsonl(&prefix.with_extension("jsonl"));
-    assert_eq!(records.len(), cases.len(), "{}", stderr(&out));
-    for (n, (policy, verdict, relays_test_2)) in cases.iter().enumerate() {
-        let r = records
+    assert_eq!(records.len(), CASES.len(), "{}", stderr(&out));
+    (0..CASES.len())
+        .map(|n| {
+            records
+                .iter()
+                .find(|r| r.ip == addr(n))
+                .unwrap_or_else(|| panic!("no record for aiosmtpd {}", CASES[n].policy))
+                .clone()
+        })
+        .collect()
+});
+
+/// Each case with its record and a label; `None` after skipping (no aiosmtpd).
+fn scanned() -> Option<Vec<(&'static Case, &'static ScanRecord, String)>> {
+    if skip::unless(&[Need::PythonModule {
+        module: "aiosmtpd",
+        install: "apt-get install python3-aiosmtpd",
+    }]) {
+        return None;
+    }
+    Some(
+        CASES
             .iter()
-            .find(|r| r.ip == addr(n))
-            .unwrap_or_else(|| panic!("no record for aiosmtpd {policy}"));
-        let what = format!("aiosmtpd {policy} at {}", r.endpoint());
+            .zip(SCANNED.iter())
+            .map(|(c, r)| (c, r, format!("aiosmtpd {} at {}", c.policy, r.endpoint())))
+            .collect(),
+    )
+}
+
+#[test]
+fn aiosmtpd_relay_policies_get_the_same_verdicts() {
+    let Some(scanned) = scanned() else { return };
+    for (case, r, what) in scanned {
         assert_eq!(r.status, Status::Completed, "{what}: {:?}", r.error);
-        assert_eq!(r.verdict, Some(*verdict), "{what}: {:?}", r.reason);
-        assert_eq!(r.open_tests.contains(&2), *relays_test_2, "{what}");
-        // The open policy takes any recipient: the control RCPT must say so.
-        assert_eq!(r.accepts_any_recipient, *policy == "open", "{what}");
+        assert_eq!(r.verdict, Some(case.verdict), "{what}: {:?}", r.reason);
+        assert_eq!(r.open_tests.contains(&2), case.relays_test_2, "{what}");
+    }
+}
+
+#[test]
+fn only_the_open_aiosmtpd_takes_any_recipient() {
+    // The open policy takes any recipient: the control RCPT must say so.
+    let Some(scanned) = scanned() else { return };
+    for (case, r, what) in scanned {
+        assert_eq!(r.accepts_any_recipient, case.policy == "open", "{what}");
+    }
+}
+
+#[test]
+fn each_aiosmtpd_is_named_by_its_greeting() {
+    let Some(scanned) = scanned() else { return };
+    for (case, r, what) in scanned {
         assert_eq!(
             r.server_name.as_deref(),
-            Some(format!("{policy}.aio.test").as_str()),
+            Some(format!("{}.aio.test", case.policy).as_str()),
             "{what}"
         );
+    }
+}
+
+#[test]
+fn aiosmtpd_never_gets_data() {
+    let Some(scanned) = scanned() else { return };
+    for (_, r, what) in scanned {
         assert_never_data(r, &what);
-        // aiosmtpd does not advertise PIPELINING: one command at a time (RFC 2920).
+    }
+}
+
+#[test]
+fn aiosmtpd_does_not_advertise_pipelining_and_gets_one_command_at_a_time() {
+    // RFC 2920: only a server that advertises PIPELINING gets a group.
+    let Some(scanned) = scanned() else { return };
+    for (_, r, what) in scanned {
         assert!(
             !r.pipelining && !r.timing.pipelined,
             "{what}: {:?}",

@@ -4,17 +4,17 @@ use std::time::Duration;
 
 use relayscan::probe::Status;
 
-use crate::support::{read_json, read_jsonl, run, stderr};
+use crate::support::{nets, read_json, read_jsonl, run, stderr};
 
 #[test]
 fn a_silent_slash_20_completes_and_counts_every_endpoint() {
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("silent");
-    // Port 9 (discard) on 127.201.0.0/20: nothing listens there, every connect is refused.
+    // Port 9 (discard) on a /20: nothing listens there, every connect is refused.
     let out = run(
         &[
             "scan",
-            "127.201.0.0/20",
+            &nets::SILENT_SLASH_20.cidr(),
             "-p",
             "9",
             "-c",

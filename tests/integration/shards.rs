@@ -1,16 +1,33 @@
 //! Shards of one seed, scanned separately and merged, give the records of one whole scan.
+//!
+//! The lab is scanned once for the module, whole and in three shards at the same time;
+//! `merge` runs once on the shards (one given twice), and the tests that merge otherwise
+//! work on copies of the shard reports.
 
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::LazyLock;
 use std::time::Duration;
 
-use crate::resume::{assert_unique, facts, steady_lab};
-use crate::support::{read_csv, read_json, read_jsonl, run, stderr};
+use relayscan::report::ScanRecord;
 
-#[test]
-fn three_shards_merged_equal_the_whole_scan() {
+use crate::resume::{assert_unique, facts, steady_lab};
+use crate::support::{nets, read_csv, read_json, read_jsonl, run, stderr};
+
+const HOSTS: usize = 30;
+
+/// The whole scan and the three shards; the lab has stopped.
+struct Scanned {
+    whole: Vec<ScanRecord>,
+    whole_json: serde_json::Value,
+    /// Each shard's JSONL and the JSON document beside it (merge reads the run from it).
+    shards: Vec<(String, String)>,
+}
+
+static SCANNED: LazyLock<Scanned> = LazyLock::new(|| {
     let dir = tempfile::tempdir().unwrap();
-    let hosts = 30;
-    let lab = steady_lab("127.0.23.0", dir.path(), hosts, &[]);
-    let range = lab.range(hosts);
+    let lab = steady_lab(nets::SHARDS, dir.path(), HOSTS, &[]);
+    let range = lab.range(HOSTS);
     let port = lab.port_arg();
     let scan = |name: &str, extra: &[&str]| {
         let prefix = dir.path().join(name);
@@ -22,89 +39,153 @@ fn three_shards_merged_equal_the_whole_scan() {
             "--rate",
             "1000",
             "--no-progress",
-            "-o",
-            prefix.to_str().unwrap(),
         ];
+        args.extend(["-o", prefix.to_str().unwrap(), "--seed", "3"]);
         args.extend(extra);
         let out = run(&args, Duration::from_secs(60));
         assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
         prefix
     };
-    let whole = read_jsonl(&scan("whole", &["--seed", "3"]).with_extension("jsonl"));
-    assert_eq!(whole.len(), hosts);
+    let (whole, shards) = std::thread::scope(|s| {
+        let whole = s.spawn(|| scan("whole", &[]));
+        let shards: Vec<_> = (1..=3)
+            .map(|i| {
+                let scan = &scan;
+                s.spawn(move || scan(&format!("shard{i}"), &["--shard", &format!("{i}/3")]))
+            })
+            .collect();
+        let shards: Vec<PathBuf> = shards.into_iter().map(|h| h.join().unwrap()).collect();
+        (whole.join().unwrap(), shards)
+    });
+    Scanned {
+        whole: read_jsonl(&whole.with_extension("jsonl")),
+        whole_json: read_json(&whole.with_extension("json")),
+        shards: shards
+            .iter()
+            .map(|p| {
+                let text = |ext| std::fs::read_to_string(p.with_extension(ext)).unwrap();
+                (text("jsonl"), text("json"))
+            })
+            .collect(),
+    }
+});
 
-    let shards: Vec<_> = (1..=3)
-        .map(|i| {
-            scan(
-                &format!("shard{i}"),
-                &["--seed", "3", "--shard", &format!("{i}/3")],
-            )
-        })
-        .collect();
-    let sizes: Vec<usize> = shards
+/// Writes the shards' reports into `dir` as shard1.jsonl, shard1.json and so on; returns
+/// the JSONL paths.
+fn shard_files(dir: &Path) -> Vec<String> {
+    SCANNED
+        .shards
         .iter()
-        .map(|p| read_jsonl(&p.with_extension("jsonl")).len())
+        .enumerate()
+        .map(|(i, (jsonl, json))| {
+            let path = dir.join(format!("shard{}.jsonl", i + 1));
+            std::fs::write(&path, jsonl).unwrap();
+            std::fs::write(path.with_extension("json"), json).unwrap();
+            path.display().to_string()
+        })
+        .collect()
+}
+
+/// `relayscan merge INPUTS -o OUTPUT`.
+fn merge(inputs: &[&str], output: &Path) -> Output {
+    let mut args = vec!["merge"];
+    args.extend(inputs);
+    args.extend(["-o", output.to_str().unwrap()]);
+    run(&args, Duration::from_secs(30))
+}
+
+/// The three shards merged, with the first given twice.
+struct Merged {
+    stderr: String,
+    records: Vec<ScanRecord>,
+    csv_rows: usize,
+    json: serde_json::Value,
+}
+
+static MERGED: LazyLock<Merged> = LazyLock::new(|| {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = shard_files(dir.path());
+    let mut args: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    args.push(&inputs[0]);
+    let merged = dir.path().join("merged");
+    let out = merge(&args, &merged);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    Merged {
+        stderr: stderr(&out),
+        records: read_jsonl(&merged.with_extension("jsonl")),
+        csv_rows: read_csv(&merged.with_extension("csv")).1.len(),
+        json: read_json(&merged.with_extension("json")),
+    }
+});
+
+#[test]
+fn three_shards_of_one_seed_hold_a_third_each() {
+    assert_eq!(SCANNED.whole.len(), HOSTS);
+    let sizes: Vec<usize> = SCANNED
+        .shards
+        .iter()
+        .map(|(jsonl, _)| jsonl.lines().count())
         .collect();
     assert_eq!(sizes, [10, 10, 10]);
+}
 
-    let merged = dir.path().join("merged");
-    let mut args = vec!["merge"];
-    let inputs: Vec<String> = shards
-        .iter()
-        .map(|p| p.with_extension("jsonl").display().to_string())
-        .collect();
-    args.extend(inputs.iter().map(String::as_str));
-    // One shard twice: its duplicates are dropped.
-    args.push(&inputs[0]);
-    args.extend(["-o", merged.to_str().unwrap()]);
-    let out = run(&args, Duration::from_secs(30));
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("(10 duplicates dropped)"),
-        "{}",
-        stderr(&out)
+#[test]
+fn merged_shards_equal_the_whole_scan() {
+    assert_unique(&MERGED.records);
+    assert_eq!(
+        facts(&MERGED.records, nets::SHARDS),
+        facts(&SCANNED.whole, nets::SHARDS)
     );
+}
 
-    let got = read_jsonl(&merged.with_extension("jsonl"));
-    assert_unique(&got);
-    assert_eq!(facts(&got), facts(&whole));
-    let mut sorted = got.clone();
+#[test]
+fn merge_drops_the_duplicates_of_a_shard_given_twice() {
+    assert!(
+        MERGED.stderr.contains("(10 duplicates dropped)"),
+        "{}",
+        MERGED.stderr
+    );
+    assert_eq!(MERGED.records.len(), HOSTS);
+}
+
+#[test]
+fn merged_records_are_sorted_by_address_and_port() {
+    let mut sorted = MERGED.records.clone();
     sorted.sort_by_key(|r| (r.ip, r.port));
-    assert_eq!(got, sorted, "merged records are sorted by address and port");
-    let (_, rows) = read_csv(&merged.with_extension("csv"));
-    assert_eq!(rows.len(), hosts);
-    let doc = read_json(&merged.with_extension("json"));
-    let whole_doc = read_json(&dir.path().join("whole.json"));
+    assert_eq!(MERGED.records, sorted);
+}
+
+#[test]
+fn the_merged_reports_hold_each_endpoint_once_and_the_whole_scan_s_summary() {
+    assert_eq!(MERGED.csv_rows, HOSTS);
+    let doc = &MERGED.json;
     assert_eq!(
         doc["summary"]["by_verdict"],
-        whole_doc["summary"]["by_verdict"]
+        SCANNED.whole_json["summary"]["by_verdict"]
     );
-    assert_eq!(doc["summary"]["probed"], hosts);
+    assert_eq!(doc["summary"]["probed"], HOSTS);
     assert_eq!(
         doc["summary"]["planned"], 40,
         "the sum of the inputs' plans, one twice"
     );
-    let from = doc["run"]["settings"]["merged_from"].as_array().unwrap();
+}
+
+#[test]
+fn the_merged_run_lists_its_inputs_and_no_missing_shard() {
+    let settings = &MERGED.json["run"]["settings"];
+    let from = settings["merged_from"].as_array().unwrap();
     let listed: Vec<&str> = from.iter().map(|f| f["shard"].as_str().unwrap()).collect();
     assert_eq!(listed, ["1/3", "2/3", "3/3", "1/3"]);
     assert!(from.iter().all(|f| f["seed"] == 3));
-    assert_eq!(
-        doc["run"]["settings"]["shards_missing"],
-        serde_json::json!([])
-    );
+    assert_eq!(settings["shards_missing"], serde_json::json!([]));
+}
 
-    // Two of three: merged, with the gap named.
+#[test]
+fn two_shards_of_three_are_merged_with_the_gap_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = shard_files(dir.path());
     let partial = dir.path().join("partial");
-    let out = run(
-        &[
-            "merge",
-            &inputs[0],
-            &inputs[2],
-            "-o",
-            partial.to_str().unwrap(),
-        ],
-        Duration::from_secs(30),
-    );
+    let out = merge(&[&inputs[0], &inputs[2]], &partial);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("missing shards: 2/3"),
@@ -112,29 +193,36 @@ fn three_shards_merged_equal_the_whole_scan() {
         stderr(&out)
     );
     assert_eq!(read_jsonl(&partial.with_extension("jsonl")).len(), 20);
-
-    // Writing over an input is refused; so is a file that is not a report.
-    let out = run(
-        &["merge", &inputs[0], "-o", shards[0].to_str().unwrap()],
-        Duration::from_secs(30),
+    let doc = read_json(&partial.with_extension("json"));
+    assert_eq!(
+        doc["run"]["settings"]["shards_missing"],
+        serde_json::json!([2]),
+        "shard 2 of the 3"
     );
+}
+
+#[test]
+fn merge_refuses_to_write_over_an_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = shard_files(dir.path());
+    let before = std::fs::read(&inputs[0]).unwrap();
+    let out = merge(&[&inputs[0]], &dir.path().join("shard1"));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("would overwrite the input"),
         "{}",
         stderr(&out)
     );
+    assert_eq!(std::fs::read(&inputs[0]).unwrap(), before);
+}
+
+#[test]
+fn merge_refuses_a_file_that_is_not_a_report_naming_its_line() {
+    let dir = tempfile::tempdir().unwrap();
     let junk = dir.path().join("junk.jsonl");
-    std::fs::write(&junk, "{\"ip\":\"127.0.23.1\"}\n").unwrap();
-    let out = run(
-        &[
-            "merge",
-            junk.to_str().unwrap(),
-            "-o",
-            partial.to_str().unwrap(),
-        ],
-        Duration::from_secs(30),
-    );
+    let ip = SCANNED.whole[0].ip;
+    std::fs::write(&junk, format!("{{\"ip\":\"{ip}\"}}\n")).unwrap();
+    let out = merge(&[junk.to_str().unwrap()], &dir.path().join("out"));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("junk.jsonl:1: not a relayscan record"),

@@ -1,14 +1,19 @@
 //! Test support: run the real binary, start a lab process on a loopback network, read reports.
 
 use std::ffi::OsStr;
+use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use relayscan::report::ScanRecord;
-use relayscan_lab::Persona;
 use relayscan_lab::launcher::{LabLauncher, LabReady, RunningLab};
+
+pub mod hostile;
+pub mod nets;
+pub mod personas;
+pub mod skip;
 
 /// The relayscan binary under test.
 pub fn relayscan() -> Command {
@@ -24,21 +29,41 @@ pub fn run(args: &[&str], limit: Duration) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn relayscan");
+    // Both pipes are read while the child runs: one that fills its pipe (64 KiB, e.g. a
+    // --transcript of many hosts) would otherwise block on it and never end.
+    let stdout = drain(child.stdout.take().expect("piped stdout"));
+    let stderr = drain(child.stderr.take().expect("piped stderr"));
     let start = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
         }
         if start.elapsed() > limit {
             let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
+            let _ = child.wait();
+            let stderr = stderr.join().unwrap_or_default();
             panic!(
                 "relayscan {args:?} did not finish within {limit:?}\nstderr:\n{}",
-                String::from_utf8_lossy(&out.stderr)
+                String::from_utf8_lossy(&stderr)
             );
         }
         std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
     }
+}
+
+/// Reads `pipe` to its end on a thread of its own.
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        pipe.read_to_end(&mut bytes)
+            .expect("read a pipe of relayscan");
+        bytes
+    })
 }
 
 /// A `relayscan lab` process; killed when dropped. Started by the lab crate's launcher,
@@ -102,11 +127,6 @@ impl LabProcess {
             .map(|l| serde_json::from_str(l).expect("lab log line is JSON"))
             .collect()
     }
-}
-
-/// The persona the lab put on host n when started with every persona in order.
-pub fn persona_at(n: usize) -> Persona {
-    Persona::ALL[n % Persona::ALL.len()]
 }
 
 /// Reads a JSONL report into records.

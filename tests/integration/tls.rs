@@ -1,8 +1,13 @@
 //! TLS against the lab's TLS personas: STARTTLS, implicit TLS, the certificate audit, the
 //! handshake that fails, injected plaintext, relays that demand TLS, and the TLS flags.
+//!
+//! Two labs, each scanned for the whole module before any test runs: every TLS persona on
+//! both ports once, and a relay that demands TLS beside a server without STARTTLS once
+//! per combination of the TLS flags.
 
-use std::net::IpAddr;
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -10,11 +15,12 @@ use relayscan::assess::Verdict;
 use relayscan::lab::PersonaExpectation;
 use relayscan::probe::Status;
 use relayscan::report::ScanRecord;
-use relayscan::smtp::{NameSource, TlsMode, TlsReport, Validity};
+use relayscan::smtp::{Direction, NameSource, TlsMode, TlsReport, Validity};
 use relayscan_lab::Persona;
 use relayscan_lab::tls::{IMPLICIT_CERT_NAME, INJECTION, implicit_tls, offers_starttls};
 
-use crate::support::{LabProcess, read_csv, read_jsonl, run, stderr};
+use crate::support::personas::{PersonaRecords, start_lab};
+use crate::support::{nets, read_csv, read_jsonl, run, stderr};
 
 /// The TLS personas (those offering STARTTLS or speaking TLS first), in `Persona::ALL`
 /// order: the order the lab is asked to place them (.1 upwards).
@@ -25,42 +31,54 @@ fn tls_personas() -> Vec<Persona> {
         .collect()
 }
 
-fn start_lab(network: &str, dir: &Path, personas: &[Persona]) -> LabProcess {
-    let mut args = Vec::new();
-    for p in personas {
-        args.extend(["--persona", p.name()]);
-    }
-    LabProcess::start(network.parse().unwrap(), dir, &args)
-}
+const HELO: &str = "scanner.relayscan.test";
 
-/// Scans `targets` with `extra` flags; returns the records.
-fn scan(dir: &Path, name: &str, targets: &str, extra: &[&str]) -> (Vec<ScanRecord>, String) {
+/// Scans `targets` with `extra` flags into `dir/NAME.*`; returns the records.
+fn scan(dir: &Path, name: &str, targets: &str, extra: &[&str]) -> Vec<ScanRecord> {
     let prefix = dir.join(name);
     let mut args = vec![
-        "scan",
-        targets,
-        "--rate",
-        "1000",
-        "-q",
-        "--helo",
-        "scanner.relayscan.test",
-        "-o",
-        prefix.to_str().unwrap(),
+        "scan", targets, "--rate", "1000", "-q", "--helo", HELO, "-o",
     ];
+    args.push(prefix.to_str().unwrap());
     args.extend(extra);
     let out = run(&args, Duration::from_secs(60));
     assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
-    (
-        read_jsonl(&prefix.with_extension("jsonl")),
-        prefix.to_str().unwrap().to_string(),
-    )
+    read_jsonl(&prefix.with_extension("jsonl"))
 }
 
-fn record(records: &[ScanRecord], ip: IpAddr, port: u16) -> &ScanRecord {
-    records
-        .iter()
-        .find(|r| r.ip == ip && r.port == port)
-        .unwrap_or_else(|| panic!("no record for {ip}:{port}"))
+/// Every TLS persona scanned once on the main port and the implicit-TLS port.
+struct Personas {
+    hosts: PersonaRecords,
+    port: u16,
+    tls_port: u16,
+    /// The CSV report: header and rows.
+    csv: (Vec<String>, Vec<Vec<String>>),
+    /// Every command line the lab received.
+    received: Vec<serde_json::Value>,
+}
+
+static PERSONAS: LazyLock<Personas> = LazyLock::new(|| {
+    let dir = tempfile::tempdir().unwrap();
+    let personas = tls_personas();
+    assert_eq!(personas.len(), 7);
+    let lab = start_lab(nets::TLS, dir.path(), &personas, &[]);
+    let tls_port = lab.tls_port.expect("the lab prints its implicit-TLS port");
+    let ports = format!("{},{tls_port}", lab.port);
+    let tls_ports = tls_port.to_string();
+    let flags = ["-p", &ports, "--tls-ports", &tls_ports];
+    let records = scan(dir.path(), "tls", &lab.range(personas.len()), &flags);
+    Personas {
+        hosts: PersonaRecords::new(&lab, &personas, records),
+        port: lab.port,
+        tls_port,
+        csv: read_csv(&dir.path().join("tls.csv")),
+        received: lab.received(),
+    }
+});
+
+/// The record of the TLS persona `p` on the main port.
+fn at(p: Persona) -> &'static ScanRecord {
+    PERSONAS.hosts.on(p, Some(PERSONAS.port))
 }
 
 fn tls(r: &ScanRecord) -> &TlsReport {
@@ -141,34 +159,20 @@ fn assert_established(r: &ScanRecord, persona: Persona, mode: TlsMode) {
 }
 
 #[test]
-fn tls_personas_record_every_field_and_get_their_verdicts() {
-    let dir = tempfile::tempdir().unwrap();
-    let personas = tls_personas();
-    assert_eq!(personas.len(), 7);
-    let lab = start_lab("127.0.41.0", dir.path(), &personas);
-    let tls_port = lab.tls_port.expect("the lab prints its implicit-TLS port");
-    let ports = format!("{},{tls_port}", lab.port);
-    let (records, prefix) = scan(
-        dir.path(),
-        "tls",
-        &lab.range(personas.len()),
-        &["-p", &ports, "--tls-ports", &tls_port.to_string()],
-    );
+fn every_tls_persona_completes_with_its_designed_verdict() {
     // One record per persona on the main port, one more for implicit TLS.
-    assert_eq!(records.len(), personas.len() + 1);
-    let at = |p: Persona, port: u16| {
-        let n = personas.iter().position(|&q| q == p).unwrap();
-        record(&records, lab.addr(n), port)
-    };
-    for &p in &personas {
-        let r = at(p, lab.port);
+    assert_eq!(PERSONAS.hosts.records.len(), tls_personas().len() + 1);
+    for p in tls_personas() {
+        let r = at(p);
         assert_eq!(r.verdict, Some(p.expected_verdict()), "{p}: {:?}", r.reason);
         assert_eq!(r.status, Status::Completed, "{p}: {:?}", r.error);
         assert!(!r.accepts_any_recipient, "{p}");
     }
+}
 
-    // STARTTLS with a self-signed certificate; the tests ran over TLS only.
-    let r = at(Persona::StarttlsSelfSigned, lab.port);
+#[test]
+fn starttls_with_a_self_signed_certificate_runs_the_tests_over_tls_only() {
+    let r = at(Persona::StarttlsSelfSigned);
     assert_established(r, Persona::StarttlsSelfSigned, TlsMode::Starttls);
     let t = tls(r);
     assert!(t.leaf().unwrap().self_signed);
@@ -204,9 +208,12 @@ fn tls_personas_record_every_field_and_get_their_verdicts() {
         Some(220),
         "the STARTTLS reply is kept"
     );
+}
 
-    // 530 until STARTTLS, an open relay after: reported as such, "after STARTTLS".
-    let r = at(Persona::TlsRequired, lab.port);
+#[test]
+fn a_relay_that_demands_tls_is_reported_open_after_starttls() {
+    // 530 until STARTTLS, an open relay after.
+    let r = at(Persona::TlsRequired);
     assert_established(r, Persona::TlsRequired, TlsMode::Starttls);
     assert_eq!(r.open_tests, (1..=16).collect::<Vec<u8>>());
     let reason = r.reason.as_deref().unwrap();
@@ -214,18 +221,24 @@ fn tls_personas_record_every_field_and_get_their_verdicts() {
         reason.contains("relayed 16 of 16 tests after STARTTLS"),
         "{reason}"
     );
+}
 
-    // An expired certificate: recorded, never enforced (the dialogue went on over TLS).
-    let r = at(Persona::ExpiredCert, lab.port);
+#[test]
+fn an_expired_certificate_is_recorded_never_enforced() {
+    // The dialogue went on over TLS.
+    let r = at(Persona::ExpiredCert);
     assert_established(r, Persona::ExpiredCert, TlsMode::Starttls);
     let t = tls(r);
     assert_eq!(t.validity, Some(Validity::Expired));
     let days = t.leaf().unwrap().days_left.unwrap();
     assert!((-11..=-10).contains(&days), "expired ten days ago: {days}");
     assert_eq!(r.tests_run, 16);
+}
 
-    // The handshake fails like a TLS 1.0-only server's; the probe goes on in plaintext.
-    let r = at(Persona::TlsBroken, lab.port);
+#[test]
+fn a_failed_handshake_is_recorded_and_the_probe_goes_on_in_plaintext() {
+    // The handshake fails like a TLS 1.0-only server's.
+    let r = at(Persona::TlsBroken);
     let t = tls(r);
     assert!(t.offered && t.attempted && !t.established);
     assert_eq!(t.alert.as_deref(), Some("protocol_version"));
@@ -251,21 +264,23 @@ fn tls_personas_record_every_field_and_get_their_verdicts() {
             .any(|l| l.text.starts_with("connected again to ")),
         "a new plaintext connection"
     );
+}
 
-    // Plaintext injected after the 220 to STARTTLS is dropped, never taken for a reply.
-    let r = at(Persona::StarttlsInjection, lab.port);
+#[test]
+fn plaintext_injected_after_starttls_is_dropped_never_taken_for_a_reply() {
+    let r = at(Persona::StarttlsInjection);
     assert_established(r, Persona::StarttlsInjection, TlsMode::Starttls);
     assert_eq!(tls(r).discarded_plaintext, INJECTION.len());
     assert_eq!(r.tests_accepted, 0, "{:?}", r.reason);
     assert!(
         r.transcript
             .iter()
-            .filter(|l| l.dir == relayscan::smtp::Direction::Server)
+            .filter(|l| l.dir == Direction::Server)
             .all(|l| !l.text.contains("injected")),
         "no injected line is a server reply"
     );
     assert!(r.transcript.iter().any(|l| {
-        l.dir == relayscan::smtp::Direction::Note
+        l.dir == Direction::Note
             && l.text
                 .starts_with(&format!("dropped {} bytes of plaintext", INJECTION.len()))
     }));
@@ -275,9 +290,13 @@ fn tls_personas_record_every_field_and_get_their_verdicts() {
         after.ehlo().unwrap().lines[0].starts_with("starttls-injection.lab.test"),
         "the EHLO over TLS got the server's real reply"
     );
+}
 
-    // Implicit TLS on its own port; on the main port, plain SMTP without STARTTLS.
-    let r = at(Persona::ImplicitTls, tls_port);
+#[test]
+fn implicit_tls_runs_every_test_inside_tls_and_checks_the_certificate_s_name() {
+    let r = PERSONAS
+        .hosts
+        .on(Persona::ImplicitTls, Some(PERSONAS.tls_port));
     assert_established(r, Persona::ImplicitTls, TlsMode::Implicit);
     let t = tls(r);
     assert_eq!(t.sni, None, "an address target sends no SNI");
@@ -291,21 +310,28 @@ fn tls_personas_record_every_field_and_get_their_verdicts() {
     assert!(!t.names[0].matches);
     assert_eq!(r.dialogue.first.attempts.len(), 16, "every test inside TLS");
     assert!(r.dialogue.starttls.is_none());
-    let plain = at(Persona::ImplicitTls, lab.port);
+}
+
+#[test]
+fn the_implicit_tls_persona_s_plain_port_offers_no_starttls() {
+    let plain = at(Persona::ImplicitTls);
     let t = tls(plain);
     assert_eq!(t.mode, TlsMode::Starttls);
     assert!(!t.offered && !t.attempted);
     assert_eq!(t.error.as_deref(), Some("not offered"));
     assert_eq!(plain.verdict, Some(Verdict::RelayDenied));
+}
 
-    // AUTH PLAIN and LOGIN offered before TLS; a certificate that expires within 30 days.
-    let r = at(Persona::AuthBeforeTls, lab.port);
+#[test]
+fn auth_offered_before_tls_is_on_record() {
+    let r = at(Persona::AuthBeforeTls);
     assert_established(r, Persona::AuthBeforeTls, TlsMode::Starttls);
     assert_eq!(
         r.auth,
         vec!["PLAIN", "LOGIN"],
         "plaintext AUTH is on record"
     );
+    // A certificate that expires within 30 days.
     let days = tls(r).leaf().unwrap().days_left.unwrap();
     assert!((19..=20).contains(&days), "{days}");
     assert!(
@@ -314,16 +340,20 @@ fn tls_personas_record_every_field_and_get_their_verdicts() {
             .unwrap()
             .contains("(530) after STARTTLS")
     );
+}
 
-    // The key columns in CSV.
-    let (header, rows) = read_csv(Path::new(&format!("{prefix}.csv")));
+#[test]
+fn csv_carries_the_tls_and_certificate_columns() {
+    let (header, rows) = &PERSONAS.csv;
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let row = |ip: IpAddr, port: u16| {
+    let row = |p: Persona, port: u16| {
+        let ip = PERSONAS.hosts.addr(p).to_string();
         rows.iter()
-            .find(|r| r[col("ip")] == ip.to_string() && r[col("port")] == port.to_string())
-            .unwrap()
+            .find(|r| r[col("ip")] == ip && r[col("port")] == port.to_string())
+            .unwrap_or_else(|| panic!("no row for {p} on {port}"))
     };
-    let expired = row(lab.addr(2), lab.port);
+    let port = PERSONAS.port;
+    let expired = row(Persona::ExpiredCert, port);
     assert_eq!(expired[col("tls_mode")], "starttls");
     assert_eq!(expired[col("tls_established")], "true");
     assert_eq!(expired[col("tls_version")], "TLSv1.3");
@@ -337,44 +367,48 @@ fn tls_personas_record_every_field_and_get_their_verdicts() {
     assert_eq!(expired[col("cert_self_signed")], "false");
     assert_eq!(expired[col("cert_chain_valid")], "false");
     assert_eq!(expired[col("cert_name_match")], "true");
-    let broken = row(lab.addr(3), lab.port);
+    let broken = row(Persona::TlsBroken, port);
     assert_eq!(broken[col("tls_established")], "false");
     assert_eq!(
         broken[col("tls_error")],
         "handshake failed: received fatal alert: ProtocolVersion"
     );
     assert_eq!(broken[col("cert_subject")], "");
-    let injected = row(lab.addr(4), lab.port);
+    let injected = row(Persona::StarttlsInjection, port);
     assert_eq!(
         injected[col("tls_discarded_plaintext")],
         INJECTION.len().to_string()
     );
-    let implicit = row(lab.addr(5), tls_port);
+    let implicit = row(Persona::ImplicitTls, PERSONAS.tls_port);
     assert_eq!(implicit[col("tls_mode")], "implicit");
     assert_eq!(implicit[col("cert_name_match")], "false");
+}
 
-    // The lab heard EHLO again after each handshake, and never DATA.
-    let received = lab.received();
-    let lines_to = |n: usize| -> Vec<String> {
-        let host = format!("{}:{}", lab.addr(n), lab.port);
-        received
-            .iter()
-            .filter(|c| c["host"] == host.as_str())
-            .map(|c| c["line"].as_str().unwrap_or_default().to_string())
-            .collect()
-    };
-    let injection = lines_to(4);
-    assert_eq!(
-        injection.get(..3),
-        Some(
-            &[
-                "EHLO scanner.relayscan.test".to_string(),
-                "STARTTLS".to_string(),
-                "EHLO scanner.relayscan.test".to_string()
-            ][..]
-        )
+#[test]
+fn ehlo_is_sent_again_after_the_handshake() {
+    // RFC 3207: forget what was learnt before TLS.
+    let host = format!(
+        "{}:{}",
+        PERSONAS.hosts.addr(Persona::StarttlsInjection),
+        PERSONAS.port
     );
-    assert!(received.iter().all(|c| {
+    let lines: Vec<&str> = PERSONAS
+        .received
+        .iter()
+        .filter(|c| c["host"] == host.as_str())
+        .filter_map(|c| c["line"].as_str())
+        .collect();
+    let ehlo = format!("EHLO {HELO}");
+    assert_eq!(
+        lines.get(..3),
+        Some(&[ehlo.as_str(), "STARTTLS", &ehlo][..])
+    );
+}
+
+#[test]
+fn no_data_is_sent_over_tls_either() {
+    assert!(!PERSONAS.received.is_empty());
+    assert!(PERSONAS.received.iter().all(|c| {
         !c["line"]
             .as_str()
             .unwrap_or_default()
@@ -382,26 +416,64 @@ fn tls_personas_record_every_field_and_get_their_verdicts() {
     }));
 }
 
-#[test]
-fn relay_over_and_starttls_choose_where_the_tests_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let lab = start_lab(
-        "127.0.42.0",
-        dir.path(),
-        &[Persona::TlsRequired, Persona::Closed],
-    );
-    let port = lab.port.to_string();
-    let (required, closed) = (lab.addr(0), lab.addr(1));
-    let targets = lab.range(2);
-    let scan_with = |name: &str, flags: &[&str]| {
-        let mut extra = vec!["-p", port.as_str()];
-        extra.extend(flags);
-        scan(dir.path(), name, &targets, &extra).0
-    };
+/// A relay that demands TLS and a server without STARTTLS, scanned once per flag set.
+struct Flags {
+    port: u16,
+    /// Records of each scan, by name.
+    scans: HashMap<&'static str, PersonaRecords>,
+}
 
+static FLAGS: LazyLock<Flags> = LazyLock::new(|| {
+    let dir = tempfile::tempdir().unwrap();
+    let personas = [Persona::TlsRequired, Persona::Closed];
+    let lab = start_lab(nets::TLS_FLAGS, dir.path(), &personas, &[]);
+    let port = lab.port.to_string();
+    let targets = lab.range(personas.len());
+    let sets: [(&str, &[&str]); 6] = [
+        ("plain", &["--relay-over", "plain"]),
+        ("never", &["--starttls", "never"]),
+        ("always", &["--starttls", "always"]),
+        ("tls-only", &["--relay-over", "tls"]),
+        // A port named as implicit TLS that speaks plaintext.
+        ("wrong-port", &["--tls-ports", &port]),
+        ("both", &["--relay-over", "both"]),
+    ];
+    // Every scan at once: each connects to its own lab hosts' listeners, none remembers.
+    let scans = std::thread::scope(|s| {
+        let handles: Vec<_> = sets
+            .iter()
+            .map(|&(name, flags)| {
+                let (dir, targets, port) = (dir.path(), &targets, &port);
+                s.spawn(move || {
+                    let mut extra = vec!["-p", port.as_str()];
+                    extra.extend(flags);
+                    (name, scan(dir, name, targets, &extra))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                let (name, records) = h.join().expect("scan");
+                (name, PersonaRecords::new(&lab, &personas, records))
+            })
+            .collect()
+    });
+    Flags {
+        port: lab.port,
+        scans,
+    }
+});
+
+/// The record of `p` in the scan `name`.
+fn with(name: &str, p: Persona) -> &'static ScanRecord {
+    FLAGS.scans[name].on(p, Some(FLAGS.port))
+}
+
+#[test]
+fn relay_over_plain_tests_again_over_tls_after_a_530() {
     // In plaintext first: 530 asks for STARTTLS, so the tests run again over TLS.
-    let records = scan_with("plain", &["--relay-over", "plain"]);
-    let r = record(&records, required, lab.port);
+    let r = with("plain", Persona::TlsRequired);
     assert_eq!(r.verdict, Some(Verdict::OpenRelay));
     assert_eq!(r.dialogue.first.attempts.len(), 16);
     assert!(r.dialogue.first.attempts.iter().all(|a| {
@@ -421,14 +493,18 @@ fn relay_over_and_starttls_choose_where_the_tests_run() {
     );
     assert_eq!(r.tests_run, 32);
     assert_eq!((r.tests_accepted, r.tests_rejected), (16, 16));
-    // The closed server offers no STARTTLS: plaintext only.
-    let c = record(&records, closed, lab.port);
+}
+
+#[test]
+fn a_server_without_starttls_is_tested_in_plaintext_only() {
+    let c = with("plain", Persona::Closed);
     assert_eq!(c.verdict, Some(Verdict::RelayDenied));
     assert!(c.dialogue.after_starttls.is_none() && c.dialogue.starttls.is_none());
+}
 
-    // Never STARTTLS: the 530 that asks for it leaves the question open.
-    let records = scan_with("never", &["--starttls", "never"]);
-    let r = record(&records, required, lab.port);
+#[test]
+fn starttls_never_leaves_a_530_that_asks_for_it_inconclusive() {
+    let r = with("never", Persona::TlsRequired);
     assert_eq!(r.verdict, Some(Verdict::Inconclusive));
     let reason = r.reason.as_deref().unwrap();
     assert!(reason.contains("asks for STARTTLS"), "{reason}");
@@ -436,10 +512,11 @@ fn relay_over_and_starttls_choose_where_the_tests_run() {
     let t = tls(r);
     assert!(t.offered && !t.attempted);
     assert_eq!(t.error.as_deref(), Some("not tried: --starttls never"));
+}
 
-    // Always STARTTLS: the closed server does not know it, and the tests run in plaintext.
-    let records = scan_with("always", &["--starttls", "always"]);
-    let c = record(&records, closed, lab.port);
+#[test]
+fn starttls_always_asks_a_server_that_does_not_offer_it_then_tests_in_plaintext() {
+    let c = with("always", Persona::Closed);
     assert_eq!(c.dialogue.starttls.as_ref().map(|s| s.code), Some(502));
     let t = tls(c);
     assert!(!t.offered && !t.attempted);
@@ -452,21 +529,22 @@ fn relay_over_and_starttls_choose_where_the_tests_run() {
     );
     assert_eq!(c.verdict, Some(Verdict::RelayDenied));
     assert_eq!(c.tests_run, 16);
+}
 
-    // Only over TLS: without TLS, no test runs.
-    let records = scan_with("tls-only", &["--relay-over", "tls"]);
-    let c = record(&records, closed, lab.port);
+#[test]
+fn relay_over_tls_runs_no_test_without_tls() {
+    let c = with("tls-only", Persona::Closed);
     assert_eq!(c.tests_run, 0);
     assert_eq!(c.verdict, Some(Verdict::Inconclusive));
     assert_eq!(
-        record(&records, required, lab.port).verdict,
+        with("tls-only", Persona::TlsRequired).verdict,
         Some(Verdict::OpenRelay)
     );
+}
 
-    // A port named as implicit TLS that speaks plaintext: the handshake fails, and there
-    // is no plaintext to go on with.
-    let records = scan_with("wrong-port", &["--tls-ports", &port]);
-    let c = record(&records, closed, lab.port);
+#[test]
+fn a_plaintext_port_named_as_implicit_tls_fails_the_handshake_with_nothing_to_go_on_with() {
+    let c = with("wrong-port", Persona::Closed);
     assert_eq!(c.status, Status::TlsFailed);
     assert_eq!(c.verdict, Some(Verdict::Inconclusive));
     let t = tls(c);
@@ -480,10 +558,11 @@ fn relay_over_and_starttls_choose_where_the_tests_run() {
         t.error
     );
     assert!(c.dialogue.greeting.is_none());
+}
 
-    // Both: in plaintext and over TLS.
-    let records = scan_with("both", &["--relay-over", "both"]);
-    let r = record(&records, required, lab.port);
+#[test]
+fn relay_over_both_tests_in_plaintext_and_over_tls() {
+    let r = with("both", Persona::TlsRequired);
     assert_eq!(r.dialogue.first.attempts.len(), 16);
     assert_eq!(
         r.dialogue.after_starttls.as_ref().unwrap().attempts.len(),
@@ -499,8 +578,9 @@ fn bad_tls_flags_are_refused_by_name() {
         (["--relay-over", "carrier-pigeon"], "--relay-over"),
         (["--tls-ports", "465,70000"], "--tls-ports"),
     ];
+    let target = nets::NEVER_REACHED.host(1).to_string();
     for (flags, named) in table {
-        let mut args = vec!["scan", "127.0.43.1", "-q"];
+        let mut args = vec!["scan", &target, "-q"];
         args.extend(flags);
         let out = run(&args, Duration::from_secs(20));
         assert_eq!(out.status.code(), Some(2), "{flags:?}");

@@ -1,90 +1,170 @@
 //! Every lab persona gets its designed verdict; DATA is never sent; greylisting is not "closed".
+//!
+//! One lab of every persona is scanned once for the module (with `--transcript`), then its
+//! greylister a second time; each test checks one behaviour against those records.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use relayscan::assess::Verdict;
 use relayscan::lab::PersonaExpectation;
 use relayscan::probe::Status;
+use relayscan::report::ScanRecord;
 use relayscan_lab::Persona;
 
-use crate::support::{LabProcess, persona_at, read_jsonl, run, stderr};
+use crate::support::personas::PersonaRecords;
+use crate::support::{LabProcess, nets, read_jsonl, run, stderr, stdout};
 
-#[test]
-fn every_persona_gets_its_designed_verdict() {
+/// The lab scanned once; the lab has stopped.
+struct Scanned {
+    hosts: PersonaRecords,
+    /// The scan's stdout: every host's transcript, then the summary.
+    transcript: String,
+    /// Every command line the lab received, from both scans.
+    received: Vec<serde_json::Value>,
+    /// The greylister's verdict when scanned again.
+    greylister_again: Option<Verdict>,
+}
+
+static SCANNED: LazyLock<Scanned> = LazyLock::new(|| {
     let dir = tempfile::tempdir().unwrap();
+    // The slow greeting's 220- teaser held 400 ms (not the default 1.5 s): the same wait, sooner.
     let lab = LabProcess::start(
-        "127.0.3.0".parse().unwrap(),
+        nets::VERDICTS.lab_network(),
         dir.path(),
         &["--greeting-pause", "400ms"],
     );
-    let prefix = dir.path().join("lab-scan");
-    let out = run(
-        &[
+    let scan = |name: &str, targets: &str| {
+        let prefix = dir.path().join(name);
+        let port = lab.port_arg();
+        let args = [
             "scan",
-            &lab.range(lab.hosts),
+            targets,
             "-p",
-            &lab.port_arg(),
+            &port,
             "--rate",
             "1000",
             "--no-progress",
+            "--transcript",
             "-o",
             prefix.to_str().unwrap(),
-        ],
-        Duration::from_secs(60),
+        ];
+        let out = run(&args, Duration::from_secs(60));
+        assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
+        (read_jsonl(&prefix.with_extension("jsonl")), stdout(&out))
+    };
+    let (records, transcript) = scan("all", &lab.range(lab.hosts));
+    let hosts = PersonaRecords::new(&lab, &Persona::ALL, records);
+    let (again, _) = scan("again", &hosts.addr(Persona::Greylisting).to_string());
+    Scanned {
+        hosts,
+        transcript,
+        received: lab.received(),
+        greylister_again: again.first().and_then(|r| r.verdict),
+    }
+});
+
+fn of(p: Persona) -> &'static ScanRecord {
+    SCANNED.hosts.of(p)
+}
+
+#[test]
+fn every_persona_gets_its_designed_verdict() {
+    assert_eq!(
+        SCANNED.hosts.records.len(),
+        Persona::ALL.len(),
+        "one record per persona"
     );
-    assert_eq!(out.status.code(), Some(0), "stderr: {}", stderr(&out));
-    let records = read_jsonl(&prefix.with_extension("jsonl"));
-    assert_eq!(records.len(), Persona::ALL.len(), "one record per persona");
-    for n in 0..lab.hosts {
-        let persona = persona_at(n);
-        let ip = lab.addr(n);
-        let record = records
-            .iter()
-            .find(|r| r.ip == ip)
-            .unwrap_or_else(|| panic!("no record for {} ({ip})", persona.name()));
+    for persona in Persona::ALL {
+        let r = of(persona);
         assert_eq!(
-            record.verdict,
+            r.verdict,
             Some(persona.expected_verdict()),
-            "{} at {ip}: reason {:?}",
+            "{} at {}: reason {:?}",
             persona.name(),
-            record.reason
-        );
-        assert_eq!(
-            record.accepts_any_recipient,
-            persona.expects_accept_all(),
-            "{}",
-            persona.name()
-        );
-        assert!(
-            record.reason.as_deref().is_some_and(|r| !r.is_empty()),
-            "{} has a reason",
-            persona.name()
+            r.ip,
+            r.reason
         );
     }
+}
 
-    let by_persona = |p: Persona| {
-        let n = Persona::ALL.iter().position(|&q| q == p).unwrap();
-        records.iter().find(|r| r.ip == lab.addr(n)).unwrap()
-    };
-    // The open relay is proven by every plain test, and its control RCPT was refused.
-    let open = by_persona(Persona::OpenRelay);
+#[test]
+fn every_verdict_comes_with_a_reason() {
+    for p in Persona::ALL {
+        let reason = of(p).reason.as_deref().unwrap_or_default();
+        assert!(!reason.trim().is_empty(), "{} has no reason", p.name());
+    }
+}
+
+#[test]
+fn only_servers_that_take_any_recipient_are_flagged_so() {
+    // The control RCPT (a random address at a .invalid domain) tells sinks from relays.
+    for p in Persona::ALL {
+        assert_eq!(
+            of(p).accepts_any_recipient,
+            p.expects_accept_all(),
+            "{}",
+            p.name()
+        );
+    }
+}
+
+#[test]
+fn the_open_relay_is_proven_by_every_catalogue_test() {
+    let open = of(Persona::OpenRelay);
     assert_eq!(open.tests_run, 16);
-    assert!(open.open_tests.contains(&2), "{:?}", open.open_tests);
-    // Test 3 forges the server's own name: only it passes on the sender-trusting server.
-    assert_eq!(by_persona(Persona::SenderTrusting).open_tests, vec![3]);
-    // The percent hack passes through the address literal and the server's name.
-    assert_eq!(by_persona(Persona::PercentHack).open_tests, vec![5, 6]);
-    // HELO fallback happened and still produced a verdict.
-    assert!(by_persona(Persona::HeloOnly).helo_fallback);
-    // The slow greeting was waited for, not interrupted.
-    assert_eq!(by_persona(Persona::SlowGreeting).status, Status::Completed);
-    // Greylisting: every test deferred, reported as inconclusive, never relay-denied.
-    let grey = by_persona(Persona::Greylisting);
-    assert_eq!(grey.tests_deferred, 16);
-    assert_eq!(grey.verdict, Some(Verdict::Inconclusive));
-    assert_eq!(by_persona(Persona::DropAfterMail).status, Status::Dropped);
+    assert_eq!(open.open_tests, (1..=16).collect::<Vec<u8>>());
+    assert!(!open.accepts_any_recipient, "its control RCPT was refused");
+}
 
-    let received = lab.received();
+#[test]
+fn a_sender_trusting_server_relays_only_the_forged_own_domain_test() {
+    // Test 3 forges the server's own name as the sender.
+    assert_eq!(of(Persona::SenderTrusting).open_tests, vec![3]);
+}
+
+#[test]
+fn the_percent_hack_relays_through_the_address_literal_and_the_server_name() {
+    assert_eq!(of(Persona::PercentHack).open_tests, vec![5, 6]);
+}
+
+#[test]
+fn a_helo_only_server_is_probed_after_falling_back_to_helo() {
+    let r = of(Persona::HeloOnly);
+    assert!(r.helo_fallback);
+    assert_eq!(r.tests_run, 16, "the tests ran after HELO");
+}
+
+#[test]
+fn a_slow_greeting_is_waited_for_not_interrupted() {
+    assert_eq!(of(Persona::SlowGreeting).status, Status::Completed);
+}
+
+#[test]
+fn greylisting_is_inconclusive_not_closed() {
+    let grey = of(Persona::Greylisting);
+    assert_eq!(grey.tests_deferred, 16, "every test deferred");
+    assert_eq!(grey.verdict, Some(Verdict::Inconclusive));
+}
+
+#[test]
+fn a_greylisted_server_relays_on_a_second_scan() {
+    // The retry passes the greylist: the 4xx was a deferral, and the server is open.
+    assert_eq!(
+        of(Persona::Greylisting).verdict,
+        Some(Verdict::Inconclusive)
+    );
+    assert_eq!(SCANNED.greylister_again, Some(Verdict::OpenRelay));
+}
+
+#[test]
+fn a_server_that_hangs_up_after_mail_is_recorded_as_dropped() {
+    assert_eq!(of(Persona::DropAfterMail).status, Status::Dropped);
+}
+
+#[test]
+fn relayscan_never_sends_data() {
+    let received = &SCANNED.received;
     assert!(!received.is_empty(), "the lab logged the dialogue");
     let data = received
         .iter()
@@ -95,75 +175,62 @@ fn every_persona_gets_its_designed_verdict() {
         })
         .count();
     assert_eq!(data, 0, "relayscan must never send DATA");
-    let rsets = received.iter().filter(|c| c["line"] == "RSET").count();
-    assert!(rsets >= 16, "each test is preceded by RSET ({rsets})");
 }
 
 #[test]
-fn greylisted_server_relays_on_a_second_scan() {
-    let dir = tempfile::tempdir().unwrap();
-    let lab = LabProcess::start(
-        "127.0.4.0".parse().unwrap(),
-        dir.path(),
-        &["--persona", "greylisting"],
-    );
-    let verdict_of_scan = |name: &str| {
-        let prefix = dir.path().join(name);
-        let out = run(
-            &[
-                "scan",
-                &lab.addr(0).to_string(),
-                "-p",
-                &lab.port_arg(),
-                "-q",
-                "-o",
-                prefix.to_str().unwrap(),
-            ],
-            Duration::from_secs(30),
-        );
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        read_jsonl(&prefix.with_extension("jsonl"))[0].verdict
-    };
-    assert_eq!(verdict_of_scan("first"), Some(Verdict::Inconclusive));
-    // The retry passes the greylist: the 4xx was a deferral, and the server is open.
-    assert_eq!(verdict_of_scan("second"), Some(Verdict::OpenRelay));
+fn every_test_starts_with_rset() {
+    // Per host, in the order the lab read them: each MAIL FROM comes right after an RSET.
+    let mut mails = 0;
+    for addr in SCANNED.hosts.addrs() {
+        let host = format!("{addr}:");
+        let lines: Vec<&str> = SCANNED
+            .received
+            .iter()
+            .filter(|c| c["host"].as_str().is_some_and(|h| h.starts_with(&host)))
+            .filter_map(|c| c["line"].as_str())
+            .collect();
+        for (i, line) in lines.iter().enumerate() {
+            if line.starts_with("MAIL FROM:") {
+                mails += 1;
+                assert_eq!(
+                    i.checked_sub(1).map(|p| lines[p]),
+                    Some("RSET"),
+                    "{host} {lines:?}"
+                );
+            }
+        }
+    }
+    assert!(mails >= 16, "{mails} MAIL FROM lines");
 }
 
 #[test]
-fn transcript_shows_the_dialogue_sanitised() {
-    let dir = tempfile::tempdir().unwrap();
-    let lab = LabProcess::start(
-        "127.0.5.0".parse().unwrap(),
-        dir.path(),
-        &["--persona", "closed"],
-    );
-    let prefix = dir.path().join("t");
-    let out = run(
-        &[
-            "scan",
-            &lab.addr(0).to_string(),
-            "-p",
-            &lab.port_arg(),
-            "--transcript",
-            "-q",
-            "-o",
-            prefix.to_str().unwrap(),
-        ],
-        Duration::from_secs(30),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("S: 220 closed.lab.test"), "{text}");
-    assert!(text.contains("C: EHLO "), "{text}");
-    assert!(
-        text.contains("C: RCPT TO:<relaytest@example.com>"),
-        "{text}"
-    );
-    assert!(text.contains("554 5.7.1"), "{text}");
-    assert!(text.contains("C: QUIT"), "{text}");
+fn the_transcript_shows_each_dialogue() {
+    // Each host's transcript opens with a "── ADDRESS:PORT · status · verdict ──" line.
+    let closed = format!("── {}:", SCANNED.hosts.addr(Persona::Closed));
+    let text = &SCANNED.transcript;
+    let section: String = text
+        .split_inclusive('\n')
+        .skip_while(|l| !l.starts_with(&closed))
+        .take_while(|l| l.starts_with(&closed) || !l.starts_with("── "))
+        .collect();
+    for want in [
+        "S: 220 closed.lab.test",
+        "C: EHLO ",
+        "C: RCPT TO:<relaytest@example.com>",
+        "S: 554 5.7.1",
+        "C: QUIT",
+    ] {
+        assert!(section.contains(want), "{want:?} not in\n{section}");
+    }
     assert!(!text.contains("C: DATA"), "{text}");
+}
+
+#[test]
+fn the_transcript_holds_no_raw_escape_character() {
+    // Every persona's, the hostile terminal's among them.
+    assert!(SCANNED.transcript.contains("C: EHLO "));
     assert!(
-        !text.contains('\u{1b}'),
-        "no raw escape characters reach the terminal"
+        !SCANNED.transcript.contains('\u{1b}'),
+        "a raw escape character reached the terminal"
     );
 }

@@ -1,0 +1,359 @@
+//! The loopback networks of the tests and the benches, in one table: tests run in parallel
+//! threads, each lab binds its own addresses, and two users of one address would collide.
+//!
+//! A test takes its network from here (`nets::VERDICTS.lab_network()`); the unit tests
+//! below check that no two entries overlap, and that every loopback address written in
+//! tests/ and benches/ lies inside an entry (benches cannot import this file, so they are
+//! listed here by hand and their sources are read to keep the list true).
+
+use std::net::Ipv4Addr;
+use std::ops::RangeInclusive;
+
+/// One registered block of loopback addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Net {
+    pub name: &'static str,
+    first: Ipv4Addr,
+    prefix: u8,
+}
+
+impl Net {
+    const fn new(name: &'static str, [a, b, c, d]: [u8; 4], prefix: u8) -> Net {
+        Net {
+            name,
+            first: Ipv4Addr::new(a, b, c, d),
+            prefix,
+        }
+    }
+
+    /// The network address for `LabProcess::start`, which always binds a /24.
+    pub fn lab_network(self) -> Ipv4Addr {
+        assert_eq!(self.prefix, 24, "LabProcess binds a /24, not {self:?}");
+        self.first
+    }
+
+    /// Address `n` of the block (`host(1)` is the lab's first host, .1).
+    pub fn host(self, n: u32) -> Ipv4Addr {
+        let addr = Ipv4Addr::from(u32::from(self.first) + n);
+        assert!(self.contains(addr), "{addr} is outside {self:?}");
+        addr
+    }
+
+    /// `a.b.c.d/len`.
+    pub fn cidr(self) -> String {
+        format!("{}/{}", self.first, self.prefix)
+    }
+
+    fn span(self) -> RangeInclusive<u32> {
+        let first = u32::from(self.first);
+        let size = 1u64 << (32 - u32::from(self.prefix));
+        first..=(u64::from(first) + size - 1) as u32
+    }
+
+    pub fn contains(self, ip: Ipv4Addr) -> bool {
+        self.span().contains(&u32::from(ip))
+    }
+
+    fn overlaps(self, other: Net) -> bool {
+        let (a, b) = (self.span(), other.span());
+        a.start() <= b.end() && b.start() <= a.end()
+    }
+}
+
+/// Declares each network as a `Net` constant and lists every one of them in [`ALL`], so
+/// that a network cannot exist outside the overlap check.
+macro_rules! networks {
+    ($( $(#[$doc:meta])+ $name:ident = $octets:expr, $prefix:literal; )+) => {
+        $( $(#[$doc])+ pub const $name: Net = Net::new(stringify!($name), $octets, $prefix); )+
+        /// Every registered network, tests' and benches'.
+        pub const ALL: &[Net] = &[$($name),+];
+    };
+}
+
+networks! {
+    // Outside the tests: what `relayscan lab` and `relayscan demo` bind by default, so that
+    // someone trying the README's commands while the tests run collides with nothing.
+    /// The default `--bind` of `relayscan lab` and `relayscan demo` (README); no test uses it.
+    MANUAL_LAB = [127, 0, 2, 0], 24;
+
+    // Tests, by module.
+    /// verdicts.rs: every persona, scanned once for the module.
+    VERDICTS = [127, 0, 3, 0], 24;
+    /// reports.rs: three personas and two silent addresses, scanned once for the module.
+    REPORTS = [127, 0, 6, 0], 24;
+    /// reports.rs: the excludes test's lab (its log must see no other scan).
+    EXCLUDES = [127, 0, 7, 0], 24;
+    /// input.rs: a lab that a bad target list must never reach.
+    BAD_TARGET_LINE = [127, 0, 8, 0], 24;
+    /// demo.rs: `relayscan demo --bind`.
+    DEMO = [127, 0, 13, 0], 24;
+    /// old_checkpoint.rs: data only: the fixture's checkpoint is complete, so resuming it
+    /// replays its records and probes nothing.
+    OLD_CHECKPOINT = [127, 0, 9, 0], 24;
+    /// old_checkpoint.rs: the fixture's resolver, port 1 of 127.0.0.1, where nothing
+    /// listens (never asked: no name is left to resolve).
+    OLD_CHECKPOINT_RESOLVER = [127, 0, 0, 1], 32;
+    /// input.rs: targets read from stdin.
+    STDIN_TARGETS = [127, 0, 10, 0], 24;
+    /// interrupt.rs: Ctrl-C mid-dialogue.
+    INTERRUPT = [127, 0, 11, 0], 24;
+    /// Targets of command lines refused before any traffic (bad flags); nothing listens.
+    NEVER_REACHED = [127, 0, 12, 0], 24;
+    /// resume.rs: the uninterrupted scan that the resumed one must equal.
+    RESUME_REFERENCE = [127, 0, 21, 0], 24;
+    /// resume.rs: interrupted, then resumed.
+    RESUME = [127, 0, 22, 0], 24;
+    /// shards.rs: three shards and the whole.
+    SHARDS = [127, 0, 23, 0], 24;
+    /// plan.rs: `relayscan targets` dry runs only; nothing is ever sent to it.
+    PLAN_LISTING = [127, 0, 24, 0], 24;
+    /// plan.rs: refusals before any traffic.
+    PLAN_REFUSALS = [127, 0, 25, 0], 24;
+    /// plan.rs: a scan inside its scope, with a per-subnet rate.
+    PLAN_SCOPE = [127, 0, 26, 0], 24;
+    /// tls.rs: every TLS persona, scanned once for the module.
+    TLS = [127, 0, 48, 0], 24;
+    /// tls.rs: the STARTTLS and relay-over flags, one scan each.
+    TLS_FLAGS = [127, 0, 49, 0], 24;
+    /// compliance.rs: every persona with every report format, scanned once for the module,
+    /// then its greylister and closed server again.
+    COMPLIANCE = [127, 0, 60, 0], 24;
+    /// compliance.rs: `scan --fail-on` exit codes.
+    FAIL_ON = [127, 0, 63, 0], 24;
+    /// injection.rs: the hostile personas, scanned once for the module.
+    INJECTION = [127, 0, 64, 0], 24;
+    /// dns.rs: the lab with its own DNS zone (the DNS server on .254).
+    DNS_LAB = [127, 0, 80, 0], 24;
+    /// dns.rs: the lab whose mail hosts unbound's zone names.
+    UNBOUND_LAB = [127, 0, 81, 0], 24;
+    /// dns.rs: unbound itself, on .1.
+    UNBOUND = [127, 0, 82, 0], 24;
+    /// dns.rs: a UDP socket that never answers, on .1.
+    SILENT_RESOLVER = [127, 0, 83, 0], 24;
+    /// pipelining.rs: every persona, pipelined.
+    PIPELINED = [127, 0, 92, 0], 24;
+    /// pipelining.rs: every persona, one command at a time.
+    ONE_AT_A_TIME = [127, 0, 93, 0], 24;
+    /// pipelining.rs: the hostile servers, pipelined.
+    HOSTILE_PIPELINED = [127, 0, 94, 0], 24;
+    /// pipelining.rs: the hostile servers, one command at a time.
+    HOSTILE_ONE_AT_A_TIME = [127, 0, 95, 0], 24;
+    /// misbehave.rs: the hostile servers, scanned once for the module.
+    HOSTILE = [127, 0, 100, 0], 24;
+    /// faults.rs: a disk that fills mid-scan.
+    DISK_FILLS = [127, 0, 102, 0], 24;
+    /// faults.rs: a read-only report folder.
+    READ_ONLY = [127, 0, 103, 0], 24;
+    /// faults.rs: a report on /dev/full.
+    FULL_DEVICE = [127, 0, 104, 0], 24;
+    /// faults.rs: out of file descriptors.
+    EMFILE = [127, 0, 105, 0], 24;
+    /// faults.rs: Ctrl-C under full load.
+    CTRL_C_LOAD = [127, 0, 106, 0], 24;
+    /// pace.rs: the pace line.
+    PACE = [127, 0, 110, 0], 24;
+    /// postfix.rs: the real-MTA test bed, one Postfix instance per policy (.1 upwards), for
+    /// postfix.rs and audit.rs.
+    POSTFIX = [127, 1, 0, 0], 24;
+    /// postfix_aiosmtpd.rs: aiosmtpd servers (.1 upwards).
+    AIOSMTPD = [127, 1, 1, 0], 24;
+    /// tests/mta/postfix/base.cf: the only client the test-bed Postfix trusts; never used.
+    POSTFIX_TRUSTED_CLIENT = [127, 255, 255, 254], 32;
+    /// scale.rs: a /20 where nothing listens.
+    SILENT_SLASH_20 = [127, 201, 0, 0], 20;
+
+    // Benches (benches/*.rs, benches/*.sh): run by hand on a quiet machine, never with the
+    // tests, but kept apart all the same.
+    /// benches/lab_scan.rs: the plain-SMTP lab.
+    BENCH_LAB_SCAN = [127, 50, 0, 0], 16;
+    /// benches/lab_scan.rs: plaintext, STARTTLS and implicit TLS on a /21.
+    BENCH_LAB_SCAN_TLS = [127, 0, 40, 0], 21;
+    /// benches/lab_scan.rs: the silent /20.
+    BENCH_SILENT_SLASH_20 = [127, 203, 0, 0], 20;
+    /// benches/lab_scan.rs: the silent /16.
+    BENCH_SILENT_SLASH_16 = [127, 202, 0, 0], 16;
+    /// benches/reports.rs: the lab it scans once.
+    BENCH_REPORTS_LAB = [127, 0, 70, 0], 24;
+    /// benches/reports.rs: addresses written into synthetic records (data, never scanned).
+    BENCH_REPORTS_DATA = [127, 64, 0, 0], 10;
+    /// benches/throughput.rs: labs of closed hosts, a /17 each from 127.61.0.0 (two at the
+    /// default 50,000 hosts).
+    BENCH_THROUGHPUT = [127, 61, 0, 0], 16;
+    /// benches/domains.rs: the lab on a /23, its DNS on .91.254.
+    BENCH_DOMAINS = [127, 0, 90, 0], 23;
+    /// benches/plan.rs: the silent /16.
+    BENCH_PLAN_SILENT = [127, 220, 0, 0], 16;
+    /// benches/nmap_side_by_side.sh: the lab on port 25.
+    BENCH_NMAP = [127, 0, 96, 0], 24;
+}
+
+/// `relayscan targets 127.0.0.0/8 --count` and the like: plan arithmetic over the whole of
+/// loopback, never connected. The one literal that may overlap everything.
+const WHOLE_LOOPBACK: &str = "127.0.0.0/8";
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    #[test]
+    fn no_two_networks_overlap() {
+        for (i, a) in ALL.iter().enumerate() {
+            for b in &ALL[i + 1..] {
+                assert!(
+                    !a.overlaps(*b),
+                    "{} {} overlaps {} {}",
+                    a.name,
+                    a.cidr(),
+                    b.name,
+                    b.cidr()
+                );
+                assert_ne!(a.name, b.name);
+            }
+            assert_eq!(
+                u32::from(a.first) & !(u32::MAX.checked_shr(u32::from(a.prefix)).unwrap_or(0)),
+                u32::from(a.first),
+                "{}: {} is not a network address",
+                a.name,
+                a.cidr()
+            );
+            assert_eq!(a.first.octets()[0], 127, "{}: loopback only", a.name);
+        }
+    }
+
+    #[test]
+    fn overlap_is_detected() {
+        let wide = Net::new("wide", [127, 0, 40, 0], 21);
+        let inside = Net::new("inside", [127, 0, 41, 0], 24);
+        let beside = Net::new("beside", [127, 0, 48, 0], 24);
+        assert!(wide.overlaps(inside) && inside.overlaps(wide));
+        assert!(!wide.overlaps(beside));
+        assert!(wide.contains(Ipv4Addr::new(127, 0, 47, 255)));
+        assert!(!wide.contains(Ipv4Addr::new(127, 0, 48, 0)));
+    }
+
+    /// Every loopback address or CIDR written in `text`: dotted quads ("127.0.3.0/24") and
+    /// `Ipv4Addr::new(127, a, b, c)`; a CIDR as its first and last address.
+    fn loopback_literals(text: &str) -> Vec<(String, Ipv4Addr, Ipv4Addr)> {
+        let mut found = Vec::new();
+        let bytes = text.as_bytes();
+        for (at, _) in text.match_indices("127.") {
+            if at > 0 && (bytes[at - 1].is_ascii_digit() || bytes[at - 1] == b'.') {
+                continue;
+            }
+            let literal: String = text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == '/')
+                .collect();
+            let literal = literal.trim_end_matches(['.', '/']).to_string();
+            let (addr, prefix) = match literal.split_once('/') {
+                Some((a, p)) => (a, p.parse::<u8>().ok()),
+                None => (literal.as_str(), Some(32)),
+            };
+            if let (Ok(ip), Some(prefix)) = (addr.parse::<Ipv4Addr>(), prefix) {
+                let net = Net::new("literal", ip.octets(), prefix.min(32));
+                found.push((literal.clone(), ip, Ipv4Addr::from(*net.span().end())));
+            }
+        }
+        for (at, _) in text.match_indices("Ipv4Addr::new(127,") {
+            let args: Vec<u8> = text[at + "Ipv4Addr::new(".len()..]
+                .split(')')
+                .next()
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|n| n.trim().parse().ok())
+                .collect();
+            if let [a, b, c, d] = args[..] {
+                let ip = Ipv4Addr::new(a, b, c, d);
+                found.push((format!("Ipv4Addr::new({ip})"), ip, ip));
+            }
+        }
+        found
+    }
+
+    fn files(dir: &str, exts: &[&str]) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)];
+        while let Some(dir) = stack.pop() {
+            for entry in
+                std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            {
+                let path = entry.expect("directory entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if exts
+                    .iter()
+                    .any(|e| path.extension().is_some_and(|x| x == *e))
+                {
+                    out.push(path);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Each literal of `paths` lies wholly inside one entry that `allowed` accepts.
+    fn assert_registered(paths: &[PathBuf], allowed: impl Fn(&Net) -> bool) {
+        assert!(!paths.is_empty());
+        for path in paths {
+            let text = std::fs::read_to_string(path).expect("source file");
+            for (literal, first, last) in loopback_literals(&text) {
+                if literal == WHOLE_LOOPBACK {
+                    continue;
+                }
+                let home = ALL
+                    .iter()
+                    .find(|n| allowed(n) && n.contains(first) && n.contains(last));
+                assert!(
+                    home.is_some(),
+                    "{}: {literal} lies in no network of tests/integration/support/nets.rs",
+                    path.display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_bench_address_is_registered() {
+        let paths = files("benches", &["rs", "sh"]);
+        assert_registered(&paths, |n| n.name.starts_with("BENCH_"));
+    }
+
+    #[test]
+    fn every_test_address_is_registered() {
+        let mut paths = files("tests/integration", &["rs"]);
+        paths.extend(files("tests/mta", &["sh", "cf", "py"]));
+        // This file's own examples aside.
+        paths.retain(|p| !p.ends_with("support/nets.rs"));
+        assert_registered(&paths, |n| !n.name.starts_with("BENCH_"));
+    }
+
+    #[test]
+    fn the_manual_lab_is_what_lab_and_demo_bind_by_default() {
+        for command in ["lab", "demo"] {
+            let out = crate::support::relayscan()
+                .args([command, "--help"])
+                .output()
+                .expect("relayscan --help");
+            let help = String::from_utf8_lossy(&out.stdout);
+            let default = format!("[default: {}]", MANUAL_LAB.cidr());
+            assert!(help.contains(&default), "{command} --help:\n{help}");
+        }
+    }
+
+    #[test]
+    fn literals_are_found_in_both_spellings() {
+        let text = "bind 127.0.3.0/24, at 127.0.91.254; new(Ipv4Addr::new(127, 1, 0, 1 + n)) \
+                    Ipv4Addr::new(127, 61, 0, 0); 127.0.0.300; v1.127.0.0.1";
+        let found: Vec<String> = loopback_literals(text)
+            .into_iter()
+            .map(|(l, _, _)| l)
+            .collect();
+        assert_eq!(
+            found,
+            ["127.0.3.0/24", "127.0.91.254", "Ipv4Addr::new(127.61.0.0)"]
+        );
+    }
+}
