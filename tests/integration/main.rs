@@ -8,6 +8,7 @@ mod audit;
 mod compliance;
 mod demo;
 mod deploy;
+mod desync;
 mod dns;
 mod faults;
 mod injection;

@@ -169,6 +169,13 @@ fn conclusion(r: &ScanRecord, lab: &LabProcess) -> String {
     // A hostile server's unasked-for bytes race our next command: the step at which they
     // are caught and their count vary from run to run, with or without pipelining. The
     // kind of protocol error is what must agree.
+    // A rerun one command at a time says where the first run fell out of step: pipelined
+    // that is a group, one at a time a single command. The verdict the rerun reached is
+    // what must agree.
+    reason = reason.map(|t| match t.split_once(" fell out of step at ") {
+        Some((judged, _)) => judged.to_string(),
+        None => t,
+    });
     if r.status == Status::ProtocolError {
         reason = reason.map(|t| match t.split_once("protocol error: ") {
             Some((_, kind)) => kind.chars().filter(|c| !c.is_ascii_digit()).collect(),
@@ -224,10 +231,14 @@ fn only_servers_that_advertise_pipelining_get_pipelined_tests() {
 #[test]
 fn pipelining_saves_round_trips_on_a_full_catalogue() {
     // A full catalogue one command at a time is over 40 round trips; as a group, 30 fewer.
+    // (A server whose replies fell out of step is probed twice: not a fair comparison.)
+    let rerun = |r: &ScanRecord| r.dialogue.rerun_after.is_some();
     let full: Vec<_> = PERSONAS
         .pairs()
         .filter(|(p, o)| {
-            p.record.timing.pipelined
+            !rerun(&p.record)
+                && !rerun(&o.record)
+                && p.record.timing.pipelined
                 && p.record.tests_run == 16
                 && o.record.timing.round_trips > 40
         })

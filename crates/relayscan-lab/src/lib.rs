@@ -25,6 +25,7 @@ pub mod lines;
 pub mod persona;
 pub mod policy;
 pub mod server;
+pub mod stray;
 pub mod tls;
 pub mod tls_server;
 

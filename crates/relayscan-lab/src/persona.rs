@@ -57,11 +57,29 @@ pub enum Persona {
     HostileHtml,
     /// Greets and refuses with ANSI/OSC escapes and bidi overrides.
     HostileTerminal,
+    /// Refuses relaying; one stray `250` ahead of the answer after the first MAIL it takes.
+    StrayAfterMail,
+    /// Refuses relaying; one stray `250` ahead of the answer after the first RCPT.
+    StrayAfterRcpt,
+    /// Refuses relaying; one stray `250` ahead of the answer after EHLO.
+    StrayAfterEhlo,
+    /// Refuses relaying; greets twice.
+    DoubleGreeting,
+    /// Refuses relaying; an unasked `250` after every answer.
+    ExtraReplies,
+    /// Sound in plaintext; after STARTTLS, as stray-after-mail.
+    StrayAfterMailTls,
+    /// Sound in plaintext; after STARTTLS, as stray-after-rcpt.
+    StrayAfterRcptTls,
+    /// Sound in plaintext; after STARTTLS, as stray-after-ehlo.
+    StrayAfterEhloTls,
+    /// Sound in plaintext; after STARTTLS, as extra-replies.
+    ExtraRepliesTls,
 }
 
 impl Persona {
     /// Every persona, in the order `LabConfig::default()` assigns them to addresses.
-    pub const ALL: [Persona; 23] = [
+    pub const ALL: [Persona; 32] = [
         Persona::OpenRelay,
         Persona::Closed,
         Persona::AuthRequired,
@@ -85,6 +103,15 @@ impl Persona {
         Persona::HostileCsv,
         Persona::HostileHtml,
         Persona::HostileTerminal,
+        Persona::StrayAfterMail,
+        Persona::StrayAfterRcpt,
+        Persona::StrayAfterEhlo,
+        Persona::DoubleGreeting,
+        Persona::ExtraReplies,
+        Persona::StrayAfterMailTls,
+        Persona::StrayAfterRcptTls,
+        Persona::StrayAfterEhloTls,
+        Persona::ExtraRepliesTls,
     ];
 
     /// The persona with this name; case-insensitive and tolerant of surrounding
@@ -146,6 +173,29 @@ impl Persona {
             Persona::HostileTerminal => {
                 "ANSI/OSC escapes and bidi overrides in its text; refuses relaying"
             }
+            Persona::StrayAfterMail => {
+                "one stray 250 ahead of its answer after the first MAIL it takes; refuses relaying"
+            }
+            Persona::StrayAfterRcpt => {
+                "one stray 250 ahead of its answer after the first RCPT; refuses relaying"
+            }
+            Persona::StrayAfterEhlo => {
+                "one stray 250 ahead of its answer after EHLO; refuses relaying"
+            }
+            Persona::DoubleGreeting => "greets twice; refuses relaying",
+            Persona::ExtraReplies => "an unasked 250 after every answer; refuses relaying",
+            Persona::StrayAfterMailTls => {
+                "STARTTLS; over TLS one stray 250 after the first MAIL; refuses relaying"
+            }
+            Persona::StrayAfterRcptTls => {
+                "STARTTLS; over TLS one stray 250 after the first RCPT; refuses relaying"
+            }
+            Persona::StrayAfterEhloTls => {
+                "STARTTLS; over TLS one stray 250 after EHLO; refuses relaying"
+            }
+            Persona::ExtraRepliesTls => {
+                "STARTTLS; over TLS an unasked 250 after every answer; refuses relaying"
+            }
         }
     }
 
@@ -168,6 +218,19 @@ impl Persona {
             | Persona::ImplicitTls
             | Persona::HostileCsv
             | Persona::HostileTerminal => DesignedVerdict::RelayDenied,
+            // Out of step once the tests began: the rerun one command at a time, every
+            // reply weighed, finds what the server really does.
+            Persona::StrayAfterMail
+            | Persona::StrayAfterRcpt
+            | Persona::StrayAfterEhlo
+            | Persona::StrayAfterMailTls
+            | Persona::StrayAfterRcptTls
+            | Persona::StrayAfterEhloTls => DesignedVerdict::RelayDenied,
+            // Out of step before any test (nothing to rerun for), or doubled replies that
+            // leave every RCPT ambiguous even one command at a time: never an open relay.
+            Persona::DoubleGreeting | Persona::ExtraReplies | Persona::ExtraRepliesTls => {
+                DesignedVerdict::Inconclusive
+            }
             Persona::AuthRequired | Persona::AuthBeforeTls => DesignedVerdict::AuthRequired,
             // Greylisting defers everything on the first scan: no conclusion yet.
             Persona::Greylisting | Persona::DropAfterMail | Persona::Busy | Persona::Blocked => {
@@ -230,6 +293,15 @@ names! {
     HostileCsv => "hostile-csv",
     HostileHtml => "hostile-html",
     HostileTerminal => "hostile-terminal",
+    StrayAfterMail => "stray-after-mail",
+    StrayAfterRcpt => "stray-after-rcpt",
+    StrayAfterEhlo => "stray-after-ehlo",
+    DoubleGreeting => "double-greeting",
+    ExtraReplies => "extra-replies",
+    StrayAfterMailTls => "stray-after-mail-tls",
+    StrayAfterRcptTls => "stray-after-rcpt-tls",
+    StrayAfterEhloTls => "stray-after-ehlo-tls",
+    ExtraRepliesTls => "extra-replies-tls",
 }
 
 impl fmt::Display for Persona {
@@ -321,6 +393,15 @@ mod tests {
             (Persona::HostileCsv, RelayDenied),
             (Persona::HostileHtml, OpenRelay),
             (Persona::HostileTerminal, RelayDenied),
+            (Persona::StrayAfterMail, RelayDenied),
+            (Persona::StrayAfterRcpt, RelayDenied),
+            (Persona::StrayAfterEhlo, RelayDenied),
+            (Persona::DoubleGreeting, Inconclusive),
+            (Persona::ExtraReplies, Inconclusive),
+            (Persona::StrayAfterMailTls, RelayDenied),
+            (Persona::StrayAfterRcptTls, RelayDenied),
+            (Persona::StrayAfterEhloTls, RelayDenied),
+            (Persona::ExtraRepliesTls, Inconclusive),
         ];
         assert_eq!(table.len(), Persona::ALL.len());
         for (p, v) in table {

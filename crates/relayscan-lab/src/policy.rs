@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 use crate::address::{MailPath, RcptClass, classify, is_invalid_domain, split_path_arg};
 use crate::persona::Persona;
+use crate::stray::StrayState;
 use crate::tls;
 
 /// Commands accepted per connection before the lab hangs up, so a client in a
@@ -69,6 +70,8 @@ pub struct Greeting {
     pub line: String,
     /// Hang up right after the greeting (busy).
     pub close: bool,
+    /// Send the greeting twice, in one write (double-greeting).
+    pub twice: bool,
 }
 
 /// The greeting of `persona`.
@@ -99,6 +102,7 @@ pub fn greeting(persona: Persona) -> Greeting {
         teaser,
         line,
         close,
+        twice: crate::stray::greets_twice(persona),
     }
 }
 
@@ -213,7 +217,16 @@ pub fn rcpt_reply(
         | Persona::ExpiredCert
         | Persona::TlsBroken
         | Persona::StarttlsInjection
-        | Persona::ImplicitTls => denied(),
+        | Persona::ImplicitTls
+        | Persona::StrayAfterMail
+        | Persona::StrayAfterRcpt
+        | Persona::StrayAfterEhlo
+        | Persona::DoubleGreeting
+        | Persona::ExtraReplies
+        | Persona::StrayAfterMailTls
+        | Persona::StrayAfterRcptTls
+        | Persona::StrayAfterEhloTls
+        | Persona::ExtraRepliesTls => denied(),
     }
 }
 
@@ -264,6 +277,8 @@ pub struct Conversation {
     body: Option<usize>,
     /// The dialogue runs inside TLS (after STARTTLS, or on the implicit-TLS port).
     tls: bool,
+    /// Where the stray personas are in their straying.
+    stray: StrayState,
 }
 
 impl Conversation {
@@ -279,12 +294,14 @@ impl Conversation {
             accepted_rcpts: 0,
             body: None,
             tls: false,
+            stray: StrayState::default(),
         }
     }
 
     /// The TLS handshake is done: RFC 3207 §4.2, the client must greet again.
     pub fn tls_started(&mut self) {
         self.tls = true;
+        self.stray.restart();
         self.greeted = false;
         self.reset();
     }
@@ -314,7 +331,16 @@ impl Conversation {
             }
             _ => self.smtp(line, greylist),
         };
-        self.finish(answer)
+        let mut answer = self.finish(answer);
+        let verb = verb_of(trim(line));
+        let verb = KNOWN_VERBS
+            .into_iter()
+            .find(|known| verb.eq_ignore_ascii_case(known))
+            .unwrap_or("");
+        let code = answer.code();
+        let lines = std::mem::take(&mut answer.lines);
+        answer.lines = self.stray.answer(self.persona, verb, code, self.tls, lines);
+        answer
     }
 
     /// The answer to a line over the length limit (its text is already gone).

@@ -632,6 +632,9 @@ where
         }
     }
     push_line(&mut out, &hello.line);
+    if hello.twice {
+        push_line(&mut out, &hello.line);
+    }
     if hello.close {
         flush(stream, &mut out).await?;
         linger_close(stream).await;

@@ -38,6 +38,10 @@ pub fn offers_starttls(p: Persona) -> bool {
             | Persona::TlsBroken
             | Persona::StarttlsInjection
             | Persona::AuthBeforeTls
+            | Persona::StrayAfterMailTls
+            | Persona::StrayAfterRcptTls
+            | Persona::StrayAfterEhloTls
+            | Persona::ExtraRepliesTls
     )
 }
 
@@ -86,7 +90,12 @@ pub fn cert_spec(p: Persona) -> Option<CertSpec> {
     };
     match p {
         Persona::StarttlsSelfSigned => Some(spec(own, true, -1, 90)),
-        Persona::TlsRequired | Persona::StarttlsInjection => Some(spec(own, false, -1, 90)),
+        Persona::TlsRequired
+        | Persona::StarttlsInjection
+        | Persona::StrayAfterMailTls
+        | Persona::StrayAfterRcptTls
+        | Persona::StrayAfterEhloTls
+        | Persona::ExtraRepliesTls => Some(spec(own, false, -1, 90)),
         Persona::ExpiredCert => Some(spec(own, false, -400, -10)),
         Persona::ImplicitTls => Some(spec(vec![IMPLICIT_CERT_NAME.into()], false, -1, 90)),
         Persona::AuthBeforeTls => Some(spec(own, false, -1, 20)),
@@ -272,6 +281,9 @@ mod tests {
             (Persona::StarttlsInjection, true, false, true),
             (Persona::ImplicitTls, false, true, true),
             (Persona::AuthBeforeTls, true, false, true),
+            (Persona::StrayAfterMailTls, true, false, true),
+            (Persona::ExtraRepliesTls, true, false, true),
+            (Persona::ExtraReplies, false, false, false),
         ];
         for (p, starttls, implicit, cert) in table {
             assert_eq!(offers_starttls(p), starttls, "{p}");

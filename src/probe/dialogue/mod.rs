@@ -139,6 +139,8 @@ impl Run {
         let status = stop.as_ref().map_or(Status::Completed, |s| s.status);
         talked.dialogue.interruption = stop.map(Stop::into_interruption);
         timing.round_trips = session.round_trips();
+        // What the run cost; a rerun adds its own (see `follow`).
+        timing.pipelined = talked.dialogue.legs().any(|l| l.pipelined);
         let (transcript, transcript_truncated) = session.into_transcript().into_parts();
         Run {
             status,
@@ -204,8 +206,7 @@ impl Run {
             let i = dialogue.interruption.as_ref()?;
             Some(format!("{} at {}", i.detail, i.step))
         });
-        let mut timing = self.timing;
-        timing.pipelined = dialogue.legs().any(|l| l.pipelined);
+        let timing = self.timing;
         Outcome {
             endpoint,
             started_at,

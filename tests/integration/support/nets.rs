@@ -152,6 +152,8 @@ networks! {
     CTRL_C_LOAD = [127, 0, 106, 0], 24;
     /// pace.rs: the pace line.
     PACE = [127, 0, 110, 0], 24;
+    /// desync.rs: the personas whose replies fall out of step, pipelined and not.
+    DESYNC = [127, 0, 111, 0], 24;
     /// postfix.rs: the real-MTA test bed, one Postfix instance per policy (.1 upwards), for
     /// postfix.rs and audit.rs.
     POSTFIX = [127, 1, 0, 0], 24;
