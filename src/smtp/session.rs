@@ -207,6 +207,9 @@ pub struct Session {
     round_trips: u32,
     /// We spoke (or connected) and the next reply ends a round trip.
     awaiting: bool,
+    /// The last read filled all the room it was given, so the socket may hold more that
+    /// we have not taken in: checked before we speak (see `refuse_unsolicited`).
+    maybe_more: bool,
 }
 
 impl fmt::Debug for Session {
@@ -241,6 +244,7 @@ impl Session {
             // The TCP handshake, then the wait for the greeting.
             round_trips: 1,
             awaiting: true,
+            maybe_more: false,
         };
         session.note(format!("connected to {addr}"));
         if let Err(e) = nodelay {
@@ -254,6 +258,7 @@ impl Session {
     /// on; anything buffered from the old connection is dropped.
     pub async fn reconnect(&mut self) -> Result<(), SessionError> {
         self.buf.clear();
+        self.maybe_more = false;
         let _ = tokio::time::timeout(Duration::from_millis(100), self.stream.shutdown()).await;
         self.stream = Box::new(Detached);
         let left = self.time_left();
@@ -295,6 +300,7 @@ impl Session {
             peer,
             round_trips: 0,
             awaiting: true,
+            maybe_more: false,
         }
     }
 
@@ -314,6 +320,7 @@ impl Session {
         E: fmt::Display,
     {
         let dropped = std::mem::take(&mut self.buf);
+        self.maybe_more = false;
         if !dropped.is_empty() {
             self.note(format!(
                 "dropped {} bytes of plaintext received before the TLS handshake, unread (response injection?): {}",
@@ -470,6 +477,7 @@ impl Session {
             Ok(n) => {
                 self.buf
                     .extend_from_slice(chunk.get(..n).unwrap_or_default());
+                self.maybe_more = n == want;
                 Ok(n)
             }
             Err(e) => {
@@ -558,6 +566,12 @@ impl Session {
     /// turn: a protocol error (no false relay from an early 250). Checked before we speak,
     /// and by the dialogue after the last reply of a group.
     pub fn refuse_unsolicited(&mut self) -> Result<(), SessionError> {
+        // Bytes behind a read that filled its room are in the socket, not yet in the
+        // buffer: taken in now, or they would be read as the answer to what we send next.
+        // A short read left nothing behind, so this costs no syscall in the usual case.
+        if self.maybe_more {
+            self.take_ready();
+        }
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -588,6 +602,7 @@ impl Session {
                 Some(_) | None => break,
             }
         }
+        self.maybe_more = false;
     }
 
     /// The complete replies already received and not read (after [`Session::take_ready`]),
@@ -1011,6 +1026,39 @@ mod tests {
             "{r:?}"
         );
         assert_eq!(session.buffered_len(), 0);
+        assert!(nothing_sent(&session), "nothing was sent");
+    }
+
+    #[tokio::test]
+    async fn a_reply_too_many_behind_a_full_read_is_caught_before_we_speak() {
+        // A greeting of exactly one read chunk, and a stray reply behind it in the same
+        // write: the stray is still in the socket when the greeting has been parsed.
+        let mut greeting = b"220 ".to_vec();
+        greeting.resize(READ_CHUNK - 2, b'x');
+        greeting.extend_from_slice(b"\r\n");
+        let addr = server(move |mut s| async move {
+            let mut bytes = greeting;
+            bytes.extend_from_slice(b"250 2.0.0 stray\r\n");
+            let _ = s.write_all(&bytes).await;
+            silent(s).await;
+        })
+        .await;
+        let mut session = connect(addr, &cfg(2000, 10_000)).await;
+        let first = session.read_reply().await.expect("the greeting");
+        assert_eq!(first.code, 220);
+        assert_eq!(session.buffered_len(), 0, "the stray is not read yet");
+        // Give the write time to land whole, as it would have on a slower path.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let r = session.command(&Command::Noop).await;
+        assert!(
+            matches!(
+                r,
+                Err(SessionError::Protocol(ReplyError::Unsolicited {
+                    bytes: 17
+                }))
+            ),
+            "{r:?}"
+        );
         assert!(nothing_sent(&session), "nothing was sent");
     }
 
