@@ -20,6 +20,7 @@ pub mod markdown;
 pub mod meta;
 pub mod read;
 pub mod record;
+pub mod regenerate;
 pub mod sanitize;
 pub mod schema;
 pub mod settings;
@@ -107,6 +108,16 @@ impl ReportError {
             io::Error::new(io::ErrorKind::InvalidInput, what.to_string()),
         )
     }
+}
+
+/// A report set written from other reports (`merge`, `report`) failed: an input that is
+/// not a relayscan report (bad input), or a report that cannot be written.
+#[derive(thiserror::Error, Debug)]
+pub enum RewriteError {
+    #[error(transparent)]
+    Read(#[from] read::ReadError),
+    #[error(transparent)]
+    Write(#[from] ReportError),
 }
 
 /// Which report files to write.
@@ -258,6 +269,29 @@ pub fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {
     s.push(".");
     s.push(ext);
     PathBuf::from(s)
+}
+
+/// The first of `inputs` that writing `formats` at `prefix` would overwrite, and the report
+/// that would: creating a report truncates its file, so that input would be lost before
+/// it is read. Only an existing input can be overwritten (a missing one is reported,
+/// with its name, when it is opened).
+pub fn overwritten_input<'a>(
+    inputs: impl IntoIterator<Item = &'a Path>,
+    prefix: &Path,
+    formats: Formats,
+) -> Option<(&'a Path, PathBuf)> {
+    // (the report as named, the file it is) for the reports that exist already
+    let existing: Vec<(PathBuf, PathBuf)> = formats
+        .extensions()
+        .into_iter()
+        .map(|ext| with_suffix(prefix, ext))
+        .filter_map(|path| path.canonicalize().ok().map(|file| (path, file)))
+        .collect();
+    inputs.into_iter().find_map(|input| {
+        let file = input.canonicalize().ok()?;
+        let (output, _) = existing.iter().find(|(_, f)| *f == file)?;
+        Some((input, output.clone()))
+    })
 }
 
 /// All the report files of one run, written in step.
@@ -442,6 +476,50 @@ mod tests {
         ];
         for (prefix, ext, want) in table {
             assert_eq!(with_suffix(Path::new(prefix), ext), PathBuf::from(want));
+        }
+    }
+
+    #[test]
+    fn an_input_is_overwritten_only_by_a_report_of_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name);
+        for name in ["scan.jsonl", "scan.json", "other.jsonl", "x.html"] {
+            fs::write(at(name), "").unwrap();
+        }
+        let jsonl: Formats = "jsonl".parse().unwrap();
+        let html: Formats = "html".parse().unwrap();
+        let (scan, other, x) = (at("scan.jsonl"), at("other.jsonl"), at("x.html"));
+        let gone = at("gone.jsonl");
+        let via_dot = dir.path().join(".").join("scan");
+        // (inputs, prefix, formats, the input overwritten and the report named as written)
+        type Case<'a> = (Vec<&'a Path>, PathBuf, Formats, Option<(&'a Path, PathBuf)>);
+        let table: Vec<Case> = vec![
+            (
+                vec![&scan],
+                at("scan"),
+                Formats::DATA,
+                Some((&scan, scan.clone())),
+            ),
+            (
+                vec![&other, &scan],
+                via_dot.clone(),
+                jsonl,
+                Some((&scan, with_suffix(&via_dot, "jsonl"))),
+            ),
+            (vec![&scan], at("scan"), "csv,json".parse().unwrap(), None),
+            (vec![&scan], at("new"), Formats::ALL, None),
+            (vec![&x], at("x"), html, Some((&x, x.clone()))),
+            // A missing input is reported when it is opened.
+            (vec![&gone], at("gone"), jsonl, None),
+        ];
+        for (inputs, prefix, formats, want) in table {
+            let got = overwritten_input(inputs.iter().copied(), &prefix, formats);
+            assert_eq!(
+                got,
+                want,
+                "{inputs:?} -o {} --format {formats}",
+                prefix.display()
+            );
         }
     }
 
