@@ -17,6 +17,7 @@ pub mod html;
 pub mod json;
 pub mod jsonl;
 pub mod markdown;
+pub mod merge;
 pub mod meta;
 pub mod read;
 pub mod record;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::AppError;
+use crate::commands::AppError;
 use crate::cli::MergeArgs;
 use crate::exit;
 use crate::report::{
@@ -129,7 +129,7 @@ pub fn run(args: MergeArgs, argv: Vec<String>) -> Result<i32, AppError> {
         interrupted: heads.iter().any(|h| h.interrupted),
     };
     reports.finish(&end, &summary).map_err(output)?;
-    super::print_out(&summary.render_table());
+    crate::commands::print_out(&summary.render_table());
     eprintln!(
         "relayscan: merged {} records from {} files ({duplicates} duplicates dropped)",
         summary.probed,
