@@ -10,6 +10,7 @@ pub mod diff;
 pub mod lab;
 #[cfg(feature = "lab")]
 pub mod lab_hostile;
+pub mod merge;
 pub mod report;
 pub mod scan;
 pub mod targets;
@@ -89,7 +90,7 @@ pub async fn run(cli: crate::cli::Cli, argv: Vec<String>) -> i32 {
         #[cfg(feature = "lab")]
         Commands::Demo(args) => demo::run(args, argv).await,
         Commands::Targets(args) => targets::run(args).await,
-        Commands::Merge(args) => crate::report::merge::run(args, argv),
+        Commands::Merge(args) => merge::run(args, argv),
         Commands::Report(args) => report::run(args, argv),
         Commands::Diff(args) => diff::run(args),
         Commands::AuditConfig(args) => audit::run(args, argv),

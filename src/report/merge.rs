@@ -1,50 +1,62 @@
-//! `relayscan merge A.jsonl B.jsonl ... -o PREFIX`: one report set from the shards of a
-//! scan. Records are deduplicated by endpoint (the most informative one kept), sorted by
-//! address and port, the summary recomputed, and the metadata lists the shards.
+//! Merging the JSONL reports of a scan's shards into one report set (`relayscan merge`):
+//! records deduplicated by endpoint (the most informative one kept), sorted by address and
+//! port, the summary recomputed, and the metadata listing the shards.
 //!
-//! Memory grows with the number of records (a key and a file offset each), never with
-//! their size: each winner is read back from its file when it is written.
+//! Memory grows with the number of records (a key, a place in a file and a rank each),
+//! never with their size: each winner is read back from its file when it is written.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
-use crate::commands::AppError;
-use crate::cli::MergeArgs;
-use crate::exit;
-use crate::report::{
-    Formats, ReportSink, Reports, RunEnd, RunMeta, RunSettings, ScanRecord, ScanSource, Summary,
+use super::read::{ReadError, Records, json_beside, records, run_document};
+use super::{
+    Formats, ReportSink, Reports, RewriteError, RunEnd, RunMeta, RunSettings, ScanRecord,
+    ScanSource, Summary,
 };
-use crate::scan::resume::report_path;
 use crate::target::Shard;
 
-/// What the JSON report beside a shard's JSONL says about its run (records skipped).
-#[derive(Debug, Deserialize)]
-struct RunHead {
+/// What the JSON report beside a shard's JSONL says about its run.
+#[derive(Debug)]
+struct Head {
     run: RunMeta,
     summary: Summary,
-    #[serde(default)]
     interrupted: bool,
 }
 
-/// One input file and what it held.
+impl Head {
+    /// The finished JSON report beside `jsonl`; `None` when absent, unfinished or without
+    /// a summary.
+    fn beside(jsonl: &Path) -> Option<Head> {
+        let doc = run_document(&json_beside(jsonl)).ok().flatten()?;
+        Some(Head {
+            summary: doc.summary?,
+            run: doc.run,
+            interrupted: doc.interrupted,
+        })
+    }
+
+    /// The seed and shard the run recorded in its settings.
+    fn shard(&self) -> (Option<u64>, Option<Shard>) {
+        self.run.settings.seed_and_shard()
+    }
+}
+
+/// One input file: its records (kept open to read the winners back) and what it held.
 struct Input {
-    path: PathBuf,
-    reader: BufReader<File>,
-    records: u64,
-    head: Option<RunHead>,
+    records: Records,
+    count: u64,
+    head: Option<Head>,
 }
 
 /// The record kept for one endpoint: where it is, and how good it is.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Kept {
     file: usize,
     offset: u64,
+    line: usize,
     rank: Rank,
 }
 
@@ -70,171 +82,138 @@ impl Rank {
     }
 }
 
-pub fn run(args: MergeArgs, argv: Vec<String>) -> Result<i32, AppError> {
-    let formats = crate::config::output::formats(&args.format)?;
-    refuse_overwriting_inputs(&args.inputs, &args.output, formats)?;
+/// The best record per endpoint seen so far, and how many others were dropped. Pure.
+#[derive(Debug, Default)]
+struct Winners {
+    kept: HashMap<(IpAddr, u16), Kept>,
+    duplicates: u64,
+}
 
-    let mut inputs = Vec::with_capacity(args.inputs.len());
-    let mut kept: HashMap<(IpAddr, u16), Kept> = HashMap::new();
-    let mut duplicates = 0u64;
-    for (file, path) in args.inputs.iter().enumerate() {
-        let (input, found) = scan_input(path)?;
-        for (key, offset, rank) in found {
-            let candidate = Kept { file, offset, rank };
-            match kept.get_mut(&key) {
-                None => {
-                    kept.insert(key, candidate);
-                }
-                Some(existing) => {
-                    duplicates += 1;
-                    if rank > existing.rank {
-                        *existing = candidate;
-                    }
+impl Winners {
+    fn offer(&mut self, key: (IpAddr, u16), candidate: Kept) {
+        match self.kept.get_mut(&key) {
+            None => {
+                self.kept.insert(key, candidate);
+            }
+            Some(existing) => {
+                self.duplicates += 1;
+                if candidate.rank > existing.rank {
+                    *existing = candidate;
                 }
             }
         }
-        inputs.push(input);
     }
 
-    let shards: Vec<(Option<u64>, Option<Shard>)> = inputs
-        .iter()
-        .map(|i| i.head.as_ref().map_or((None, None), shard_of))
-        .collect();
-    let coverage = Coverage::of(&shards);
-    for warning in coverage.warnings() {
-        eprintln!("relayscan: warning: {warning}");
+    /// The winners by address, then port.
+    fn in_order(self) -> Vec<Kept> {
+        let mut order: Vec<((IpAddr, u16), Kept)> = self.kept.into_iter().collect();
+        order.sort_unstable_by_key(|(key, _)| *key);
+        order.into_iter().map(|(_, k)| k).collect()
     }
-    let meta = merged_meta(&inputs, &coverage, duplicates, argv);
-    let mut order: Vec<((IpAddr, u16), Kept)> = kept.into_iter().collect();
-    order.sort_unstable_by_key(|(key, _)| *key);
+}
 
-    let output = |e: crate::report::ReportError| AppError::Output(e.to_string());
-    let mut reports = Reports::create(&args.output, formats).map_err(output)?;
-    reports.begin(&meta).map_err(output)?;
-    let mut summary = Summary::default();
-    for (_, k) in &order {
-        let record = read_at(&mut inputs[k.file], k.offset)?;
-        summary.add(&record);
-        reports.record(&record).map_err(output)?;
+/// The shards read, ready to be written as one report set.
+pub struct Merge {
+    inputs: Vec<Input>,
+    winners: Winners,
+    coverage: Coverage,
+}
+
+/// What a merge wrote.
+#[derive(Debug)]
+pub struct Merged {
+    pub summary: Summary,
+    pub files: usize,
+    pub duplicates: u64,
+    /// The report files, in the order [`Reports::paths`] gives.
+    pub paths: Vec<PathBuf>,
+}
+
+impl Merge {
+    /// Reads every input JSONL (each record's endpoint, place and rank) and the JSON report
+    /// beside it, if there is one. A line that is not a record is bad input, named by
+    /// file:line.
+    pub fn read(paths: &[PathBuf]) -> Result<Merge, ReadError> {
+        let mut inputs = Vec::with_capacity(paths.len());
+        let mut winners = Winners::default();
+        for (file, path) in paths.iter().enumerate() {
+            let mut records = records(path)?;
+            let mut count = 0u64;
+            while let Some(located) = records.next_located() {
+                let located = located?;
+                let r = &located.record;
+                let candidate = Kept {
+                    file,
+                    offset: located.offset,
+                    line: located.line,
+                    rank: Rank::of(r),
+                };
+                winners.offer((r.ip, r.port), candidate);
+                count += 1;
+            }
+            inputs.push(Input {
+                records,
+                count,
+                head: Head::beside(path),
+            });
+        }
+        let shards: Vec<(Option<u64>, Option<Shard>)> = inputs
+            .iter()
+            .map(|i| i.head.as_ref().map_or((None, None), Head::shard))
+            .collect();
+        Ok(Merge {
+            coverage: Coverage::of(&shards),
+            inputs,
+            winners,
+        })
     }
-    // Every shard's plan, when each one says; else what the records cover.
-    let heads: Vec<&RunHead> = inputs.iter().filter_map(|i| i.head.as_ref()).collect();
-    summary.planned = if heads.len() == inputs.len() {
+
+    /// What the inputs lack or repeat as shards of one scan, one sentence each.
+    pub fn warnings(&self) -> Vec<String> {
+        self.coverage.warnings()
+    }
+
+    /// Writes the merged report set at `prefix`: the winners in order, the summary
+    /// recomputed from them.
+    pub fn write(
+        mut self,
+        prefix: &Path,
+        formats: Formats,
+        argv: Vec<String>,
+    ) -> Result<Merged, RewriteError> {
+        let duplicates = self.winners.duplicates;
+        let meta = merged_meta(&self.inputs, &self.coverage, duplicates, argv);
+        let mut reports = Reports::create(prefix, formats)?;
+        reports.begin(&meta)?;
+        let mut summary = Summary::default();
+        for k in std::mem::take(&mut self.winners).in_order() {
+            let record = self.inputs[k.file].records.read_at(k.offset, k.line)?;
+            summary.add(&record);
+            reports.record(&record)?;
+        }
+        let heads: Vec<&Head> = self.inputs.iter().filter_map(|i| i.head.as_ref()).collect();
+        summary.planned = planned(&heads, self.inputs.len(), summary.probed);
+        let end = RunEnd {
+            finished_at: Utc::now(),
+            interrupted: heads.iter().any(|h| h.interrupted),
+        };
+        reports.finish(&end, &summary)?;
+        Ok(Merged {
+            summary,
+            files: self.inputs.len(),
+            duplicates,
+            paths: reports.paths(),
+        })
+    }
+}
+
+/// Every shard's plan, when each one says; else what the records cover.
+fn planned(heads: &[&Head], inputs: usize, probed: u64) -> u128 {
+    if heads.len() == inputs {
         heads.iter().map(|h| h.summary.planned).sum()
     } else {
-        u128::from(summary.probed)
-    };
-    let end = RunEnd {
-        finished_at: Utc::now(),
-        interrupted: heads.iter().any(|h| h.interrupted),
-    };
-    reports.finish(&end, &summary).map_err(output)?;
-    crate::commands::print_out(&summary.render_table());
-    eprintln!(
-        "relayscan: merged {} records from {} files ({duplicates} duplicates dropped)",
-        summary.probed,
-        inputs.len()
-    );
-    for path in reports.paths() {
-        eprintln!("relayscan: wrote {}", path.display());
+        u128::from(probed)
     }
-    Ok(exit::OK)
-}
-
-/// `-o` must not name an input: creating the reports would truncate it before it is read.
-fn refuse_overwriting_inputs(
-    inputs: &[PathBuf],
-    output: &Path,
-    formats: Formats,
-) -> Result<(), AppError> {
-    let outputs: Vec<PathBuf> = ["csv", "jsonl", "json"]
-        .iter()
-        .zip([formats.csv, formats.jsonl, formats.json])
-        .filter(|(_, on)| *on)
-        .map(|(ext, _)| report_path(output, ext))
-        .collect();
-    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    };
-    for input in inputs {
-        if outputs.iter().any(|o| same(input, o)) {
-            return Err(AppError::Usage(format!(
-                "-o {}: would overwrite the input {}; choose another prefix",
-                output.display(),
-                input.display()
-            )));
-        }
-    }
-    Ok(())
-}
-
-type Found = Vec<((IpAddr, u16), u64, Rank)>;
-
-/// Reads one JSONL file: each record's endpoint, byte offset and rank; and the JSON
-/// report beside it, if there is one.
-fn scan_input(path: &Path) -> Result<(Input, Found), AppError> {
-    let open = |p: &Path| {
-        File::open(p).map_err(|e| AppError::Usage(format!("{}: cannot open: {e}", p.display())))
-    };
-    let mut reader = BufReader::new(open(path)?);
-    let mut found = Vec::new();
-    let mut offset = 0u64;
-    let mut line = String::new();
-    let mut number = 0u64;
-    loop {
-        line.clear();
-        let n = reader
-            .read_line(&mut line)
-            .map_err(|e| AppError::Usage(format!("{}: cannot read: {e}", path.display())))?;
-        if n == 0 {
-            break;
-        }
-        number += 1;
-        if !line.trim().is_empty() {
-            let r = parse_record(path, number, &line)?;
-            found.push(((r.ip, r.port), offset, Rank::of(&r)));
-        }
-        offset += n as u64;
-    }
-    let head = read_head(&path.with_extension("json"));
-    let input = Input {
-        path: path.to_path_buf(),
-        reader,
-        records: found.len() as u64,
-        head,
-    };
-    Ok((input, found))
-}
-
-fn parse_record(path: &Path, number: u64, line: &str) -> Result<ScanRecord, AppError> {
-    serde_json::from_str(line).map_err(|e| {
-        AppError::Usage(format!(
-            "{}:{number}: not a relayscan record: {e}",
-            path.display()
-        ))
-    })
-}
-
-/// The run and summary of a finished JSON report; `None` when absent or unfinished
-/// (an interrupted shard's JSON is complete too; a crashed one's is not).
-fn read_head(path: &Path) -> Option<RunHead> {
-    let file = File::open(path).ok()?;
-    serde_json::from_reader(BufReader::new(file)).ok()
-}
-
-fn read_at(input: &mut Input, offset: u64) -> Result<ScanRecord, AppError> {
-    let err =
-        |e: std::io::Error| AppError::Usage(format!("{}: cannot read: {e}", input.path.display()));
-    input.reader.seek(SeekFrom::Start(offset)).map_err(err)?;
-    let mut line = String::new();
-    input.reader.read_line(&mut line).map_err(err)?;
-    parse_record(&input.path, 0, &line)
-}
-
-/// The seed and shard a run recorded in its settings.
-fn shard_of(head: &RunHead) -> (Option<u64>, Option<Shard>) {
-    head.run.settings.seed_and_shard()
 }
 
 /// Which shards of which scan the inputs are.
@@ -313,11 +292,11 @@ fn merged_meta(
     let mut from = Vec::new();
     for input in inputs {
         let mut entry = serde_json::json!({
-            "file": input.path.display().to_string(),
-            "records": input.records,
+            "file": input.records.path().display().to_string(),
+            "records": input.count,
         });
         if let Some(head) = &input.head {
-            let (seed, shard) = shard_of(head);
+            let (seed, shard) = head.shard();
             entry["seed"] = serde_json::json!(seed);
             entry["shard"] = serde_json::json!(shard.map(|s| s.to_string()));
             entry["started_at"] = serde_json::json!(head.run.started_at);
@@ -394,6 +373,60 @@ mod tests {
                 a.status,
                 b.status
             );
+        }
+    }
+
+    #[test]
+    fn the_best_record_per_endpoint_is_kept_and_the_rest_counted() {
+        let at = |h: u32| {
+            "2025-03-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap()
+                + chrono::Duration::hours(h.into())
+        };
+        let kept = |file, evidence, hour| Kept {
+            file,
+            offset: 0,
+            line: 1,
+            rank: Rank {
+                evidence,
+                started_at: at(hour),
+            },
+        };
+        let a: (IpAddr, u16) = ("192.0.2.1".parse().unwrap(), 25);
+        let b: (IpAddr, u16) = ("192.0.2.1".parse().unwrap(), 24);
+        let c: (IpAddr, u16) = ("192.0.2.0".parse().unwrap(), 587);
+        let mut w = Winners::default();
+        // (endpoint, offered) in input order
+        let offers = [
+            (a, kept(0, 1, 5)),
+            (b, kept(0, 0, 1)),
+            (a, kept(1, 2, 0)), // a verdict beats a later answer
+            (a, kept(2, 2, 0)), // a tie keeps the first
+            (c, kept(2, 0, 3)),
+            (b, kept(1, 0, 2)), // the later of two silences
+        ];
+        for (key, k) in offers {
+            w.offer(key, k);
+        }
+        assert_eq!(w.duplicates, 3);
+        assert_eq!(w.in_order(), [kept(2, 0, 3), kept(1, 0, 2), kept(1, 2, 0)]);
+    }
+
+    #[test]
+    fn the_plan_is_the_shards_plans_only_when_every_shard_says() {
+        let head = |planned| Head {
+            run: RunMeta::this_tool(Utc::now(), vec![]),
+            summary: Summary {
+                planned,
+                ..Summary::default()
+            },
+            interrupted: false,
+        };
+        let (h1, h2) = (head(10), head(7));
+        // (heads, inputs, probed, planned)
+        let table: [(&[&Head], usize, u64, u128); 3] =
+            [(&[&h1, &h2], 2, 5, 17), (&[&h1], 2, 5, 5), (&[], 1, 0, 0)];
+        for (heads, inputs, probed, want) in table {
+            assert_eq!(planned(heads, inputs, probed), want, "{inputs} {probed}");
         }
     }
 
