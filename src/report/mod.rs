@@ -11,6 +11,7 @@
 
 pub mod csv;
 pub mod diff;
+pub mod diff_files;
 pub mod domains;
 pub mod gate;
 pub mod html;
