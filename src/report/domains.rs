@@ -109,17 +109,6 @@ pub const DOMAIN_CSV_COLUMNS: &[&str] = &[
     "error",
 ];
 
-/// How worrying a verdict is, for the domain's worst one.
-fn concern(v: Verdict) -> u8 {
-    match v {
-        Verdict::OpenRelay => 4,
-        Verdict::Inconclusive => 3,
-        Verdict::NotSmtp => 2,
-        Verdict::AuthRequired => 1,
-        Verdict::RelayDenied => 0,
-    }
-}
-
 /// Collects what the domains need from the records and writes the domain reports.
 pub struct DomainReport {
     plan: DomainPlan,
@@ -240,11 +229,7 @@ impl DomainReport {
                 h.addresses.iter().map(|a| AddressFacts {
                     host: h.host.clone(),
                     address: a.ip.to_string(),
-                    verdict: a
-                        .endpoints
-                        .iter()
-                        .filter_map(|e| e.verdict)
-                        .max_by_key(|v| concern(*v)),
+                    verdicts: a.endpoints.iter().filter_map(|e| e.verdict).collect(),
                     ptr_names: a.ptr.clone(),
                     ptr_error: a.ptr_error.clone(),
                     fcrdns: a.fcrdns,
@@ -252,18 +237,15 @@ impl DomainReport {
                 })
             })
             .collect();
-        let worst_verdict = facts
-            .iter()
-            .filter_map(|f| f.verdict)
-            .max_by_key(|v| concern(*v));
+        let assessment = assess(d, &facts);
         DomainEntry {
             domain: d.domain.clone(),
             route: d.route,
             route_error: d.route_error.clone(),
             accepts_mail: matches!(d.route, MailRoute::Mx | MailRoute::ImplicitMx),
-            findings: assess(d, &facts),
+            findings: assessment.findings,
             mx,
-            worst_verdict,
+            worst_verdict: assessment.worst_verdict,
             spf: d.spf.clone(),
             dmarc: d.dmarc.clone(),
             mta_sts: d.mta_sts.clone(),
