@@ -1,4 +1,4 @@
-//! Findings about a mail domain as a whole (its DNS and its mail hosts), beside the per-endpoint ones: stable ids, severity, title, remediation, and the pure assessment.
+//! What a mail domain as a whole (its DNS and its mail hosts) means, beside the per-endpoint assessments: the catalogue of domain findings (stable ids, severity, title, remediation) and the pure [`assess`] step, run once per domain when every endpoint of the scan is in.
 
 use std::fmt;
 
@@ -243,12 +243,13 @@ impl DomainFinding {
     }
 }
 
-/// What the scan saw at one mail-host address, for the domain's findings.
+/// What the scan saw at one mail-host address, for the domain's assessment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddressFacts {
     pub host: String,
     pub address: String,
-    pub verdict: Option<Verdict>,
+    /// The verdicts of its endpoints that answered (one per port probed).
+    pub verdicts: Vec<Verdict>,
     pub ptr_names: Vec<String>,
     pub ptr_error: Option<String>,
     pub fcrdns: bool,
@@ -256,8 +257,44 @@ pub struct AddressFacts {
     pub name_matches_ptr: Option<bool>,
 }
 
+/// What one domain means: the worst verdict among its mail hosts' endpoints, and its
+/// findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainAssessment {
+    pub worst_verdict: Option<Verdict>,
+    /// Most severe first.
+    pub findings: Vec<DomainFinding>,
+}
+
+/// Assesses one domain from its resolution and what the scan saw at each of its
+/// mail-host addresses. Pure: the same facts give the same assessment.
+pub fn assess(d: &DomainResolution, addresses: &[AddressFacts]) -> DomainAssessment {
+    DomainAssessment {
+        worst_verdict: worst(addresses.iter().flat_map(|a| a.verdicts.iter().copied())),
+        findings: findings(d, addresses),
+    }
+}
+
+/// The most worrying of `verdicts`, for a domain: open-relay, inconclusive, not-smtp,
+/// auth-required, relay-denied.
+pub fn worst(verdicts: impl IntoIterator<Item = Verdict>) -> Option<Verdict> {
+    verdicts.into_iter().max_by_key(|v| concern(*v))
+}
+
+/// How worrying a verdict is: a relay no one could prove closed (inconclusive) worries
+/// more than a port that does not speak SMTP.
+fn concern(v: Verdict) -> u8 {
+    match v {
+        Verdict::OpenRelay => 4,
+        Verdict::Inconclusive => 3,
+        Verdict::NotSmtp => 2,
+        Verdict::AuthRequired => 1,
+        Verdict::RelayDenied => 0,
+    }
+}
+
 /// The findings of one domain, most severe first.
-pub fn assess(d: &DomainResolution, addresses: &[AddressFacts]) -> Vec<DomainFinding> {
+pub fn findings(d: &DomainResolution, addresses: &[AddressFacts]) -> Vec<DomainFinding> {
     use DomainFindingId as D;
     let mut out = Vec::new();
     let mut add = |id, detail: String| out.push(DomainFinding::new(id, detail));
@@ -291,7 +328,7 @@ pub fn assess(d: &DomainResolution, addresses: &[AddressFacts]) -> Vec<DomainFin
     }
     let open: Vec<String> = addresses
         .iter()
-        .filter(|a| a.verdict == Some(Verdict::OpenRelay))
+        .filter(|a| a.verdicts.contains(&Verdict::OpenRelay))
         .map(|a| format!("{} ({})", a.host, a.address))
         .collect();
     if !open.is_empty() {
@@ -443,7 +480,7 @@ mod tests {
         AddressFacts {
             host: "mx.example.com".into(),
             address: "192.0.2.1".into(),
-            verdict,
+            verdicts: verdict.into_iter().collect(),
             ptr_names: vec!["mx.example.com".into()],
             ptr_error: None,
             fcrdns,
@@ -458,7 +495,45 @@ mod tests {
     #[test]
     fn a_clean_domain_has_none() {
         let d = domain(MailRoute::Mx);
-        assert!(assess(&d, &[facts(Some(Verdict::RelayDenied), true, Some(true))]).is_empty());
+        let a = assess(&d, &[facts(Some(Verdict::RelayDenied), true, Some(true))]);
+        assert_eq!(a.worst_verdict, Some(Verdict::RelayDenied));
+        assert!(a.findings.is_empty(), "{:?}", a.findings);
+    }
+
+    #[test]
+    fn the_worst_verdict_is_the_most_worrying_of_every_endpoint() {
+        use Verdict::*;
+        // (each address's endpoint verdicts, the domain's worst)
+        let table: [(&[&[Verdict]], Option<Verdict>); 7] = [
+            (&[], None),
+            (&[&[], &[]], None),
+            (&[&[RelayDenied, AuthRequired]], Some(AuthRequired)),
+            (&[&[AuthRequired], &[NotSmtp]], Some(NotSmtp)),
+            (&[&[NotSmtp, Inconclusive]], Some(Inconclusive)),
+            (
+                &[&[RelayDenied], &[Inconclusive, OpenRelay]],
+                Some(OpenRelay),
+            ),
+            (&[&[OpenRelay], &[RelayDenied]], Some(OpenRelay)),
+        ];
+        let d = domain(MailRoute::Mx);
+        for (verdicts, want) in table {
+            let addresses: Vec<AddressFacts> = verdicts
+                .iter()
+                .map(|v| AddressFacts {
+                    verdicts: v.to_vec(),
+                    ..facts(None, true, Some(true))
+                })
+                .collect();
+            let a = assess(&d, &addresses);
+            assert_eq!(a.worst_verdict, want, "{verdicts:?}");
+            // An open relay on any port of any address is the domain's finding.
+            let open = a
+                .findings
+                .iter()
+                .any(|f| f.id == DomainFindingId::MxOpenRelay);
+            assert_eq!(open, want == Some(OpenRelay), "{verdicts:?}");
+        }
     }
 
     #[test]
@@ -643,7 +718,7 @@ mod tests {
             ),
         ];
         for (d, addresses, want) in table {
-            let got = assess(&d, &addresses);
+            let got = findings(&d, &addresses);
             assert_eq!(ids(&got), want, "{d:?}");
         }
     }

@@ -46,6 +46,30 @@ impl From<crate::target::BuildError> for AppError {
     }
 }
 
+/// A report that cannot be read is bad input (nothing was sent).
+impl From<crate::report::read::ReadError> for AppError {
+    fn from(e: crate::report::read::ReadError) -> Self {
+        AppError::Usage(e.to_string())
+    }
+}
+
+/// A report that cannot be written is an output failure.
+impl From<crate::report::ReportError> for AppError {
+    fn from(e: crate::report::ReportError) -> Self {
+        AppError::Output(e.to_string())
+    }
+}
+
+/// Reports written from reports: bad input, or an output failure.
+impl From<crate::report::RewriteError> for AppError {
+    fn from(e: crate::report::RewriteError) -> Self {
+        match e {
+            crate::report::RewriteError::Read(e) => e.into(),
+            crate::report::RewriteError::Write(e) => e.into(),
+        }
+    }
+}
+
 impl AppError {
     pub fn exit_code(&self) -> i32 {
         match self {

@@ -1,4 +1,4 @@
-//! The per-domain report: which domains each probed address serves, and at the end of the run PREFIX.domains.csv and the JSON `domains` section (mail hosts by preference, each address's verdict and reverse DNS, the domain's worst verdict, its policy records and findings).
+//! The per-domain report: which domains each probed address serves, what the scan saw of each domain's mail hosts (the input of `assess::domain`), and at the end of the run PREFIX.domains.csv and the JSON `domains` section (mail hosts by preference, each address's verdict and reverse DNS, the domain's policy records, and its assessment as given: worst verdict and findings).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -11,7 +11,7 @@ use super::sanitize::csv_cell;
 use super::{ReportError, ScanRecord, create_file, with_suffix};
 use crate::assess::Severity;
 use crate::assess::Verdict;
-use crate::assess::domain::{AddressFacts, DomainFinding, assess};
+use crate::assess::domain::{AddressFacts, DomainAssessment, DomainFinding};
 use crate::dns::plan::DomainPlan;
 use crate::dns::policy::{Dmarc, Presence, Spf};
 use crate::dns::{DomainResolution, MailRoute, PtrCheck};
@@ -109,17 +109,6 @@ pub const DOMAIN_CSV_COLUMNS: &[&str] = &[
     "error",
 ];
 
-/// How worrying a verdict is, for the domain's worst one.
-fn concern(v: Verdict) -> u8 {
-    match v {
-        Verdict::OpenRelay => 4,
-        Verdict::Inconclusive => 3,
-        Verdict::NotSmtp => 2,
-        Verdict::AuthRequired => 1,
-        Verdict::RelayDenied => 0,
-    }
-}
-
 /// Collects what the domains need from the records and writes the domain reports.
 pub struct DomainReport {
     plan: DomainPlan,
@@ -216,7 +205,8 @@ impl DomainReport {
         }
     }
 
-    fn entry(&self, d: &DomainResolution) -> DomainEntry {
+    /// What the scan saw of one domain's mail hosts.
+    fn observe<'a>(&self, d: &'a DomainResolution) -> DomainObserved<'a> {
         let ports = self.ports_of(&d.domain);
         let mx: Vec<HostResult> = d
             .hosts
@@ -234,56 +224,22 @@ impl DomainReport {
                     .collect(),
             })
             .collect();
-        let facts: Vec<AddressFacts> = mx
-            .iter()
-            .flat_map(|h| {
-                h.addresses.iter().map(|a| AddressFacts {
-                    host: h.host.clone(),
-                    address: a.ip.to_string(),
-                    verdict: a
-                        .endpoints
-                        .iter()
-                        .filter_map(|e| e.verdict)
-                        .max_by_key(|v| concern(*v)),
-                    ptr_names: a.ptr.clone(),
-                    ptr_error: a.ptr_error.clone(),
-                    fcrdns: a.fcrdns,
-                    name_matches_ptr: a.greeting_matches_ptr,
-                })
-            })
-            .collect();
-        let worst_verdict = facts
-            .iter()
-            .filter_map(|f| f.verdict)
-            .max_by_key(|v| concern(*v));
-        DomainEntry {
-            domain: d.domain.clone(),
-            route: d.route,
-            route_error: d.route_error.clone(),
-            accepts_mail: matches!(d.route, MailRoute::Mx | MailRoute::ImplicitMx),
-            findings: assess(d, &facts),
-            mx,
-            worst_verdict,
-            spf: d.spf.clone(),
-            dmarc: d.dmarc.clone(),
-            mta_sts: d.mta_sts.clone(),
-            tls_rpt: d.tls_rpt.clone(),
-        }
+        DomainObserved { resolution: d, mx }
     }
 
-    /// Every domain, in input order.
-    pub fn entries(&self) -> Vec<DomainEntry> {
-        self.plan.domains.iter().map(|d| self.entry(d)).collect()
+    /// What the scan saw of every domain, in input order: the input of each domain's
+    /// assessment.
+    pub fn observed(&self) -> Vec<DomainObserved<'_>> {
+        self.plan.domains.iter().map(|d| self.observe(d)).collect()
     }
 
-    /// Writes PREFIX.domains.csv and returns the entries for the JSON section.
-    pub fn finish(&self) -> Result<Vec<DomainEntry>, ReportError> {
-        let entries = self.entries();
+    /// Writes PREFIX.domains.csv: one row per entry, as given.
+    pub fn write(&self, entries: &[DomainEntry]) -> Result<(), ReportError> {
         let file = create_file(&self.csv_path)?;
         let mut out = csv::Writer::from_writer(std::io::BufWriter::new(file));
         let fail = |e: csv::Error| ReportError::new("write", &self.csv_path, e.into());
         out.write_record(DOMAIN_CSV_COLUMNS).map_err(fail)?;
-        for e in &entries {
+        for e in entries {
             let cells = csv_row(e);
             out.write_record(cells.iter().map(|c| csv_cell(c).into_owned()))
                 .map_err(fail)?;
@@ -293,8 +249,55 @@ impl DomainReport {
             .map_err(|e| ReportError::new("write", &self.csv_path, e.into_error()))?;
         inner
             .flush()
-            .map_err(|e| ReportError::new("write", &self.csv_path, e))?;
-        Ok(entries)
+            .map_err(|e| ReportError::new("write", &self.csv_path, e))
+    }
+}
+
+/// What the scan saw of one domain: its resolution, and per mail-host address its reverse
+/// DNS and its endpoints' results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainObserved<'a> {
+    pub resolution: &'a DomainResolution,
+    pub mx: Vec<HostResult>,
+}
+
+impl DomainObserved<'_> {
+    /// Each mail-host address as `assess::domain` weighs it.
+    pub fn address_facts(&self) -> Vec<AddressFacts> {
+        self.mx
+            .iter()
+            .flat_map(|h| {
+                h.addresses.iter().map(|a| AddressFacts {
+                    host: h.host.clone(),
+                    address: a.ip.to_string(),
+                    verdicts: a.endpoints.iter().filter_map(|e| e.verdict).collect(),
+                    ptr_names: a.ptr.clone(),
+                    ptr_error: a.ptr_error.clone(),
+                    fcrdns: a.fcrdns,
+                    name_matches_ptr: a.greeting_matches_ptr,
+                })
+            })
+            .collect()
+    }
+}
+
+impl DomainEntry {
+    /// One domain's entry: what the scan saw, and its assessment, rendered as given.
+    pub fn new(observed: DomainObserved<'_>, assessment: DomainAssessment) -> DomainEntry {
+        let d = observed.resolution;
+        DomainEntry {
+            domain: d.domain.clone(),
+            route: d.route,
+            route_error: d.route_error.clone(),
+            accepts_mail: matches!(d.route, MailRoute::Mx | MailRoute::ImplicitMx),
+            mx: observed.mx,
+            worst_verdict: assessment.worst_verdict,
+            spf: d.spf.clone(),
+            dmarc: d.dmarc.clone(),
+            mta_sts: d.mta_sts.clone(),
+            tls_rpt: d.tls_rpt.clone(),
+            findings: assessment.findings,
+        }
     }
 }
 
@@ -380,32 +383,26 @@ pub fn csv_row(e: &DomainEntry) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dns::MailHost;
-    use crate::dns::policy::{parse_dmarc, parse_spf};
-    use crate::report::testdata;
+    use crate::assess::domain::{DomainFindingId, assess};
+    use crate::report::testdata::{self, mail_domain, one_domain_plan};
 
-    fn resolution(domain: &str, hosts: &[(&str, u16, &str)]) -> DomainResolution {
-        DomainResolution {
-            domain: domain.into(),
-            route: MailRoute::Mx,
-            route_error: None,
-            hosts: hosts
-                .iter()
-                .map(|(name, pref, ip)| MailHost {
-                    name: name.to_string(),
-                    preference: Some(*pref),
-                    addresses: vec![ip.parse().unwrap()],
-                    error: None,
-                    cname: None,
-                    ip_literal: false,
-                })
-                .collect(),
-            null_mx_mixed: false,
-            spf: parse_spf("v=spf1 mx -all"),
-            dmarc: parse_dmarc("v=DMARC1; p=none; rua=@cmd"),
-            mta_sts: Presence::default(),
-            tls_rpt: Presence::default(),
-        }
+    /// Every domain's entry with its real assessment, as the scan's writer makes them.
+    fn assessed(report: &DomainReport) -> Vec<DomainEntry> {
+        let entry = |o: DomainObserved<'_>| {
+            let assessment = assess(o.resolution, &o.address_facts());
+            DomainEntry::new(o, assessment)
+        };
+        report.observed().into_iter().map(entry).collect()
+    }
+
+    fn csv_rows(report: &DomainReport) -> Vec<csv::StringRecord> {
+        let text = std::fs::read_to_string(report.path()).unwrap();
+        let mut rows = csv::Reader::from_reader(text.as_bytes());
+        assert_eq!(
+            rows.headers().unwrap().iter().collect::<Vec<_>>(),
+            DOMAIN_CSV_COLUMNS
+        );
+        rows.records().map(|r| r.unwrap()).collect()
     }
 
     fn record(ip: &str, verdict: Verdict) -> ScanRecord {
@@ -420,14 +417,14 @@ mod tests {
     fn shared_hosts_are_credited_to_every_domain() {
         let plan = DomainPlan {
             domains: vec![
-                resolution(
+                mail_domain(
                     "a.example",
                     &[
                         ("mx1.provider.example", 10, "192.0.2.1"),
                         ("mx2.provider.example", 20, "192.0.2.2"),
                     ],
                 ),
-                resolution("b.example", &[("mx1.provider.example", 10, "192.0.2.1")]),
+                mail_domain("b.example", &[("mx1.provider.example", 10, "192.0.2.1")]),
             ],
             ..DomainPlan::default()
         };
@@ -447,7 +444,23 @@ mod tests {
                 .is_none()
         );
 
-        let entries = report.finish().unwrap();
+        // What the domains' assessment weighs: every address, with its endpoints' verdicts.
+        let observed = report.observed();
+        let facts: Vec<(String, Vec<Verdict>)> = observed[0]
+            .address_facts()
+            .into_iter()
+            .map(|a| (a.address, a.verdicts))
+            .collect();
+        assert_eq!(
+            facts,
+            [
+                ("192.0.2.1".to_string(), vec![Verdict::RelayDenied]),
+                ("192.0.2.2".to_string(), vec![Verdict::OpenRelay])
+            ]
+        );
+        assert_eq!(observed[1].address_facts()[0].host, "mx1.provider.example");
+
+        let entries = assessed(&report);
         assert_eq!(entries[0].worst_verdict, Some(Verdict::OpenRelay));
         assert_eq!(entries[1].worst_verdict, Some(Verdict::RelayDenied));
         assert_eq!(entries[0].mx[0].preference, Some(10));
@@ -455,13 +468,8 @@ mod tests {
         assert_eq!(ids[0], "mx-open-relay");
         assert!(ids.contains(&"dmarc-policy-none"), "{ids:?}");
 
-        let text = std::fs::read_to_string(report.path()).unwrap();
-        let mut rows = csv::Reader::from_reader(text.as_bytes());
-        assert_eq!(
-            rows.headers().unwrap().iter().collect::<Vec<_>>(),
-            DOMAIN_CSV_COLUMNS
-        );
-        let rows: Vec<csv::StringRecord> = rows.records().map(|r| r.unwrap()).collect();
+        report.write(&entries).unwrap();
+        let rows = csv_rows(&report);
         assert_eq!(rows.len(), 2);
         assert_eq!(&rows[0][0], "a.example");
         assert_eq!(
@@ -479,13 +487,11 @@ mod tests {
 
     #[test]
     fn unanswered_endpoints_show_as_such() {
-        let plan = DomainPlan {
-            domains: vec![resolution("c.example", &[("mx.c.example", 5, "192.0.2.5")])],
-            ..DomainPlan::default()
-        };
+        let plan = one_domain_plan("c.example", "mx.c.example", "192.0.2.5");
         let dir = tempfile::tempdir().unwrap();
         let report = DomainReport::new(plan, &[25, 587], &dir.path().join("scan"));
-        let entries = report.entries();
+        assert!(report.observed()[0].address_facts()[0].verdicts.is_empty());
+        let entries = assessed(&report);
         assert_eq!(entries[0].worst_verdict, None);
         assert_eq!(entries[0].mx[0].addresses[0].endpoints.len(), 2);
         let row = csv_row(&entries[0]);
@@ -494,5 +500,45 @@ mod tests {
             entries[0].mx[0].addresses[0].ptr_error.as_deref(),
             Some("not looked up")
         );
+    }
+
+    /// The report renders the assessment it is given and computes none of its own: here
+    /// the facts (an open relay, DMARC p=none) and the assessment disagree on purpose.
+    #[test]
+    fn the_report_renders_the_assessment_it_is_given() {
+        let plan = one_domain_plan("d.example", "mx.d.example", "192.0.2.7");
+        let dir = tempfile::tempdir().unwrap();
+        let mut report = DomainReport::new(plan, &[25], &dir.path().join("scan"));
+        report
+            .take(&record("192.0.2.7", Verdict::OpenRelay))
+            .unwrap();
+        let given = DomainAssessment {
+            worst_verdict: Some(Verdict::NotSmtp),
+            findings: vec![DomainFinding::new(
+                DomainFindingId::NullMx,
+                "given, not computed".into(),
+            )],
+        };
+        let observed = report.observed().remove(0);
+        let seen = observed.mx.clone();
+        let entry = DomainEntry::new(observed, given.clone());
+        assert_eq!(entry.worst_verdict, given.worst_verdict);
+        assert_eq!(entry.findings, given.findings);
+        assert_eq!(entry.mx, seen, "what the scan saw is kept as it was");
+        assert_eq!(
+            entry.mx[0].addresses[0].endpoints[0].verdict,
+            Some(Verdict::OpenRelay)
+        );
+
+        report.write(std::slice::from_ref(&entry)).unwrap();
+        let row = &csv_rows(&report)[0];
+        let cell = |name: &str| {
+            let i = DOMAIN_CSV_COLUMNS.iter().position(|c| *c == name).unwrap();
+            row[i].to_string()
+        };
+        assert_eq!(cell("worst_verdict"), "not-smtp");
+        assert_eq!(cell("findings"), "null-mx");
+        assert_eq!(cell("severity"), "info");
+        assert_eq!(cell("host_verdicts"), "192.0.2.7:25=open-relay");
     }
 }

@@ -11,15 +11,18 @@
 
 pub mod csv;
 pub mod diff;
+pub mod diff_files;
 pub mod domains;
 pub mod gate;
 pub mod html;
 pub mod json;
 pub mod jsonl;
 pub mod markdown;
+pub mod merge;
 pub mod meta;
 pub mod read;
 pub mod record;
+pub mod regenerate;
 pub mod sanitize;
 pub mod schema;
 pub mod settings;
@@ -53,8 +56,8 @@ pub trait ReportSink: Send {
     fn begin(&mut self, meta: &RunMeta) -> Result<(), ReportError>;
     fn record(&mut self, r: &ScanRecord) -> Result<(), ReportError>;
     fn finish(&mut self, end: &RunEnd, summary: &Summary) -> Result<(), ReportError>;
-    /// The per-domain results, once, just before `finish` (only when the run had mail
-    /// domains). Sinks without a domains section ignore them.
+    /// The per-domain results, assessed, once, just before `finish` (only when the run
+    /// had mail domains). Sinks without a domains section ignore them.
     fn domains(&mut self, _entries: &[domains::DomainEntry]) -> Result<(), ReportError> {
         Ok(())
     }
@@ -107,6 +110,16 @@ impl ReportError {
             io::Error::new(io::ErrorKind::InvalidInput, what.to_string()),
         )
     }
+}
+
+/// A report set written from other reports (`merge`, `report`) failed: an input that is
+/// not a relayscan report (bad input), or a report that cannot be written.
+#[derive(thiserror::Error, Debug)]
+pub enum RewriteError {
+    #[error(transparent)]
+    Read(#[from] read::ReadError),
+    #[error(transparent)]
+    Write(#[from] ReportError),
 }
 
 /// Which report files to write.
@@ -260,12 +273,38 @@ pub fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
+/// The first of `inputs` that writing `formats` at `prefix` would overwrite, and the report
+/// that would: creating a report truncates its file, so that input would be lost before
+/// it is read. Only an existing input can be overwritten (a missing one is reported,
+/// with its name, when it is opened).
+pub fn overwritten_input<'a>(
+    inputs: impl IntoIterator<Item = &'a Path>,
+    prefix: &Path,
+    formats: Formats,
+) -> Option<(&'a Path, PathBuf)> {
+    // (the report as named, the file it is) for the reports that exist already
+    let existing: Vec<(PathBuf, PathBuf)> = formats
+        .extensions()
+        .into_iter()
+        .map(|ext| with_suffix(prefix, ext))
+        .filter_map(|path| path.canonicalize().ok().map(|file| (path, file)))
+        .collect();
+    inputs.into_iter().find_map(|input| {
+        let file = input.canonicalize().ok()?;
+        let (output, _) = existing.iter().find(|(_, f)| *f == file)?;
+        Some((input, output.clone()))
+    })
+}
+
 /// All the report files of one run, written in step.
 pub struct Reports {
     sinks: Vec<Box<dyn ReportSink>>,
     paths: Vec<PathBuf>,
-    /// With mail domains: annotates records and writes PREFIX.domains.csv at the end.
+    /// With mail domains: annotates records, and writes PREFIX.domains.csv when given
+    /// the domains' assessments.
     domains: Option<domains::DomainReport>,
+    /// `domains` was called: the domain reports are written (or failed).
+    domains_given: bool,
 }
 
 impl Reports {
@@ -289,6 +328,7 @@ impl Reports {
             sinks: Vec::new(),
             paths: Vec::new(),
             domains: None,
+            domains_given: false,
         };
         for ext in formats.extensions() {
             let path = with_suffix(prefix, ext);
@@ -312,10 +352,17 @@ impl Reports {
     }
 
     /// Adds the per-domain report: records then list the domains their address
-    /// serves, and `finish` writes PREFIX.domains.csv and the JSON `domains` section.
+    /// serves, and [`ReportSink::domains`], which must come before `finish`, writes
+    /// PREFIX.domains.csv and the JSON `domains` section.
     pub fn attach_domains(&mut self, report: domains::DomainReport) {
         self.paths.push(report.path().to_path_buf());
         self.domains = Some(report);
+    }
+
+    /// What the scan saw of each mail domain so far, for its assessment; `None` without
+    /// mail domains.
+    pub fn domains_observed(&self) -> Option<Vec<domains::DomainObserved<'_>>> {
+        self.domains.as_ref().map(domains::DomainReport::observed)
     }
 
     /// Calls `f` on every sink even when one fails, so that one full disk or one bad file
@@ -347,12 +394,24 @@ impl ReportSink for Reports {
         }
     }
 
+    /// Writes PREFIX.domains.csv (when domains are attached) and hands the entries to
+    /// every sink; a failed CSV leaves the JSON without its `domains` section.
+    fn domains(&mut self, entries: &[domains::DomainEntry]) -> Result<(), ReportError> {
+        self.domains_given = true;
+        if let Some(report) = &self.domains {
+            report.write(entries)?;
+        }
+        self.each(|s| s.domains(entries))
+    }
+
     fn finish(&mut self, end: &RunEnd, summary: &Summary) -> Result<(), ReportError> {
-        // The domain files come first, but a failure there must not leave the others open.
-        let domains = match self.domains.as_ref().map(|d| d.finish()) {
-            Some(Ok(entries)) => self.each(|s| s.domains(&entries)),
-            Some(Err(e)) => Err(e),
-            None => Ok(()),
+        // Domains never given are a bug in the caller; the other files are still closed.
+        let domains = match &self.domains {
+            Some(report) if !self.domains_given => Err(ReportError::misuse(
+                report.path(),
+                "finish() before domains(): the domains were never assessed",
+            )),
+            _ => Ok(()),
         };
         let finished = self.each(|s| s.finish(end, summary));
         domains.and(finished)
@@ -446,6 +505,50 @@ mod tests {
     }
 
     #[test]
+    fn an_input_is_overwritten_only_by_a_report_of_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name);
+        for name in ["scan.jsonl", "scan.json", "other.jsonl", "x.html"] {
+            fs::write(at(name), "").unwrap();
+        }
+        let jsonl: Formats = "jsonl".parse().unwrap();
+        let html: Formats = "html".parse().unwrap();
+        let (scan, other, x) = (at("scan.jsonl"), at("other.jsonl"), at("x.html"));
+        let gone = at("gone.jsonl");
+        let via_dot = dir.path().join(".").join("scan");
+        // (inputs, prefix, formats, the input overwritten and the report named as written)
+        type Case<'a> = (Vec<&'a Path>, PathBuf, Formats, Option<(&'a Path, PathBuf)>);
+        let table: Vec<Case> = vec![
+            (
+                vec![&scan],
+                at("scan"),
+                Formats::DATA,
+                Some((&scan, scan.clone())),
+            ),
+            (
+                vec![&other, &scan],
+                via_dot.clone(),
+                jsonl,
+                Some((&scan, with_suffix(&via_dot, "jsonl"))),
+            ),
+            (vec![&scan], at("scan"), "csv,json".parse().unwrap(), None),
+            (vec![&scan], at("new"), Formats::ALL, None),
+            (vec![&x], at("x"), html, Some((&x, x.clone()))),
+            // A missing input is reported when it is opened.
+            (vec![&gone], at("gone"), jsonl, None),
+        ];
+        for (inputs, prefix, formats, want) in table {
+            let got = overwritten_input(inputs.iter().copied(), &prefix, formats);
+            assert_eq!(
+                got,
+                want,
+                "{inputs:?} -o {} --format {formats}",
+                prefix.display()
+            );
+        }
+    }
+
+    #[test]
     fn report_error_message_names_path_and_cause() {
         let e = ReportError::new(
             "write",
@@ -476,6 +579,7 @@ mod tests {
 
     mod reports {
         use super::super::*;
+        use crate::assess::Verdict;
         use crate::report::testdata;
         use chrono::Utc;
 
@@ -594,6 +698,74 @@ mod tests {
                 panic!("accepted a prefix without a file name");
             };
             assert!(e.to_string().contains("file name"), "{e}");
+        }
+
+        /// Reports with one mail domain whose mail host answered as an open relay.
+        fn with_a_domain(prefix: &Path) -> Reports {
+            let mut reports = Reports::create(prefix, "json".parse().unwrap()).unwrap();
+            let plan = testdata::one_domain_plan("d.example", "mx.d.example", "192.0.2.1");
+            reports.attach_domains(domains::DomainReport::new(plan, &[25], prefix));
+            reports
+                .begin(&RunMeta::this_tool(Utc::now(), vec![]))
+                .unwrap();
+            let mut open = ScanRecord::of_outcome(testdata::open_relay_outcome());
+            (open.ip, open.port) = ("192.0.2.1".parse().unwrap(), 25);
+            reports.record(&open).unwrap();
+            reports
+        }
+
+        #[test]
+        fn domain_reports_render_the_assessments_they_are_given() {
+            use crate::assess::domain::{DomainAssessment, DomainFinding, DomainFindingId};
+            let dir = tempfile::tempdir().unwrap();
+            let prefix = dir.path().join("scan");
+            let mut reports = with_a_domain(&prefix);
+            let observed = reports.domains_observed().unwrap();
+            assert_eq!(
+                observed[0].address_facts()[0].verdicts,
+                [Verdict::OpenRelay]
+            );
+            // Not what the facts say: whatever is given is what is written.
+            let given = DomainAssessment {
+                worst_verdict: Some(Verdict::AuthRequired),
+                findings: vec![DomainFinding::new(
+                    DomainFindingId::SpfNoAll,
+                    "given".into(),
+                )],
+            };
+            let entries: Vec<domains::DomainEntry> = observed
+                .into_iter()
+                .map(|o| domains::DomainEntry::new(o, given.clone()))
+                .collect();
+            reports.domains(&entries).unwrap();
+            reports.finish(&end(), &Summary::default()).unwrap();
+
+            let doc: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(with_suffix(&prefix, "json")).unwrap())
+                    .unwrap();
+            assert_eq!(doc["domains"], serde_json::to_value(&entries).unwrap());
+            assert_eq!(doc["domains"][0]["worst_verdict"], "auth-required");
+            assert_eq!(doc["domains"][0]["findings"][0]["id"], "spf-no-all");
+            let csv = fs::read_to_string(with_suffix(&prefix, "domains.csv")).unwrap();
+            assert!(
+                csv.lines().nth(1).unwrap().contains(",auth-required,"),
+                "{csv}"
+            );
+        }
+
+        #[test]
+        fn finishing_without_the_domains_assessed_is_a_named_error_that_closes_the_rest() {
+            let dir = tempfile::tempdir().unwrap();
+            let prefix = dir.path().join("scan");
+            let mut reports = with_a_domain(&prefix);
+            let e = reports.finish(&end(), &Summary::default()).unwrap_err();
+            assert!(e.to_string().contains("never assessed"), "{e}");
+            assert_eq!(e.path, with_suffix(&prefix, "domains.csv"));
+            let doc: serde_json::Value =
+                serde_json::from_str(&fs::read_to_string(with_suffix(&prefix, "json")).unwrap())
+                    .unwrap();
+            assert_eq!(doc["summary"]["probed"], 0, "the JSON is finished");
+            assert!(doc.get("domains").is_none());
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Reading reports back: records from a JSONL file (line by line, errors naming file:line) and a run's metadata from its JSON document.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::meta::{RunEnd, RunMeta};
 use super::record::ScanRecord;
+use super::summary::Summary;
 use super::upgrade::upgrade;
 use crate::assess::{Facts, draw};
 
@@ -30,11 +31,26 @@ pub enum ReadError {
 }
 
 /// The records of a JSONL report, one at a time, so that a file of any size streams.
-/// Blank lines are skipped.
+/// Blank lines are skipped. Each record's place in the file is known, so that a reader
+/// that keeps only places (merge) can read the record again later.
 pub struct Records {
     path: PathBuf,
-    lines: std::io::Lines<BufReader<File>>,
+    reader: BufReader<File>,
+    /// Bytes read so far: where the next line starts.
+    offset: u64,
+    /// Lines read so far (1-based number of the last one).
     line: usize,
+    text: String,
+}
+
+/// A record and where it stands in its file.
+#[derive(Debug)]
+pub struct Located {
+    /// Byte offset of its line, for [`Records::read_at`].
+    pub offset: u64,
+    /// 1-based line number, for errors.
+    pub line: usize,
+    pub record: ScanRecord,
 }
 
 /// Opens `path` for [`Records`].
@@ -45,35 +61,81 @@ pub fn records(path: &Path) -> Result<Records, ReadError> {
     })?;
     Ok(Records {
         path: path.to_path_buf(),
-        lines: BufReader::new(file).lines(),
+        reader: BufReader::new(file),
+        offset: 0,
         line: 0,
+        text: String::new(),
     })
+}
+
+impl Records {
+    /// The file being read.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The next record with its place in the file.
+    pub fn next_located(&mut self) -> Option<Result<Located, ReadError>> {
+        loop {
+            let offset = self.offset;
+            match self.read_line() {
+                Ok(0) => return None,
+                Ok(n) => self.offset += n as u64,
+                Err(e) => return Some(Err(e)),
+            }
+            self.line += 1;
+            if self.text.trim().is_empty() {
+                continue;
+            }
+            let line = self.line;
+            return Some(self.parse(line).map(|record| Located {
+                offset,
+                line,
+                record,
+            }));
+        }
+    }
+
+    /// The record at `offset` (line number `line`), as [`Records::next_located`] found it.
+    /// Iterating after this call goes on from after that record.
+    pub fn read_at(&mut self, offset: u64, line: usize) -> Result<ScanRecord, ReadError> {
+        self.reader
+            .seek(SeekFrom::Start(offset))
+            .map_err(|cause| self.io(cause))?;
+        let n = self.read_line()?;
+        (self.offset, self.line) = (offset + n as u64, line);
+        self.parse(line)
+    }
+
+    /// Reads one line into `text`; returns its length in bytes (0 at the end).
+    fn read_line(&mut self) -> Result<usize, ReadError> {
+        self.text.clear();
+        self.reader
+            .read_line(&mut self.text)
+            .map_err(|cause| self.io(cause))
+    }
+
+    fn parse(&self, line: usize) -> Result<ScanRecord, ReadError> {
+        parse_line(&self.text).map_err(|cause| ReadError::Record {
+            path: self.path.clone(),
+            line,
+            cause,
+        })
+    }
+
+    fn io(&self, cause: std::io::Error) -> ReadError {
+        ReadError::Io {
+            path: self.path.clone(),
+            cause,
+        }
+    }
 }
 
 impl Iterator for Records {
     type Item = Result<ScanRecord, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            let text = match self.lines.next()? {
-                Ok(text) => text,
-                Err(cause) => {
-                    return Some(Err(ReadError::Io {
-                        path: self.path.clone(),
-                        cause,
-                    }));
-                }
-            };
-            self.line += 1;
-            if text.trim().is_empty() {
-                continue;
-            }
-            return Some(parse_line(&text).map_err(|cause| ReadError::Record {
-                path: self.path.clone(),
-                line: self.line,
-                cause,
-            }));
-        }
+        self.next_located().map(|r| r.map(|l| l.record))
     }
 }
 
@@ -84,7 +146,11 @@ pub fn parse_line(text: &str) -> Result<ScanRecord, serde_json::Error> {
     let mut value: serde_json::Value = serde_json::from_str(text)?;
     upgrade(&mut value).map_err(serde::de::Error::custom)?;
     let has_findings = value.get("findings").is_some();
-    let mut record: ScanRecord = serde_json::from_value(value)?;
+    let mut record: ScanRecord = match serde_json::from_value(value) {
+        Ok(record) => record,
+        // On the error path only: the text as it stands names the column of the fault.
+        Err(e) => return Err(serde_json::from_str::<ScanRecord>(text).err().unwrap_or(e)),
+    };
     if !has_findings {
         let drawn = draw(&Facts {
             status: record.status,
@@ -102,33 +168,54 @@ pub fn parse_line(text: &str) -> Result<ScanRecord, serde_json::Error> {
 }
 
 /// The parts of a JSON report that describe the run; the records are skipped unread.
-#[derive(Deserialize)]
-struct RunDocument {
-    run: RunMeta,
-    finished_at: Option<DateTime<Utc>>,
+#[derive(Debug, Deserialize)]
+pub struct RunDocument {
+    pub run: RunMeta,
+    /// Written by `finish`, with `finished_at`; `None` too when it does not read as a
+    /// summary (merge then counts that run's plan as unknown; `report` does not need it).
+    #[serde(default, deserialize_with = "summary_if_valid")]
+    pub summary: Option<Summary>,
+    pub finished_at: Option<DateTime<Utc>>,
     #[serde(default)]
-    interrupted: bool,
+    pub interrupted: bool,
 }
 
-/// The run metadata and end of the JSON document at `path`, when it is there and complete.
-/// `Err` says why not, for a note to the user; a missing document is `Ok(None)`.
-pub fn run_of(path: &Path) -> Result<Option<(RunMeta, Option<RunEnd>)>, String> {
+fn summary_if_valid<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Summary>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    Ok(serde_json::from_value(value).ok())
+}
+
+impl RunDocument {
+    /// How the run ended, when the document says.
+    pub fn end(&self) -> Option<RunEnd> {
+        self.finished_at.map(|finished_at| RunEnd {
+            finished_at,
+            interrupted: self.interrupted,
+        })
+    }
+}
+
+/// Where a scan wrote its JSON report beside its JSONL: `scan.jsonl` -> `scan.json`.
+pub fn json_beside(jsonl: &Path) -> PathBuf {
+    jsonl.with_extension("json")
+}
+
+/// The run part of the JSON document at `path`, when it is there and complete (an
+/// interrupted run's document is complete too; a crashed one's is not). `Err` says why
+/// not, for a note to the user; a missing document is `Ok(None)`.
+pub fn run_document(path: &Path) -> Result<Option<RunDocument>, String> {
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
-    let doc: RunDocument = serde_json::from_reader(BufReader::new(file)).map_err(|e| {
+    let doc = serde_json::from_reader(BufReader::new(file)).map_err(|e| {
         format!(
             "{} is not a complete relayscan JSON report: {e}",
             path.display()
         )
     })?;
-    let end = doc.finished_at.map(|finished_at| RunEnd {
-        finished_at,
-        interrupted: doc.interrupted,
-    });
-    Ok(Some((doc.run, end)))
+    Ok(Some(doc))
 }
 
 #[cfg(test)]
@@ -147,14 +234,44 @@ mod tests {
         assert!(it.next().unwrap().is_ok());
         assert!(it.next().unwrap().is_ok());
         let e = it.next().unwrap().unwrap_err();
-        assert!(
-            e.to_string()
-                .starts_with(&format!("{}:4: not a relayscan record", path.display())),
-            "{e}"
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{}:4: not a relayscan record: invalid IP address syntax at line 1 column 9",
+                path.display()
+            )
         );
         assert!(it.next().is_none());
         let missing = records(&dir.path().join("nope.jsonl")).err().unwrap();
         assert!(missing.to_string().starts_with("cannot read "), "{missing}");
+    }
+
+    #[test]
+    fn a_located_record_reads_again_at_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scan.jsonl");
+        let open = ScanRecord::of_outcome(testdata::open_relay_outcome());
+        let refused = ScanRecord::of_outcome(testdata::refused_outcome());
+        let line = |r: &ScanRecord| serde_json::to_string(r).unwrap();
+        let text = format!("\n{}\r\n\n{}\n", line(&open), line(&refused));
+        std::fs::write(&path, &text).unwrap();
+        let mut it = records(&path).unwrap();
+        let first = it.next_located().unwrap().unwrap();
+        let second = it.next_located().unwrap().unwrap();
+        assert!(it.next_located().is_none());
+        // (offset, line): blank lines count as lines, CRLF as two bytes.
+        assert_eq!((first.offset, first.line), (1, 2));
+        let after_first = 1 + line(&open).len() as u64 + 2;
+        assert_eq!((second.offset, second.line), (after_first + 1, 4));
+        assert_eq!(it.read_at(second.offset, second.line).unwrap(), refused);
+        assert_eq!(it.read_at(first.offset, first.line).unwrap(), open);
+        // A wrong place is bad input named by file and line, not a panic.
+        let e = it.read_at(3, 2).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{}:2: not a relayscan record", path.display())),
+            "{e}"
+        );
     }
 
     #[test]
@@ -174,21 +291,27 @@ mod tests {
     }
 
     #[test]
-    fn run_of_reads_complete_documents_only() {
+    fn run_document_reads_complete_documents_only() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("scan.json");
-        assert!(matches!(run_of(&path), Ok(None)));
+        assert!(matches!(run_document(&path), Ok(None)));
         let meta = RunMeta::this_tool(Utc::now(), vec!["relayscan".into()]);
         let doc = serde_json::json!({
             "schema_version": 1, "run": meta, "records": [{"ignored": true}],
             "summary": {}, "finished_at": "2025-03-01T12:00:00Z", "interrupted": true
         });
         std::fs::write(&path, doc.to_string()).unwrap();
-        let (back, end) = run_of(&path).unwrap().unwrap();
-        assert_eq!(back, meta);
-        assert!(end.unwrap().interrupted);
+        let back = run_document(&path).unwrap().unwrap();
+        assert_eq!(back.run, meta);
+        assert!(back.end().unwrap().interrupted);
+        assert_eq!(back.summary, None, "{{}} is not a summary");
+        let mut doc = doc;
+        doc["summary"] = serde_json::to_value(Summary::default()).unwrap();
+        std::fs::write(&path, doc.to_string()).unwrap();
+        let back = run_document(&path).unwrap().unwrap();
+        assert_eq!(back.summary, Some(Summary::default()));
         // What an interrupted writer leaves: no tail.
         std::fs::write(&path, "{\"schema_version\":1,\n\"run\":{}").unwrap();
-        assert!(run_of(&path).unwrap_err().contains("not a complete"));
+        assert!(run_document(&path).unwrap_err().contains("not a complete"));
     }
 }

@@ -2,6 +2,9 @@
 
 use chrono::{TimeZone, Utc};
 
+use crate::dns::plan::DomainPlan;
+use crate::dns::policy::{Presence, parse_dmarc, parse_spf};
+use crate::dns::{DomainResolution, MailHost, MailRoute};
 use crate::probe::{Dialogue, Hello, Leg, Outcome, RelayAttempt, Status};
 use crate::smtp::{Capabilities, Direction, Reply, TranscriptLine};
 use crate::target::Endpoint;
@@ -110,6 +113,40 @@ pub fn refused_outcome() -> Outcome {
         transcript_truncated: false,
         tls: None,
         timing: Default::default(),
+    }
+}
+
+/// A mail domain with MX `hosts` (name, preference, address), SPF `mx -all` and DMARC
+/// `p=none` with a `rua` a spreadsheet would run as a formula.
+pub fn mail_domain(domain: &str, hosts: &[(&str, u16, &str)]) -> DomainResolution {
+    DomainResolution {
+        domain: domain.into(),
+        route: MailRoute::Mx,
+        route_error: None,
+        hosts: hosts
+            .iter()
+            .map(|(name, pref, ip)| MailHost {
+                name: name.to_string(),
+                preference: Some(*pref),
+                addresses: vec![ip.parse().unwrap()],
+                error: None,
+                cname: None,
+                ip_literal: false,
+            })
+            .collect(),
+        null_mx_mixed: false,
+        spf: parse_spf("v=spf1 mx -all"),
+        dmarc: parse_dmarc("v=DMARC1; p=none; rua=@cmd"),
+        mta_sts: Presence::default(),
+        tls_rpt: Presence::default(),
+    }
+}
+
+/// The plan of one [`mail_domain`] with one mail host at preference 10.
+pub fn one_domain_plan(domain: &str, host: &str, ip: &str) -> DomainPlan {
+    DomainPlan {
+        domains: vec![mail_domain(domain, &[(host, 10, ip)])],
+        ..DomainPlan::default()
     }
 }
 

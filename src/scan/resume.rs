@@ -7,7 +7,8 @@ use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use crate::report::{Formats, ReportError, ReportSink, Reports, RunMeta, ScanRecord};
+use crate::report::read::parse_line;
+use crate::report::{Formats, ReportError, ReportSink, Reports, RunMeta};
 
 /// Why reports could not be reopened: bad input (exit 2) or a file we cannot write (exit 3).
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +70,8 @@ pub fn reopen(
     let reader = BufReader::new(file.take(jsonl_bytes));
     for (n, line) in reader.lines().enumerate() {
         let line = line.map_err(|e| ReportError::new("read", &source, e))?;
-        let record: ScanRecord = serde_json::from_str(&line).map_err(|e| {
+        // Read as every report reader reads a record: older schemas upgraded.
+        let record = parse_line(&line).map_err(|e| {
             ResumeError::Input(format!(
                 "cannot resume: {}:{}: not a relayscan record: {e}",
                 source.display(),
@@ -96,7 +98,7 @@ pub fn finish_replay(prefix: &Path) -> Result<(), ReportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{RunEnd, Summary};
+    use crate::report::{RunEnd, ScanRecord, Summary};
     use chrono::Utc;
 
     fn sample(n: u16) -> ScanRecord {
@@ -152,6 +154,28 @@ mod tests {
             serde_json::from_str(&fs::read_to_string(report_path(&prefix, "json")).unwrap())
                 .unwrap();
         assert_eq!(doc["records"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn records_of_an_older_schema_are_replayed_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("scan");
+        let v1 = r#"{"schema_version":1,"ip":"192.0.2.5","port":25,"status":"completed","started_at":"2025-03-01T12:00:00Z","dialogue":{"ehlo":{"code":250,"lines":["mx"]},"attempts":[]},"findings":[]}"#;
+        let counted = format!("{v1}\n");
+        fs::write(report_path(&prefix, "jsonl"), &counted).unwrap();
+        let meta = RunMeta::this_tool(Utc::now(), vec![]);
+        let (_, replayed) = reopen(
+            &prefix,
+            "jsonl".parse().unwrap(),
+            counted.len() as u64,
+            &meta,
+        )
+        .unwrap();
+        assert_eq!(replayed, 1);
+        let text = fs::read_to_string(report_path(&prefix, "jsonl")).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["schema_version"], 2);
+        assert_eq!(back["dialogue"]["first"]["hello"]["ehlo"]["code"], 250);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Runs a scan space in its order: concurrency cap (semaphore), global rate (governor),
-//! per-subnet rate (keyed governor), Ctrl-C, one writer task that also keeps the checkpoint.
+//! per-subnet rate (keyed governor), Ctrl-C, one writer task that assesses each outcome
+//! (and, once every record is in, each mail domain) and also keeps the checkpoint.
 //!
 //! Probes never wait on report I/O beyond the bounded channel's backpressure, and the
 //! writer holds one record at a time.
@@ -14,8 +15,10 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::assess::domain::assess as assess_domain;
 use crate::assess::{Assessment, assess_outcome};
 use crate::probe::{Outcome, ProbeSettings, Status};
+use crate::report::domains::DomainEntry;
 use crate::report::{ReportError, ReportSink, Reports, RunEnd, ScanRecord, Summary, sanitize};
 use crate::scan::backoff::{FdPressure, probe_with_backoff};
 use crate::scan::checkpoint::{Checkpoint, Ledger};
@@ -204,7 +207,8 @@ fn report_panic(joined: Result<(), tokio::task::JoinError>) {
     }
 }
 
-/// The single consumer of outcomes: summary, progress, transcripts, reports, checkpoint.
+/// The single consumer of outcomes: assessments, summary, progress, transcripts, reports,
+/// checkpoint; at the end, the mail domains' assessments.
 struct Writer {
     reports: Reports,
     ledger: Ledger,
@@ -266,8 +270,31 @@ impl Writer {
             finished_at: chrono::Utc::now(),
             interrupted: self.stopping.stop.is_cancelled(),
         };
+        let domains = self.assess_domains();
         let finished = self.reports.finish(&end, &self.summary);
-        (self.summary, self.cut_off, self.pace, result.and(finished))
+        (
+            self.summary,
+            self.cut_off,
+            self.pace,
+            result.and(domains).and(finished),
+        )
+    }
+
+    /// What each mail domain means, once, now that every record is in: its worst
+    /// verdict and findings from its resolution and its endpoints' verdicts. The domain
+    /// reports then render these assessments as given.
+    fn assess_domains(&mut self) -> Result<(), ReportError> {
+        let Some(observed) = self.reports.domains_observed() else {
+            return Ok(());
+        };
+        let entries: Vec<DomainEntry> = observed
+            .into_iter()
+            .map(|o| {
+                let assessment = assess_domain(o.resolution, &o.address_facts());
+                DomainEntry::new(o, assessment)
+            })
+            .collect();
+        self.reports.domains(&entries)
     }
 
     /// One outcome: counted, shown, written, and marked finished in the ledger.
