@@ -25,4 +25,5 @@ mod resume;
 mod scale;
 mod shards;
 mod tls;
+mod unchanged;
 mod verdicts;
