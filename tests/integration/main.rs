@@ -15,6 +15,7 @@ mod input;
 mod interrupt;
 mod misbehave;
 mod old_checkpoint;
+mod old_records;
 mod pace;
 mod pipelining;
 mod plan;

@@ -17,8 +17,9 @@ use std::time::Duration;
 use relayscan::report::ScanRecord;
 use relayscan_lab::Persona;
 use relayscan_lab::hostile::Misbehaviour;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use crate::support::conclusions::Conclusions;
 use crate::support::personas::start_lab;
 use crate::support::{LabProcess, hostile, nets, read_jsonl, run, stderr};
 
@@ -47,55 +48,6 @@ impl fmt::Display for Key {
             port,
         } = self;
         write!(f, "{bed} {mode}: {server} ({port})")
-    }
-}
-
-/// What must not change in a record.
-#[derive(Debug, PartialEq, Eq, Deserialize)]
-struct Conclusions {
-    status: String,
-    verdict: Option<String>,
-    open_tests: Vec<u8>,
-    accepts_any_recipient: bool,
-    /// `id:severity`, in the record's order (most severe first).
-    findings: Vec<String>,
-}
-
-impl Conclusions {
-    fn of(r: &ScanRecord) -> Conclusions {
-        Conclusions {
-            status: name(r.status),
-            verdict: r.verdict.map(name),
-            open_tests: r.open_tests.clone(),
-            accepts_any_recipient: r.accepts_any_recipient,
-            findings: r
-                .findings
-                .iter()
-                .map(|f| format!("{}:{}", name(f.id), name(f.severity)))
-                .collect(),
-        }
-    }
-}
-
-impl fmt::Display for Conclusions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} {} open {:?} any-recipient {} findings {:?}",
-            self.status,
-            self.verdict.as_deref().unwrap_or("(no verdict)"),
-            self.open_tests,
-            self.accepts_any_recipient,
-            self.findings
-        )
-    }
-}
-
-/// How reports spell `value`: its serde name.
-fn name(value: impl Serialize) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(text)) => text,
-        other => panic!("not serialised as a name: {other:?}"),
     }
 }
 
