@@ -7,7 +7,8 @@ use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use crate::report::{Formats, ReportError, ReportSink, Reports, RunMeta, ScanRecord};
+use crate::report::read::parse_line;
+use crate::report::{Formats, ReportError, ReportSink, Reports, RunMeta};
 
 /// Why reports could not be reopened: bad input (exit 2) or a file we cannot write (exit 3).
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +70,9 @@ pub fn reopen(
     let reader = BufReader::new(file.take(jsonl_bytes));
     for (n, line) in reader.lines().enumerate() {
         let line = line.map_err(|e| ReportError::new("read", &source, e))?;
-        let record: ScanRecord = serde_json::from_str(&line).map_err(|e| {
+        // Read as every reader does, so that a record of an older schema (a run begun by
+        // an older relayscan) is upgraded, not stripped of what moved.
+        let record = parse_line(&line).map_err(|e| {
             ResumeError::Input(format!(
                 "cannot resume: {}:{}: not a relayscan record: {e}",
                 source.display(),
@@ -96,7 +99,7 @@ pub fn finish_replay(prefix: &Path) -> Result<(), ReportError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{RunEnd, Summary};
+    use crate::report::{RunEnd, ScanRecord, Summary};
     use chrono::Utc;
 
     fn sample(n: u16) -> ScanRecord {
@@ -152,6 +155,37 @@ mod tests {
             serde_json::from_str(&fs::read_to_string(report_path(&prefix, "json")).unwrap())
                 .unwrap();
         assert_eq!(doc["records"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_record_of_an_older_schema_is_replayed_upgraded_with_every_attempt() {
+        // The first record main wrote at 31795cf (schema 1), an open relay: 16 attempts
+        // and a control at the top of its dialogue.
+        let fixture = include_str!("../../tests/fixtures/main-31795cf/scan.jsonl");
+        let old = fixture.lines().next().unwrap().to_string() + "\n";
+        let v1: serde_json::Value = serde_json::from_str(&old).unwrap();
+        assert_eq!(v1["schema_version"], 1);
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("scan");
+        fs::write(report_path(&prefix, "jsonl"), &old).unwrap();
+        let meta = RunMeta::this_tool(Utc::now(), vec![]);
+        let (mut reports, replayed) =
+            reopen(&prefix, Formats::ALL, old.len() as u64, &meta).unwrap();
+        assert_eq!(replayed, 1);
+        let end = RunEnd {
+            finished_at: Utc::now(),
+            interrupted: false,
+        };
+        reports.finish(&end, &Summary::default()).unwrap();
+        let text = fs::read_to_string(report_path(&prefix, "jsonl")).unwrap();
+        let new: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(new["schema_version"], crate::report::SCHEMA_VERSION);
+        let first = &new["dialogue"]["first"];
+        assert_eq!(first["attempts"], v1["dialogue"]["attempts"]);
+        assert_eq!(first["attempts"].as_array().unwrap().len(), 16);
+        assert_eq!(first["control"], v1["dialogue"]["control"]);
+        assert_eq!(new["verdict"], v1["verdict"]);
+        assert_eq!(new["findings"], v1["findings"]);
     }
 
     #[test]
