@@ -153,9 +153,9 @@ networks! {
     /// pace.rs: the pace line.
     PACE = [127, 0, 110, 0], 24;
     /// unchanged.rs: the lab of the personas of main's conclusions, every scan mode.
-    UNCHANGED_LAB = [127, 0, 120, 0], 24;
+    UNCHANGED_LAB = [127, 0, 130, 0], 24;
     /// unchanged.rs: the hostile lab, pipelined and not.
-    UNCHANGED_HOSTILE = [127, 0, 121, 0], 24;
+    UNCHANGED_HOSTILE = [127, 0, 131, 0], 24;
     /// postfix.rs: the real-MTA test bed, one Postfix instance per policy (.1 upwards), for
     /// postfix.rs, audit.rs and unchanged.rs.
     POSTFIX = [127, 1, 0, 0], 24;
