@@ -148,6 +148,99 @@ mod tests {
         }
     }
 
+    /// Records written by main at 31795cf (schema 1), verbatim: see the fixture's README.
+    const MAIN_31795CF: [&str; 2] = [
+        include_str!("../../tests/fixtures/main-31795cf/scan.jsonl"),
+        include_str!("../../tests/fixtures/main-31795cf/rescan.jsonl"),
+    ];
+
+    #[test]
+    fn every_attempt_of_records_written_by_main_at_31795cf_survives_the_upgrade() {
+        let lines: Vec<&str> = MAIN_31795CF.iter().flat_map(|f| f.lines()).collect();
+        assert_eq!(lines.len(), 12);
+        let mut legs_with_tests = [0; 2];
+        for line in lines {
+            let v1: Value = serde_json::from_str(line).unwrap();
+            let what = format!("{}:{}", v1["ip"], v1["port"]);
+            assert_eq!(v1["schema_version"], json!(1), "{what}");
+            let before = &v1["dialogue"];
+            let record =
+                crate::report::read::parse_line(line).unwrap_or_else(|e| panic!("{what}: {e}"));
+            let mut v2 = v1.clone();
+            upgrade(&mut v2).unwrap();
+            let after = &v2["dialogue"];
+            assert_eq!(record.schema_version, SCHEMA_VERSION, "{what}");
+
+            // Each leg holds its version 1 attempts and control: as many typed, the same
+            // JSON.
+            let d = &record.dialogue;
+            let legs = [
+                (
+                    &before["attempts"],
+                    &before["control"],
+                    &after["first"],
+                    Some(&d.first),
+                ),
+                (
+                    &before["after_tls"]["attempts"],
+                    &before["after_tls"]["control"],
+                    &after["after_starttls"],
+                    d.after_starttls.as_ref(),
+                ),
+            ];
+            for (n, (attempts, control, leg_json, leg)) in legs.into_iter().enumerate() {
+                let count = attempts.as_array().map_or(0, Vec::len);
+                let kept = leg.map_or(0, |l| l.attempts.len());
+                assert_eq!(kept, count, "{what}: leg {n} attempts");
+                if count > 0 {
+                    assert_eq!(leg_json["attempts"], *attempts, "{what}: leg {n}");
+                    legs_with_tests[n] += 1;
+                }
+                let control_kept = leg.and_then(|l| l.control.as_ref());
+                assert_eq!(
+                    control_kept.is_some(),
+                    !control.is_null(),
+                    "{what}: leg {n} control"
+                );
+                if let Some(c) = control_kept {
+                    assert_eq!(leg_json["control"], *control, "{what}: leg {n}");
+                    assert_eq!(c.rcpt_to, control["rcpt_to"].as_str().unwrap(), "{what}");
+                }
+            }
+            // A second leg exactly when version 1 had one.
+            assert_eq!(
+                d.after_starttls.is_some(),
+                !before["after_tls"].is_null(),
+                "{what}"
+            );
+            // The hello and greeting carry over; the tests' leg says whether they were
+            // pipelined, as the whole record did in version 1.
+            assert_eq!(after["first"]["hello"]["ehlo"], before["ehlo"], "{what}");
+            assert_eq!(
+                d.first
+                    .hello
+                    .as_ref()
+                    .and_then(|h| h.helo.as_ref())
+                    .is_some(),
+                !before["helo"].is_null(),
+                "{what}"
+            );
+            assert_eq!(after["greeting"], before["greeting"], "{what}");
+            let tested = [Some(&d.first), d.after_starttls.as_ref()]
+                .into_iter()
+                .flatten()
+                .find(|l| !l.attempts.is_empty());
+            if let Some(leg) = tested {
+                assert_eq!(json!(leg.pipelined), v1["timing"]["pipelined"], "{what}");
+            }
+        }
+        // Both legs were exercised: tests in plaintext, and tests after STARTTLS.
+        assert!(
+            legs_with_tests.iter().all(|&n| n > 0),
+            "{legs_with_tests:?}"
+        );
+    }
+
     #[test]
     fn current_records_pass_and_newer_ones_are_refused() {
         let mut current = json!({"schema_version": SCHEMA_VERSION, "dialogue": {"first": {}}});

@@ -70,7 +70,8 @@ pub fn reopen(
     let reader = BufReader::new(file.take(jsonl_bytes));
     for (n, line) in reader.lines().enumerate() {
         let line = line.map_err(|e| ReportError::new("read", &source, e))?;
-        // Read as every report reader reads a record: older schemas upgraded.
+        // Read as every reader does, so that a record of an older schema (a run begun by
+        // an older relayscan) is upgraded, not stripped of what moved.
         let record = parse_line(&line).map_err(|e| {
             ResumeError::Input(format!(
                 "cannot resume: {}:{}: not a relayscan record: {e}",
@@ -157,25 +158,34 @@ mod tests {
     }
 
     #[test]
-    fn records_of_an_older_schema_are_replayed_upgraded() {
+    fn a_record_of_an_older_schema_is_replayed_upgraded_with_every_attempt() {
+        // The first record main wrote at 31795cf (schema 1), an open relay: 16 attempts
+        // and a control at the top of its dialogue.
+        let fixture = include_str!("../../tests/fixtures/main-31795cf/scan.jsonl");
+        let old = fixture.lines().next().unwrap().to_string() + "\n";
+        let v1: serde_json::Value = serde_json::from_str(&old).unwrap();
+        assert_eq!(v1["schema_version"], 1);
         let dir = tempfile::tempdir().unwrap();
         let prefix = dir.path().join("scan");
-        let v1 = r#"{"schema_version":1,"ip":"192.0.2.5","port":25,"status":"completed","started_at":"2025-03-01T12:00:00Z","dialogue":{"ehlo":{"code":250,"lines":["mx"]},"attempts":[]},"findings":[]}"#;
-        let counted = format!("{v1}\n");
-        fs::write(report_path(&prefix, "jsonl"), &counted).unwrap();
+        fs::write(report_path(&prefix, "jsonl"), &old).unwrap();
         let meta = RunMeta::this_tool(Utc::now(), vec![]);
-        let (_, replayed) = reopen(
-            &prefix,
-            "jsonl".parse().unwrap(),
-            counted.len() as u64,
-            &meta,
-        )
-        .unwrap();
+        let (mut reports, replayed) =
+            reopen(&prefix, Formats::ALL, old.len() as u64, &meta).unwrap();
         assert_eq!(replayed, 1);
+        let end = RunEnd {
+            finished_at: Utc::now(),
+            interrupted: false,
+        };
+        reports.finish(&end, &Summary::default()).unwrap();
         let text = fs::read_to_string(report_path(&prefix, "jsonl")).unwrap();
-        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(back["schema_version"], 2);
-        assert_eq!(back["dialogue"]["first"]["hello"]["ehlo"]["code"], 250);
+        let new: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(new["schema_version"], crate::report::SCHEMA_VERSION);
+        let first = &new["dialogue"]["first"];
+        assert_eq!(first["attempts"], v1["dialogue"]["attempts"]);
+        assert_eq!(first["attempts"].as_array().unwrap().len(), 16);
+        assert_eq!(first["control"], v1["dialogue"]["control"]);
+        assert_eq!(new["verdict"], v1["verdict"]);
+        assert_eq!(new["findings"], v1["findings"]);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! Needs root and Debian's postfix (`.ci/run` installs it). Elsewhere each test says
 //! SKIPPED and why; under `CI=true` a missing Postfix fails it.
 
-use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::LazyLock;
@@ -16,7 +16,7 @@ use relayscan::probe::Status;
 use relayscan::report::ScanRecord;
 
 use crate::support::skip::{self, Need};
-use crate::support::{nets, read_jsonl, run, stderr};
+use crate::support::{both_ways, nets, scan_each};
 
 /// One Postfix policy and what a correct scanner must conclude about it.
 struct Case {
@@ -204,8 +204,11 @@ impl Drop for Instance {
 pub struct Scanned {
     pub policy: String,
     pub addr: Ipv4Addr,
+    /// The record of the pipelined scan, which every test here looks at.
     pub record: ScanRecord,
-    /// Postfix's own log of the scan.
+    /// The record of the same scan with `--no-pipelining`, made at the same time.
+    pub unpipelined: ScanRecord,
+    /// Postfix's own log of both scans.
     pub log: String,
     /// The instance's main.cf and master.cf.
     pub main_cf: String,
@@ -215,7 +218,8 @@ pub struct Scanned {
 }
 
 /// Every policy of the test bed, each on its own instance, started side by side, scanned
-/// once for the whole test binary (postfix.rs and audit.rs), then stopped.
+/// once for the whole test binary (postfix.rs, audit.rs, unchanged.rs) pipelined and once
+/// with `--no-pipelining`, then stopped.
 static TEST_BED: LazyLock<Vec<Scanned>> = LazyLock::new(|| {
     let dir = tempfile::tempdir().expect("temp dir");
     let policies = policies();
@@ -241,14 +245,16 @@ static TEST_BED: LazyLock<Vec<Scanned>> = LazyLock::new(|| {
         wait_listening(SocketAddrV4::new(addr(n), port), policy);
     }
 
-    let prefix = dir.path().join("scan");
     let range = format!("{}-{}", addr(0), addr(policies.len() - 1));
-    let out = run(
-        &[
+    let addrs: Vec<IpAddr> = (0..policies.len()).map(|n| addr(n).into()).collect();
+    let scan = |name: &str, extra: &[&str]| {
+        let prefix = dir.path().join(name);
+        let port = port.to_string();
+        let mut args = vec![
             "scan",
             &range,
             "-p",
-            &port.to_string(),
+            &port,
             "-o",
             prefix.to_str().expect("utf-8 path"),
             "--format",
@@ -256,30 +262,28 @@ static TEST_BED: LazyLock<Vec<Scanned>> = LazyLock::new(|| {
             "--no-progress",
             "--read-timeout",
             "10s",
-        ],
-        Duration::from_secs(120),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let records = read_jsonl(&prefix.with_extension("jsonl"));
-    assert_eq!(records.len(), policies.len(), "{}", stderr(&out));
+        ];
+        args.extend(extra);
+        scan_each(&args, &prefix, &addrs)
+    };
+    // Pipelined (what Postfix advertises) and one command at a time.
+    let [records, unpipelined] = both_ways(scan);
     let scanned = policies
         .into_iter()
         .zip(&instances)
+        .zip(records.into_iter().zip(unpipelined))
         .enumerate()
-        .map(|(n, (policy, instance))| {
-            let record = records
-                .iter()
-                .find(|r| r.ip == addr(n))
-                .unwrap_or_else(|| panic!("no record for {policy}"))
-                .clone();
+        .map(|(n, ((policy, instance), (record, unpipelined)))| {
             Scanned {
-                log: logged_disconnect(instance),
+                // One session per scan.
+                log: logged_disconnects(instance, 2),
                 main_cf: instance.file("main.cf"),
                 master_cf: instance.file("master.cf"),
                 mynetworks: instance.mynetworks(),
                 policy,
                 addr: addr(n),
                 record,
+                unpipelined,
             }
         })
         .collect();
@@ -292,13 +296,13 @@ static TEST_BED: LazyLock<Vec<Scanned>> = LazyLock::new(|| {
     scanned
 });
 
-/// The instance's log once it holds the end of the scan's session (Postfix writes it as
+/// The instance's log once it holds the end of `sessions` sessions (Postfix writes each as
 /// the client leaves, maybe after the scan has ended); waits 10 s at most.
-fn logged_disconnect(instance: &Instance) -> String {
+fn logged_disconnects(instance: &Instance, sessions: usize) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let log = instance.log();
-        if log.contains("disconnect from") || Instant::now() > deadline {
+        if log.matches("disconnect from").count() >= sessions || Instant::now() > deadline {
             return log;
         }
         std::thread::sleep(Duration::from_millis(50));

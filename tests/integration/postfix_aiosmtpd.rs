@@ -1,15 +1,14 @@
 //! A second, independent SMTP implementation beside Postfix: aiosmtpd (Debian's python3-aiosmtpd) on `nets::AIOSMTPD` with relay policies (tests/mta/aiosmtpd-relay.py).
 //!
-//! The servers are started and scanned once for the module, then stopped before any test
-//! looks at the records. Without Debian's Python and aiosmtpd each test says SKIPPED and
+//! The servers are started and scanned once for the test binary (here and unchanged.rs),
+//! then stopped before any test looks at the records. Without Debian's Python and aiosmtpd each test says SKIPPED and
 //! why; under `CI=true` it fails instead.
 
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddrV4;
+use std::net::{IpAddr, SocketAddrV4};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use relayscan::assess::Verdict;
 use relayscan::probe::Status;
@@ -17,7 +16,7 @@ use relayscan::report::ScanRecord;
 
 use crate::postfix::{assert_never_data, free_port, mta_dir, wait_listening};
 use crate::support::skip::{self, Need, PYTHON};
-use crate::support::{nets, read_jsonl, run, stderr};
+use crate::support::{both_ways, nets, scan_each};
 
 /// One aiosmtpd server; killed when dropped (closing its stdin also stops it).
 struct Server(Child);
@@ -83,11 +82,22 @@ const CASES: [Case; 4] = [
     },
 ];
 
-/// Every policy's record, in `CASES` order.
-static SCANNED: LazyLock<Vec<ScanRecord>> = LazyLock::new(|| {
+/// One aiosmtpd server as it was scanned; the server itself has stopped.
+pub struct Scanned {
+    pub policy: &'static str,
+    /// The record of the scan every test here looks at (aiosmtpd does not advertise
+    /// PIPELINING, so it is one command at a time too).
+    pub record: ScanRecord,
+    /// The record of the same scan with `--no-pipelining`, made at the same time.
+    pub unpipelined: ScanRecord,
+}
+
+/// Every policy's server, in `CASES` order, scanned once for the whole test binary
+/// (this module and unchanged.rs) as it is and with `--no-pipelining`, then stopped.
+static SCANNED: LazyLock<Vec<Scanned>> = LazyLock::new(|| {
     let addr = |n: usize| nets::AIOSMTPD.host(1 + n as u32);
     let port = free_port(addr(0));
-    let _servers: Vec<Server> = CASES
+    let servers: Vec<Server> = CASES
         .iter()
         .enumerate()
         .map(|(n, case)| Server::start(case.policy, SocketAddrV4::new(addr(n), port)))
@@ -96,46 +106,57 @@ static SCANNED: LazyLock<Vec<ScanRecord>> = LazyLock::new(|| {
         wait_listening(SocketAddrV4::new(addr(n), port), case.policy);
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let prefix = dir.path().join("scan");
-    let out = run(
-        &[
+    let range = format!("{}-{}", addr(0), addr(CASES.len() - 1));
+    let addrs: Vec<IpAddr> = (0..CASES.len()).map(|n| addr(n).into()).collect();
+    let scan = |name: &str, extra: &[&str]| {
+        let prefix = dir.path().join(name);
+        let port = port.to_string();
+        let mut args = vec![
             "scan",
-            &format!("{}-{}", addr(0), addr(CASES.len() - 1)),
+            &range,
             "-p",
-            &port.to_string(),
+            &port,
             "-o",
             path_text(&prefix),
             "--no-progress",
-        ],
-        Duration::from_secs(120),
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let records = read_jsonl(&prefix.with_extension("jsonl"));
-    assert_eq!(records.len(), CASES.len(), "{}", stderr(&out));
-    (0..CASES.len())
-        .map(|n| {
-            records
-                .iter()
-                .find(|r| r.ip == addr(n))
-                .unwrap_or_else(|| panic!("no record for aiosmtpd {}", CASES[n].policy))
-                .clone()
+        ];
+        args.extend(extra);
+        scan_each(&args, &prefix, &addrs)
+    };
+    let [records, unpipelined] = both_ways(scan);
+    drop(servers);
+    CASES
+        .iter()
+        .zip(records.into_iter().zip(unpipelined))
+        .map(|(case, (record, unpipelined))| Scanned {
+            policy: case.policy,
+            record,
+            unpipelined,
         })
         .collect()
 });
 
-/// Each case with its record and a label; `None` after skipping (no aiosmtpd).
-fn scanned() -> Option<Vec<(&'static Case, &'static ScanRecord, String)>> {
+/// The scanned servers; `None` after skipping (no aiosmtpd).
+pub fn test_bed() -> Option<&'static [Scanned]> {
     if skip::unless(&[Need::PythonModule {
         module: "aiosmtpd",
         install: "apt-get install python3-aiosmtpd",
     }]) {
         return None;
     }
+    Some(&SCANNED)
+}
+
+/// Each case with its record and a label; `None` after skipping (no aiosmtpd).
+fn scanned() -> Option<Vec<(&'static Case, &'static ScanRecord, String)>> {
     Some(
         CASES
             .iter()
-            .zip(SCANNED.iter())
-            .map(|(c, r)| (c, r, format!("aiosmtpd {} at {}", c.policy, r.endpoint())))
+            .zip(test_bed()?)
+            .map(|(c, s)| {
+                let r = &s.record;
+                (c, r, format!("aiosmtpd {} at {}", c.policy, r.endpoint()))
+            })
             .collect(),
     )
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use relayscan::report::ScanRecord;
 use relayscan_lab::launcher::{LabLauncher, LabReady, RunningLab};
 
+pub mod conclusions;
 pub mod hostile;
 pub mod nets;
 pub mod personas;
@@ -54,6 +55,39 @@ pub fn run(args: &[&str], limit: Duration) -> Output {
         stdout: stdout.join().expect("stdout reader"),
         stderr: stderr.join().expect("stderr reader"),
     }
+}
+
+/// Runs `relayscan scan` with `args`, whose `-o` is `prefix`, and expects exit 0 and one
+/// JSONL record for each of `addrs`: returns those, in the order of `addrs`.
+pub fn scan_each(args: &[&str], prefix: &Path, addrs: &[IpAddr]) -> Vec<ScanRecord> {
+    let out = run(args, Duration::from_secs(120));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let records = read_jsonl(&prefix.with_extension("jsonl"));
+    assert_eq!(records.len(), addrs.len(), "{}", stderr(&out));
+    addrs
+        .iter()
+        .map(|&ip| {
+            records
+                .iter()
+                .find(|r| r.ip == ip)
+                .unwrap_or_else(|| panic!("no record for {ip}: {}", stderr(&out)))
+                .clone()
+        })
+        .collect()
+}
+
+/// Runs `scan` twice at the same time, as it is and with `--no-pipelining`: it gets a name
+/// for its reports and the flags to add. Returns [pipelined, one command at a time].
+pub fn both_ways<T: Send>(scan: impl Fn(&str, &[&str]) -> T + Sync) -> [T; 2] {
+    let scan = &scan;
+    std::thread::scope(|s| {
+        [
+            ("pipelined", &[][..]),
+            ("unpipelined", &["--no-pipelining"][..]),
+        ]
+        .map(|(name, flags)| s.spawn(move || scan(name, flags)))
+        .map(|h| h.join().expect("scan thread"))
+    })
 }
 
 /// Reads `pipe` to its end on a thread of its own.

@@ -154,10 +154,14 @@ networks! {
     PACE = [127, 0, 110, 0], 24;
     /// desync.rs: the personas whose replies fall out of step, pipelined and not.
     DESYNC = [127, 0, 111, 0], 24;
+    /// unchanged.rs: the lab of the personas of main's conclusions, every scan mode.
+    UNCHANGED_LAB = [127, 0, 130, 0], 24;
+    /// unchanged.rs: the hostile lab, pipelined and not.
+    UNCHANGED_HOSTILE = [127, 0, 131, 0], 24;
     /// postfix.rs: the real-MTA test bed, one Postfix instance per policy (.1 upwards), for
-    /// postfix.rs and audit.rs.
+    /// postfix.rs, audit.rs and unchanged.rs.
     POSTFIX = [127, 1, 0, 0], 24;
-    /// postfix_aiosmtpd.rs: aiosmtpd servers (.1 upwards).
+    /// postfix_aiosmtpd.rs: aiosmtpd servers (.1 upwards), for it and unchanged.rs.
     AIOSMTPD = [127, 1, 1, 0], 24;
     /// tests/mta/postfix/base.cf: the only client the test-bed Postfix trusts; never used.
     POSTFIX_TRUSTED_CLIENT = [127, 255, 255, 254], 32;
