@@ -568,10 +568,7 @@ impl Session {
     pub fn refuse_unsolicited(&mut self) -> Result<(), SessionError> {
         // Bytes behind a read that filled its room are in the socket, not yet in the
         // buffer: taken in now, or they would be read as the answer to what we send next.
-        // A short read left nothing behind, so this costs no syscall in the usual case.
-        if self.maybe_more {
-            self.take_ready();
-        }
+        self.catch_up();
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -603,6 +600,14 @@ impl Session {
             }
         }
         self.maybe_more = false;
+    }
+
+    /// [`Session::take_ready`], but only when the last read filled all its room: a short
+    /// read left nothing behind, so the usual case costs no syscall.
+    pub fn catch_up(&mut self) {
+        if self.maybe_more {
+            self.take_ready();
+        }
     }
 
     /// The complete replies already received and not read (after [`Session::take_ready`]),
@@ -641,7 +646,7 @@ impl Session {
             }
         };
         if reply.is_some() {
-            self.take_ready();
+            self.catch_up();
         }
         // Shutdown may need to write (a TLS close_notify): bound it as well, with a
         // small floor so a plain TCP FIN still goes out when the time is up.

@@ -294,7 +294,7 @@ impl Conversation {
             accepted_rcpts: 0,
             body: None,
             tls: false,
-            stray: StrayState::default(),
+            stray: StrayState::new(persona),
         }
     }
 
@@ -332,6 +332,9 @@ impl Conversation {
             _ => self.smtp(line, greylist),
         };
         let mut answer = self.finish(answer);
+        if !self.stray.strays() {
+            return answer;
+        }
         let verb = verb_of(trim(line));
         let verb = KNOWN_VERBS
             .into_iter()
@@ -339,7 +342,7 @@ impl Conversation {
             .unwrap_or("");
         let code = answer.code();
         let lines = std::mem::take(&mut answer.lines);
-        answer.lines = self.stray.answer(self.persona, verb, code, self.tls, lines);
+        answer.lines = self.stray.answer(verb, code, self.tls, lines);
         answer
     }
 

@@ -43,27 +43,41 @@ pub fn stray_of(p: Persona) -> Option<(Stray, bool)> {
     })
 }
 
-/// Where one connection is in its straying: a line owed before the next answer, and
-/// whether the one stray a connection sends has gone.
+/// Where one connection is in its straying: how its persona strays, a line owed before
+/// the next answer, and whether the one stray a connection sends has gone.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StrayState {
+    plan: Option<(Stray, bool)>,
     owed: bool,
     spent: bool,
 }
 
 impl StrayState {
-    /// The answer persona `p` gives to a command with `verb` (uppercase) in place of
-    /// `lines`, whose code `code` is already decided; `tls` when the dialogue runs over
-    /// TLS. The 220 to STARTTLS is never touched: the handshake follows it.
+    /// The state of a new connection to persona `p`: decided once, so that the sound
+    /// personas (almost every lab host) pay nothing per command.
+    pub fn new(p: Persona) -> StrayState {
+        StrayState {
+            plan: stray_of(p),
+            ..StrayState::default()
+        }
+    }
+
+    /// Whether this connection's persona strays at all.
+    pub fn strays(&self) -> bool {
+        self.plan.is_some()
+    }
+
+    /// The answer to a command with `verb` (uppercase) in place of `lines`, whose code
+    /// `code` is already decided; `tls` when the dialogue runs over TLS. The 220 to
+    /// STARTTLS is never touched: the handshake follows it.
     pub fn answer(
         &mut self,
-        p: Persona,
         verb: &str,
         code: Option<u16>,
         tls: bool,
         mut lines: Vec<Cow<'static, str>>,
     ) -> Vec<Cow<'static, str>> {
-        let Some((stray, only_over_tls)) = stray_of(p) else {
+        let Some((stray, only_over_tls)) = self.plan else {
             return lines;
         };
         if (only_over_tls && !tls) || code == Some(220) || lines.is_empty() {
@@ -86,7 +100,8 @@ impl StrayState {
 
     /// TLS started: what happened in plaintext does not count (RFC 3207 starts afresh).
     pub fn restart(&mut self) {
-        *self = StrayState::default();
+        self.owed = false;
+        self.spent = false;
     }
 }
 
@@ -100,13 +115,13 @@ mod tests {
     use super::*;
 
     fn run(p: Persona, tls: bool, exchange: &[(&str, u16)]) -> Vec<Vec<String>> {
-        let mut state = StrayState::default();
+        let mut state = StrayState::new(p);
         exchange
             .iter()
             .map(|&(verb, code)| {
                 let line = Cow::Owned(format!("{code} answer to {verb}"));
                 state
-                    .answer(p, verb, Some(code), tls, vec![line])
+                    .answer(verb, Some(code), tls, vec![line])
                     .into_iter()
                     .map(|l| l.into_owned())
                     .collect()
@@ -155,14 +170,8 @@ mod tests {
             assert!(run(p, false, &DIALOGUE).iter().all(|a| a.len() == 1), "{p}");
         }
         // The 220 to STARTTLS is never followed by a stray: the handshake is next.
-        let mut state = StrayState::default();
-        let go = state.answer(
-            Persona::ExtraReplies,
-            "STARTTLS",
-            Some(220),
-            false,
-            vec![Cow::Borrowed("220 go")],
-        );
+        let mut state = StrayState::new(Persona::ExtraReplies);
+        let go = state.answer("STARTTLS", Some(220), false, vec![Cow::Borrowed("220 go")]);
         assert_eq!(go, ["220 go"]);
     }
 
@@ -171,6 +180,8 @@ mod tests {
         for p in [Persona::Closed, Persona::OpenRelay, Persona::DoubleGreeting] {
             assert!(run(p, false, &DIALOGUE).iter().all(|a| a.len() == 1), "{p}");
         }
+        assert!(!StrayState::new(Persona::Closed).strays());
+        assert!(StrayState::new(Persona::StrayAfterMailTls).strays());
         assert!(greets_twice(Persona::DoubleGreeting) && !greets_twice(Persona::Closed));
     }
 }

@@ -5,7 +5,9 @@
 
 use super::flow::{self, Flow, Pace, Stop, ask_group, timed};
 use super::{Talk, Which};
-use crate::probe::model::RelayAttempt;
+use std::fmt;
+
+use crate::probe::model::{AttemptLabel, RelayAttempt};
 use crate::probe::relay::{Envelopes, control_recipient};
 use crate::probe::timing::{Phase, Timing};
 use crate::smtp::{Command, Reply, Session};
@@ -138,14 +140,18 @@ impl Step {
         }
     }
 
-    /// "test 5 RCPT", "control MAIL".
-    fn name(self, a: &RelayAttempt) -> String {
+    /// "test 5 RCPT", "control MAIL": written out only when a reason or a note needs
+    /// it, not once per command sent.
+    fn name(self, a: &RelayAttempt) -> StepName {
         let verb = match self {
             Step::Rset => "RSET",
             Step::Mail => "MAIL",
             Step::Rcpt => "RCPT",
         };
-        format!("{} {verb}", a.label())
+        StepName {
+            label: a.label(),
+            verb,
+        }
     }
 
     /// The last step of `a` that has a reply.
@@ -159,6 +165,19 @@ impl Step {
             Step::Mail => a.mail.as_ref(),
             Step::Rcpt => a.rcpt.as_ref(),
         }
+    }
+}
+
+/// The name of one step of one attempt.
+#[derive(Debug, Clone, Copy)]
+struct StepName {
+    label: AttemptLabel,
+    verb: &'static str,
+}
+
+impl fmt::Display for StepName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.label, self.verb)
     }
 }
 
@@ -192,7 +211,7 @@ async fn exchange(session: &mut Session, attempt: &mut RelayAttempt) -> Option<S
             Ok(reply) => reply,
             Err(stop) => return Some(stop),
         };
-        let closing = reply.is_closing().then(|| Stop::closing(&name, &reply));
+        let closing = reply.is_closing().then(|| Stop::closing(name, &reply));
         let refused_sender = step == Step::Mail && !reply.is_positive();
         *step.slot(attempt) = Some(reply);
         if closing.is_some() {
@@ -300,15 +319,17 @@ async fn send_group(
     planned: &mut [RelayAttempt],
     slots: &[(usize, Step)],
 ) -> Option<(usize, Stop)> {
-    let mut cmds = Vec::with_capacity(slots.len());
-    let mut steps = Vec::with_capacity(slots.len());
-    for &(i, step) in slots {
-        if let Some(a) = planned.get(i) {
-            cmds.push(step.command(a));
-            steps.push(step.name(a));
-        }
-    }
-    let (replies, stopped) = ask_group(session, &cmds, &steps).await;
+    let cmds: Vec<Command> = slots
+        .iter()
+        .filter_map(|&(i, step)| planned.get(i).map(|a| step.command(a)))
+        .collect();
+    let names = |at: usize| {
+        slots
+            .get(at)
+            .and_then(|&(i, step)| planned.get(i).map(|a| step.name(a).to_string()))
+            .unwrap_or_default()
+    };
+    let (replies, stopped) = ask_group(session, &cmds, &names).await;
     let desync = stopped.as_ref().is_some_and(|s| s.stop.desync);
     if !desync {
         for (&(i, step), reply) in slots.iter().zip(replies) {
@@ -389,7 +410,7 @@ async fn careful_exchange(
         let closing = answer
             .reply
             .is_closing()
-            .then(|| Stop::closing(&name, &answer.reply));
+            .then(|| Stop::closing(name, &answer.reply));
         let refused_sender = step == Step::Mail && !answer.reply.is_positive();
         attempt.set_aside.extend(answer.extras);
         attempt.ambiguous |= answer.ambiguous;

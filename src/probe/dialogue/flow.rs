@@ -6,6 +6,7 @@
 //! or one too many, is a *desync*: the dialogue stops as a protocol error, and no reply
 //! of it counts as the answer to the command it came after.
 
+use std::fmt::{self, Display};
 use std::future::Future;
 use std::time::Instant;
 
@@ -37,34 +38,34 @@ pub(super) struct Stop {
 }
 
 impl Stop {
-    pub fn from_error(step: impl Into<String>, error: &SessionError) -> Stop {
+    pub fn from_error(step: impl Display, error: &SessionError) -> Stop {
         // Bytes that came before their command was sent are replies out of step.
         if let SessionError::Protocol(ReplyError::Unsolicited { .. }) = error {
             return Stop::out_of_step(step, error.to_string());
         }
         Stop {
             status: status_of(error),
-            step: step.into(),
+            step: step.to_string(),
             detail: error.to_string(),
             desync: false,
         }
     }
 
     /// The server said 421: it is closing the connection.
-    pub fn closing(step: impl Into<String>, reply: &Reply) -> Stop {
+    pub fn closing(step: impl Display, reply: &Reply) -> Stop {
         Stop {
             status: Status::Dropped,
-            step: step.into(),
+            step: step.to_string(),
             detail: format!("the server is closing the connection: {}", reply.summary()),
             desync: false,
         }
     }
 
     /// The replies and the commands fell out of step at `step`; `detail` quotes the lines.
-    pub fn out_of_step(step: impl Into<String>, detail: String) -> Stop {
+    pub fn out_of_step(step: impl Display, detail: String) -> Stop {
         Stop {
             status: Status::ProtocolError,
-            step: step.into(),
+            step: step.to_string(),
             detail: format!("replies out of step with our commands: {detail}"),
             desync: true,
         }
@@ -122,7 +123,11 @@ pub(super) async fn timed<F: Future>(timing: &mut Timing, phase: Phase, step: F)
 
 /// One command and its reply, which must be able to answer it. A 421 is returned like
 /// any reply: the caller records it, then stops.
-pub(super) async fn ask(session: &mut Session, cmd: &Command, step: &str) -> Result<Reply, Stop> {
+pub(super) async fn ask(
+    session: &mut Session,
+    cmd: &Command,
+    step: &(impl Display + ?Sized),
+) -> Result<Reply, Stop> {
     let reply = session
         .command(cmd)
         .await
@@ -133,7 +138,7 @@ pub(super) async fn ask(session: &mut Session, cmd: &Command, step: &str) -> Res
     Ok(reply)
 }
 
-pub(super) fn cannot_answer(step: &str, cmd: &Command, reply: &Reply) -> Stop {
+pub(super) fn cannot_answer(step: &(impl Display + ?Sized), cmd: &Command, reply: &Reply) -> Stop {
     Stop::out_of_step(
         step,
         format!("\"{}\" cannot answer {}", reply.summary(), cmd.step_name()),
@@ -162,7 +167,7 @@ pub(super) struct Answer {
 pub(super) async fn ask_careful(
     session: &mut Session,
     cmd: &Command,
-    step: &str,
+    step: &(impl Display + ?Sized),
 ) -> Result<Answer, Stop> {
     let late = late_replies(session, step)?;
     let first = session
@@ -188,7 +193,7 @@ pub(super) async fn ask_careful(
 
 /// The complete replies that came unasked since the last answer was read: they cannot
 /// answer a command not yet sent.
-fn late_replies(session: &mut Session, step: &str) -> Result<Vec<Reply>, Stop> {
+fn late_replies(session: &mut Session, step: &(impl Display + ?Sized)) -> Result<Vec<Reply>, Stop> {
     session.take_ready();
     session
         .buffered_replies()
@@ -197,7 +202,10 @@ fn late_replies(session: &mut Session, step: &str) -> Result<Vec<Reply>, Stop> {
 
 /// Takes off, and notes, the replies that came unasked before `step`'s command is sent
 /// (one command at a time, in a rerun).
-pub(super) fn set_aside_late(session: &mut Session, step: &str) -> Result<Vec<Reply>, Stop> {
+pub(super) fn set_aside_late(
+    session: &mut Session,
+    step: &(impl Display + ?Sized),
+) -> Result<Vec<Reply>, Stop> {
     let late = late_replies(session, step)?;
     if !late.is_empty() {
         session.note(format!(
@@ -242,9 +250,8 @@ pub(super) struct GroupStop {
 pub(super) async fn ask_group(
     session: &mut Session,
     cmds: &[Command],
-    steps: &[String],
+    step_of: &(dyn Fn(usize) -> String + Sync),
 ) -> (Vec<Reply>, Option<GroupStop>) {
-    let step_of = |i: usize| steps.get(i).cloned().unwrap_or_default();
     let broke = |at: usize, stop: Stop| Some(GroupStop { at, stop });
     if let Err(e) = session.pipeline(cmds).await {
         return (Vec::new(), broke(0, Stop::from_error(step_of(0), &e)));
@@ -268,15 +275,28 @@ pub(super) async fn ask_group(
         }
     }
     let last = cmds.len().saturating_sub(1);
-    let after = format!("the replies to a group of {} commands", cmds.len());
+    let after = GroupOf(cmds.len());
     let stop = leftover(session, &step_of(last), &after);
     (replies, stop.and_then(|stop| broke(last, stop)))
 }
 
+/// "the replies to a group of N commands", written only when a reason needs it.
+struct GroupOf(usize);
+
+impl Display for GroupOf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the replies to a group of {} commands", self.0)
+    }
+}
+
 /// Bytes the server sent beyond the replies we asked for (`after` says which): a reply
 /// too many, so every pairing before it may be off by one. They go to the transcript.
-pub(super) fn leftover(session: &mut Session, step: &str, after: &str) -> Option<Stop> {
-    session.take_ready();
+pub(super) fn leftover(
+    session: &mut Session,
+    step: &(impl Display + ?Sized),
+    after: &(impl Display + ?Sized),
+) -> Option<Stop> {
+    session.catch_up();
     let bytes = session.buffered_len();
     if bytes == 0 {
         return None;
@@ -291,7 +311,11 @@ pub(super) fn leftover(session: &mut Session, step: &str, after: &str) -> Option
 
 /// Notes in the transcript the replies a careful step set aside, so that a reader sees
 /// which reply was taken as the answer and which were not.
-pub(super) fn note_set_aside(session: &mut Session, step: &str, answer: &Answer) {
+pub(super) fn note_set_aside(
+    session: &mut Session,
+    step: &(impl Display + ?Sized),
+    answer: &Answer,
+) {
     if !answer.late.is_empty() {
         session.note(format!(
             "set aside before {step}, nobody asked for them: {}",
