@@ -150,7 +150,7 @@ pub struct LabArgs {
     #[arg(long, value_name = "NAME")]
     pub persona: Vec<String>,
     /// Serve the misbehaving servers instead (tarpit, floods, garbage, resets, ...): one
-    /// host each; scan them with short timeouts (see README, "Hostile servers").
+    /// host each; scan them with short timeouts (see docs/lab.md, "Hostile servers").
     #[arg(long, conflicts_with_all = ["persona", "hosts"])]
     pub hostile: bool,
     /// How many addresses to populate, cycling through the personas [default: one each].

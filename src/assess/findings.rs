@@ -117,7 +117,7 @@ pub enum FindingId {
 }
 
 impl FindingId {
-    /// Every id, most severe first (the order of the README table).
+    /// Every id, most severe first (the order of the table in docs/reports.md).
     pub const ALL: [FindingId; 21] = [
         FindingId::OpenRelay,
         FindingId::AcceptsAnyRecipient,

@@ -97,7 +97,7 @@ pub async fn scan(
     } = opened;
     if !domains.is_empty() {
         // After a resume the replayed records are not seen again: their domains keep
-        // the verdicts of this run's probes only (see README, mail domains).
+        // the verdicts of this run's probes only (see docs/domains.md).
         reports.attach_domains(DomainReport::new(
             domains,
             &settings.plan.ports,

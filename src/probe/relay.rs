@@ -12,7 +12,7 @@ pub struct RelayTest {
     pub id: u8,
     pub mail_from: &'static str,
     pub rcpt_to: &'static str,
-    /// What the variant probes, for reports and the README.
+    /// What the variant probes, for reports and the manual (docs/verdicts.md).
     pub about: &'static str,
 }
 
