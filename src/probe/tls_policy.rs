@@ -173,7 +173,8 @@ pub fn asks_for_starttls(reply: &Reply, plaintext_capabilities: &Capabilities) -
         detail: 0,
     };
     plaintext_capabilities.starttls()
-        && (reply.code == 530 || (reply.is_permanent() && reply.enhanced == Some(SECURITY_OTHER)))
+        && (reply.is_auth_required()
+            || (reply.is_permanent() && reply.enhanced == Some(SECURITY_OTHER)))
 }
 
 #[cfg(test)]

@@ -62,9 +62,13 @@ pub enum ReplyError {
     /// pipelines unasked would have its early replies taken for answers to later
     /// commands (a RCPT "accepted" by the 250 meant for MAIL), so the dialogue stops.
     #[error(
-        "{bytes} bytes arrived before the command they would answer was sent (replies nobody asked for)"
+        "{bytes} bytes arrived before the command they would answer was sent (replies nobody asked for): {shown}"
     )]
-    Unsolicited { bytes: usize },
+    Unsolicited {
+        bytes: usize,
+        /// The bytes as the transcript shows them (escaped, the first 512).
+        shown: String,
+    },
 }
 
 /// The most characters of an offending line kept in `ReplyError::NotSmtp`.

@@ -574,6 +574,7 @@ impl Session {
         }
         let e = ReplyError::Unsolicited {
             bytes: self.buf.len(),
+            shown: render_raw(&self.buf),
         };
         self.transcript.server_raw(&std::mem::take(&mut self.buf));
         self.transcript.note(format!("protocol error: {e}"));
@@ -1027,7 +1028,7 @@ mod tests {
         assert!(session.buffered_len() > 0);
         let r = session.command(&Command::Noop).await;
         assert!(
-            matches!(r, Err(SessionError::Protocol(ReplyError::Unsolicited { bytes })) if bytes > 0),
+            matches!(r, Err(SessionError::Protocol(ReplyError::Unsolicited { bytes, .. })) if bytes > 0),
             "{r:?}"
         );
         assert_eq!(session.buffered_len(), 0);
@@ -1059,8 +1060,9 @@ mod tests {
             matches!(
                 r,
                 Err(SessionError::Protocol(ReplyError::Unsolicited {
-                    bytes: 17
-                }))
+                    bytes: 17,
+                    ref shown,
+                })) if shown == "250 2.0.0 stray\\x0d\\x0a"
             ),
             "{r:?}"
         );
@@ -1127,7 +1129,8 @@ mod tests {
             matches!(
                 r,
                 Err(SessionError::Protocol(ReplyError::Unsolicited {
-                    bytes: 14
+                    bytes: 14,
+                    ..
                 }))
             ),
             "{r:?}"

@@ -64,18 +64,27 @@ pub async fn probe(endpoint: Endpoint, settings: &ProbeSettings) -> Outcome {
     let started_at = Utc::now();
     let clock = Instant::now();
     // 1. The dialogue at the standard pace: the relay tests pipelined where offered.
-    let mut run = Run::go(&endpoint, settings, Pace::Standard).await;
+    let first = Run::go(&endpoint, settings, Pace::Standard).await;
     // 2. The replies fell out of step once the tests had begun: nothing it said can be
     //    paired with a command, so probe again on a new connection, one command at a
-    //    time, and judge that run. Once only.
-    if run.wants_rerun() {
-        let first = run;
-        run = Run::go(&endpoint, settings, Pace::Careful).await;
-        run.follow(first, settings.session.transcript_cap);
-    }
+    //    time, and judge that run. Once only. Boxed, with the first run moved in: every
+    //    probe in flight would otherwise carry room for both runs, for the rare server
+    //    that gets here.
+    let mut run = if first.wants_rerun() {
+        Box::pin(rerun(first, &endpoint, settings)).await
+    } else {
+        first
+    };
     // 3. The certificate audit, now that every name the server gave is known.
     run.audit_tls(&endpoint, settings, started_at);
     run.into_outcome(endpoint, started_at, clock)
+}
+
+/// The run one command at a time that follows `first`, whose replies fell out of step.
+async fn rerun(first: Run, endpoint: &Endpoint, settings: &ProbeSettings) -> Run {
+    let mut run = Run::go(endpoint, settings, Pace::Careful).await;
+    run.follow(first, settings.session.transcript_cap);
+    run
 }
 
 /// One run of the dialogue: one connection (two after a failed STARTTLS handshake).
@@ -83,7 +92,7 @@ struct Run {
     status: Status,
     /// Why the connection failed, when it did.
     connect_error: Option<String>,
-    talk: Talked,
+    talk: Box<Talked>,
     transcript: Vec<TranscriptLine>,
     transcript_truncated: bool,
     timing: Timing,
@@ -201,7 +210,7 @@ impl Run {
             server_name,
             tls,
             ..
-        } = self.talk;
+        } = *self.talk;
         let error = self.connect_error.or_else(|| {
             let i = dialogue.interruption.as_ref()?;
             Some(format!("{} at {}", i.detail, i.step))
@@ -247,7 +256,8 @@ struct Talk<'a> {
     settings: &'a ProbeSettings,
     endpoint: &'a Endpoint,
     pace: Pace,
-    done: Talked,
+    /// Boxed: it is most of a run's state, and a probe's future holds it while it waits.
+    done: Box<Talked>,
 }
 
 impl<'a> Talk<'a> {
@@ -256,7 +266,7 @@ impl<'a> Talk<'a> {
             settings,
             endpoint,
             pace,
-            done: Talked::default(),
+            done: Box::default(),
         }
     }
 
