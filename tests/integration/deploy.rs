@@ -137,3 +137,57 @@ fn the_example_lists_parse_and_lie_in_the_scope() {
     );
     assert_eq!(crate::support::stdout(&out).trim(), "1536");
 }
+
+fn repo_file(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The image builds a static (musl) binary from pinned base images, and the build context
+/// leaves the gigabytes of target/ behind.
+#[test]
+fn the_image_is_pinned_static_and_built_from_sources_only() {
+    let dockerfile = repo_file("deploy/Dockerfile");
+    let bases: Vec<&str> = dockerfile
+        .lines()
+        .filter_map(|line| line.strip_prefix("FROM "))
+        .map(|rest| rest.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(bases.len(), 2, "a build stage and a run stage: {bases:?}");
+    for base in &bases {
+        // A release tag (digits and dots after the colon), never a moving tag.
+        let tag = base.split_once(':').map_or("", |(_, tag)| tag);
+        let version = tag.split('-').next().unwrap();
+        assert!(
+            version.split('.').count() == 3 && version.split('.').all(|n| n.parse::<u32>().is_ok()),
+            "{base} is not pinned to a release"
+        );
+    }
+    assert!(dockerfile.contains("--target x86_64-unknown-linux-musl"));
+    assert!(dockerfile.contains("--locked"));
+    let run_stage = dockerfile.split("\nFROM ").last().unwrap();
+    assert!(
+        run_stage.contains("x86_64-unknown-linux-musl/release/relayscan"),
+        "the run stage copies the static binary"
+    );
+    assert!(run_stage.contains("USER 65532:65532"));
+
+    let ignore = repo_file(".dockerignore");
+    let patterns: Vec<&str> = ignore
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .collect();
+    for needed in ["target/", "fuzz/target/", ".git/"] {
+        assert!(patterns.contains(&needed), ".dockerignore lacks {needed}");
+    }
+}
+
+/// Cargo.toml names the license, and both license texts are in the repository.
+#[test]
+fn the_license_is_declared_and_its_texts_are_present() {
+    let manifest = repo_file("Cargo.toml");
+    assert!(manifest.contains("license = \"MIT OR Apache-2.0\""));
+    assert!(repo_file("LICENSE-MIT").starts_with("MIT License"));
+    assert!(repo_file("LICENSE-APACHE").contains("Apache License"));
+    assert!(repo_file("README.md").contains("(LICENSE-MIT)"));
+}
