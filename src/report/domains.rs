@@ -489,6 +489,29 @@ mod tests {
     }
 
     #[test]
+    fn a_mail_host_address_meets_its_record_in_either_spelling() {
+        // (the mail host's address as DNS gave it, the record's address)
+        let cases = [
+            ("::ffff:192.0.2.31", "192.0.2.31"),
+            ("192.0.2.32", "::ffff:192.0.2.32"),
+            ("192.0.2.33", "192.0.2.33"),
+        ];
+        for (answered, probed) in cases {
+            let plan = one_domain_plan("m.example", "mx.m.example", answered);
+            let dir = tempfile::tempdir().unwrap();
+            let mut report = DomainReport::new(plan, &[25], &dir.path().join("scan"));
+            let taken = report.take(&record(probed, Verdict::OpenRelay));
+            assert_eq!(
+                taken.map(|r| r.domains),
+                Some(vec!["m.example".to_string()]),
+                "{answered} / {probed}"
+            );
+            let facts = report.observed()[0].address_facts();
+            assert_eq!(facts[0].verdicts, [Verdict::OpenRelay], "{answered}");
+        }
+    }
+
+    #[test]
     fn unanswered_endpoints_show_as_such() {
         let plan = one_domain_plan("c.example", "mx.c.example", "192.0.2.5");
         let dir = tempfile::tempdir().unwrap();
