@@ -1,7 +1,7 @@
 //! Benchmark: generating a scan plan in permuted order, and scanning a silent loopback /16.
 //!
 //! `cargo bench --bench plan` prints, for 127.0.0.0/8 × 3 ports (50.3M endpoints) and for
-//! the first 50.3M positions of a forced IPv6 /64 × 3 ports, the endpoints generated per
+//! the first 50.3M positions of an IPv6 /64 × 3 ports, the endpoints generated per
 //! second and the generating process's peak memory (each in a child process of its own,
 //! so that one's peak does not hide the other's); then it runs `relayscan scan` against
 //! 127.220.0.0/16, where nothing listens, and prints hosts/s and the scanner's peak memory.
@@ -26,7 +26,7 @@ fn peak_rss_mib(who: i32) -> f64 {
     usage.ru_maxrss as f64 / 1024.0
 }
 
-fn space(target: &str, force: bool) -> Space {
+fn space(target: &str) -> Space {
     let targets: Vec<(Origin, Target)> = vec![(Origin::argument(1), target.parse().unwrap())];
     let plan = Plan::build(PlanInput {
         targets: &targets,
@@ -34,15 +34,14 @@ fn space(target: &str, force: bool) -> Space {
         default_ports: &[25, 465, 587],
         resolved: &HashMap::new(),
         scope: None,
-        allow_large_ipv6: force,
     })
     .unwrap();
     Space::new(plan, Order::Permuted { seed: 2025 }, Shard::WHOLE)
 }
 
 /// Generates `ENDPOINTS` endpoints of `target` in permuted order, as the scheduler does.
-fn generate(target: &str, force: bool) {
-    let space = space(target, force);
+fn generate(target: &str) {
+    let space = space(target);
     let start = Instant::now();
     let mut count = 0u128;
     let mut ports = 0u64;
@@ -64,7 +63,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == CHILD_FLAG) {
         let target = &args[i + 1];
-        generate(target, target.contains(':'));
+        generate(target);
         return;
     }
     println!(

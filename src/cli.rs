@@ -213,9 +213,9 @@ pub struct PlanArgs {
     /// An address, CIDR block or range, or a file of them. Repeatable.
     #[arg(long, value_name = "CIDR|FILE")]
     pub scope: Vec<String>,
-    /// Accept IPv6 targets wider than a /104 (2^24 addresses).
-    #[arg(long)]
-    pub force_large_ipv6: bool,
+    /// Scan more than 65,536 addresses without --scope (IPv4 or IPv6; ports do not count).
+    #[arg(long, visible_alias = "force-large-ipv6")]
+    pub allow_large: bool,
     #[command(flatten)]
     pub dns: DnsArgs,
 }

@@ -75,7 +75,6 @@ mod tests {
             default_ports: &[25],
             resolved: &resolved,
             scope: None,
-            allow_large_ipv6: false,
         })
         .unwrap();
         let space = Space::new(plan, Order::Sequential, Shard::WHOLE);

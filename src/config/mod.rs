@@ -179,7 +179,11 @@ impl TargetsSettings {
     pub fn from_args(args: &TargetsArgs) -> Result<TargetsSettings, ConfigError> {
         let ports = plan::ports(&args.ports)?;
         let input = targets::read(&args.input, &args.exclude, &args.exclude_file)?;
-        let plan = plan::from_args(&args.plan, input, ports, None, plan::NAME_TIMEOUT)?;
+        // The dry run sends nothing: the size rule notes, never refuses.
+        let plan = PlanSettings {
+            dry_run: true,
+            ..plan::from_args(&args.plan, input, ports, None, plan::NAME_TIMEOUT)?
+        };
         let dns = dns::from_args(&args.plan.dns)?;
         Ok(TargetsSettings {
             plan,

@@ -1,4 +1,4 @@
-//! The plan flags: default ports, the authorised scope, large IPv6 targets, and the
+//! The plan flags: default ports, the authorised scope, large plans, and the
 //! order, seed and shard (on a resume, the checkpoint's unless given again).
 
 use std::time::Duration;
@@ -62,7 +62,8 @@ pub fn from_args(
         ports,
         scope,
         scope_text: args.scope.clone(),
-        allow_large_ipv6: args.force_large_ipv6,
+        allow_large: args.allow_large,
+        dry_run: false,
         order,
         shard,
         name_timeout,

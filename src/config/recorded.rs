@@ -40,7 +40,7 @@ pub fn recorded(
             servers: dns.servers.clone(),
             timeout: millis(dns.timeout),
         }),
-        force_large_ipv6: plan.allow_large_ipv6,
+        force_large_ipv6: plan.allow_large,
         formats: output.formats,
         helo: probe.helo_name.clone(),
         host_timeout_ms: millis(session.host_timeout),

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::mx::{Oddity, Route, route};
 use super::policy::{Dmarc, Presence, Spf, dmarc, presence, spf};
 use super::{LookupError, Resolve, normalize_name};
+use crate::target::Address;
 
 /// How a domain receives mail. Stable kebab-case names in reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -205,18 +206,22 @@ pub struct PtrCheck {
     pub error: Option<String>,
 }
 
-/// PTR of `ip`, then A/AAAA of each name it gives.
+/// PTR of `ip`, then A/AAAA of each name it gives. Both compared in canonical form: the
+/// PTR of `::ffff:192.0.2.1` is asked of 192.0.2.1 (in-addr.arpa), and an AAAA that spells
+/// it in IPv6 confirms it.
 pub async fn check_ptr<R: Resolve>(dns: &R, ip: IpAddr) -> PtrCheck {
-    match dns.ptr(ip).await {
+    let ip = Address::new(ip);
+    match dns.ptr(ip.ip()).await {
         Err(e) => PtrCheck {
             error: Some(e.as_str().to_string()),
             ..PtrCheck::default()
         },
         Ok(names) => {
             let forward = futures::future::join_all(names.iter().map(|n| dns.addresses(n))).await;
-            let fcrdns = forward
-                .iter()
-                .any(|a| a.as_ref().is_ok_and(|found| found.ips.contains(&ip)));
+            let fcrdns = forward.iter().any(|a| {
+                a.as_ref()
+                    .is_ok_and(|found| found.ips.iter().any(|&f| Address::new(f) == ip))
+            });
             PtrCheck {
                 names,
                 fcrdns,
@@ -416,5 +421,25 @@ pub(crate) mod tests {
         assert!(!unconfirmed.fcrdns && unconfirmed.error.is_none());
         let none = check_ptr(&t, ip("192.0.2.99")).await;
         assert_eq!(none.error.as_deref(), Some("nxdomain"));
+
+        // IPv6 spellings of IPv4 addresses, on either side of the check.
+        let mut t = table();
+        t.ptr
+            .insert(ip("192.0.2.40"), Ok(vec!["spelt.example".to_string()]));
+        t.a.insert(
+            "spelt.example".into(),
+            Ok(Addresses {
+                ips: vec![ip("::ffff:192.0.2.40")],
+                cname: None,
+            }),
+        );
+        for asked in ["192.0.2.40", "::ffff:192.0.2.40"] {
+            let got = check_ptr(&t, ip(asked)).await;
+            assert_eq!(
+                (got.names, got.fcrdns),
+                (vec!["spelt.example".to_string()], true),
+                "{asked}"
+            );
+        }
     }
 }

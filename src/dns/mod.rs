@@ -18,6 +18,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::target::canonical;
+
 pub use domain::{DomainResolution, MailHost, MailRoute, PtrCheck, resolve_domain};
 pub use limited::{DnsStats, Limited};
 pub use settings::DnsSettings;
@@ -106,28 +108,29 @@ pub fn normalize_name(name: &str) -> String {
 }
 
 /// Combines the A and AAAA answers of one name: any address wins; otherwise the
-/// more telling error (NXDOMAIN, then SERVFAIL/timeouts, then "no records").
+/// more telling error (NXDOMAIN, then SERVFAIL/timeouts, then "no records"). Every
+/// address comes out in canonical form (an AAAA of `::ffff:192.0.2.1` is 192.0.2.1, see
+/// `crate::target::address`), once, in answer order (A first).
 pub fn combine_addresses(v4: Answer<Addresses>, v6: Answer<Addresses>) -> Answer<Addresses> {
-    match (v4, v6) {
-        (Ok(a), Ok(b)) => {
-            let mut ips = a.ips;
-            for ip in b.ips {
-                if !ips.contains(&ip) {
-                    ips.push(ip);
-                }
-            }
-            if ips.is_empty() {
-                return Err(LookupError::NoRecords);
-            }
-            Ok(Addresses {
-                ips,
-                cname: a.cname.or(b.cname),
-            })
+    let (a, b) = match (v4, v6) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Ok(a), Err(_)) | (Err(_), Ok(a)) if !a.ips.is_empty() => (a, Addresses::default()),
+        (Ok(_), Err(e)) | (Err(e), Ok(_)) => return Err(e),
+        (Err(a), Err(b)) => return Err(worse(a, b)),
+    };
+    let mut ips: Vec<IpAddr> = Vec::new();
+    for ip in a.ips.into_iter().chain(b.ips).map(canonical) {
+        if !ips.contains(&ip) {
+            ips.push(ip);
         }
-        (Ok(a), Err(_)) | (Err(_), Ok(a)) if !a.ips.is_empty() => Ok(a),
-        (Ok(_), Err(e)) | (Err(e), Ok(_)) => Err(e),
-        (Err(a), Err(b)) => Err(worse(a, b)),
     }
+    if ips.is_empty() {
+        return Err(LookupError::NoRecords);
+    }
+    Ok(Addresses {
+        ips,
+        cname: a.cname.or(b.cname),
+    })
 }
 
 /// The error that says more: NXDOMAIN (authoritative) over failures over "no records".
@@ -188,6 +191,21 @@ mod tests {
                 Ok(ips(&["192.0.2.1"])),
                 Ok(ips(&["192.0.2.1"])),
                 Ok(vec!["192.0.2.1"]),
+            ),
+            // An AAAA that spells an IPv4 address is that address, once.
+            (
+                Ok(ips(&["192.0.2.1"])),
+                Ok(ips(&[
+                    "::ffff:192.0.2.1",
+                    "::ffff:127.0.5.21",
+                    "2001:db8::1",
+                ])),
+                Ok(vec!["192.0.2.1", "127.0.5.21", "2001:db8::1"]),
+            ),
+            (
+                Err(NoRecords),
+                Ok(ips(&["::ffff:0.0.0.0", "::ffff:0.0.0.0"])),
+                Ok(vec!["0.0.0.0"]),
             ),
         ];
         for (v4, v6, want) in table {

@@ -6,6 +6,8 @@
 
 use std::net::IpAddr;
 
+use crate::smtp::address_literal;
+
 /// One relay test: the envelope it sends. Never a message: the dialogue stops at RCPT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RelayTest {
@@ -159,14 +161,6 @@ pub fn split_mailbox(address: &str) -> Result<(String, String), String> {
         return Err("the domain must be a host name such as example.com".into());
     }
     Ok((local.to_string(), domain.to_ascii_lowercase()))
-}
-
-/// The address literal for an IP, as RFC 5321 §4.1.3 writes it.
-pub fn address_literal(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => format!("[{v4}]"),
-        IpAddr::V6(v6) => format!("[IPv6:{v6}]"),
-    }
 }
 
 /// Fills a template; `server_name` falls back to the address literal when the server gave none.

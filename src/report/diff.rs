@@ -13,6 +13,7 @@ use super::gate::FailOn;
 use super::record::ScanRecord;
 use crate::assess::Verdict;
 use crate::assess::{FindingId, Severity};
+use crate::target::Address;
 
 /// Bumped when the diff document changes shape.
 pub const DIFF_SCHEMA_VERSION: u32 = 1;
@@ -106,7 +107,8 @@ impl Snapshot {
 /// Compares a stream of new records against the old scan.
 #[derive(Debug, Default)]
 pub struct Differ {
-    old: HashMap<(IpAddr, u16), Snapshot>,
+    /// By canonical address, so that `::ffff:192.0.2.1` in one scan meets 192.0.2.1 in the other.
+    old: HashMap<(Address, u16), Snapshot>,
     rows: Vec<DiffRow>,
 }
 
@@ -114,13 +116,14 @@ impl Differ {
     /// Remembers one record of the old scan. A later record for the same endpoint wins,
     /// as it would in a merged or resumed file.
     pub fn old(&mut self, r: &ScanRecord) {
-        self.old.insert((r.ip, r.port), Snapshot::of(r));
+        self.old
+            .insert((Address::new(r.ip), r.port), Snapshot::of(r));
     }
 
     /// Compares one record of the new scan with the old scan.
     pub fn new_record(&mut self, r: &ScanRecord) {
         let now = Snapshot::of(r);
-        let before = self.old.remove(&(r.ip, r.port));
+        let before = self.old.remove(&(Address::new(r.ip), r.port));
         let row = |change, old_verdict, finding: Option<(FindingId, Severity)>| DiffRow {
             change,
             ip: r.ip,
@@ -176,7 +179,7 @@ impl Differ {
             if let Some(old) = snap.verdict {
                 self.rows.push(DiffRow {
                     change: Change::HostGone,
-                    ip,
+                    ip: ip.ip(),
                     port,
                     old_verdict: Some(old),
                     new_verdict: None,
@@ -359,6 +362,9 @@ mod tests {
             record(9, Some(Inconclusive), &[]),
             // 6 and 7: missing from the new scan.
         ];
+        // 3 in the old scan spelt in IPv6: the same endpoint, unchanged.
+        let mut old = old;
+        old[2].ip = "::ffff:192.0.2.3".parse().unwrap();
         let mut d = Differ::default();
         for r in &old {
             d.old(r);

@@ -16,6 +16,7 @@ use crate::dns::plan::DomainPlan;
 use crate::dns::policy::{Dmarc, Presence, Spf};
 use crate::dns::{DomainResolution, MailRoute, PtrCheck};
 use crate::probe::Status;
+use crate::target::Address;
 
 /// What one probed endpoint gave, kept for the domains it serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,17 +115,18 @@ pub struct DomainReport {
     plan: DomainPlan,
     default_ports: Vec<u16>,
     /// Each mail-host address and the domains it serves, sorted.
-    served: HashMap<IpAddr, Vec<String>>,
-    seen: HashMap<(IpAddr, u16), Seen>,
+    /// Keyed by canonical address, as records and DNS answers meet here.
+    served: HashMap<Address, Vec<String>>,
+    seen: HashMap<(Address, u16), Seen>,
     csv_path: PathBuf,
 }
 
 impl DomainReport {
     pub fn new(plan: DomainPlan, default_ports: &[u16], prefix: &Path) -> DomainReport {
-        let mut served: HashMap<IpAddr, Vec<String>> = HashMap::new();
+        let mut served: HashMap<Address, Vec<String>> = HashMap::new();
         for d in &plan.domains {
             for ip in d.addresses() {
-                let list = served.entry(ip).or_default();
+                let list = served.entry(Address::new(ip)).or_default();
                 if !list.contains(&d.domain) {
                     list.push(d.domain.clone());
                 }
@@ -150,9 +152,10 @@ impl DomainReport {
     /// Notes the record, and returns it with the domains its address serves when it
     /// serves any (the record as written then lists them).
     pub fn take(&mut self, r: &ScanRecord) -> Option<ScanRecord> {
-        let domains = self.served.get(&r.ip)?;
+        let ip = Address::new(r.ip);
+        let domains = self.served.get(&ip)?;
         self.seen.insert(
-            (r.ip, r.port),
+            (ip, r.port),
             Seen {
                 status: r.status,
                 verdict: r.verdict,
@@ -180,7 +183,7 @@ impl DomainReport {
         let endpoints: Vec<EndpointResult> = ports
             .iter()
             .map(|&port| {
-                let seen = self.seen.get(&(ip, port));
+                let seen = self.seen.get(&(Address::new(ip), port));
                 EndpointResult {
                     port,
                     status: seen.map(|s| s.status),
@@ -483,6 +486,29 @@ mod tests {
         assert_eq!(&rows[1][5], "relay-denied");
         // A cell a spreadsheet would run as a formula is neutralised.
         assert_eq!(&rows[0][17], "'@cmd");
+    }
+
+    #[test]
+    fn a_mail_host_address_meets_its_record_in_either_spelling() {
+        // (the mail host's address as DNS gave it, the record's address)
+        let cases = [
+            ("::ffff:192.0.2.31", "192.0.2.31"),
+            ("192.0.2.32", "::ffff:192.0.2.32"),
+            ("192.0.2.33", "192.0.2.33"),
+        ];
+        for (answered, probed) in cases {
+            let plan = one_domain_plan("m.example", "mx.m.example", answered);
+            let dir = tempfile::tempdir().unwrap();
+            let mut report = DomainReport::new(plan, &[25], &dir.path().join("scan"));
+            let taken = report.take(&record(probed, Verdict::OpenRelay));
+            assert_eq!(
+                taken.map(|r| r.domains),
+                Some(vec!["m.example".to_string()]),
+                "{answered} / {probed}"
+            );
+            let facts = report.observed()[0].address_facts();
+            assert_eq!(facts[0].verdicts, [Verdict::OpenRelay], "{answered}");
+        }
     }
 
     #[test]

@@ -6,7 +6,6 @@
 //! never with their size: each winner is read back from its file when it is written.
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -16,7 +15,7 @@ use super::{
     Formats, ReportSink, Reports, RewriteError, RunEnd, RunMeta, RunSettings, ScanRecord,
     ScanSource, Summary,
 };
-use crate::target::Shard;
+use crate::target::{Address, Shard};
 
 /// What the JSON report beside a shard's JSONL says about its run.
 #[derive(Debug)]
@@ -85,12 +84,14 @@ impl Rank {
 /// The best record per endpoint seen so far, and how many others were dropped. Pure.
 #[derive(Debug, Default)]
 struct Winners {
-    kept: HashMap<(IpAddr, u16), Kept>,
+    /// By canonical address: a shard that wrote `::ffff:192.0.2.1` and one that wrote
+    /// 192.0.2.1 probed the same endpoint.
+    kept: HashMap<(Address, u16), Kept>,
     duplicates: u64,
 }
 
 impl Winners {
-    fn offer(&mut self, key: (IpAddr, u16), candidate: Kept) {
+    fn offer(&mut self, key: (Address, u16), candidate: Kept) {
         match self.kept.get_mut(&key) {
             None => {
                 self.kept.insert(key, candidate);
@@ -106,7 +107,7 @@ impl Winners {
 
     /// The winners by address, then port.
     fn in_order(self) -> Vec<Kept> {
-        let mut order: Vec<((IpAddr, u16), Kept)> = self.kept.into_iter().collect();
+        let mut order: Vec<((Address, u16), Kept)> = self.kept.into_iter().collect();
         order.sort_unstable_by_key(|(key, _)| *key);
         order.into_iter().map(|(_, k)| k).collect()
     }
@@ -148,7 +149,7 @@ impl Merge {
                     line: located.line,
                     rank: Rank::of(r),
                 };
-                winners.offer((r.ip, r.port), candidate);
+                winners.offer((Address::new(r.ip), r.port), candidate);
                 count += 1;
             }
             inputs.push(Input {
@@ -391,9 +392,11 @@ mod tests {
                 started_at: at(hour),
             },
         };
-        let a: (IpAddr, u16) = ("192.0.2.1".parse().unwrap(), 25);
-        let b: (IpAddr, u16) = ("192.0.2.1".parse().unwrap(), 24);
-        let c: (IpAddr, u16) = ("192.0.2.0".parse().unwrap(), 587);
+        let key = |ip: &str, port| (Address::new(ip.parse::<std::net::IpAddr>().unwrap()), port);
+        let a = key("192.0.2.1", 25);
+        let b = key("192.0.2.1", 24);
+        let c = key("192.0.2.0", 587);
+        let c_mapped = key("::ffff:192.0.2.0", 587);
         let mut w = Winners::default();
         // (endpoint, offered) in input order
         let offers = [
@@ -402,12 +405,13 @@ mod tests {
             (a, kept(1, 2, 0)), // a verdict beats a later answer
             (a, kept(2, 2, 0)), // a tie keeps the first
             (c, kept(2, 0, 3)),
-            (b, kept(1, 0, 2)), // the later of two silences
+            (b, kept(1, 0, 2)),        // the later of two silences
+            (c_mapped, kept(3, 0, 1)), // c spelt in IPv6: the same endpoint, earlier
         ];
         for (key, k) in offers {
             w.offer(key, k);
         }
-        assert_eq!(w.duplicates, 3);
+        assert_eq!(w.duplicates, 4);
         assert_eq!(w.in_order(), [kept(2, 0, 3), kept(1, 0, 2), kept(1, 2, 0)]);
     }
 

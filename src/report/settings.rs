@@ -28,6 +28,8 @@ pub struct RecordedSettings {
     /// How names were resolved, when the run used DNS settings (mail domains, --resolver).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<RecordedDns>,
+    /// `--allow-large`, under the name of its alias `--force-large-ipv6` so that reports
+    /// and checkpoints of earlier versions read and compare the same.
     pub force_large_ipv6: bool,
     #[serde(with = "as_text")]
     pub formats: Formats,

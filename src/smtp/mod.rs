@@ -4,6 +4,7 @@ pub mod capabilities;
 pub mod cert;
 pub mod command;
 pub mod fingerprint;
+pub mod literal;
 pub mod reply;
 pub mod session;
 pub mod tls;
@@ -11,6 +12,7 @@ pub mod transcript;
 
 pub use capabilities::{Capabilities, Keyword, announced_name};
 pub use command::{Command, CommandError};
+pub use literal::{address_literal, parse_address_literal};
 pub use reply::{EnhancedCode, Reply, ReplyError, ReplyLimits, parse_reply};
 pub use session::{AsyncStream, Session, SessionError, SessionSettings, UpgradeError};
 pub use tls::{CertInfo, NameCheck, NameSource, TlsMode, TlsReport, Validity};

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use tokio_rustls::TlsConnector;
 
 use super::cert;
+use super::literal::parse_address_literal;
 use super::session::AsyncStream;
 
 /// How TLS was entered on an endpoint.
@@ -240,15 +241,8 @@ fn server_name_for(name: Option<&str>, peer: IpAddr) -> ServerName<'static> {
 /// `[IPv6:2001:db8::1]`) as rustls wants it for a name check.
 fn checkable_name(name: &str) -> Option<ServerName<'static>> {
     let trimmed = name.trim_end_matches('.');
-    if let Some(literal) = trimmed.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-        let literal = literal
-            .get(..5)
-            .filter(|p| p.eq_ignore_ascii_case("IPv6:"))
-            .map_or(literal, |_| literal.get(5..).unwrap_or_default());
-        return literal
-            .parse::<IpAddr>()
-            .ok()
-            .map(|ip| ServerName::IpAddress(ip.into()));
+    if trimmed.starts_with('[') {
+        return parse_address_literal(trimmed).map(|ip| ServerName::IpAddress(ip.into()));
     }
     ServerName::try_from(trimmed.to_string()).ok()
 }
@@ -716,6 +710,8 @@ mod tests {
             ("[192.0.2.1]", true),
             ("[IPv6:2001:db8::1]", true),
             ("[ipv6:2001:db8::1]", true),
+            ("[x:DATA]", false),
+            ("[2001:db8::1]", false),
             ("[not an address]", false),
             ("bad name!", false),
         ];

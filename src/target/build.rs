@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use super::plan::{Plan, PlanError, PlanInput};
 use super::resolve::resolve_names;
 use super::settings::PlanSettings;
+use super::size::{SizeAllowance, check_size};
 use super::source::Origin;
 use super::space::Space;
 use super::spec::{Target, TargetSpec};
@@ -30,6 +31,7 @@ pub enum BuildError {
 }
 
 /// Resolves mail domains and names, builds the plan (scope and special blocks applied),
+/// holds it to the size rule (`super::size`: refused for a scan, a note for the dry run),
 /// orders it and cuts the shard. Warnings (unresolved names, skipped special blocks) and
 /// a line on the mail domains go to stderr unless `quiet`. Mail domains become their
 /// mail hosts' names; the returned [`DomainPlan`] says which domain each came from.
@@ -98,8 +100,19 @@ pub async fn build_space(
         default_ports: &settings.ports,
         resolved: &resolved,
         scope: settings.scope.as_ref(),
-        allow_large_ipv6: settings.allow_large_ipv6,
     })?;
+    let allowance = SizeAllowance {
+        scoped: settings.scope.is_some(),
+        allow_large: settings.allow_large,
+    };
+    match check_size(plan.addresses(), allowance) {
+        Ok(()) => {}
+        Err(too_large) if !settings.dry_run => return Err(PlanError::from(too_large).into()),
+        Err(too_large) if !quiet => {
+            eprintln!("relayscan: note: a scan of this plan would be refused: {too_large}")
+        }
+        Err(_) => {}
+    }
     if !quiet {
         for (name, port, error) in plan.unresolved() {
             eprintln!("relayscan: warning: {name} (port {port}) not scanned: {error}");

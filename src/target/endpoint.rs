@@ -5,9 +5,12 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
+use super::address::canonical;
+
 /// One (address, port) to probe, with the name it was given by, if any.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Endpoint {
+    /// In canonical form (`super::address`) when made by the plan or [`Endpoint::new`].
     pub ip: IpAddr,
     pub port: u16,
     /// The host name the user wrote, when the address came from resolving it.
@@ -16,9 +19,10 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// The endpoint of `ip` in canonical form (`::ffff:192.0.2.1` is probed as 192.0.2.1).
     pub fn new(ip: IpAddr, port: u16) -> Self {
         Endpoint {
-            ip,
+            ip: canonical(ip),
             port,
             name: None,
         }

@@ -1,5 +1,6 @@
 //! Targets: parsing specs and files, excludes, and the lazy (address × port) plan.
 
+pub mod address;
 pub mod build;
 pub mod endpoint;
 pub mod permute;
@@ -10,10 +11,12 @@ pub mod resolve;
 pub mod scope;
 pub mod settings;
 pub mod shard;
+pub mod size;
 pub mod source;
 pub mod space;
 pub mod spec;
 
+pub use address::{Address, canonical};
 pub use build::{BuildError, build_space};
 pub use endpoint::Endpoint;
 pub use plan::{Plan, PlanError, PlanInput};
@@ -22,6 +25,7 @@ pub use ranges::RangeSet;
 pub use resolve::resolve_names;
 pub use settings::{PlanSettings, TargetInput};
 pub use shard::Shard;
+pub use size::{MAX_UNSCOPED_ADDRESSES, SizeAllowance, TooLarge, check_size};
 pub use source::{Origin, TargetError, parse_args, parse_lines, read_file};
 pub use space::{Order, Space};
 pub use spec::{SpecError, Target, TargetSpec};

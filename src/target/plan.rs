@@ -6,30 +6,20 @@ use std::net::IpAddr;
 
 use thiserror::Error;
 
+use super::address::Address;
 use super::ranges::RangeSet;
 use super::scope::{address_set, first_outside, inside_one_special_block, special_blocks};
+use super::size::TooLarge;
 use super::source::Origin;
 use super::spec::{Target, TargetSpec};
 use crate::target::Endpoint;
 
-/// IPv6 targets spanning more addresses than this (a /104) are refused unless forced
-/// (`PlanInput::allow_large_ipv6`): at one probe per address even a /64 would never
-/// finish, and such a spec is almost always a typo for a /120 or a /128.
-pub const MAX_IPV6_TARGET: u128 = 1 << 24;
-/// The prefix length of `MAX_IPV6_TARGET`.
-const MAX_IPV6_PREFIX: u8 = 104;
-
 /// Why a plan could not be built. Each names the origin of the spec at fault.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PlanError {
-    #[error(
-        "{origin}: \"{text}\": IPv6 target too large ({size}; more than 2^24 addresses, a /104, is refused unless you add --force-large-ipv6)"
-    )]
-    TooLarge {
-        origin: String,
-        text: String,
-        size: String,
-    },
+    /// More addresses than a scan may reach without `--scope` or `--allow-large`.
+    #[error(transparent)]
+    TooLarge(#[from] TooLarge),
     #[error(
         "{origin}: \"{text}\": no port to scan (give default ports, or write the target as {text}:PORT)"
     )]
@@ -62,8 +52,6 @@ pub struct PlanInput<'a> {
     pub resolved: &'a HashMap<String, Result<Vec<IpAddr>, String>>,
     /// The authorised scope: a target (or a resolved address) outside it stops the plan.
     pub scope: Option<&'a RangeSet>,
-    /// Accept IPv6 targets wider than `MAX_IPV6_TARGET`.
-    pub allow_large_ipv6: bool,
 }
 
 /// Every endpoint to probe, as per-port address sets after excludes.
@@ -76,8 +64,10 @@ pub struct Plan {
     /// (first index, port) for each entry of `sets`, in the same order.
     starts: Vec<(u128, u16)>,
     total: u128,
+    /// Distinct addresses over all ports (what the size rule counts).
+    addresses: u128,
     /// Addresses that came from host names, labelled with the first name that gave them.
-    labels: HashMap<IpAddr, String>,
+    labels: HashMap<Address, String>,
     /// Distinct host names among the targets, in first-seen order.
     names: Vec<String>,
     unresolved: Vec<(String, u16, String)>,
@@ -97,34 +87,6 @@ fn lookup<'a>(
         Some(Err(e)) => Err(e.clone()),
         None => Err("name was not looked up".to_string()),
     }
-}
-
-/// Refuses IPv6 specs wider than `MAX_IPV6_TARGET`.
-fn check_size(origin: &Origin, target: &Target) -> Result<(), PlanError> {
-    let size = match target.spec {
-        TargetSpec::Net(net) if net.is_ipv6() && net.prefix() < MAX_IPV6_PREFIX => {
-            format!(
-                "a /{} holds 2^{} addresses",
-                net.prefix(),
-                128 - net.prefix()
-            )
-        }
-        TargetSpec::Range {
-            start: IpAddr::V6(a),
-            end: IpAddr::V6(b),
-        } if b.to_bits().saturating_sub(a.to_bits()) >= MAX_IPV6_TARGET => {
-            format!(
-                "{} addresses",
-                (b.to_bits() - a.to_bits()).saturating_add(1)
-            )
-        }
-        _ => return Ok(()),
-    };
-    Err(PlanError::TooLarge {
-        origin: origin.to_string(),
-        text: target.to_string(),
-        size,
-    })
 }
 
 /// Target sets before ports are applied: one for targets that take the default ports,
@@ -149,7 +111,7 @@ impl Plan {
     pub fn build(input: PlanInput<'_>) -> Result<Plan, PlanError> {
         let default_ports: BTreeSet<u16> = input.default_ports.iter().copied().collect();
         let mut targets = Sorted::default();
-        let mut labels: HashMap<IpAddr, String> = HashMap::new();
+        let mut labels: HashMap<Address, String> = HashMap::new();
         let mut names: Vec<String> = Vec::new();
         let mut seen_names: HashSet<&str> = HashSet::new();
         let mut unresolved = Vec::new();
@@ -163,9 +125,6 @@ impl Plan {
                     origin: origin.to_string(),
                     text: target.to_string(),
                 });
-            }
-            if !input.allow_large_ipv6 {
-                check_size(origin, target)?;
             }
             if let (Some(scope), Some(own)) = (input.scope, address_set(&target.spec))
                 && let Some(first) = first_outside(&own, scope)
@@ -192,14 +151,15 @@ impl Plan {
                     let problem = match lookup(input.resolved, name) {
                         Ok([]) => "no addresses".to_string(),
                         Ok(addrs) => {
+                            let addrs = addrs.iter().map(|&ip| Address::new(ip));
                             if let Some(scope) = input.scope
-                                && let Some(&first) = addrs.iter().find(|&&ip| !scope.contains(ip))
+                                && let Some(first) = addrs.clone().find(|&a| !scope.contains(a))
                             {
-                                return Err(out_of_scope(origin, target, first));
+                                return Err(out_of_scope(origin, target, first.ip()));
                             }
-                            for &ip in addrs {
-                                set.insert_addr(ip);
-                                labels.entry(ip).or_insert_with(|| name.clone());
+                            for a in addrs {
+                                set.insert_addr(a);
+                                labels.entry(a).or_insert_with(|| name.clone());
                             }
                             continue;
                         }
@@ -281,14 +241,17 @@ impl Plan {
 
         let mut starts = Vec::with_capacity(sets.len());
         let mut total = 0u128;
+        let mut every_address = RangeSet::new();
         for (&port, set) in &sets {
             starts.push((total, port));
             total = total.saturating_add(set.len());
+            every_address.union_with(set);
         }
         Ok(Plan {
             sets,
             starts,
             total,
+            addresses: every_address.len(),
             labels,
             names,
             unresolved,
@@ -306,12 +269,17 @@ impl Plan {
         self.total == 0
     }
 
+    /// Number of distinct addresses, whatever their ports: what `size::check_size` counts.
+    pub fn addresses(&self) -> u128 {
+        self.addresses
+    }
+
     fn endpoint(&self, ip: IpAddr, port: u16) -> Endpoint {
         // Most plans have no names: skip hashing every address of a /8.
         let name = if self.labels.is_empty() {
             None
         } else {
-            self.labels.get(&ip).cloned()
+            self.labels.get(&Address::new(ip)).cloned()
         };
         Endpoint { ip, port, name }
     }
@@ -341,12 +309,12 @@ impl Plan {
 
     /// The name an address came from, if it came from one.
     pub fn name_of(&self, ip: IpAddr) -> Option<&str> {
-        self.labels.get(&ip).map(String::as_str)
+        self.labels.get(&Address::new(ip)).map(String::as_str)
     }
 
     /// Every address that came from a name, with that name, in no particular order.
     pub fn labelled(&self) -> impl Iterator<Item = (IpAddr, &str)> {
-        self.labels.iter().map(|(ip, n)| (*ip, n.as_str()))
+        self.labels.iter().map(|(a, n)| (a.ip(), n.as_str()))
     }
 
     /// Names that gave no address: (name, port it was meant for, why).
@@ -429,7 +397,6 @@ mod tests {
             default_ports: ports,
             resolved: names,
             scope: None,
-            allow_large_ipv6: false,
         })
     }
 
@@ -695,63 +662,43 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_size_limit() {
-        let none = Resolved::new();
-        let ok = build(&["2001:db8::/104"], &[], &[25], &none).unwrap();
-        assert_eq!(ok.len(), 1 << 24);
-        assert_eq!(
-            ok.get((1 << 24) - 1),
-            Some(Endpoint::new(ip("2001:db8::ff:ffff"), 25))
-        );
-        // Excludes may be as wide as they like, and IPv4 has no such limit.
-        assert!(
-            build(
-                &["2001:db8::1", "0.0.0.0/0"],
-                &["2001:db8::/32"],
+    fn addresses_are_counted_once_over_ports_after_excludes() {
+        let names = resolved(&[("mx.example", Ok(&["192.0.2.9", "2001:db8::9"]))]);
+        // (targets, excludes, ports, distinct addresses, endpoints)
+        type Case<'a> = (&'a [&'a str], &'a [&'a str], &'a [u16], u128, u128);
+        // ::/0 holds all of IPv4 (its mapped and compatible blocks) less the IPv4 special
+        // blocks (0/8, 224/4, 240/4), and 2^128 - 2^33 + 2 IPv6 addresses less `::` and
+        // ff00::/8.
+        const ALL_OF_IPV6: u128 =
+            ((1 << 32) - (1 << 24) - (2 << 28)) + (u128::MAX - (1 << 33) + 3 - 1 - (1 << 120));
+        let cases: &[Case] = &[
+            (&["192.0.2.0/24"], &[], &[25, 465, 587], 256, 768),
+            (&["192.0.2.0/24", "192.0.2.7:2525"], &[], &[25], 256, 257),
+            (&["192.0.2.0/24:25", "192.0.2.0/25:587"], &[], &[], 256, 384),
+            (&["192.0.2.0/24"], &["192.0.2.0/25"], &[25], 128, 128),
+            (&["mx.example", "192.0.2.9"], &[], &[25], 2, 2),
+            // The whole IPv4 space after the special blocks: the 3,741,319,168.
+            (&["0.0.0.0/0"], &[], &[2525], 3_741_319_168, 3_741_319_168),
+            (
+                &["0.0.0.0/0"],
+                &["0.0.0.0/1"],
                 &[25],
-                &none
-            )
-            .is_ok()
-        );
-
-        let cases = [
-            (
-                &["192.0.2.1", "2001:db8::/103"][..],
-                "t.txt:2: \"2001:db8::/103\": IPv6 target too large (a /103 holds 2^25 addresses; more than 2^24 addresses, a /104, is refused unless you add --force-large-ipv6)",
+                1_610_612_736,
+                1_610_612_736,
             ),
-            (
-                &["[2001:db8::/64]:25"][..],
-                "t.txt:1: \"[2001:db8::/64]:25\": IPv6 target too large (a /64 holds 2^64 addresses; more than 2^24 addresses, a /104, is refused unless you add --force-large-ipv6)",
-            ),
-            (
-                &["2001:db8::-2001:db8::100:0"][..],
-                "t.txt:1: \"2001:db8::-2001:db8::100:0\": IPv6 target too large (16777217 addresses; more than 2^24 addresses, a /104, is refused unless you add --force-large-ipv6)",
-            ),
+            // Counted arithmetically: a /64 and a /0 cost no more than a /24.
+            (&["2001:db8::/64"], &[], &[25, 587], 1 << 64, 2 << 64),
+            (&["::/0"], &[], &[25], ALL_OF_IPV6, ALL_OF_IPV6),
         ];
-        for (targets, want) in cases {
-            assert_eq!(
-                build(targets, &[], &[25], &none).unwrap_err().to_string(),
-                want
-            );
+        for (targets, excludes, ports, addresses, endpoints) in cases {
+            let plan = build(targets, excludes, ports, &names).unwrap();
+            assert_eq!(plan.addresses(), *addresses, "{targets:?} - {excludes:?}");
+            assert_eq!(plan.len(), *endpoints, "{targets:?} - {excludes:?}");
         }
-        // Exactly 2^24 addresses as a range is still allowed, whole.
-        let largest = build(&["2001:db8::-2001:db8::ff:ffff"], &[], &[25], &none).unwrap();
-        assert_eq!(largest.len(), 1 << 24);
-
-        // Forced: a /64 is a plan of 2^64 endpoints, still a few bytes of memory.
-        let targets = specs(&["2001:db8::/64"]);
-        let forced = Plan::build(PlanInput {
-            targets: &targets,
-            excludes: &[],
-            default_ports: &[25, 587],
-            resolved: &none,
-            scope: None,
-            allow_large_ipv6: true,
-        })
-        .unwrap();
-        assert_eq!(forced.len(), 2 << 64);
+        // A plan of 2^64 endpoints is still a few bytes of memory, and indexable.
+        let wide = build(&["2001:db8::/64"], &[], &[25, 587], &names).unwrap();
         assert_eq!(
-            forced.get((2 << 64) - 1),
+            wide.get((2 << 64) - 1),
             Some(Endpoint::new(ip("2001:db8::ffff:ffff:ffff:ffff"), 587))
         );
     }
@@ -820,7 +767,6 @@ mod tests {
                 default_ports: &[25],
                 resolved: &names,
                 scope: Some(&scope),
-                allow_large_ipv6: false,
             })
         };
         let plan = with_scope(
@@ -854,6 +800,111 @@ mod tests {
                 *want,
                 "{targets:?}"
             );
+        }
+    }
+
+    #[test]
+    fn ipv6_spellings_of_ipv4_meet_excludes_scope_and_special_blocks_as_ipv4() {
+        let names = resolved(&[
+            ("mapped.example", Ok(&["::ffff:192.0.2.21", "2001:db8::21"])),
+            (
+                "sinkholed.example",
+                Ok(&["::ffff:0.0.0.0", "::ffff:192.0.2.22"]),
+            ),
+            ("both.example", Ok(&["192.0.2.23", "::ffff:192.0.2.23"])),
+        ]);
+        // (targets, excludes, endpoints wanted, special blocks skipped)
+        type Case<'a> = (&'a [&'a str], &'a [&'a str], &'a [&'a str], u128);
+        let cases: &[Case] = &[
+            // A literal in the mapped or compatible form is probed as its IPv4 address.
+            (&["[::ffff:192.0.2.21]:2525"], &[], &["192.0.2.21:2525"], 0),
+            (&["::192.0.2.21"], &[], &["192.0.2.21:25"], 0),
+            // Excludes in either spelling remove both.
+            (&["[::ffff:192.0.2.21]:2525"], &["192.0.2.21"], &[], 0),
+            (
+                &["192.0.2.20-21"],
+                &["::ffff:192.0.2.21"],
+                &["192.0.2.20:25"],
+                0,
+            ),
+            (
+                &["::ffff:192.0.2.20/127"],
+                &["192.0.2.20"],
+                &["192.0.2.21:25"],
+                0,
+            ),
+            // A name's AAAA in the mapped form: the exclude of its IPv4 address applies.
+            (
+                &["mapped.example"],
+                &["192.0.2.21"],
+                &["[2001:db8::21]:25 mapped.example"],
+                0,
+            ),
+            // Both spellings from one name are one endpoint.
+            (&["both.example"], &[], &["192.0.2.23:25 both.example"], 0),
+            // A DNS sinkhole's ::ffff:0.0.0.0 is skipped as 0.0.0.0 is.
+            (
+                &["sinkholed.example"],
+                &[],
+                &["192.0.2.22:25 sinkholed.example"],
+                1,
+            ),
+            // Mapped special blocks inside a wider target are left out like their IPv4 forms.
+            (
+                &["::ffff:223.255.255.254-::ffff:224.0.0.1"],
+                &[],
+                &["223.255.255.254:25", "223.255.255.255:25"],
+                2,
+            ),
+            (
+                &["::ffff:0.255.255.254-::ffff:1.0.0.1"],
+                &[],
+                &["1.0.0.0:25", "1.0.0.1:25"],
+                2,
+            ),
+            // Named wholly inside one block, as for IPv4: probed.
+            (&["[::ffff:224.0.0.5]:25"], &[], &["224.0.0.5:25"], 0),
+        ];
+        for (targets, excludes, want, special) in cases {
+            let plan = build(targets, excludes, &[25], &names).unwrap();
+            assert_eq!(shown(&plan), *want, "{targets:?} - {excludes:?}");
+            assert_eq!(plan.special_skipped(), *special, "{targets:?}");
+        }
+        let plan = build(&["mapped.example"], &[], &[25], &names).unwrap();
+        assert_eq!(plan.name_of(ip("192.0.2.21")), Some("mapped.example"));
+        assert_eq!(
+            plan.name_of(ip("::ffff:192.0.2.21")),
+            Some("mapped.example")
+        );
+
+        // A scope in either spelling covers targets and answers in either spelling.
+        let mut scope = RangeSet::new();
+        scope.insert_net("::ffff:192.0.2.0/125".parse().unwrap());
+        scope.insert_net("2001:db8::/120".parse().unwrap());
+        let within = |targets: &[&str]| {
+            let targets = specs(targets);
+            Plan::build(PlanInput {
+                targets: &targets,
+                excludes: &[],
+                default_ports: &[25],
+                resolved: &names,
+                scope: Some(&scope),
+            })
+        };
+        assert_eq!(within(&["192.0.2.0/29"]).unwrap().len(), 8);
+        assert_eq!(within(&["::ffff:192.0.2.7"]).unwrap().len(), 1);
+        let cases = [
+            (
+                "mapped.example",
+                "t.txt:1: \"mapped.example\" reaches 192.0.2.21, outside the authorised scope (--scope); nothing was sent",
+            ),
+            (
+                "::ffff:192.0.2.0/124",
+                "t.txt:1: \"::ffff:192.0.2.0/124\" reaches 192.0.2.8, outside the authorised scope (--scope); nothing was sent",
+            ),
+        ];
+        for (target, want) in cases {
+            assert_eq!(within(&[target]).unwrap_err().to_string(), want, "{target}");
         }
     }
 

@@ -1,12 +1,16 @@
 //! `RangeSet`: a set of IP addresses as sorted, merged, inclusive intervals (IPv4 and IPv6
 //! apart), with O(log n) membership and index → address. Memory grows with the number of
-//! intervals, never with the number of addresses: a /8 is one interval.
+//! intervals, never with the number of addresses: a /8 is one interval. Every address
+//! enters and is looked up in canonical form (`super::address`): the set never holds the
+//! IPv6 spelling of an IPv4 address, so `::ffff:192.0.2.1` is found where 192.0.2.1 is.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 
 use ipnetwork::IpNetwork;
+
+use super::address::{Address, split_v6_span};
 
 /// An address width the interval arithmetic works over (u32 for IPv4, u128 for IPv6).
 trait Point: Copy + Ord + fmt::Debug {
@@ -219,22 +223,34 @@ impl RangeSet {
         RangeSet::default()
     }
 
-    pub fn insert_addr(&mut self, ip: IpAddr) {
+    pub fn insert_addr(&mut self, ip: impl Into<Address>) {
+        let ip = ip.into().ip();
         self.insert_range(ip, ip);
     }
 
     /// Inserts every address `a` with `start <= a <= end` in `IpAddr`'s order, so a
     /// backwards pair inserts nothing and (never produced by the spec parser) an IPv4
-    /// start with an IPv6 end covers the tail of IPv4 and the head of IPv6.
+    /// start with an IPv6 end covers the tail of IPv4 and the head of IPv6. The IPv6 part
+    /// is split: what embeds IPv4 addresses goes in as those IPv4 addresses.
     pub fn insert_range(&mut self, start: IpAddr, end: IpAddr) {
         match (start, end) {
             (IpAddr::V4(a), IpAddr::V4(b)) => self.v4.insert(a.to_bits(), b.to_bits()),
-            (IpAddr::V6(a), IpAddr::V6(b)) => self.v6.insert(a.to_bits(), b.to_bits()),
+            (IpAddr::V6(a), IpAddr::V6(b)) => self.insert_v6(a.to_bits(), b.to_bits()),
             (IpAddr::V4(a), IpAddr::V6(b)) => {
                 self.v4.insert(a.to_bits(), u32::MAX);
-                self.v6.insert(0, b.to_bits());
+                self.insert_v6(0, b.to_bits());
             }
             (IpAddr::V6(_), IpAddr::V4(_)) => {}
+        }
+    }
+
+    fn insert_v6(&mut self, start: u128, end: u128) {
+        let split = split_v6_span(start, end);
+        for (a, b) in split.v4 {
+            self.v4.insert(a, b);
+        }
+        for (a, b) in split.v6 {
+            self.v6.insert(a, b);
         }
     }
 
@@ -254,15 +270,16 @@ impl RangeSet {
         self.v6.subtract(&other.v6);
     }
 
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match ip {
+    pub fn contains(&self, ip: impl Into<Address>) -> bool {
+        match ip.into().ip() {
             IpAddr::V4(a) => self.v4.contains(a.to_bits()),
             IpAddr::V6(a) => self.v6.contains(a.to_bits()),
         }
     }
 
-    /// Number of addresses. Saturates at u128::MAX: the entire IPv6 space (2^128) is the
-    /// only set whose size does not fit.
+    /// Number of addresses. Fits a u128 for every set: the IPv6 blocks that embed IPv4
+    /// are held as IPv4, so the largest set (everything) holds 2^128 - 2^32 + 2. Saturating
+    /// all the same, since a plan sums the sets of many ports.
     pub fn len(&self) -> u128 {
         self.v4.count().saturating_add(self.v6.count())
     }
@@ -530,10 +547,42 @@ mod tests {
             ("127.0.2.6", false),
             ("2001:db8::3", true),
             ("2001:db8::4", false),
-            ("::7f00:1", false),
+            // The IPv6 spellings of 127.0.0.1 and 127.0.2.5 (compatible, mapped).
+            ("::7f00:1", true),
+            ("::ffff:127.0.2.5", true),
+            ("::ffff:127.0.2.6", false),
         ];
         for (addr, want) in cases {
             assert_eq!(s.contains(ip(addr)), want, "{addr}");
+        }
+    }
+
+    #[test]
+    fn ipv6_spellings_of_ipv4_are_ipv4() {
+        // (inserted, subtracted, kept ranges): whichever side is spelt in IPv6.
+        let cases: &[(&[&str], &[&str], &[&str])] = &[
+            (&["::ffff:127.0.5.21"], &[], &["127.0.5.21-127.0.5.21"]),
+            (&["::ffff:127.0.5.21"], &["127.0.5.21"], &[]),
+            (&["127.0.5.21"], &["::ffff:127.0.5.21"], &[]),
+            (&["127.0.5.21"], &["::127.0.5.21"], &[]),
+            (&["::ffff:224.0.0.0/120"], &[], &["224.0.0.0-224.0.0.255"]),
+            (
+                &["::ffff:127.0.5.0/126", "127.0.5.4"],
+                &["127.0.5.1"],
+                &["127.0.5.0-127.0.5.0", "127.0.5.2-127.0.5.4"],
+            ),
+            (
+                &["::fffe:ffff:ffff-::ffff:0.0.0.1"],
+                &[],
+                &["0.0.0.0-0.0.0.1", "::fffe:ffff:ffff-::fffe:ffff:ffff"],
+            ),
+            // `::` and `::1` stay IPv6.
+            (&["::", "::1"], &["0.0.0.0/8"], &["::-::1"]),
+        ];
+        for (items, minus, want) in cases {
+            let mut s = set(items);
+            s.subtract(&set(minus));
+            assert_eq!(spans(&s), *want, "{items:?} - {minus:?}");
         }
     }
 
@@ -550,16 +599,20 @@ mod tests {
             v6.nth((1 << 64) - 1),
             Some(ip("2001:db8::ffff:ffff:ffff:ffff"))
         );
-        // The entire IPv6 space does not fit a u128 count; it saturates, and nth still works.
+        // The entire IPv6 space holds IPv4 twice over (mapped and compatible): as one set
+        // it is all of IPv4 and 2^128 - 2^33 + 2 IPv6 addresses, which fits a u128 count.
         let all6 = set(&["::/0"]);
-        assert_eq!(all6.len(), u128::MAX);
+        let size = u128::MAX - (1 << 32) + 3;
+        assert_eq!(all6.len(), size);
+        assert_eq!(all6.nth(0), Some(ip("0.0.0.0")));
+        assert_eq!(all6.nth(1 << 32), Some(ip("::")));
         assert_eq!(
-            all6.nth(u128::MAX),
+            all6.nth(size - 1),
             Some(ip("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"))
         );
         let mut both = all6.clone();
         both.insert_addr(ip("127.0.0.1"));
-        assert_eq!(both.len(), u128::MAX);
+        assert_eq!(both.len(), size);
         assert_eq!(RangeSet::new().len(), 0);
         assert!(RangeSet::new().is_empty());
         assert!(!s8.is_empty());

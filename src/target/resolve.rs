@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 
+use super::address::canonical;
+
 /// Resolves each distinct name once, at most `concurrency` at a time, each bounded by
-/// `timeout`. Every name gets an entry: its addresses (deduplicated, in resolver order)
-/// or why it has none.
+/// `timeout`. Every name gets an entry: its addresses (in canonical form, deduplicated,
+/// in resolver order) or why it has none.
 pub async fn resolve_names(
     names: Vec<String>,
     concurrency: usize,
@@ -40,7 +42,7 @@ async fn lookup(name: &str, timeout: Duration) -> Result<Vec<IpAddr>, String> {
     };
     let mut seen = HashSet::new();
     let ips: Vec<IpAddr> = addrs
-        .map(|sa| sa.ip())
+        .map(|sa| canonical(sa.ip()))
         .filter(|ip| seen.insert(*ip))
         .collect();
     if ips.is_empty() {
@@ -58,11 +60,21 @@ mod tests {
     // resolver, so these exercise deduplication and the result shape without any DNS.
     #[tokio::test]
     async fn literals_deduplicated_without_dns() {
-        let names = ["127.0.0.1", "::1", "127.0.0.1", "192.0.2.1"]
-            .map(String::from)
-            .to_vec();
+        let names = [
+            "127.0.0.1",
+            "::1",
+            "127.0.0.1",
+            "192.0.2.1",
+            "::ffff:192.0.2.9",
+        ]
+        .map(String::from)
+        .to_vec();
         let got = resolve_names(names, 0, Duration::from_secs(5)).await;
-        assert_eq!(got.len(), 3);
+        assert_eq!(got.len(), 4);
+        assert_eq!(
+            got["::ffff:192.0.2.9"],
+            Ok(vec!["192.0.2.9".parse().unwrap()])
+        );
         assert_eq!(got["127.0.0.1"], Ok(vec!["127.0.0.1".parse().unwrap()]));
         assert_eq!(got["::1"], Ok(vec!["::1".parse().unwrap()]));
         assert_eq!(got["192.0.2.1"], Ok(vec!["192.0.2.1".parse().unwrap()]));

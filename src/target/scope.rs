@@ -150,8 +150,19 @@ mod tests {
             ("::", true),
             ("::1", false),
             ("2001:db8::1", false),
+            // IPv6 spellings of IPv4 addresses are special as their IPv4 forms are.
+            ("::ffff:0.0.0.0", true),
+            ("::ffff:224.0.0.1", true),
+            ("::ffff:255.255.255.255", true),
+            ("::0.0.0.5", true),
+            ("::ffff:127.0.0.1", false),
+            ("::ffff:192.0.2.1", false),
         ] {
-            assert_eq!(set.contains(addr.parse().unwrap()), special, "{addr}");
+            assert_eq!(
+                set.contains(addr.parse::<IpAddr>().unwrap()),
+                special,
+                "{addr}"
+            );
         }
     }
 
@@ -163,6 +174,10 @@ mod tests {
             ("224.0.0.0/4", true),
             ("255.255.255.255", true),
             ("[ff02::1]:25", true),
+            ("::ffff:224.0.0.0/120", true),
+            ("[::ffff:224.0.0.5]:25", true),
+            ("::ffff:0.0.0.0", true),
+            ("::ffff:223.255.255.255-::ffff:224.0.0.1", false),
             // Wider than the block, or straddling two: not named explicitly.
             ("192.0.0.0/2", false),
             ("223.255.255.255-224.0.0.1", false),
@@ -184,6 +199,7 @@ mod tests {
             "203.0.113.0/24".into(),
             file.display().to_string(),
             "2001:db8::/120".into(),
+            "::ffff:198.51.100.64/123".into(),
         ])
         .unwrap();
         for (addr, inside) in [
@@ -194,8 +210,18 @@ mod tests {
             ("198.51.100.8", false),
             ("2001:db8::ff", true),
             ("2001:db8::100", false),
+            // A scope entry in either spelling covers the address in both.
+            ("::ffff:203.0.113.9", true),
+            ("::ffff:192.0.2.128", false),
+            ("198.51.100.64", true),
+            ("198.51.100.95", true),
+            ("198.51.100.96", false),
         ] {
-            assert_eq!(scope.contains(addr.parse().unwrap()), inside, "{addr}");
+            assert_eq!(
+                scope.contains(addr.parse::<IpAddr>().unwrap()),
+                inside,
+                "{addr}"
+            );
         }
 
         let bad = dir.path().join("bad.txt");

@@ -26,8 +26,12 @@ pub struct PlanSettings {
     pub scope: Option<RangeSet>,
     /// `--scope` as given, for the report.
     pub scope_text: Vec<String>,
-    /// Accept IPv6 targets wider than a /104.
-    pub allow_large_ipv6: bool,
+    /// `--allow-large` (alias `--force-large-ipv6`): a plan may exceed
+    /// `size::MAX_UNSCOPED_ADDRESSES` without a scope.
+    pub allow_large: bool,
+    /// The dry run (`relayscan targets`): it sends nothing, so the size rule only notes
+    /// that a scan of the plan would be refused.
+    pub dry_run: bool,
     pub order: Order,
     pub shard: Shard,
     /// Longest wait for the system resolver to answer for one host name.

@@ -194,7 +194,6 @@ mod tests {
             default_ports: ports,
             resolved: &HashMap::new(),
             scope: None,
-            allow_large_ipv6: false,
         })
         .unwrap()
     }
@@ -303,7 +302,6 @@ mod tests {
                 default_ports: ports,
                 resolved: &HashMap::new(),
                 scope: None,
-                allow_large_ipv6: false,
             })
             .unwrap()
         }

@@ -1,4 +1,4 @@
-//! The manual against the code: relative links and anchors in README.md and docs/*.md, the findings tables against the findings catalogue, README's usage block against `relayscan --help`, and the flag tables against `relayscan scan --help`.
+//! The manual against the code: relative links and anchors in README.md and docs/*.md, the findings tables against the findings catalogue, README's usage block against `relayscan --help`, the flag tables against `relayscan scan --help`, and every `scan` flag (aliases too) named in the options section.
 
 mod markdown;
 
@@ -285,6 +285,61 @@ fn names_flag(help: &str, flag: &str) -> bool {
             .next()
             .is_some_and(|c| c.is_ascii_alphanumeric() || c == '-')
     })
+}
+
+/// The long flags `help` offers, with their visible aliases (`[alias: --old-name]`).
+fn long_flags(help: &str) -> Vec<String> {
+    let mut flags = Vec::new();
+    for line in help.lines() {
+        let option = line.trim_start();
+        let option = option
+            .get(..4)
+            .filter(|p| p.starts_with('-') && p.ends_with(", "))
+            .map_or(option, |_| &option[4..]);
+        if option.starts_with("--") {
+            flags.push(
+                option
+                    .split([' ', '='])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            );
+        }
+        for (at, _) in line.match_indices("[alias") {
+            let list = line[at..].split(']').next().unwrap_or_default();
+            flags.extend(
+                list.split([' ', ','])
+                    .filter(|w| w.starts_with("--"))
+                    .map(str::to_string),
+            );
+        }
+    }
+    flags
+}
+
+#[test]
+fn every_scan_flag_is_in_the_options_section() {
+    let help = relayscan(&["scan", "--help"]);
+    let flags = long_flags(&help);
+    assert!(
+        flags.len() > 30,
+        "only {} flags in `scan --help`",
+        flags.len()
+    );
+    assert!(
+        flags.iter().any(|f| f == "--force-large-ipv6"),
+        "aliases read"
+    );
+    let options = read(&repo_root().join(OPTIONS_PAGE));
+    let section = section(&options, OPTIONS_SECTION)
+        .unwrap_or_else(|| panic!("{OPTIONS_PAGE}: no {OPTIONS_SECTION:?} section"))
+        .join("\n");
+    let missing: Vec<String> = flags
+        .iter()
+        .filter(|f| *f != "--help" && !names_flag(&section, f))
+        .map(|f| format!("{OPTIONS_PAGE}: {OPTIONS_SECTION:?} does not name {f}"))
+        .collect();
+    assert!(missing.is_empty(), "{}", report(&missing));
 }
 
 #[test]

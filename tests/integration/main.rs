@@ -20,6 +20,8 @@ mod old_records;
 mod pace;
 mod pipelining;
 mod plan;
+mod plan_mapped;
+mod plan_size;
 mod postfix;
 mod postfix_aiosmtpd;
 mod reports;

@@ -23,8 +23,34 @@ pub fn relayscan() -> Command {
 
 /// Runs relayscan with `args`, failing the test if it does not end within `limit`.
 pub fn run(args: &[&str], limit: Duration) -> Output {
-    let mut child = relayscan()
-        .args(args)
+    let mut command = relayscan();
+    command.args(args);
+    run_command(command, args, limit)
+}
+
+/// The script that starts relayscan in a network namespace of its own: loopback up, and
+/// relayscan only once the namespace is seen to have no route out (exit 99 otherwise).
+const NO_ROUTE_OUT: &str = "ip link set lo up || exit 98
+if ip route get 192.0.2.1 >/dev/null 2>&1 || ip -6 route get 2001:db8::1 >/dev/null 2>&1; then exit 99; fi
+exec \"$@\"";
+
+/// Runs relayscan with `args` inside a new network namespace (`unshare -n`, needs root)
+/// where only loopback exists, so that nothing it might send could leave the machine:
+/// for command lines that must be refused, such as a scan of 0.0.0.0/0. Never falls back
+/// to running outside: without the namespace, unshare fails and relayscan never starts.
+pub fn run_without_a_route_out(args: &[&str], limit: Duration) -> Output {
+    let mut command = Command::new("unshare");
+    command
+        .args(["-n", "sh", "-c", NO_ROUTE_OUT, "sh"])
+        .arg(env!("CARGO_BIN_EXE_relayscan"))
+        .args(args);
+    run_command(command, args, limit)
+}
+
+/// Runs `command` (relayscan `args`, for messages), failing the test if it does not end
+/// within `limit`.
+fn run_command(mut command: Command, args: &[&str], limit: Duration) -> Output {
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -152,6 +178,19 @@ impl LabProcess {
 
     pub fn port_arg(&self) -> String {
         self.port.to_string()
+    }
+
+    /// The lab addresses that received any command so far.
+    pub fn addresses_reached(&self) -> std::collections::HashSet<IpAddr> {
+        self.received()
+            .iter()
+            .map(|c| {
+                let host = c["host"].as_str().expect("a lab log line names its host");
+                host.parse::<std::net::SocketAddr>()
+                    .unwrap_or_else(|e| panic!("lab host {host:?}: {e}"))
+                    .ip()
+            })
+            .collect()
     }
 
     /// Every command line the lab received so far.

@@ -111,6 +111,8 @@ networks! {
     PLAN_REFUSALS = [127, 0, 25, 0], 24;
     /// plan.rs: a scan inside its scope, with a per-subnet rate.
     PLAN_SCOPE = [127, 0, 26, 0], 24;
+    /// plan_mapped.rs: targets and excludes written as IPv4-mapped IPv6 addresses.
+    PLAN_MAPPED = [127, 0, 140, 0], 24;
     /// tls.rs: every TLS persona, scanned once for the module.
     TLS = [127, 0, 48, 0], 24;
     /// tls.rs: the STARTTLS and relay-over flags, one scan each.
