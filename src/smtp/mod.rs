@@ -3,6 +3,7 @@
 pub mod capabilities;
 pub mod cert;
 pub mod command;
+pub mod demand;
 pub mod fingerprint;
 pub mod reply;
 pub mod session;
@@ -11,6 +12,7 @@ pub mod transcript;
 
 pub use capabilities::{Capabilities, Keyword, announced_name};
 pub use command::{Command, CommandError};
+pub use demand::{Demand, demanded};
 pub use reply::{EnhancedCode, Reply, ReplyError, ReplyLimits, parse_reply};
 pub use session::{AsyncStream, Session, SessionError, SessionSettings, UpgradeError};
 pub use tls::{CertInfo, NameCheck, NameSource, TlsMode, TlsReport, Validity};
