@@ -1,7 +1,8 @@
 //! The verdict: a pure function of a dialogue's facts, with the decisive reason.
 //!
-//! Decided by reply codes only, never by reply text (nmap's "530 anywhere in the text"
-//! mistake). A 4xx never makes a server "closed": greylisting defers, it does not refuse.
+//! Decided by reply codes, never by text found anywhere in a reply (nmap's "530 anywhere
+//! in the text" mistake); a 530 alone is read for whether it names TLS or AUTH, since RFC
+//! 3207 and RFC 4954 both refuse with it (`smtp::demanded`). A 4xx never makes a server "closed": greylisting defers, it does not refuse.
 //! A dialogue whose replies fell out of step with its commands is never an open relay:
 //! no reply of it can be trusted to answer the command it came after.
 
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::probe::tls_policy::asks_for_starttls;
 use crate::probe::{AttemptResult, Dialogue, Leg, RelayAttempt, Status};
-use crate::smtp::Reply;
+use crate::smtp::{Demand, Reply, demanded};
 
 /// What the probe concluded about relaying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -212,7 +213,9 @@ fn judge(status: Status, d: &Dialogue) -> Classification {
         );
     }
 
-    // Every test was refused permanently. 530 (by code) means "authenticate first".
+    // Every test was refused permanently. A 530 that asks for authentication means
+    // "authenticate first"; one asking for STARTTLS was dealt with above, and over TLS
+    // there is no STARTTLS left to offer.
     let refusals: Vec<(&RelayAttempt, &Reply)> = results
         .iter()
         .filter_map(|(a, r)| match r {
@@ -220,7 +223,9 @@ fn judge(status: Status, d: &Dialogue) -> Classification {
             _ => None,
         })
         .collect();
-    let first_530 = refusals.iter().find(|(_, r)| r.is_auth_required());
+    let first_530 = refusals
+        .iter()
+        .find(|(_, r)| demanded(r, false) == Some(Demand::Auth));
     match (first_530, refusals.first()) {
         (Some((a, reply)), _) => Classification::new(
             Verdict::AuthRequired,
@@ -547,6 +552,11 @@ mod tests {
     const MUST_STARTTLS: Option<(u16, &str)> =
         Some((530, "5.7.0 Must issue a STARTTLS command first"));
     const GO: Option<(u16, &str)> = Some((220, "2.0.0 Ready to start TLS"));
+    /// OpenSMTPD 6.8's answer to MAIL on a listener with `auth`.
+    const MUST_AUTH: Option<(u16, &str)> = Some((
+        530,
+        "5.5.1 Invalid command: Must issue an AUTH command first",
+    ));
 
     /// name, dialogue, verdict, open tests, words the reason must hold.
     type TlsCase = (
@@ -621,7 +631,7 @@ mod tests {
             (
                 "530 asking for STARTTLS, STARTTLS refused",
                 with_tls(
-                    vec![attempt(1, OK, AUTH)],
+                    vec![attempt(1, OK, MUST_STARTTLS)],
                     Some((454, "4.7.0 TLS not available")),
                     None,
                 ),
@@ -631,10 +641,45 @@ mod tests {
             ),
             (
                 "530 asking for STARTTLS, handshake failed",
-                with_tls(vec![attempt(1, OK, AUTH)], GO, None),
+                with_tls(vec![attempt(1, OK, MUST_STARTTLS)], GO, None),
                 Verdict::Inconclusive,
                 &[],
                 &["the TLS handshake failed"],
+            ),
+            (
+                "530 naming STARTTLS from a server that does not offer it",
+                greeted(vec![attempt(1, MUST_STARTTLS, None)]),
+                Verdict::Inconclusive,
+                &[],
+                &["asks for STARTTLS", "STARTTLS was not tried"],
+            ),
+            (
+                "OpenSMTPD: 530 naming AUTH, STARTTLS offered, handshake failed",
+                with_tls(vec![attempt(1, MUST_AUTH, None)], GO, None),
+                Verdict::AuthRequired,
+                &[],
+                &[
+                    "relaying needs authentication (530)",
+                    "530 5.5.1 Invalid command: Must issue an AUTH command first",
+                ],
+            ),
+            (
+                "530 naming AUTH, STARTTLS offered, never tried",
+                with_tls(vec![attempt(1, OK, AUTH)], None, None),
+                Verdict::AuthRequired,
+                &[],
+                &["530 5.7.0 Authentication required"],
+            ),
+            (
+                "530 naming neither, STARTTLS offered, handshake failed",
+                with_tls(
+                    vec![attempt(1, OK, Some((530, "5.7.0 Access denied")))],
+                    GO,
+                    None,
+                ),
+                Verdict::Inconclusive,
+                &[],
+                &["asks for STARTTLS", "the TLS handshake failed"],
             ),
             (
                 "a 554 5.7.0 from a server that offers STARTTLS asks for it too",

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::smtp::tls::TlsClient;
-use crate::smtp::{Capabilities, EnhancedCode, Reply};
+use crate::smtp::{Capabilities, Demand, Reply, demanded};
 
 /// `--starttls`: when to send STARTTLS after the plaintext EHLO.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -163,23 +163,17 @@ pub fn plain_fallback(relay_over: RelayOver) -> bool {
     relay_over != RelayOver::Tls
 }
 
-/// RFC 3207 §4's "530 Must issue a STARTTLS command first", decided by codes: reply code
-/// 530, or a permanent reply with enhanced code 5.7.0, from a server that advertised
-/// STARTTLS. Such a refusal is not "authentication required": the tests are rerun over TLS.
+/// A refusal that asks for STARTTLS (RFC 3207 §4) from a server that may be asked for it:
+/// [`demanded`] decides, by code and for 530 by its words. Such a refusal is not
+/// "authentication required": the tests are rerun over TLS.
 pub fn asks_for_starttls(reply: &Reply, plaintext_capabilities: &Capabilities) -> bool {
-    const SECURITY_OTHER: EnhancedCode = EnhancedCode {
-        class: 5,
-        subject: 7,
-        detail: 0,
-    };
-    plaintext_capabilities.starttls()
-        && (reply.is_auth_required()
-            || (reply.is_permanent() && reply.enhanced == Some(SECURITY_OTHER)))
+    demanded(reply, plaintext_capabilities.starttls()) == Some(Demand::Starttls)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::smtp::EnhancedCode;
 
     fn reply(code: u16, enhanced: Option<(u8, u16, u16)>) -> Reply {
         Reply {
@@ -277,5 +271,9 @@ mod tests {
         for (r, c, want) in table {
             assert_eq!(asks_for_starttls(&r, c), want, "{r:?}");
         }
+        // OpenSMTPD's 530 names AUTH: it asks for authentication, not for STARTTLS.
+        let mut opensmtpd = reply(530, Some((5, 5, 1)));
+        opensmtpd.lines = vec!["5.5.1 Invalid command: Must issue an AUTH command first".into()];
+        assert!(!asks_for_starttls(&opensmtpd, &offers));
     }
 }

@@ -3,6 +3,7 @@
 pub mod capabilities;
 pub mod cert;
 pub mod command;
+pub mod demand;
 pub mod fingerprint;
 pub mod literal;
 pub mod reply;
@@ -12,6 +13,7 @@ pub mod transcript;
 
 pub use capabilities::{Capabilities, Keyword, announced_name};
 pub use command::{Command, CommandError};
+pub use demand::{Demand, demanded};
 pub use literal::{address_literal, parse_address_literal};
 pub use reply::{EnhancedCode, Reply, ReplyError, ReplyLimits, parse_reply};
 pub use session::{AsyncStream, Session, SessionError, SessionSettings, UpgradeError};

@@ -285,11 +285,6 @@ impl Reply {
         (250..=252).contains(&self.code)
     }
 
-    /// 530: authentication (RFC 4954) or STARTTLS (RFC 3207) required first.
-    pub fn is_auth_required(&self) -> bool {
-        self.code == 530
-    }
-
     /// The first line's text, or "" for a reply that had none.
     pub fn first_line(&self) -> &str {
         self.lines.first().map(String::as_str).unwrap_or("")

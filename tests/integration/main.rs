@@ -15,6 +15,7 @@ mod injection;
 mod input;
 mod interrupt;
 mod misbehave;
+mod mtas;
 mod old_checkpoint;
 mod old_records;
 mod pace;

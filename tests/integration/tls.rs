@@ -60,7 +60,7 @@ struct Personas {
 static PERSONAS: LazyLock<Personas> = LazyLock::new(|| {
     let dir = tempfile::tempdir().unwrap();
     let personas = tls_personas();
-    assert_eq!(personas.len(), 11);
+    assert_eq!(personas.len(), 12);
     let lab = start_lab(nets::TLS, dir.path(), &personas, &[]);
     let tls_port = lab.tls_port.expect("the lab prints its implicit-TLS port");
     let ports = format!("{},{tls_port}", lab.port);

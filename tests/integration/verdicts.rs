@@ -158,6 +158,24 @@ fn a_greylisted_server_relays_on_a_second_scan() {
 }
 
 #[test]
+fn a_530_naming_auth_is_auth_required_though_starttls_failed() {
+    // OpenSMTPD's words (must-auth-first): STARTTLS offered, the handshake fails, and the
+    // 530 asks for authentication, not for STARTTLS.
+    let r = of(Persona::MustAuthFirst);
+    assert!(
+        r.tls.as_ref().is_some_and(|t| !t.established),
+        "{:?}",
+        r.tls
+    );
+    assert_eq!(r.verdict, Some(Verdict::AuthRequired), "{:?}", r.reason);
+    let reason = r.reason.as_deref().unwrap_or("");
+    assert!(
+        reason.contains("530 5.5.1 Invalid command: Must issue an AUTH command first"),
+        "{reason}"
+    );
+}
+
+#[test]
 fn a_server_that_hangs_up_after_mail_is_recorded_as_dropped() {
     assert_eq!(of(Persona::DropAfterMail).status, Status::Dropped);
 }

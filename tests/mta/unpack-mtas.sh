@@ -4,9 +4,10 @@
 # Debian allows one installed MTA package (Postfix is it: the postfix* tests), so the
 # others are fetched with `apt-get download` and unpacked with `dpkg -x` into one folder,
 # never installed: no maintainer script runs, no service starts, nothing is enabled. Only
-# what the unpacked daemons need from the system is installed: the shared libraries the
+# what the unpacked daemons need from the system is installed (and iproute2, whose ip
+# brings up loopback in tests/mta/sealed.sh): the shared libraries the
 # system lacks (libidn12 for Exim, libwrap0 for Sendmail), m4 (Sendmail's .mc → .cf),
-# and the system users the daemons switch to.
+# the system users the daemons switch to, and two empty folders they need.
 #
 # Usage: tests/mta/unpack-mtas.sh [ROOT]   (ROOT defaults to $RELAYSCAN_MTA_ROOT or
 # /var/cache/relayscan-mtas/root). Idempotent; prints ROOT on its last line. Binaries:
@@ -21,7 +22,7 @@ libraries=(libidn12 libwrap0)
 
 export DEBIAN_FRONTEND=noninteractive
 missing=()
-for pkg in "${libraries[@]}" m4; do
+for pkg in "${libraries[@]}" m4 iproute2; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
@@ -48,10 +49,14 @@ add_user() { # name group home
     || useradd --system --gid "$2" --home-dir "$3" --no-create-home --shell /usr/sbin/nologin "$1"
 }
 add_user Debian-exim Debian-exim /var/spool/exim4
-add_user _smtpd _smtpd /var/empty
-add_user _smtpq _smtpq /var/empty
+# Debian's OpenSMTPD is built for these two (its postinst), and chroots into the home.
+add_user opensmtpd opensmtpd /var/lib/opensmtpd/empty
+add_user opensmtpq opensmtpq /var/lib/opensmtpd/empty
 add_user smmta smmta /var/lib/sendmail
 add_user smmsp smmsp /var/lib/sendmail
+# OpenSMTPD's chroot, and the folder that tests/mta/mta-instance.sh mounts each Sendmail
+# instance's own /etc/mail on (an empty folder; a bind mount needs somewhere to stand).
+install -d -m 755 /var/lib/opensmtpd/empty /etc/mail
 
 for binary in "$root/usr/sbin/exim4" "$root/usr/sbin/smtpd" "$root/usr/libexec/sendmail/sendmail"; do
   if ldd "$binary" | grep -q "not found"; then

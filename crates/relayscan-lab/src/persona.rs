@@ -75,11 +75,15 @@ pub enum Persona {
     StrayAfterEhloTls,
     /// Sound in plaintext; after STARTTLS, as extra-replies.
     ExtraRepliesTls,
+    /// OpenSMTPD 6.8 on a listener with `tls ... auth`: advertises STARTTLS (whose handshake
+    /// fails, as Debian 12's does under OpenSSL 3) and AUTH only over TLS, and answers every
+    /// MAIL with `530 5.5.1 Invalid command: Must issue an AUTH command first`.
+    MustAuthFirst,
 }
 
 impl Persona {
     /// Every persona, in the order `LabConfig::default()` assigns them to addresses.
-    pub const ALL: [Persona; 32] = [
+    pub const ALL: [Persona; 33] = [
         Persona::OpenRelay,
         Persona::Closed,
         Persona::AuthRequired,
@@ -112,6 +116,7 @@ impl Persona {
         Persona::StrayAfterRcptTls,
         Persona::StrayAfterEhloTls,
         Persona::ExtraRepliesTls,
+        Persona::MustAuthFirst,
     ];
 
     /// The persona with this name; case-insensitive and tolerant of surrounding
@@ -196,6 +201,9 @@ impl Persona {
             Persona::ExtraRepliesTls => {
                 "STARTTLS; over TLS an unasked 250 after every answer; refuses relaying"
             }
+            Persona::MustAuthFirst => {
+                "OpenSMTPD with auth: STARTTLS (handshake fails); 530 naming AUTH to every MAIL"
+            }
         }
     }
 
@@ -231,7 +239,11 @@ impl Persona {
             Persona::DoubleGreeting | Persona::ExtraReplies | Persona::ExtraRepliesTls => {
                 DesignedVerdict::Inconclusive
             }
-            Persona::AuthRequired | Persona::AuthBeforeTls => DesignedVerdict::AuthRequired,
+            // Its 530 names AUTH: a demand for authentication, not for STARTTLS, so the failed
+            // handshake leaves nothing undecided.
+            Persona::AuthRequired | Persona::AuthBeforeTls | Persona::MustAuthFirst => {
+                DesignedVerdict::AuthRequired
+            }
             // Greylisting defers everything on the first scan: no conclusion yet.
             Persona::Greylisting | Persona::DropAfterMail | Persona::Busy | Persona::Blocked => {
                 DesignedVerdict::Inconclusive
@@ -302,6 +314,7 @@ names! {
     StrayAfterRcptTls => "stray-after-rcpt-tls",
     StrayAfterEhloTls => "stray-after-ehlo-tls",
     ExtraRepliesTls => "extra-replies-tls",
+    MustAuthFirst => "must-auth-first",
 }
 
 impl fmt::Display for Persona {
@@ -402,6 +415,7 @@ mod tests {
             (Persona::StrayAfterRcptTls, RelayDenied),
             (Persona::StrayAfterEhloTls, RelayDenied),
             (Persona::ExtraRepliesTls, Inconclusive),
+            (Persona::MustAuthFirst, AuthRequired),
         ];
         assert_eq!(table.len(), Persona::ALL.len());
         for (p, v) in table {

@@ -226,8 +226,15 @@ pub fn rcpt_reply(
         | Persona::StrayAfterMailTls
         | Persona::StrayAfterRcptTls
         | Persona::StrayAfterEhloTls
-        | Persona::ExtraRepliesTls => denied(),
+        | Persona::ExtraRepliesTls
+        | Persona::MustAuthFirst => denied(),
     }
+}
+
+/// Whether the persona advertises AUTH (and fails every attempt to use it). Not
+/// must-auth-first: OpenSMTPD offers AUTH only over TLS, which it never gets to.
+fn offers_auth(persona: Persona) -> bool {
+    matches!(persona, Persona::AuthRequired | Persona::AuthBeforeTls)
 }
 
 /// Removes an RFC 3463 enhanced code after the reply code, for the old
@@ -466,7 +473,7 @@ impl Conversation {
             "QUIT" => Answer::close("221 2.0.0 Bye"),
             "STARTTLS" => self.starttls(),
             "VRFY" => Answer::reply("252 2.0.0 Send some mail, I'll try my best"),
-            "AUTH" if matches!(self.persona, Persona::AuthRequired | Persona::AuthBeforeTls) => {
+            "AUTH" if offers_auth(self.persona) => {
                 Answer::reply("535 5.7.8 Error: authentication failed")
             }
             "AUTH" => Answer::reply("503 5.5.1 Error: authentication not enabled"),
@@ -489,7 +496,7 @@ impl Conversation {
             "250-PIPELINING".to_string(),
             format!("250-SIZE {MAX_MESSAGE}"),
         ];
-        if matches!(self.persona, Persona::AuthRequired | Persona::AuthBeforeTls) {
+        if offers_auth(self.persona) {
             lines.push("250-AUTH PLAIN LOGIN".to_string());
         }
         if tls::offers_starttls(self.persona) && !self.tls {
@@ -524,6 +531,12 @@ impl Conversation {
         if self.persona == Persona::TlsRequired && !self.tls {
             // Postfix with smtpd_tls_security_level = encrypt.
             return Answer::reply("530 5.7.0 Must issue a STARTTLS command first");
+        }
+        if self.persona == Persona::MustAuthFirst {
+            // OpenSMTPD 6.8 on a listener with `auth` (its binary's format: "530 %s %s: Must
+            // issue an AUTH command first"): a 530 that names AUTH, with 5.5.1 where RFC
+            // 4954 has 5.7.0.
+            return Answer::reply("530 5.5.1 Invalid command: Must issue an AUTH command first");
         }
         let Some((path, _params)) = strip_prefix_ci(arg, "FROM:").and_then(split_path_arg) else {
             return Answer::reply("501 5.5.4 Syntax: MAIL FROM:<address>");
@@ -1029,7 +1042,17 @@ mod tests {
     #[test]
     fn persona_specific_dialogues() {
         use Persona::*;
-        let table: [(Persona, &[&str], &str); 14] = [
+        let table: [(Persona, &[&str], &str); 16] = [
+            (
+                MustAuthFirst,
+                &["EHLO me", "MAIL FROM:<a@b>"],
+                "530 5.5.1 Invalid command: Must issue an AUTH command first",
+            ),
+            (
+                MustAuthFirst,
+                &["EHLO me", "AUTH PLAIN AGZvbwBiYXI="],
+                "503 5.5.1 Error: authentication not enabled",
+            ),
             (
                 AuthRequired,
                 &["EHLO me", "AUTH PLAIN AGZvbwBiYXI="],

@@ -42,6 +42,7 @@ pub fn offers_starttls(p: Persona) -> bool {
             | Persona::StrayAfterRcptTls
             | Persona::StrayAfterEhloTls
             | Persona::ExtraRepliesTls
+            | Persona::MustAuthFirst
     )
 }
 
@@ -61,7 +62,7 @@ pub enum AfterStarttls {
 
 pub fn after_starttls(p: Persona) -> AfterStarttls {
     match p {
-        Persona::TlsBroken => AfterStarttls::Refuse {
+        Persona::TlsBroken | Persona::MustAuthFirst => AfterStarttls::Refuse {
             record: &TLS10_PROTOCOL_VERSION_ALERT,
         },
         Persona::StarttlsInjection => AfterStarttls::Handshake { inject: INJECTION },
@@ -284,6 +285,7 @@ mod tests {
             (Persona::StrayAfterMailTls, true, false, true),
             (Persona::ExtraRepliesTls, true, false, true),
             (Persona::ExtraReplies, false, false, false),
+            (Persona::MustAuthFirst, true, false, false),
         ];
         for (p, starttls, implicit, cert) in table {
             assert_eq!(offers_starttls(p), starttls, "{p}");

@@ -167,6 +167,17 @@ networks! {
     AIOSMTPD = [127, 1, 1, 0], 24;
     /// tests/mta/postfix/base.cf: the only client the test-bed Postfix trusts; never used.
     POSTFIX_TRUSTED_CLIENT = [127, 255, 255, 254], 32;
+    /// tests/mta/sealed.sh: the sealed namespace's own host name, mta-testbed.test (.1).
+    MTA_NAMESPACE = [127, 2, 0, 0], 24;
+    /// mtas.rs: the Exim cases of tests/mta/cases.json (.1 upwards), inside sealed.sh.
+    MTA_EXIM = [127, 2, 1, 0], 24;
+    /// mtas.rs: the OpenSMTPD cases.
+    MTA_OPENSMTPD = [127, 2, 2, 0], 24;
+    /// mtas.rs: the Sendmail cases.
+    MTA_SENDMAIL = [127, 2, 3, 0], 24;
+    /// Nothing listens here: the sealed namespace's resolver (.53) and the relay host of
+    /// the OpenSMTPD cases (.25).
+    MTA_NOWHERE = [127, 2, 255, 0], 24;
     /// scale.rs: a /20 where nothing listens.
     SILENT_SLASH_20 = [127, 201, 0, 0], 20;
 
@@ -332,7 +343,10 @@ mod tests {
     #[test]
     fn every_test_address_is_registered() {
         let mut paths = files("tests/integration", &["rs"]);
-        paths.extend(files("tests/mta", &["sh", "cf", "py"]));
+        paths.extend(files(
+            "tests/mta",
+            &["sh", "cf", "py", "conf", "mc", "access", "json"],
+        ));
         // This file's own examples aside.
         paths.retain(|p| !p.ends_with("support/nets.rs"));
         assert_registered(&paths, |n| !n.name.starts_with("BENCH_"));
