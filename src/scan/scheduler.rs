@@ -7,19 +7,22 @@
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use governor::{Quota, RateLimiter};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::assess::domain::assess as assess_domain;
 use crate::assess::{Assessment, assess_outcome};
+use crate::exit::StopSignal;
 use crate::probe::{Outcome, ProbeSettings, Status};
 use crate::report::domains::DomainEntry;
 use crate::report::{ReportError, ReportSink, Reports, RunEnd, ScanRecord, Summary, sanitize};
+use crate::say::say;
 use crate::scan::backoff::{FdPressure, probe_with_backoff};
 use crate::scan::checkpoint::{Checkpoint, Ledger};
 use crate::scan::pace::Pace;
@@ -60,7 +63,6 @@ pub struct Start {
 #[derive(Debug, Clone)]
 pub struct Checkpointing {
     pub path: PathBuf,
-    pub jsonl: PathBuf,
     pub state: Checkpoint,
 }
 
@@ -88,6 +90,8 @@ pub enum ScanError {
 pub struct Stopping {
     pub stop: CancellationToken,
     pub abort: CancellationToken,
+    /// The first stop signal, for the exit code.
+    pub signal: Arc<OnceLock<StopSignal>>,
 }
 
 impl Scheduler {
@@ -201,9 +205,9 @@ fn report_panic(joined: Result<(), tokio::task::JoinError>) {
     if let Err(e) = joined
         && e.is_panic()
     {
-        eprintln!(
+        say(&format!(
             "relayscan: internal error while probing one endpoint (a bug; please report it): {e}"
-        );
+        ));
     }
 }
 
@@ -335,9 +339,8 @@ impl Writer {
         let Some(c) = self.checkpoint.as_mut() else {
             return Ok(());
         };
-        let jsonl_bytes = std::fs::metadata(&c.jsonl)
-            .map_err(|e| ReportError::new("read", &c.jsonl, e))?
-            .len();
+        // Wherever the JSONL is: under a temporary name until the first record.
+        let jsonl_bytes = self.reports.jsonl_len()?;
         let state = &mut c.state;
         state.next = self.ledger.low();
         state.finished_above = self.ledger.runs_above();
@@ -345,9 +348,7 @@ impl Writer {
         state.jsonl_bytes = jsonl_bytes;
         state.saved_at = chrono::Utc::now();
         state.complete = self.ledger.finished_count() == self.total;
-        state
-            .save(&c.path)
-            .map_err(|e| ReportError::new("write", &c.path, e))
+        state.save(&c.path)
     }
 }
 
@@ -377,33 +378,56 @@ pub fn render_transcript(outcome: &Outcome, assessment: &Assessment) -> String {
     text
 }
 
-/// Grace handling for Ctrl-C: first press stops new work and arms the abort after `grace`;
-/// a second press aborts at once. SIGTERM (what Kubernetes and systemd send before they
-/// kill) counts as a first press, so a checkpoint is written before the end.
-pub fn install_ctrl_c(stopping: Stopping, grace: Duration, quiet: bool) {
+/// Grace handling for Ctrl-C, and for SIGHUP (what a dropped SSH session sends) and
+/// SIGTERM (what systemd and Kubernetes send before they kill) alike: the first signal
+/// stops new work, is kept for the exit code, and arms the abort after `grace`; a second
+/// signal aborts at once. The handlers are in place when this returns.
+pub fn install_stop_signals(stopping: Stopping, grace: Duration, quiet: bool) {
+    let Ok(mut signals) = StopSignals::listen() else {
+        return;
+    };
     tokio::spawn(async move {
-        if first_stop_signal().await.is_err() {
-            return;
-        }
+        let first = signals.next().await;
+        let _ = stopping.signal.set(first);
         if !quiet {
-            eprintln!(
-                "\nrelayscan: interrupted: starting nothing new; in-flight probes have {grace:?} to finish (Ctrl-C again to stop now)"
-            );
+            // Not eprintln!: after SIGHUP the terminal is gone, and a panic here would
+            // leave the scan running with nothing to stop it.
+            say(&format!(
+                "\nrelayscan: interrupted by {}: starting nothing new; in-flight probes have {grace:?} to finish (Ctrl-C again to stop now)",
+                first.name()
+            ));
         }
         stopping.stop.cancel();
         tokio::select! {
             _ = tokio::time::sleep(grace) => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = signals.next() => {}
         }
         stopping.abort.cancel();
     });
 }
 
-/// Waits for SIGINT or SIGTERM.
-async fn first_stop_signal() -> std::io::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r,
-        _ = term.recv() => Ok(()),
+/// SIGINT, SIGHUP and SIGTERM, listened for.
+struct StopSignals {
+    hang_up: Signal,
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl StopSignals {
+    fn listen() -> std::io::Result<StopSignals> {
+        Ok(StopSignals {
+            hang_up: signal(SignalKind::hangup())?,
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// The next of them to arrive.
+    async fn next(&mut self) -> StopSignal {
+        tokio::select! {
+            _ = self.hang_up.recv() => StopSignal::HangUp,
+            _ = self.interrupt.recv() => StopSignal::Interrupt,
+            _ = self.terminate.recv() => StopSignal::Terminate,
+        }
     }
 }
