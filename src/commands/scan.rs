@@ -152,7 +152,12 @@ pub async fn scan(
     Ok(Finished {
         summary: result.summary,
         stopped_by,
-        reports: paths,
+        // An earlier set kept by a run stopped before its first record was not written.
+        reports: if result.reports_placed {
+            paths
+        } else {
+            Vec::new()
+        },
         cut_off: result.cut_off,
         checkpoint: checkpoint_path,
         pace: result.pace,

@@ -101,6 +101,32 @@ impl ReportSet {
         self.staged.iter().all(|s| s.placed)
     }
 
+    /// When an earlier file holds one of the names not yet taken: drops the new files
+    /// that would replace them, says so (unless quiet), and returns true; the earlier
+    /// files stay as they were. For a run stopped before its first record, which has
+    /// nothing to put in their place. Returns false, and drops nothing, otherwise.
+    pub fn keep_earlier(&mut self) -> bool {
+        let earlier: Vec<String> = self
+            .staged
+            .iter()
+            .filter(|s| !s.placed && fs::symlink_metadata(&s.path).is_ok())
+            .map(|s| s.path.display().to_string())
+            .collect();
+        if earlier.is_empty() {
+            return false;
+        }
+        if self.replacing == Replacing::Say {
+            say(&format!(
+                "relayscan: stopped before the first record: kept the earlier {}",
+                earlier.join(", ")
+            ));
+        }
+        for s in self.staged.iter().filter(|s| !s.placed) {
+            let _ = fs::remove_file(&s.temp);
+        }
+        true
+    }
+
     /// Where the file that becomes `path` is now: its temporary name until the commit.
     pub fn current<'a>(&'a self, path: &'a Path) -> &'a Path {
         match self.staged.iter().find(|s| s.path == path) {
@@ -304,6 +330,24 @@ mod tests {
         drop(set);
         assert_eq!(fs::read_to_string(&csv).unwrap(), "earlier");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no leftover");
+    }
+
+    #[test]
+    fn an_earlier_set_is_kept_only_when_there_is_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old, new) = (dir.path().join("old.csv"), dir.path().join("new.csv"));
+        fs::write(&old, "earlier").unwrap();
+        let mut set = ReportSet::new(Replacing::Quietly);
+        set.create(&old).unwrap().write_all(b"nothing yet").unwrap();
+        assert!(set.keep_earlier());
+        assert_eq!(fs::read_to_string(&old).unwrap(), "earlier");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no leftover");
+
+        let mut set = ReportSet::new(Replacing::Quietly);
+        set.create(&new).unwrap();
+        assert!(!set.keep_earlier(), "no earlier file: nothing kept");
+        set.commit().unwrap();
+        assert!(new.exists());
     }
 
     #[test]

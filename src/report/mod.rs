@@ -366,6 +366,12 @@ impl Reports {
         self.commit_at_record = false;
     }
 
+    /// Whether the files are under their own names (not so after a run stopped before
+    /// its first record left an earlier set in place, or one that failed).
+    pub fn is_placed(&self) -> bool {
+        self.files.is_committed()
+    }
+
     /// Puts every file under its own name now, replacing an earlier set. Otherwise that
     /// happens at the first record.
     pub fn commit(&mut self) -> Result<(), ReportError> {
@@ -457,8 +463,12 @@ impl ReportSink for Reports {
             _ => Ok(()),
         };
         let finished = self.each(|s| s.finish(end, summary));
-        // A run without a record still leaves its reports; a failed one leaves the earlier.
+        // A run without a record leaves its reports, but an earlier set outweighs one
+        // stopped at once (Ctrl-C on the wrong command); a failed run leaves the earlier.
         let placed = match (&domains, &finished) {
+            _ if end.interrupted && !self.files.is_committed() && self.files.keep_earlier() => {
+                Ok(())
+            }
             (Ok(()), Ok(())) if self.commit_at_record => self.files.commit(),
             _ => Ok(()),
         };

@@ -75,6 +75,9 @@ pub struct ScanResult {
     pub cut_off: u64,
     /// How this run used its concurrency.
     pub pace: Pace,
+    /// The reports are under their names; not when a run stopped before its first record
+    /// left an earlier set there.
+    pub reports_placed: bool,
 }
 
 /// What stops a scan: only output failures (per-host trouble is data).
@@ -191,11 +194,12 @@ impl Scheduler {
             )
         });
         pace.wall = began.elapsed();
-        let outcome = written.map(|()| ScanResult {
+        let outcome = written.map(|reports_placed| ScanResult {
             summary,
             interrupted,
             cut_off,
             pace,
+            reports_placed,
         });
         Ok(outcome?)
     }
@@ -233,7 +237,7 @@ impl Writer {
     async fn run(
         mut self,
         mut rx: mpsc::Receiver<(u128, Outcome)>,
-    ) -> (Summary, u64, Pace, Result<(), ReportError>) {
+    ) -> (Summary, u64, Pace, Result<bool, ReportError>) {
         let mut result = Ok(());
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.tick().await;
@@ -280,7 +284,10 @@ impl Writer {
             self.summary,
             self.cut_off,
             self.pace,
-            result.and(domains).and(finished),
+            result
+                .and(domains)
+                .and(finished)
+                .map(|()| self.reports.is_placed()),
         )
     }
 

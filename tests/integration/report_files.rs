@@ -1,7 +1,7 @@
 //! Report files are written safely: never through a symlink, a folder as prefix gets
 //! timestamped names inside it, a device or a fifo as prefix is refused before any
 //! traffic, and an earlier report set is replaced only once the new run has its first
-//! record, with a word on stderr.
+//! record, with a word on stderr (a run killed, or stopped by Ctrl-C, before it keeps it).
 
 use std::os::unix::fs::{FileTypeExt, symlink};
 use std::path::{Path, PathBuf};
@@ -180,12 +180,50 @@ fn an_earlier_report_set_survives_a_scan_that_dies_before_its_first_record() {
     std::thread::sleep(Duration::from_millis(1000));
     child.kill().unwrap();
     child.wait().unwrap();
-    for (path, text) in &earlier {
-        assert_eq!(
-            &std::fs::read_to_string(path).unwrap(),
-            text,
-            "{}",
-            path.display()
-        );
-    }
+    let unchanged = || {
+        for (path, text) in &earlier {
+            assert_eq!(
+                &std::fs::read_to_string(path).unwrap(),
+                text,
+                "{}",
+                path.display()
+            );
+        }
+    };
+    unchanged();
+    // What kill -9 left behind: the new files under their hidden names.
+    let left_by_the_kill = names_in(dir.path());
+
+    // Ctrl-C at once (the wrong command): the probe cut off is left for a resume, so the
+    // run has no record, and the earlier set stays.
+    let checkpoint = dir.path().join("scan.checkpoint");
+    args.extend(
+        [
+            "--grace",
+            "200ms",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let child = relayscan()
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    // SAFETY: plain kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("stopped before the first record: kept the earlier"),
+        "{}",
+        stderr(&out)
+    );
+    unchanged();
+    let mut now = names_in(dir.path());
+    now.retain(|n| n != "scan.checkpoint");
+    assert_eq!(now, left_by_the_kill, "the stopped run left no file");
 }
