@@ -415,15 +415,22 @@ pub fn install_stop_signals(stopping: Stopping, grace: Duration, quiet: bool) {
 
 /// SIGINT, SIGHUP and SIGTERM, listened for.
 struct StopSignals {
-    hang_up: Signal,
+    /// None when SIGHUP was ignored at start: `nohup relayscan ...` asked to outlive its
+    /// terminal, and a handler would undo that.
+    hang_up: Option<Signal>,
     interrupt: Signal,
     terminate: Signal,
 }
 
 impl StopSignals {
     fn listen() -> std::io::Result<StopSignals> {
+        let hang_up = if ignored_at_start(libc::SIGHUP) {
+            None
+        } else {
+            Some(signal(SignalKind::hangup())?)
+        };
         Ok(StopSignals {
-            hang_up: signal(SignalKind::hangup())?,
+            hang_up,
             interrupt: signal(SignalKind::interrupt())?,
             terminate: signal(SignalKind::terminate())?,
         })
@@ -431,10 +438,26 @@ impl StopSignals {
 
     /// The next of them to arrive.
     async fn next(&mut self) -> StopSignal {
+        let hang_up = async {
+            match self.hang_up.as_mut() {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            _ = self.hang_up.recv() => StopSignal::HangUp,
+            _ = hang_up => StopSignal::HangUp,
             _ = self.interrupt.recv() => StopSignal::Interrupt,
             _ = self.terminate.recv() => StopSignal::Terminate,
         }
+    }
+}
+
+/// Whether `signo` is ignored (SIG_IGN), as a parent like `nohup` leaves it.
+fn ignored_at_start(signo: libc::c_int) -> bool {
+    // SAFETY: sigaction with a null new action only reads the current one into `old`,
+    // a zeroed sigaction owned here.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signo, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
     }
 }

@@ -166,3 +166,52 @@ fn sigterm_is_a_stop_like_ctrl_c_exiting_143() {
         stderr(&i.out)
     );
 }
+
+#[test]
+fn sighup_ignored_at_start_as_by_nohup_stays_ignored() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    // 100 ms per reply, one command at a time: each dialogue takes a few seconds.
+    let lab = LabProcess::start(
+        nets::NOHUP.lab_network(),
+        dir.path(),
+        &[
+            "--persona",
+            "closed",
+            "--hosts",
+            "3",
+            "--reply-delay",
+            "100ms",
+        ],
+    );
+    let prefix = dir.path().join("nohup");
+    let mut scan = relayscan();
+    scan.args([
+        "scan",
+        &lab.range(3),
+        "-p",
+        &lab.port_arg(),
+        "--no-pipelining",
+        "--no-progress",
+        "-o",
+        prefix.to_str().unwrap(),
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    // SAFETY: signal(2) between fork and exec, as nohup does before it runs a command.
+    unsafe {
+        scan.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let child = scan.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    // SAFETY: plain kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGHUP) }, 0);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let records = read_jsonl(&prefix.with_extension("jsonl"));
+    assert_eq!(records.len(), 3);
+    assert!(records.iter().all(|r| r.status == Status::Completed));
+}

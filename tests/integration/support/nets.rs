@@ -168,6 +168,8 @@ networks! {
     HANGUP = [127, 0, 153, 0], 24;
     /// interrupt.rs: SIGTERM mid-dialogue.
     TERMINATE = [127, 0, 154, 0], 24;
+    /// interrupt.rs: SIGHUP to a scan started with SIGHUP ignored (nohup).
+    NOHUP = [127, 0, 155, 0], 24;
     /// postfix.rs: the real-MTA test bed, one Postfix instance per policy (.1 upwards), for
     /// postfix.rs, audit.rs and unchanged.rs.
     POSTFIX = [127, 1, 0, 0], 24;
