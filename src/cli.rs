@@ -104,7 +104,8 @@ pub struct CommonScanArgs {
     /// Foreign recipient for the relay tests: use a mailbox at a domain you control.
     #[arg(long, value_name = "ADDRESS", default_value = "relaytest@example.com")]
     pub rcpt_to: String,
-    /// Output prefix: writes PREFIX.csv, PREFIX.jsonl, PREFIX.json [default: reports/scan-<time>].
+    /// Output prefix: writes PREFIX.csv, PREFIX.jsonl, PREFIX.json; a folder (or a name
+    /// ending in /) gets FOLDER/relayscan-<UTC time>.* [default: reports/scan-<time>].
     #[arg(short = 'o', long = "output", value_name = "PREFIX")]
     pub output: Option<PathBuf>,
     /// Report formats to write: csv, jsonl, json, html, md.

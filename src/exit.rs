@@ -6,7 +6,9 @@
 //! | 1 | `--fail-on` found something at or above its threshold |
 //! | 2 | usage or input error; nothing was sent |
 //! | 3 | runtime failure (a report cannot be written, the runtime cannot start, the demo's self-check failed) |
-//! | 130 | interrupted by Ctrl-C |
+//! | 129 | stopped by SIGHUP (a dropped SSH session) |
+//! | 130 | interrupted by Ctrl-C (SIGINT) |
+//! | 143 | stopped by SIGTERM |
 
 /// The run finished and nothing tripped `--fail-on`.
 pub const OK: i32 = 0;
@@ -20,14 +22,48 @@ pub const FAILURE: i32 = 3;
 /// A report could not be written; files already written stay valid up to their last record.
 /// The same code as [`FAILURE`]: for CI, both mean "relayscan could not do its job".
 pub const OUTPUT: i32 = FAILURE;
-/// Interrupted by Ctrl-C; the reports hold everything scanned until then.
-pub const INTERRUPTED: i32 = 130;
+/// Stopped by SIGHUP (what a dropped SSH session sends); the reports hold everything
+/// scanned until then. 128 + the signal's number, as shells report a death by it.
+pub const HUNG_UP: i32 = 128 + 1;
+/// Interrupted by Ctrl-C (SIGINT); the reports hold everything scanned until then.
+pub const INTERRUPTED: i32 = 128 + 2;
+/// Stopped by SIGTERM (systemd, Kubernetes, `kill`); the reports hold everything scanned
+/// until then.
+pub const TERMINATED: i32 = 128 + 15;
 
-/// The code of a run that ended without a runtime error. An interrupted run says so first:
+/// A signal that stops a run. Each is handled alike, as Ctrl-C is: nothing new starts,
+/// the probes in flight get their grace, every report is closed whole; only the exit code
+/// tells them apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopSignal {
+    HangUp,
+    Interrupt,
+    Terminate,
+}
+
+impl StopSignal {
+    pub fn name(self) -> &'static str {
+        match self {
+            StopSignal::HangUp => "SIGHUP",
+            StopSignal::Interrupt => "SIGINT",
+            StopSignal::Terminate => "SIGTERM",
+        }
+    }
+
+    pub fn exit_code(self) -> i32 {
+        match self {
+            StopSignal::HangUp => HUNG_UP,
+            StopSignal::Interrupt => INTERRUPTED,
+            StopSignal::Terminate => TERMINATED,
+        }
+    }
+}
+
+/// The code of a run that ended without a runtime error. A stopped run says so first:
 /// its findings are incomplete, so "clean" or "failed the gate" would both claim too much.
-pub fn of_run(interrupted: bool, gate_tripped: bool) -> i32 {
-    if interrupted {
-        INTERRUPTED
+pub fn of_run(stopped_by: Option<StopSignal>, gate_tripped: bool) -> i32 {
+    if let Some(signal) = stopped_by {
+        signal.exit_code()
     } else if gate_tripped {
         FINDINGS
     } else {
@@ -41,7 +77,9 @@ pub const HELP: &str = "Exit codes:
   1    --fail-on found an open relay or a finding at or above its severity
   2    usage or input error (a flag, a target line, a JSONL line); nothing was sent
   3    runtime failure (a report cannot be written; demo: a persona's verdict mismatched)
-  130  interrupted by Ctrl-C; the reports hold every endpoint finished before it";
+  129  stopped by SIGHUP (a dropped SSH session), handled as Ctrl-C
+  130  interrupted by Ctrl-C; the reports hold every endpoint finished before it
+  143  stopped by SIGTERM, handled as Ctrl-C";
 
 #[cfg(test)]
 mod tests {
@@ -49,24 +87,35 @@ mod tests {
 
     #[test]
     fn of_run_table() {
+        use StopSignal::*;
         let table = [
-            (false, false, OK),
-            (false, true, FINDINGS),
-            (true, false, INTERRUPTED),
-            (true, true, INTERRUPTED),
+            (None, false, OK),
+            (None, true, FINDINGS),
+            (Some(Interrupt), false, 130),
+            (Some(Interrupt), true, 130),
+            (Some(HangUp), true, 129),
+            (Some(Terminate), false, 143),
         ];
-        for (interrupted, tripped, want) in table {
+        for (stopped_by, tripped, want) in table {
             assert_eq!(
-                of_run(interrupted, tripped),
+                of_run(stopped_by, tripped),
                 want,
-                "{interrupted} {tripped}"
+                "{stopped_by:?} {tripped}"
             );
         }
     }
 
     #[test]
     fn help_lists_every_code() {
-        for code in [OK, FINDINGS, USAGE, FAILURE, INTERRUPTED] {
+        for code in [
+            OK,
+            FINDINGS,
+            USAGE,
+            FAILURE,
+            HUNG_UP,
+            INTERRUPTED,
+            TERMINATED,
+        ] {
             assert!(
                 HELP.lines()
                     .any(|l| l.trim_start().starts_with(&format!("{code} "))),

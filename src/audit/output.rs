@@ -22,7 +22,7 @@ pub const AUDIT_COLUMNS: [&str; 11] = [
     "remediation",
 ];
 
-/// One CSV row; cells are neutralised by the caller with [`sanitize::csv_cell`].
+/// One CSV row, raw; the CSV writer makes each cell safe.
 pub fn csv_row(f: &AuditFinding) -> [String; 11] {
     [
         f.location.clone(),

@@ -1,6 +1,6 @@
 //! `relayscan audit-config [--mta postfix|sendmail|auto] PATH...`: read configuration files (or `-` for stdin), print the findings, write CSV/JSON/HTML, apply `--fail-on`.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use super::AppError;
@@ -9,8 +9,10 @@ use crate::audit::{AuditReport, Source, html, run as audit};
 use crate::cli::AuditArgs;
 use crate::config::output::formats_within;
 use crate::exit;
-use crate::report::sanitize::csv_cell;
+use crate::report::csv_writer::CsvWriter;
+use crate::report::file::{Replacing, create_folder_of, write_whole};
 use crate::report::{Formats, with_suffix};
+use crate::say::say;
 
 pub fn run(args: AuditArgs, argv: Vec<String>) -> Result<i32, AppError> {
     let writes = Formats {
@@ -24,19 +26,23 @@ pub fn run(args: AuditArgs, argv: Vec<String>) -> Result<i32, AppError> {
         writes,
         "audit-config writes csv, json and html",
     )?;
+    let prefix = match &args.output {
+        Some(given) => Some(super::output_prefix(given, formats, args.quiet)?),
+        None => None,
+    };
     let sources = read_inputs(&args.paths)?;
     let read_table = |p: &Path| std::fs::read_to_string(p).ok();
     let report = audit(&sources, args.mta, &read_table).map_err(AppError::Usage)?;
     if !args.quiet {
         super::print_out(&render_table(&report));
     }
-    if let Some(prefix) = &args.output {
+    if let Some(prefix) = &prefix {
         write_reports(&report, prefix, formats, &argv)?;
     }
     let tripped = args
         .fail_on
         .is_some_and(|gate| gate.matches(report.verdict(), &report.plain_findings()));
-    Ok(exit::of_run(false, tripped))
+    Ok(exit::of_run(None, tripped))
 }
 
 /// Reads every PATH (`-` is stdin, at most once); an unreadable file is a usage error that
@@ -69,40 +75,34 @@ fn write_reports(
     formats: Formats,
     argv: &[String],
 ) -> Result<(), AppError> {
-    if let Some(dir) = prefix.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            AppError::Output(format!("cannot create folder {}: {e}", dir.display()))
-        })?;
-    }
-    let failed = |path: &Path, e: &dyn std::fmt::Display| {
-        AppError::Output(format!("cannot write {}: {e}", path.display()))
-    };
+    create_folder_of(prefix)?;
     if formats.csv {
         let path = with_suffix(prefix, "csv");
-        let mut w = csv::Writer::from_path(&path).map_err(|e| failed(&path, &e))?;
-        w.write_record(AUDIT_COLUMNS)
-            .map_err(|e| failed(&path, &e))?;
-        for f in &report.findings {
-            let cells = csv_row(f);
-            w.write_record(cells.iter().map(|c| csv_cell(c).into_owned()))
-                .map_err(|e| failed(&path, &e))?;
-        }
-        w.flush().map_err(|e| failed(&path, &e))?;
-        eprintln!("relayscan: wrote {}", path.display());
+        write_whole(&path, Replacing::Say, |file| {
+            let mut w = CsvWriter::new(std::io::BufWriter::new(file));
+            w.row(AUDIT_COLUMNS)?;
+            for f in &report.findings {
+                w.row(csv_row(f))?;
+            }
+            w.flush()
+        })?;
+        say(&format!("relayscan: wrote {}", path.display()));
     }
     if formats.json {
         let path = with_suffix(prefix, "json");
-        let mut text =
-            serde_json::to_string_pretty(&json(report, argv)).map_err(|e| failed(&path, &e))?;
-        text.push('\n');
-        std::fs::write(&path, text).map_err(|e| failed(&path, &e))?;
-        eprintln!("relayscan: wrote {}", path.display());
+        write_whole(&path, Replacing::Say, |file| {
+            serde_json::to_writer_pretty(&mut *file, &json(report, argv))?;
+            file.write_all(b"\n")
+        })?;
+        say(&format!("relayscan: wrote {}", path.display()));
     }
     if formats.html {
         let path = with_suffix(prefix, "html");
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        std::fs::write(&path, html::page(report, &now)).map_err(|e| failed(&path, &e))?;
-        eprintln!("relayscan: wrote {}", path.display());
+        write_whole(&path, Replacing::Say, |file| {
+            file.write_all(html::page(report, &now).as_bytes())
+        })?;
+        say(&format!("relayscan: wrote {}", path.display()));
     }
     Ok(())
 }

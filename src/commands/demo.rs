@@ -58,8 +58,8 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
     let lab_hosts: Vec<LabHost> = lab.hosts().to_vec();
     lab.shutdown().await;
     print_closing(&settings, &finished);
-    if finished.interrupted {
-        return Ok(exit::INTERRUPTED);
+    if let Some(signal) = finished.stopped_by {
+        return Ok(signal.exit_code());
     }
 
     let jsonl = finished

@@ -9,8 +9,9 @@ use crate::report::overwritten_input;
 
 pub fn run(args: MergeArgs, argv: Vec<String>) -> Result<i32, AppError> {
     let formats = crate::config::output::formats(&args.format)?;
+    let prefix = super::output_prefix(&args.output, formats, false)?;
     let inputs = args.inputs.iter().map(|p| p.as_path());
-    if let Some((input, _)) = overwritten_input(inputs, &args.output, formats) {
+    if let Some((input, _)) = overwritten_input(inputs, &prefix, formats) {
         return Err(AppError::Usage(format!(
             "-o {}: would overwrite the input {}; choose another prefix",
             args.output.display(),
@@ -21,7 +22,7 @@ pub fn run(args: MergeArgs, argv: Vec<String>) -> Result<i32, AppError> {
     for warning in merge.warnings() {
         eprintln!("relayscan: warning: {warning}");
     }
-    let merged = merge.write(&args.output, formats, argv)?;
+    let merged = merge.write(&prefix, formats, argv)?;
     super::print_out(&merged.summary.render_table());
     eprintln!(
         "relayscan: merged {} records from {} files ({} duplicates dropped)",

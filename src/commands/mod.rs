@@ -15,7 +15,10 @@ pub mod report;
 pub mod scan;
 pub mod targets;
 
+use std::path::{Path, PathBuf};
+
 use crate::exit;
+use crate::report::Formats;
 
 /// Why a command failed, by who must act: the user (usage), the disk (output), or us.
 #[derive(Debug, thiserror::Error)]
@@ -98,10 +101,21 @@ pub async fn run(cli: crate::cli::Cli, argv: Vec<String>) -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("relayscan: error: {e}");
+            crate::say::say(&format!("relayscan: error: {e}"));
             e.exit_code()
         }
     }
+}
+
+/// `-o PREFIX` of a command that writes `formats`, resolved before anything is read or sent
+/// (see `report::file`): a folder gets a timestamped name in it, said on stderr unless
+/// `quiet`; a device, a fifo or a socket is refused (exit 2).
+pub fn output_prefix(given: &Path, formats: Formats, quiet: bool) -> Result<PathBuf, AppError> {
+    let resolved = crate::config::output::report_prefix(given, formats)?;
+    if let (Some(note), false) = (resolved.note(), quiet) {
+        crate::say::say(&note);
+    }
+    Ok(resolved.prefix)
 }
 
 /// Writes text to stdout, ignoring a closed pipe (`relayscan ... | head`): by then the

@@ -9,10 +9,11 @@ use crate::report::regenerate::regenerate;
 
 pub fn run(args: ReportArgs, argv: Vec<String>) -> Result<i32, AppError> {
     let formats = crate::config::output::formats(&args.format)?;
-    let prefix = args
+    let given = args
         .output
         .clone()
         .unwrap_or_else(|| args.input.with_extension(""));
+    let prefix = super::output_prefix(&given, formats, args.quiet)?;
     // `report x.jsonl --format jsonl` would truncate the file it reads.
     if let Some((_, output)) = overwritten_input([args.input.as_path()], &prefix, formats) {
         return Err(AppError::Usage(format!(
@@ -37,5 +38,5 @@ pub fn run(args: ReportArgs, argv: Vec<String>) -> Result<i32, AppError> {
     let tripped = args
         .fail_on
         .is_some_and(|gate| gate.tripped(&regenerated.summary));
-    Ok(exit::of_run(false, tripped))
+    Ok(exit::of_run(None, tripped))
 }

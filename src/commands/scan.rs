@@ -8,24 +8,27 @@ use super::AppError;
 use crate::cli::ScanArgs;
 use crate::config::recorded::recorded;
 use crate::config::{ScanSettings, local_hostname};
-use crate::exit;
+use crate::exit::{self, StopSignal};
 use crate::report::domains::DomainReport;
+use crate::report::file::Replacing;
 use crate::report::settings::Resumption;
 use crate::report::{
     RecordedSettings, ReportSink, Reports, RunMeta, RunSettings, ScanSource, Summary,
 };
+use crate::say::say;
 use crate::scan::checkpoint::{CHECKPOINT_FORMAT, Checkpoint, settings_differences};
 use crate::scan::limits::{fit_concurrency, raise_open_file_limit};
 use crate::scan::pace::Pace;
 use crate::scan::progress::Progress;
 use crate::scan::resume::{ResumeError, finish_replay, reopen, report_path};
-use crate::scan::scheduler::{Checkpointing, Start, Stopping, install_ctrl_c};
+use crate::scan::scheduler::{Checkpointing, Start, Stopping, install_stop_signals};
 use crate::target::{Space, build_space};
 
 /// How a finished scan went, for the caller to report and map to an exit code.
 pub struct Finished {
     pub summary: Summary,
-    pub interrupted: bool,
+    /// The signal that stopped the run early (Ctrl-C, SIGHUP, SIGTERM).
+    pub stopped_by: Option<StopSignal>,
     pub reports: Vec<PathBuf>,
     /// Probes cut off by Ctrl-C and left out for a resume (only with a checkpoint).
     pub cut_off: u64,
@@ -44,7 +47,7 @@ pub async fn run(args: ScanArgs, argv: Vec<String>) -> Result<i32, AppError> {
         .output
         .fail_on
         .is_some_and(|gate| gate.tripped(&finished.summary));
-    Ok(exit::of_run(finished.interrupted, tripped))
+    Ok(exit::of_run(finished.stopped_by, tripped))
 }
 
 /// Resolve, plan, probe, report. `fds_per_probe` is 2 when the lab runs in this process
@@ -56,15 +59,18 @@ pub async fn scan(
 ) -> Result<Finished, AppError> {
     let output = &settings.output;
     let quiet = output.quiet();
+    if let (Some(note), false) = (&output.prefix_note, quiet) {
+        say(note);
+    }
     let (space, domains) = build_space(&settings.plan, &settings.dns, quiet).await?;
 
     let open_files = raise_open_file_limit();
     let asked = settings.pacing.concurrency;
     let concurrency = fit_concurrency(asked, open_files, fds_per_probe);
     if concurrency < asked && !quiet {
-        eprintln!(
+        say(&format!(
             "relayscan: concurrency lowered from {asked} to {concurrency} to fit the open-file limit ({open_files})"
-        );
+        ));
     }
 
     let recorded = recorded(settings, &space, concurrency, !domains.is_empty());
@@ -111,28 +117,47 @@ pub async fn scan(
         abort: settings.probe.session.cancel.clone(),
         ..Stopping::default()
     };
-    install_ctrl_c(stopping.clone(), settings.pacing.grace, quiet);
+    install_stop_signals(stopping.clone(), settings.pacing.grace, quiet);
     let scheduler = settings.scheduler(concurrency);
     let progress = Progress::new(output.progress, space.len());
     let already = u64::try_from(start.ledger.finished_count()).unwrap_or(u64::MAX);
     if already > 0 {
         progress.resume_from(&start.summary);
         if !quiet {
-            eprintln!(
+            say(&format!(
                 "relayscan: resuming: {already} of {} endpoints already finished",
                 space.len()
-            );
+            ));
         }
     }
     let checkpoint_path = checkpointing.as_ref().map(|c| c.path.clone());
     let result = scheduler
-        .run(&space, reports, start, checkpointing, progress, stopping)
+        .run(
+            &space,
+            reports,
+            start,
+            checkpointing,
+            progress,
+            stopping.clone(),
+        )
         .await
         .map_err(|e| AppError::Output(e.to_string()))?;
+    let stopped_by = result.interrupted.then(|| {
+        stopping
+            .signal
+            .get()
+            .copied()
+            .unwrap_or(StopSignal::Interrupt)
+    });
     Ok(Finished {
         summary: result.summary,
-        interrupted: result.interrupted,
-        reports: paths,
+        stopped_by,
+        // An earlier set kept by a run stopped before its first record was not written.
+        reports: if result.reports_placed {
+            paths
+        } else {
+            Vec::new()
+        },
         cut_off: result.cut_off,
         checkpoint: checkpoint_path,
         pace: result.pace,
@@ -146,7 +171,8 @@ struct Opened {
     checkpointing: Option<Checkpointing>,
 }
 
-/// A new run: truncate and begin the reports; write a first checkpoint if asked.
+/// A new run: begin the reports (an earlier set is replaced at the first record); write a
+/// first checkpoint if asked.
 fn fresh_reports(
     space: &Space,
     recorded: RecordedSettings,
@@ -155,7 +181,7 @@ fn fresh_reports(
 ) -> Result<Opened, AppError> {
     let out = &settings.output;
     let output = |e: crate::report::ReportError| AppError::Output(e.to_string());
-    let mut reports = Reports::create(&out.prefix, out.formats).map_err(output)?;
+    let mut reports = Reports::create(&out.prefix, out.formats, Replacing::Say).map_err(output)?;
     reports.begin(&meta).map_err(output)?;
     let start = Start {
         summary: Summary {
@@ -185,12 +211,9 @@ fn fresh_reports(
                 saved_at: chrono::Utc::now(),
                 complete: space.is_empty(),
             };
-            state
-                .save(path)
-                .map_err(|e| AppError::Output(format!("cannot write {}: {e}", path.display())))?;
+            state.save(path)?;
             Some(Checkpointing {
                 path: path.clone(),
-                jsonl: report_path(&out.prefix, "jsonl"),
                 state,
             })
         }
@@ -257,9 +280,7 @@ fn resume_reports(
     state.jsonl_bytes = std::fs::metadata(&jsonl)
         .map_err(|e| AppError::Output(format!("cannot read {}: {e}", jsonl.display())))?
         .len();
-    state
-        .save(path)
-        .map_err(|e| AppError::Output(format!("cannot write {shown}: {e}")))?;
+    state.save(path)?;
     finish_replay(&out.prefix).map_err(|e| AppError::Output(e.to_string()))?;
     Ok(Opened {
         reports,
@@ -269,39 +290,40 @@ fn resume_reports(
         },
         checkpointing: Some(Checkpointing {
             path: path.to_path_buf(),
-            jsonl,
             state,
         }),
     })
 }
 
-/// The summary table and where the reports are.
+/// The summary table and where the reports are. Never panics on a terminal that is gone
+/// (after SIGHUP): the exit code must still say how the run ended.
 pub fn print_closing(settings: &ScanSettings, finished: &Finished) {
     super::print_out(&finished.summary.render_table());
     if settings.output.quiet() {
         return;
     }
     if let Some(pace) = finished.pace.render() {
-        eprintln!("relayscan: {pace}");
+        say(&format!("relayscan: {pace}"));
     }
     for path in &finished.reports {
-        eprintln!("relayscan: wrote {}", path.display());
+        say(&format!("relayscan: wrote {}", path.display()));
     }
-    if finished.interrupted {
-        eprintln!(
-            "relayscan: interrupted; the reports hold every endpoint finished before the stop"
-        );
+    if let Some(signal) = finished.stopped_by {
+        say(&format!(
+            "relayscan: interrupted by {}; the reports hold every endpoint finished before the stop",
+            signal.name()
+        ));
         if finished.cut_off > 0 {
-            eprintln!(
+            say(&format!(
                 "relayscan: {} probes cut off by the stop were left out of the reports; a resume probes them again",
                 finished.cut_off
-            );
+            ));
         }
         if let Some(path) = &finished.checkpoint {
-            eprintln!(
+            say(&format!(
                 "relayscan: to continue, run the same command with --resume {} in place of --checkpoint",
                 path.display()
-            );
+            ));
         }
     }
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::ConfigError;
 use crate::cli::{CommonScanArgs, RunArgs};
+use crate::report::file::{Prefix, resolve_prefix};
 use crate::report::{FailOn, Formats};
 use crate::scan::checkpoint::Checkpoint;
 use crate::scan::progress::ProgressMode;
@@ -12,8 +13,11 @@ use crate::scan::progress::ProgressMode;
 /// Output, validated.
 #[derive(Debug, Clone)]
 pub struct OutputSettings {
-    /// Reports go to PREFIX.csv, PREFIX.jsonl, ...; a resume keeps its checkpoint's.
+    /// Reports go to PREFIX.csv, PREFIX.jsonl, ...; a resume keeps its checkpoint's. A
+    /// folder given as `-o` is resolved to a timestamped name in it (see `report::file`).
     pub prefix: PathBuf,
+    /// What to say about where the reports go, when `-o` named a folder.
+    pub prefix_note: Option<String>,
     pub formats: Formats,
     /// Write endpoints that did not answer too (--all).
     pub write_unanswered: bool,
@@ -69,6 +73,7 @@ impl OutputSettings {
                 chrono::Local::now().format("%Y%m%d-%H%M%S")
             )),
         };
+        let resolved = report_prefix(&prefix, formats)?;
         if let Some(path) = &run.checkpoint {
             refuse_to_overwrite(path)?;
         }
@@ -82,7 +87,8 @@ impl OutputSettings {
             ));
         }
         Ok(OutputSettings {
-            prefix,
+            prefix: resolved.prefix.clone(),
+            prefix_note: resolved.note(),
             formats,
             write_unanswered: common.all,
             transcript: common.transcript,
@@ -96,6 +102,15 @@ impl OutputSettings {
     pub fn quiet(&self) -> bool {
         self.progress == ProgressMode::Quiet
     }
+}
+
+/// `-o PREFIX` for the reports of `formats` (and the domain report), resolved before any
+/// traffic: a folder gets a timestamped name in it; a device, a fifo or a socket is refused
+/// (see `report::file::resolve_prefix`).
+pub fn report_prefix(given: &Path, formats: Formats) -> Result<Prefix, ConfigError> {
+    let mut exts = formats.extensions();
+    exts.push("domains.csv");
+    resolve_prefix(given, &exts, chrono::Utc::now()).map_err(|e| ConfigError::named("--output", e))
 }
 
 /// `--format LIST`, for every command that writes reports.

@@ -1,15 +1,16 @@
-//! The CSV report: one flat row per endpoint for spreadsheets, every cell neutralised against formula injection.
+//! The CSV report: one flat row per endpoint for spreadsheets, every cell made safe by the CSV writer (controls shown as escapes, formulas neutralised).
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use chrono::SecondsFormat;
 
+use super::csv_writer::CsvWriter;
 use super::meta::{RunEnd, RunMeta};
 use super::record::ScanRecord;
-use super::sanitize::csv_cell;
 use super::summary::Summary;
 use super::whole::WholeWrites;
-use super::{Phase, ReportError, ReportSink, create_file};
+use super::{Phase, ReportError, ReportSink};
 use crate::smtp::TlsReport;
 
 /// The header row, in order. Lists (open_tests, auth, capabilities) are joined with `;`.
@@ -147,33 +148,31 @@ fn tls_cells(tls: Option<&TlsReport>) -> Vec<String> {
 pub struct CsvSink {
     path: PathBuf,
     /// Each row is flushed whole into the file, or the file is cut back to the last row.
-    out: csv::Writer<WholeWrites>,
+    out: CsvWriter<WholeWrites>,
     phase: Phase,
 }
 
 impl CsvSink {
-    pub fn create(path: &Path) -> Result<CsvSink, ReportError> {
-        let file = create_file(path)?;
-        Ok(CsvSink {
+    /// The sink writing `file`, which becomes `path` (see [`super::file`]).
+    pub fn new(path: &Path, file: File) -> CsvSink {
+        CsvSink {
             path: path.to_path_buf(),
-            out: csv::Writer::from_writer(WholeWrites::new(file)),
+            out: CsvWriter::new(WholeWrites::new(file)),
             phase: Phase::New,
-        })
+        }
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn write_row<I, T>(&mut self, cells: I) -> Result<(), ReportError>
-    where
-        I: IntoIterator<Item = T>,
-        T: AsRef<[u8]>,
-    {
-        let err = |e: csv::Error| ReportError::new("write", &self.path, e.into());
-        self.out.write_record(cells).map_err(err)?;
+    fn write_row<S: AsRef<str>>(
+        &mut self,
+        cells: impl IntoIterator<Item = S>,
+    ) -> Result<(), ReportError> {
         self.out
-            .flush()
+            .row(cells)
+            .and_then(|()| self.out.flush())
             .map_err(|e| ReportError::new("write", &self.path, e))
     }
 }
@@ -186,11 +185,7 @@ impl ReportSink for CsvSink {
 
     fn record(&mut self, r: &ScanRecord) -> Result<(), ReportError> {
         self.phase.check_record(&self.path)?;
-        // Every cell, not only the server's text: a uniform rule is easier to trust than a
-        // list of "safe" columns, and our own cells (numbers, names) pass through unchanged.
-        let cells = row(r);
-        let safe: Vec<_> = cells.iter().map(|c| csv_cell(c)).collect();
-        self.write_row(safe.iter().map(|c| c.as_bytes()))
+        self.write_row(row(r))
     }
 
     fn finish(&mut self, _end: &RunEnd, _summary: &Summary) -> Result<(), ReportError> {
@@ -248,7 +243,7 @@ mod tests {
     fn writes_header_and_rows_and_neutralises_formulas() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("scan.csv");
-        let mut sink = CsvSink::create(&path).unwrap();
+        let mut sink = CsvSink::new(&path, File::create(&path).unwrap());
         sink.begin(&meta()).unwrap();
 
         let mut open = ScanRecord::of_outcome(testdata::open_relay_outcome());
@@ -320,7 +315,7 @@ mod tests {
     fn out_of_order_calls_are_errors_naming_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("scan.csv");
-        let mut sink = CsvSink::create(&path).unwrap();
+        let mut sink = CsvSink::new(&path, File::create(&path).unwrap());
         let r = ScanRecord::of_outcome(testdata::refused_outcome());
         let e = sink.record(&r).unwrap_err();
         assert_eq!(e.path, path);

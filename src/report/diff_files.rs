@@ -1,12 +1,12 @@
 //! The diff between two JSONL reports as files (`relayscan diff`): both reports read, the changes written as PREFIX.csv and PREFIX.json.
 
-use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
+use super::csv_writer::CsvWriter;
 use super::diff::{DIFF_COLUMNS, DIFF_SCHEMA_VERSION, Diff, Differ, csv_row};
+use super::file::{Replacing, create_folder_of, write_whole};
 use super::read::{ReadError, records};
-use super::sanitize::csv_cell;
 use super::{Formats, ReportError, with_suffix};
 
 /// The formats a diff can be written in.
@@ -39,12 +39,10 @@ pub fn write_diff(
     formats: Formats,
     mut wrote: impl FnMut(&Path),
 ) -> Result<(), ReportError> {
-    if let Some(dir) = prefix.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| ReportError::new("create folder", dir, e))?;
-    }
+    create_folder_of(prefix)?;
     if formats.csv {
         let path = with_suffix(prefix, "csv");
-        write_csv(diff, &path).map_err(|e| ReportError::new("write", &path, e))?;
+        write_whole(&path, Replacing::Say, |file| write_csv(diff, file))?;
         wrote(&path);
     }
     if formats.json {
@@ -56,27 +54,22 @@ pub fn write_diff(
             "counts": diff.counts(),
             "changes": diff.rows,
         });
-        write_json(&doc, &path).map_err(|e| ReportError::new("write", &path, e))?;
+        write_whole(&path, Replacing::Say, |file| {
+            serde_json::to_writer_pretty(&mut *file, &doc)?;
+            file.write_all(b"\n")
+        })?;
         wrote(&path);
     }
     Ok(())
 }
 
-fn write_csv(diff: &Diff, path: &Path) -> std::io::Result<()> {
-    let mut w = csv::Writer::from_path(path)?;
-    w.write_record(DIFF_COLUMNS)?;
+fn write_csv(diff: &Diff, file: &mut std::fs::File) -> std::io::Result<()> {
+    let mut w = CsvWriter::new(std::io::BufWriter::new(file));
+    w.row(DIFF_COLUMNS)?;
     for row in &diff.rows {
-        let cells = csv_row(row);
-        w.write_record(cells.iter().map(|c| csv_cell(c).into_owned()))?;
+        w.row(csv_row(row))?;
     }
     w.flush()
-}
-
-fn write_json(doc: &serde_json::Value, path: &Path) -> std::io::Result<()> {
-    let mut f = File::create(path)?;
-    serde_json::to_writer_pretty(&mut f, doc)?;
-    f.write_all(b"\n")?;
-    f.sync_all()
 }
 
 #[cfg(test)]
@@ -145,7 +138,7 @@ mod tests {
         assert_eq!(heard, [with_suffix(&prefix, "csv")]);
         assert!(
             e.to_string().starts_with(&format!(
-                "cannot write {}: ",
+                "cannot create {}: ",
                 with_suffix(&prefix, "json").display()
             )),
             "{e}"

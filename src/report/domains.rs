@@ -1,14 +1,14 @@
 //! The per-domain report: which domains each probed address serves, what the scan saw of each domain's mail hosts (the input of `assess::domain`), and at the end of the run PREFIX.domains.csv and the JSON `domains` section (mail hosts by preference, each address's verdict and reverse DNS, the domain's policy records, and its assessment as given: worst verdict and findings).
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
+use std::fs::File;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::sanitize::csv_cell;
-use super::{ReportError, ScanRecord, create_file, with_suffix};
+use super::csv_writer::CsvWriter;
+use super::{ReportError, ScanRecord, with_suffix};
 use crate::assess::Severity;
 use crate::assess::Verdict;
 use crate::assess::domain::{AddressFacts, DomainAssessment, DomainFinding};
@@ -236,22 +236,13 @@ impl DomainReport {
         self.plan.domains.iter().map(|d| self.observe(d)).collect()
     }
 
-    /// Writes PREFIX.domains.csv: one row per entry, as given.
-    pub fn write(&self, entries: &[DomainEntry]) -> Result<(), ReportError> {
-        let file = create_file(&self.csv_path)?;
-        let mut out = csv::Writer::from_writer(std::io::BufWriter::new(file));
-        let fail = |e: csv::Error| ReportError::new("write", &self.csv_path, e.into());
-        out.write_record(DOMAIN_CSV_COLUMNS).map_err(fail)?;
-        for e in entries {
-            let cells = csv_row(e);
-            out.write_record(cells.iter().map(|c| csv_cell(c).into_owned()))
-                .map_err(fail)?;
-        }
-        let mut inner = out
-            .into_inner()
-            .map_err(|e| ReportError::new("write", &self.csv_path, e.into_error()))?;
-        inner
-            .flush()
+    /// Writes PREFIX.domains.csv into `file` (opened for it by [`super::file`]): one row
+    /// per entry, as given.
+    pub fn write(&self, file: File, entries: &[DomainEntry]) -> Result<(), ReportError> {
+        let mut out = CsvWriter::new(std::io::BufWriter::new(file));
+        out.row(DOMAIN_CSV_COLUMNS)
+            .and_then(|()| entries.iter().try_for_each(|e| out.row(csv_row(e))))
+            .and_then(|()| out.flush())
             .map_err(|e| ReportError::new("write", &self.csv_path, e))
     }
 }
@@ -398,6 +389,12 @@ mod tests {
         report.observed().into_iter().map(entry).collect()
     }
 
+    /// Writes the domain CSV where the report names it.
+    fn write(report: &DomainReport, entries: &[DomainEntry]) {
+        let file = File::create(report.path()).unwrap();
+        report.write(file, entries).unwrap();
+    }
+
     fn csv_rows(report: &DomainReport) -> Vec<csv::StringRecord> {
         let text = std::fs::read_to_string(report.path()).unwrap();
         let mut rows = csv::Reader::from_reader(text.as_bytes());
@@ -471,7 +468,7 @@ mod tests {
         assert_eq!(ids[0], "mx-open-relay");
         assert!(ids.contains(&"dmarc-policy-none"), "{ids:?}");
 
-        report.write(&entries).unwrap();
+        write(&report, &entries);
         let rows = csv_rows(&report);
         assert_eq!(rows.len(), 2);
         assert_eq!(&rows[0][0], "a.example");
@@ -556,7 +553,7 @@ mod tests {
             Some(Verdict::OpenRelay)
         );
 
-        report.write(std::slice::from_ref(&entry)).unwrap();
+        write(&report, std::slice::from_ref(&entry));
         let row = &csv_rows(&report)[0];
         let cell = |name: &str| {
             let i = DOMAIN_CSV_COLUMNS.iter().position(|c| *c == name).unwrap();
@@ -566,5 +563,44 @@ mod tests {
         assert_eq!(cell("findings"), "null-mx");
         assert_eq!(cell("severity"), "info");
         assert_eq!(cell("host_verdicts"), "192.0.2.7:25=open-relay");
+    }
+
+    #[test]
+    fn spf_and_dmarc_text_with_terminal_controls_is_shown_escaped_in_the_csv() {
+        let plan = one_domain_plan("d.example", "mx.d.example", "192.0.2.7");
+        let report = DomainReport::new(plan, &[25], Path::new(""));
+        let dir = tempfile::tempdir().unwrap();
+        let report = DomainReport {
+            csv_path: dir.path().join("scan.domains.csv"),
+            ..report
+        };
+        let mut entry = assessed(&report).remove(0);
+        // A TXT record may hold any byte: a screen clear, a bell, a bidi override, CR, LF.
+        entry.spf.raw = Some("v=spf1 \u{1b}[2J\u{7}\u{202e}-all\r\nx".into());
+        entry.dmarc.raw = Some("v=DMARC1; p=none \u{1b}]8;;http://evil.example/\u{7}".into());
+        write(&report, std::slice::from_ref(&entry));
+        let text = std::fs::read_to_string(report.path()).unwrap();
+        assert!(
+            !text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' || c == '\u{202e}'),
+            "{text:?}"
+        );
+        let row = &csv_rows(&report)[0];
+        let cell = |name: &str| {
+            let i = DOMAIN_CSV_COLUMNS.iter().position(|c| *c == name).unwrap();
+            row[i].to_string()
+        };
+        assert_eq!(
+            cell("spf_record"),
+            "v=spf1 \\x1b[2J\\x07\\u{202e}-all\\x0d\\x0ax"
+        );
+        assert_eq!(
+            cell("dmarc_record"),
+            "v=DMARC1; p=none \\x1b]8;;http://evil.example/\\x07"
+        );
+        // The JSON keeps the record as published.
+        let json = serde_json::to_value(&entry).unwrap();
+        assert_eq!(json["spf"]["raw"], "v=spf1 \u{1b}[2J\u{7}\u{202e}-all\r\nx");
     }
 }

@@ -14,6 +14,7 @@ mod chart;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::fs::File;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -24,7 +25,7 @@ use super::record::ScanRecord;
 use super::sanitize;
 use super::summary::Summary;
 use super::whole::WholeWrites;
-use super::{Phase, ReportError, ReportSink, create_file};
+use super::{Phase, ReportError, ReportSink};
 use crate::assess::Verdict;
 use crate::assess::{Finding, FindingId, Severity};
 use crate::smtp::Direction;
@@ -65,15 +66,16 @@ pub struct HtmlSink {
 }
 
 impl HtmlSink {
-    pub fn create(path: &Path) -> Result<HtmlSink, ReportError> {
-        Ok(HtmlSink {
+    /// The sink writing `file`, which becomes `path` (see [`super::file`]).
+    pub fn new(path: &Path, file: File) -> HtmlSink {
+        HtmlSink {
             path: path.to_path_buf(),
-            file: WholeWrites::new(create_file(path)?),
+            file: WholeWrites::new(file),
             phase: Phase::New,
             nonce: format!("{:032x}", rand::random::<u128>()),
             buf: String::with_capacity(16 * 1024),
             hosts: 0,
-        })
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -557,7 +559,7 @@ mod tests {
     fn render(records: &[ScanRecord]) -> String {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.html");
-        let mut sink = HtmlSink::create(&path).unwrap();
+        let mut sink = HtmlSink::new(&path, File::create(&path).unwrap());
         testdata::run_sink(&mut sink, records, false);
         std::fs::read_to_string(&path).unwrap()
     }

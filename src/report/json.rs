@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use super::meta::{RunEnd, RunMeta};
 use super::record::{SCHEMA_VERSION, ScanRecord};
 use super::summary::Summary;
-use super::{Phase, ReportError, ReportSink, create_file};
+use super::{Phase, ReportError, ReportSink};
 
 /// Writes `PREFIX.json` progressively: the head at `begin`, each record as it comes, the tail
 /// at `finish`. Each call is one write to the file.
@@ -39,15 +39,16 @@ pub struct JsonSink {
 }
 
 impl JsonSink {
-    pub fn create(path: &Path) -> Result<JsonSink, ReportError> {
-        Ok(JsonSink {
+    /// The sink writing `file`, which becomes `path` (see [`super::file`]).
+    pub fn new(path: &Path, file: File) -> JsonSink {
+        JsonSink {
             path: path.to_path_buf(),
-            file: create_file(path)?,
+            file,
             phase: Phase::New,
             records: 0,
             buf: Vec::with_capacity(4096),
             domains: None,
-        })
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -155,7 +156,7 @@ mod tests {
     fn write(records: &[ScanRecord], interrupted: bool) -> (Value, Summary) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("scan.json");
-        let mut sink = JsonSink::create(&path).unwrap();
+        let mut sink = JsonSink::new(&path, File::create(&path).unwrap());
         let mut summary = Summary {
             planned: 2,
             ..Summary::default()

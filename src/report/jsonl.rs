@@ -1,12 +1,13 @@
 //! The JSON Lines report: one complete [`ScanRecord`] per line, raw server text kept; the file to read during a run.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use super::meta::{RunEnd, RunMeta};
 use super::record::ScanRecord;
 use super::summary::Summary;
 use super::whole::WholeWrites;
-use super::{Phase, ReportError, ReportSink, create_file};
+use super::{Phase, ReportError, ReportSink};
 
 /// Writes `PREFIX.jsonl`: records only, so every line is a record and the file can be
 /// concatenated, split or regenerated into the other reports. Run metadata and the summary
@@ -20,13 +21,14 @@ pub struct JsonlSink {
 }
 
 impl JsonlSink {
-    pub fn create(path: &Path) -> Result<JsonlSink, ReportError> {
-        Ok(JsonlSink {
+    /// The sink writing `file`, which becomes `path` (see [`super::file`]).
+    pub fn new(path: &Path, file: File) -> JsonlSink {
+        JsonlSink {
             path: path.to_path_buf(),
-            file: WholeWrites::new(create_file(path)?),
+            file: WholeWrites::new(file),
             phase: Phase::New,
             line: Vec::with_capacity(4096),
-        })
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -83,7 +85,7 @@ mod tests {
     fn records_read_back_equal_after_every_record() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("scan.jsonl");
-        let mut sink = JsonlSink::create(&path).unwrap();
+        let mut sink = JsonlSink::new(&path, File::create(&path).unwrap());
         sink.begin(&RunMeta::this_tool(Utc::now(), vec![])).unwrap();
         let records = [
             ScanRecord::of_outcome(testdata::open_relay_outcome()),

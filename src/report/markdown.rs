@@ -18,7 +18,7 @@ use super::meta::{RunEnd, RunMeta};
 use super::record::ScanRecord;
 use super::sanitize::{md_code, md_text};
 use super::summary::{OPEN_RELAYS_SHOWN, Summary};
-use super::{Phase, ReportError, ReportSink, create_file};
+use super::{Phase, ReportError, ReportSink};
 use crate::assess::Verdict;
 use crate::assess::{FindingId, Mta, Severity};
 
@@ -62,16 +62,17 @@ pub struct MarkdownSink {
 }
 
 impl MarkdownSink {
-    pub fn create(path: &Path) -> Result<MarkdownSink, ReportError> {
-        Ok(MarkdownSink {
+    /// The sink writing `file`, which becomes `path` (see [`super::file`]).
+    pub fn new(path: &Path, file: File) -> MarkdownSink {
+        MarkdownSink {
             path: path.to_path_buf(),
-            file: create_file(path)?,
+            file,
             phase: Phase::New,
             meta: None,
             rows: Vec::new(),
             rows_more: 0,
             fixes: BTreeMap::new(),
-        })
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -272,7 +273,7 @@ mod tests {
     fn write(records: &[ScanRecord]) -> String {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.md");
-        let mut sink = MarkdownSink::create(&path).unwrap();
+        let mut sink = MarkdownSink::new(&path, File::create(&path).unwrap());
         testdata::run_sink(&mut sink, records, true);
         std::fs::read_to_string(&path).unwrap()
     }
@@ -333,7 +334,10 @@ mod tests {
     #[test]
     fn keeps_only_the_most_severe_findings() {
         let dir = tempfile::tempdir().unwrap();
-        let mut sink = MarkdownSink::create(&dir.path().join("x.md")).unwrap();
+        let mut sink = {
+            let path = dir.path().join("x.md");
+            MarkdownSink::new(&path, File::create(&path).unwrap())
+        };
         let row = |severity, n: usize| Row {
             severity,
             id: FindingId::BannerVersion,

@@ -184,7 +184,7 @@ impl Merge {
     ) -> Result<Merged, RewriteError> {
         let duplicates = self.winners.duplicates;
         let meta = merged_meta(&self.inputs, &self.coverage, duplicates, argv);
-        let mut reports = Reports::create(prefix, formats)?;
+        let mut reports = Reports::create(prefix, formats, super::file::Replacing::Say)?;
         reports.begin(&meta)?;
         let mut summary = Summary::default();
         for k in std::mem::take(&mut self.winners).in_order() {

@@ -7,12 +7,15 @@
 //! every host so far. The JSON document is closed only by `finish`, and the Markdown summary
 //! is written then; during a run (or after a crash) read the JSONL file.
 //!
-//! Files are opened with truncation: the caller picks a prefix per run.
+//! Files are opened by [`file`]: never through a symlink, and an earlier report set is
+//! replaced only once the run's first record is written (or the run finishes).
 
 pub mod csv;
+pub mod csv_writer;
 pub mod diff;
 pub mod diff_files;
 pub mod domains;
+pub mod file;
 pub mod gate;
 pub mod html;
 pub mod json;
@@ -35,7 +38,6 @@ mod testdata;
 
 use std::ffi::OsString;
 use std::fmt;
-use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -260,11 +262,6 @@ impl Phase {
     }
 }
 
-/// Creates (truncates) one report file.
-pub(crate) fn create_file(path: &Path) -> Result<File, ReportError> {
-    File::create(path).map_err(|e| ReportError::new("create", path, e))
-}
-
 /// `PREFIX.ext`, appending rather than replacing: a prefix like `reports/scan-2025.03` keeps its dot.
 pub fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {
     let mut s: OsString = prefix.as_os_str().to_owned();
@@ -274,9 +271,9 @@ pub fn with_suffix(prefix: &Path, ext: &str) -> PathBuf {
 }
 
 /// The first of `inputs` that writing `formats` at `prefix` would overwrite, and the report
-/// that would: creating a report truncates its file, so that input would be lost before
-/// it is read. Only an existing input can be overwritten (a missing one is reported,
-/// with its name, when it is opened).
+/// that would: the input would be replaced by a report of itself, or lost. Only an
+/// existing input can be overwritten (a missing one is reported, with its name, when it
+/// is opened).
 pub fn overwritten_input<'a>(
     inputs: impl IntoIterator<Item = &'a Path>,
     prefix: &Path,
@@ -300,6 +297,10 @@ pub fn overwritten_input<'a>(
 pub struct Reports {
     sinks: Vec<Box<dyn ReportSink>>,
     paths: Vec<PathBuf>,
+    /// The files, under temporary names until the first record is in every one of them.
+    files: file::ReportSet,
+    /// The first record puts the files under their names; not while a resume replays.
+    commit_at_record: bool,
     /// With mail domains: annotates records, and writes PREFIX.domains.csv when given
     /// the domains' assessments.
     domains: Option<domains::DomainReport>,
@@ -309,8 +310,14 @@ pub struct Reports {
 
 impl Reports {
     /// Creates the parent folder of `prefix` and the files `PREFIX.csv`, `PREFIX.jsonl`,
-    /// `PREFIX.json`, `PREFIX.html`, `PREFIX.md` for the formats asked for.
-    pub fn create(prefix: &Path, formats: Formats) -> Result<Reports, ReportError> {
+    /// `PREFIX.json`, `PREFIX.html`, `PREFIX.md` for the formats asked for, under
+    /// temporary names that become theirs at the first record (or at the finish); an
+    /// earlier set there is replaced then, with a word unless `replacing` says quietly.
+    pub fn create(
+        prefix: &Path,
+        formats: Formats,
+        replacing: file::Replacing,
+    ) -> Result<Reports, ReportError> {
         if prefix.file_name().is_none() {
             return Err(ReportError::new(
                 "create",
@@ -321,23 +328,24 @@ impl Reports {
                 ),
             ));
         }
-        if let Some(dir) = prefix.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(|e| ReportError::new("create folder", dir, e))?;
-        }
+        file::create_folder_of(prefix)?;
         let mut reports = Reports {
             sinks: Vec::new(),
             paths: Vec::new(),
+            files: file::ReportSet::new(replacing),
+            commit_at_record: true,
             domains: None,
             domains_given: false,
         };
         for ext in formats.extensions() {
             let path = with_suffix(prefix, ext);
+            let file = reports.files.create(&path)?;
             let sink: Box<dyn ReportSink> = match ext {
-                "csv" => Box::new(CsvSink::create(&path)?),
-                "jsonl" => Box::new(JsonlSink::create(&path)?),
-                "json" => Box::new(JsonSink::create(&path)?),
-                "html" => Box::new(HtmlSink::create(&path)?),
-                _ => Box::new(MarkdownSink::create(&path)?),
+                "csv" => Box::new(CsvSink::new(&path, file)),
+                "jsonl" => Box::new(JsonlSink::new(&path, file)),
+                "json" => Box::new(JsonSink::new(&path, file)),
+                "html" => Box::new(HtmlSink::new(&path, file)),
+                _ => Box::new(MarkdownSink::new(&path, file)),
             };
             reports.sinks.push(sink);
             reports.paths.push(path);
@@ -349,6 +357,41 @@ impl Reports {
     /// domains.csv).
     pub fn paths(&self) -> Vec<PathBuf> {
         self.paths.clone()
+    }
+
+    /// Keeps the files under their temporary names until [`Reports::commit`], whatever
+    /// is recorded: a resume replays the old records first, and the old set must stand
+    /// until the new one holds them all.
+    pub fn hold_until_commit(&mut self) {
+        self.commit_at_record = false;
+    }
+
+    /// Whether the files are under their own names (not so after a run stopped before
+    /// its first record left an earlier set in place, or one that failed).
+    pub fn is_placed(&self) -> bool {
+        self.files.is_committed()
+    }
+
+    /// Puts every file under its own name now, replacing an earlier set. Otherwise that
+    /// happens at the first record.
+    pub fn commit(&mut self) -> Result<(), ReportError> {
+        self.commit_at_record = true;
+        self.files.commit()
+    }
+
+    /// The length of the JSONL report so far (0 without one), wherever it is now.
+    pub fn jsonl_len(&self) -> Result<u64, ReportError> {
+        let Some(path) = self
+            .paths
+            .iter()
+            .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        else {
+            return Ok(0);
+        };
+        let now = self.files.current(path);
+        std::fs::metadata(now)
+            .map(|m| m.len())
+            .map_err(|e| ReportError::new("read", path, e))
     }
 
     /// Adds the per-domain report: records then list the domains their address
@@ -387,11 +430,16 @@ impl ReportSink for Reports {
         self.each(|s| s.begin(meta))
     }
 
+    /// Writes the record to every file; the first record puts the set under its names.
     fn record(&mut self, r: &ScanRecord) -> Result<(), ReportError> {
         match self.domains.as_mut().and_then(|d| d.take(r)) {
             Some(annotated) => self.each(|s| s.record(&annotated)),
             None => self.each(|s| s.record(r)),
+        }?;
+        if self.commit_at_record {
+            self.files.commit()?;
         }
+        Ok(())
     }
 
     /// Writes PREFIX.domains.csv (when domains are attached) and hands the entries to
@@ -399,7 +447,8 @@ impl ReportSink for Reports {
     fn domains(&mut self, entries: &[domains::DomainEntry]) -> Result<(), ReportError> {
         self.domains_given = true;
         if let Some(report) = &self.domains {
-            report.write(entries)?;
+            let file = self.files.create(report.path())?;
+            report.write(file, entries)?;
         }
         self.each(|s| s.domains(entries))
     }
@@ -414,13 +463,23 @@ impl ReportSink for Reports {
             _ => Ok(()),
         };
         let finished = self.each(|s| s.finish(end, summary));
-        domains.and(finished)
+        // A run without a record leaves its reports, but an earlier set outweighs one
+        // stopped at once (Ctrl-C on the wrong command); a failed run leaves the earlier.
+        let placed = match (&domains, &finished) {
+            _ if end.interrupted && !self.files.is_committed() && self.files.keep_earlier() => {
+                Ok(())
+            }
+            (Ok(()), Ok(())) if self.commit_at_record => self.files.commit(),
+            _ => Ok(()),
+        };
+        domains.and(finished).and(placed)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn formats_from_str_table() {
@@ -582,6 +641,7 @@ mod tests {
         use crate::assess::Verdict;
         use crate::report::testdata;
         use chrono::Utc;
+        use std::fs;
 
         fn end() -> RunEnd {
             RunEnd {
@@ -594,7 +654,8 @@ mod tests {
         fn writes_every_format_under_a_new_folder() {
             let dir = tempfile::tempdir().unwrap();
             let prefix = dir.path().join("a/b/scan-2025.03");
-            let mut reports = Reports::create(&prefix, Formats::ALL).unwrap();
+            let mut reports =
+                Reports::create(&prefix, Formats::ALL, file::Replacing::Quietly).unwrap();
             let paths = reports.paths();
             let names: Vec<_> = paths
                 .iter()
@@ -653,7 +714,9 @@ mod tests {
         fn only_the_formats_asked_for() {
             let dir = tempfile::tempdir().unwrap();
             let prefix = dir.path().join("scan");
-            let reports = Reports::create(&prefix, "jsonl".parse().unwrap()).unwrap();
+            let reports =
+                Reports::create(&prefix, "jsonl".parse().unwrap(), file::Replacing::Quietly)
+                    .unwrap();
             assert_eq!(reports.paths(), [dir.path().join("scan.jsonl")]);
             assert!(!dir.path().join("scan.csv").exists());
             assert!(!dir.path().join("scan.json").exists());
@@ -665,7 +728,7 @@ mod tests {
             let file = dir.path().join("plain-file");
             fs::write(&file, "not a folder").unwrap();
             let prefix = file.join("sub/scan");
-            let Err(e) = Reports::create(&prefix, Formats::ALL) else {
+            let Err(e) = Reports::create(&prefix, Formats::ALL, file::Replacing::Quietly) else {
                 panic!("created reports under a regular file");
             };
             assert_eq!(e.action, "create folder");
@@ -685,7 +748,11 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             // A folder where the CSV file should go.
             fs::create_dir(dir.path().join("scan.csv")).unwrap();
-            let Err(e) = Reports::create(&dir.path().join("scan"), Formats::ALL) else {
+            let Err(e) = Reports::create(
+                &dir.path().join("scan"),
+                Formats::ALL,
+                file::Replacing::Quietly,
+            ) else {
                 panic!("created a file over a folder");
             };
             assert_eq!(e.action, "create");
@@ -694,7 +761,11 @@ mod tests {
 
         #[test]
         fn prefix_without_file_name_is_refused() {
-            let Err(e) = Reports::create(Path::new("reports/.."), Formats::ALL) else {
+            let Err(e) = Reports::create(
+                Path::new("reports/.."),
+                Formats::ALL,
+                file::Replacing::Quietly,
+            ) else {
                 panic!("accepted a prefix without a file name");
             };
             assert!(e.to_string().contains("file name"), "{e}");
@@ -702,7 +773,8 @@ mod tests {
 
         /// Reports with one mail domain whose mail host answered as an open relay.
         fn with_a_domain(prefix: &Path) -> Reports {
-            let mut reports = Reports::create(prefix, "json".parse().unwrap()).unwrap();
+            let mut reports =
+                Reports::create(prefix, "json".parse().unwrap(), file::Replacing::Quietly).unwrap();
             let plan = testdata::one_domain_plan("d.example", "mx.d.example", "192.0.2.1");
             reports.attach_domains(domains::DomainReport::new(plan, &[25], prefix));
             reports

@@ -40,7 +40,7 @@ pub fn regenerate(
         None => (reconstructed_meta(input, first.as_ref(), argv), None),
     };
 
-    let mut reports = Reports::create(prefix, formats)?;
+    let mut reports = Reports::create(prefix, formats, super::file::Replacing::Say)?;
     reports.begin(&meta)?;
     let mut summary = Summary::default();
     let mut last_end = meta.started_at;

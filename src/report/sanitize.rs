@@ -1,4 +1,4 @@
-//! Making server text safe for where it is shown: spreadsheet cells, terminals, HTML and Markdown. Pure functions.
+//! Making server text safe for where it is shown: CSV cells, terminals, HTML and Markdown. Pure functions.
 //!
 //! Servers choose their own banners and reply texts, so every string from them is hostile input.
 //! Every function keeps the evidence readable; none deletes anything. JSON keeps the raw text.
@@ -6,15 +6,18 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-/// Neutralises a CSV cell that a spreadsheet would run as a formula (OWASP "CSV Injection"):
-/// a cell that begins with `=`, `+`, `-`, `@`, tab, CR or LF gets a leading `'`, which
-/// spreadsheets take as "this is text" and do not display.
+/// A CSV cell as it may be written: controls and bidi overrides shown as visible escapes
+/// exactly as on the terminal ([`terminal`]), so `cat report.csv` runs nothing; then a cell
+/// that a spreadsheet would run as a formula (OWASP "CSV Injection": one that begins with
+/// `=`, `+`, `-`, `@` or tab) gets a leading `'`, which spreadsheets take as "this is text"
+/// and do not display. Only [`super::csv_writer::CsvWriter`] calls it, on every cell.
 ///
 /// Other cells are returned as they are, without allocating.
-pub fn csv_cell(s: &str) -> Cow<'_, str> {
-    match s.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\n') => Cow::Owned(format!("'{s}")),
-        _ => Cow::Borrowed(s),
+pub(super) fn csv_cell(s: &str) -> Cow<'_, str> {
+    let visible = terminal(s);
+    match visible.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t') => Cow::Owned(format!("'{visible}")),
+        _ => visible,
     }
 }
 
@@ -138,8 +141,11 @@ mod tests {
             ("+1", "'+1"),
             ("@SUM(A1)", "'@SUM(A1)"),
             ("\t=1", "'\t=1"),
-            ("\r=1", "'\r=1"),
-            ("\n=1", "'\n=1"),
+            // A leading CR or LF is shown as its escape, which starts no formula.
+            ("\r=1", "\\x0d=1"),
+            ("\n=1", "\\x0a=1"),
+            ("=\u{1b}[2J", "'=\\x1b[2J"),
+            ("220 \u{7}\u{202e}x\r\n", "220 \\x07\\u{202e}x\\x0d\\x0a"),
             ("220 mx.example.com ESMTP", "220 mx.example.com ESMTP"),
             ("mx=1", "mx=1"),
             (" =1", " =1"),

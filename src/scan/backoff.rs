@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use crate::probe::{Outcome, ProbeSettings, Status, probe};
+use crate::say::say;
 use crate::target::Endpoint;
 
 /// The first wait after EMFILE; doubled on every retry up to [`MAX_WAIT`].
@@ -80,8 +81,8 @@ impl FdPressure {
             }
         }
         if !self.quiet && !self.warned.swap(true, Ordering::Relaxed) {
-            eprintln!(
-                "relayscan: out of file descriptors (EMFILE): slowing down and retrying; raise `ulimit -n` or lower -c"
+            say(
+                "relayscan: out of file descriptors (EMFILE): slowing down and retrying; raise `ulimit -n` or lower -c",
             );
         }
     }

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::report::{RecordedSettings, RunMeta, Summary};
+use crate::report::file::{Replacing, write_whole};
+use crate::report::{RecordedSettings, ReportError, RunMeta, Summary};
 use crate::target::Shard;
 
 /// Bumped when the file's layout changes meaning.
@@ -162,18 +163,14 @@ impl Checkpoint {
         Ok(c)
     }
 
-    /// Writes the checkpoint atomically: a temporary file beside it, synced, renamed over
-    /// it, so a crash leaves the old checkpoint or the new one, never half of one.
-    pub fn save(&self, path: &Path) -> std::io::Result<()> {
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        let mut text = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        text.push(b'\n');
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(&text)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
+    /// Writes the checkpoint whole (see [`crate::report::file::write_whole`]): a crash
+    /// leaves the old checkpoint or the new one, never half of one.
+    pub fn save(&self, path: &Path) -> Result<(), ReportError> {
+        write_whole(path, Replacing::Quietly, |file| {
+            let mut text = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+            text.push(b'\n');
+            file.write_all(&text)
+        })
     }
 }
 

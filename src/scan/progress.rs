@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::assess::Verdict;
 use crate::probe::Status;
 use crate::report::Summary;
+use crate::say::say;
 
 /// How progress is shown on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +158,7 @@ impl Progress {
         match (&self.bar, self.mode) {
             (_, ProgressMode::Quiet) => {}
             (Some(bar), _) => bar.println(text),
-            (None, _) => eprintln!("{text}"),
+            (None, _) => say(text),
         }
     }
 
@@ -172,12 +173,14 @@ impl Progress {
             bar.finish_and_clear();
         }
         if self.mode != ProgressMode::Quiet {
-            eprintln!(
+            // Not eprintln!: this runs before the reports are closed, and after SIGHUP
+            // the terminal is gone; a panic here would leave them unfinished.
+            say(&format!(
                 "relayscan: {}/{} endpoints done · {}",
                 self.done(),
                 self.total,
                 self.counts.line()
-            );
+            ));
         }
     }
 }
@@ -199,11 +202,11 @@ fn spawn_status_lines(counts: Arc<Counts>, total: u64, stop: CancellationToken) 
             } else {
                 done as f64 * 100.0 / total as f64
             };
-            eprintln!(
+            say(&format!(
                 "relayscan: {done}/{total} ({pct:.1}%) · {:.0}/s · {}",
                 done as f64 / secs,
                 counts.line()
-            );
+            ));
         }
     });
 }

@@ -1,14 +1,18 @@
 //! Reopening the reports of an interrupted run: the records the checkpoint counts are
-//! replayed from the old JSONL into fresh CSV, JSONL and JSON files, and the resumed
-//! scan appends after them. Records written after the checkpoint are dropped (their
-//! endpoints are probed again), so the result has no duplicate and no loss.
+//! replayed from the old JSONL into a new report set, which replaces the old one in one
+//! step once it holds them all, and the resumed scan appends after them. Records written
+//! after the checkpoint are dropped (their endpoints are probed again), so the result has
+//! no duplicate and no loss. The old JSONL stays as it is until the new set replaces it: a
+//! resume that dies while replaying leaves it for the next.
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use crate::report::file::Replacing;
 use crate::report::read::parse_line;
 use crate::report::{Formats, ReportError, ReportSink, Reports, RunMeta};
+use crate::say::say;
 
 /// Why reports could not be reopened: bad input (exit 2) or a file we cannot write (exit 3).
 #[derive(Debug, thiserror::Error)]
@@ -27,32 +31,51 @@ pub fn report_path(prefix: &Path, ext: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Where the interrupted run's JSONL waits while it is replayed. If a resume dies while
-/// replaying, the next one finds it here and starts over from it.
+/// Where relayscan before this version moved the interrupted run's JSONL while it replayed
+/// it; a resume that died while replaying left it there.
 pub fn replay_source(prefix: &Path) -> PathBuf {
     report_path(prefix, "jsonl.before-resume")
 }
 
-/// Creates the report files anew, begins them with `meta`, and replays the first
-/// `jsonl_bytes` of the old JSONL into them. Returns the reports and how many records
-/// were replayed. Call `finish_replay` once a checkpoint with the new length is saved.
+/// The JSONL to replay: PREFIX.jsonl, or the copy an earlier resume left when PREFIX.jsonl
+/// is missing (said on stderr). Both there is refused: which one holds the run's records
+/// is the user's to say, not ours to guess.
+fn ledger(prefix: &Path) -> Result<PathBuf, ResumeError> {
+    let (jsonl, left) = (report_path(prefix, "jsonl"), replay_source(prefix));
+    let exists = |p: &Path| fs::symlink_metadata(p).is_ok();
+    match (exists(&jsonl), exists(&left)) {
+        (true, false) => Ok(jsonl),
+        (true, true) => Err(ResumeError::Input(format!(
+            "cannot resume: both {j} and {l} exist; {l} is the copy of the records that an earlier resume left when it stopped while replaying, and {j} may be newer (restored, or written since). Keep the one that holds the interrupted run's records: delete {l} to resume from {j}, or move {l} over {j} to resume from it; nothing was sent",
+            j = jsonl.display(),
+            l = left.display()
+        ))),
+        (false, true) => {
+            say(&format!(
+                "relayscan: warning: {} is missing; resuming from {}, the copy of the records that an earlier resume left when it stopped while replaying",
+                jsonl.display(),
+                left.display()
+            ));
+            Ok(left)
+        }
+        (false, false) => Err(ResumeError::Input(format!(
+            "cannot resume: {} is missing (it holds the records of the interrupted run)",
+            jsonl.display()
+        ))),
+    }
+}
+
+/// Creates a new report set, begins it with `meta`, replays the first `jsonl_bytes` of the
+/// old JSONL into it, and puts it in place of the old set. Returns the reports and how
+/// many records were replayed. Call `finish_replay` once a checkpoint with the new length
+/// is saved.
 pub fn reopen(
     prefix: &Path,
     formats: Formats,
     jsonl_bytes: u64,
     meta: &RunMeta,
 ) -> Result<(Reports, u64), ResumeError> {
-    let jsonl = report_path(prefix, "jsonl");
-    let source = replay_source(prefix);
-    if !source.exists() {
-        if !jsonl.exists() {
-            return Err(ResumeError::Input(format!(
-                "cannot resume: {} is missing (it holds the records of the interrupted run)",
-                jsonl.display()
-            )));
-        }
-        fs::rename(&jsonl, &source).map_err(|e| ReportError::new("move", &jsonl, e))?;
-    }
+    let source = ledger(prefix)?;
     let file = File::open(&source).map_err(|e| ReportError::new("open", &source, e))?;
     let len = file
         .metadata()
@@ -64,7 +87,9 @@ pub fn reopen(
             source.display()
         )));
     }
-    let mut reports = Reports::create(prefix, formats)?;
+    // The run's own reports: replacing them is the point, not news.
+    let mut reports = Reports::create(prefix, formats, Replacing::Quietly)?;
+    reports.hold_until_commit();
     reports.begin(meta)?;
     let mut replayed = 0;
     let reader = BufReader::new(file.take(jsonl_bytes));
@@ -82,10 +107,11 @@ pub fn reopen(
         reports.record(&record)?;
         replayed += 1;
     }
+    reports.commit()?;
     Ok((reports, replayed))
 }
 
-/// Removes the replayed copy of the old JSONL once the new checkpoint stands.
+/// Removes the copy an earlier resume left, once the new checkpoint stands.
 pub fn finish_replay(prefix: &Path) -> Result<(), ReportError> {
     let source = replay_source(prefix);
     match fs::remove_file(&source) {
@@ -126,7 +152,12 @@ mod tests {
         let (mut reports, replayed) =
             reopen(&prefix, Formats::ALL, counted.len() as u64, &meta).unwrap();
         assert_eq!(replayed, 2);
-        assert!(replay_source(&prefix).exists());
+        assert!(!replay_source(&prefix).exists(), "no copy is made");
+        assert_eq!(
+            fs::read_to_string(report_path(&prefix, "jsonl")).unwrap(),
+            counted,
+            "the replayed set is in place"
+        );
         reports.record(&sample(4)).unwrap();
         let end = RunEnd {
             finished_at: Utc::now(),
@@ -189,13 +220,38 @@ mod tests {
     }
 
     #[test]
-    fn a_replay_that_died_starts_over_from_its_copy() {
+    fn a_replay_that_fails_leaves_the_old_reports_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("scan");
+        let old = format!("{}{{\"not\":\"a record\"}}\n", line(&sample(1)));
+        fs::write(report_path(&prefix, "jsonl"), &old).unwrap();
+        fs::write(report_path(&prefix, "csv"), "old csv").unwrap();
+        let meta = RunMeta::this_tool(Utc::now(), vec![]);
+        let Err(e) = reopen(&prefix, Formats::ALL, old.len() as u64, &meta) else {
+            panic!("replayed a line that is not a record");
+        };
+        assert!(
+            e.to_string()
+                .contains("scan.jsonl:2: not a relayscan record"),
+            "{e}"
+        );
+        assert_eq!(
+            fs::read_to_string(report_path(&prefix, "jsonl")).unwrap(),
+            old
+        );
+        assert_eq!(
+            fs::read_to_string(report_path(&prefix, "csv")).unwrap(),
+            "old csv"
+        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2, "no leftover");
+    }
+
+    #[test]
+    fn a_copy_left_by_an_earlier_resume_is_used_alone_and_refused_beside_the_jsonl() {
         let dir = tempfile::tempdir().unwrap();
         let prefix = dir.path().join("scan");
         let counted = line(&sample(1));
         fs::write(replay_source(&prefix), &counted).unwrap();
-        // A half-written new JSONL from the resume that died.
-        fs::write(report_path(&prefix, "jsonl"), "{\"ip\":").unwrap();
         let meta = RunMeta::this_tool(Utc::now(), vec![]);
         let (_, replayed) = reopen(&prefix, Formats::ALL, counted.len() as u64, &meta).unwrap();
         assert_eq!(replayed, 1);
@@ -203,6 +259,21 @@ mod tests {
             fs::read_to_string(report_path(&prefix, "jsonl")).unwrap(),
             counted
         );
+        // Now both are there: neither is preferred.
+        let Err(e) = reopen(&prefix, Formats::ALL, counted.len() as u64, &meta) else {
+            panic!("chose between the JSONL and the copy");
+        };
+        let e = e.to_string();
+        assert!(
+            e.contains(&format!(
+                "both {} and {} exist",
+                report_path(&prefix, "jsonl").display(),
+                replay_source(&prefix).display()
+            )),
+            "{e}"
+        );
+        finish_replay(&prefix).unwrap();
+        assert!(!replay_source(&prefix).exists());
     }
 
     #[test]
@@ -221,12 +292,12 @@ mod tests {
         let short = err(100);
         assert!(short.to_string().contains("fewer than the 100"), "{short}");
 
-        fs::write(replay_source(&prefix), "{\"not\":\"a record\"}\n").unwrap();
+        fs::write(report_path(&prefix, "jsonl"), "{\"not\":\"a record\"}\n").unwrap();
         let corrupt = err(19);
         assert!(
             corrupt
                 .to_string()
-                .contains("scan.jsonl.before-resume:1: not a relayscan record"),
+                .contains("scan.jsonl:1: not a relayscan record"),
             "{corrupt}"
         );
     }

@@ -7,19 +7,22 @@
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use governor::{Quota, RateLimiter};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::assess::domain::assess as assess_domain;
 use crate::assess::{Assessment, assess_outcome};
+use crate::exit::StopSignal;
 use crate::probe::{Outcome, ProbeSettings, Status};
 use crate::report::domains::DomainEntry;
 use crate::report::{ReportError, ReportSink, Reports, RunEnd, ScanRecord, Summary, sanitize};
+use crate::say::say;
 use crate::scan::backoff::{FdPressure, probe_with_backoff};
 use crate::scan::checkpoint::{Checkpoint, Ledger};
 use crate::scan::pace::Pace;
@@ -60,7 +63,6 @@ pub struct Start {
 #[derive(Debug, Clone)]
 pub struct Checkpointing {
     pub path: PathBuf,
-    pub jsonl: PathBuf,
     pub state: Checkpoint,
 }
 
@@ -73,6 +75,9 @@ pub struct ScanResult {
     pub cut_off: u64,
     /// How this run used its concurrency.
     pub pace: Pace,
+    /// The reports are under their names; not when a run stopped before its first record
+    /// left an earlier set there.
+    pub reports_placed: bool,
 }
 
 /// What stops a scan: only output failures (per-host trouble is data).
@@ -88,6 +93,8 @@ pub enum ScanError {
 pub struct Stopping {
     pub stop: CancellationToken,
     pub abort: CancellationToken,
+    /// The first stop signal, for the exit code.
+    pub signal: Arc<OnceLock<StopSignal>>,
 }
 
 impl Scheduler {
@@ -187,11 +194,12 @@ impl Scheduler {
             )
         });
         pace.wall = began.elapsed();
-        let outcome = written.map(|()| ScanResult {
+        let outcome = written.map(|reports_placed| ScanResult {
             summary,
             interrupted,
             cut_off,
             pace,
+            reports_placed,
         });
         Ok(outcome?)
     }
@@ -201,9 +209,9 @@ fn report_panic(joined: Result<(), tokio::task::JoinError>) {
     if let Err(e) = joined
         && e.is_panic()
     {
-        eprintln!(
+        say(&format!(
             "relayscan: internal error while probing one endpoint (a bug; please report it): {e}"
-        );
+        ));
     }
 }
 
@@ -229,7 +237,7 @@ impl Writer {
     async fn run(
         mut self,
         mut rx: mpsc::Receiver<(u128, Outcome)>,
-    ) -> (Summary, u64, Pace, Result<(), ReportError>) {
+    ) -> (Summary, u64, Pace, Result<bool, ReportError>) {
         let mut result = Ok(());
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.tick().await;
@@ -276,7 +284,10 @@ impl Writer {
             self.summary,
             self.cut_off,
             self.pace,
-            result.and(domains).and(finished),
+            result
+                .and(domains)
+                .and(finished)
+                .map(|()| self.reports.is_placed()),
         )
     }
 
@@ -335,9 +346,8 @@ impl Writer {
         let Some(c) = self.checkpoint.as_mut() else {
             return Ok(());
         };
-        let jsonl_bytes = std::fs::metadata(&c.jsonl)
-            .map_err(|e| ReportError::new("read", &c.jsonl, e))?
-            .len();
+        // Wherever the JSONL is: under a temporary name until the first record.
+        let jsonl_bytes = self.reports.jsonl_len()?;
         let state = &mut c.state;
         state.next = self.ledger.low();
         state.finished_above = self.ledger.runs_above();
@@ -345,9 +355,7 @@ impl Writer {
         state.jsonl_bytes = jsonl_bytes;
         state.saved_at = chrono::Utc::now();
         state.complete = self.ledger.finished_count() == self.total;
-        state
-            .save(&c.path)
-            .map_err(|e| ReportError::new("write", &c.path, e))
+        state.save(&c.path)
     }
 }
 
@@ -377,33 +385,79 @@ pub fn render_transcript(outcome: &Outcome, assessment: &Assessment) -> String {
     text
 }
 
-/// Grace handling for Ctrl-C: first press stops new work and arms the abort after `grace`;
-/// a second press aborts at once. SIGTERM (what Kubernetes and systemd send before they
-/// kill) counts as a first press, so a checkpoint is written before the end.
-pub fn install_ctrl_c(stopping: Stopping, grace: Duration, quiet: bool) {
+/// Grace handling for Ctrl-C, and for SIGHUP (what a dropped SSH session sends) and
+/// SIGTERM (what systemd and Kubernetes send before they kill) alike: the first signal
+/// stops new work, is kept for the exit code, and arms the abort after `grace`; a second
+/// signal aborts at once. The handlers are in place when this returns.
+pub fn install_stop_signals(stopping: Stopping, grace: Duration, quiet: bool) {
+    let Ok(mut signals) = StopSignals::listen() else {
+        return;
+    };
     tokio::spawn(async move {
-        if first_stop_signal().await.is_err() {
-            return;
-        }
+        let first = signals.next().await;
+        let _ = stopping.signal.set(first);
         if !quiet {
-            eprintln!(
-                "\nrelayscan: interrupted: starting nothing new; in-flight probes have {grace:?} to finish (Ctrl-C again to stop now)"
-            );
+            // Not eprintln!: after SIGHUP the terminal is gone, and a panic here would
+            // leave the scan running with nothing to stop it.
+            say(&format!(
+                "\nrelayscan: interrupted by {}: starting nothing new; in-flight probes have {grace:?} to finish (Ctrl-C again to stop now)",
+                first.name()
+            ));
         }
         stopping.stop.cancel();
         tokio::select! {
             _ = tokio::time::sleep(grace) => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = signals.next() => {}
         }
         stopping.abort.cancel();
     });
 }
 
-/// Waits for SIGINT or SIGTERM.
-async fn first_stop_signal() -> std::io::Result<()> {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r,
-        _ = term.recv() => Ok(()),
+/// SIGINT, SIGHUP and SIGTERM, listened for.
+struct StopSignals {
+    /// None when SIGHUP was ignored at start: `nohup relayscan ...` asked to outlive its
+    /// terminal, and a handler would undo that.
+    hang_up: Option<Signal>,
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl StopSignals {
+    fn listen() -> std::io::Result<StopSignals> {
+        let hang_up = if ignored_at_start(libc::SIGHUP) {
+            None
+        } else {
+            Some(signal(SignalKind::hangup())?)
+        };
+        Ok(StopSignals {
+            hang_up,
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// The next of them to arrive.
+    async fn next(&mut self) -> StopSignal {
+        let hang_up = async {
+            match self.hang_up.as_mut() {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = hang_up => StopSignal::HangUp,
+            _ = self.interrupt.recv() => StopSignal::Interrupt,
+            _ = self.terminate.recv() => StopSignal::Terminate,
+        }
+    }
+}
+
+/// Whether `signo` is ignored (SIG_IGN), as a parent like `nohup` leaves it.
+fn ignored_at_start(signo: libc::c_int) -> bool {
+    // SAFETY: sigaction with a null new action only reads the current one into `old`,
+    // a zeroed sigaction owned here.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signo, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
     }
 }

@@ -225,6 +225,40 @@ fn bad_input_is_named_and_exits_2() {
     }
 }
 
+#[test]
+fn csv_cells_show_terminal_controls_from_a_config_as_escapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let main_cf = dir.path().join("main.cf");
+    // A banner that clears the screen, rings the bell and reverses the text after it.
+    std::fs::write(
+        &main_cf,
+        "mynetworks = 0.0.0.0/0 \u{1b}[2J\u{7}\u{202e}\n\
+         smtpd_banner = $myhostname ESMTP $mail_name ($mail_version) \u{1b}]8;;http://evil.example/\u{7}\n",
+    )
+    .unwrap();
+    let prefix = dir.path().join("audit");
+    let out = run(
+        &[
+            "audit-config",
+            main_cf.to_str().unwrap(),
+            "-q",
+            "--format",
+            "csv,json",
+            "-o",
+            prefix.to_str().unwrap(),
+        ],
+        LIMIT,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let raw = std::fs::read_to_string(prefix.with_extension("csv")).unwrap();
+    let control = |c: char| c.is_control() && c != '\n' || ('\u{202a}'..='\u{202e}').contains(&c);
+    assert!(!raw.chars().any(control), "{raw:?}");
+    assert!(raw.contains("\\x1b[2J\\x07\\u{202e}"), "{raw}");
+    // The JSON keeps the configuration's text as it is.
+    let json = std::fs::read_to_string(prefix.with_extension("json")).unwrap();
+    assert!(json.contains("\\u001b[2J"), "{json}");
+}
+
 /// Whether a client at `ip` is in a Postfix instance's effective mynetworks, as
 /// `postconf -x -h mynetworks` printed it.
 fn trusted(mynetworks: &str, ip: IpAddr) -> bool {

@@ -5,7 +5,7 @@
 //! The hostile personas are scanned once for the module, with every format and
 //! `--transcript`; the lab stops before any test runs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
@@ -147,6 +147,27 @@ fn no_csv_cell_starts_a_formula_and_quoted_text_stays_one_cell() {
 }
 
 #[test]
+fn no_csv_cell_holds_a_control_character_and_the_escapes_show_as_text() {
+    let (header, rows) = &SCANNED.csv;
+    for row in rows {
+        for cell in row {
+            assert!(
+                !cell.chars().any(|c| terminal_unsafe(c) || c == '\n'),
+                "control character in the CSV cell {cell:?}"
+            );
+        }
+    }
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let ip = of(Persona::HostileTerminal).ip.to_string();
+    let row = rows.iter().find(|r| r[col("ip")] == ip).unwrap();
+    let banner = &row[col("banner")];
+    assert!(
+        banner.contains("\\x1b[2J") && banner.contains("\\x07 invoice\\u{202e}gnp.exe"),
+        "{banner}"
+    );
+}
+
+#[test]
 fn markdown_keeps_server_text_inside_code_spans() {
     let md = &SCANNED.md;
     assert!(
@@ -176,6 +197,19 @@ fn markdown_keeps_server_text_inside_code_spans() {
     );
 }
 
+/// Writes `record` as `dir/NAME.jsonl`, runs `relayscan report` on it with `--format
+/// formats`, and returns the prefix of the reports it wrote.
+fn regenerate(dir: &Path, name: &str, record: &serde_json::Value, formats: &str) -> PathBuf {
+    let jsonl = dir.join(format!("{name}.jsonl"));
+    std::fs::write(&jsonl, format!("{record}\n")).unwrap();
+    let again = dir.join(format!("{name}-out"));
+    let (input, output) = (jsonl.to_str().unwrap(), again.to_str().unwrap());
+    let args = ["report", input, "--format", formats, "-q", "-o", output];
+    let out = run(&args, LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    again
+}
+
 #[test]
 fn csv_regenerated_from_records_with_every_text_field_hostile_is_neutralised() {
     // Any field may hold anything in a JSONL file, and the leading tab reaches the CSV this
@@ -187,26 +221,8 @@ fn csv_regenerated_from_records_with_every_text_field_hostile_is_neutralised() {
     crafted.reason = Some("@SUM(1)".into());
     crafted.banner = Some("-2+3".into());
     crafted.error = Some("=HYPERLINK(\"http://evil.example/\",\"x\")".into());
-    let jsonl = dir.path().join("crafted.jsonl");
-    std::fs::write(
-        &jsonl,
-        format!("{}\n", serde_json::to_string(&crafted).unwrap()),
-    )
-    .unwrap();
-    let again = dir.path().join("crafted-out");
-    let out = run(
-        &[
-            "report",
-            jsonl.to_str().unwrap(),
-            "--format",
-            "csv",
-            "-q",
-            "-o",
-            again.to_str().unwrap(),
-        ],
-        LIMIT,
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let crafted = serde_json::to_value(&crafted).unwrap();
+    let again = regenerate(dir.path(), "crafted", &crafted, "csv");
     let (header, rows) = read_csv(&again.with_extension("csv"));
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let row = &rows[0];
@@ -217,6 +233,47 @@ fn csv_regenerated_from_records_with_every_text_field_hostile_is_neutralised() {
     assert_eq!(
         row[col("error")],
         "'=HYPERLINK(\"http://evil.example/\",\"x\")"
+    );
+}
+
+#[test]
+fn csv_regenerated_from_records_with_controls_in_every_text_field_shows_them_escaped() {
+    // Terminal controls in server text and certificate names (a JSONL file may hold
+    // anything): ESC sequences, BEL, a bidi override, bare CR and LF.
+    let hostile = "220 mx \u{1b}[2J\u{1b}]8;;http://evil.example/\u{7}x\u{202e}gnp.exe\rfake\nline";
+    let shown =
+        "220 mx \\x1b[2J\\x1b]8;;http://evil.example/\\x07x\\u{202e}gnp.exe\\x0dfake\\x0aline";
+    let dir = tempfile::tempdir().unwrap();
+    let mut crafted = serde_json::to_value(of(Persona::HostileCsv)).unwrap();
+    for field in ["banner", "reason", "error", "server_name"] {
+        crafted[field] = hostile.into();
+    }
+    crafted["tls"] = serde_json::json!({
+        "mode": "starttls",
+        "established": true,
+        "error": hostile,
+        "chain": [{"subject": format!("CN={hostile}"), "issuer": format!("CN={hostile}")}],
+    });
+    let again = regenerate(dir.path(), "controls", &crafted, "csv,json");
+    let raw = std::fs::read_to_string(again.with_extension("csv")).unwrap();
+    assert!(!raw.chars().any(terminal_unsafe), "{raw:?}");
+    assert_eq!(raw.lines().count(), 2, "a header and one row: {raw:?}");
+    let (header, rows) = read_csv(&again.with_extension("csv"));
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    for field in ["banner", "reason", "error", "server_name", "tls_error"] {
+        assert_eq!(rows[0][col(field)], shown, "{field}");
+    }
+    for field in ["cert_subject", "cert_issuer"] {
+        assert_eq!(rows[0][col(field)], format!("CN={shown}"), "{field}");
+    }
+    // JSON keeps the raw text.
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(again.with_extension("json")).unwrap())
+            .unwrap();
+    assert_eq!(doc["records"][0]["banner"], hostile);
+    assert_eq!(
+        doc["records"][0]["tls"]["chain"][0]["subject"],
+        format!("CN={hostile}")
     );
 }
 

@@ -135,3 +135,55 @@ fn other_settings_are_refused_naming_each_with_both_values() {
         "the checkpoint is left as it was"
     );
 }
+
+/// The copy of the JSONL that a resume of an older relayscan left beside the reports when
+/// it stopped while replaying.
+fn stale_copy(dir: &Path) -> PathBuf {
+    report(dir, "jsonl.before-resume")
+}
+
+#[test]
+fn a_copy_left_by_a_failed_resume_beside_a_restored_jsonl_is_refused_naming_both() {
+    let dir = copy_of_the_fixture();
+    let jsonl = report(dir.path(), "jsonl");
+    let restored = std::fs::read_to_string(&jsonl).unwrap();
+    // Records of the same length as the restored file's, in another order: a copy that
+    // replays without error, and not the file the user restored.
+    let mut lines: Vec<&str> = restored.lines().collect();
+    lines.reverse();
+    let stale = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+    std::fs::write(stale_copy(dir.path()), &stale).unwrap();
+
+    let out = resume_in(dir.path(), &["--helo", HELO]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    for named in [&jsonl, &stale_copy(dir.path())] {
+        assert!(err.contains(&named.display().to_string()), "{err}");
+    }
+    assert!(err.contains("nothing was sent"), "{err}");
+    assert_eq!(std::fs::read_to_string(&jsonl).unwrap(), restored);
+    assert_eq!(
+        std::fs::read_to_string(stale_copy(dir.path())).unwrap(),
+        stale
+    );
+}
+
+#[test]
+fn a_copy_left_by_a_failed_resume_alone_is_resumed_from_with_a_word() {
+    let dir = copy_of_the_fixture();
+    let jsonl = report(dir.path(), "jsonl");
+    std::fs::rename(&jsonl, stale_copy(dir.path())).unwrap();
+
+    let out = resume_in(dir.path(), &["--helo", HELO]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&stale_copy(dir.path()).display().to_string()),
+        "{err}"
+    );
+    assert_eq!(read_jsonl(&jsonl).len(), 3);
+    assert!(
+        !stale_copy(dir.path()).exists(),
+        "the copy is dropped once replayed"
+    );
+}

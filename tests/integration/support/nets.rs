@@ -146,7 +146,7 @@ networks! {
     DISK_FILLS = [127, 0, 102, 0], 24;
     /// faults.rs: a read-only report folder.
     READ_ONLY = [127, 0, 103, 0], 24;
-    /// faults.rs: a report on /dev/full.
+    /// faults.rs: a report name linked to /dev/full.
     FULL_DEVICE = [127, 0, 104, 0], 24;
     /// faults.rs: out of file descriptors.
     EMFILE = [127, 0, 105, 0], 24;
@@ -160,6 +160,18 @@ networks! {
     UNCHANGED_LAB = [127, 0, 130, 0], 24;
     /// unchanged.rs: the hostile lab, pipelined and not.
     UNCHANGED_HOSTILE = [127, 0, 131, 0], 24;
+    /// report_files.rs: scans whose report names are symlinks, folders or an earlier set.
+    REPORT_FILES = [127, 0, 150, 0], 24;
+    /// report_files.rs: a slow lab, killed before its first record.
+    REPORT_FILES_SLOW = [127, 0, 151, 0], 24;
+    /// report_files.rs: prefixes refused before any traffic (a device, a fifo).
+    REPORT_FILES_REFUSED = [127, 0, 152, 0], 24;
+    /// interrupt.rs: SIGHUP mid-dialogue.
+    HANGUP = [127, 0, 153, 0], 24;
+    /// interrupt.rs: SIGTERM mid-dialogue.
+    TERMINATE = [127, 0, 154, 0], 24;
+    /// interrupt.rs: SIGHUP to a scan started with SIGHUP ignored (nohup).
+    NOHUP = [127, 0, 155, 0], 24;
     /// postfix.rs: the real-MTA test bed, one Postfix instance per policy (.1 upwards), for
     /// postfix.rs, audit.rs and unchanged.rs.
     POSTFIX = [127, 1, 0, 0], 24;
