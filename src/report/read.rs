@@ -1,7 +1,7 @@
 //! Reading reports back: records from a JSONL file (line by line, errors naming file:line) and a run's metadata from its JSON document.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -12,6 +12,14 @@ use super::record::ScanRecord;
 use super::summary::Summary;
 use super::upgrade::upgrade;
 use crate::assess::{Facts, draw};
+use crate::input::{LineError, LineReader, open_stream};
+
+/// The cap on one JSONL line (one record). A record's largest parts are its transcripts,
+/// capped at 64 KiB per dialogue (two legs with STARTTLS), and its certificate chain, a few
+/// KiB: a real record is well under 200 KiB, so 4 MiB refuses only what no scan wrote,
+/// and bounds what one line costs to hold and parse (serde_json's `Value` takes several
+/// times a line's size).
+pub const MAX_RECORD_LINE_BYTES: usize = 4 * 1024 * 1024;
 
 /// A JSONL file that cannot be read, or a line that is not a record: bad input, named by
 /// file and line.
@@ -28,6 +36,13 @@ pub enum ReadError {
         line: usize,
         cause: serde_json::Error,
     },
+    /// A line over [`MAX_RECORD_LINE_BYTES`], or one that is not UTF-8.
+    #[error("{}:{line}: {problem}", .path.display())]
+    Line {
+        path: PathBuf,
+        line: usize,
+        problem: String,
+    },
 }
 
 /// The records of a JSONL report, one at a time, so that a file of any size streams.
@@ -35,12 +50,7 @@ pub enum ReadError {
 /// that keeps only places (merge) can read the record again later.
 pub struct Records {
     path: PathBuf,
-    reader: BufReader<File>,
-    /// Bytes read so far: where the next line starts.
-    offset: u64,
-    /// Lines read so far (1-based number of the last one).
-    line: usize,
-    text: String,
+    lines: LineReader<BufReader<File>>,
 }
 
 /// A record and where it stands in its file.
@@ -55,16 +65,13 @@ pub struct Located {
 
 /// Opens `path` for [`Records`].
 pub fn records(path: &Path) -> Result<Records, ReadError> {
-    let file = File::open(path).map_err(|cause| ReadError::Io {
+    let lines = LineReader::open(path, MAX_RECORD_LINE_BYTES).map_err(|cause| ReadError::Io {
         path: path.to_path_buf(),
         cause,
     })?;
     Ok(Records {
         path: path.to_path_buf(),
-        reader: BufReader::new(file),
-        offset: 0,
-        line: 0,
-        text: String::new(),
+        lines,
     })
 }
 
@@ -77,20 +84,22 @@ impl Records {
     /// The next record with its place in the file.
     pub fn next_located(&mut self) -> Option<Result<Located, ReadError>> {
         loop {
-            let offset = self.offset;
-            match self.read_line() {
-                Ok(0) => return None,
-                Ok(n) => self.offset += n as u64,
+            let line = match self.lines.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => return None,
+                Err(e) => return Some(Err(line_error(&self.path, e))),
+            };
+            let (offset, number) = (line.offset, line.number);
+            let text = match utf8(&self.path, number, line.bytes) {
+                Ok(text) => text,
                 Err(e) => return Some(Err(e)),
-            }
-            self.line += 1;
-            if self.text.trim().is_empty() {
+            };
+            if text.trim().is_empty() {
                 continue;
             }
-            let line = self.line;
-            return Some(self.parse(line).map(|record| Located {
+            return Some(parse(&self.path, number, text).map(|record| Located {
                 offset,
-                line,
+                line: number,
                 record,
             }));
         }
@@ -99,35 +108,50 @@ impl Records {
     /// The record at `offset` (line number `line`), as [`Records::next_located`] found it.
     /// Iterating after this call goes on from after that record.
     pub fn read_at(&mut self, offset: u64, line: usize) -> Result<ScanRecord, ReadError> {
-        self.reader
-            .seek(SeekFrom::Start(offset))
-            .map_err(|cause| self.io(cause))?;
-        let n = self.read_line()?;
-        (self.offset, self.line) = (offset + n as u64, line);
-        self.parse(line)
+        self.lines
+            .seek_to(offset, line)
+            .map_err(|cause| ReadError::Io {
+                path: self.path.clone(),
+                cause,
+            })?;
+        // The end of the file where a record was is as unreadable as a bad line.
+        let bytes = match self.lines.next_line() {
+            Ok(Some(l)) => l.bytes,
+            Ok(None) => &[],
+            Err(e) => return Err(line_error(&self.path, e)),
+        };
+        parse(&self.path, line, utf8(&self.path, line, bytes)?)
     }
+}
 
-    /// Reads one line into `text`; returns its length in bytes (0 at the end).
-    fn read_line(&mut self) -> Result<usize, ReadError> {
-        self.text.clear();
-        self.reader
-            .read_line(&mut self.text)
-            .map_err(|cause| self.io(cause))
-    }
+fn utf8<'a>(path: &Path, line: usize, bytes: &'a [u8]) -> Result<&'a str, ReadError> {
+    std::str::from_utf8(bytes).map_err(|e| ReadError::Line {
+        path: path.to_path_buf(),
+        line,
+        problem: format!("not UTF-8 text ({e})"),
+    })
+}
 
-    fn parse(&self, line: usize) -> Result<ScanRecord, ReadError> {
-        parse_line(&self.text).map_err(|cause| ReadError::Record {
-            path: self.path.clone(),
-            line,
+fn parse(path: &Path, line: usize, text: &str) -> Result<ScanRecord, ReadError> {
+    parse_line(text).map_err(|cause| ReadError::Record {
+        path: path.to_path_buf(),
+        line,
+        cause,
+    })
+}
+
+/// A line the reader refused (over the cap) or could not read, named by file and line.
+fn line_error(path: &Path, e: LineError) -> ReadError {
+    match e {
+        LineError::Io { cause, .. } => ReadError::Io {
+            path: path.to_path_buf(),
             cause,
-        })
-    }
-
-    fn io(&self, cause: std::io::Error) -> ReadError {
-        ReadError::Io {
-            path: self.path.clone(),
-            cause,
-        }
+        },
+        too_long => ReadError::Line {
+            path: path.to_path_buf(),
+            line: too_long.number(),
+            problem: too_long.to_string(),
+        },
     }
 }
 
@@ -204,12 +228,12 @@ pub fn json_beside(jsonl: &Path) -> PathBuf {
 /// interrupted run's document is complete too; a crashed one's is not). `Err` says why
 /// not, for a note to the user; a missing document is `Ok(None)`.
 pub fn run_document(path: &Path) -> Result<Option<RunDocument>, String> {
-    let file = match File::open(path) {
-        Ok(f) => f,
+    let reader = match open_stream(path) {
+        Ok(reader) => reader,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
-    let doc = serde_json::from_reader(BufReader::new(file)).map_err(|e| {
+    let doc = serde_json::from_reader(reader).map_err(|e| {
         format!(
             "{} is not a complete relayscan JSON report: {e}",
             path.display()

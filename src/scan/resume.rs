@@ -3,11 +3,12 @@
 //! scan appends after them. Records written after the checkpoint are dropped (their
 //! endpoints are probed again), so the result has no duplicate and no loss.
 
-use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Read};
+use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::report::read::parse_line;
+use crate::input::{LineError, LineReader, open_stream};
+use crate::report::read::{MAX_RECORD_LINE_BYTES, parse_line};
 use crate::report::{Formats, ReportError, ReportSink, Reports, RunMeta};
 
 /// Why reports could not be reopened: bad input (exit 2) or a file we cannot write (exit 3).
@@ -53,8 +54,9 @@ pub fn reopen(
         }
         fs::rename(&jsonl, &source).map_err(|e| ReportError::new("move", &jsonl, e))?;
     }
-    let file = File::open(&source).map_err(|e| ReportError::new("open", &source, e))?;
-    let len = file
+    let reader = open_stream(&source).map_err(|e| ReportError::new("open", &source, e))?;
+    let len = reader
+        .get_ref()
         .metadata()
         .map_err(|e| ReportError::new("open", &source, e))?
         .len();
@@ -67,18 +69,29 @@ pub fn reopen(
     let mut reports = Reports::create(prefix, formats)?;
     reports.begin(meta)?;
     let mut replayed = 0;
-    let reader = BufReader::new(file.take(jsonl_bytes));
-    for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| ReportError::new("read", &source, e))?;
+    let bad = |line: usize, problem: &dyn std::fmt::Display| {
+        ResumeError::Input(format!(
+            "cannot resume: {}:{line}: {problem}",
+            source.display()
+        ))
+    };
+    let mut lines = LineReader::new(reader.take(jsonl_bytes), MAX_RECORD_LINE_BYTES);
+    loop {
+        let line = match lines.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(LineError::Io { cause, .. }) => {
+                return Err(ReportError::new("read", &source, cause).into());
+            }
+            Err(too_long) => return Err(bad(too_long.number(), &too_long)),
+        };
+        let text = line
+            .text()
+            .map_err(|e| bad(line.number, &format!("not UTF-8 text ({e})")))?;
         // Read as every reader does, so that a record of an older schema (a run begun by
         // an older relayscan) is upgraded, not stripped of what moved.
-        let record = parse_line(&line).map_err(|e| {
-            ResumeError::Input(format!(
-                "cannot resume: {}:{}: not a relayscan record: {e}",
-                source.display(),
-                n + 1
-            ))
-        })?;
+        let record = parse_line(text)
+            .map_err(|e| bad(line.number, &format!("not a relayscan record: {e}")))?;
         reports.record(&record)?;
         replayed += 1;
     }

@@ -5,6 +5,7 @@
 mod support;
 
 mod audit;
+mod bounds;
 mod compliance;
 mod demo;
 mod deploy;

@@ -4,6 +4,7 @@
 //! to run unless one of the two lists holds a "working instance" of reject_unauth_destination,
 //! defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains (smtpd_check.c).
 
+use super::ReadTable;
 use super::maps::{self, Table};
 use super::params::{Params, split_list};
 use crate::audit::networks::{Reach, parse_network, reach};
@@ -53,6 +54,8 @@ pub struct ListEval {
     pub widenings: Vec<Widening>,
     /// Tables the audit could not read.
     pub unread: Vec<String>,
+    /// Tables refused as input (not a regular file, over the size cap): bad input.
+    pub refused: Vec<String>,
 }
 
 /// What the lists are evaluated against.
@@ -60,7 +63,7 @@ pub struct Context<'a> {
     pub params: &'a Params,
     /// The mynetworks entry that covers every address, if any.
     pub mynetworks_everyone: Option<String>,
-    pub read: &'a dyn Fn(&str) -> Option<String>,
+    pub read: &'a ReadTable<'a>,
 }
 
 const REQUIRED: [&str; 6] = [
@@ -91,34 +94,22 @@ const WITH_ARGUMENT: [&str; 9] = [
 /// Nested restriction classes deeper than this are not followed (Postfix forbids loops too).
 const MAX_CLASS_DEPTH: usize = 8;
 
-/// Evaluates the list `value` (unexpanded text is fine: it is expanded here).
-pub fn evaluate(ctx: &Context<'_>, value: &str) -> ListEval {
+/// Evaluates the list `value` of parameter `list` (unexpanded text is fine: it is
+/// expanded here).
+pub fn evaluate(ctx: &Context<'_>, list: &str, value: &str) -> ListEval {
     let mut eval = ListEval {
         decision: Decision::Permit(Why::EndOfList),
         has_required: false,
         widenings: Vec::new(),
         unread: Vec::new(),
+        refused: Vec::new(),
     };
-    let tokens = split_list(&expand_value(ctx.params, value));
+    let tokens = split_list(&ctx.params.expand_text(value, list).0);
     eval.has_required = has_required(ctx.params, &tokens, 0);
     if let Some(decision) = walk(ctx, &tokens, &mut eval, 0) {
         eval.decision = decision;
     }
     eval
-}
-
-fn expand_value(params: &Params, value: &str) -> String {
-    // Expansion is by name; a throwaway instance holding the value reuses it.
-    let mut scratch = params.clone();
-    scratch.set(
-        " list",
-        super::params::Param {
-            value: value.to_string(),
-            at: params.location("smtpd_relay_restrictions"),
-            source: String::new(),
-        },
-    );
-    scratch.get(" list")
 }
 
 fn walk(
@@ -224,6 +215,10 @@ fn access(
             eval.unread.push(why);
             return None;
         }
+        Table::Refused(why) => {
+            eval.refused.push(why);
+            return None;
+        }
         Table::Entries(entries) => entries,
     };
     let ok = entries.iter().filter(|e| maps::permits(&e.action));
@@ -271,18 +266,22 @@ mod tests {
 
     fn eval_with(main: &str, list: &str, everyone: Option<&str>) -> ListEval {
         let params = Params::parse("main.cf", main).unwrap();
-        let read = |name: &str| match name {
-            "/etc/postfix/sender_access" => Some("example.com OK\nbad@example.net REJECT\n".into()),
-            "/etc/postfix/client.cidr" => Some("2001:db8::/32 OK\n192.0.2.7 OK\n".into()),
-            "/etc/postfix/rcpt" => Some(".com OK\nexample.org OK\n".into()),
-            _ => None,
+        let read = |name: &str| {
+            Ok(match name {
+                "/etc/postfix/sender_access" => {
+                    Some("example.com OK\nbad@example.net REJECT\n".into())
+                }
+                "/etc/postfix/client.cidr" => Some("2001:db8::/32 OK\n192.0.2.7 OK\n".into()),
+                "/etc/postfix/rcpt" => Some(".com OK\nexample.org OK\n".into()),
+                _ => None,
+            })
         };
         let ctx = Context {
             params: &params,
             mynetworks_everyone: everyone.map(String::from),
             read: &read,
         };
-        evaluate(&ctx, list)
+        evaluate(&ctx, "smtpd_relay_restrictions", list)
     }
 
     fn decision(list: &str) -> Decision {

@@ -1,0 +1,15 @@
+//! Every file a user hands us is read here, bounded: whole files (configurations, tables, checkpoints) through [`read_text`], line-oriented files (JSONL reports, target and domain lists) through [`LineReader`].
+//!
+//! The rest of the crate opens no input file itself; `tests::only_this_module_opens_input_files`
+//! checks the source tree for it, so a new reader cannot forget the caps.
+
+mod file;
+mod lines;
+
+pub use file::{
+    FileError, MAX_INPUT_FILE_BYTES, open_stream, read_text, read_text_from, size_label,
+};
+pub use lines::{Line, LineError, LineReader};
+
+#[cfg(test)]
+mod tests;
