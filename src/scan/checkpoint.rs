@@ -398,5 +398,12 @@ mod tests {
         assert!(err.contains("not a relayscan checkpoint"), "{err}");
         let err = Checkpoint::load(&dir.path().join("missing")).unwrap_err();
         assert!(err.contains("cannot read the checkpoint"), "{err}");
+        // A device never ends: refused unread, by the input rules.
+        let err = Checkpoint::load(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(
+            err,
+            "/dev/zero: not a regular file (a character device): relayscan reads only regular \
+             files (the checkpoint)"
+        );
     }
 }

@@ -243,4 +243,28 @@ mod tests {
             "{corrupt}"
         );
     }
+
+    #[test]
+    fn a_line_over_the_cap_is_refused_by_file_and_line_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("scan");
+        // A valid record padded past the cap: read whole, it would replay.
+        let mut long = serde_json::to_value(sample(2)).unwrap();
+        long["server_name"] = "x".repeat(MAX_RECORD_LINE_BYTES).into();
+        let text = format!("{}{long}\n", line(&sample(1)));
+        fs::write(report_path(&prefix, "jsonl"), &text).unwrap();
+        let meta = RunMeta::this_tool(Utc::now(), vec![]);
+        let Err(e) = reopen(&prefix, Formats::ALL, text.len() as u64, &meta) else {
+            panic!("a line over the cap was replayed");
+        };
+        assert!(matches!(e, ResumeError::Input(_)), "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "cannot resume: {}:2: line longer than 4 MiB (4194304 bytes), the cap on one \
+                 line of this file",
+                replay_source(&prefix).display()
+            )
+        );
+    }
 }

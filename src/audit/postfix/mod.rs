@@ -83,7 +83,8 @@ fn check(
     }
 }
 
-/// A file named by setting `name` that was refused as input: an error at that setting.
+/// Bad input found through setting `name` (a file it names was refused, a cap was hit):
+/// an error at that setting.
 fn refused(p: &Params, name: &str, why: &str) -> InputError {
     InputError::at(p.location(name), format!("{name}: {why}"))
 }
@@ -231,7 +232,7 @@ fn relaying(
     let relay = evaluate(&ctx, RELAY, &p.raw(RELAY).unwrap_or_default());
     let rcpt = evaluate(&ctx, RCPT, &p.raw(RCPT).unwrap_or_default());
     for (list, eval) in [(RELAY, &relay), (RCPT, &rcpt)] {
-        if let Some(why) = eval.refused.first() {
+        if let Some(why) = eval.errors.first() {
             return Err(refused(p, list, why));
         }
     }

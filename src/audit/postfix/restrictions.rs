@@ -54,8 +54,9 @@ pub struct ListEval {
     pub widenings: Vec<Widening>,
     /// Tables the audit could not read.
     pub unread: Vec<String>,
-    /// Tables refused as input (not a regular file, over the size cap): bad input.
-    pub refused: Vec<String>,
+    /// What makes the list bad input: a table file refused (not a regular file, over the
+    /// size cap), restriction classes that name each other past [`MAX_CLASS_STEPS`].
+    pub errors: Vec<String>,
 }
 
 /// What the lists are evaluated against.
@@ -94,6 +95,12 @@ const WITH_ARGUMENT: [&str; 9] = [
 /// Nested restriction classes deeper than this are not followed (Postfix forbids loops too).
 const MAX_CLASS_DEPTH: usize = 8;
 
+/// The most restriction classes one list's walk may enter. Nesting multiplies: a class
+/// naming another ten times, eight deep, is 10^8 walks. A real list enters a few classes;
+/// each entry expands a class value (up to 1 MiB), so 1,000 bounds a walk to about a
+/// second of work at worst.
+pub const MAX_CLASS_STEPS: usize = 1_000;
+
 /// Evaluates the list `value` of parameter `list` (unexpanded text is fine: it is
 /// expanded here).
 pub fn evaluate(ctx: &Context<'_>, list: &str, value: &str) -> ListEval {
@@ -102,12 +109,20 @@ pub fn evaluate(ctx: &Context<'_>, list: &str, value: &str) -> ListEval {
         has_required: false,
         widenings: Vec::new(),
         unread: Vec::new(),
-        refused: Vec::new(),
+        errors: Vec::new(),
     };
     let tokens = split_list(&ctx.params.expand_text(value, list).0);
-    eval.has_required = has_required(ctx.params, &tokens, 0);
-    if let Some(decision) = walk(ctx, &tokens, &mut eval, 0) {
+    let mut steps = MAX_CLASS_STEPS;
+    eval.has_required = has_required(ctx.params, &tokens, 0, &mut steps);
+    let mut steps_left = MAX_CLASS_STEPS;
+    if let Some(decision) = walk(ctx, &tokens, &mut eval, 0, &mut steps_left) {
         eval.decision = decision;
+    }
+    if steps == 0 || steps_left == 0 {
+        eval.errors.push(format!(
+            "its restriction classes name each other more than {MAX_CLASS_STEPS} times, the \
+             cap on one list's walk"
+        ));
     }
     eval
 }
@@ -117,6 +132,7 @@ fn walk(
     tokens: &[String],
     eval: &mut ListEval,
     depth: usize,
+    steps_left: &mut usize,
 ) -> Option<Decision> {
     let classes = split_list(&ctx.params.get("smtpd_restriction_classes"));
     let mut decided: Option<Decision> = None;
@@ -163,9 +179,13 @@ fn walk(
                 }
             }
             _ if classes.contains(token) && depth < MAX_CLASS_DEPTH => {
+                if *steps_left == 0 {
+                    break;
+                }
+                *steps_left -= 1;
                 // A class that ends undecided returns to this list (DUNNO).
                 let inner = split_list(&ctx.params.get(token));
-                decided = walk(ctx, &inner, eval, depth + 1);
+                decided = walk(ctx, &inner, eval, depth + 1, steps_left);
             }
             _ => {}
         }
@@ -176,7 +196,7 @@ fn walk(
 /// Postfix's own test (smtpd_check.c, has_required): a required restriction, or an explicit
 /// `permit` (taken as deliberate), in the list or a restriction class it names; a restriction
 /// after `warn_if_reject` does not count.
-fn has_required(params: &Params, tokens: &[String], depth: usize) -> bool {
+fn has_required(params: &Params, tokens: &[String], depth: usize, steps_left: &mut usize) -> bool {
     let classes = split_list(&params.get("smtpd_restriction_classes"));
     let mut words = tokens.iter();
     while let Some(token) = words.next() {
@@ -188,11 +208,19 @@ fn has_required(params: &Params, tokens: &[String], depth: usize) -> bool {
         if name == "permit" || REQUIRED.contains(&name.as_str()) {
             return true;
         }
-        if classes.contains(token)
-            && depth < MAX_CLASS_DEPTH
-            && has_required(params, &split_list(&params.get(token)), depth + 1)
-        {
-            return true;
+        if classes.contains(token) && depth < MAX_CLASS_DEPTH {
+            if *steps_left == 0 {
+                return false;
+            }
+            *steps_left -= 1;
+            if has_required(
+                params,
+                &split_list(&params.get(token)),
+                depth + 1,
+                steps_left,
+            ) {
+                return true;
+            }
         }
     }
     false
@@ -216,7 +244,7 @@ fn access(
             return None;
         }
         Table::Refused(why) => {
-            eval.refused.push(why);
+            eval.errors.push(why);
             return None;
         }
         Table::Entries(entries) => entries,
@@ -432,5 +460,31 @@ mod tests {
             None,
         );
         assert_eq!(e.unread.len(), 1, "{:?}", e.unread);
+    }
+
+    #[test]
+    fn classes_that_name_each_other_over_and_over_are_cut_off() {
+        // c1 names c2 ten times, ..., c7 names c8: 10^7 walks if followed.
+        let mut main =
+            "smtpd_restriction_classes = c1 c2 c3 c4 c5 c6 c7 c8\nc8 = permit_mynetworks\n"
+                .to_string();
+        for i in 1..8 {
+            main.push_str(&format!("c{i} = {}\n", format!("c{} ", i + 1).repeat(10)));
+        }
+        let e = eval_with(&main, "c1, reject_unauth_destination", None);
+        assert_eq!(
+            e.errors,
+            vec![format!(
+                "its restriction classes name each other more than {MAX_CLASS_STEPS} times, the \
+                 cap on one list's walk"
+            )]
+        );
+        // A few classes are far from the cap.
+        let e = eval_with(
+            "smtpd_restriction_classes = a b\na = b b\nb = permit_mynetworks\n",
+            "a, reject_unauth_destination",
+            None,
+        );
+        assert!(e.errors.is_empty(), "{:?}", e.errors);
     }
 }
