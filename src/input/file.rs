@@ -18,7 +18,7 @@ pub enum FileError {
     #[error("{name}: not a regular file ({what}): relayscan reads only regular files")]
     NotRegular { name: String, what: &'static str },
     #[error(
-        "{name}: larger than {} ({cap} bytes), the cap on one input file",
+        "{name}: larger than {}, the cap on one input file",
         size_label(*cap)
     )]
     TooLarge { name: String, cap: u64 },
@@ -44,14 +44,15 @@ impl FileError {
     }
 }
 
-/// A byte count as people read caps: `16 MiB`, `64 KiB`, else `N bytes`.
+/// A byte count as people read caps, exact too: `16 MiB (16777216 bytes)`,
+/// `64 KiB (65536 bytes)`, else `N bytes`.
 pub fn size_label(bytes: u64) -> String {
     const KIB: u64 = 1024;
     const MIB: u64 = 1024 * KIB;
     match bytes {
         0 => "0 bytes".into(),
-        b if b % MIB == 0 => format!("{} MiB", b / MIB),
-        b if b % KIB == 0 => format!("{} KiB", b / KIB),
+        b if b % MIB == 0 => format!("{} MiB ({b} bytes)", b / MIB),
+        b if b % KIB == 0 => format!("{} KiB ({b} bytes)", b / KIB),
         b => format!("{b} bytes"),
     }
 }

@@ -26,7 +26,7 @@ impl<'a> Line<'a> {
 /// file's name and [`LineError::number`] in front (`scan.jsonl:7: ...`).
 #[derive(Debug, thiserror::Error)]
 pub enum LineError {
-    #[error("line longer than {} ({cap} bytes), the cap on one line of this file", size_label(*cap as u64))]
+    #[error("line longer than {}, the cap on one line of this file", size_label(*cap as u64))]
     TooLong { number: usize, cap: usize },
     #[error("cannot read: {cause}")]
     Io { number: usize, cause: io::Error },

@@ -33,7 +33,7 @@ fn lines_table() {
     let ok = |n: usize, o: u64, t: &str| Ok((n, o, t.to_string()));
     let too_long = |n: usize| {
         Err(format!(
-            "{n}: line longer than 4 bytes (4 bytes), the cap on one line of this file"
+            "{n}: line longer than 4 bytes, the cap on one line of this file"
         ))
     };
     let table: Vec<(&[u8], Read)> = vec![
@@ -100,8 +100,8 @@ fn seek_to_reads_a_line_again_under_its_number() {
 #[test]
 fn size_labels() {
     for (bytes, want) in [
-        (16 * 1024 * 1024, "16 MiB"),
-        (64 * 1024, "64 KiB"),
+        (16 * 1024 * 1024, "16 MiB (16777216 bytes)"),
+        (64 * 1024, "64 KiB (65536 bytes)"),
         (1000, "1000 bytes"),
         (0, "0 bytes"),
     ] {
@@ -125,7 +125,7 @@ fn whole_files_are_regular_capped_and_text() {
     assert_eq!(
         e.to_string(),
         format!(
-            "{}: larger than 24 bytes (24 bytes), the cap on one input file",
+            "{}: larger than 24 bytes, the cap on one input file",
             path.display()
         )
     );
@@ -178,10 +178,35 @@ fn a_stream_is_read_to_its_cap_and_no_further() {
     let e = read_text_from(&mut endless, "<stdin>", 1000).unwrap_err();
     assert_eq!(
         e.to_string(),
-        "<stdin>: larger than 1000 bytes (1000 bytes), the cap on one input file"
+        "<stdin>: larger than 1000 bytes, the cap on one input file"
     );
     let text = read_text_from(std::io::Read::take(&mut endless, 1000), "<stdin>", 1000).unwrap();
     assert_eq!(text.len(), 1000);
+}
+
+#[test]
+fn a_meter_counts_only_while_on() {
+    let meter = Meter::new(10);
+    let mut reader = Metered::new(Cursor::new(vec![b'a'; 100]), meter.clone());
+    let mut buf = [0u8; 40];
+    // Off: anything goes.
+    assert_eq!(std::io::Read::read(&mut reader, &mut buf).unwrap(), 40);
+    meter.set(true);
+    // On: ten bytes are allowed; the read that goes past them fails.
+    let mut got = 0;
+    let e = loop {
+        match std::io::Read::read(&mut reader, &mut buf[..4]) {
+            Ok(n) => got += n,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(got, 8);
+    assert_eq!(
+        e.to_string(),
+        "its kept parts are larger than 10 bytes, the cap on them"
+    );
+    meter.set(false);
+    assert_eq!(std::io::Read::read(&mut reader, &mut buf).unwrap(), 40);
 }
 
 /// Tokens by which a module reads a file (or a whole stream) itself.

@@ -5,14 +5,13 @@ use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
 use super::meta::{RunEnd, RunMeta};
 use super::record::ScanRecord;
 use super::summary::Summary;
 use super::upgrade::upgrade;
 use crate::assess::{Facts, draw};
-use crate::input::{LineError, LineReader, open_stream};
+use crate::input::{LineError, LineReader, Meter, Metered, open_stream};
 
 /// The cap on one JSONL line (one record). A record's largest parts are its transcripts,
 /// capped at 64 KiB per dialogue (two legs with STARTTLS), and its certificate chain, a few
@@ -192,21 +191,72 @@ pub fn parse_line(text: &str) -> Result<ScanRecord, serde_json::Error> {
 }
 
 /// The parts of a JSON report that describe the run; the records are skipped unread.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct RunDocument {
     pub run: RunMeta,
     /// Written by `finish`, with `finished_at`; `None` too when it does not read as a
     /// summary (merge then counts that run's plan as unknown; `report` does not need it).
-    #[serde(default, deserialize_with = "summary_if_valid")]
     pub summary: Option<Summary>,
     pub finished_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub interrupted: bool,
 }
 
-fn summary_if_valid<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Summary>, D::Error> {
-    let value = serde_json::Value::deserialize(d)?;
-    Ok(serde_json::from_value(value).ok())
+/// The most bytes of a JSON report that [`run_document`] keeps: its keys and its `run`,
+/// `summary`, `finished_at` and `interrupted` parts. Those are a run's settings, command
+/// line and counts, kilobytes; the records, however many, are skipped unread and not
+/// counted. A document whose kept parts are larger is not one relayscan wrote.
+pub const MAX_RUN_PARTS_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a JSON report's top-level object, metering what it keeps (see
+/// [`MAX_RUN_PARTS_BYTES`]) and skipping everything else without holding it.
+struct DocumentSeed(Meter);
+
+impl<'de> serde::de::DeserializeSeed<'de> for DocumentSeed {
+    type Value = RunDocument;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<RunDocument, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for DocumentSeed {
+    type Value = RunDocument;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a relayscan JSON report")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RunDocument, A::Error> {
+        let meter = self.0;
+        let (mut run, mut summary, mut finished_at, mut interrupted) = (None, None, None, false);
+        loop {
+            meter.set(true);
+            let Some(key) = map.next_key::<String>()? else {
+                break;
+            };
+            match key.as_str() {
+                "run" => run = Some(map.next_value::<RunMeta>()?),
+                // A summary that does not read as one is left out, not an error.
+                "summary" => {
+                    let value = map.next_value::<serde_json::Value>()?;
+                    summary = serde_json::from_value(value).ok();
+                }
+                "finished_at" => finished_at = map.next_value()?,
+                "interrupted" => interrupted = map.next_value()?,
+                _ => {
+                    meter.set(false);
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        meter.set(false);
+        Ok(RunDocument {
+            run: run.ok_or_else(|| serde::de::Error::missing_field("run"))?,
+            summary,
+            finished_at,
+            interrupted,
+        })
+    }
 }
 
 impl RunDocument {
@@ -233,12 +283,16 @@ pub fn run_document(path: &Path) -> Result<Option<RunDocument>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
-    let doc = serde_json::from_reader(reader).map_err(|e| {
-        format!(
-            "{} is not a complete relayscan JSON report: {e}",
-            path.display()
-        )
-    })?;
+    let meter = Meter::new(MAX_RUN_PARTS_BYTES);
+    let mut json = serde_json::Deserializer::from_reader(Metered::new(reader, meter.clone()));
+    let doc = serde::de::DeserializeSeed::deserialize(DocumentSeed(meter), &mut json)
+        .and_then(|doc| json.end().map(|()| doc))
+        .map_err(|e| {
+            format!(
+                "{} is not a complete relayscan JSON report: {e}",
+                path.display()
+            )
+        })?;
     Ok(Some(doc))
 }
 
@@ -337,5 +391,36 @@ mod tests {
         // What an interrupted writer leaves: no tail.
         std::fs::write(&path, "{\"schema_version\":1,\n\"run\":{}").unwrap();
         assert!(run_document(&path).unwrap_err().contains("not a complete"));
+    }
+
+    #[test]
+    fn run_document_keeps_at_most_16_mib_and_skips_records_of_any_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scan.json");
+        let meta = RunMeta::this_tool(Utc::now(), vec!["relayscan".into()]);
+        let big = "x".repeat(MAX_RUN_PARTS_BYTES as usize + 1);
+        // Records past the cap are skipped uncounted.
+        let doc = serde_json::json!({
+            "schema_version": 1, "run": meta, "records": [{"text": big}],
+            "finished_at": "2025-03-01T12:00:00Z"
+        });
+        std::fs::write(&path, doc.to_string()).unwrap();
+        let back = run_document(&path).unwrap().unwrap();
+        assert_eq!(back.run, meta);
+        assert!(back.end().is_some());
+        // A kept part past the cap (here the command line) is refused, read no further.
+        let mut doc = doc;
+        doc["run"]["command_line"] = serde_json::json!([big]);
+        doc["records"] = serde_json::json!([]);
+        std::fs::write(&path, doc.to_string()).unwrap();
+        let e = run_document(&path).unwrap_err();
+        assert!(
+            e.contains("its kept parts are larger than 16 MiB (16777216 bytes)"),
+            "{e}"
+        );
+        // So is a key.
+        std::fs::write(&path, format!("{{\"{big}\": 1}}")).unwrap();
+        let e = run_document(&path).unwrap_err();
+        assert!(e.contains("larger than 16 MiB"), "{e}");
     }
 }

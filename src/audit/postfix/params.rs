@@ -107,8 +107,7 @@ impl Cap {
     fn describe(self) -> String {
         match self {
             Cap::Bytes => format!(
-                "its expanded value grows past {} ({MAX_EXPANDED_BYTES} bytes), the cap on one \
-                 expanded value",
+                "its expanded value grows past {}, the cap on one expanded value",
                 size_label(MAX_EXPANDED_BYTES as u64)
             ),
             Cap::Expansions => format!(
