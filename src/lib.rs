@@ -14,6 +14,7 @@ pub mod commands;
 pub mod config;
 pub mod dns;
 pub mod exit;
+pub mod input;
 #[cfg(feature = "lab")]
 pub mod lab;
 pub mod probe;

@@ -110,7 +110,7 @@ mod tests {
             "compatibility_level = 3.6\nsmtpd_relay_restrictions = permit\n\
              smtpd_banner = <script>alert(1)</script> $mail_version\n",
         );
-        let r = run(&[src], MtaChoice::Auto, &|_| None).unwrap();
+        let r = run(&[src], MtaChoice::Auto, &|_| Ok(None)).unwrap();
         let page = page(&r, "2026-01-01T00:00:00Z");
         assert!(!page.contains("<script"), "{page}");
         assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));

@@ -2,7 +2,8 @@
 //!
 //! Inputs are classified (by name, else by content), grouped into Postfix instances (main.cf
 //! and master.cf of one directory) and one Sendmail configuration, and checked by pure
-//! functions; files the configuration names (lookup tables) come through a reader closure.
+//! functions; files the configuration names (lookup tables) come through a reader closure
+//! ([`ReadFile`]), which the command builds on `crate::input::read_text` and its caps.
 
 pub mod html;
 pub mod model;
@@ -135,13 +136,17 @@ fn by_content(text: &str, choice: MtaChoice) -> Option<Kind> {
     }
 }
 
+/// Fetches a file a configuration names: `Ok(None)` when it cannot be read (noted),
+/// `Err` naming it when it was refused as input (see [`postfix::ReadTable`]).
+pub type ReadFile<'a> = dyn Fn(&Path) -> Result<Option<String>, String> + 'a;
+
 /// Audits every input. `read` fetches the files a configuration names (lookup tables);
 /// a table path that does not exist is also looked for beside the main.cf that names it, so
 /// that a copied configuration directory audits as it would in place.
 pub fn run(
     sources: &[Source],
     choice: MtaChoice,
-    read: &dyn Fn(&Path) -> Option<String>,
+    read: &ReadFile<'_>,
 ) -> Result<AuditReport, String> {
     let mut report = AuditReport::default();
     let mut kinds = Vec::new();
@@ -164,7 +169,7 @@ pub fn run(
 /// the one master.cf given), and audits each instance.
 fn postfix_instances(
     kinds: &[(Kind, &Source)],
-    read: &dyn Fn(&Path) -> Option<String>,
+    read: &ReadFile<'_>,
     report: &mut AuditReport,
 ) -> Result<(), InputError> {
     let dir = |s: &Source| {
@@ -193,7 +198,10 @@ fn postfix_instances(
         let home: PathBuf = main.or(master).map(dir).unwrap_or_default();
         let table = |name: &str| {
             let path = Path::new(name);
-            read(path).or_else(|| path.file_name().and_then(|f| read(&home.join(f))))
+            match (read(path)?, path.file_name()) {
+                (None, Some(base)) => read(&home.join(base)),
+                (found, _) => Ok(found),
+            }
         };
         postfix::audit(main, master, &table, report)?;
     }
@@ -295,7 +303,7 @@ mod tests {
                 "2525 inet n - n - - smtpd -o smtpd_relay_restrictions=permit\n",
             ),
         ];
-        let r = run(&sources, MtaChoice::Auto, &|_| None).unwrap();
+        let r = run(&sources, MtaChoice::Auto, &|_| Ok(None)).unwrap();
         let open: Vec<&str> = r
             .findings
             .iter()

@@ -66,8 +66,13 @@ pub struct InputError {
 
 impl InputError {
     pub fn new(file: &str, line: usize, message: impl Into<String>) -> InputError {
+        InputError::at(Location::at(file, line), message)
+    }
+
+    /// At a setting's location (which may be a default's: `main.cf (default)`).
+    pub fn at(location: Location, message: impl Into<String>) -> InputError {
         InputError {
-            location: Location::at(file, line),
+            location,
             message: message.into(),
         }
     }

@@ -130,7 +130,7 @@ mod tests {
             "main.cf",
             "compatibility_level = 3.6\nsmtpd_relay_restrictions = permit\nmyhostname = =cmd\x1b[2J\n",
         );
-        run(&[src], MtaChoice::Auto, &|_| None).unwrap()
+        run(&[src], MtaChoice::Auto, &|_| Ok(None)).unwrap()
     }
 
     #[test]

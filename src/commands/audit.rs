@@ -1,6 +1,6 @@
 //! `relayscan audit-config [--mta postfix|sendmail|auto] PATH...`: read configuration files (or `-` for stdin), print the findings, write CSV/JSON/HTML, apply `--fail-on`.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use super::AppError;
@@ -9,6 +9,7 @@ use crate::audit::{AuditReport, Source, html, run as audit};
 use crate::cli::AuditArgs;
 use crate::config::output::formats_within;
 use crate::exit;
+use crate::input::{MAX_INPUT_FILE_BYTES, read_text, read_text_from};
 use crate::report::csv_writer::CsvWriter;
 use crate::report::file::{Replacing, create_folder_of, write_whole};
 use crate::report::{Formats, with_suffix};
@@ -31,7 +32,13 @@ pub fn run(args: AuditArgs, argv: Vec<String>) -> Result<i32, AppError> {
         None => None,
     };
     let sources = read_inputs(&args.paths)?;
-    let read_table = |p: &Path| std::fs::read_to_string(p).ok();
+    // A table that is missing or unreadable is noted; one refused as input (a device, a
+    // file over the cap) is an error at the setting that names it.
+    let read_table = |p: &Path| match read_text(p, MAX_INPUT_FILE_BYTES) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.is_refused() => Err(e.to_string()),
+        Err(_) => Ok(None),
+    };
     let report = audit(&sources, args.mta, &read_table).map_err(AppError::Usage)?;
     if !args.quiet {
         super::print_out(&render_table(&report));
@@ -45,8 +52,8 @@ pub fn run(args: AuditArgs, argv: Vec<String>) -> Result<i32, AppError> {
     Ok(exit::of_run(None, tripped))
 }
 
-/// Reads every PATH (`-` is stdin, at most once); an unreadable file is a usage error that
-/// names it.
+/// Reads every PATH (`-` is stdin, at most once), each a regular file of at most
+/// [`MAX_INPUT_FILE_BYTES`]; an unreadable or refused file is a usage error that names it.
 fn read_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<Source>, AppError> {
     let mut stdin_used = false;
     let mut out = Vec::with_capacity(paths.len());
@@ -55,15 +62,13 @@ fn read_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<Source>, AppError> {
             if std::mem::replace(&mut stdin_used, true) {
                 return Err(AppError::Usage("`-` (stdin) given twice".into()));
             }
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| AppError::Usage(format!("<stdin>: cannot read: {e}")))?;
+            let text = read_text_from(std::io::stdin().lock(), "<stdin>", MAX_INPUT_FILE_BYTES)
+                .map_err(|e| AppError::Usage(e.to_string()))?;
             out.push(Source::new("<stdin>", text));
             continue;
         }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| AppError::Usage(format!("{}: cannot read: {e}", path.display())))?;
+        let text =
+            read_text(path, MAX_INPUT_FILE_BYTES).map_err(|e| AppError::Usage(e.to_string()))?;
         out.push(Source::new(path.display().to_string(), text));
     }
     Ok(out)

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, IsTerminal};
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 
 use super::AppError;
@@ -187,15 +187,11 @@ fn describe(verdict: Option<&str>, accept_all: bool) -> String {
 
 /// Reads the JSONL report back: the demo checks the data of record, not memory.
 fn read_verdicts(path: &std::path::Path) -> Result<HashMap<SocketAddr, ScanRecord>, AppError> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| AppError::Output(format!("cannot read {}: {e}", path.display())))?;
     let mut map = HashMap::new();
-    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line =
-            line.map_err(|e| AppError::Output(format!("cannot read {}: {e}", path.display())))?;
-        let record: ScanRecord = serde_json::from_str(&line).map_err(|e| {
-            AppError::Failure(format!("{}:{}: not a record: {e}", path.display(), n + 1))
-        })?;
+    let records =
+        crate::report::read::records(path).map_err(|e| AppError::Output(e.to_string()))?;
+    for record in records {
+        let record = record.map_err(|e| AppError::Failure(e.to_string()))?;
         map.insert(SocketAddr::new(record.ip, record.port), record);
     }
     Ok(map)

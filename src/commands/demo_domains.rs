@@ -17,8 +17,8 @@ pub fn check(
     hosts: &[LabHost],
     observed: &HashMap<SocketAddr, ScanRecord>,
 ) -> Result<(String, usize), AppError> {
-    let text = std::fs::read_to_string(json)
-        .map_err(|e| AppError::Output(format!("cannot read {}: {e}", json.display())))?;
+    let text = crate::input::read_text(json, crate::input::MAX_INPUT_FILE_BYTES)
+        .map_err(|e| AppError::Output(e.to_string()))?;
     let doc: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| AppError::Failure(format!("{}: not JSON: {e}", json.display())))?;
     let mut found: HashMap<String, (String, String)> = HashMap::new();

@@ -9,7 +9,8 @@ const FRONT_END: &[&str] = &["cli.rs", "main.rs", "config/", "commands/"];
 /// Ways a module can reach the clap types.
 const CLI_PATHS: &[&str] = &["crate::cli", "super::cli", "relayscan::cli"];
 
-fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
+/// Every `.rs` file below `dir` (shared with the other source-tree rules).
+pub(crate) fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {

@@ -22,7 +22,7 @@ pub mod session;
 pub mod targets;
 
 #[cfg(test)]
-mod boundary;
+pub(crate) mod boundary;
 #[cfg(test)]
 mod tests;
 

@@ -1,17 +1,24 @@
 //! Reading reports back: records from a JSONL file (line by line, errors naming file:line) and a run's metadata from its JSON document.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 
 use super::meta::{RunEnd, RunMeta};
 use super::record::ScanRecord;
 use super::summary::Summary;
 use super::upgrade::upgrade;
 use crate::assess::{Facts, draw};
+use crate::input::{LineError, LineReader, Meter, Metered, open_stream};
+
+/// The cap on one JSONL line (one record). A record's largest parts are its transcripts,
+/// capped at 64 KiB per dialogue (two legs with STARTTLS), and its certificate chain, a few
+/// KiB: a real record is well under 200 KiB, so 4 MiB refuses only what no scan wrote,
+/// and bounds what one line costs to hold and parse (serde_json's `Value` takes several
+/// times a line's size).
+pub const MAX_RECORD_LINE_BYTES: usize = 4 * 1024 * 1024;
 
 /// A JSONL file that cannot be read, or a line that is not a record: bad input, named by
 /// file and line.
@@ -28,6 +35,13 @@ pub enum ReadError {
         line: usize,
         cause: serde_json::Error,
     },
+    /// A line over [`MAX_RECORD_LINE_BYTES`], or one that is not UTF-8.
+    #[error("{}:{line}: {problem}", .path.display())]
+    Line {
+        path: PathBuf,
+        line: usize,
+        problem: String,
+    },
 }
 
 /// The records of a JSONL report, one at a time, so that a file of any size streams.
@@ -35,12 +49,7 @@ pub enum ReadError {
 /// that keeps only places (merge) can read the record again later.
 pub struct Records {
     path: PathBuf,
-    reader: BufReader<File>,
-    /// Bytes read so far: where the next line starts.
-    offset: u64,
-    /// Lines read so far (1-based number of the last one).
-    line: usize,
-    text: String,
+    lines: LineReader<BufReader<File>>,
 }
 
 /// A record and where it stands in its file.
@@ -55,16 +64,13 @@ pub struct Located {
 
 /// Opens `path` for [`Records`].
 pub fn records(path: &Path) -> Result<Records, ReadError> {
-    let file = File::open(path).map_err(|cause| ReadError::Io {
+    let lines = LineReader::open(path, MAX_RECORD_LINE_BYTES).map_err(|cause| ReadError::Io {
         path: path.to_path_buf(),
         cause,
     })?;
     Ok(Records {
         path: path.to_path_buf(),
-        reader: BufReader::new(file),
-        offset: 0,
-        line: 0,
-        text: String::new(),
+        lines,
     })
 }
 
@@ -77,20 +83,22 @@ impl Records {
     /// The next record with its place in the file.
     pub fn next_located(&mut self) -> Option<Result<Located, ReadError>> {
         loop {
-            let offset = self.offset;
-            match self.read_line() {
-                Ok(0) => return None,
-                Ok(n) => self.offset += n as u64,
+            let line = match self.lines.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => return None,
+                Err(e) => return Some(Err(line_error(&self.path, e))),
+            };
+            let (offset, number) = (line.offset, line.number);
+            let text = match utf8(&self.path, number, line.bytes) {
+                Ok(text) => text,
                 Err(e) => return Some(Err(e)),
-            }
-            self.line += 1;
-            if self.text.trim().is_empty() {
+            };
+            if text.trim().is_empty() {
                 continue;
             }
-            let line = self.line;
-            return Some(self.parse(line).map(|record| Located {
+            return Some(parse(&self.path, number, text).map(|record| Located {
                 offset,
-                line,
+                line: number,
                 record,
             }));
         }
@@ -99,35 +107,50 @@ impl Records {
     /// The record at `offset` (line number `line`), as [`Records::next_located`] found it.
     /// Iterating after this call goes on from after that record.
     pub fn read_at(&mut self, offset: u64, line: usize) -> Result<ScanRecord, ReadError> {
-        self.reader
-            .seek(SeekFrom::Start(offset))
-            .map_err(|cause| self.io(cause))?;
-        let n = self.read_line()?;
-        (self.offset, self.line) = (offset + n as u64, line);
-        self.parse(line)
+        self.lines
+            .seek_to(offset, line)
+            .map_err(|cause| ReadError::Io {
+                path: self.path.clone(),
+                cause,
+            })?;
+        // The end of the file where a record was is as unreadable as a bad line.
+        let bytes = match self.lines.next_line() {
+            Ok(Some(l)) => l.bytes,
+            Ok(None) => &[],
+            Err(e) => return Err(line_error(&self.path, e)),
+        };
+        parse(&self.path, line, utf8(&self.path, line, bytes)?)
     }
+}
 
-    /// Reads one line into `text`; returns its length in bytes (0 at the end).
-    fn read_line(&mut self) -> Result<usize, ReadError> {
-        self.text.clear();
-        self.reader
-            .read_line(&mut self.text)
-            .map_err(|cause| self.io(cause))
-    }
+fn utf8<'a>(path: &Path, line: usize, bytes: &'a [u8]) -> Result<&'a str, ReadError> {
+    std::str::from_utf8(bytes).map_err(|e| ReadError::Line {
+        path: path.to_path_buf(),
+        line,
+        problem: format!("not UTF-8 text ({e})"),
+    })
+}
 
-    fn parse(&self, line: usize) -> Result<ScanRecord, ReadError> {
-        parse_line(&self.text).map_err(|cause| ReadError::Record {
-            path: self.path.clone(),
-            line,
+fn parse(path: &Path, line: usize, text: &str) -> Result<ScanRecord, ReadError> {
+    parse_line(text).map_err(|cause| ReadError::Record {
+        path: path.to_path_buf(),
+        line,
+        cause,
+    })
+}
+
+/// A line the reader refused (over the cap) or could not read, named by file and line.
+fn line_error(path: &Path, e: LineError) -> ReadError {
+    match e {
+        LineError::Io { cause, .. } => ReadError::Io {
+            path: path.to_path_buf(),
             cause,
-        })
-    }
-
-    fn io(&self, cause: std::io::Error) -> ReadError {
-        ReadError::Io {
-            path: self.path.clone(),
-            cause,
-        }
+        },
+        too_long => ReadError::Line {
+            path: path.to_path_buf(),
+            line: too_long.number(),
+            problem: too_long.to_string(),
+        },
     }
 }
 
@@ -168,21 +191,72 @@ pub fn parse_line(text: &str) -> Result<ScanRecord, serde_json::Error> {
 }
 
 /// The parts of a JSON report that describe the run; the records are skipped unread.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct RunDocument {
     pub run: RunMeta,
     /// Written by `finish`, with `finished_at`; `None` too when it does not read as a
     /// summary (merge then counts that run's plan as unknown; `report` does not need it).
-    #[serde(default, deserialize_with = "summary_if_valid")]
     pub summary: Option<Summary>,
     pub finished_at: Option<DateTime<Utc>>,
-    #[serde(default)]
     pub interrupted: bool,
 }
 
-fn summary_if_valid<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Summary>, D::Error> {
-    let value = serde_json::Value::deserialize(d)?;
-    Ok(serde_json::from_value(value).ok())
+/// The most bytes of a JSON report that [`run_document`] keeps: its keys and its `run`,
+/// `summary`, `finished_at` and `interrupted` parts. Those are a run's settings, command
+/// line and counts, kilobytes; the records, however many, are skipped unread and not
+/// counted. A document whose kept parts are larger is not one relayscan wrote.
+pub const MAX_RUN_PARTS_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a JSON report's top-level object, metering what it keeps (see
+/// [`MAX_RUN_PARTS_BYTES`]) and skipping everything else without holding it.
+struct DocumentSeed(Meter);
+
+impl<'de> serde::de::DeserializeSeed<'de> for DocumentSeed {
+    type Value = RunDocument;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<RunDocument, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for DocumentSeed {
+    type Value = RunDocument;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a relayscan JSON report")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RunDocument, A::Error> {
+        let meter = self.0;
+        let (mut run, mut summary, mut finished_at, mut interrupted) = (None, None, None, false);
+        loop {
+            meter.set(true);
+            let Some(key) = map.next_key::<String>()? else {
+                break;
+            };
+            match key.as_str() {
+                "run" => run = Some(map.next_value::<RunMeta>()?),
+                // A summary that does not read as one is left out, not an error.
+                "summary" => {
+                    let value = map.next_value::<serde_json::Value>()?;
+                    summary = serde_json::from_value(value).ok();
+                }
+                "finished_at" => finished_at = map.next_value()?,
+                "interrupted" => interrupted = map.next_value()?,
+                _ => {
+                    meter.set(false);
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        meter.set(false);
+        Ok(RunDocument {
+            run: run.ok_or_else(|| serde::de::Error::missing_field("run"))?,
+            summary,
+            finished_at,
+            interrupted,
+        })
+    }
 }
 
 impl RunDocument {
@@ -204,17 +278,21 @@ pub fn json_beside(jsonl: &Path) -> PathBuf {
 /// interrupted run's document is complete too; a crashed one's is not). `Err` says why
 /// not, for a note to the user; a missing document is `Ok(None)`.
 pub fn run_document(path: &Path) -> Result<Option<RunDocument>, String> {
-    let file = match File::open(path) {
-        Ok(f) => f,
+    let reader = match open_stream(path) {
+        Ok(reader) => reader,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
-    let doc = serde_json::from_reader(BufReader::new(file)).map_err(|e| {
-        format!(
-            "{} is not a complete relayscan JSON report: {e}",
-            path.display()
-        )
-    })?;
+    let meter = Meter::new(MAX_RUN_PARTS_BYTES);
+    let mut json = serde_json::Deserializer::from_reader(Metered::new(reader, meter.clone()));
+    let doc = serde::de::DeserializeSeed::deserialize(DocumentSeed(meter), &mut json)
+        .and_then(|doc| json.end().map(|()| doc))
+        .map_err(|e| {
+            format!(
+                "{} is not a complete relayscan JSON report: {e}",
+                path.display()
+            )
+        })?;
     Ok(Some(doc))
 }
 
@@ -313,5 +391,36 @@ mod tests {
         // What an interrupted writer leaves: no tail.
         std::fs::write(&path, "{\"schema_version\":1,\n\"run\":{}").unwrap();
         assert!(run_document(&path).unwrap_err().contains("not a complete"));
+    }
+
+    #[test]
+    fn run_document_keeps_at_most_16_mib_and_skips_records_of_any_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scan.json");
+        let meta = RunMeta::this_tool(Utc::now(), vec!["relayscan".into()]);
+        let big = "x".repeat(MAX_RUN_PARTS_BYTES as usize + 1);
+        // Records past the cap are skipped uncounted.
+        let doc = serde_json::json!({
+            "schema_version": 1, "run": meta, "records": [{"text": big}],
+            "finished_at": "2025-03-01T12:00:00Z"
+        });
+        std::fs::write(&path, doc.to_string()).unwrap();
+        let back = run_document(&path).unwrap().unwrap();
+        assert_eq!(back.run, meta);
+        assert!(back.end().is_some());
+        // A kept part past the cap (here the command line) is refused, read no further.
+        let mut doc = doc;
+        doc["run"]["command_line"] = serde_json::json!([big]);
+        doc["records"] = serde_json::json!([]);
+        std::fs::write(&path, doc.to_string()).unwrap();
+        let e = run_document(&path).unwrap_err();
+        assert!(
+            e.contains("its kept parts are larger than 16 MiB (16777216 bytes)"),
+            "{e}"
+        );
+        // So is a key.
+        std::fs::write(&path, format!("{{\"{big}\": 1}}")).unwrap();
+        let e = run_document(&path).unwrap_err();
+        assert!(e.contains("larger than 16 MiB"), "{e}");
     }
 }

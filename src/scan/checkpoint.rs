@@ -3,19 +3,25 @@
 //! fingerprint, the settings, the summary so far and how long the JSONL report was.
 
 use std::collections::BTreeSet;
-use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::input::{FileError, read_text};
 use crate::report::file::{Replacing, write_whole};
 use crate::report::{RecordedSettings, ReportError, RunMeta, Summary};
 use crate::target::Shard;
 
 /// Bumped when the file's layout changes meaning.
 pub const CHECKPOINT_FORMAT: u32 = 1;
+
+/// The cap on a checkpoint file read back. A checkpoint is settings, a summary and the
+/// ranges finished out of order, about one per probe in flight: even a million probes in
+/// flight (the usual hard limit on open files) at ~50 pretty-printed bytes a range stays
+/// under it, while a device or a runaway file is refused.
+pub const MAX_CHECKPOINT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Most positions a checkpoint may list above its low mark (memory: ~50 bytes each).
 const MAX_FINISHED_ABOVE: u128 = 10_000_000;
@@ -148,8 +154,12 @@ impl Checkpoint {
 
     /// Reads and checks a checkpoint file; errors name the file.
     pub fn load(path: &Path) -> Result<Checkpoint, String> {
-        let text = fs::read_to_string(path)
-            .map_err(|e| format!("{}: cannot read the checkpoint: {e}", path.display()))?;
+        let text = read_text(path, MAX_CHECKPOINT_BYTES).map_err(|e| match e {
+            FileError::Io { cause, .. } => {
+                format!("{}: cannot read the checkpoint: {cause}", path.display())
+            }
+            refused => format!("{refused} (the checkpoint)"),
+        })?;
         let c: Checkpoint = serde_json::from_str(&text)
             .map_err(|e| format!("{}: not a relayscan checkpoint: {e}", path.display()))?;
         if c.format != CHECKPOINT_FORMAT {
@@ -384,5 +394,12 @@ mod tests {
         assert!(err.contains("not a relayscan checkpoint"), "{err}");
         let err = Checkpoint::load(&dir.path().join("missing")).unwrap_err();
         assert!(err.contains("cannot read the checkpoint"), "{err}");
+        // A device never ends: refused unread, by the input rules.
+        let err = Checkpoint::load(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(
+            err,
+            "/dev/zero: not a regular file (a character device): relayscan reads only regular \
+             files (the checkpoint)"
+        );
     }
 }

@@ -5,12 +5,13 @@
 //! no duplicate and no loss. The old JSONL stays as it is until the new set replaces it: a
 //! resume that dies while replaying leaves it for the next.
 
-use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Read};
+use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::input::{LineError, LineReader, open_stream};
 use crate::report::file::Replacing;
-use crate::report::read::parse_line;
+use crate::report::read::{MAX_RECORD_LINE_BYTES, parse_line};
 use crate::report::{Formats, ReportError, ReportSink, Reports, RunMeta};
 use crate::say::say;
 
@@ -76,8 +77,9 @@ pub fn reopen(
     meta: &RunMeta,
 ) -> Result<(Reports, u64), ResumeError> {
     let source = ledger(prefix)?;
-    let file = File::open(&source).map_err(|e| ReportError::new("open", &source, e))?;
-    let len = file
+    let reader = open_stream(&source).map_err(|e| ReportError::new("open", &source, e))?;
+    let len = reader
+        .get_ref()
         .metadata()
         .map_err(|e| ReportError::new("open", &source, e))?
         .len();
@@ -92,18 +94,29 @@ pub fn reopen(
     reports.hold_until_commit();
     reports.begin(meta)?;
     let mut replayed = 0;
-    let reader = BufReader::new(file.take(jsonl_bytes));
-    for (n, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| ReportError::new("read", &source, e))?;
+    let bad = |line: usize, problem: &dyn std::fmt::Display| {
+        ResumeError::Input(format!(
+            "cannot resume: {}:{line}: {problem}",
+            source.display()
+        ))
+    };
+    let mut lines = LineReader::new(reader.take(jsonl_bytes), MAX_RECORD_LINE_BYTES);
+    loop {
+        let line = match lines.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(LineError::Io { cause, .. }) => {
+                return Err(ReportError::new("read", &source, cause).into());
+            }
+            Err(too_long) => return Err(bad(too_long.number(), &too_long)),
+        };
+        let text = line
+            .text()
+            .map_err(|e| bad(line.number, &format!("not UTF-8 text ({e})")))?;
         // Read as every reader does, so that a record of an older schema (a run begun by
         // an older relayscan) is upgraded, not stripped of what moved.
-        let record = parse_line(&line).map_err(|e| {
-            ResumeError::Input(format!(
-                "cannot resume: {}:{}: not a relayscan record: {e}",
-                source.display(),
-                n + 1
-            ))
-        })?;
+        let record = parse_line(text)
+            .map_err(|e| bad(line.number, &format!("not a relayscan record: {e}")))?;
         reports.record(&record)?;
         replayed += 1;
     }
@@ -299,6 +312,30 @@ mod tests {
                 .to_string()
                 .contains("scan.jsonl:1: not a relayscan record"),
             "{corrupt}"
+        );
+    }
+
+    #[test]
+    fn a_line_over_the_cap_is_refused_by_file_and_line_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("scan");
+        // A valid record padded past the cap: read whole, it would replay.
+        let mut long = serde_json::to_value(sample(2)).unwrap();
+        long["server_name"] = "x".repeat(MAX_RECORD_LINE_BYTES).into();
+        let text = format!("{}{long}\n", line(&sample(1)));
+        fs::write(report_path(&prefix, "jsonl"), &text).unwrap();
+        let meta = RunMeta::this_tool(Utc::now(), vec![]);
+        let Err(e) = reopen(&prefix, Formats::ALL, text.len() as u64, &meta) else {
+            panic!("a line over the cap was replayed");
+        };
+        assert!(matches!(e, ResumeError::Input(_)), "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "cannot resume: {}:2: line longer than 4 MiB (4194304 bytes), the cap on one \
+                 line of this file",
+                replay_source(&prefix).display()
+            )
         );
     }
 }

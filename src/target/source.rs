@@ -2,18 +2,20 @@
 //! `targets.txt:3: "192.0.2.300": invalid IPv4 address (octet 300 > 255)`.
 
 use std::fmt;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead};
 use std::path::Path;
 use std::sync::Arc;
 
 use super::spec::Target;
+use crate::input::{LineError, LineReader, open_stream};
 
 /// Name shown for targets read from standard input.
 pub const STDIN_NAME: &str = "<stdin>";
 
 /// A line longer than this is refused rather than read whole: a target list is short
-/// lines, and a file without newlines must not be pulled into memory at once.
+/// lines (the longest spec, a bracketed IPv6 range with a port, is under 100 bytes), and a
+/// file without newlines must not be pulled into memory at once. Domain lists (`--domains`)
+/// and `--scope`/`--exclude-file` lists are read here too.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
 
 /// Longest offending text quoted in an error; the rest is elided.
@@ -142,42 +144,37 @@ fn parse_one(origin: &Origin, text: &str) -> Result<Target, TargetError> {
 /// the start of a line or after whitespace (`192.0.2.1#x` is a bad spec, not a comment).
 /// Stops at the first error.
 pub fn parse_lines<R: BufRead>(
-    mut reader: R,
+    reader: R,
     source_name: &str,
 ) -> Result<Vec<(Origin, Target)>, TargetError> {
     let source: Arc<str> = Arc::from(source_name);
     let mut targets = Vec::new();
-    let mut buf = Vec::new();
-    let mut number = 0usize;
+    let mut lines = LineReader::new(reader, MAX_LINE_BYTES);
     loop {
-        buf.clear();
-        number += 1;
-        let here = Origin::line(source.clone(), number);
-        let limit = MAX_LINE_BYTES as u64 + 1;
-        let read = (&mut reader)
-            .take(limit)
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| TargetError::io(&here.to_string(), "cannot read", &e))?;
-        if read == 0 {
-            break;
-        }
-        // Hitting the limit without a newline means the line goes on past the cap.
-        if buf.len() > MAX_LINE_BYTES && !buf.ends_with(b"\n") {
-            return Err(TargetError::new(
-                &here,
-                "",
-                format!("line longer than {MAX_LINE_BYTES} bytes"),
-            ));
-        }
-        let line = std::str::from_utf8(&buf)
+        let line = match lines.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                let here = Origin::line(source.clone(), e.number());
+                return Err(match e {
+                    LineError::Io { cause, .. } => {
+                        TargetError::io(&here.to_string(), "cannot read", &cause)
+                    }
+                    too_long => TargetError::new(&here, "", too_long),
+                });
+            }
+        };
+        let here = Origin::line(source.clone(), line.number);
+        let text = line
+            .text()
             .map_err(|e| TargetError::new(&here, "", format!("not valid UTF-8 ({e})")))?;
         // A byte-order mark from Windows editors is not part of the first target.
-        let line = if number == 1 {
-            line.strip_prefix('\u{feff}').unwrap_or(line)
+        let text = if line.number == 1 {
+            text.strip_prefix('\u{feff}').unwrap_or(text)
         } else {
-            line
+            text
         };
-        for word in line.split_whitespace() {
+        for word in text.split_whitespace() {
             if word.starts_with('#') {
                 break;
             }
@@ -194,8 +191,8 @@ pub fn read_file(path: &Path) -> Result<Vec<(Origin, Target)>, TargetError> {
         return parse_lines(io::stdin().lock(), STDIN_NAME);
     }
     let name = path.display().to_string();
-    let file = File::open(path).map_err(|e| TargetError::io(&name, "cannot open", &e))?;
-    parse_lines(BufReader::new(file), &name)
+    let reader = open_stream(path).map_err(|e| TargetError::io(&name, "cannot open", &e))?;
+    parse_lines(reader, &name)
 }
 
 /// Parses the target arguments of the command line. An argument may hold several
@@ -219,6 +216,7 @@ pub fn parse_args(args: &[String]) -> Result<Vec<(Origin, Target)>, TargetError>
 
 #[cfg(test)]
 mod tests {
+    use std::fs::File;
     use std::io::{Cursor, Write};
 
     use super::*;
@@ -333,7 +331,7 @@ mail.example.com:2525 [2001:db8::1]:25\r
         let err = parse_lines(Cursor::new(long), "t").unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("t:2: line longer than {MAX_LINE_BYTES} bytes")
+            "t:2: line longer than 64 KiB (65536 bytes), the cap on one line of this file"
         );
 
         // Exactly at the cap (with its newline past it) is fine, and quoted text is cut.

@@ -8,6 +8,7 @@
 mod support;
 
 mod audit;
+mod bounds;
 mod compliance;
 mod demo;
 mod deploy;

@@ -2,6 +2,8 @@
 //!
 //! Reading a file is the caller's job (a closure), so the parsing here stays pure.
 
+use super::ReadTable;
+
 /// One table entry: the key as written and the action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -19,6 +21,9 @@ pub enum Table {
     Entries(Vec<Entry>),
     /// A table whose contents cannot be read from here (SQL, LDAP, a missing source file).
     Unknown(String),
+    /// A source file refused as input (not a regular file, over the size cap): the
+    /// configuration names something no table can be, an error for the audit to report.
+    Refused(String),
 }
 
 /// Table types whose source is a text file of `key value` lines (or patterns) named after
@@ -29,7 +34,7 @@ const FILE_TYPES: [&str; 12] = [
 ];
 
 /// Resolves `type:name` using `read` for files. `unionmap`/`pipemap` are not followed.
-pub fn load(spec: &str, read: &dyn Fn(&str) -> Option<String>) -> Table {
+pub fn load(spec: &str, read: &ReadTable<'_>) -> Table {
     let Some((kind, name)) = spec.split_once(':') else {
         return Table::Unknown(format!("{spec}: not a type:name table"));
     };
@@ -44,8 +49,9 @@ pub fn load(spec: &str, read: &dyn Fn(&str) -> Option<String>) -> Table {
             Table::Unknown(format!("{spec}: composite tables are not followed"))
         }
         k if FILE_TYPES.contains(&k) => match read(name) {
-            Some(text) => Table::Entries(source_entries(kind, &text)),
-            None => Table::Unknown(format!("{spec}: cannot read its source file {name}")),
+            Ok(Some(text)) => Table::Entries(source_entries(kind, &text)),
+            Ok(None) => Table::Unknown(format!("{spec}: cannot read its source file {name}")),
+            Err(why) => Table::Refused(format!("{spec}: {why}")),
         },
         _ => Table::Unknown(format!("{spec}: {kind} tables are not read by the audit")),
     }
@@ -117,14 +123,17 @@ mod tests {
 
     #[test]
     fn load_table() {
-        let read = |name: &str| match name {
-            "/etc/postfix/sender_access" => Some(
-                "# trusted senders\nexample.com OK\nspammer@example.net REJECT go away\n\
-                 partner.example   550\n"
-                    .to_string(),
-            ),
-            "/etc/postfix/helo.pcre" => Some("/^mx\\.example\\.com$/i OK\n".to_string()),
-            _ => None,
+        let read = |name: &str| {
+            Ok(match name {
+                "/etc/postfix/sender_access" => Some(
+                    "# trusted senders\nexample.com OK\nspammer@example.net REJECT go away\n\
+                     partner.example   550\n"
+                        .to_string(),
+                ),
+                "/etc/postfix/helo.pcre" => Some("/^mx\\.example\\.com$/i OK\n".to_string()),
+                "/dev/zero" => Err("/dev/zero: not a regular file".to_string())?,
+                _ => None,
+            })
         };
         let table = [
             (
@@ -155,6 +164,10 @@ mod tests {
         for spec in ["hash:/missing", "mysql:/etc/postfix/m.cf", "nonsense"] {
             assert!(matches!(load(spec, &read), Table::Unknown(_)), "{spec}");
         }
+        assert_eq!(
+            load("hash:/dev/zero", &read),
+            Table::Refused("hash:/dev/zero: /dev/zero: not a regular file".into())
+        );
     }
 
     #[test]

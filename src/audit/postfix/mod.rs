@@ -12,13 +12,21 @@ use super::model::{AuditFinding, AuditReport, InputError, Source};
 use super::networks::{Reach, parse_network, reach};
 use crate::assess::{FindingId, Mta};
 
+/// Fetches a file the configuration names (a lookup table's source, a `/file` list in
+/// mynetworks): `Ok(None)` when it cannot be read (the audit notes that its entries were
+/// not checked), `Err` naming the file when it was refused as input (not a regular file,
+/// over the size cap), which the audit reports as an error at the setting that names it.
+pub type ReadTable<'a> = dyn Fn(&str) -> Result<Option<String>, String> + 'a;
+
 /// Audits one Postfix instance: its main.cf (or `postconf -n` output) and master.cf, either
-/// of which may be missing. `read` fetches files the configuration names (lookup tables,
-/// `/file` lists in mynetworks).
+/// of which may be missing. `read` fetches files the configuration names.
+///
+/// A value whose `$name` expansion hits a cap (see [`params::MAX_EXPANDED_BYTES`]) and a
+/// refused file are errors at the file:line of the setting to blame.
 pub fn audit(
     main: Option<&Source>,
     master: Option<&Source>,
-    read: &dyn Fn(&str) -> Option<String>,
+    read: &ReadTable<'_>,
     report: &mut AuditReport,
 ) -> Result<(), InputError> {
     let params = match main {
@@ -36,7 +44,7 @@ pub fn audit(
                 m.name
             ));
         }
-        check(&params, None, read, report);
+        check(&params, None, read, report)?;
     }
     for service in &services {
         let mut view = params.clone();
@@ -50,24 +58,35 @@ pub fn audit(
                 },
             );
         }
-        check(&view, Some(service), read, report);
+        check(&view, Some(service), read, report)?;
     }
     Ok(())
 }
 
-/// Every check on one smtpd's effective parameters.
+/// Every check on one smtpd's effective parameters; the first cap hit or refused file
+/// ends the audit with an error.
 fn check(
     p: &Params,
     service: Option<&Service>,
-    read: &dyn Fn(&str) -> Option<String>,
+    read: &ReadTable<'_>,
     report: &mut AuditReport,
-) {
+) -> Result<(), InputError> {
     let mut out = Findings { p, service, report };
-    let everyone = mynetworks(&mut out, read);
-    relaying(&mut out, everyone, read);
-    relay_domains(&mut out, read);
+    let everyone = mynetworks(&mut out, read)?;
+    relaying(&mut out, everyone, read)?;
+    relay_domains(&mut out, read)?;
     auth(&mut out);
     vrfy_banner_rates(&mut out);
+    match p.cap_hit() {
+        Some(hit) => Err(hit.clone()),
+        None => Ok(()),
+    }
+}
+
+/// Bad input found through setting `name` (a file it names was refused, a cap was hit):
+/// an error at that setting.
+fn refused(p: &Params, name: &str, why: &str) -> InputError {
+    InputError::at(p.location(name), format!("{name}: {why}"))
 }
 
 /// Collects findings for one service view, saying which service an override applies to.
@@ -105,7 +124,7 @@ impl Findings<'_> {
 
 /// mynetworks (or mynetworks_style when it is unset). Returns the entry that trusts every
 /// address, if any.
-fn mynetworks(out: &mut Findings<'_>, read: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+fn mynetworks(out: &mut Findings<'_>, read: &ReadTable<'_>) -> Result<Option<String>, InputError> {
     let p = out.p;
     if p.explicit("mynetworks").is_none() {
         let style = p.get("mynetworks_style");
@@ -135,10 +154,12 @@ fn mynetworks(out: &mut Findings<'_>, read: &dyn Fn(&str) -> Option<String>) -> 
                 vec![],
             );
         }
-        return None;
+        return Ok(None);
     }
     let mut everyone = None;
-    for entry in mynetworks_entries(&p.get("mynetworks"), read, 0) {
+    let entries = mynetworks_entries(&p.get("mynetworks"), read, 0)
+        .map_err(|why| refused(p, "mynetworks", &why))?;
+    for entry in entries {
         let Some((addr, len)) = parse_network(&entry) else {
             continue;
         };
@@ -163,43 +184,43 @@ fn mynetworks(out: &mut Findings<'_>, read: &dyn Fn(&str) -> Option<String>) -> 
             Reach::Local => {}
         }
     }
-    everyone
+    Ok(everyone)
 }
 
 /// The entries of a mynetworks value, with `/file` lists read in; `!` exclusions and
 /// tables are skipped (an exclusion only narrows).
 fn mynetworks_entries(
     value: &str,
-    read: &dyn Fn(&str) -> Option<String>,
+    read: &ReadTable<'_>,
     depth: usize,
-) -> Vec<String> {
+) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     for item in split_list(value) {
         if item.starts_with('!') {
             continue;
         }
         if item.starts_with('/') && depth < 4 {
-            if let Some(text) = read(&item) {
+            if let Some(text) = read(&item)? {
                 let body: String = text
                     .lines()
                     .map(|l| l.split('#').next().unwrap_or(""))
                     .collect::<Vec<_>>()
                     .join(" ");
-                out.extend(mynetworks_entries(&body, read, depth + 1));
+                out.extend(mynetworks_entries(&body, read, depth + 1)?);
             }
             continue;
         }
         out.push(item);
     }
-    out
+    Ok(out)
 }
 
 /// smtpd_relay_restrictions, then smtpd_recipient_restrictions, for a stranger.
 fn relaying(
     out: &mut Findings<'_>,
     everyone: Option<String>,
-    read: &dyn Fn(&str) -> Option<String>,
-) {
+    read: &ReadTable<'_>,
+) -> Result<(), InputError> {
     let p = out.p;
     let ctx = Context {
         params: p,
@@ -208,8 +229,13 @@ fn relaying(
     };
     const RELAY: &str = "smtpd_relay_restrictions";
     const RCPT: &str = "smtpd_recipient_restrictions";
-    let relay = evaluate(&ctx, &p.raw(RELAY).unwrap_or_default());
-    let rcpt = evaluate(&ctx, &p.raw(RCPT).unwrap_or_default());
+    let relay = evaluate(&ctx, RELAY, &p.raw(RELAY).unwrap_or_default());
+    let rcpt = evaluate(&ctx, RCPT, &p.raw(RCPT).unwrap_or_default());
+    for (list, eval) in [(RELAY, &relay), (RCPT, &rcpt)] {
+        if let Some(why) = eval.errors.first() {
+            return Err(refused(p, list, why));
+        }
+    }
     for unread in relay.unread.iter().chain(&rcpt.unread) {
         out.report.notes.push(format!(
             "{}: {unread}; its entries were not checked",
@@ -224,14 +250,14 @@ fn relaying(
              smtpd refuses to run (fatal) until one does",
             p.location(RELAY)
         ));
-        return;
+        return Ok(());
     }
     let Decision::Permit(relay_why) = &relay.decision else {
-        return;
+        return Ok(());
     };
     widenings(out, RCPT, &rcpt);
     let Decision::Permit(rcpt_why) = &rcpt.decision else {
-        return;
+        return Ok(());
     };
     // Name the list that actively lets the stranger through; an empty or undecided list
     // only passes the request on.
@@ -283,6 +309,7 @@ fn relaying(
             both,
         ),
     }
+    Ok(())
 }
 
 fn widenings(out: &mut Findings<'_>, list: &str, eval: &ListEval) {
@@ -314,7 +341,7 @@ fn widenings(out: &mut Findings<'_>, list: &str, eval: &ListEval) {
 }
 
 /// relay_domains entries that match far more than the domains this server serves.
-fn relay_domains(out: &mut Findings<'_>, read: &dyn Fn(&str) -> Option<String>) {
+fn relay_domains(out: &mut Findings<'_>, read: &ReadTable<'_>) -> Result<(), InputError> {
     let value = out.p.get("relay_domains");
     for item in split_list(&value) {
         let broad = if let Some((kind, _)) = item.split_once(':') {
@@ -325,6 +352,7 @@ fn relay_domains(out: &mut Findings<'_>, read: &dyn Fn(&str) -> Option<String>) 
                     .find(|e| too_broad_domain(&e.key))
                     .map(|e| format!("{kind} table {item} lists {:?}", e.key)),
                 maps::Table::Unknown(_) => None,
+                maps::Table::Refused(why) => return Err(refused(out.p, "relay_domains", &why)),
             }
         } else if too_broad_domain(&item) {
             Some(format!("{item:?} matches every domain under it"))
@@ -342,6 +370,7 @@ fn relay_domains(out: &mut Findings<'_>, read: &dyn Fn(&str) -> Option<String>) 
             );
         }
     }
+    Ok(())
 }
 
 /// `*`, `.`, or a single label (a top-level domain: `com`, `.com`).

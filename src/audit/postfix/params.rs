@@ -4,9 +4,11 @@
 //! ignored; a logical line starts with non-blank text and continues on lines that start with
 //! white space; `#` elsewhere is not a comment. A later `name = value` replaces an earlier one.
 
+use std::cell::OnceCell;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::audit::model::{InputError, Location};
+use crate::input::size_label;
 
 /// One logical line: its text with continuations joined by a space, and its first line number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,10 +69,76 @@ pub struct Params {
     set: HashMap<String, Param>,
     /// The main.cf name, for locating defaults.
     pub main_file: String,
+    /// The first expansion that hit a cap, kept for [`Params::cap_hit`]: reading a value
+    /// never fails, so that the checks stay simple, and the audit reports this instead.
+    cap_hit: OnceCell<InputError>,
 }
 
-/// Expansion depth beyond which `$a = $b`, `$b = $a` loops are cut off.
-const MAX_DEPTH: usize = 20;
+/// The caps on expanding one parameter's value. Each `$name` expands the named value in
+/// full, so nesting multiplies: 21 lines of `pN = $pN-1 $pN-1 $pN-1 $pN-1` make 4^20 copies.
+/// Postfix would try to build them all; the audit stops at the first cap and reports it.
+///
+/// The longest value the audit keeps: a real mynetworks or restriction list is a few KiB,
+/// and a value over 1 MiB is not a list any smtpd reads in practice.
+pub const MAX_EXPANDED_BYTES: usize = 1024 * 1024;
+/// The most `$name` references one value may expand, counting nested ones. Postfix 3.7
+/// knows 1,043 parameters (`postconf -d | wc -l`), and Debian's main.cf expands at most a
+/// handful per value: 10,000 lets a value name every parameter ten times over, and costs
+/// the audit milliseconds at worst.
+pub const MAX_EXPANSIONS: usize = 10_000;
+/// The deepest nesting of references: deeper is a loop (`a = $b`, `b = $a`), which Postfix
+/// also refuses ("unreasonable macro call nesting").
+pub const MAX_DEPTH: usize = 20;
+/// The most bytes of parameter text one expansion may walk: four times the input cap, so
+/// every byte of the largest main.cf may be walked four times, while a value that makes
+/// the audit rescan a large one again and again is cut off.
+pub const MAX_WALKED_BYTES: usize = 4 * crate::input::MAX_INPUT_FILE_BYTES as usize;
+
+/// Which cap an expansion hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cap {
+    Bytes,
+    Expansions,
+    Depth,
+    Walked,
+}
+
+impl Cap {
+    fn describe(self) -> String {
+        match self {
+            Cap::Bytes => format!(
+                "its expanded value grows past {}, the cap on one expanded value",
+                size_label(MAX_EXPANDED_BYTES as u64)
+            ),
+            Cap::Expansions => format!(
+                "its value takes more than {MAX_EXPANSIONS} `$name` expansions, the cap on one value"
+            ),
+            Cap::Depth => format!(
+                "its `$name` references nest deeper than {MAX_DEPTH}, the cap on nesting (a \
+                 loop such as `a = $b`, `b = $a` never ends)"
+            ),
+            Cap::Walked => format!(
+                "expanding it walks more than {} of parameter text, the cap on one value",
+                size_label(MAX_WALKED_BYTES as u64)
+            ),
+        }
+    }
+}
+
+/// A cap hit inside an expansion, and the outermost explicitly set parameter on the way
+/// to it (the one to blame: the setting someone wrote).
+#[derive(Debug)]
+struct Hit {
+    cap: Cap,
+    owner: Option<String>,
+}
+
+/// What one expansion has spent so far.
+#[derive(Debug, Default)]
+struct Budget {
+    expansions: usize,
+    walked: usize,
+}
 
 impl Params {
     /// Reads main.cf or `postconf -n` output.
@@ -108,6 +176,7 @@ impl Params {
         Ok(Params {
             set,
             main_file: file.to_string(),
+            cap_hit: OnceCell::new(),
         })
     }
 
@@ -116,6 +185,7 @@ impl Params {
         Params {
             set: HashMap::new(),
             main_file: main_file.to_string(),
+            cap_hit: OnceCell::new(),
         }
     }
 
@@ -150,19 +220,44 @@ impl Params {
 
     /// The unexpanded value: explicit, else Postfix's default.
     pub fn raw(&self, name: &str) -> Option<String> {
+        Some(self.raw_str(name).to_string())
+    }
+
+    fn raw_str(&self, name: &str) -> &str {
         match self.set.get(name) {
-            Some(p) => Some(p.value.clone()),
+            Some(p) => &p.value,
             None => self.default(name),
         }
     }
 
     /// The value with `$name`, `${name}`, `$(name)`, `${name?text}` and `${name:text}` expanded,
-    /// and every parameter name the expansion looked at.
+    /// and every parameter name the expansion looked at. A value that hits a cap is cut
+    /// off there (at most [`MAX_EXPANDED_BYTES`]) and the hit is kept for [`Params::cap_hit`].
     pub fn expanded(&self, name: &str) -> (String, BTreeSet<String>) {
+        self.expand_text(self.raw_str(name), name)
+    }
+
+    /// `text` expanded as the value of parameter `owner` would be (a restriction list's
+    /// text, read once and expanded here); a cap hit is blamed on `owner` unless an
+    /// explicit setting on the way is to blame.
+    pub fn expand_text(&self, text: &str, owner: &str) -> (String, BTreeSet<String>) {
+        let mut out = String::new();
         let mut refs = BTreeSet::new();
-        let raw = self.raw(name).unwrap_or_default();
-        let text = self.expand(&raw, &mut refs, 0);
-        (text, refs)
+        let mut budget = Budget::default();
+        let explicit = self.set.contains_key(owner).then_some(owner);
+        if let Err(hit) = self.expand_into(text, explicit, &mut out, &mut refs, &mut budget, 0) {
+            let blamed = hit.owner.as_deref().unwrap_or(owner);
+            let _ = self.cap_hit.set(InputError {
+                location: self.location(blamed),
+                message: format!("{blamed}: {}", hit.cap.describe()),
+            });
+        }
+        (out, refs)
+    }
+
+    /// The first value whose expansion hit a cap, as an error at the setting to blame.
+    pub fn cap_hit(&self) -> Option<&InputError> {
+        self.cap_hit.get()
     }
 
     /// The expanded value of `name`.
@@ -190,9 +285,9 @@ impl Params {
 
     /// Postfix 3.7's defaults (`postconf -d`) for the parameters the checks read; the
     /// compatibility-level switches follow postconf(5).
-    fn default(&self, name: &str) -> Option<String> {
+    fn default(&self, name: &str) -> &'static str {
         let level = self.compatibility_level();
-        let v = match name {
+        match name {
             "compatibility_level" => "0",
             "mynetworks_style" if level < (2, 0) => "subnet",
             "mynetworks_style" => "host",
@@ -216,43 +311,81 @@ impl Params {
             "smtpd_sasl_security_options" => "noanonymous",
             "inet_interfaces" => "all",
             _ => "",
-        };
-        Some(v.to_string())
+        }
     }
 
-    fn expand(&self, text: &str, refs: &mut BTreeSet<String>, depth: usize) -> String {
-        if depth > MAX_DEPTH || !text.contains('$') {
-            return text.to_string();
+    /// Appends `text`, expanded, to `out`. `owner` is the outermost explicit parameter
+    /// being expanded, for the blame when a cap is hit.
+    fn expand_into(
+        &self,
+        text: &str,
+        owner: Option<&str>,
+        out: &mut String,
+        refs: &mut BTreeSet<String>,
+        budget: &mut Budget,
+        depth: usize,
+    ) -> Result<(), Hit> {
+        let hit = |cap| Hit {
+            cap,
+            owner: owner.map(String::from),
+        };
+        if depth > MAX_DEPTH {
+            return Err(hit(Cap::Depth));
         }
-        let mut out = String::with_capacity(text.len());
+        budget.walked += text.len();
+        if budget.walked > MAX_WALKED_BYTES {
+            return Err(hit(Cap::Walked));
+        }
+        let push = |out: &mut String, piece: &str| {
+            if out.len() + piece.len() > MAX_EXPANDED_BYTES {
+                return Err(hit(Cap::Bytes));
+            }
+            out.push_str(piece);
+            Ok(())
+        };
         let mut rest = text;
         while let Some(pos) = rest.find('$') {
-            out.push_str(&rest[..pos]);
+            push(out, &rest[..pos])?;
             let after = &rest[pos + 1..];
             let (name, condition, consumed) = reference(after);
             if name.is_empty() {
+                if after.starts_with(['{', '(']) && consumed == 0 {
+                    // An unclosed `${`: its search for the close walked the rest of the text.
+                    budget.walked += after.len();
+                    if budget.walked > MAX_WALKED_BYTES {
+                        return Err(hit(Cap::Walked));
+                    }
+                }
                 // `$$` is a literal dollar; a lone `$` stays as it is.
-                out.push('$');
+                push(out, "$")?;
                 rest = after.strip_prefix('$').unwrap_or(after);
                 continue;
             }
-            refs.insert(name.to_string());
-            let value = self.raw(name).unwrap_or_default();
-            let value = self.expand(&value, refs, depth + 1);
+            budget.expansions += 1;
+            if budget.expansions > MAX_EXPANSIONS {
+                return Err(hit(Cap::Expansions));
+            }
+            if !refs.contains(name) {
+                refs.insert(name.to_string());
+            }
+            let inner = owner.or(self.set.contains_key(name).then_some(name));
+            let value = self.raw_str(name);
             match condition {
-                None => out.push_str(&value),
-                Some(('?', t)) if !value.is_empty() => {
-                    out.push_str(&self.expand(t, refs, depth + 1))
+                None => self.expand_into(value, inner, out, refs, budget, depth + 1)?,
+                Some((op, t)) => {
+                    // The value decides whether `text` is used; it is not itself kept.
+                    let mark = out.len();
+                    self.expand_into(value, inner, out, refs, budget, depth + 1)?;
+                    let empty = out.len() == mark;
+                    out.truncate(mark);
+                    if (op == '?') != empty {
+                        self.expand_into(t, owner, out, refs, budget, depth + 1)?;
+                    }
                 }
-                Some((':', t)) if value.is_empty() => {
-                    out.push_str(&self.expand(t, refs, depth + 1))
-                }
-                Some(_) => {}
             }
             rest = &after[consumed..];
         }
-        out.push_str(rest);
-        out
+        push(out, rest)
     }
 }
 
@@ -385,8 +518,92 @@ mod tests {
         }
         assert!(p.expanded("indirect").1.contains("mail_version"));
         assert!(!p.expanded("banner2").1.contains("mail_version"));
-        // A reference loop ends; it does not hang or overflow.
+        assert!(p.cap_hit().is_none());
+        // A reference loop ends (it does not hang or overflow), and is reported.
         let _ = p.get("loop1");
+        assert_eq!(p.cap_hit().unwrap().location, Location::at("main.cf", 8));
+    }
+
+    #[test]
+    fn expansion_caps_table() {
+        // 21 lines, each four references to the one before: 4^20 copies of p0 if expanded.
+        let chain: String = (1..=20)
+            .map(|i| format!("p{i} = $p{j} $p{j} $p{j} $p{j}\n", j = i - 1))
+            .collect();
+        let quadruple = format!("p0 = 192.0.2.0/24\n{chain}mynetworks = $p20\n");
+        // Ten levels nest within the cap and still make 4^10 copies.
+        let shallow: String = (1..=10)
+            .map(|i| format!("p{i} = $p{j} $p{j} $p{j} $p{j}\n", j = i - 1))
+            .collect();
+        let shallow = format!("p0 = 192.0.2.0/24\n{shallow}mynetworks = $p10\n");
+        let big = "x".repeat(600_000);
+        let unclosed = format!("${{x?{}}}", "y".repeat(4 << 20));
+        let walk_again = "$c ".repeat(20);
+        let table: Vec<(String, &str, Location, Cap)> = vec![
+            (
+                quadruple,
+                "mynetworks",
+                Location::at("main.cf", 22),
+                Cap::Depth,
+            ),
+            (
+                shallow,
+                "mynetworks",
+                Location::at("main.cf", 12),
+                Cap::Expansions,
+            ),
+            (
+                "a = $b $b\nb = $a $a\nmynetworks = $a\n".into(),
+                "mynetworks",
+                Location::at("main.cf", 3),
+                Cap::Depth,
+            ),
+            (
+                "loop1 = $loop2\nloop2 = $loop1\n".into(),
+                "loop1",
+                Location::at("main.cf", 1),
+                Cap::Depth,
+            ),
+            (
+                format!("big = {big}\nwide = $big $big\n"),
+                "wide",
+                Location::at("main.cf", 2),
+                Cap::Bytes,
+            ),
+            // Blamed on the explicit setting on the way, not the default that names it.
+            (
+                format!("mydestination = $big $big\nbig = {big}\n"),
+                "relay_domains",
+                Location::at("main.cf", 1),
+                Cap::Bytes,
+            ),
+            (
+                format!("c = {unclosed}\nw = {walk_again}\n"),
+                "w",
+                Location::at("main.cf", 2),
+                Cap::Walked,
+            ),
+        ];
+        for (text, name, at, cap) in table {
+            let p = Params::parse("main.cf", &text).unwrap();
+            let value = p.get(name);
+            assert!(value.len() <= MAX_EXPANDED_BYTES, "{name}: {}", value.len());
+            let hit = p.cap_hit().unwrap_or_else(|| panic!("{name}: no cap hit"));
+            assert_eq!(hit.location, at, "{name}");
+            assert!(
+                hit.message.ends_with(&cap.describe()),
+                "{name}: {} (want {cap:?})",
+                hit.message
+            );
+        }
+        // The messages name the numbers.
+        let p = Params::parse("main.cf", "a = $b $b\nb = $a $a\nmynetworks = $a\n").unwrap();
+        let _ = p.get("mynetworks");
+        assert_eq!(
+            p.cap_hit().unwrap().to_string(),
+            "main.cf:3: mynetworks: its `$name` references nest deeper than 20, the cap on \
+             nesting (a loop such as `a = $b`, `b = $a` never ends)"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! to run unless one of the two lists holds a "working instance" of reject_unauth_destination,
 //! defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains (smtpd_check.c).
 
+use super::ReadTable;
 use super::maps::{self, Table};
 use super::params::{Params, split_list};
 use crate::audit::networks::{Reach, parse_network, reach};
@@ -53,6 +54,9 @@ pub struct ListEval {
     pub widenings: Vec<Widening>,
     /// Tables the audit could not read.
     pub unread: Vec<String>,
+    /// What makes the list bad input: a table file refused (not a regular file, over the
+    /// size cap), restriction classes that name each other past [`MAX_CLASS_STEPS`].
+    pub errors: Vec<String>,
 }
 
 /// What the lists are evaluated against.
@@ -60,7 +64,7 @@ pub struct Context<'a> {
     pub params: &'a Params,
     /// The mynetworks entry that covers every address, if any.
     pub mynetworks_everyone: Option<String>,
-    pub read: &'a dyn Fn(&str) -> Option<String>,
+    pub read: &'a ReadTable<'a>,
 }
 
 const REQUIRED: [&str; 6] = [
@@ -91,34 +95,36 @@ const WITH_ARGUMENT: [&str; 9] = [
 /// Nested restriction classes deeper than this are not followed (Postfix forbids loops too).
 const MAX_CLASS_DEPTH: usize = 8;
 
-/// Evaluates the list `value` (unexpanded text is fine: it is expanded here).
-pub fn evaluate(ctx: &Context<'_>, value: &str) -> ListEval {
+/// The most restriction classes one list's walk may enter. Nesting multiplies: a class
+/// naming another ten times, eight deep, is 10^8 walks. A real list enters a few classes;
+/// each entry expands a class value (up to 1 MiB), so 1,000 bounds a walk to about a
+/// second of work at worst.
+pub const MAX_CLASS_STEPS: usize = 1_000;
+
+/// Evaluates the list `value` of parameter `list` (unexpanded text is fine: it is
+/// expanded here).
+pub fn evaluate(ctx: &Context<'_>, list: &str, value: &str) -> ListEval {
     let mut eval = ListEval {
         decision: Decision::Permit(Why::EndOfList),
         has_required: false,
         widenings: Vec::new(),
         unread: Vec::new(),
+        errors: Vec::new(),
     };
-    let tokens = split_list(&expand_value(ctx.params, value));
-    eval.has_required = has_required(ctx.params, &tokens, 0);
-    if let Some(decision) = walk(ctx, &tokens, &mut eval, 0) {
+    let tokens = split_list(&ctx.params.expand_text(value, list).0);
+    let mut steps = MAX_CLASS_STEPS;
+    eval.has_required = has_required(ctx.params, &tokens, 0, &mut steps);
+    let mut steps_left = MAX_CLASS_STEPS;
+    if let Some(decision) = walk(ctx, &tokens, &mut eval, 0, &mut steps_left) {
         eval.decision = decision;
     }
+    if steps == 0 || steps_left == 0 {
+        eval.errors.push(format!(
+            "its restriction classes name each other more than {MAX_CLASS_STEPS} times, the \
+             cap on one list's walk"
+        ));
+    }
     eval
-}
-
-fn expand_value(params: &Params, value: &str) -> String {
-    // Expansion is by name; a throwaway instance holding the value reuses it.
-    let mut scratch = params.clone();
-    scratch.set(
-        " list",
-        super::params::Param {
-            value: value.to_string(),
-            at: params.location("smtpd_relay_restrictions"),
-            source: String::new(),
-        },
-    );
-    scratch.get(" list")
 }
 
 fn walk(
@@ -126,6 +132,7 @@ fn walk(
     tokens: &[String],
     eval: &mut ListEval,
     depth: usize,
+    steps_left: &mut usize,
 ) -> Option<Decision> {
     let classes = split_list(&ctx.params.get("smtpd_restriction_classes"));
     let mut decided: Option<Decision> = None;
@@ -172,9 +179,13 @@ fn walk(
                 }
             }
             _ if classes.contains(token) && depth < MAX_CLASS_DEPTH => {
+                if *steps_left == 0 {
+                    break;
+                }
+                *steps_left -= 1;
                 // A class that ends undecided returns to this list (DUNNO).
                 let inner = split_list(&ctx.params.get(token));
-                decided = walk(ctx, &inner, eval, depth + 1);
+                decided = walk(ctx, &inner, eval, depth + 1, steps_left);
             }
             _ => {}
         }
@@ -185,7 +196,7 @@ fn walk(
 /// Postfix's own test (smtpd_check.c, has_required): a required restriction, or an explicit
 /// `permit` (taken as deliberate), in the list or a restriction class it names; a restriction
 /// after `warn_if_reject` does not count.
-fn has_required(params: &Params, tokens: &[String], depth: usize) -> bool {
+fn has_required(params: &Params, tokens: &[String], depth: usize, steps_left: &mut usize) -> bool {
     let classes = split_list(&params.get("smtpd_restriction_classes"));
     let mut words = tokens.iter();
     while let Some(token) = words.next() {
@@ -197,11 +208,19 @@ fn has_required(params: &Params, tokens: &[String], depth: usize) -> bool {
         if name == "permit" || REQUIRED.contains(&name.as_str()) {
             return true;
         }
-        if classes.contains(token)
-            && depth < MAX_CLASS_DEPTH
-            && has_required(params, &split_list(&params.get(token)), depth + 1)
-        {
-            return true;
+        if classes.contains(token) && depth < MAX_CLASS_DEPTH {
+            if *steps_left == 0 {
+                return false;
+            }
+            *steps_left -= 1;
+            if has_required(
+                params,
+                &split_list(&params.get(token)),
+                depth + 1,
+                steps_left,
+            ) {
+                return true;
+            }
         }
     }
     false
@@ -222,6 +241,10 @@ fn access(
         }
         Table::Unknown(why) => {
             eval.unread.push(why);
+            return None;
+        }
+        Table::Refused(why) => {
+            eval.errors.push(why);
             return None;
         }
         Table::Entries(entries) => entries,
@@ -271,18 +294,22 @@ mod tests {
 
     fn eval_with(main: &str, list: &str, everyone: Option<&str>) -> ListEval {
         let params = Params::parse("main.cf", main).unwrap();
-        let read = |name: &str| match name {
-            "/etc/postfix/sender_access" => Some("example.com OK\nbad@example.net REJECT\n".into()),
-            "/etc/postfix/client.cidr" => Some("2001:db8::/32 OK\n192.0.2.7 OK\n".into()),
-            "/etc/postfix/rcpt" => Some(".com OK\nexample.org OK\n".into()),
-            _ => None,
+        let read = |name: &str| {
+            Ok(match name {
+                "/etc/postfix/sender_access" => {
+                    Some("example.com OK\nbad@example.net REJECT\n".into())
+                }
+                "/etc/postfix/client.cidr" => Some("2001:db8::/32 OK\n192.0.2.7 OK\n".into()),
+                "/etc/postfix/rcpt" => Some(".com OK\nexample.org OK\n".into()),
+                _ => None,
+            })
         };
         let ctx = Context {
             params: &params,
             mynetworks_everyone: everyone.map(String::from),
             read: &read,
         };
-        evaluate(&ctx, list)
+        evaluate(&ctx, "smtpd_relay_restrictions", list)
     }
 
     fn decision(list: &str) -> Decision {
@@ -433,5 +460,31 @@ mod tests {
             None,
         );
         assert_eq!(e.unread.len(), 1, "{:?}", e.unread);
+    }
+
+    #[test]
+    fn classes_that_name_each_other_over_and_over_are_cut_off() {
+        // c1 names c2 ten times, ..., c7 names c8: 10^7 walks if followed.
+        let mut main =
+            "smtpd_restriction_classes = c1 c2 c3 c4 c5 c6 c7 c8\nc8 = permit_mynetworks\n"
+                .to_string();
+        for i in 1..8 {
+            main.push_str(&format!("c{i} = {}\n", format!("c{} ", i + 1).repeat(10)));
+        }
+        let e = eval_with(&main, "c1, reject_unauth_destination", None);
+        assert_eq!(
+            e.errors,
+            vec![format!(
+                "its restriction classes name each other more than {MAX_CLASS_STEPS} times, the \
+                 cap on one list's walk"
+            )]
+        );
+        // A few classes are far from the cap.
+        let e = eval_with(
+            "smtpd_restriction_classes = a b\na = b b\nb = permit_mynetworks\n",
+            "a, reject_unauth_destination",
+            None,
+        );
+        assert!(e.errors.is_empty(), "{:?}", e.errors);
     }
 }

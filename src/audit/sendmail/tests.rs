@@ -6,7 +6,7 @@ use crate::audit::{MtaChoice, run};
 type Expected = &'static [(FindingId, Option<usize>)];
 
 fn findings(name: &str, text: &str) -> Vec<(FindingId, Option<usize>)> {
-    let report = run(&[Source::new(name, text)], MtaChoice::Auto, &|_| None).unwrap();
+    let report = run(&[Source::new(name, text)], MtaChoice::Auto, &|_| Ok(None)).unwrap();
     let mut got: Vec<(FindingId, Option<usize>)> = report
         .findings
         .iter()
@@ -74,7 +74,7 @@ fn relay_feature_findings_quote_the_line() {
             include_str!("../../../tests/fixtures/audit/sendmail/open-relay.mc"),
         )],
         MtaChoice::Auto,
-        &|_| None,
+        &|_| Ok(None),
     )
     .unwrap();
     let open = r
@@ -113,7 +113,7 @@ fn access_with_the_mc_that_enables_relay_mail_from() {
     );
     let access_ids = |mc: &Source| -> Vec<(FindingId, Option<usize>)> {
         let r = run(&[mc.clone(), access.clone()], MtaChoice::Sendmail, &|_| {
-            None
+            Ok(None)
         })
         .unwrap();
         r.findings
