@@ -334,7 +334,7 @@ mod tests {
             format!(
                 "cannot resume: {}:2: line longer than 4 MiB (4194304 bytes), the cap on one \
                  line of this file",
-                replay_source(&prefix).display()
+                report_path(&prefix, "jsonl").display()
             )
         );
     }
