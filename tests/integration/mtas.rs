@@ -121,10 +121,6 @@ struct Bed {
     dir: tempfile::TempDir,
     /// Each scan's records by address.
     records: BTreeMap<&'static str, BTreeMap<IpAddr, ScanRecord>>,
-    /// From the first start to every case listening (testbed.sh's count).
-    startup: Duration,
-    /// The whole sealed run: start, four scans, stop.
-    total: Duration,
 }
 
 impl Bed {
@@ -189,17 +185,13 @@ static BED: LazyLock<Bed> = LazyLock::new(|| {
             (*scan, by_ip)
         })
         .collect();
+    // Reported, never asserted: speed is the benches' business, not the tests'.
     let startup = Duration::from_millis(startup_ms);
     eprintln!(
         "mtas: {} cases started in {startup:?}; the sealed run (start, four scans, stop) took {total:?}",
         table.cases.len()
     );
-    Bed {
-        dir,
-        records,
-        startup,
-        total,
-    }
+    Bed { dir, records }
 });
 
 fn both(out: &Output) -> String {
@@ -411,17 +403,4 @@ fn no_mta_ever_sees_data() {
             case.name()
         );
     }
-}
-
-#[test]
-fn the_test_bed_starts_within_its_budget() {
-    // Sixteen daemons side by side take about 5 s here (a Sendmail .cf is built with m4
-    // first); CI has 90 minutes for everything, so 60 s is a broken bed, not a slow one.
-    let Some(bed) = bed() else { return };
-    assert!(
-        bed.startup < Duration::from_secs(60),
-        "start-up took {:?}",
-        bed.startup
-    );
-    assert!(bed.total >= bed.startup);
 }
