@@ -23,6 +23,19 @@ pub(super) fn remediation(id: FindingId, mta: Mta) -> &'static str {
              RELAY`), rebuild the map (`makemap hash /etc/mail/access < /etc/mail/access`) \
              and let everyone else authenticate."
         }
+        (FindingId::TrustedNetworksTooWide, Mta::Exim) => {
+            "Exim: list in `hostlist relay_from_hosts` (Debian: `dc_relay_nets` in \
+             /etc/exim4/update-exim4.conf.conf) only the hosts that really submit mail through \
+             this server, never a provider's range; let everyone else authenticate (`accept \
+             authenticated = *` in acl_check_rcpt). On Debian run `update-exim4.conf`, then \
+             restart Exim."
+        }
+        (FindingId::TrustedNetworksTooWide, Mta::OpenSmtpd) => {
+            "OpenSMTPD: keep the `<table>` of `match from src <table> ... action \"relay\"` to \
+             the hosts that really submit mail through this server; let everyone else \
+             authenticate (`match auth from any for any action \"relay\"`), then check with \
+             `smtpd -n` and restart."
+        }
         (FindingId::TrustedNetworksTooWide, _) => {
             "Trust for relaying only the hosts that really submit mail through this server, \
              never whole provider ranges; let every other client authenticate over TLS."
@@ -38,6 +51,15 @@ pub(super) fn remediation(id: FindingId, mta: Mta) -> &'static str {
             "Sendmail: remove FEATURE(`relay_based_on_MX') (anyone can point an MX record at \
              this server) and `To:` RELAY entries for top-level domains; list the relayed \
              domains by name in the relay-domains file or the access database."
+        }
+        (FindingId::RelayDomainsTooBroad, Mta::Exim) => {
+            "Exim: list in `domainlist relay_to_domains` (Debian: `dc_relay_domains`) only \
+             the domains this server is a backup or gateway for, by name: no `*.tld` \
+             wildcards and no `@mx_any`, which relays for any domain whose MX names this host."
+        }
+        (FindingId::RelayDomainsTooBroad, Mta::OpenSmtpd) => {
+            "OpenSMTPD: relay only to the domains this server serves, listed by name in the \
+             `for domain <table>` of the relaying `match`; no `*.tld` entries."
         }
         (FindingId::RelayDomainsTooBroad, _) => {
             "Relay only to the destination domains this server serves, listed by name; never \
@@ -63,6 +85,10 @@ pub(super) fn remediation(id: FindingId, mta: Mta) -> &'static str {
             "Sendmail: add `novrfy` (or `goaway`) to define(`confPRIVACY_FLAGS', ...) in the \
              .mc file and rebuild sendmail.cf."
         }
+        (FindingId::VrfyEnabled, Mta::Exim) => {
+            "Exim: remove `acl_smtp_vrfy` (without it Exim refuses VRFY), or make that ACL \
+             deny strangers."
+        }
         (FindingId::VrfyEnabled, _) => {
             "Disable the VRFY command (or answer it with 252 for every address) so that \
              strangers cannot test which mailboxes exist."
@@ -76,6 +102,11 @@ pub(super) fn remediation(id: FindingId, mta: Mta) -> &'static str {
             "Sendmail: set define(`confCONNECTION_RATE_THROTTLE', ...) and use \
              FEATURE(`ratecontrol') / FEATURE(`conncontrol') with `ClientRate:` and \
              `ClientConn:` entries in the access database."
+        }
+        (FindingId::NoRateLimits, Mta::Exim) => {
+            "Exim: set `smtp_accept_max_per_host` and add a `ratelimit` condition to \
+             acl_check_rcpt (e.g. `deny ratelimit = 100 / 1h / strict / per_rcpt` for clients \
+             outside relay_from_hosts)."
         }
         (FindingId::NoRateLimits, _) => {
             "Limit how many connections and messages one client may send per minute, so that \

@@ -1,11 +1,12 @@
-//! `relayscan audit-config [--mta postfix|sendmail|auto] PATH...`: read configuration files (or `-` for stdin), print the findings, write CSV/JSON/HTML, apply `--fail-on`.
+//! `relayscan audit-config [--mta postfix|exim|opensmtpd|sendmail|auto] PATH...`: read configuration files (or `-` for stdin), print the findings, write CSV/JSON/HTML, apply `--fail-on`.
 
 use std::io::Read;
 use std::path::Path;
 
 use super::AppError;
 use crate::audit::output::{AUDIT_COLUMNS, csv_row, json, render_table};
-use crate::audit::{AuditReport, Source, html, run as audit};
+use crate::audit::sendmail::compile::compile;
+use crate::audit::{AuditReport, Env, Source, html, run_in as audit};
 use crate::cli::AuditArgs;
 use crate::config::output::formats_within;
 use crate::exit;
@@ -26,7 +27,11 @@ pub fn run(args: AuditArgs, argv: Vec<String>) -> Result<i32, AppError> {
     )?;
     let sources = read_inputs(&args.paths)?;
     let read_table = |p: &Path| std::fs::read_to_string(p).ok();
-    let report = audit(&sources, args.mta, &read_table).map_err(AppError::Usage)?;
+    let env = Env {
+        read: &read_table,
+        compile_mc: &compile,
+    };
+    let report = audit(&sources, args.mta, &env).map_err(AppError::Usage)?;
     if !args.quiet {
         super::print_out(&render_table(&report));
     }

@@ -1,0 +1,184 @@
+//! Compiling a Sendmail .mc into its .cf the way sendmail-cf does (`m4 -D_CF_DIR_=DIR/ DIR/m4/cf.m4 FILE.mc`), so that the audit reads the rules Sendmail will run rather than guessing from macro names. The only part of the audit that runs a program.
+//!
+//! The macros are looked for in $RELAYSCAN_SENDMAIL_CF, /usr/share/sendmail/cf (Debian's
+//! sendmail-cf), /usr/share/sendmail-cf, then the test bed's unpacked copy
+//! (/var/cache/relayscan-mtas/root/usr/share/sendmail/cf, tests/mta/unpack-mtas.sh). m4 gets
+//! the .mc on stdin, 10 s and 16 MiB of output at the most (a .cf is ~100 KiB).
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::audit::model::Source;
+
+/// The result of compiling one .mc.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Compiled {
+    /// The generated .cf, how it was made, and what m4 complained about (missing includes).
+    Cf {
+        text: String,
+        how: String,
+        warnings: Vec<String>,
+    },
+    /// Why not: no m4, no sendmail-cf, or m4 failed.
+    Not(String),
+}
+
+/// For audits that compile nothing (library callers, unit tests).
+pub fn not_compiled(_: &Source) -> Compiled {
+    Compiled::Not("no m4 compiler was given to the audit".into())
+}
+
+/// Where sendmail-cf's macros are, in the order looked at.
+pub fn cf_dir() -> Option<PathBuf> {
+    let env = std::env::var_os("RELAYSCAN_SENDMAIL_CF").map(PathBuf::from);
+    let fixed = [
+        "/usr/share/sendmail/cf",
+        "/usr/share/sendmail-cf",
+        "/var/cache/relayscan-mtas/root/usr/share/sendmail/cf",
+    ]
+    .map(PathBuf::from);
+    env.into_iter()
+        .chain(fixed)
+        .find(|d| d.join("m4/cf.m4").is_file())
+}
+
+/// m4 on PATH (or in /usr/bin).
+fn m4() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/bin")])
+        .map(|d| d.join("m4"))
+        .find(|p| p.is_file())
+}
+
+/// Seconds m4 may take: sendmail-cf compiles a .cf in well under one.
+const TIMEOUT: Duration = Duration::from_secs(10);
+/// Output kept at the most.
+const MAX_OUTPUT: u64 = 16 << 20;
+/// m4 complaints quoted at the most.
+const MAX_WARNINGS: usize = 5;
+
+/// Compiles `mc` with m4 and sendmail-cf, when both are here.
+pub fn compile(mc: &Source) -> Compiled {
+    let Some(dir) = cf_dir() else {
+        return Compiled::Not(
+            "sendmail-cf's m4 macros are not installed (/usr/share/sendmail/cf, or \
+             $RELAYSCAN_SENDMAIL_CF)"
+                .into(),
+        );
+    };
+    let Some(m4) = m4() else {
+        return Compiled::Not("m4 is not installed".into());
+    };
+    match run_m4(&m4, &dir, &mc.text) {
+        Ok((text, stderr)) if text.contains("Scheck_rcpt") => Compiled::Cf {
+            text,
+            how: format!("m4 with sendmail-cf in {}", dir.display()),
+            warnings: stderr
+                .lines()
+                .take(MAX_WARNINGS)
+                .map(str::to_string)
+                .collect(),
+        },
+        Ok((_, stderr)) => Compiled::Not(format!(
+            "m4 wrote no sendmail.cf: {}",
+            stderr.lines().next().unwrap_or("no message")
+        )),
+        Err(e) => Compiled::Not(format!("m4 failed: {e}")),
+    }
+}
+
+/// Runs m4 over the .mc. An .mc that includes cf.m4 itself (Debian's) gets this directory's.
+fn run_m4(m4: &Path, dir: &Path, mc: &str) -> std::io::Result<(String, String)> {
+    let cf_m4 = dir.join("m4/cf.m4");
+    let includes_cf = mc.contains("m4/cf.m4'");
+    let text = if includes_cf {
+        rewrite_cf_include(mc, &cf_m4.display().to_string())
+    } else {
+        mc.to_string()
+    };
+    let mut cmd = Command::new(m4);
+    cmd.arg(format!("-D_CF_DIR_={}/", dir.display()));
+    if !includes_cf {
+        cmd.arg(&cf_m4);
+    }
+    let mut child = cmd
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()));
+    let mut out_pipe = child.stdout.take().expect("piped stdout");
+    let mut err_pipe = child.stderr.take().expect("piped stderr");
+    let reader = std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let read = (&mut out_pipe).take(MAX_OUTPUT).read_to_end(&mut out);
+        // Drain the rest, so that m4 is never blocked on a full pipe.
+        let _ = std::io::copy(&mut out_pipe, &mut std::io::sink());
+        read.map(|_| out)
+    });
+    let errors = std::thread::spawn(move || {
+        let mut err = Vec::new();
+        let _ = (&mut err_pipe).take(1 << 16).read_to_end(&mut err);
+        let _ = std::io::copy(&mut err_pipe, &mut std::io::sink());
+        err
+    });
+    let started = Instant::now();
+    loop {
+        if child.try_wait()?.is_some() {
+            break;
+        }
+        if started.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::other(format!(
+                "took longer than {} s",
+                TIMEOUT.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = writer.join();
+    let out = reader
+        .join()
+        .map_err(|_| std::io::Error::other("reader panicked"))??;
+    let err = errors.join().unwrap_or_default();
+    Ok((
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+    ))
+}
+
+/// Points `include(`…/m4/cf.m4')` at `cf_m4`.
+fn rewrite_cf_include(mc: &str, cf_m4: &str) -> String {
+    mc.lines()
+        .map(|l| match (l.find("include(`"), l.find("m4/cf.m4'")) {
+            (Some(start), Some(end)) if start < end => {
+                let open = start + "include(`".len();
+                format!("{}{cf_m4}{}", &l[..open], &l[end + "m4/cf.m4".len()..])
+            }
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debians_own_include_of_cf_m4_is_pointed_at_ours() {
+        let mc =
+            "divert(0)dnl\ninclude(`/usr/share/sendmail/cf/m4/cf.m4')dnl\nOSTYPE(`debian')dnl\n";
+        assert_eq!(
+            rewrite_cf_include(mc, "/x/m4/cf.m4"),
+            "divert(0)dnl\ninclude(`/x/m4/cf.m4')dnl\nOSTYPE(`debian')dnl\n"
+        );
+    }
+}
