@@ -423,7 +423,9 @@ impl Config {
                 .get("public_name")
                 .map(|o| o.value.trim().to_ascii_uppercase())
                 .unwrap_or_default();
-            if !matches!(public.as_str(), "PLAIN" | "LOGIN") {
+            // Client authenticators (client_send, no server_ option) are never advertised.
+            let server = d.options.iter().any(|o| o.name.starts_with("server_"));
+            if !server || !matches!(public.as_str(), "PLAIN" | "LOGIN") {
                 continue;
             }
             let gated = d

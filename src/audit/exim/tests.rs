@@ -38,6 +38,7 @@ fn configure_files() {
             "accept-all.conf",
             &[
                 (OpenRelay, "exim/accept-all.conf:12"),
+                (AuthBeforeTls, "exim/accept-all.conf:19"),
                 (BannerVersion, "exim/accept-all.conf (default)"),
                 (NoRateLimits, "exim/accept-all.conf (default)"),
             ],

@@ -43,8 +43,8 @@ pub struct CfFacts {
     pub relay_ok_addresses: Vec<(String, usize)>,
     /// Class R entries written in the file (`CR` / `C{R}`).
     pub class_r: Vec<(String, usize)>,
-    /// Files class R is read from (`FR` / `F{R}`), with `-o` (optional) stripped.
-    pub class_r_files: Vec<(String, usize)>,
+    /// Files class R is read from (`FR` / `F{R}`), and whether `-o` makes them optional.
+    pub class_r_files: Vec<(String, bool, usize)>,
     /// The access map's file, when the configuration has one (FEATURE(`access_db')).
     pub access_map: Option<(String, usize)>,
     /// class R matches client host names exactly: FEATURE(`relay_hosts_only').
@@ -75,13 +75,11 @@ pub fn facts(text: &str) -> CfFacts {
             continue;
         }
         if let Some(rest) = class_line(line, 'F') {
-            let path = rest
-                .split_whitespace()
-                .rfind(|w| !w.starts_with('-'))
-                .unwrap_or("");
-            let path = path.strip_prefix("-o").unwrap_or(path);
-            if !path.is_empty() {
-                f.class_r_files.push((path.to_string(), n));
+            // `FR-o /etc/mail/relay-domains %[^\#]`: flags, the file, a scanf format.
+            let optional = rest.starts_with("-o");
+            let rest = rest.strip_prefix("-o").unwrap_or(rest);
+            if let Some(path) = rest.split_whitespace().find(|w| !w.starts_with('-')) {
+                f.class_r_files.push((path.to_string(), optional, n));
             }
             continue;
         }
@@ -98,7 +96,9 @@ pub fn facts(text: &str) -> CfFacts {
             continue;
         }
         let (lhs, rhs) = split_rule(line);
-        if line.contains("\"550 Relaying denied\"") {
+        // "550 Relaying denied" (or "... Proper authentication required." with AUTH).
+        let rcpt_ruleset = matches!(ruleset.as_str(), "check_rcpt" | "Basic_check_rcpt");
+        if rcpt_ruleset && rhs.contains("$#error") && rhs.contains("Relaying denied") {
             relaying_denied = true;
         }
         match ruleset.as_str() {
@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn facts_of_hand_written_rules() {
-        let cf = "V10/Berkeley\nC{R}example.com 192.0.2\nFR-o /etc/mail/relay-domains\nKaccess hash -T<TMPF> /etc/mail/access\n\
+        let cf = "V10/Berkeley\nC{R}example.com 192.0.2\nFR-o /etc/mail/relay-domains %[^\\#]\nKaccess hash -T<TMPF> /etc/mail/access\n\
                   Scheck_rcpt\nR$*\t\t\t$#error $@ 5.7.1 $: \"550 Relaying denied\"\n\
                   SRcpt_ok\nR$*\t\t\t$: $>ParseRecipient $1\t\tstrip relayable hosts\nR$+ < @ $* $=m >\t$@ RELAY\n\
                   SRelay_ok\nR127.0.0.1\t\t$@ RELAY\t\toriginated locally\nRIPv6:::1\t\t$@ RELAY\t\toriginated locally\nR<?> $=R\t\t$@ RELAY\n";
@@ -181,7 +181,7 @@ mod tests {
         );
         assert_eq!(
             f.class_r_files,
-            vec![("/etc/mail/relay-domains".to_string(), 3)]
+            vec![("/etc/mail/relay-domains".to_string(), true, 3)]
         );
         assert_eq!(f.access_map, Some(("/etc/mail/access".into(), 4)));
         assert!(f.relay_hosts_only);
@@ -190,6 +190,9 @@ mod tests {
 
     #[test]
     fn promiscuous_and_loose_leave_their_marks() {
+        // With AUTH, the refusal says more; it is still a refusal.
+        let auth = "Scheck_rcpt\nSBasic_check_rcpt\nR$*\t\t\t$#error $@ 5.7.1 $: \"550 Relaying denied. Proper authentication required.\"\n";
+        assert!(facts(auth).rules.is_empty());
         let cf = "Scheck_rcpt\nR$*\t\t\t$: $1 $| $>\"Local_check_rcpt\" $1\nSRcpt_ok\nR$*\t\t\t$: $>CanonAddr $1\n";
         assert_eq!(
             facts(cf).rules,

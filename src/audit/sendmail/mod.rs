@@ -337,7 +337,7 @@ fn rules(
         .iter()
         .map(|(e, n)| (e.clone(), places.class_r(e, *n)))
         .collect();
-    for (path, n) in &facts.class_r_files {
+    for (path, optional, n) in &facts.class_r_files {
         let found = super::read_near(read, path, places.home());
         match found {
             Some((name, text)) => class_r.extend(text.lines().enumerate().flat_map(|(i, l)| {
@@ -347,6 +347,7 @@ fn rules(
                     .map(move |e| (e.to_string(), at.clone()))
                     .collect::<Vec<_>>()
             })),
+            None if *optional => {}
             None => report.notes.push(format!(
                 "{}: class R file {path} not found: its relay domains are not audited",
                 places.cf_line(*n)
