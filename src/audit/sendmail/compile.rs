@@ -1,7 +1,8 @@
 //! Compiling a Sendmail .mc into its .cf the way sendmail-cf does (`m4 -D_CF_DIR_=DIR/ DIR/m4/cf.m4 FILE.mc`), so that the audit reads the rules Sendmail will run rather than guessing from macro names. The only part of the audit that runs a program.
 //!
-//! The macros are looked for in $RELAYSCAN_SENDMAIL_CF, /usr/share/sendmail/cf (Debian's
-//! sendmail-cf), /usr/share/sendmail-cf, then the test bed's unpacked copy
+//! The macros are looked for in $RELAYSCAN_SENDMAIL_CF (alone, when set), else
+//! /usr/share/sendmail/cf (Debian's sendmail-cf), /usr/share/sendmail-cf, then the test
+//! bed's unpacked copy
 //! (/var/cache/relayscan-mtas/root/usr/share/sendmail/cf, tests/mta/unpack-mtas.sh). m4 gets
 //! the .mc on stdin, 10 s and 16 MiB of output at the most (a .cf is ~100 KiB).
 
@@ -30,18 +31,21 @@ pub fn not_compiled(_: &Source) -> Compiled {
     Compiled::Not("no m4 compiler was given to the audit".into())
 }
 
-/// Where sendmail-cf's macros are, in the order looked at.
+/// Where sendmail-cf's macros are: $RELAYSCAN_SENDMAIL_CF alone when it is set (so that it
+/// can also say "none here"), else the first of the usual places that has m4/cf.m4.
 pub fn cf_dir() -> Option<PathBuf> {
-    let env = std::env::var_os("RELAYSCAN_SENDMAIL_CF").map(PathBuf::from);
-    let fixed = [
+    let has_macros = |d: &PathBuf| d.join("m4/cf.m4").is_file();
+    if let Some(dir) = std::env::var_os("RELAYSCAN_SENDMAIL_CF") {
+        return Some(PathBuf::from(dir)).filter(has_macros);
+    }
+    [
         "/usr/share/sendmail/cf",
         "/usr/share/sendmail-cf",
         "/var/cache/relayscan-mtas/root/usr/share/sendmail/cf",
     ]
-    .map(PathBuf::from);
-    env.into_iter()
-        .chain(fixed)
-        .find(|d| d.join("m4/cf.m4").is_file())
+    .map(PathBuf::from)
+    .into_iter()
+    .find(has_macros)
 }
 
 /// m4 on PATH (or in /usr/bin).
