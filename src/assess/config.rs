@@ -73,6 +73,11 @@ pub(super) fn remediation(id: FindingId, mta: Mta) -> &'static str {
             "Postfix: add `reject_unknown_sender_domain` to `smtpd_sender_restrictions` so \
              that mail from senders at domains without DNS is refused."
         }
+        (FindingId::AcceptsUnresolvableDomains, Mta::Exim) => {
+            "Exim: add `require verify = sender` to acl_check_rcpt (Debian: define \
+             CHECK_RCPT_VERIFY_SENDER) so that mail from senders at domains without DNS is \
+             refused."
+        }
         (FindingId::AcceptsUnresolvableDomains, _) => {
             "Refuse mail whose sender domain does not resolve: such senders are forged, and \
              their bounces go to innocent third parties (backscatter)."
@@ -88,6 +93,10 @@ pub(super) fn remediation(id: FindingId, mta: Mta) -> &'static str {
         (FindingId::VrfyEnabled, Mta::Exim) => {
             "Exim: remove `acl_smtp_vrfy` (without it Exim refuses VRFY), or make that ACL \
              deny strangers."
+        }
+        (FindingId::VrfyEnabled, Mta::OpenSmtpd) => {
+            "OpenSMTPD answers VRFY with 502 and never reveals mailboxes; if a filter in front \
+             of it answers VRFY, make it refuse."
         }
         (FindingId::VrfyEnabled, _) => {
             "Disable the VRFY command (or answer it with 252 for every address) so that \
@@ -108,6 +117,11 @@ pub(super) fn remediation(id: FindingId, mta: Mta) -> &'static str {
              acl_check_rcpt (e.g. `deny ratelimit = 100 / 1h / strict / per_rcpt` for clients \
              outside relay_from_hosts)."
         }
+        (FindingId::NoRateLimits, Mta::OpenSmtpd) => {
+            "OpenSMTPD: bound sessions and messages per client (`smtp limit max-mails`, \
+             `smtp limit max-rcpt`) and put a rate limit in front of it (a filter such as \
+             filter-rate, or the firewall: `max-src-conn-rate` in pf)."
+        }
         (FindingId::NoRateLimits, _) => {
             "Limit how many connections and messages one client may send per minute, so that \
              a compromised account or a relay mistake cannot send at full speed."
@@ -115,6 +129,62 @@ pub(super) fn remediation(id: FindingId, mta: Mta) -> &'static str {
         // Not a configuration finding: the caller routes only the ids above here.
         (_, _) => {
             "See the finding's title: this id has no configuration-specific remediation text."
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exim_and_opensmtpd_get_their_own_settings_named() {
+        let table = [
+            (
+                FindingId::TrustedNetworksTooWide,
+                Mta::Exim,
+                "relay_from_hosts",
+            ),
+            (
+                FindingId::TrustedNetworksTooWide,
+                Mta::Exim,
+                "dc_relay_nets",
+            ),
+            (
+                FindingId::RelayDomainsTooBroad,
+                Mta::Exim,
+                "relay_to_domains",
+            ),
+            (FindingId::VrfyEnabled, Mta::Exim, "acl_smtp_vrfy"),
+            (FindingId::NoRateLimits, Mta::Exim, "ratelimit"),
+            (
+                FindingId::AcceptsUnresolvableDomains,
+                Mta::Exim,
+                "verify = sender",
+            ),
+            (
+                FindingId::TrustedNetworksTooWide,
+                Mta::OpenSmtpd,
+                "match from src",
+            ),
+            (
+                FindingId::RelayDomainsTooBroad,
+                Mta::OpenSmtpd,
+                "for domain",
+            ),
+            (FindingId::NoRateLimits, Mta::OpenSmtpd, "smtp limit"),
+            (
+                FindingId::TrustedNetworksTooWide,
+                Mta::Sendmail,
+                "access database",
+            ),
+        ];
+        for (id, mta, needle) in table {
+            let text = remediation(id, mta);
+            assert!(
+                text.contains(needle),
+                "{id} on {mta}: {needle:?} not in {text}"
+            );
         }
     }
 }
