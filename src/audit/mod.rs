@@ -96,6 +96,7 @@ pub fn classify(name: &str, text: &str, choice: MtaChoice) -> Result<Kind, Strin
         "sendmail.cf" | "submit.cf" => Some(Kind::SendmailCf),
         "access" | "access.txt" => Some(Kind::SendmailAccess),
         b if b.ends_with(".mc") => Some(Kind::SendmailMc),
+        b if b.ends_with(".access") => Some(Kind::SendmailAccess),
         _ => None,
     };
     let kind = by_name.or_else(|| by_content(text, choice));
@@ -123,6 +124,18 @@ fn by_content(text: &str, choice: MtaChoice) -> Option<Kind> {
         .map(str::trim_end)
         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
         .collect();
+    // Forced Exim or OpenSMTPD: the file is theirs (its errors then name the line); only
+    // Exim's two kinds of file are told apart.
+    match choice {
+        MtaChoice::Exim => {
+            return match exim_or_opensmtpd(&lines) {
+                Some(Kind::EximDebconf) => Some(Kind::EximDebconf),
+                _ => Some(Kind::EximConfig),
+            };
+        }
+        MtaChoice::Opensmtpd => return Some(Kind::OpensmtpdConf),
+        _ => {}
+    }
     let m4 = ["FEATURE(", "divert(", "define(`", "OSTYPE(", "MAILER("];
     if text
         .lines()
@@ -152,9 +165,31 @@ fn by_content(text: &str, choice: MtaChoice) -> Option<Kind> {
         return Some(Kind::PostfixMain);
     }
     let actions = ["RELAY", "OK", "REJECT", "DISCARD", "SKIP"];
+    // Tags whose values are not actions (TLS_Clt:127 ENCR:128, ClientRate:... 10).
+    let tags = [
+        "Connect:",
+        "From:",
+        "To:",
+        "TLS_Clt:",
+        "TLS_Srv:",
+        "TLS_Rcpt:",
+        "Try_TLS:",
+        "Srv_Features:",
+        "Clt_Features:",
+        "ClientRate:",
+        "ClientConn:",
+        "GreetPause:",
+        "Spam:",
+        "QGRP:",
+    ];
     let access_like = |l: &&str| {
-        l.split_whitespace().nth(1).is_some_and(|a| {
-            actions.contains(&a) || a.starts_with("ERROR:") || a.parse::<u16>().is_ok()
+        let mut words = l.split_whitespace();
+        let key = words.next().unwrap_or("");
+        words.next().is_some_and(|a| {
+            actions.contains(&a)
+                || a.starts_with("ERROR:")
+                || a.parse::<u16>().is_ok()
+                || tags.iter().any(|t| key.starts_with(t))
         })
     };
     if choice != MtaChoice::Postfix && !lines.is_empty() && lines.iter().all(access_like) {
@@ -163,10 +198,6 @@ fn by_content(text: &str, choice: MtaChoice) -> Option<Kind> {
     match choice {
         // Forced Postfix: whatever is not master.cf is main.cf (and its errors name the line).
         MtaChoice::Postfix => Some(Kind::PostfixMain),
-        // Forced Exim or OpenSMTPD: the file is read as their configure file (and its errors
-        // name the line).
-        MtaChoice::Exim => Some(Kind::EximConfig),
-        MtaChoice::Opensmtpd => Some(Kind::OpensmtpdConf),
         _ => None,
     }
 }
@@ -406,6 +437,41 @@ mod tests {
                 Auto,
                 Ok(SendmailAccess),
             ),
+            (
+                "<stdin>",
+                "TLS_Clt:127 ENCR:128\nClientRate:127.0.0.1 0\n",
+                Auto,
+                Ok(SendmailAccess),
+            ),
+            ("tls-required.access", "", Auto, Ok(SendmailAccess)),
+            (
+                "/etc/exim4/update-exim4.conf.conf",
+                "",
+                Auto,
+                Ok(EximDebconf),
+            ),
+            ("<stdin>", "dc_relay_nets=''\n", Auto, Ok(EximDebconf)),
+            ("open.conf", "begin acl\n", Auto, Ok(EximConfig)),
+            (
+                "<stdin>",
+                "hostlist relay_from_hosts = *\n",
+                Auto,
+                Ok(EximConfig),
+            ),
+            ("/etc/smtpd.conf", "", Auto, Ok(OpensmtpdConf)),
+            (
+                "open.conf",
+                "listen on 0.0.0.0\naction \"r\" relay\n",
+                Auto,
+                Ok(OpensmtpdConf),
+            ),
+            (
+                "<stdin>",
+                "match from any for any reject\n",
+                Auto,
+                Ok(OpensmtpdConf),
+            ),
+            ("x.conf", "anything = 1\n", Exim, Ok(EximConfig)),
             ("postconf.txt", "broken line\n", Postfix, Ok(PostfixMain)),
         ];
         for (name, text, choice, want) in table {
