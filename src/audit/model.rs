@@ -181,9 +181,11 @@ impl AuditReport {
         });
         self.notes.sort();
         self.notes.dedup();
+        // Sendmail's Relay_ok names ::1 twice (IPv6:::1, IPv6:0:0:0:0:0:0:0:1): one is enough.
         self.trusted
             .sort_by(|a, b| (&a.network, &a.location).cmp(&(&b.network, &b.location)));
-        self.trusted.dedup();
+        self.trusted
+            .dedup_by(|a, b| a.network == b.network && a.setting == b.setting && a.mta == b.mta);
     }
 
     /// Whether a client at `ip` may relay without authentication: the configuration trusts it.

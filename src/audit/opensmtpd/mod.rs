@@ -6,6 +6,8 @@
 //! `from mail-from` and `helo` hold for whoever writes that sender or HELO, `tls` for whoever
 //! starts TLS; `auth` never holds for a stranger. A match nobody's envelope fits is refused.
 
+mod filters;
+
 use std::net::IpAddr;
 use std::path::Path;
 
@@ -55,6 +57,7 @@ pub fn audit(
     let mut tables: Vec<(String, Table)> = Vec::new();
     let mut actions: Vec<(String, String)> = Vec::new();
     let mut listeners: Vec<&Statement> = Vec::new();
+    let mut filter_statements: Vec<&Statement> = Vec::new();
     for st in &statements {
         let w = &st.words;
         match w.first().map(String::as_str) {
@@ -75,6 +78,7 @@ pub fn audit(
                 actions.push((name.trim_matches('"').to_string(), method.clone()));
             }
             Some("listen") => listeners.push(st),
+            Some("filter") => filter_statements.push(st),
             _ => {}
         }
     }
@@ -87,6 +91,11 @@ pub fn audit(
                 || iface.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
         });
     let table = |name: &str| tables.iter().find(|(n, _)| n == name).map(|(_, t)| t);
+    let defs: Vec<(String, filters::Def)> = filter_statements
+        .iter()
+        .filter_map(|st| filters::define(st, &table))
+        .collect();
+    let stops = stranger_stops(&listeners, &defs);
     let mut decided = false;
     for st in statements.iter().filter(|s| s.words[0] == "match") {
         let m = parse_match(st)?;
@@ -146,6 +155,13 @@ pub fn audit(
             }
             continue;
         }
+        if let Some(why) = &stops {
+            report.notes.push(format!(
+                "{}: `{}` would relay for a stranger, but {why}",
+                st.at, st.text
+            ));
+            continue;
+        }
         let tls = if needs_tls {
             " once it has started TLS"
         } else {
@@ -172,6 +188,38 @@ pub fn audit(
         ));
     }
     Ok(())
+}
+
+/// Why no stranger reaches the `match` rules, if none does: no listener on the network, or
+/// every one demands AUTH or has a filter that refuses or defers every stranger first.
+fn stranger_stops(listeners: &[&Statement], defs: &[(String, filters::Def)]) -> Option<String> {
+    let network: Vec<&&Statement> = listeners
+        .iter()
+        .filter(|l| l.words.get(2).is_none_or(|i| i != "socket"))
+        .collect();
+    if network.is_empty() {
+        return Some(
+            "there is no `listen on` an address: smtpd takes mail only from its local socket"
+                .into(),
+        );
+    }
+    let mut why = Vec::new();
+    for l in network {
+        if l.words.iter().any(|w| w == "auth") {
+            why.push(format!("{} demands AUTH (`auth`)", l.at));
+        } else if let Some((at, reply)) = filters::stopping(l, defs) {
+            why.push(format!(
+                "{} has a filter ({at}) answering every stranger {reply:?}",
+                l.at
+            ));
+        } else {
+            return None;
+        }
+    }
+    Some(format!(
+        "every listener stops strangers first: {}",
+        why.join("; ")
+    ))
 }
 
 fn bad(st: &Statement, message: &str) -> InputError {

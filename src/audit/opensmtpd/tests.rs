@@ -19,7 +19,9 @@ fn audit(file: &str) -> AuditReport {
 #[test]
 fn smtpd_conf_fixtures() {
     use FindingId::*;
-    let table: [Case; 6] = [
+    let table: [Case; 7] = [
+        // A filter defers every stranger before the relay rule.
+        ("deferring.conf", &[], &[]),
         // Debian's: relays for local clients only, listens on localhost.
         ("debian-smtpd.conf", &[], &["127.0.0.0/8", "::1/128"]),
         (
@@ -53,6 +55,15 @@ fn smtpd_conf_fixtures() {
         f.finding.remediation
     );
     assert!(f.finding.evidence[0].ends_with("match from any for any action \"outbound\""));
+    let deferring = audit("deferring.conf");
+    assert!(
+        deferring
+            .notes
+            .iter()
+            .any(|n| n.contains("451 4.7.1 Try again later")),
+        "{:?}",
+        deferring.notes
+    );
     let forged = audit("wide-networks.conf");
     assert!(forged.findings[0].finding.detail.contains("mail-from"));
 }
@@ -81,9 +92,54 @@ fn match_options_table() {
         ("match from any for domain \"*\" action \"r\"", true),
         ("match from any for any action \"local\"", false),
         ("m = \"any\"\nmatch from $m for any action \"r\"", true),
+        // What stands before the rules: a listener demanding AUTH, filters.
+        (
+            "listen on 0.0.0.0 auth\nmatch from any for any action \"r\"",
+            false,
+        ),
+        (
+            "listen on 0.0.0.0 auth-optional\nmatch from any for any action \"r\"",
+            true,
+        ),
+        (
+            "listen on socket\nmatch from any for any action \"r\"",
+            false,
+        ),
+        (
+            "filter \"f\" phase rcpt-to match !src 192.0.2.1 reject \"550 no\"\n\
+             listen on 0.0.0.0 filter \"f\"\nmatch from any for any action \"r\"",
+            false,
+        ),
+        // Not attached to the listener: no effect.
+        (
+            "filter \"f\" phase rcpt-to match !src 192.0.2.1 reject \"550 no\"\n\
+             listen on 0.0.0.0\nmatch from any for any action \"r\"",
+            true,
+        ),
+        // Whether a stranger has a PTR record is its own affair.
+        (
+            "filter \"f\" phase connect match !rdns disconnect \"550 no\"\n\
+             listen on 0.0.0.0 filter \"f\"\nmatch from any for any action \"r\"",
+            true,
+        ),
+        (
+            "filter \"f\" phase mail-from match !auth reject \"451 later\"\n\
+             filter \"c\" chain { \"f\" }\nlisten on 0.0.0.0 filter \"c\"\n\
+             match from any for any action \"r\"",
+            false,
+        ),
+        // Two listeners, one without the filter: the stranger uses that one.
+        (
+            "filter \"f\" phase rcpt-to match !src 192.0.2.1 reject \"550 no\"\n\
+             listen on 0.0.0.0 filter \"f\"\nlisten on :: port 587\n\
+             match from any for any action \"r\"",
+            true,
+        ),
     ];
     for (rules, open) in table {
-        let text = format!("action \"r\" relay\naction \"local\" mbox\n{rules}\n");
+        let listens = rules.contains("listen on");
+        let listen = if listens { "" } else { "listen on 0.0.0.0\n" };
+        let text = format!("action \"r\" relay\naction \"local\" mbox\n{listen}{rules}\n");
         let r = run(&[Source::new("smtpd.conf", text)], MtaChoice::Auto, &|_| {
             None
         })
