@@ -94,7 +94,9 @@ pub fn compile(mc: &Source) -> Compiled {
     }
 }
 
-/// Runs m4 over the .mc. An .mc that includes cf.m4 itself (Debian's) gets this directory's.
+/// Runs m4 over the .mc. An .mc that includes cf.m4 itself (Debian's) gets this directory's;
+/// one using Debian's OSTYPE or DOMAIN gets Debian's autoconf.m4 first, as Debian's
+/// sendmailconfig does (those include it from /usr/share/sendmail, absent elsewhere).
 fn run_m4(m4: &Path, dir: &Path, mc: &str) -> std::io::Result<(String, String)> {
     let cf_m4 = dir.join("m4/cf.m4");
     let includes_cf = mc.contains("m4/cf.m4'");
@@ -107,6 +109,12 @@ fn run_m4(m4: &Path, dir: &Path, mc: &str) -> std::io::Result<(String, String)> 
     cmd.arg(format!("-D_CF_DIR_={}/", dir.display()));
     if !includes_cf {
         cmd.arg(&cf_m4);
+    }
+    let autoconf = dir.join("debian/autoconf.m4");
+    if (mc.contains("OSTYPE(`debian')") || mc.contains("DOMAIN(`debian-mta')"))
+        && autoconf.is_file()
+    {
+        cmd.arg(&autoconf);
     }
     let mut child = cmd
         .arg("-")
