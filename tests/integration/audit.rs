@@ -650,3 +650,25 @@ fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
         );
     }
 }
+
+#[test]
+fn a_named_file_that_is_not_a_regular_file_is_noted_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("exim.conf");
+    std::fs::write(
+        &conf,
+        "acl_smtp_rcpt = a\n.include /dev/zero\nbegin acl\na:\n  accept hosts = *\n",
+    )
+    .unwrap();
+    let out = run(
+        &["audit-config", "--mta", "exim", conf.to_str().unwrap()],
+        LIMIT,
+    );
+    let table = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{table}{}", stderr(&out));
+    assert!(
+        table.contains(".include /dev/zero: cannot read it"),
+        "{table}"
+    );
+    assert!(table.contains("critical  open-relay"), "{table}");
+}
