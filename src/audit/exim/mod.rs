@@ -516,6 +516,7 @@ impl Out<'_> {
             Some(_) => self.setting(at),
             None => match id {
                 FindingId::BannerVersion => "smtp_banner".to_string(),
+                FindingId::NoRateLimits => "ratelimit".to_string(),
                 _ => "acl".to_string(),
             },
         };

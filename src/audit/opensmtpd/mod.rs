@@ -287,21 +287,7 @@ fn parse_match(st: &Statement) -> Result<Match, InputError> {
                     i += 1;
                 }
                 // `auth` and `rdns` may stand alone.
-                let next_is_option = |v: &String| {
-                    matches!(
-                        v.as_str(),
-                        "!" | "from"
-                            | "for"
-                            | "action"
-                            | "reject"
-                            | "auth"
-                            | "tls"
-                            | "helo"
-                            | "mail-from"
-                            | "rcpt-to"
-                            | "tag"
-                    )
-                };
+                let next_is_option = |v: &String| OPTION_WORDS.contains(&v.as_str());
                 if takes_value && w.get(i).is_some_and(|v| !next_is_option(v)) {
                     value = w.get(i).cloned();
                     i += 1;
@@ -364,15 +350,25 @@ fn parse_match(st: &Statement) -> Result<Match, InputError> {
     })
 }
 
+/// Whether the next word is an option's value (`auth <users>`) rather than the next option.
 fn is_value(w: Option<&String>) -> bool {
-    w.is_some_and(|v| {
-        v.starts_with('<')
-            || v.starts_with('"')
-            || !v
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c == '-' || c == '!')
-    })
+    w.is_some_and(|v| !OPTION_WORDS.contains(&v.as_str()))
 }
+
+/// The words that start a match option (or end the options): never an option's value.
+const OPTION_WORDS: [&str; 11] = [
+    "!",
+    "from",
+    "for",
+    "action",
+    "reject",
+    "auth",
+    "tls",
+    "helo",
+    "mail-from",
+    "rcpt-to",
+    "tag",
+];
 
 /// Judges one option for the stranger; records the networks a `from src` names.
 fn judge<'t>(
@@ -442,9 +438,8 @@ fn judge<'t>(
                 Val::Never
             }
         }
-        ("from", "rdns") | ("from", "src") | ("for", _) | ("auth", _) | ("rcpt-to", _) => {
-            Val::Never
-        }
+        // `from rdns NAME`, `from src` of named networks (or a regex), `for local`, `for
+        // domain` of named domains, `for rcpt-to`, `auth`, `rcpt-to`: none is the stranger's.
         _ => Val::Never,
     };
     if opt.negated {

@@ -205,7 +205,7 @@ trait Places {
     fn cf_line(&self, n: usize) -> Location;
     /// The text of the line at `at`.
     fn quote(&self, at: &Location) -> Option<String>;
-    /// The file files named by the configuration are looked for beside.
+    /// The file beside which the files the configuration names are looked for.
     fn home(&self) -> &str;
 }
 
