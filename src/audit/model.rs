@@ -141,6 +141,14 @@ impl Trusted {
         }
     }
 
+    /// Every address, IPv4 and IPv6: whom an open relay trusts.
+    pub fn everyone(at: &Location, setting: &str, mta: Mta) -> [Trusted; 2] {
+        [
+            Trusted::new(IpAddr::from([0u8; 4]), 0, at, setting, mta),
+            Trusted::new(IpAddr::from([0u16; 8]), 0, at, setting, mta),
+        ]
+    }
+
     /// Whether `ip` lies in this network.
     pub fn covers(&self, ip: IpAddr) -> bool {
         self.network

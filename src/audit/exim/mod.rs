@@ -347,8 +347,12 @@ impl Config {
             return;
         };
         for b in &w.because {
-            if let Some((addr, len)) = parse_network(&b.item) {
-                let setting = out.setting(&b.at);
+            let setting = out.setting(&b.at);
+            if b.item == "*" {
+                out.report
+                    .trusted
+                    .extend(Trusted::everyone(&b.at, &setting, Mta::Exim));
+            } else if let Some((addr, len)) = parse_network(&b.item) {
                 out.report
                     .trusted
                     .push(Trusted::new(addr, len, &b.at, &setting, Mta::Exim));

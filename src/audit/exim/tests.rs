@@ -194,3 +194,26 @@ fn bad_exim_input_names_the_line() {
         "exim.conf:5: \"what is this\": expected `condition = value`"
     );
 }
+
+#[test]
+fn a_star_in_relay_from_hosts_trusts_every_address() {
+    let text = "hostlist relay_from_hosts = *\nacl_smtp_rcpt = rcpt\nbegin acl\nrcpt:\n  accept hosts = +relay_from_hosts\n";
+    let r = run(&[Source::new("exim.conf", text)], MtaChoice::Auto, &|_| {
+        None
+    })
+    .unwrap();
+    let nets: Vec<(&str, &str)> = r
+        .trusted
+        .iter()
+        .map(|t| (t.network.as_str(), t.setting.as_str()))
+        .collect();
+    assert_eq!(
+        nets,
+        [
+            ("0.0.0.0/0", "hostlist relay_from_hosts"),
+            ("::/0", "hostlist relay_from_hosts")
+        ]
+    );
+    assert!(r.trusts("127.0.0.1".parse().unwrap()));
+    assert_eq!(r.findings[0].location, "exim.conf:1");
+}

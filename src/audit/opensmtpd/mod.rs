@@ -112,11 +112,13 @@ pub fn audit(
             None => false,
         };
         let mut vals = Vec::new();
+        let mut from_everyone = false;
         let mut needs_tls = false;
         let mut trusted: Vec<(IpAddr, u8, Location)> = Vec::new();
         for opt in &m.options {
             let v = judge(opt, st, &table, &mut trusted, report, relays);
             needs_tls |= opt.name == "tls" && !opt.negated;
+            from_everyone |= opt.name == "from" && v == Val::Always;
             vals.push(v);
         }
         if relays {
@@ -177,6 +179,10 @@ pub fn audit(
                 " (smtpd listens only on loopback or the local socket: only this host's \
                  processes reach it)",
             );
+        }
+        if from_everyone {
+            let everyone = Trusted::everyone(&st.at, "match from", Mta::OpenSmtpd);
+            report.trusted.extend(everyone);
         }
         report.findings.push(AuditFinding::new(
             &st.at,

@@ -27,7 +27,7 @@ fn smtpd_conf_fixtures() {
         (
             "open-relay.conf",
             &[(OpenRelay, "opensmtpd/open-relay.conf:11")],
-            &[],
+            &["0.0.0.0/0", "::/0"],
         ),
         ("closed.conf", &[], &["192.0.2.0/24"]),
         ("auth-required.conf", &[], &["127.0.0.0/8", "::1/128"]),
