@@ -430,7 +430,7 @@ fn sendmail_mc_files_are_compiled_with_m4_and_judged_by_their_rules() {
             &["sendmail/open-relay.mc"],
             "auto",
             Some("open-relay.mc:9"),
-            &[],
+            &["0.0.0.0/0", "::/0"],
             1,
         ),
         case(

@@ -316,6 +316,10 @@ fn rules(
                 format!("{why} (compiled: its rule is at {})", places.cf_line(*n)),
             ),
         };
+        if *rule == Rule::Promiscuous {
+            let everyone = Trusted::everyone(&at, &setting, Mta::Sendmail);
+            report.trusted.extend(everyone);
+        }
         add(report, &at, &setting, *id, detail);
     }
     for (literal, n) in &facts.relay_ok_addresses {
