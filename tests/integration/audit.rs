@@ -1,4 +1,4 @@
-//! `relayscan audit-config`: the binary on configuration fixtures (Postfix, Exim, OpenSMTPD, Sendmail: tables, reports, exit codes, stdin, bad input), on Debian's own Exim template and Sendmail .mc files compiled by m4 with sendmail-cf, and on the real-MTA test bed's Postfix instances, where the audit and a live probe must agree.
+//! `relayscan audit-config`: the binary on configuration fixtures (Postfix, Exim, OpenSMTPD, Sendmail: tables, reports, exit codes, stdin, bad input), on Debian's own Exim template and Sendmail .mc files compiled by m4 with sendmail-cf, and on the real-MTA test bed's Postfix instances, where the audit and a live probe must agree (by the rule mtas.rs applies to Exim, OpenSMTPD and Sendmail too).
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
@@ -172,7 +172,10 @@ fn sendmail_fixtures_get_their_findings_locations_and_exit_codes() {
 
 /// Runs audit-config on `files` (fixture paths or absolute paths) plus `extra` arguments,
 /// writing the JSON report; returns the exit code, the table and the JSON document.
-fn audit_json(files: &[String], extra: &[&str]) -> (Option<i32>, String, serde_json::Value) {
+pub(crate) fn audit_json(
+    files: &[String],
+    extra: &[&str],
+) -> (Option<i32>, String, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("audit");
     let mut args = vec!["audit-config".to_string()];
@@ -187,7 +190,7 @@ fn audit_json(files: &[String], extra: &[&str]) -> (Option<i32>, String, serde_j
 }
 
 /// (id, location) of every finding of an audit's JSON document, and its trusted networks.
-fn findings_of(doc: &serde_json::Value) -> (Vec<(String, String)>, Vec<String>) {
+pub(crate) fn findings_of(doc: &serde_json::Value) -> (Vec<(String, String)>, Vec<String>) {
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
     let found = doc["findings"]
         .as_array()
@@ -622,6 +625,42 @@ fn trusted(mynetworks: &str, ip: IpAddr) -> bool {
         .any(|n| n.contains(ip))
 }
 
+/// A client no test configuration trusts unless it trusts every address.
+const STRANGER: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 1));
+
+/// Issue 19's rule for an audit and a probe of one server, which see it from two places: the
+/// audit judges for a stranger, the probe comes from `sources`. Where the configuration
+/// trusts a source (`trusts`), the probe is trusted and relays, a vantage point (and a
+/// configuration that trusts the stranger too is the audit's open relay); elsewhere the
+/// audit's open-relay and the probe's go together. Returns whether a source is trusted.
+pub(crate) fn assert_audit_and_probe_agree(
+    server: &str,
+    audit_open: bool,
+    trusts: &dyn Fn(IpAddr) -> bool,
+    sources: &[IpAddr],
+    record: &relayscan::report::ScanRecord,
+) -> bool {
+    let probe_open = record.verdict == Some(Verdict::OpenRelay);
+    let inside = sources.iter().any(|ip| trusts(*ip));
+    if inside {
+        assert!(
+            probe_open,
+            "{server}: a trusted client must relay: {:?} {:?}",
+            record.verdict, record.reason
+        );
+        if trusts(STRANGER) {
+            assert!(audit_open, "{server}: the configuration trusts {STRANGER}");
+        }
+    } else {
+        assert_eq!(
+            audit_open, probe_open,
+            "{server}: audit open={audit_open}, probe {:?}: {:?}",
+            record.verdict, record.reason
+        );
+    }
+    inside
+}
+
 #[test]
 fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
     let Some(bed) = test_bed() else {
@@ -636,48 +675,20 @@ fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
         let (main, master) = (folder.join("main.cf"), folder.join("master.cf"));
         std::fs::write(&main, &s.main_cf).unwrap();
         std::fs::write(&master, &s.master_cf).unwrap();
-        let report = folder.join("audit");
-        let out = run(
-            &[
-                "audit-config",
-                main.to_str().unwrap(),
-                master.to_str().unwrap(),
-                "-q",
-                "-o",
-                report.to_str().unwrap(),
-                "--format",
-                "json",
-            ],
-            LIMIT,
-        );
+        let files = [main, master].map(|f| f.display().to_string());
+        let (code, table, report) = audit_json(&files, &[]);
         let policy = &s.policy;
-        assert_eq!(out.status.code(), Some(0), "{policy}: {}", stderr(&out));
-        let audit_open = read_json(&report.with_extension("json"))["verdict"] == "open-relay";
+        assert_eq!(code, Some(0), "{policy}: {table}");
+        let audit_open = report["verdict"] == "open-relay";
         let record = &s.record;
-        let probe_open = record.verdict == Some(Verdict::OpenRelay);
-        // The audit judges for a stranger; the probe runs from loopback. Where loopback is in
-        // mynetworks the probe is trusted and relays: a vantage point, not a disagreement.
-        let inside = [IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(s.addr)]
-            .into_iter()
-            .any(|ip| trusted(&s.mynetworks, ip));
-        if inside {
-            assert!(
-                probe_open,
-                "{policy}: a trusted client must relay: {:?}",
-                record.reason
-            );
-            // A mynetworks that trusts a stranger too (0.0.0.0/0) is the audit's open relay.
-            let stranger = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
-            if trusted(&s.mynetworks, stranger) {
-                assert!(audit_open, "{policy}: mynetworks trusts {stranger}");
-            }
-        } else {
-            assert_eq!(
-                audit_open, probe_open,
-                "{policy}: audit open={audit_open}, probe {:?}: {:?}",
-                record.verdict, record.reason
-            );
-        }
+        // Trust as Postfix itself has it: its effective mynetworks (`postconf -x`).
+        let inside = assert_audit_and_probe_agree(
+            policy,
+            audit_open,
+            &|ip| trusted(&s.mynetworks, ip),
+            &[IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(s.addr)],
+            record,
+        );
         eprintln!(
             "{policy}: audit open-relay={audit_open}, probe {:?}, scanner trusted={inside}",
             record.verdict
