@@ -410,6 +410,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn read_near_tries_the_path_then_beside_and_stops_at_a_refusal() {
+        // conf/ holds t (found), r (refused); /etc/x/r is refused, /etc/x/t missing.
+        let read = |p: &Path| match p.to_str().unwrap_or("") {
+            "conf/t" => Ok(Some("beside".to_string())),
+            "conf/sub/t" => Ok(Some("relative".to_string())),
+            "conf/r" | "/etc/x/r" => Err(format!("{}: refused", p.display())),
+            _ => Ok(None),
+        };
+        let found = |path: &str| read_near(&read, path, "conf/main.cf");
+        // (path named, what is read: Ok(Some((name, text))), Ok(None), or Err(message)).
+        type Read = Result<Option<(&'static str, &'static str)>, &'static str>;
+        let table: [(&str, Read); 6] = [
+            ("sub/t", Ok(Some(("conf/sub/t", "relative")))),
+            ("/etc/x/t", Ok(Some(("conf/t", "beside")))),
+            ("/etc/x/missing", Ok(None)),
+            ("missing", Ok(None)),
+            // Refused where it says: the file beside it is not looked for.
+            ("/etc/x/r", Err("/etc/x/r: refused")),
+            ("/etc/y/r", Err("conf/r: refused")),
+        ];
+        for (path, want) in table {
+            let want = want
+                .map(|o| o.map(|(n, t)| (n.to_string(), t.to_string())))
+                .map_err(str::to_string);
+            assert_eq!(found(path), want, "{path}");
+        }
+    }
+
+    #[test]
     fn classify_table() {
         use Kind::*;
         use MtaChoice::*;
