@@ -43,7 +43,8 @@ pub enum Commands {
     /// Compare two scans: new open relays, fixed ones, changed verdicts and findings.
     #[command(after_help = crate::exit::HELP)]
     Diff(DiffArgs),
-    /// Audit Postfix or Sendmail configuration files for relay misconfigurations (no traffic).
+    /// Audit Postfix, Exim, OpenSMTPD or Sendmail configuration files for relay
+    /// misconfigurations (no traffic).
     #[command(after_help = crate::exit::HELP)]
     AuditConfig(AuditArgs),
 }
@@ -350,11 +351,14 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Configuration files: Postfix main.cf, master.cf or `postconf -n` output; Sendmail
-    /// .mc, .cf or access source. `-` reads stdin.
+    /// Configuration files: Postfix main.cf, master.cf or `postconf -n` output; an Exim
+    /// configure file and/or Debian's update-exim4.conf.conf; OpenSMTPD smtpd.conf; Sendmail
+    /// .mc (compiled with m4 and sendmail-cf when both are installed), .cf or access source.
+    /// `-` reads stdin.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
-    /// Which MTA the files belong to: postfix, sendmail, or auto (by name, else content).
+    /// Which MTA the files belong to: postfix, exim, opensmtpd, sendmail, or auto (by name,
+    /// else content).
     #[arg(long, value_enum, default_value = "auto")]
     pub mta: crate::audit::MtaChoice,
     /// Also write the findings to PREFIX.csv, PREFIX.json, PREFIX.html.

@@ -86,8 +86,21 @@ pub fn page(report: &AuditReport, generated_at: &str) -> String {
         );
     }
     out.push_str("</tbody>\n</table>\n");
+    if !report.trusted.is_empty() {
+        out.push_str("<h2>Trusted to relay without authentication</h2>\n<ul>\n");
+        for t in &report.trusted {
+            let _ = writeln!(
+                out,
+                "<li><code>{}</code>: {} (<code>{}</code>)</li>",
+                esc(&t.network),
+                esc(&t.setting),
+                esc(&t.location)
+            );
+        }
+        out.push_str("</ul>\n");
+    }
     if !report.notes.is_empty() {
-        out.push_str("<h2>Not checked</h2>\n<ul>\n");
+        out.push_str("<h2>Notes: what was assumed or not checked</h2>\n<ul>\n");
         for n in &report.notes {
             let _ = writeln!(out, "<li>{}</li>", esc(n));
         }

@@ -1,6 +1,7 @@
 //! The audit's data: an input file, where a setting lives (file:line), a finding tied to it, and the whole report.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use serde::Serialize;
 
@@ -120,6 +121,45 @@ pub struct AuditReport {
     pub findings: Vec<AuditFinding>,
     /// What the audit could not check (an unreadable map, a table type it cannot read).
     pub notes: Vec<String>,
+    /// The networks the configuration lets relay without authentication, whatever their
+    /// width: a probe from inside one is trusted, so its "open relay" is a vantage point.
+    pub trusted: Vec<Trusted>,
+}
+
+/// One network a configuration trusts to relay, and the setting that says so.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Trusted {
+    /// `192.0.2.0/24`, `127.0.0.1/32`, `::1/128`, or `0.0.0.0/0` for everyone.
+    pub network: String,
+    pub location: String,
+    pub setting: String,
+    pub mta: Mta,
+}
+
+impl Trusted {
+    pub fn new(addr: IpAddr, len: u8, at: &Location, setting: &str, mta: Mta) -> Trusted {
+        Trusted {
+            network: format!("{addr}/{len}"),
+            location: at.to_string(),
+            setting: setting.to_string(),
+            mta,
+        }
+    }
+
+    /// Every address, IPv4 and IPv6: whom an open relay trusts.
+    pub fn everyone(at: &Location, setting: &str, mta: Mta) -> [Trusted; 2] {
+        [
+            Trusted::new(IpAddr::from([0u8; 4]), 0, at, setting, mta),
+            Trusted::new(IpAddr::from([0u16; 8]), 0, at, setting, mta),
+        ]
+    }
+
+    /// Whether `ip` lies in this network.
+    pub fn covers(&self, ip: IpAddr) -> bool {
+        self.network
+            .parse::<ipnetwork::IpNetwork>()
+            .is_ok_and(|n| n.contains(ip))
+    }
 }
 
 /// How one input was read.
@@ -154,6 +194,16 @@ impl AuditReport {
         });
         self.notes.sort();
         self.notes.dedup();
+        // Sendmail's Relay_ok names ::1 twice (IPv6:::1, IPv6:0:0:0:0:0:0:0:1): one is enough.
+        self.trusted
+            .sort_by(|a, b| (&a.network, &a.location).cmp(&(&b.network, &b.location)));
+        self.trusted
+            .dedup_by(|a, b| a.network == b.network && a.setting == b.setting && a.mta == b.mta);
+    }
+
+    /// Whether a client at `ip` may relay without authentication: the configuration trusts it.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
+        self.trusted.iter().any(|t| t.covers(ip))
     }
 
     /// The audit's conclusion in a scan's terms: `OpenRelay` when some setting lets anyone

@@ -39,7 +39,8 @@ pub fn csv_row(f: &AuditFinding) -> [String; 11] {
     ]
 }
 
-/// The JSON document: the inputs, counts, the conclusion, the findings and the notes.
+/// The JSON document: the inputs, counts, the conclusion, the findings, the networks trusted
+/// to relay, and the notes.
 pub fn json(report: &AuditReport, command_line: &[String]) -> serde_json::Value {
     serde_json::json!({
         "schema_version": AUDIT_SCHEMA_VERSION,
@@ -49,6 +50,7 @@ pub fn json(report: &AuditReport, command_line: &[String]) -> serde_json::Value 
         "verdict": report.verdict(),
         "counts": report.counts(),
         "findings": report.findings,
+        "trusted": report.trusted,
         "notes": report.notes,
     })
 }
@@ -90,6 +92,15 @@ pub fn render_table(report: &AuditReport) -> String {
                 sanitize::terminal(&f.finding.detail),
             );
         }
+    }
+    for t in &report.trusted {
+        let _ = writeln!(
+            out,
+            "trusted to relay: {} ({}, {})",
+            t.network,
+            sanitize::terminal(&t.setting),
+            sanitize::terminal(&t.location)
+        );
     }
     for note in &report.notes {
         let _ = writeln!(out, "note: {}", sanitize::terminal(note));

@@ -1,11 +1,12 @@
-//! `relayscan audit-config [--mta postfix|sendmail|auto] PATH...`: read configuration files (or `-` for stdin), print the findings, write CSV/JSON/HTML, apply `--fail-on`.
+//! `relayscan audit-config [--mta postfix|exim|opensmtpd|sendmail|auto] PATH...`: read configuration files (or `-` for stdin), print the findings, write CSV/JSON/HTML, apply `--fail-on`.
 
 use std::io::Write;
 use std::path::Path;
 
 use super::AppError;
 use crate::audit::output::{AUDIT_COLUMNS, csv_row, json, render_table};
-use crate::audit::{AuditReport, Source, html, run as audit};
+use crate::audit::sendmail::compile::compile;
+use crate::audit::{AuditReport, Env, Source, html, run_in as audit};
 use crate::cli::AuditArgs;
 use crate::config::output::formats_within;
 use crate::exit;
@@ -32,14 +33,18 @@ pub fn run(args: AuditArgs, argv: Vec<String>) -> Result<i32, AppError> {
         None => None,
     };
     let sources = read_inputs(&args.paths)?;
-    // A table that is missing or unreadable is noted; one refused as input (a device, a
-    // file over the cap) is an error at the setting that names it.
-    let read_table = |p: &Path| match read_text(p, MAX_INPUT_FILE_BYTES) {
+    // A named file that is missing or unreadable is noted; one refused as input (a device,
+    // a file over the cap) is an error at the line that names it.
+    let read_named = |p: &Path| match read_text(p, MAX_INPUT_FILE_BYTES) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.is_refused() => Err(e.to_string()),
         Err(_) => Ok(None),
     };
-    let report = audit(&sources, args.mta, &read_table).map_err(AppError::Usage)?;
+    let env = Env {
+        read: &read_named,
+        compile_mc: &compile,
+    };
+    let report = audit(&sources, args.mta, &env).map_err(AppError::Usage)?;
     if !args.quiet {
         super::print_out(&render_table(&report));
     }

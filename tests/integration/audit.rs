@@ -1,4 +1,4 @@
-//! `relayscan audit-config`: the binary on configuration fixtures (tables, reports, exit codes, stdin, bad input), and on the real-MTA test bed's Postfix instances, where the audit and a live probe must agree.
+//! `relayscan audit-config`: the binary on configuration fixtures (Postfix, Exim, OpenSMTPD, Sendmail: tables, reports, exit codes, stdin, bad input), on Debian's own Exim template and Sendmail .mc files compiled by m4 with sendmail-cf, and on the real-MTA test bed's Postfix instances, where the audit and a live probe must agree (by the rule mtas.rs applies to Exim, OpenSMTPD and Sendmail too).
 
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
@@ -9,6 +9,7 @@ use std::time::Duration;
 use relayscan::assess::Verdict;
 
 use crate::postfix::test_bed;
+use crate::support::skip::{self, Need};
 use crate::support::{read_csv, read_json, relayscan, run, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -169,6 +170,361 @@ fn sendmail_fixtures_get_their_findings_locations_and_exit_codes() {
     }
 }
 
+/// Runs audit-config on `files` (fixture paths or absolute paths) plus `extra` arguments,
+/// writing the JSON report; returns the exit code, the table and the JSON document.
+pub(crate) fn audit_json(
+    files: &[String],
+    extra: &[&str],
+) -> (Option<i32>, String, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("audit");
+    let mut args = vec!["audit-config".to_string()];
+    args.extend(files.iter().cloned());
+    args.extend(extra.iter().map(|a| a.to_string()));
+    args.extend(["-o".into(), prefix.display().to_string()]);
+    args.extend(["--format".into(), "json".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&args, LIMIT);
+    let doc = read_json(&prefix.with_extension("json"));
+    (out.status.code(), stdout(&out), doc)
+}
+
+/// (id, location) of every finding of an audit's JSON document, and its trusted networks.
+pub(crate) fn findings_of(doc: &serde_json::Value) -> (Vec<(String, String)>, Vec<String>) {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let found = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (text(&f["finding"]["id"]), text(&f["location"])))
+        .collect();
+    let trusted = doc["trusted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| text(&t["network"]))
+        .collect();
+    (found, trusted)
+}
+
+/// One audit of fixtures through the binary, with `--fail-on open-relay`.
+struct Case {
+    files: &'static [&'static str],
+    /// `--mta`.
+    mta: &'static str,
+    /// Where an open-relay finding is (the end of its location), or none when there is none.
+    open_at: Option<&'static str>,
+    /// Networks the report must list as trusted.
+    trusts: &'static [&'static str],
+    code: i32,
+}
+
+const fn case(
+    files: &'static [&'static str],
+    mta: &'static str,
+    open_at: Option<&'static str>,
+    trusts: &'static [&'static str],
+    code: i32,
+) -> Case {
+    Case {
+        files,
+        mta,
+        open_at,
+        trusts,
+        code,
+    }
+}
+
+/// Runs `c` and checks its exit code, open-relay location and trusted networks; the JSON.
+fn assert_audit(c: &Case) -> serde_json::Value {
+    let files: Vec<String> = c.files.iter().map(|f| fixture(f)).collect();
+    let args = ["--mta", c.mta, "--fail-on", "open-relay"];
+    let (got, table, doc) = audit_json(&files, &args);
+    assert_eq!(got, Some(c.code), "{:?}: {table}", c.files);
+    let (found, trusted) = findings_of(&doc);
+    let open: Vec<&String> = found
+        .iter()
+        .filter(|(id, _)| id == "open-relay")
+        .map(|(_, at)| at)
+        .collect();
+    match c.open_at {
+        Some(at) => assert!(
+            open.iter().any(|o| o.ends_with(at)),
+            "{:?}: open-relay at {open:?}, want {at}: {table}",
+            c.files
+        ),
+        None => assert!(open.is_empty(), "{:?}: {table}", c.files),
+    }
+    for net in c.trusts {
+        assert!(
+            trusted.iter().any(|t| t == net),
+            "{:?}: {net} not in {trusted:?}",
+            c.files
+        );
+    }
+    doc
+}
+
+#[test]
+fn exim_and_opensmtpd_fixtures_get_their_findings_and_exit_codes() {
+    let table = [
+        case(&["exim/closed.conf"], "auto", None, &["192.0.2.0/24"], 0),
+        case(
+            &["exim/open-relay.conf"],
+            "exim",
+            Some("exim/open-relay.conf:4"),
+            &["0.0.0.0/0"],
+            1,
+        ),
+        case(
+            &["exim/accept-all.conf"],
+            "auto",
+            Some("exim/accept-all.conf:12"),
+            &[],
+            1,
+        ),
+        case(
+            &["exim/auth-required.conf"],
+            "auto",
+            None,
+            &["192.0.2.0/24"],
+            0,
+        ),
+        case(&["exim/deferring.conf"], "auto", None, &[], 0),
+        case(&["exim/starttls-required.conf"], "auto", None, &[], 0),
+        case(
+            &["exim/debian-open/update-exim4.conf.conf"],
+            "auto",
+            Some("update-exim4.conf.conf:12"),
+            &["0.0.0.0/0"],
+            1,
+        ),
+        case(
+            &["opensmtpd/open-relay.conf"],
+            "opensmtpd",
+            Some("opensmtpd/open-relay.conf:11"),
+            &[],
+            1,
+        ),
+        case(
+            &["opensmtpd/closed.conf"],
+            "auto",
+            None,
+            &["192.0.2.0/24"],
+            0,
+        ),
+        case(
+            &["opensmtpd/debian-smtpd.conf"],
+            "auto",
+            None,
+            &["127.0.0.0/8"],
+            0,
+        ),
+    ];
+    for c in &table {
+        let doc = assert_audit(c);
+        let want = if c.files[0].starts_with("exim/") {
+            "exim"
+        } else {
+            "opensmtpd"
+        };
+        assert_eq!(doc["files"][0]["mta"], want, "{:?}", c.files);
+        for f in doc["findings"].as_array().unwrap() {
+            assert_eq!(f["mta"], want, "{:?}", c.files);
+        }
+    }
+}
+
+#[test]
+fn exim_includes_are_read_beside_the_file_and_located_there() {
+    let (code, table, doc) = audit_json(&[fixture("exim/split/exim4.conf")], &[]);
+    assert_eq!(code, Some(0), "{table}");
+    let (found, trusted) = findings_of(&doc);
+    for (id, at) in [
+        ("trusted-networks-too-wide", "exim/split/macros.conf:2"),
+        ("relay-domains-too-broad", "exim/split/macros.conf:3"),
+        ("vrfy-enabled", "exim/split/exim4.conf:8"),
+    ] {
+        assert!(
+            found.iter().any(|(i, l)| i == id && l.ends_with(at)),
+            "{id} at {at}: {found:?}"
+        );
+    }
+    assert_eq!(trusted, ["192.0.2.0/24", "198.51.0.0/16"]);
+}
+
+/// Debian's exim4.conf.template as the exim4-config package ships it (unpacked by
+/// tests/mta/unpack-mtas.sh); `None` after saying SKIPPED when it is not there.
+fn debian_exim_template() -> Option<String> {
+    let root = std::env::var("RELAYSCAN_MTA_ROOT")
+        .unwrap_or_else(|_| "/var/cache/relayscan-mtas/root".into());
+    let path = format!("{root}/etc/exim4/exim4.conf.template");
+    if skip::unless(&[Need::File(&path)]) {
+        return None;
+    }
+    Some(path)
+}
+
+#[test]
+fn debians_exim_template_with_each_update_exim4_conf_conf() {
+    let Some(template) = debian_exim_template() else {
+        return;
+    };
+    // (folder, open relay?, the relay nets the template's relay_from_hosts trusts)
+    let table: [(&str, bool, &[&str]); 5] = [
+        ("debian-internet", false, &["127.0.0.1/32", "::1/128"]),
+        ("debian-open", true, &["0.0.0.0/0"]),
+        (
+            "debian-smarthost",
+            false,
+            &["127.0.0.1/32", "192.0.2.0/24", "2001:db8::/32", "::1/128"],
+        ),
+        ("debian-local", false, &["127.0.0.1/32", "::1/128"]),
+        ("debian-none", false, &[]),
+    ];
+    for (folder, open, nets) in table {
+        let ue4cc = fixture(&format!("exim/{folder}/update-exim4.conf.conf"));
+        let (_, table, doc) = audit_json(&[ue4cc, template.clone()], &[]);
+        assert_eq!(doc["verdict"] == "open-relay", open, "{folder}: {table}");
+        let (found, trusted) = findings_of(&doc);
+        assert_eq!(trusted, nets.to_vec(), "{folder}: {table}");
+        // The template's authenticators are clients (for a smarthost): never advertised.
+        assert!(
+            !found.iter().any(|(id, _)| id == "auth-before-tls"),
+            "{folder}: {table}"
+        );
+        let wide = found.iter().any(|(id, at)| {
+            id == "trusted-networks-too-wide" && at.ends_with("update-exim4.conf.conf:12")
+        });
+        assert_eq!(wide, folder == "debian-smarthost", "{folder}: {table}");
+        if open {
+            let f = &doc["findings"][0];
+            assert_eq!(f["setting"], "dc_relay_nets", "{table}");
+            assert_eq!(f["mta"], "exim");
+            let fix = f["finding"]["remediation"].as_str().unwrap();
+            assert!(fix.contains("relay_from_hosts"), "{fix}");
+        }
+    }
+}
+
+/// m4 and sendmail-cf's macros; false after saying SKIPPED when either is missing.
+fn sendmail_cf_available() -> bool {
+    let m4 = Need::Tool {
+        names: &["m4"],
+        install: "apt-get install m4, or tests/mta/unpack-mtas.sh",
+    };
+    if skip::unless(&[m4]) {
+        return false;
+    }
+    relayscan::audit::sendmail::compile::cf_dir().is_some()
+        || !skip::because(
+            "sendmail-cf's macros are not installed (tests/mta/unpack-mtas.sh, or \
+             RELAYSCAN_SENDMAIL_CF)",
+        )
+}
+
+#[test]
+fn sendmail_mc_files_are_compiled_with_m4_and_judged_by_their_rules() {
+    if !sendmail_cf_available() {
+        return;
+    }
+    let table = [
+        case(
+            &["sendmail/open-relay.mc"],
+            "auto",
+            Some("open-relay.mc:9"),
+            &["0.0.0.0/0", "::/0"],
+            1,
+        ),
+        case(
+            &["sendmail/closed.mc"],
+            "auto",
+            None,
+            &["127.0.0.1/32", "192.0.2.0/24", "::1/128"],
+            0,
+        ),
+        // Connect:127 RELAY: the whole loopback network, where the scanner runs in tests.
+        case(
+            &["sendmail/closed.mc", "sendmail/connect-127.access"],
+            "auto",
+            None,
+            &[
+                "127.0.0.0/8",
+                "127.0.0.1/32",
+                "192.0.2.0/24",
+                "192.0.2.10/32",
+                "::1/128",
+            ],
+            0,
+        ),
+        case(
+            &["sendmail/wide-trust.mc", "sendmail/access"],
+            "sendmail",
+            Some("access:18"),
+            &["198.51.0.0/16"],
+            1,
+        ),
+        case(
+            &["sendmail/debian-sendmail.mc"],
+            "auto",
+            None,
+            &["127.0.0.1/32", "::1/128"],
+            0,
+        ),
+    ];
+    for c in &table {
+        let doc = assert_audit(c);
+        let notes = doc["notes"].to_string();
+        assert!(
+            notes.contains("compiled with m4 with sendmail-cf"),
+            "{:?}: {notes}",
+            c.files
+        );
+    }
+    // The scanner's loopback address is trusted by Connect:127, not by the closed .mc alone.
+    let scanner: IpAddr = "127.0.170.1".parse().unwrap();
+    let covers = |files: &[&str]| {
+        let paths: Vec<String> = files.iter().map(|f| fixture(f)).collect();
+        let (_, _, doc) = audit_json(&paths, &[]);
+        findings_of(&doc).1.iter().any(|n| {
+            n.parse::<ipnetwork::IpNetwork>()
+                .is_ok_and(|net| net.contains(scanner))
+        })
+    };
+    assert!(covers(&[
+        "sendmail/closed.mc",
+        "sendmail/connect-127.access"
+    ]));
+    assert!(!covers(&["sendmail/closed.mc"]));
+}
+
+#[test]
+fn without_sendmail_cf_an_mc_is_read_by_its_calls_and_says_so() {
+    let (code, table, doc) = {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("audit");
+        let out = relayscan()
+            .args(["audit-config", &fixture("sendmail/open-relay.mc"), "-o"])
+            .arg(&prefix)
+            .args(["--format", "json"])
+            .env("RELAYSCAN_SENDMAIL_CF", dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            stdout(&out),
+            read_json(&prefix.with_extension("json")),
+        )
+    };
+    assert_eq!(code, Some(0), "{table}");
+    assert!(
+        doc["notes"].to_string().contains("not compiled"),
+        "{}",
+        doc["notes"]
+    );
+    assert_eq!(doc["verdict"], "open-relay", "{table}");
+}
+
 #[test]
 fn bad_input_is_named_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
@@ -269,6 +625,42 @@ fn trusted(mynetworks: &str, ip: IpAddr) -> bool {
         .any(|n| n.contains(ip))
 }
 
+/// A client no test configuration trusts unless it trusts every address.
+const STRANGER: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 1));
+
+/// Issue 19's rule for an audit and a probe of one server, which see it from two places: the
+/// audit judges for a stranger, the probe comes from `sources`. Where the configuration
+/// trusts a source (`trusts`), the probe is trusted and relays, a vantage point (and a
+/// configuration that trusts the stranger too is the audit's open relay); elsewhere the
+/// audit's open-relay and the probe's go together. Returns whether a source is trusted.
+pub(crate) fn assert_audit_and_probe_agree(
+    server: &str,
+    audit_open: bool,
+    trusts: &dyn Fn(IpAddr) -> bool,
+    sources: &[IpAddr],
+    record: &relayscan::report::ScanRecord,
+) -> bool {
+    let probe_open = record.verdict == Some(Verdict::OpenRelay);
+    let inside = sources.iter().any(|ip| trusts(*ip));
+    if inside {
+        assert!(
+            probe_open,
+            "{server}: a trusted client must relay: {:?} {:?}",
+            record.verdict, record.reason
+        );
+        if trusts(STRANGER) {
+            assert!(audit_open, "{server}: the configuration trusts {STRANGER}");
+        }
+    } else {
+        assert_eq!(
+            audit_open, probe_open,
+            "{server}: audit open={audit_open}, probe {:?}: {:?}",
+            record.verdict, record.reason
+        );
+    }
+    inside
+}
+
 #[test]
 fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
     let Some(bed) = test_bed() else {
@@ -283,48 +675,20 @@ fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
         let (main, master) = (folder.join("main.cf"), folder.join("master.cf"));
         std::fs::write(&main, &s.main_cf).unwrap();
         std::fs::write(&master, &s.master_cf).unwrap();
-        let report = folder.join("audit");
-        let out = run(
-            &[
-                "audit-config",
-                main.to_str().unwrap(),
-                master.to_str().unwrap(),
-                "-q",
-                "-o",
-                report.to_str().unwrap(),
-                "--format",
-                "json",
-            ],
-            LIMIT,
-        );
+        let files = [main, master].map(|f| f.display().to_string());
+        let (code, table, report) = audit_json(&files, &[]);
         let policy = &s.policy;
-        assert_eq!(out.status.code(), Some(0), "{policy}: {}", stderr(&out));
-        let audit_open = read_json(&report.with_extension("json"))["verdict"] == "open-relay";
+        assert_eq!(code, Some(0), "{policy}: {table}");
+        let audit_open = report["verdict"] == "open-relay";
         let record = &s.record;
-        let probe_open = record.verdict == Some(Verdict::OpenRelay);
-        // The audit judges for a stranger; the probe runs from loopback. Where loopback is in
-        // mynetworks the probe is trusted and relays: a vantage point, not a disagreement.
-        let inside = [IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(s.addr)]
-            .into_iter()
-            .any(|ip| trusted(&s.mynetworks, ip));
-        if inside {
-            assert!(
-                probe_open,
-                "{policy}: a trusted client must relay: {:?}",
-                record.reason
-            );
-            // A mynetworks that trusts a stranger too (0.0.0.0/0) is the audit's open relay.
-            let stranger = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
-            if trusted(&s.mynetworks, stranger) {
-                assert!(audit_open, "{policy}: mynetworks trusts {stranger}");
-            }
-        } else {
-            assert_eq!(
-                audit_open, probe_open,
-                "{policy}: audit open={audit_open}, probe {:?}: {:?}",
-                record.verdict, record.reason
-            );
-        }
+        // Trust as Postfix itself has it: its effective mynetworks (`postconf -x`).
+        let inside = assert_audit_and_probe_agree(
+            policy,
+            audit_open,
+            &|ip| trusted(&s.mynetworks, ip),
+            &[IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V4(s.addr)],
+            record,
+        );
         eprintln!(
             "{policy}: audit open-relay={audit_open}, probe {:?}, scanner trusted={inside}",
             record.verdict

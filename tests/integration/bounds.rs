@@ -88,6 +88,83 @@ fn a_table_that_is_a_device_is_an_error_at_the_setting_that_names_it() {
     );
 }
 
+#[test]
+fn a_file_an_exim_opensmtpd_or_sendmail_configuration_names_that_is_refused_is_an_error_at_that_line()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    // Sparse: 16 MiB and one byte that cost no disk.
+    let big = dir.path().join("big.conf");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(16 * 1024 * 1024 + 1)
+        .unwrap();
+    let big = big.display().to_string();
+    let device =
+        "/dev/zero: not a regular file (a character device): relayscan reads only regular files";
+    let over = format!("{big}: larger than 16 MiB (16777216 bytes), the cap on one input file");
+    // update-exim4.conf.conf alone is judged with the template beside it: here a folder.
+    let debian = dir.path().join("debian");
+    std::fs::create_dir_all(debian.join("exim4.conf.template")).unwrap();
+    let debconf = write(
+        &debian,
+        "update-exim4.conf.conf",
+        "dc_eximconfig_configtype='internet'\ndc_relay_nets=''\ndc_use_split_config='false'\n",
+    );
+    let template = format!(
+        "{}: not a regular file (a directory): relayscan reads only regular files",
+        debian.join("exim4.conf.template").display()
+    );
+    let table = [
+        (
+            "exim4.conf",
+            "acl_smtp_rcpt = a\n.include /dev/zero\nbegin acl\na:\n  accept hosts = *\n"
+                .to_string(),
+            2,
+            format!(".include /dev/zero: {device}"),
+        ),
+        (
+            "exim.conf",
+            format!("acl_smtp_rcpt = a\n\n.include_if_exists {big}\n"),
+            3,
+            format!(".include_if_exists {big}: {over}"),
+        ),
+        (
+            "smtpd.conf",
+            "listen on 0.0.0.0\ntable nets file:/dev/zero\naction \"r\" relay\n".to_string(),
+            2,
+            format!("table file /dev/zero: {device}"),
+        ),
+        (
+            "smtpd.conf",
+            "listen on 0.0.0.0\ninclude \"/dev/zero\"\n".to_string(),
+            2,
+            format!("include \"/dev/zero\": {device}"),
+        ),
+        (
+            "sendmail.cf",
+            "CRexample.org\nFR-o /dev/zero\nScheck_rcpt\n".to_string(),
+            2,
+            format!("class R file /dev/zero: {device}"),
+        ),
+    ];
+    for (name, text, line, why) in table {
+        let path = write(dir.path(), name, &text);
+        let (code, err) = audit(&[&path]);
+        assert_eq!(code, Some(2), "{text}: {err}");
+        assert_eq!(
+            err.trim_end(),
+            format!("relayscan: error: {path}:{line}: {why}"),
+            "{text}"
+        );
+    }
+    let (code, err) = audit(&[&debconf]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!("relayscan: error: {debconf}:3: dc_use_split_config: {template}")
+    );
+}
+
 /// `p0 = 192.0.2.0/24`, then `pN = $pN-1 $pN-1 $pN-1 $pN-1` for N in 1..=levels, then
 /// `mynetworks = $pLEVELS`: 4^levels copies of p0 if expanded in full.
 fn quadrupling(levels: usize) -> String {

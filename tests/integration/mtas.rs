@@ -1,4 +1,4 @@
-//! Every common MTA beside Postfix, for real: Exim, OpenSMTPD and Sendmail, one instance per case of tests/mta/cases.json, started and scanned by the real binary inside a network namespace of their own; every verdict must be the case's.
+//! Every common MTA beside Postfix, for real: Exim, OpenSMTPD and Sendmail, one instance per case of tests/mta/cases.json, started and scanned by the real binary inside a network namespace of their own; every verdict must be the case's, and audit-config on the configuration each instance runs must agree with its probe.
 //!
 //! These daemons ask the system resolver at start-up whatever their configuration says,
 //! so nothing of the test bed runs out here: tests/mta/sealed.sh (new network, mount, PID
@@ -22,6 +22,7 @@ use relayscan::probe::Status;
 use relayscan::report::ScanRecord;
 use serde::Deserialize;
 
+use crate::audit::{assert_audit_and_probe_agree, audit_json, findings_of};
 use crate::postfix::{assert_never_data, mta_dir};
 use crate::support::skip::{self, Need};
 use crate::support::{nets, read_jsonl};
@@ -131,14 +132,29 @@ impl Bed {
             .unwrap_or_else(|| panic!("{}: no record in the {scan} scan", case.name()))
     }
 
-    /// A file the instance of `case` left, e.g. its log.
-    fn instance_file(&self, case: &Case, path: &str) -> String {
-        let file = self
-            .dir
+    /// Where the instance of `case` keeps `path` (testbed.sh's OUT/MTA-CASE folder).
+    fn instance_path(&self, case: &Case, path: &str) -> PathBuf {
+        self.dir
             .path()
             .join(format!("{}-{}", case.mta, case.case))
-            .join(path);
+            .join(path)
+    }
+
+    /// A file the instance of `case` left, e.g. its log.
+    fn instance_file(&self, case: &Case, path: &str) -> String {
+        let file = self.instance_path(case, path);
         std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+    }
+
+    /// The configuration the instance of `case` runs, as audit-config is to read it: the
+    /// case's files, but for Sendmail the .cf the instance was started with (m4's output less
+    /// Relay_ok's built-in 127.0.0.1 rule, mta-instance.sh) in place of the .mc.
+    fn running_configuration(&self, case: &Case) -> Vec<String> {
+        let mut files = case.files();
+        if case.mta == "sendmail" {
+            files[0] = self.instance_path(case, "sendmail.cf");
+        }
+        files.iter().map(|f| f.display().to_string()).collect()
     }
 }
 
@@ -378,6 +394,43 @@ fn each_record_names_its_mta() {
             r.banner
         );
     }
+}
+
+/// The address every probe of the test bed comes from: the scanner binds none, and Linux
+/// gives a connection to any 127.x address on lo the source of the route `local
+/// 127.0.0.0/8 dev lo src 127.0.0.1`.
+const PROBE_SOURCE: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+#[test]
+fn audit_and_probe_agree_on_every_case() {
+    // audit-config runs no daemon (Sendmail's .cf is the one the bed compiled): safe here.
+    let Some(bed) = bed() else { return };
+    let mut rows = Vec::new();
+    for case in &TABLE.cases {
+        let files = bed.running_configuration(case);
+        let (code, table, report) = audit_json(&files, &[]);
+        assert_eq!(code, Some(0), "{}: {files:?}: {table}", case.name());
+        let audit_open = report["verdict"] == "open-relay";
+        let (_, trusted) = findings_of(&report);
+        let networks: Vec<ipnetwork::IpNetwork> = trusted
+            .iter()
+            .map(|n| n.parse().unwrap_or_else(|e| panic!("{n}: {e}")))
+            .collect();
+        let trusts = |ip: IpAddr| networks.iter().any(|n| n.contains(ip));
+        for (scan, _) in SCANS {
+            let record = bed.record(scan, case);
+            let server = format!("{} ({scan})", case.name());
+            assert_audit_and_probe_agree(&server, audit_open, &trusts, &[PROBE_SOURCE], record);
+        }
+        rows.push(format!(
+            "{:<28} audit {:<10} trusted covers {PROBE_SOURCE}: {:<5} probe {:?}",
+            format!("{} {}", case.mta, case.case),
+            if audit_open { "open-relay" } else { "-" },
+            trusts(PROBE_SOURCE),
+            bed.record("default", case).verdict,
+        ));
+    }
+    eprintln!("{}", rows.join("\n"));
 }
 
 #[test]

@@ -8,7 +8,7 @@ pub mod restrictions;
 use self::master::{Service, port_label};
 use self::params::{Param, Params, split_list};
 use self::restrictions::{Context, Decision, ListEval, Why, Widening, evaluate};
-use super::model::{AuditFinding, AuditReport, InputError, Source};
+use super::model::{AuditFinding, AuditReport, InputError, Source, Trusted};
 use super::networks::{Reach, parse_network, reach};
 use crate::assess::{FindingId, Mta};
 
@@ -157,12 +157,26 @@ fn mynetworks(out: &mut Findings<'_>, read: &ReadTable<'_>) -> Result<Option<Str
         return Ok(None);
     }
     let mut everyone = None;
+    // mynetworks relays only through permit_mynetworks in a relay list.
+    let permits = ["smtpd_relay_restrictions", "smtpd_recipient_restrictions"]
+        .iter()
+        .any(|list| {
+            split_list(&p.get(list))
+                .iter()
+                .any(|r| r == "permit_mynetworks")
+        });
     let entries = mynetworks_entries(&p.get("mynetworks"), read, 0)
         .map_err(|why| refused(p, "mynetworks", &why))?;
     for entry in entries {
         let Some((addr, len)) = parse_network(&entry) else {
             continue;
         };
+        if permits {
+            let at = p.location("mynetworks");
+            out.report
+                .trusted
+                .push(Trusted::new(addr, len, &at, "mynetworks", Mta::Postfix));
+        }
         match reach(addr, len) {
             Reach::Everyone => {
                 everyone.get_or_insert(entry.clone());

@@ -430,3 +430,28 @@ fn debian_default_configuration() {
         assert!(report.verdict().is_none(), "{main}");
     }
 }
+
+#[test]
+fn mynetworks_is_trusted_where_permit_mynetworks_lets_it_relay() {
+    let table: [(&str, &[&str]); 3] = [
+        (
+            "mynetworks = 127.0.0.0/8 [::1]/128 192.0.2.0/24\n",
+            &["127.0.0.0/8", "192.0.2.0/24", "::1/128"],
+        ),
+        (
+            "mynetworks = 127.0.0.0/8\nsmtpd_relay_restrictions = reject_unauth_destination\n",
+            &[],
+        ),
+        (
+            "mynetworks = 127.0.0.0/8\nsmtpd_relay_restrictions = reject_unauth_destination\n\
+             smtpd_recipient_restrictions = permit_mynetworks, reject\n",
+            &["127.0.0.0/8"],
+        ),
+    ];
+    for (text, want) in table {
+        let main = Source::new("main.cf", format!("compatibility_level = 3.6\n{text}"));
+        let r = run(&[main], MtaChoice::Postfix, &|_| Ok(None)).unwrap();
+        let nets: Vec<&str> = r.trusted.iter().map(|t| t.network.as_str()).collect();
+        assert_eq!(nets, want, "{text}");
+    }
+}

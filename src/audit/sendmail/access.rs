@@ -7,8 +7,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::McFacts;
-use crate::assess::FindingId;
-use crate::audit::model::{AuditReport, InputError, Location, Source};
+use crate::assess::{FindingId, Mta};
+use crate::audit::model::{AuditReport, InputError, Location, Source, Trusted};
 use crate::audit::networks::{Reach, reach};
 
 /// Audits an access database source. `mc` says which features the .mc file enables, if one
@@ -68,7 +68,7 @@ pub fn audit(
                     )
                 })
             }
-            (_, Some((addr, len))) => match reach(addr, len) {
+            (_, Some((addr, len))) => match trust(report, tag, addr, len, &at) {
                 Reach::Everyone | Reach::Wide => Some((
                     FindingId::TrustedNetworksTooWide,
                     format!(
@@ -91,9 +91,24 @@ pub fn audit(
     Ok(())
 }
 
+/// Records a client network a `Connect:` (or untagged) RELAY entry trusts; its reach.
+fn trust(report: &mut AuditReport, tag: &str, addr: IpAddr, len: u8, at: &Location) -> Reach {
+    if tag != "To" {
+        let setting = format!("access {}", if tag.is_empty() { "" } else { "Connect:" });
+        report.trusted.push(Trusted::new(
+            addr,
+            len,
+            at,
+            setting.trim_end(),
+            Mta::Sendmail,
+        ));
+    }
+    reach(addr, len)
+}
+
 /// An access-map network key as (address, prefix length): `192.0.2` → 192.0.2.0/24,
 /// `IPv6:2001:db8` → 2001:db8::/32. `None` for domain keys.
-fn prefix(key: &str) -> Option<(IpAddr, u8)> {
+pub(super) fn prefix(key: &str) -> Option<(IpAddr, u8)> {
     if let Some(v6) = key.strip_prefix("IPv6:") {
         if let Ok(a) = v6.parse::<Ipv6Addr>() {
             return Some((IpAddr::V6(a), 128));

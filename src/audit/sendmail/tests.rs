@@ -163,3 +163,64 @@ fn cf_options_rules_and_classes() {
     want.sort();
     assert_eq!(findings("sendmail.cf", open), want);
 }
+
+#[test]
+fn a_compiled_mc_is_judged_by_its_rules_placed_at_its_own_lines() {
+    use crate::audit::sendmail::compile::Compiled;
+    use crate::audit::{Env, run_in};
+    let mc = Source::new(
+        "x.mc",
+        "divert(0)dnl\nFEATURE(`relay_entire_domain')dnl\nRELAY_DOMAIN(`198.51 example.org')dnl\n",
+    );
+    // What m4 writes for those two lines, cut down to the rules that matter.
+    let cf = "C{R}198.51 example.org\nScheck_rcpt\nR$*\t\t\t$#error $@ 5.7.1 $: \"550 Relaying denied\"\n\
+              SRcpt_ok\nR$*\t\t\t$: $>ParseRecipient $1\nR$+ < @ $* $=m >\t$@ RELAY\n\
+              SRelay_ok\nR127.0.0.1\t\t$@ RELAY\t\toriginated locally\n";
+    let compile = |_: &Source| Compiled::Cf {
+        text: cf.into(),
+        how: "a test compiler".into(),
+        warnings: Vec::new(),
+    };
+    let env = Env {
+        read: &|_| Ok(None),
+        compile_mc: &compile,
+    };
+    let r = run_in(std::slice::from_ref(&mc), MtaChoice::Auto, &env).unwrap();
+    let got: Vec<(FindingId, &str)> = r
+        .findings
+        .iter()
+        .filter(|f| f.setting != "confPRIVACY_FLAGS" && f.setting != "confSMTP_LOGIN_MSG")
+        .filter(|f| f.finding.id != FindingId::NoRateLimits)
+        .map(|f| (f.finding.id, f.location.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (FindingId::TrustedNetworksTooWide, "x.mc:2"),
+            (FindingId::TrustedNetworksTooWide, "x.mc:3"),
+        ]
+    );
+    let trusted: Vec<(&str, &str)> = r
+        .trusted
+        .iter()
+        .map(|t| (t.network.as_str(), t.location.as_str()))
+        .collect();
+    assert_eq!(
+        trusted,
+        vec![
+            ("127.0.0.1/32", "x.mc (compiled):8"),
+            ("198.51.0.0/16", "x.mc:3")
+        ]
+    );
+    assert!(
+        r.notes
+            .contains(&"x.mc: compiled with a test compiler".to_string())
+    );
+    // Without a compiler the .mc is read by its calls, and the note says so.
+    let r = run(&[mc], MtaChoice::Auto, &|_| Ok(None)).unwrap();
+    assert!(
+        r.notes.iter().any(|n| n.contains("not compiled")),
+        "{:?}",
+        r.notes
+    );
+}

@@ -212,6 +212,9 @@ networks! {
     BENCH_THROUGHPUT = [127, 61, 0, 0], 16;
     /// benches/domains.rs: the lab on a /23, its DNS on .91.254.
     BENCH_DOMAINS = [127, 0, 90, 0], 23;
+    /// audit.rs: data only: a scanner's loopback address, checked against the networks a
+    /// configuration trusts (Sendmail's `Connect:127 RELAY`); nothing binds or connects.
+    AUDIT_SCANNER = [127, 0, 170, 0], 24;
     /// benches/plan.rs: the silent /16.
     BENCH_PLAN_SILENT = [127, 220, 0, 0], 16;
     /// benches/nmap_side_by_side.sh: the lab on port 25.
