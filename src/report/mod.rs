@@ -12,6 +12,7 @@
 pub mod csv;
 pub mod diff;
 pub mod diff_files;
+pub mod domain_view;
 pub mod domains;
 pub mod gate;
 pub mod html;
@@ -20,6 +21,8 @@ pub mod jsonl;
 pub mod markdown;
 pub mod merge;
 pub mod meta;
+pub mod overview;
+pub mod prose;
 pub mod read;
 pub mod record;
 pub mod regenerate;
