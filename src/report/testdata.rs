@@ -199,3 +199,10 @@ pub fn domain_entries(plan: DomainPlan) -> Vec<super::domains::DomainEntry> {
         })
         .collect()
 }
+
+/// The `|` of a Markdown table row that GFM splits cells on: those not escaped.
+pub fn cell_bars(row: &str) -> usize {
+    row.char_indices()
+        .filter(|&(i, c)| c == '|' && !row[..i].ends_with('\\'))
+        .count()
+}
