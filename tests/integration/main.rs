@@ -24,6 +24,7 @@ mod plan_mapped;
 mod plan_size;
 mod postfix;
 mod postfix_aiosmtpd;
+mod report_pages;
 mod reports;
 mod resume;
 mod scale;
