@@ -292,9 +292,14 @@ pub fn print_closing(settings: &ScanSettings, finished: &Finished) {
             "relayscan: interrupted; the reports hold every endpoint finished before the stop"
         );
         if finished.cut_off > 0 {
+            let (were, them) = if finished.cut_off == 1 {
+                ("was", "it")
+            } else {
+                ("were", "them")
+            };
             eprintln!(
-                "relayscan: {} probes cut off by the stop were left out of the reports; a resume probes them again",
-                finished.cut_off
+                "relayscan: {} cut off by the stop {were} left out of the reports; a resume probes {them} again",
+                crate::report::overview::count(finished.cut_off, "probe")
             );
         }
         if let Some(path) = &finished.checkpoint {

@@ -6,8 +6,10 @@ use crate::probe::Status;
 use super::summary::Summary;
 
 /// `n` and `noun`, with the noun's plural (`noun` + "s") unless `n` is 1: "1 probe",
-/// "2 probes", "0 open relays". Every noun the reports count takes a regular plural.
-pub fn count(n: u64, noun: &str) -> String {
+/// "2 probes", "0 open relays". Every noun the reports and messages count takes a regular
+/// plural.
+pub fn count(n: impl Into<u128>, noun: &str) -> String {
+    let n: u128 = n.into();
     if n == 1 {
         format!("1 {noun}")
     } else {
@@ -119,6 +121,11 @@ mod tests {
             (46, "endpoint", "46 endpoints"),
             (1, "open relay", "1 open relay"),
             (6, "open relay", "6 open relays"),
+            (
+                u128::MAX,
+                "endpoint",
+                "340282366920938463463374607431768211455 endpoints",
+            ),
         ];
         for (n, noun, want) in table {
             assert_eq!(count(n, noun), want);
