@@ -1,8 +1,9 @@
 //! The HTML and Markdown reports an auditor reads: a lab scan with hosts that answer, addresses where nothing listens and mail domains resolved through the lab's DNS, checked for structure (summary first, details collapsed, settings as a table, not-answered by status, the domain section, remediation code, host lists, plurals) and measured in headless Chromium at 1400 px and 390 px: no horizontal scroll, every chart label inside its chart, the summary line above the fold.
 //!
-//! The scan runs once for the module; the screenshots are kept in `target/tmp/report-pages/`.
+//! The scan runs once for the module; the screenshots are kept in `target/tmp/report-pages/`
+//! (the measuring is in `support/browser.rs`, shared with the demo's test).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -225,170 +226,19 @@ fn the_markdown_has_domains_code_spans_host_lists_and_plurals() {
     }
 }
 
-/// What the page measured of itself in the browser.
-#[derive(Debug)]
-struct Measured {
-    inner_width: f64,
-    inner_height: f64,
-    /// `document.scrollingElement.scrollWidth` with every `<details>` closed, then open.
-    scroll_width: f64,
-    scroll_width_open: f64,
-    headline_bottom: f64,
-    chart_texts: u64,
-    /// Chart texts not wholly inside their chart or the window.
-    cut: Vec<String>,
-    /// Table rows wider than the window.
-    wide: Vec<String>,
-}
-
-/// The measuring script, run by the page under its own nonce once it has loaded; posts
-/// its JSON to the harness around it.
-const MEASURE: &str = r#"
-window.addEventListener("load", function () {
-  var out = {};
-  var doc = document.scrollingElement;
-  out.innerWidth = window.innerWidth;
-  out.innerHeight = window.innerHeight;
-  out.scrollWidth = doc.scrollWidth;
-  out.headlineBottom = document.getElementById("headline").getBoundingClientRect().bottom;
-  out.chartTexts = 0;
-  out.cut = [];
-  document.querySelectorAll(".charts svg").forEach(function (svg) {
-    var box = svg.getBoundingClientRect();
-    svg.querySelectorAll("text").forEach(function (t) {
-      out.chartTexts += 1;
-      var r = t.getBoundingClientRect();
-      if (r.width === 0 || r.left < box.left - 0.5 || r.right > box.right + 0.5 ||
-          r.left < 0 || r.right > window.innerWidth) {
-        out.cut.push(t.textContent + " at " + r.left + "-" + r.right + " in " + box.left + "-" + box.right);
-      }
-    });
-  });
-  document.querySelectorAll("details").forEach(function (d) { d.open = true; });
-  out.scrollWidthOpen = doc.scrollWidth;
-  out.wide = [];
-  document.querySelectorAll("tr").forEach(function (tr) {
-    var r = tr.getBoundingClientRect();
-    if (r.width > 0 && r.right > window.innerWidth + 0.5) {
-      out.wide.push(tr.className + " " + r.right);
-    }
-  });
-  parent.postMessage(JSON.stringify(out), "*");
-});
-"#;
-
-/// The page that holds the report in a frame of the width and height measured (headless
-/// Chromium's own window is never narrower than 500 px) and writes what the report
-/// posts into `data-measure` on its `<body>`.
-fn harness(page: &Path, (width, height): (u32, u32)) -> String {
-    format!(
-        "<!DOCTYPE html><html><body style=\"margin:0\">\
-         <iframe src=\"{}\" width=\"{width}\" height=\"{height}\" style=\"border:0\"></iframe>\
-         <script>window.addEventListener(\"message\", function (e) {{ \
-         document.body.setAttribute(\"data-measure\", e.data); }});</script></body></html>",
-        page.file_name().unwrap().to_str().unwrap()
-    )
-}
-
-/// The report with [`MEASURE`] added under the page's own nonce, written beside it.
-fn measuring_copy(html: &str, path: &Path) {
-    let nonce = html
-        .split("'nonce-")
-        .nth(1)
-        .and_then(|s| s.split('\'').next())
-        .expect("the page's nonce");
-    let page = html.replacen(
-        "</body>",
-        &format!("<script nonce=\"{nonce}\">{MEASURE}</script>\n</body>"),
-        1,
-    );
-    std::fs::write(path, page).unwrap();
-}
-
-/// Measures `page` (a [`measuring_copy`]) in a frame of `size`.
-fn measure(browser: &Path, page: &Path, size: (u32, u32)) -> Measured {
-    let profile = page.with_file_name(format!("profile-measure-{}", size.0));
-    let frame = page.with_file_name(format!("harness-{}.html", size.0));
-    std::fs::write(&frame, harness(page, size)).unwrap();
-    let dom = browser::headless(
-        browser,
-        &profile,
-        &format!("file://{}", frame.display()),
-        // Virtual time lets the frame load and post before the DOM is dumped.
-        &["--dump-dom", "--virtual-time-budget=10000"],
-    );
-    let raw = dom
-        .split("data-measure=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap_or_else(|| panic!("the measuring script did not run:\n{dom}"));
-    let text = raw
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&");
-    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-    let strings = |key: &str| -> Vec<String> {
-        v[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_str().unwrap().to_string())
-            .collect()
-    };
-    let num = |key: &str| v[key].as_f64().unwrap_or_else(|| panic!("{key} in {v}"));
-    Measured {
-        inner_width: num("innerWidth"),
-        inner_height: num("innerHeight"),
-        scroll_width: num("scrollWidth"),
-        scroll_width_open: num("scrollWidthOpen"),
-        headline_bottom: num("headlineBottom"),
-        chart_texts: v["chartTexts"].as_u64().unwrap(),
-        cut: strings("cut"),
-        wide: strings("wide"),
-    }
-}
-
 #[test]
 fn the_page_fits_a_desktop_and_a_phone_in_a_real_browser() {
     let Some(chromium) = browser::chromium() else {
         return;
     };
     let scanned = &*SCANNED;
-    let dir = scanned.dir.path();
-    let measured_page = dir.join("measured.html");
-    measuring_copy(&scanned.html, &measured_page);
-    let shots = browser::screenshot_dir("report-pages");
-    // Verdict and severity rows, each a label and a count.
-    let chart_texts = 2 * (5 + 5) as u64;
-    for (width, height) in [(1400, 900), (390, 844)] {
-        let m = measure(&chromium, &measured_page, (width, height));
-        eprintln!("{width}x{height}: {m:?}");
-        assert_eq!(m.inner_width, f64::from(width), "{m:?}");
-        assert!(m.scroll_width <= m.inner_width, "sideways scroll: {m:?}");
-        assert!(
-            m.scroll_width_open <= m.inner_width,
-            "sideways scroll with every detail open: {m:?}"
-        );
-        assert_eq!(m.chart_texts, chart_texts, "{m:?}");
-        assert!(m.cut.is_empty(), "chart text cut: {m:?}");
-        assert!(m.wide.is_empty(), "rows wider than the window: {m:?}");
-        assert!(
-            m.headline_bottom <= m.inner_height,
-            "summary below the fold: {m:?}"
-        );
-        // The page as a person sees it: the first screen, and a long one.
-        let url = format!("file://{}", scanned.html_path().display());
-        for (name, h) in [("fold", height), ("long", 4000)] {
-            let shot = shots.join(format!("{width}-{name}.png"));
-            let profile = dir.join(format!("profile-{width}-{name}"));
-            browser::screenshot(&chromium, &profile, &url, (width, h), &shot);
-        }
+    for (size, m) in browser::assert_report_fits(&chromium, &scanned.html_path(), "report-pages") {
+        eprintln!("{}x{}: {m:?}", size.0, size.1);
     }
     // The hostile persona's payloads stay text in the real page too.
     let dom = browser::headless(
         &chromium,
-        &dir.join("profile-dom"),
+        &scanned.dir.path().join("profile-dom"),
         &format!("file://{}", scanned.html_path().display()),
         &["--dump-dom"],
     );
