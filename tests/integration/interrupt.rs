@@ -22,6 +22,8 @@ struct Interrupted {
     records: Vec<ScanRecord>,
     csv_rows: usize,
     json: serde_json::Value,
+    html: String,
+    md: String,
 }
 
 static INTERRUPTED: LazyLock<Interrupted> = LazyLock::new(|| {
@@ -53,6 +55,8 @@ static INTERRUPTED: LazyLock<Interrupted> = LazyLock::new(|| {
             "500ms",
             "--no-pipelining",
             "--no-progress",
+            "--format",
+            "csv,jsonl,json,html,md",
             "-o",
             prefix.to_str().unwrap(),
         ])
@@ -71,6 +75,8 @@ static INTERRUPTED: LazyLock<Interrupted> = LazyLock::new(|| {
         records: read_jsonl(&prefix.with_extension("jsonl")),
         csv_rows: read_csv(&prefix.with_extension("csv")).1.len(),
         json: read_json(&prefix.with_extension("json")),
+        html: std::fs::read_to_string(prefix.with_extension("html")).unwrap(),
+        md: std::fs::read_to_string(prefix.with_extension("md")).unwrap(),
     }
 });
 
@@ -104,4 +110,25 @@ fn every_report_of_an_interrupted_scan_is_complete() {
     assert_eq!(i.json["interrupted"], true);
     assert_eq!(i.json["records"].as_array().map(Vec::len), Some(SLOTS));
     assert_eq!(i.csv_rows, SLOTS);
+}
+
+#[test]
+fn the_html_and_markdown_of_an_interrupted_scan_are_whole_and_say_so() {
+    let i = &INTERRUPTED;
+    let probed = i.json["summary"]["probed"].as_u64().unwrap();
+    let headline =
+        format!("0 open relays, 0 findings at high or above, in {probed} endpoints (interrupted)");
+    assert!(
+        i.html
+            .contains(&format!("<p id=\"headline\">{headline}</p>")),
+        "{headline}"
+    );
+    assert!(i.html.contains("<strong>interrupted</strong>"));
+    assert_eq!(i.html.matches("<tbody class=\"host\"").count(), SLOTS);
+    assert!(i.html.trim_end().ends_with("</html>"));
+    assert!(
+        i.md.starts_with(&format!("# relayscan report: {headline}\n")),
+        "{}",
+        i.md
+    );
 }
