@@ -314,9 +314,14 @@ pub fn print_closing(settings: &ScanSettings, finished: &Finished) {
             signal.name()
         ));
         if finished.cut_off > 0 {
+            let (were, them) = if finished.cut_off == 1 {
+                ("was", "it")
+            } else {
+                ("were", "them")
+            };
             say(&format!(
-                "relayscan: {} probes cut off by the stop were left out of the reports; a resume probes them again",
-                finished.cut_off
+                "relayscan: {} cut off by the stop {were} left out of the reports; a resume probes {them} again",
+                crate::report::overview::count(finished.cut_off, "probe")
             ));
         }
         if let Some(path) = &finished.checkpoint {

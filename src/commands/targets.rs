@@ -33,8 +33,8 @@ pub async fn run(args: TargetsArgs) -> Result<i32, AppError> {
 pub fn write_all(out: &mut impl Write, space: &Space) -> io::Result<()> {
     writeln!(
         out,
-        "# relayscan targets: {} endpoints, order {}, shard {}",
-        space.len(),
+        "# relayscan targets: {}, order {}, shard {}",
+        crate::report::overview::count(space.len(), "endpoint"),
         space.order(),
         space.shard()
     )?;

@@ -38,6 +38,18 @@ pub struct EndpointResult {
     pub worst_severity: Option<Severity>,
 }
 
+impl EndpointResult {
+    /// What the endpoint gave, in one word: its verdict, else its status, else
+    /// `no-answer` (no record was written for it).
+    pub fn result(&self) -> &'static str {
+        match (self.verdict, self.status) {
+            (Some(v), _) => v.as_str(),
+            (None, Some(s)) => s.as_str(),
+            (None, None) => "no-answer",
+        }
+    }
+}
+
 /// One address of a mail host.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct AddressResult {
@@ -297,7 +309,7 @@ impl DomainEntry {
 
 /// An SPF qualifier by its RFC 7208 result name: a CSV cell of `+` or `-` alone would
 /// be read as a formula (and so get a leading quote).
-fn spf_result(qualifier: char) -> &'static str {
+pub(crate) fn spf_result(qualifier: char) -> &'static str {
     match qualifier {
         '+' => "pass",
         '-' => "fail",
@@ -322,14 +334,10 @@ pub fn csv_row(e: &DomainEntry) -> Vec<String> {
     for a in e.mx.iter().flat_map(|h| &h.addresses) {
         if addresses.insert(a.ip, ()).is_none() {
             for ep in &a.endpoints {
-                let shown = match (ep.verdict, ep.status) {
-                    (Some(v), _) => v.as_str().to_string(),
-                    (None, Some(s)) => s.as_str().to_string(),
-                    (None, None) => "no-answer".to_string(),
-                };
                 verdicts.push(format!(
-                    "{}={shown}",
-                    std::net::SocketAddr::new(a.ip, ep.port)
+                    "{}={}",
+                    std::net::SocketAddr::new(a.ip, ep.port),
+                    ep.result()
                 ));
             }
         }

@@ -1,4 +1,4 @@
-//! The HTML report: one self-contained, offline file with the metadata, summary cards, SVG charts, a sortable and filterable host table, per-host findings and transcripts.
+//! The HTML report: one self-contained, offline file that opens with a one-line executive summary and the summary cards, then SVG charts, the run's details (collapsed), the mail domains, and a sortable and filterable host table with per-host findings and transcripts; readable from a 390 px phone to a desktop.
 //!
 //! Safety: every string that is not our own constant goes through [`sanitize::html`] into a
 //! text node. Server text never lands in a script, an attribute or a URL: attributes carry
@@ -6,11 +6,13 @@
 //! only its own style and script (by a per-report nonce) and no fetches at all, so even a
 //! mistake in escaping could not run or load anything.
 //!
-//! Streaming: the metadata and the table head are written at `begin`, one `<tbody>` per host
-//! at `record`, the summary at `finish` (CSS shows it above the table). The file is usable
-//! after every record, like the CSV and JSONL files; only the summary waits for the end.
+//! Streaming: the title, the run's details and the table head are written at `begin`, one
+//! `<tbody>` per host at `record`, the summary and the domains at `finish` (CSS shows the
+//! summary first). The file is usable after every record, like the CSV and JSONL files;
+//! only the summary and the domains wait for the end.
 
 mod chart;
+mod domains;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -20,7 +22,10 @@ use std::path::{Path, PathBuf};
 
 use chrono::SecondsFormat;
 
+use super::domains::DomainEntry;
 use super::meta::{RunEnd, RunMeta};
+use super::overview::{self, count};
+use super::prose::{Piece, pieces};
 use super::record::ScanRecord;
 use super::sanitize;
 use super::summary::Summary;
@@ -63,6 +68,8 @@ pub struct HtmlSink {
     nonce: String,
     buf: String,
     hosts: u64,
+    /// The mail domains' section and how many there are, once given (before `finish`).
+    domains: Option<(String, usize)>,
 }
 
 impl HtmlSink {
@@ -75,6 +82,7 @@ impl HtmlSink {
             nonce: format!("{:032x}", rand::random::<u128>()),
             buf: String::with_capacity(16 * 1024),
             hosts: 0,
+            domains: None,
         }
     }
 
@@ -91,6 +99,11 @@ impl HtmlSink {
 }
 
 impl ReportSink for HtmlSink {
+    fn domains(&mut self, entries: &[DomainEntry]) -> Result<(), ReportError> {
+        self.domains = Some((domains::section(entries), entries.len()));
+        Ok(())
+    }
+
     fn begin(&mut self, meta: &RunMeta) -> Result<(), ReportError> {
         self.phase.begin(&self.path)?;
         head(meta, &self.nonce, &mut self.buf);
@@ -106,7 +119,15 @@ impl ReportSink for HtmlSink {
 
     fn finish(&mut self, end: &RunEnd, summary: &Summary) -> Result<(), ReportError> {
         self.phase.finish(&self.path)?;
-        tail(end, summary, self.hosts, &self.nonce, &mut self.buf);
+        let domains = self.domains.take();
+        tail(
+            end,
+            summary,
+            self.hosts,
+            domains,
+            &self.nonce,
+            &mut self.buf,
+        );
         self.flush_buf()?;
         self.file
             .sync_all()
@@ -128,7 +149,14 @@ fn head(meta: &RunMeta, nonce: &str, out: &mut String) {
          <title>relayscan report {}</title>\n<style nonce=\"{nonce}\">\n{STYLE}</style>\n</head>\n<body>\n",
         esc(&started)
     );
-    out.push_str("<header id=\"meta\">\n<h1>relayscan report</h1>\n<dl class=\"meta\">\n");
+    out.push_str("<header id=\"top\"><h1>relayscan report</h1></header>\n");
+    let _ = write!(
+        out,
+        "<details id=\"meta\"><summary><h2>Run details</h2> <span class=\"muted\">started {}, {}, {}</span></summary>\n<dl class=\"meta\">\n",
+        esc(&started),
+        count(meta.targets.len() as u64, "target"),
+        count(meta.ports.len() as u64, "port"),
+    );
     let mut item = |label: &str, value: &str| {
         let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", esc(label), esc(value));
     };
@@ -145,17 +173,26 @@ fn head(meta: &RunMeta, nonce: &str, out: &mut String) {
     let ports: Vec<String> = meta.ports.iter().map(u16::to_string).collect();
     item("Ports", &ports.join(", "));
     item("Command line", &meta.command_line.join(" "));
-    if let Some(settings) = meta.settings.to_json().as_object() {
-        let pairs: Vec<String> = settings
-            .iter()
-            .map(|(k, v)| match v {
-                serde_json::Value::String(s) => format!("{k}={s}"),
-                other => format!("{k}={other}"),
-            })
-            .collect();
-        item("Settings", &pairs.join(", "));
+    out.push_str("</dl>\n");
+    let settings = overview::settings_rows(&meta.settings.to_json());
+    if settings.is_empty() {
+        out.push_str("<p class=\"muted\">Settings not recorded.</p>\n");
+    } else {
+        out.push_str(
+            "<h3>Settings</h3>\n<div class=\"scroll\"><table class=\"settings\"><thead><tr>\
+             <th>Setting</th><th>Value</th></tr></thead><tbody>\n",
+        );
+        for (name, value) in &settings {
+            let _ = writeln!(
+                out,
+                "<tr><td><code>{}</code></td><td>{}</td></tr>",
+                esc(name),
+                esc(value)
+            );
+        }
+        out.push_str("</tbody></table></div>\n");
     }
-    out.push_str("</dl>\n</header>\n");
+    out.push_str("</details>\n");
 
     out.push_str(
         "<main id=\"hosts\">\n<h2>Hosts</h2>\n<div class=\"controls\">\n\
@@ -270,12 +307,10 @@ fn host(r: &ScanRecord, out: &mut String) {
     let _ = write!(out, "<td class=\"c-open\">{}</td>", open.join(", "));
     let _ = write!(
         out,
-        "</tr>\n<tr class=\"details\"><td colspan=\"{}\"><details><summary>Details: {} finding{}, {} transcript line{}</summary>\n",
+        "</tr>\n<tr class=\"details\"><td colspan=\"{}\"><details><summary>Details: {}, {}</summary>\n",
         COLUMNS.len(),
-        r.findings.len(),
-        plural(r.findings.len()),
-        r.transcript.len(),
-        plural(r.transcript.len())
+        count(r.findings.len() as u64, "finding"),
+        count(r.transcript.len() as u64, "transcript line"),
     );
     facts(r, out);
     if !r.findings.is_empty() {
@@ -286,10 +321,6 @@ fn host(r: &ScanRecord, out: &mut String) {
     }
     transcript(r, out);
     out.push_str("</details></td></tr>\n</tbody>\n");
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 fn verdict_badge(v: Option<Verdict>) -> String {
@@ -399,18 +430,45 @@ fn tls_facts(r: &ScanRecord) -> Vec<(&'static str, String)> {
 }
 
 fn finding(f: &Finding, mta: &str, out: &mut String) {
+    finding_block(
+        &FindingView {
+            severity: f.severity,
+            id: f.id.as_str(),
+            title: &f.title,
+            detail: &f.detail,
+            evidence: &f.evidence,
+            fix_for: mta,
+            remediation: &f.remediation,
+        },
+        out,
+    );
+}
+
+/// A finding as the page shows it, for a host or a mail domain.
+struct FindingView<'a> {
+    severity: Severity,
+    id: &'a str,
+    title: &'a str,
+    detail: &'a str,
+    evidence: &'a [String],
+    /// Whom the fix is written for: the software, or "the domain".
+    fix_for: &'a str,
+    remediation: &'a str,
+}
+
+fn finding_block(f: &FindingView<'_>, out: &mut String) {
     let _ = write!(
         out,
         "<div class=\"finding sev-{sev}\"><p><span class=\"badge sev-{sev}\">{sev}</span> \
          <code>{id}</code> <strong>{title}</strong></p>\n<p>{detail}</p>\n",
         sev = f.severity,
-        id = f.id,
-        title = esc(&f.title),
-        detail = esc(&f.detail),
+        id = esc(f.id),
+        title = esc(f.title),
+        detail = esc(f.detail),
     );
     if !f.evidence.is_empty() {
         out.push_str("<pre class=\"evidence\">");
-        for line in &f.evidence {
+        for line in f.evidence {
             let _ = writeln!(out, "{}", esc(line));
         }
         out.push_str("</pre>\n");
@@ -418,9 +476,23 @@ fn finding(f: &Finding, mta: &str, out: &mut String) {
     let _ = writeln!(
         out,
         "<p class=\"fix\"><strong>Fix ({}):</strong> {}</p></div>",
-        esc(mta),
-        esc(&f.remediation)
+        esc(f.fix_for),
+        prose(f.remediation)
     );
+}
+
+/// Remediation prose: words as text, code in `<code>`, both escaped.
+fn prose(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 64);
+    for piece in pieces(text) {
+        match piece {
+            Piece::Words(w) => out.push_str(&esc(w)),
+            Piece::Code(c) => {
+                let _ = write!(out, "<code>{}</code>", esc(c));
+            }
+        }
+    }
+    out
 }
 
 fn transcript(r: &ScanRecord, out: &mut String) {
@@ -429,9 +501,8 @@ fn transcript(r: &ScanRecord, out: &mut String) {
     }
     let _ = write!(
         out,
-        "<details class=\"transcript\"><summary>Transcript ({} line{}{})</summary><pre>",
-        r.transcript.len(),
-        plural(r.transcript.len()),
+        "<details class=\"transcript\"><summary>Transcript ({}{})</summary><pre>",
+        count(r.transcript.len() as u64, "line"),
         if r.transcript_truncated {
             ", truncated"
         } else {
@@ -449,8 +520,15 @@ fn transcript(r: &ScanRecord, out: &mut String) {
     out.push_str("</pre></details>\n");
 }
 
-/// Closes the table, then the summary (shown above the table by CSS) and the script.
-fn tail(end: &RunEnd, summary: &Summary, hosts: u64, nonce: &str, out: &mut String) {
+/// Closes the table, then the summary (shown first by CSS), the domains, and the script.
+fn tail(
+    end: &RunEnd,
+    summary: &Summary,
+    hosts: u64,
+    domains: Option<(String, usize)>,
+    nonce: &str,
+    out: &mut String,
+) {
     if hosts == 0 {
         let _ = writeln!(
             out,
@@ -458,7 +536,12 @@ fn tail(end: &RunEnd, summary: &Summary, hosts: u64, nonce: &str, out: &mut Stri
             COLUMNS.len()
         );
     }
-    out.push_str("</table>\n</main>\n<section id=\"summary\">\n<h2>Summary</h2>\n");
+    out.push_str("</table>\n</main>\n<section id=\"summary\">\n");
+    let _ = writeln!(
+        out,
+        "<p id=\"headline\">{}</p>",
+        overview::headline(summary, domains.as_ref().map(|(_, n)| *n), end.interrupted)
+    );
     let finished = end.finished_at.to_rfc3339_opts(SecondsFormat::Secs, true);
     let _ = writeln!(
         out,
@@ -470,35 +553,18 @@ fn tail(end: &RunEnd, summary: &Summary, hosts: u64, nonce: &str, out: &mut Stri
             ""
         }
     );
-    let open = summary.verdict_count(Verdict::OpenRelay);
-    let mut cards: Vec<(String, &str, bool)> = vec![
-        (summary.probed.to_string(), "endpoints probed", false),
-        (summary.answered.to_string(), "answered", false),
-        (open.to_string(), "open relays", open > 0),
-        (
-            summary.accept_all.to_string(),
-            "accept any recipient",
-            summary.accept_all > 0,
-        ),
-    ];
-    for s in Severity::ALL {
-        let n = summary.severity_count(s);
-        let label = match s {
-            Severity::Critical => "critical findings",
-            Severity::High => "high findings",
-            Severity::Medium => "medium findings",
-            Severity::Low => "low findings",
-            Severity::Info => "info findings",
-        };
-        cards.push((n.to_string(), label, n > 0 && s >= Severity::High));
-    }
     out.push_str("<div class=\"cards\">\n");
-    for (n, label, alert) in cards {
-        let class = if alert { "card alert" } else { "card" };
-        let _ = writeln!(
+    for c in cards(summary) {
+        let class = if c.alert { "card alert" } else { "card" };
+        let _ = write!(
             out,
-            "<div class=\"{class}\"><span class=\"n\">{n}</span><span class=\"l\">{label}</span></div>"
+            "<div class=\"{class}\"><span class=\"n\">{}</span><span class=\"l\">{}</span>",
+            c.n, c.label
         );
+        if !c.sub.is_empty() {
+            let _ = write!(out, "<span class=\"sub\">{}</span>", esc(&c.sub));
+        }
+        out.push_str("</div>\n");
     }
     out.push_str("</div>\n<div class=\"charts\">\n");
     let verdicts: Vec<(String, u64, String)> = Verdict::ALL
@@ -520,7 +586,7 @@ fn tail(end: &RunEnd, summary: &Summary, hosts: u64, nonce: &str, out: &mut Stri
     out.push_str("</div>\n");
     if !summary.by_finding.is_empty() {
         out.push_str(
-            "<h3>Findings in this scan</h3>\n<table class=\"catalogue\"><thead><tr>\
+            "<h3>Findings in this scan</h3>\n<div class=\"scroll\"><table class=\"catalogue\"><thead><tr>\
              <th>Severity</th><th>Id</th><th>Finding</th><th>Hosts</th></tr></thead><tbody>\n",
         );
         for id in FindingId::ALL {
@@ -534,13 +600,68 @@ fn tail(end: &RunEnd, summary: &Summary, hosts: u64, nonce: &str, out: &mut Stri
                 esc(id.title())
             );
         }
-        out.push_str("</tbody></table>\n");
+        out.push_str("</tbody></table></div>\n");
     }
-    out.push_str("</section>\n<footer><p>Written by relayscan. Open the details of a host for its findings, their evidence and remediation, and the full dialogue. Server text is shown as text: control characters appear as escapes such as \\x1b.</p></footer>\n");
+    out.push_str("</section>\n");
+    if let Some((section, _)) = domains {
+        out.push_str(&section);
+    }
+    out.push_str("<footer><p>Written by relayscan. Open the details of a host for its findings, their evidence and remediation, and the full dialogue. Server text is shown as text: control characters appear as escapes such as \\x1b.</p></footer>\n");
     let _ = write!(
         out,
         "<script nonce=\"{nonce}\">\n{SCRIPT}</script>\n</body>\n</html>\n"
     );
+}
+
+/// One summary card: a number, what it counts, and an optional breakdown.
+#[derive(Debug, PartialEq, Eq)]
+struct Card {
+    n: u64,
+    label: &'static str,
+    sub: String,
+    /// Shown in red: something to act on.
+    alert: bool,
+}
+
+/// The summary cards, in order: probed, answered, not answered (by status, so that the
+/// three add up), open relays, accepting any recipient, then findings by severity.
+fn cards(summary: &Summary) -> Vec<Card> {
+    let card = |n: u64, label, sub: String, alert| Card {
+        n,
+        label,
+        sub,
+        alert,
+    };
+    let open = summary.verdict_count(Verdict::OpenRelay);
+    let mut cards = vec![
+        card(summary.probed, "endpoints probed", String::new(), false),
+        card(summary.answered, "answered", String::new(), false),
+        card(
+            summary.probed.saturating_sub(summary.answered),
+            "not answered",
+            overview::not_answered_text(summary),
+            false,
+        ),
+        card(open, "open relays", String::new(), open > 0),
+        card(
+            summary.accept_all,
+            "accept any recipient",
+            String::new(),
+            summary.accept_all > 0,
+        ),
+    ];
+    for s in Severity::ALL {
+        let n = summary.severity_count(s);
+        let label = match s {
+            Severity::Critical => "critical findings",
+            Severity::High => "high findings",
+            Severity::Medium => "medium findings",
+            Severity::Low => "low findings",
+            Severity::Info => "info findings",
+        };
+        cards.push(card(n, label, String::new(), n > 0 && s >= Severity::High));
+    }
+    cards
 }
 
 #[cfg(test)]
@@ -600,8 +721,10 @@ mod tests {
             );
         }
         // Settings and command line are escaped too.
+        assert!(page.contains("&lt;b&gt;arg&lt;/b&gt;"));
         assert!(
-            page.contains("&lt;b&gt;arg&lt;/b&gt;") && page.contains("helo=&lt;i&gt;x&lt;/i&gt;")
+            page.contains("<tr><td><code>helo</code></td><td>&lt;i&gt;x&lt;/i&gt;</td></tr>"),
+            "{page}"
         );
     }
 
@@ -656,6 +779,7 @@ mod tests {
             assert!(!page.contains(needle), "{needle}");
         }
         assert!(page.contains("<dt>Targets</dt><dd>192.0.2.0/24</dd>"));
+        assert!(page.contains("started 2025-03-01T12:00:00Z, 1 target, 1 port"));
         assert!(page.contains("<span class=\"n\">1</span><span class=\"l\">open relays</span>"));
         assert_eq!(page.matches("<svg").count(), 2);
         assert_eq!(page.matches("<tbody class=\"host\"").count(), 2);
@@ -665,6 +789,103 @@ mod tests {
         assert!(page.contains("<code>accepts-any-recipient</code>"));
         assert!(page.contains("Transcript (2 lines)"));
         assert!(page.contains("reject_unauth_destination") || page.contains("relay control"));
+    }
+
+    #[test]
+    fn the_page_opens_with_the_headline_and_cards_then_the_collapsed_details() {
+        let records = [
+            ScanRecord::of_outcome(testdata::open_relay_outcome()),
+            ScanRecord::of_outcome(testdata::refused_outcome()),
+        ];
+        let page = render(&records);
+        assert!(page.contains(
+            "<p id=\"headline\">1 open relay, 3 findings at high or above, in 2 endpoints</p>"
+        ));
+        let needles = [
+            // Probed, answered and not answered (by the JSON's status names) add up.
+            "<span class=\"n\">2</span><span class=\"l\">endpoints probed</span>",
+            "<span class=\"n\">1</span><span class=\"l\">answered</span>",
+            "<span class=\"n\">1</span><span class=\"l\">not answered</span><span class=\"sub\">refused 1</span>",
+            // The run's details are collapsed, the settings a table.
+            "<details id=\"meta\"><summary><h2>Run details</h2>",
+            "<th>Setting</th><th>Value</th>",
+            "<tr><td><code>concurrency</code></td><td>",
+        ];
+        for needle in needles {
+            assert!(page.contains(needle), "{needle}");
+        }
+        assert!(!page.contains("<details id=\"meta\" open"));
+        // Shown after the summary.
+        assert!(STYLE.contains("#summary { order: 1; } #meta { order: 2; }"));
+        // Remediation code as code, never as literal backticks.
+        let fixes: Vec<&str> = page.split("<p class=\"fix\">").skip(1).collect();
+        assert!(!fixes.is_empty());
+        for fix in fixes {
+            let fix = fix.split("</p>").next().unwrap();
+            assert!(!fix.contains('`'), "{fix}");
+        }
+        assert!(
+            page.contains("Details: 3 findings, 2 transcript lines"),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn cards_add_up_table() {
+        let mut s = Summary::default();
+        for r in [
+            ScanRecord::of_outcome(testdata::open_relay_outcome()),
+            ScanRecord::of_outcome(testdata::refused_outcome()),
+            ScanRecord::of_outcome(testdata::refused_outcome()),
+        ] {
+            s.add(&r);
+        }
+        let cards = cards(&s);
+        let by = |label: &str| cards.iter().find(|c| c.label == label).unwrap();
+        assert_eq!(by("endpoints probed").n, 3);
+        assert_eq!(by("answered").n + by("not answered").n, 3);
+        assert_eq!(by("not answered").sub, "refused 2");
+        assert!(by("open relays").alert && !by("answered").alert);
+        assert!(by("critical findings").alert && !by("medium findings").alert);
+        assert_eq!(cards.len(), 5 + Severity::ALL.len());
+    }
+
+    /// On a phone each cell is labelled by CSS: every column of both tables has its label
+    /// there, with its heading.
+    #[test]
+    fn every_column_is_labelled_on_a_phone() {
+        for (key, heading, _) in COLUMNS.iter().skip(1) {
+            let rule = format!("td.c-{key}::before {{ content: \"{heading}\"; }}");
+            assert!(STYLE.contains(&rule), "{rule}");
+        }
+        for (class, heading) in domains::COLUMNS.iter().skip(1) {
+            let rule = format!("td.{class}::before {{ content: \"{heading}\"; }}");
+            assert!(STYLE.contains(&rule), "{rule}");
+        }
+    }
+
+    #[test]
+    fn domains_given_before_finish_are_shown_after_the_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.html");
+        let mut sink = HtmlSink::new(&path, File::create(&path).unwrap());
+        let entries = testdata::domain_entries(testdata::one_domain_plan(
+            "d.example",
+            "mx.d.example",
+            "192.0.2.7",
+        ));
+        sink.domains(&entries).unwrap();
+        testdata::run_sink(&mut sink, &[], false);
+        let page = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            page.contains("in 0 endpoints and 1 mail domain</p>"),
+            "{page}"
+        );
+        let summary = page.find("<section id=\"summary\">").unwrap();
+        let domains = page.find("<section id=\"domains\">").unwrap();
+        assert!(summary < domains);
+        assert!(page.contains("<td class=\"d-domain\">d.example</td>"));
+        assert!(page.trim_end().ends_with("</html>"));
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! The Markdown report (PREFIX.md): a short summary that pastes cleanly into a ticket.
+//! The Markdown report (PREFIX.md): a short summary that pastes cleanly into a ticket: the executive summary as its title, the run, the counts, the open relays, the findings, the remediation with the hosts it concerns, and the mail domains.
 //!
-//! Bounded: it keeps the [`FINDINGS_SHOWN`] most severe findings and one remediation per
-//! (finding, software) pair, and writes the file at `finish`, when the totals are known.
+//! Bounded: it keeps the [`FINDINGS_SHOWN`] most severe findings, one remediation per
+//! (finding, software) pair with its first [`HOSTS_LISTED`] hosts, and writes the file at
+//! `finish`, when the totals are known.
 //! Server text is only ever shown inside code spans ([`sanitize::md_code`]); our own prose is
 //! escaped with [`sanitize::md_text`], so nothing a server says becomes a link, markup or a
 //! table break.
@@ -14,7 +15,12 @@ use std::path::{Path, PathBuf};
 
 use chrono::SecondsFormat;
 
+mod domains;
+
+use super::domains::DomainEntry;
 use super::meta::{RunEnd, RunMeta};
+use super::overview::{self, count};
+use super::prose::{Piece, pieces};
 use super::record::ScanRecord;
 use super::sanitize::{md_code, md_text};
 use super::summary::{OPEN_RELAYS_SHOWN, Summary};
@@ -24,6 +30,9 @@ use crate::assess::{FindingId, Mta, Severity};
 
 /// Findings listed in the table; the rest are counted, and are in the CSV/JSON reports.
 pub const FINDINGS_SHOWN: usize = 200;
+
+/// Hosts named under each remediation; the rest are counted.
+pub const HOSTS_LISTED: usize = 20;
 
 /// Longest detail quoted in the findings table, in characters.
 const DETAIL_CHARS: usize = 300;
@@ -57,8 +66,19 @@ pub struct MarkdownSink {
     rows: Vec<Row>,
     /// Findings seen but not kept in `rows`.
     rows_more: u64,
-    /// One remediation text per (finding, software), with how many hosts it concerns.
-    fixes: BTreeMap<(FindingId, Mta), (String, u64)>,
+    /// One remediation text per (finding, software), with the hosts it concerns.
+    fixes: BTreeMap<(FindingId, Mta), Fix>,
+    /// The mail domains' section and how many there are, once given (before `finish`).
+    domains: Option<(String, usize)>,
+}
+
+/// One remediation and the hosts it concerns: the first [`HOSTS_LISTED`] by name, all
+/// counted.
+#[derive(Debug, Clone)]
+struct Fix {
+    text: String,
+    listed: Vec<String>,
+    hosts: u64,
 }
 
 impl MarkdownSink {
@@ -72,6 +92,7 @@ impl MarkdownSink {
             rows: Vec::new(),
             rows_more: 0,
             fixes: BTreeMap::new(),
+            domains: None,
         }
     }
 
@@ -97,6 +118,11 @@ impl MarkdownSink {
 }
 
 impl ReportSink for MarkdownSink {
+    fn domains(&mut self, entries: &[DomainEntry]) -> Result<(), ReportError> {
+        self.domains = Some((domains::section(entries), entries.len()));
+        Ok(())
+    }
+
     fn begin(&mut self, meta: &RunMeta) -> Result<(), ReportError> {
         self.phase.begin(&self.path)?;
         self.meta = Some(meta.clone());
@@ -112,10 +138,15 @@ impl ReportSink for MarkdownSink {
                 endpoint: r.endpoint(),
                 detail: shorten(&f.detail),
             });
-            self.fixes
-                .entry((f.id, r.mta))
-                .or_insert_with(|| (f.remediation.clone(), 0))
-                .1 += 1;
+            let fix = self.fixes.entry((f.id, r.mta)).or_insert_with(|| Fix {
+                text: f.remediation.clone(),
+                listed: Vec::new(),
+                hosts: 0,
+            });
+            fix.hosts += 1;
+            if fix.listed.len() < HOSTS_LISTED {
+                fix.listed.push(r.endpoint());
+            }
         }
         Ok(())
     }
@@ -131,16 +162,11 @@ impl ReportSink for MarkdownSink {
 
 fn render(md: &MarkdownSink, end: &RunEnd, summary: &Summary) -> String {
     let mut out = String::new();
-    let open = summary.verdict_count(Verdict::OpenRelay);
-    let serious: u64 = [Severity::Critical, Severity::High]
-        .iter()
-        .map(|s| summary.severity_count(*s))
-        .sum();
+    let domains = md.domains.as_ref().map(|(_, n)| *n);
     let _ = writeln!(
         out,
-        "# relayscan report: {open} open relay{}, {serious} finding{} at high or above\n",
-        if open == 1 { "" } else { "s" },
-        if serious == 1 { "" } else { "s" },
+        "# relayscan report: {}\n",
+        overview::headline(summary, domains, end.interrupted)
     );
     out.push_str("| | |\n|---|---|\n");
     if let Some(meta) = &md.meta {
@@ -194,17 +220,24 @@ fn render(md: &MarkdownSink, end: &RunEnd, summary: &Summary) -> String {
     }
 
     out.push_str("\n## Summary\n\n| | count |\n|---|---:|\n");
-    let mut count = |label: &str, n: u64| {
+    let mut row = |label: &str, n: u64| {
         let _ = writeln!(out, "| {label} | {n} |");
     };
-    count("endpoints probed", summary.probed);
-    count("answered", summary.answered);
-    for v in Verdict::ALL {
-        count(v.as_str(), summary.verdict_count(v));
+    row("endpoints probed", summary.probed);
+    row("answered", summary.answered);
+    row(
+        "not answered",
+        summary.probed.saturating_sub(summary.answered),
+    );
+    for (status, n) in overview::not_answered(summary) {
+        row(&format!("not answered: {status}"), n);
     }
-    count("accepts any recipient", summary.accept_all);
+    for v in Verdict::ALL {
+        row(v.as_str(), summary.verdict_count(v));
+    }
+    row("accepts any recipient", summary.accept_all);
     for s in Severity::ALL {
-        count(&format!("{s} findings"), summary.severity_count(s));
+        row(&format!("{s} findings"), summary.severity_count(s));
     }
 
     let total_open = summary.open_relays.len() as u64 + summary.open_relays_more;
@@ -228,21 +261,19 @@ fn render(md: &MarkdownSink, end: &RunEnd, summary: &Summary) -> String {
             "\n## Findings\n\n| severity | endpoint | finding | detail |\n|---|---|---|---|\n",
         );
         for r in &md.rows {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} {} | {} |",
+            finding_row(
+                &mut out,
                 r.severity,
-                md_code(&r.endpoint),
-                md_code(r.id.as_str()),
-                md_text(r.id.title()),
-                md_code(&r.detail)
+                &r.endpoint,
+                (r.id.as_str(), r.id.title()),
+                &r.detail,
             );
         }
         if md.rows_more > 0 {
             let _ = writeln!(
                 out,
-                "\nand {} less severe findings, listed in the CSV and JSON reports.",
-                md.rows_more
+                "\nand {} less severe, listed in the CSV and JSON reports.",
+                count(md.rows_more, "finding")
             );
         }
     }
@@ -251,18 +282,70 @@ fn render(md: &MarkdownSink, end: &RunEnd, summary: &Summary) -> String {
         out.push_str("\n## Remediation\n");
         let mut fixes: Vec<_> = md.fixes.iter().collect();
         fixes.sort_by_key(|((id, mta), _)| (std::cmp::Reverse(id.severity()), *id, *mta));
-        for ((id, mta), (text, hosts)) in fixes {
+        for ((id, mta), fix) in fixes {
+            let software = match mta {
+                Mta::Unknown => "unidentified software".to_string(),
+                known => md_text(known.label()),
+            };
             let _ = writeln!(
                 out,
-                "\n### {} on {} ({hosts} host{})\n\n{}",
+                "\n### {} on {software} ({})\n\n{}\n\n{}",
                 md_code(id.as_str()),
-                md_text(mta.label()),
-                if *hosts == 1 { "" } else { "s" },
-                md_text(text)
+                count(fix.hosts, "host"),
+                listed(&fix.listed, fix.hosts),
+                prose(&fix.text)
             );
         }
     }
+    if let Some((section, _)) = &md.domains {
+        out.push_str(section);
+    }
     out
+}
+
+/// A row of a findings table: severity, where (endpoint or domain), the id and title,
+/// and the detail (shortened by the caller), what the server or DNS said in code spans.
+fn finding_row(
+    out: &mut String,
+    severity: Severity,
+    place: &str,
+    (id, title): (&str, &str),
+    detail: &str,
+) {
+    let _ = writeln!(
+        out,
+        "| {severity} | {} | {} {} | {} |",
+        md_code(place),
+        md_code(id),
+        md_text(title),
+        md_code(detail)
+    );
+}
+
+/// Names as code spans, "`a`, `b` and 3 more" when `total` is more than were kept.
+fn listed(names: &[String], total: u64) -> String {
+    let mut text = names
+        .iter()
+        .map(|n| md_code(n))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = total.saturating_sub(names.len() as u64);
+    if more > 0 {
+        let _ = write!(text, " and {more} more");
+    }
+    text
+}
+
+/// Remediation prose: words escaped as prose, code as code spans, so that neither shows a
+/// literal backtick.
+fn prose(text: &str) -> String {
+    pieces(text)
+        .into_iter()
+        .map(|piece| match piece {
+            Piece::Words(w) => md_text(w),
+            Piece::Code(c) => md_code(c),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -285,8 +368,16 @@ mod tests {
             ScanRecord::of_outcome(testdata::refused_outcome()),
         ]);
         assert!(
-            text.starts_with("# relayscan report: 1 open relay, 3 findings at high or above\n"),
+            text.starts_with(
+                "# relayscan report: 1 open relay, 3 findings at high or above, in 2 endpoints (interrupted)\n"
+            ),
             "{text}"
+        );
+        // Probed = answered + not answered, by the JSON's status names.
+        assert!(
+            text.contains(
+                "| answered | 1 |\n| not answered | 1 |\n| not answered: refused | 1 |\n"
+            )
         );
         assert!(text.contains("| Finished | `2025-03-01T12:01:00Z` (interrupted) |"));
         assert!(text.contains("| Targets | `192.0.2.0/24` |"));
@@ -297,13 +388,49 @@ mod tests {
             text.contains("| critical | `192.0.2.25:25` | `open-relay` Open relay"),
             "{text}"
         );
+        // Each remediation names the hosts it concerns.
         assert!(
-            text.contains("### `open-relay` on unknown (1 host)"),
+            text.contains(
+                "### `open-relay` on unidentified software (1 host)\n\n`192.0.2.25:25`\n\n"
+            ),
             "{text}"
         );
-        assert!(text.contains("### `accepts-any-recipient` on unknown (1 host)"));
+        assert!(text.contains("### `accepts-any-recipient` on unidentified software (1 host)"));
         // Critical before high in both lists.
         assert!(text.find("| critical |") < text.find("| high |"));
+    }
+
+    #[test]
+    fn remediation_code_is_a_code_span_and_hosts_are_listed_up_to_the_cap() {
+        let mut records = Vec::new();
+        for n in 0..(HOSTS_LISTED as u8 + 3) {
+            let mut r = ScanRecord::of_outcome(testdata::open_relay_outcome());
+            r.ip = std::net::IpAddr::from([192, 0, 2, n]);
+            r.mta = Mta::Sendmail;
+            r.findings.truncate(1);
+            r.findings[0].remediation =
+                crate::assess::remediation(FindingId::OpenRelay, Mta::Sendmail);
+            records.push(r);
+        }
+        let text = write(&records);
+        let section = text
+            .split("### `open-relay` on Sendmail (23 hosts)\n\n")
+            .nth(1)
+            .unwrap();
+        let (hosts, rest) = section.split_once("\n\n").unwrap();
+        assert!(
+            hosts.starts_with("`192.0.2.0:25`, `192.0.2.1:25`"),
+            "{hosts}"
+        );
+        assert!(hosts.ends_with("`192.0.2.19:25` and 3 more"), "{hosts}");
+        let fix = rest.lines().next().unwrap();
+        // m4 quotes inside a longer fence; no escaped backtick anywhere.
+        assert!(fix.contains("``FEATURE(`relay_hosts_only')``"), "{fix}");
+        assert!(
+            fix.contains("`makemap hash /etc/mail/access < /etc/mail/access`"),
+            "{fix}"
+        );
+        assert!(!fix.contains("\\`"), "{fix}");
     }
 
     #[test]
@@ -317,11 +444,7 @@ mod tests {
             .find(|l| l.starts_with("| critical |"))
             .unwrap();
         // Four cells exactly, as GFM splits them: the server's `|` did not split the row.
-        let bars = line
-            .char_indices()
-            .filter(|&(i, c)| c == '|' && !line[..i].ends_with('\\'))
-            .count();
-        assert_eq!(bars, 5, "{line}");
+        assert_eq!(testdata::cell_bars(line), 5, "{line}");
         assert!(
             line.contains(
                 "``[click](http://evil.example/) <img src=x> \\| `tick` \\x1b]52;c;ZXZpbA==\\x07``"

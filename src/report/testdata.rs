@@ -184,3 +184,25 @@ pub fn run_sink(
     sink.finish(&end, &summary).unwrap();
     summary
 }
+
+/// The domain entries of `plan` with their real assessments, as the scan's writer makes
+/// them, before any record came in (every endpoint `no-answer`).
+pub fn domain_entries(plan: DomainPlan) -> Vec<super::domains::DomainEntry> {
+    let dir = tempfile::tempdir().unwrap();
+    let report = super::domains::DomainReport::new(plan, &[25], &dir.path().join("scan"));
+    report
+        .observed()
+        .into_iter()
+        .map(|o| {
+            let a = crate::assess::domain::assess(o.resolution, &o.address_facts());
+            super::domains::DomainEntry::new(o, a)
+        })
+        .collect()
+}
+
+/// The `|` of a Markdown table row that GFM splits cells on: those not escaped.
+pub fn cell_bars(row: &str) -> usize {
+    row.char_indices()
+        .filter(|&(i, c)| c == '|' && !row[..i].ends_with('\\'))
+        .count()
+}

@@ -103,8 +103,8 @@ impl Pace {
             return None;
         }
         let head = format!(
-            "pace: {} probes in {:.1} s, {:.0} per second, {:.0} ms per probe on average",
-            self.probes,
+            "pace: {} in {:.1} s, {:.0} per second, {:.0} ms per probe on average",
+            crate::report::overview::count(self.probes, "probe"),
             self.wall.as_secs_f64(),
             self.per_second(),
             self.mean().as_secs_f64() * 1000.0

@@ -119,8 +119,8 @@ pub async fn build_space(
         }
         if plan.special_skipped() > 0 {
             eprintln!(
-                "relayscan: note: left out {} endpoints in multicast, reserved or \"this network\" blocks (name such a block as a target of its own to probe it)",
-                plan.special_skipped()
+                "relayscan: note: left out {} in multicast, reserved or \"this network\" blocks (name such a block as a target of its own to probe it)",
+                crate::report::overview::count(plan.special_skipped(), "endpoint")
             );
         }
     }

@@ -6,7 +6,7 @@ use relayscan::lab::PersonaExpectation;
 use relayscan_lab::Persona;
 use relayscan_lab::tls::implicit_tls;
 
-use crate::support::{nets, read_csv, read_json, read_jsonl, run, stderr, stdout};
+use crate::support::{browser, nets, read_csv, read_json, read_jsonl, run, stderr, stdout};
 
 #[test]
 fn demo_scans_the_lab_and_every_persona_matches() {
@@ -70,4 +70,18 @@ fn demo_scans_the_lab_and_every_persona_matches() {
     );
     let doc = read_json(&prefix.with_extension("json"));
     assert_eq!(doc["records"].as_array().map(Vec::len), Some(records.len()));
+
+    // The demo's HTML report, every persona and every lab domain in it, fits a desktop and
+    // a phone (screenshots in target/tmp/demo-report/).
+    if let Some(chromium) = browser::chromium() {
+        let html = prefix.with_extension("html");
+        assert!(
+            std::fs::read_to_string(&html)
+                .unwrap()
+                .contains("<section id=\"domains\">")
+        );
+        for (size, m) in browser::assert_report_fits(&chromium, &html, "demo-report") {
+            eprintln!("{}x{}: {m:?}", size.0, size.1);
+        }
+    }
 }

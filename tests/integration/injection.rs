@@ -6,15 +6,14 @@
 //! `--transcript`; the lab stops before any test runs.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::LazyLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use relayscan::report::ScanRecord;
 use relayscan_lab::Persona;
 
 use crate::support::personas::{PersonaRecords, start_lab};
-use crate::support::{nets, read_csv, run, skip, stderr, stdout};
+use crate::support::{browser, nets, read_csv, run, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -277,52 +276,9 @@ fn csv_regenerated_from_records_with_controls_in_every_text_field_shows_them_esc
     );
 }
 
-/// Runs headless Chromium on `url` with `args`, offline and with a fresh profile; returns stdout.
-fn headless(browser: &Path, profile: &Path, url: &str, args: &[&str]) -> String {
-    let mut child = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-extensions",
-            // Belt and braces: the page loads nothing, and no name resolves anyway.
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromium");
-    let start = Instant::now();
-    loop {
-        if child.try_wait().expect("wait for chromium").is_some() {
-            let out = child.wait_with_output().expect("chromium output");
-            assert!(out.status.success(), "chromium failed: {:?}", out.status);
-            return String::from_utf8_lossy(&out.stdout).into_owned();
-        }
-        if start.elapsed() > Duration::from_secs(90) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("chromium did not finish with {url}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn hostile_banners_stay_inert_in_a_real_browser() {
-    let Some(browser) = skip::tool(
-        &["chromium", "chromium-browser"],
-        "apt-get install chromium",
-    ) else {
+    let Some(browser) = browser::chromium() else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
@@ -332,7 +288,7 @@ fn hostile_banners_stay_inert_in_a_real_browser() {
     let profile = dir.path().join("profile");
 
     // The DOM after the page's own script ran.
-    let dom = headless(&browser, &profile, &url, &["--dump-dom"]);
+    let dom = browser::headless(&browser, &profile, &url, &["--dump-dom"]);
     assert!(
         dom.contains("data-ready=\"1\""),
         "the report's script did not run:\n{dom}"
@@ -363,14 +319,14 @@ fn hostile_banners_stay_inert_in_a_real_browser() {
     assert_eq!(dom.matches("<tbody class=\"host\"").count(), 3);
 
     // The table's script sorts and filters (views come from the URL fragment).
-    let dom = headless(
+    let dom = browser::headless(
         &browser,
         &profile,
         &format!("{url}#verdict=open-relay"),
         &["--dump-dom"],
     );
     assert!(dom.contains("1 of 3 hosts shown"), "filter by verdict");
-    let dom = headless(
+    let dom = browser::headless(
         &browser,
         &profile,
         &format!("{url}#sort=endpoint&dir=desc"),
@@ -389,21 +345,7 @@ fn hostile_banners_stay_inert_in_a_real_browser() {
         "sorted by address, descending: {order:?}"
     );
 
-    // A screenshot, kept beside the report for a person to look at.
-    let shot = dir.path().join("report.png");
-    headless(
-        &browser,
-        &profile,
-        &url,
-        &[
-            &format!("--screenshot={}", shot.display()),
-            "--window-size=1280,2000",
-        ],
-    );
-    let png = std::fs::read(&shot).expect("screenshot written");
-    assert!(
-        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
-        "{} bytes",
-        png.len()
-    );
+    // A screenshot, kept for a person (and CI) to look at.
+    let shot = browser::screenshot_dir("injection").join("hostile-1280.png");
+    browser::screenshot(&browser, &profile, &url, (1280, 2000), &shot);
 }

@@ -215,3 +215,24 @@ fn sighup_ignored_at_start_as_by_nohup_stays_ignored() {
     assert_eq!(records.len(), 3);
     assert!(records.iter().all(|r| r.status == Status::Completed));
 }
+
+#[test]
+fn the_html_and_markdown_of_an_interrupted_scan_are_whole_and_say_so() {
+    let i = &INTERRUPTED;
+    let probed = i.json["summary"]["probed"].as_u64().unwrap();
+    let headline =
+        format!("0 open relays, 0 findings at high or above, in {probed} endpoints (interrupted)");
+    assert!(
+        i.html
+            .contains(&format!("<p id=\"headline\">{headline}</p>")),
+        "{headline}"
+    );
+    assert!(i.html.contains("<strong>interrupted</strong>"));
+    assert_eq!(i.html.matches("<tbody class=\"host\"").count(), SLOTS);
+    assert!(i.html.trim_end().ends_with("</html>"));
+    assert!(
+        i.md.starts_with(&format!("# relayscan report: {headline}\n")),
+        "{}",
+        i.md
+    );
+}

@@ -30,6 +30,7 @@ mod plan_size;
 mod postfix;
 mod postfix_aiosmtpd;
 mod report_files;
+mod report_pages;
 mod reports;
 mod resume;
 mod scale;

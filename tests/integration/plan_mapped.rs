@@ -47,7 +47,7 @@ fn mapped_special_blocks_are_skipped_like_their_ipv4_forms() {
     // "This network" inside a wider mapped range, too.
     let (listed, err) = planned(&["::ffff:0.255.255.255-::ffff:1.0.0.0"]);
     assert_eq!(listed, ["1.0.0.0:25"]);
-    assert!(err.contains("left out 1 endpoints"), "{err}");
+    assert!(err.contains("left out 1 endpoint in"), "{err}");
 }
 
 #[test]

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use relayscan::report::ScanRecord;
 use relayscan_lab::launcher::{LabLauncher, LabReady, RunningLab};
 
+pub mod browser;
 pub mod conclusions;
 pub mod hostile;
 pub mod nets;

@@ -124,6 +124,9 @@ networks! {
     FAIL_ON = [127, 0, 63, 0], 24;
     /// injection.rs: the hostile personas, scanned once for the module.
     INJECTION = [127, 0, 64, 0], 24;
+    /// report_pages.rs: personas, silent addresses and mail domains through the lab's DNS
+    /// (on .254), scanned once for the module with every format.
+    REPORT_PAGES = [127, 0, 180, 0], 24;
     /// dns.rs: the lab with its own DNS zone (the DNS server on .254).
     DNS_LAB = [127, 0, 80, 0], 24;
     /// dns.rs: the lab whose mail hosts unbound's zone names.

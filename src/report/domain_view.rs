@@ -1,0 +1,269 @@
+//! How a mail domain reads in the HTML and Markdown reports: its route, its mail hosts with each endpoint's result, and its SPF, DMARC, MTA-STS and TLS-RPT in a few words. Pure; the text may hold what DNS answered, so each report escapes it.
+
+use crate::dns::policy::{Dmarc, Presence, Spf};
+
+use super::domains::{DomainEntry, HostResult};
+use super::overview::count;
+
+/// The route, and why when DNS failed: "mx", "null-mx: accepts no mail",
+/// "servfail: SERVFAIL from 127.0.0.1:53".
+pub fn route(e: &DomainEntry) -> String {
+    let name = e.route.as_str();
+    match (&e.route_error, e.route.as_str()) {
+        (Some(why), _) if !why.is_empty() => format!("{name}: {why}"),
+        (_, "null-mx") => format!("{name}: accepts no mail"),
+        _ => name.to_string(),
+    }
+}
+
+/// One line per mail host, by preference as DNS gave them: "10 mx1.example.com:
+/// 192.0.2.1:25 relay-denied, 192.0.2.1:587 auth-required", or the host's error.
+pub fn mail_hosts(e: &DomainEntry) -> Vec<String> {
+    e.mx.iter().map(mail_host).collect()
+}
+
+fn mail_host(h: &HostResult) -> String {
+    let name = match h.preference {
+        Some(p) => format!("{p} {}", h.host),
+        None => h.host.clone(),
+    };
+    let endpoints: Vec<String> = h
+        .addresses
+        .iter()
+        .flat_map(|a| {
+            a.endpoints.iter().map(move |ep| {
+                format!(
+                    "{} {}",
+                    std::net::SocketAddr::new(a.ip, ep.port),
+                    ep.result()
+                )
+            })
+        })
+        .collect();
+    match (&h.error, endpoints.is_empty()) {
+        (Some(why), _) => format!("{name}: {why}"),
+        (None, true) => format!("{name}: no address"),
+        (None, false) => format!("{name}: {}", endpoints.join(", ")),
+    }
+}
+
+/// SPF in words: "-all (fail), 2 DNS lookups", "missing", "invalid: ...", "lookup
+/// failed: ...".
+pub fn spf(s: &Spf) -> String {
+    if let Some(why) = &s.lookup_error {
+        return format!("lookup failed: {why}");
+    }
+    if !s.present {
+        return "missing".into();
+    }
+    let ending = match (s.all, &s.redirect) {
+        (Some(q), _) => format!("{q}all ({})", super::domains::spf_result(q)),
+        (None, Some(to)) => format!("redirect={to}"),
+        (None, None) => "no all".into(),
+    };
+    let lookups = count(u64::from(s.dns_lookups), "DNS lookup");
+    if s.valid {
+        format!("{ending}, {lookups}")
+    } else {
+        format!("invalid: {}; {ending}, {lookups}", s.problems.join("; "))
+    }
+}
+
+/// DMARC in words: "p=reject", "p=none, sp=reject, pct=50, rua mailto:d@example.com",
+/// "missing", "invalid: ...", "lookup failed: ...".
+pub fn dmarc(d: &Dmarc) -> String {
+    if let Some(why) = &d.lookup_error {
+        return format!("lookup failed: {why}");
+    }
+    if !d.present {
+        return "missing".into();
+    }
+    if !d.valid {
+        return format!("invalid: {}", d.problems.join("; "));
+    }
+    let mut parts = vec![format!("p={}", d.p.as_deref().unwrap_or("?"))];
+    if let Some(sp) = &d.sp {
+        parts.push(format!("sp={sp}"));
+    }
+    if let Some(pct) = d.pct {
+        parts.push(format!("pct={pct}"));
+    }
+    if !d.rua.is_empty() {
+        parts.push(format!("rua {}", d.rua.join(" ")));
+    }
+    parts.join(", ")
+}
+
+/// MTA-STS or TLS-RPT in words: "present", "missing", "lookup failed: ...".
+pub fn presence(p: &Presence) -> String {
+    match (&p.lookup_error, p.present) {
+        (Some(why), _) => format!("lookup failed: {why}"),
+        (None, true) => "present".into(),
+        (None, false) => "missing".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assess::Verdict;
+    use crate::dns::MailRoute;
+    use crate::dns::policy::{parse_dmarc, parse_spf};
+    use crate::probe::Status;
+    use crate::report::domains::{AddressResult, EndpointResult};
+
+    fn entry(route: MailRoute, route_error: Option<&str>, mx: Vec<HostResult>) -> DomainEntry {
+        DomainEntry {
+            domain: "d.example".into(),
+            route,
+            route_error: route_error.map(String::from),
+            accepts_mail: true,
+            mx,
+            worst_verdict: None,
+            spf: Spf::default(),
+            dmarc: Dmarc::default(),
+            mta_sts: Presence::default(),
+            tls_rpt: Presence::default(),
+            findings: vec![],
+        }
+    }
+
+    fn host(
+        name: &str,
+        pref: Option<u16>,
+        ends: &[(u16, Option<Status>, Option<Verdict>)],
+    ) -> HostResult {
+        HostResult {
+            host: name.into(),
+            preference: pref,
+            error: None,
+            cname: None,
+            ip_literal: false,
+            addresses: vec![AddressResult {
+                ip: "192.0.2.1".parse().unwrap(),
+                ptr: vec![],
+                ptr_error: None,
+                fcrdns: false,
+                greeting_matches_ptr: None,
+                endpoints: ends
+                    .iter()
+                    .map(|&(port, status, verdict)| EndpointResult {
+                        port,
+                        status,
+                        verdict,
+                        server_name: None,
+                        worst_severity: None,
+                    })
+                    .collect(),
+            }],
+        }
+    }
+
+    #[test]
+    fn route_table() {
+        let table = [
+            (MailRoute::Mx, None, "mx"),
+            (MailRoute::NullMx, None, "null-mx: accepts no mail"),
+            (MailRoute::Servfail, Some("SERVFAIL"), "servfail: SERVFAIL"),
+            (MailRoute::Nxdomain, Some(""), "nxdomain"),
+        ];
+        for (r, why, want) in table {
+            assert_eq!(route(&entry(r, why, vec![])), want);
+        }
+    }
+
+    #[test]
+    fn mail_hosts_table() {
+        let mut failed = host("mx2.d.example", Some(20), &[]);
+        failed.addresses.clear();
+        failed.error = Some("nxdomain".into());
+        let mut bare = host("d.example", None, &[]);
+        bare.addresses.clear();
+        let e = entry(
+            MailRoute::Mx,
+            None,
+            vec![
+                host(
+                    "mx1.d.example",
+                    Some(10),
+                    &[
+                        (25, Some(Status::Completed), Some(Verdict::OpenRelay)),
+                        (587, Some(Status::Refused), None),
+                        (465, None, None),
+                    ],
+                ),
+                failed,
+                bare,
+            ],
+        );
+        assert_eq!(
+            mail_hosts(&e),
+            [
+                "10 mx1.d.example: 192.0.2.1:25 open-relay, 192.0.2.1:587 refused, 192.0.2.1:465 no-answer",
+                "20 mx2.d.example: nxdomain",
+                "d.example: no address",
+            ]
+        );
+    }
+
+    #[test]
+    fn policy_words_table() {
+        let failed = |why: &str| Spf {
+            lookup_error: Some(why.into()),
+            ..Spf::default()
+        };
+        let spf_table = [
+            (parse_spf("v=spf1 mx -all"), "-all (fail), 1 DNS lookup"),
+            (
+                parse_spf("v=spf1 ip4:192.0.2.1 ~all"),
+                "~all (softfail), 0 DNS lookups",
+            ),
+            (parse_spf("v=spf1 a mx"), "no all, 2 DNS lookups"),
+            (
+                parse_spf("v=spf1 redirect=_spf.example.com"),
+                "redirect=_spf.example.com, 1 DNS lookup",
+            ),
+            (Spf::default(), "missing"),
+            (failed("timeout"), "lookup failed: timeout"),
+        ];
+        for (s, want) in spf_table {
+            assert_eq!(spf(&s), want, "{s:?}");
+        }
+        assert!(spf(&parse_spf("v=spf1 bogus -all")).starts_with("invalid: "));
+
+        let dmarc_table = [
+            (parse_dmarc("v=DMARC1; p=reject"), "p=reject"),
+            (
+                parse_dmarc("v=DMARC1; p=none; sp=reject; pct=50; rua=mailto:d@example.com"),
+                "p=none, sp=reject, pct=50, rua mailto:d@example.com",
+            ),
+            (Dmarc::default(), "missing"),
+        ];
+        for (d, want) in dmarc_table {
+            assert_eq!(dmarc(&d), want, "{d:?}");
+        }
+        assert!(dmarc(&parse_dmarc("v=DMARC1; p=maybe")).starts_with("invalid: "));
+
+        let presence_table = [
+            (Presence::default(), "missing"),
+            (
+                Presence {
+                    present: true,
+                    raw: Some("v=STSv1; id=1".into()),
+                    lookup_error: None,
+                },
+                "present",
+            ),
+            (
+                Presence {
+                    lookup_error: Some("servfail".into()),
+                    ..Presence::default()
+                },
+                "lookup failed: servfail",
+            ),
+        ];
+        for (p, want) in presence_table {
+            assert_eq!(presence(&p), want);
+        }
+    }
+}
