@@ -17,7 +17,7 @@ use std::process::{Command, Output};
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
-use relayscan::assess::Verdict;
+use relayscan::assess::{FindingId, Verdict};
 use relayscan::probe::Status;
 use relayscan::report::ScanRecord;
 use serde::Deserialize;
@@ -394,6 +394,40 @@ fn each_record_names_its_mta() {
             r.banner
         );
     }
+}
+
+/// Issue 19: the findings name the MTA and give its own remediation, for the open relays
+/// of each MTA (Exim's relay_from_hosts, OpenSMTPD's match rules, Sendmail's FEATUREs).
+#[test]
+fn an_open_relays_finding_gives_its_own_mtas_remedy() {
+    let Some(bed) = bed() else { return };
+    let mut seen = BTreeMap::new();
+    for case in TABLE
+        .cases
+        .iter()
+        .filter(|c| c.default == Verdict::OpenRelay)
+    {
+        let r = bed.record("default", case);
+        let finding = r
+            .findings
+            .iter()
+            .find(|f| f.id == FindingId::OpenRelay)
+            .unwrap_or_else(|| panic!("{}: no open-relay finding", case.name()));
+        let (prefix, names) = match case.mta.as_str() {
+            "exim" => ("Exim: ", "relay_from_hosts"),
+            "opensmtpd" => ("OpenSMTPD: ", "match from any for any"),
+            "sendmail" => ("Sendmail: ", "promiscuous_relay"),
+            other => panic!("no remedy expected for {other}"),
+        };
+        assert!(
+            finding.remediation.starts_with(prefix) && finding.remediation.contains(names),
+            "{}: {}",
+            case.name(),
+            finding.remediation
+        );
+        *seen.entry(case.mta.clone()).or_insert(0) += 1;
+    }
+    assert_eq!(seen.len(), 3, "an open relay of every MTA: {seen:?}");
 }
 
 /// The address every probe of the test bed comes from: the scanner binds none, and Linux
