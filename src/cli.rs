@@ -107,11 +107,14 @@ pub struct CommonScanArgs {
     pub rcpt_to: String,
     /// Output prefix: writes PREFIX.csv, PREFIX.jsonl, PREFIX.json; a folder (or a name
     /// ending in /) gets FOLDER/relayscan-<UTC time>.* [default: reports/scan-<time>].
+    /// `-o -` streams JSON Lines records to stdout as hosts finish (jsonl only, no
+    /// checkpoint); every other line goes to stderr.
     #[arg(short = 'o', long = "output", value_name = "PREFIX")]
     pub output: Option<PathBuf>,
-    /// Report formats to write: csv, jsonl, json, html, md.
-    #[arg(long, value_name = "LIST", default_value = "csv,jsonl,json")]
-    pub format: String,
+    /// Report formats to write: csv, jsonl, json, html, md [default: csv,jsonl,json; jsonl
+    /// with -o -].
+    #[arg(long, value_name = "LIST")]
+    pub format: Option<String>,
     /// Also write endpoints that did not answer (refused, timed out).
     #[arg(long)]
     pub all: bool,
@@ -125,7 +128,8 @@ pub struct CommonScanArgs {
     /// No progress bar; a one-line status every few seconds instead.
     #[arg(long)]
     pub no_progress: bool,
-    /// No progress or status lines on stderr (the summary table still goes to stdout).
+    /// No progress or status lines on stderr (the summary table still goes to stdout;
+    /// with -o -, nothing but records does).
     #[arg(short = 'q', long)]
     pub quiet: bool,
     /// STARTTLS after EHLO: auto (when advertised), always, never.

@@ -35,6 +35,7 @@ mod reports;
 mod resume;
 mod scale;
 mod shards;
+mod stream;
 mod tls;
 mod unchanged;
 mod verdicts;

@@ -17,6 +17,16 @@ pub mod nets;
 pub mod personas;
 pub mod skip;
 
+/// The files in `dir`, by name, sorted.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// The relayscan binary under test.
 pub fn relayscan() -> Command {
     Command::new(env!("CARGO_BIN_EXE_relayscan"))
