@@ -74,8 +74,8 @@ pub struct CommonScanArgs {
     /// Never probe these (same syntax as targets); wins over every target. Repeatable.
     #[arg(long, value_name = "TARGET")]
     pub exclude: Vec<String>,
-    /// Read excludes from FILE, one per line. Repeatable.
-    #[arg(long, value_name = "FILE")]
+    /// Read excludes from FILE. Repeatable.
+    #[arg(long, visible_alias = "excludefile", value_name = "FILE")]
     pub exclude_file: Vec<PathBuf>,
     /// Probes in flight at once (capped by the open-file limit).
     #[arg(short = 'c', long, value_name = "N", default_value_t = 100)]
@@ -291,7 +291,7 @@ pub struct TargetsArgs {
     #[arg(long, value_name = "TARGET")]
     pub exclude: Vec<String>,
     /// Read excludes from FILE. Repeatable.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, visible_alias = "excludefile", value_name = "FILE")]
     pub exclude_file: Vec<PathBuf>,
     #[command(flatten)]
     pub plan: PlanArgs,

@@ -9,6 +9,7 @@ mod support;
 
 mod audit;
 mod bounds;
+mod cli_words;
 mod compliance;
 mod demo;
 mod deploy;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use relayscan_lab::Persona;
 
 use crate::support::personas::start_lab;
-use crate::support::{names_in, nets, run, stderr, stdout};
+use crate::support::{assert_refused, names_in, nets, run, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -102,13 +102,7 @@ fn dash_o_dash_refuses_other_formats_and_checkpoints_before_any_traffic() {
         let mut args = vec!["scan", target.as_str(), "-p", "1", "-o", "-"];
         args.extend_from_slice(extra);
         let out = run(&args, LIMIT);
-        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
-        assert!(
-            stderr(&out).contains(expected),
-            "{extra:?}: {}",
-            stderr(&out)
-        );
-        assert_eq!(stdout(&out), "", "{extra:?}");
+        assert_refused(&out, &format!("{extra:?}"), expected);
     }
     assert!(!Path::new(checkpoint).exists());
 }
