@@ -4,12 +4,17 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// `--version`: the package version, and the git revision when built from a checkout
+/// (build.rs), on every subcommand.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("RELAYSCAN_VERSION_SUFFIX"));
+
 /// Finds open mail relays: probes SMTP servers you own or are authorised to test,
 /// stopping before DATA, and writes CSV / JSON evidence.
 #[derive(Debug, Parser)]
 #[command(
     name = "relayscan",
-    version,
+    version = VERSION,
+    propagate_version = true,
     about,
     long_about = None,
     max_term_width = 100,
@@ -387,6 +392,12 @@ mod tests {
 
     /// `lab` and `demo` run the lab crate: they exist exactly when the `lab` feature is on
     /// (`cargo test --no-default-features` checks the other side).
+    /// clap's own checks of the definition (conflicting names, propagated --version).
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
     #[test]
     fn lab_and_demo_exist_exactly_with_the_lab_feature() {
         let cli = Cli::command();

@@ -75,3 +75,47 @@ fn nmaps_excludefile_spelling_excludes() {
     assert_eq!(listed("--excludefile"), want);
     assert_eq!(listed("--exclude-file"), want);
 }
+
+/// `git rev-parse --short HEAD` of the checkout the binary was built from, if it is one.
+fn checkout_revision() -> Option<String> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    if !std::path::Path::new(root).join(".git").exists() {
+        return None;
+    }
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(root)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[test]
+fn every_subcommand_prints_the_version_and_the_git_revision() {
+    let version = env!("CARGO_PKG_VERSION");
+    let want = match checkout_revision() {
+        Some(rev) => format!("{version} (git {rev})"),
+        None => version.to_string(),
+    };
+    let mut commands = vec!["scan", "targets", "merge", "report", "diff", "audit-config"];
+    if cfg!(feature = "lab") {
+        commands.extend(["lab", "demo"]);
+    }
+    for args in [vec!["--version"], vec!["-V"]]
+        .into_iter()
+        .chain(commands.iter().map(|c| vec![*c, "--version"]))
+    {
+        let mut command = relayscan();
+        command.args(&args);
+        let out = crate::support::run_command(command, &args, LIMIT);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let line = stdout(&out);
+        assert!(line.starts_with("relayscan"), "{args:?}: {line}");
+        assert!(
+            line.trim_end().ends_with(&format!(" {want}")),
+            "{args:?}: {line}"
+        );
+    }
+}
