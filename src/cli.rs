@@ -4,12 +4,17 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// `--version`: the package version, and the git revision when built from a checkout
+/// (build.rs), on every subcommand.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("RELAYSCAN_VERSION_SUFFIX"));
+
 /// Finds open mail relays: probes SMTP servers you own or are authorised to test,
 /// stopping before DATA, and writes CSV / JSON evidence.
 #[derive(Debug, Parser)]
 #[command(
     name = "relayscan",
-    version,
+    version = VERSION,
+    propagate_version = true,
     about,
     long_about = None,
     max_term_width = 100,
@@ -74,8 +79,8 @@ pub struct CommonScanArgs {
     /// Never probe these (same syntax as targets); wins over every target. Repeatable.
     #[arg(long, value_name = "TARGET")]
     pub exclude: Vec<String>,
-    /// Read excludes from FILE, one per line. Repeatable.
-    #[arg(long, value_name = "FILE")]
+    /// Read excludes from FILE. Repeatable.
+    #[arg(long, visible_alias = "excludefile", value_name = "FILE")]
     pub exclude_file: Vec<PathBuf>,
     /// Probes in flight at once (capped by the open-file limit).
     #[arg(short = 'c', long, value_name = "N", default_value_t = 100)]
@@ -107,11 +112,14 @@ pub struct CommonScanArgs {
     pub rcpt_to: String,
     /// Output prefix: writes PREFIX.csv, PREFIX.jsonl, PREFIX.json; a folder (or a name
     /// ending in /) gets FOLDER/relayscan-<UTC time>.* [default: reports/scan-<time>].
+    /// `-o -` streams JSON Lines records to stdout as hosts finish (jsonl only, no
+    /// checkpoint); every other line goes to stderr.
     #[arg(short = 'o', long = "output", value_name = "PREFIX")]
     pub output: Option<PathBuf>,
-    /// Report formats to write: csv, jsonl, json, html, md.
-    #[arg(long, value_name = "LIST", default_value = "csv,jsonl,json")]
-    pub format: String,
+    /// Report formats to write: csv, jsonl, json, html, md [default: csv,jsonl,json; jsonl
+    /// with -o -].
+    #[arg(long, value_name = "LIST")]
+    pub format: Option<String>,
     /// Also write endpoints that did not answer (refused, timed out).
     #[arg(long)]
     pub all: bool,
@@ -125,7 +133,8 @@ pub struct CommonScanArgs {
     /// No progress bar; a one-line status every few seconds instead.
     #[arg(long)]
     pub no_progress: bool,
-    /// No progress or status lines on stderr (the summary table still goes to stdout).
+    /// No progress or status lines on stderr (the summary table still goes to stdout;
+    /// with -o -, nothing but records does).
     #[arg(short = 'q', long)]
     pub quiet: bool,
     /// STARTTLS after EHLO: auto (when advertised), always, never.
@@ -287,7 +296,7 @@ pub struct TargetsArgs {
     #[arg(long, value_name = "TARGET")]
     pub exclude: Vec<String>,
     /// Read excludes from FILE. Repeatable.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, visible_alias = "excludefile", value_name = "FILE")]
     pub exclude_file: Vec<PathBuf>,
     #[command(flatten)]
     pub plan: PlanArgs,
@@ -383,6 +392,12 @@ mod tests {
 
     /// `lab` and `demo` run the lab crate: they exist exactly when the `lab` feature is on
     /// (`cargo test --no-default-features` checks the other side).
+    /// clap's own checks of the definition (conflicting names, propagated --version).
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
     #[test]
     fn lab_and_demo_exist_exactly_with_the_lab_feature() {
         let cli = Cli::command();

@@ -7,6 +7,7 @@
 // tests make their fixtures as they like.
 #![cfg_attr(test, allow(clippy::disallowed_methods))]
 
+pub mod argv;
 pub mod assess;
 pub mod audit;
 pub mod cli;

@@ -27,16 +27,14 @@ fn keep_freed_memory() {
 
 fn main() {
     keep_freed_memory();
-    // nmap users type `-iL FILE`; clap's short flags are one letter, so translate it.
-    let argv: Vec<String> = std::env::args()
-        .map(|a| {
-            if a == "-iL" {
-                "--input-list".to_string()
-            } else {
-                a
-            }
-        })
-        .collect();
+    // nmap's spellings: some translated, the rest refused before clap reads them.
+    let argv = match relayscan::argv::translate(std::env::args().collect()) {
+        Ok(argv) => argv,
+        Err(e) => {
+            eprintln!("relayscan: error: {e}");
+            std::process::exit(relayscan::exit::USAGE);
+        }
+    };
     let cli = relayscan::cli::Cli::parse_from(&argv);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -101,7 +101,8 @@ pub async fn scan(
         start,
         checkpointing,
     } = opened;
-    if !domains.is_empty() {
+    // With -o - there is no PREFIX.domains.csv to write; the records still stream.
+    if !domains.is_empty() && !output.stream {
         // After a resume the replayed records are not seen again: their domains keep
         // the verdicts of this run's probes only (see docs/domains.md).
         reports.attach_domains(DomainReport::new(
@@ -119,7 +120,10 @@ pub async fn scan(
     };
     install_stop_signals(stopping.clone(), settings.pacing.grace, quiet);
     let scheduler = settings.scheduler(concurrency);
-    let progress = Progress::new(output.progress, space.len());
+    let mut progress = Progress::new(output.progress, space.len());
+    if output.stream {
+        progress.keep_stdout_for_records();
+    }
     let already = u64::try_from(start.ledger.finished_count()).unwrap_or(u64::MAX);
     if already > 0 {
         progress.resume_from(&start.summary);
@@ -181,7 +185,12 @@ fn fresh_reports(
 ) -> Result<Opened, AppError> {
     let out = &settings.output;
     let output = |e: crate::report::ReportError| AppError::Output(e.to_string());
-    let mut reports = Reports::create(&out.prefix, out.formats, Replacing::Say).map_err(output)?;
+    let mut reports = if out.stream {
+        Reports::to_stdout()
+    } else {
+        Reports::create(&out.prefix, out.formats, Replacing::Say)
+    }
+    .map_err(output)?;
     reports.begin(&meta).map_err(output)?;
     let start = Start {
         summary: Summary {
@@ -298,7 +307,13 @@ fn resume_reports(
 /// The summary table and where the reports are. Never panics on a terminal that is gone
 /// (after SIGHUP): the exit code must still say how the run ended.
 pub fn print_closing(settings: &ScanSettings, finished: &Finished) {
-    super::print_out(&finished.summary.render_table());
+    let table = finished.summary.render_table();
+    match (settings.output.stream, settings.output.quiet()) {
+        // stdout holds the records alone: the table is a human line like the others.
+        (true, true) => {}
+        (true, false) => say(table.trim_end()),
+        (false, _) => super::print_out(&table),
+    }
     if settings.output.quiet() {
         return;
     }

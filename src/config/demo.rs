@@ -49,7 +49,7 @@ pub fn scan_settings(
         mail_from: None,
         rcpt_to: "relaytest@example.com".into(),
         output: Some(args.output.clone()),
-        format: "csv,jsonl,json,html,md".into(),
+        format: Some("csv,jsonl,json,html,md".into()),
         all: false,
         transcript: args.transcript,
         no_pipelining: false,

@@ -19,6 +19,9 @@ pub struct OutputSettings {
     /// What to say about where the reports go, when `-o` named a folder.
     pub prefix_note: Option<String>,
     pub formats: Formats,
+    /// `-o -`: the JSONL records go to stdout as hosts finish; no file is written and
+    /// every human line (summary, transcripts, notes) goes to stderr.
+    pub stream: bool,
     /// Write endpoints that did not answer too (--all).
     pub write_unanswered: bool,
     /// Print each dialogue as it completes (--transcript).
@@ -39,7 +42,11 @@ impl OutputSettings {
         fail_on: Option<FailOn>,
         stderr_is_terminal: bool,
     ) -> Result<OutputSettings, ConfigError> {
-        let formats = formats(&common.format)?;
+        let stream = common.output.as_deref() == Some(Path::new(STDOUT_PREFIX));
+        let formats = match (stream, &common.format) {
+            (false, asked) => formats(asked.as_deref().unwrap_or(DEFAULT_FORMATS))?,
+            (true, asked) => stream_formats(asked.as_deref(), run)?,
+        };
         let progress = if common.quiet {
             ProgressMode::Quiet
         } else if common.no_progress || !stderr_is_terminal {
@@ -73,7 +80,14 @@ impl OutputSettings {
                 chrono::Local::now().format("%Y%m%d-%H%M%S")
             )),
         };
-        let resolved = report_prefix(&prefix, formats)?;
+        let resolved = if stream {
+            Prefix {
+                prefix,
+                in_folder: false,
+            }
+        } else {
+            report_prefix(&prefix, formats)?
+        };
         if let Some(path) = &run.checkpoint {
             refuse_to_overwrite(path)?;
         }
@@ -90,6 +104,7 @@ impl OutputSettings {
             prefix: resolved.prefix.clone(),
             prefix_note: resolved.note(),
             formats,
+            stream,
             write_unanswered: common.all,
             transcript: common.transcript,
             progress,
@@ -102,6 +117,44 @@ impl OutputSettings {
     pub fn quiet(&self) -> bool {
         self.progress == ProgressMode::Quiet
     }
+}
+
+/// The `-o` that streams records to stdout, as zgrab2 and zmap do.
+pub const STDOUT_PREFIX: &str = "-";
+
+/// What `scan` writes without --format (to files).
+const DEFAULT_FORMATS: &str = "csv,jsonl,json";
+
+/// The formats of `-o -`: JSONL only (one record a line is what a pipe can take as hosts
+/// finish; CSV, JSON, HTML and Markdown need a file), and no checkpoint (a resume
+/// replays a JSONL file that stdout is not).
+fn stream_formats(asked: Option<&str>, run: &RunArgs) -> Result<Formats, ConfigError> {
+    let jsonl = Formats {
+        jsonl: true,
+        ..Formats::NONE
+    };
+    if let Some(text) = asked {
+        formats_within(
+            text,
+            jsonl,
+            "-o - streams jsonl only; write other formats with -o PREFIX, or run `relayscan report` on the saved stream",
+        )?;
+    }
+    let refuse = |flag: &str| {
+        ConfigError::named(
+            flag,
+            format!(
+                "{flag} with -o -: a checkpoint needs a JSONL file to resume from; give -o PREFIX"
+            ),
+        )
+    };
+    if run.checkpoint.is_some() {
+        return Err(refuse("--checkpoint"));
+    }
+    if run.resume.is_some() {
+        return Err(refuse("--resume"));
+    }
+    Ok(jsonl)
 }
 
 /// `-o PREFIX` for the reports of `formats` (and the domain report), resolved before any

@@ -202,6 +202,17 @@ fn create_beside(path: &Path) -> io::Result<(PathBuf, File)> {
     ))
 }
 
+/// stdout as a file, for `-o -`: a duplicate of descriptor 1, so the JSONL sink writes
+/// each record with one `write` as it does to a file. Nothing is created or replaced.
+pub fn stdout_file() -> Result<File, ReportError> {
+    use std::os::fd::AsFd;
+    io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(File::from)
+        .map_err(|e| ReportError::new("open", Path::new("-"), e))
+}
+
 /// `-o PREFIX` resolved: where the reports go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prefix {

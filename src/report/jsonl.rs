@@ -16,6 +16,8 @@ pub struct JsonlSink {
     path: PathBuf,
     file: WholeWrites,
     phase: Phase,
+    /// A file to sync at the finish; not stdout (a pipe cannot be synced).
+    sync_at_finish: bool,
     /// Reused between records, so a line is built in memory and written in one call.
     line: Vec<u8>,
 }
@@ -27,7 +29,17 @@ impl JsonlSink {
             path: path.to_path_buf(),
             file: WholeWrites::new(file),
             phase: Phase::New,
+            sync_at_finish: true,
             line: Vec::with_capacity(4096),
+        }
+    }
+
+    /// The sink writing records to stdout (`-o -`), given as a file (see
+    /// [`super::file::stdout_file`]); errors name it `-`.
+    pub fn stream(stdout: File) -> JsonlSink {
+        JsonlSink {
+            sync_at_finish: false,
+            ..JsonlSink::new(Path::new("-"), stdout)
         }
     }
 
@@ -61,6 +73,9 @@ impl ReportSink for JsonlSink {
 
     fn finish(&mut self, _end: &RunEnd, _summary: &Summary) -> Result<(), ReportError> {
         self.phase.finish(&self.path)?;
+        if !self.sync_at_finish {
+            return Ok(());
+        }
         self.file
             .sync_all()
             .map_err(|e| ReportError::new("write", &self.path, e))

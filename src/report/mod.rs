@@ -356,6 +356,21 @@ impl Reports {
         Ok(reports)
     }
 
+    /// The JSONL records on stdout (`-o -`), one line per record as it comes, and no
+    /// file: nothing to place, nothing to replace.
+    pub fn to_stdout() -> Result<Reports, ReportError> {
+        let file = file::stdout_file()?;
+        Ok(Reports {
+            sinks: vec![Box::new(JsonlSink::stream(file))],
+            paths: Vec::new(),
+            // No file staged: the empty set counts as placed.
+            files: file::ReportSet::new(file::Replacing::Quietly),
+            commit_at_record: false,
+            domains: None,
+            domains_given: false,
+        })
+    }
+
     /// The files being written, in the order csv, jsonl, json, html, md (then
     /// domains.csv).
     pub fn paths(&self) -> Vec<PathBuf> {

@@ -60,6 +60,8 @@ pub struct Progress {
     counts: Arc<Counts>,
     bar: Option<ProgressBar>,
     ticker: CancellationToken,
+    /// `-o -`: stdout carries the records, so transcripts go to stderr.
+    stdout_for_records: bool,
 }
 
 impl Progress {
@@ -88,6 +90,7 @@ impl Progress {
             counts,
             bar,
             ticker,
+            stdout_for_records: false,
         }
     }
 
@@ -138,13 +141,24 @@ impl Progress {
         }
     }
 
-    /// Prints text on stdout without tearing the bar.
+    /// Sends what would go to stdout (transcripts) to stderr: stdout carries the
+    /// records (`-o -`).
+    pub fn keep_stdout_for_records(&mut self) {
+        self.stdout_for_records = true;
+    }
+
+    /// Prints text on stdout (stderr when stdout carries the records) without tearing
+    /// the bar.
     /// A closed stdout (`relayscan scan --transcript | head`) must not stop the scan:
     /// the write error is ignored, the reports still get every record.
     pub fn print_stdout(&self, text: &str) {
         let write = || {
             use std::io::Write;
-            let mut out = std::io::stdout().lock();
+            let mut out: Box<dyn Write> = if self.stdout_for_records {
+                Box::new(std::io::stderr().lock())
+            } else {
+                Box::new(std::io::stdout().lock())
+            };
             let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
         };
         match &self.bar {

@@ -9,6 +9,7 @@ mod support;
 
 mod audit;
 mod bounds;
+mod cli_words;
 mod compliance;
 mod demo;
 mod deploy;
@@ -35,6 +36,7 @@ mod reports;
 mod resume;
 mod scale;
 mod shards;
+mod stream;
 mod tls;
 mod unchanged;
 mod verdicts;

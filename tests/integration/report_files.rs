@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::support::{LabProcess, nets, read_csv, read_json, read_jsonl, relayscan, run, stderr};
+use crate::support::{
+    LabProcess, names_in, nets, read_csv, read_json, read_jsonl, relayscan, run, stderr,
+};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -44,16 +46,6 @@ fn scan(lab: &LabProcess, output: &Path) -> std::process::Output {
 
 fn is_symlink(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
-}
-
-/// The files in `dir`, by name, sorted.
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

@@ -17,6 +17,24 @@ pub mod nets;
 pub mod personas;
 pub mod skip;
 
+/// The files in `dir`, by name, sorted.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Asserts that relayscan refused its command line (`what`, for messages): exit 2, a
+/// message on stderr holding `expected`, nothing on stdout.
+pub fn assert_refused(out: &Output, what: &str, expected: &str) {
+    assert_eq!(out.status.code(), Some(2), "{what}: {}", stderr(out));
+    assert!(stderr(out).contains(expected), "{what}: {}", stderr(out));
+    assert_eq!(stdout(out), "", "{what}");
+}
+
 /// The relayscan binary under test.
 pub fn relayscan() -> Command {
     Command::new(env!("CARGO_BIN_EXE_relayscan"))
@@ -50,7 +68,7 @@ pub fn run_without_a_route_out(args: &[&str], limit: Duration) -> Output {
 
 /// Runs `command` (relayscan `args`, for messages), failing the test if it does not end
 /// within `limit`.
-fn run_command(mut command: Command, args: &[&str], limit: Duration) -> Output {
+pub fn run_command(mut command: Command, args: &[&str], limit: Duration) -> Output {
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

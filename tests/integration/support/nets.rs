@@ -222,6 +222,10 @@ networks! {
     BENCH_PLAN_SILENT = [127, 220, 0, 0], 16;
     /// benches/nmap_side_by_side.sh: the lab on port 25.
     BENCH_NMAP = [127, 0, 96, 0], 24;
+    /// stream.rs: `-o -` piped into jq.
+    STREAM = [127, 0, 190, 0], 24;
+    /// cli_words.rs: targets of refused command lines and dry runs (nothing listens).
+    CLI_WORDS = [127, 0, 191, 0], 24;
 }
 
 /// `relayscan targets 127.0.0.0/8 --count` and the like: plan arithmetic over the whole of
