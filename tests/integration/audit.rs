@@ -695,3 +695,43 @@ fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
         );
     }
 }
+
+/// The table says what to change: each finding's line keeps its `file:line`, its remediation
+/// follows under it (wrapped within 100 columns), and the counts run from critical down.
+#[test]
+fn the_table_gives_each_finding_its_remediation_and_counts_worst_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("main.cf");
+    std::fs::write(
+        &main,
+        "compatibility_level = 3.6\nsmtpd_relay_restrictions = permit\ndisable_vrfy_command = no\n",
+    )
+    .unwrap();
+    let out = run(&["audit-config", &main.display().to_string()], LIMIT);
+    let table = stdout(&out);
+    let lines: Vec<&str> = table.lines().collect();
+    let open = lines
+        .iter()
+        .position(|l| l.starts_with("critical  open-relay"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(lines[open].contains("main.cf:2"), "{table}");
+    assert!(
+        lines[open + 1].starts_with("          fix: Postfix: in main.cf set"),
+        "{table}"
+    );
+    let fix: Vec<&str> = lines[open + 1..]
+        .iter()
+        .take_while(|l| l.starts_with("               ") || l.starts_with("          fix: "))
+        .copied()
+        .collect();
+    assert!(fix.len() > 1, "wrapped: {table}");
+    assert!(fix.iter().all(|l| l.chars().count() <= 100), "{table}");
+    assert!(
+        fix.join(" ").contains("reject_unauth_destination"),
+        "{table}"
+    );
+    let last = lines.last().unwrap();
+    let critical = last.find(" critical").unwrap_or_else(|| panic!("{last}"));
+    let low = last.find(" low").unwrap_or_else(|| panic!("{last}"));
+    assert!(critical < low, "{last}");
+}
