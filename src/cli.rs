@@ -45,7 +45,7 @@ pub enum Commands {
     Diff(DiffArgs),
     /// Audit Postfix, Exim, OpenSMTPD or Sendmail configuration files for relay
     /// misconfigurations (no traffic).
-    #[command(after_help = crate::exit::HELP)]
+    #[command(after_help = crate::exit::AUDIT_HELP)]
     AuditConfig(AuditArgs),
 }
 
@@ -368,9 +368,9 @@ pub struct AuditArgs {
     #[arg(long, value_name = "LIST", default_value = "csv,json,html")]
     pub format: String,
     /// Exit 1 when a setting lets anyone relay (open-relay) or a finding is at or above a
-    /// severity (critical, high, medium, low).
-    #[arg(long, value_name = "LEVEL")]
-    pub fail_on: Option<crate::report::FailOn>,
+    /// severity (critical, high, medium, low); never: always exit 0 after the audit.
+    #[arg(long, value_name = "LEVEL", default_value = "high")]
+    pub fail_on: crate::report::Gate,
     /// Do not print the findings table.
     #[arg(short, long)]
     pub quiet: bool,

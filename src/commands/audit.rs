@@ -1,4 +1,4 @@
-//! `relayscan audit-config [--mta postfix|exim|opensmtpd|sendmail|auto] PATH...`: read configuration files (or `-` for stdin), print the findings, write CSV/JSON/HTML, apply `--fail-on`.
+//! `relayscan audit-config [--mta postfix|exim|opensmtpd|sendmail|auto] PATH...`: read configuration files (or `-` for stdin), print the findings, write CSV/JSON/HTML, apply `--fail-on` (default high).
 
 use std::io::Write;
 use std::path::Path;
@@ -53,6 +53,7 @@ pub fn run(args: AuditArgs, argv: Vec<String>) -> Result<i32, AppError> {
     }
     let tripped = args
         .fail_on
+        .threshold()
         .is_some_and(|gate| gate.matches(report.verdict(), &report.plain_findings()));
     Ok(exit::of_run(None, tripped))
 }
