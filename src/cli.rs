@@ -354,6 +354,8 @@ pub struct AuditArgs {
     /// Configuration files: Postfix main.cf, master.cf or `postconf -n` output; an Exim
     /// configure file and/or Debian's update-exim4.conf.conf; OpenSMTPD smtpd.conf; Sendmail
     /// .mc (compiled with m4 and sendmail-cf when both are installed), .cf or access source.
+    /// A folder: the files of those names in it (main.cf, master.cf, update-exim4.conf.conf,
+    /// exim4.conf, exim.conf, configure, smtpd.conf, sendmail.mc, sendmail.cf, access).
     /// `-` reads stdin.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,

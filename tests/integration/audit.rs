@@ -756,3 +756,56 @@ fn the_table_gives_each_finding_its_remediation_and_counts_worst_first() {
     let low = last.find(" low").unwrap_or_else(|| panic!("{last}"));
     assert!(critical < low, "{last}");
 }
+
+/// A folder audits the known configuration files in it, says which it took, and one with
+/// none is an error naming it (exit 2).
+#[test]
+fn a_folder_audits_the_known_files_in_it_and_one_without_any_is_refused() {
+    let postfix = fixture("postfix/debian");
+    let out = run(&["audit-config", &postfix], LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        format!("relayscan: {postfix}: auditing main.cf, master.cf")
+    );
+    let table = stdout(&out);
+    assert!(
+        table.contains("debian/main.cf (Postfix main.cf)")
+            && table.contains("debian/master.cf (Postfix master.cf)"),
+        "{table}"
+    );
+
+    // An OpenSMTPD folder with an open relay: the default gate trips.
+    let dir = tempfile::tempdir().unwrap();
+    let smtpd = dir.path().join("smtpd.conf");
+    std::fs::copy(fixture("opensmtpd/open-relay.conf"), &smtpd).unwrap();
+    std::fs::write(dir.path().join("README"), "not a configuration\n").unwrap();
+    let folder = dir.path().display().to_string();
+    let out = run(&["audit-config", &folder], LIMIT);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(": auditing smtpd.conf\n"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("critical  open-relay"),
+        "{}",
+        stdout(&out)
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let empty = empty.path().display().to_string();
+    let out = run(&["audit-config", &empty], LIMIT);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "relayscan: error: {empty}: a folder with no configuration file"
+        )) && err.contains("main.cf")
+            && err.contains("smtpd.conf")
+            && err.contains("sendmail.mc"),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty());
+}
