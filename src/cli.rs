@@ -175,6 +175,10 @@ pub struct LabArgs {
     /// address of --bind at this port (0: a free one).
     #[arg(long, value_name = "N")]
     pub dns_port: Option<u16>,
+    /// List every host (address, persona, designed verdict, description) instead of one
+    /// line per persona.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[cfg(feature = "lab")]
