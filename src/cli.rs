@@ -50,7 +50,7 @@ pub enum Commands {
     Diff(DiffArgs),
     /// Audit Postfix, Exim, OpenSMTPD or Sendmail configuration files for relay
     /// misconfigurations (no traffic).
-    #[command(after_help = crate::exit::HELP)]
+    #[command(after_help = crate::exit::AUDIT_HELP)]
     AuditConfig(AuditArgs),
 }
 
@@ -184,6 +184,10 @@ pub struct LabArgs {
     /// address of --bind at this port (0: a free one).
     #[arg(long, value_name = "N")]
     pub dns_port: Option<u16>,
+    /// List every host (address, persona, designed verdict, description) instead of one
+    /// line per persona.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[cfg(feature = "lab")]
@@ -363,6 +367,8 @@ pub struct AuditArgs {
     /// Configuration files: Postfix main.cf, master.cf or `postconf -n` output; an Exim
     /// configure file and/or Debian's update-exim4.conf.conf; OpenSMTPD smtpd.conf; Sendmail
     /// .mc (compiled with m4 and sendmail-cf when both are installed), .cf or access source.
+    /// A folder: the files of those names in it (main.cf, master.cf, update-exim4.conf.conf,
+    /// exim4.conf, exim.conf, configure, smtpd.conf, sendmail.mc, sendmail.cf, access).
     /// `-` reads stdin.
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
@@ -377,9 +383,9 @@ pub struct AuditArgs {
     #[arg(long, value_name = "LIST", default_value = "csv,json,html")]
     pub format: String,
     /// Exit 1 when a setting lets anyone relay (open-relay) or a finding is at or above a
-    /// severity (critical, high, medium, low).
-    #[arg(long, value_name = "LEVEL")]
-    pub fail_on: Option<crate::report::FailOn>,
+    /// severity (critical, high, medium, low); never: always exit 0 after the audit.
+    #[arg(long, value_name = "LEVEL", default_value = "high")]
+    pub fail_on: crate::report::Gate,
     /// Do not print the findings table.
     #[arg(short, long)]
     pub quiet: bool,

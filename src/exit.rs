@@ -71,15 +71,29 @@ pub fn of_run(stopped_by: Option<StopSignal>, gate_tripped: bool) -> i32 {
     }
 }
 
-/// The table printed by `--help`, kept beside the codes it describes.
-pub const HELP: &str = "Exit codes:
-  0    clean: the run finished and --fail-on (if given) found nothing
+/// The exit-code table of `--help`, with the line for code 0 given: one table, two gates.
+macro_rules! exit_codes {
+    ($clean:literal) => {
+        concat!(
+            "Exit codes:\n  0    clean: ",
+            $clean,
+            "
   1    --fail-on found an open relay or a finding at or above its severity
   2    usage or input error (a flag, a target line, a JSONL line); nothing was sent
   3    runtime failure (a report cannot be written; demo: a persona's verdict mismatched)
   129  stopped by SIGHUP (a dropped SSH session), handled as Ctrl-C
   130  interrupted by Ctrl-C; the reports hold every endpoint finished before it
-  143  stopped by SIGTERM, handled as Ctrl-C";
+  143  stopped by SIGTERM, handled as Ctrl-C"
+        )
+    };
+}
+
+/// The table printed by `--help`, kept beside the codes it describes.
+pub const HELP: &str = exit_codes!("the run finished and --fail-on (if given) found nothing");
+
+/// `audit-config`'s table: a configuration audit is a gate, so `--fail-on` has a default.
+pub const AUDIT_HELP: &str =
+    exit_codes!("the run finished and --fail-on (default high; never turns it off) found nothing");
 
 #[cfg(test)]
 mod tests {
@@ -116,11 +130,13 @@ mod tests {
             INTERRUPTED,
             TERMINATED,
         ] {
-            assert!(
-                HELP.lines()
-                    .any(|l| l.trim_start().starts_with(&format!("{code} "))),
-                "{code} missing from\n{HELP}"
-            );
+            for help in [HELP, AUDIT_HELP] {
+                assert!(
+                    help.lines()
+                        .any(|l| l.trim_start().starts_with(&format!("{code} "))),
+                    "{code} missing from\n{help}"
+                );
+            }
         }
     }
 }

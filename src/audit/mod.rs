@@ -78,6 +78,21 @@ impl Kind {
     }
 }
 
+/// The files taken from a folder given as PATH, in this order: every MTA's own names
+/// (Postfix, Exim, OpenSMTPD, Sendmail); `configure` is Exim's name when built from source.
+pub const FOLDER_FILES: [&str; 10] = [
+    "main.cf",
+    "master.cf",
+    "update-exim4.conf.conf",
+    "exim4.conf",
+    "exim.conf",
+    "configure",
+    "smtpd.conf",
+    "sendmail.mc",
+    "sendmail.cf",
+    "access",
+];
+
 /// Classifies one input. With `Auto`, a name that says what it is wins (`main.cf`,
 /// `master.cf`, `exim4.conf`, `update-exim4.conf.conf`, `smtpd.conf`, `*.mc`,
 /// `sendmail.cf`, `access`), else the content decides.
@@ -435,6 +450,21 @@ mod tests {
                 .map(|o| o.map(|(n, t)| (n.to_string(), t.to_string())))
                 .map_err(str::to_string);
             assert_eq!(found(path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn every_folder_file_is_known_by_its_name_or_as_exims_configure() {
+        for name in FOLDER_FILES {
+            let got = classify(name, "", MtaChoice::Auto);
+            match name {
+                // Named by no MTA but Exim's source build: its content decides.
+                "configure" => assert_eq!(
+                    classify(name, "begin acl\n", MtaChoice::Auto),
+                    Ok(Kind::EximConfig)
+                ),
+                _ => assert!(got.is_ok(), "{name}: {got:?}"),
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::model::{AuditFinding, AuditReport};
+use crate::assess::Severity;
 use crate::report::sanitize;
 
 /// Bumped when a JSON field or CSV column changes meaning or disappears.
@@ -55,7 +56,36 @@ pub fn json(report: &AuditReport, command_line: &[String]) -> serde_json::Value 
     })
 }
 
-/// The terminal summary: one line per finding, worst first, then the notes and the counts.
+/// Where a finding's remediation starts: under its id column, so the severity stays the
+/// first thing on a line and every finding's `file:line` keeps its own line.
+const REMEDY_INDENT: &str = "          fix: ";
+
+/// The remediation's width beside its indent: 15 + 85 = 100 columns, the width of the
+/// other terminal output.
+const REMEDY_WIDTH: usize = 85;
+
+/// Splits `text` at spaces into lines of at most `width` characters (a longer word keeps its
+/// own line whole).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// The terminal summary: one line per finding, worst first, its remediation wrapped under
+/// it, then the notes and the counts (worst first).
 pub fn render_table(report: &AuditReport) -> String {
     let mut out = String::new();
     let files: Vec<String> = report
@@ -91,6 +121,12 @@ pub fn render_table(report: &AuditReport) -> String {
                 sanitize::terminal(&f.location),
                 sanitize::terminal(&f.finding.detail),
             );
+            let blank = " ".repeat(REMEDY_INDENT.len());
+            let fix = wrap(&sanitize::terminal(&f.finding.remediation), REMEDY_WIDTH);
+            for (i, line) in fix.iter().enumerate() {
+                let indent = if i == 0 { REMEDY_INDENT } else { &blank };
+                let _ = writeln!(out, "{indent}{line}");
+            }
         }
     }
     for t in &report.trusted {
@@ -105,10 +141,11 @@ pub fn render_table(report: &AuditReport) -> String {
     for note in &report.notes {
         let _ = writeln!(out, "note: {}", sanitize::terminal(note));
     }
-    let counts: Vec<String> = report
-        .counts()
+    let counts = report.counts();
+    // Worst first: the map itself sorts by name (critical, high, info, low, medium).
+    let counts: Vec<String> = Severity::ALL
         .iter()
-        .filter(|(_, n)| **n > 0)
+        .filter_map(|s| counts.get(s.as_str()).filter(|n| **n > 0).map(|n| (s, n)))
         .map(|(s, n)| format!("{n} {s}"))
         .collect();
     let verdict = if report.verdict().is_some() {
@@ -158,6 +195,56 @@ mod tests {
             "{t}"
         );
         assert!(!t.contains('\x1b'));
+        // The remediation follows its finding's line, wrapped and indented.
+        let open = &r.findings[0];
+        assert_eq!(open.finding.id, FindingId::OpenRelay);
+        assert!(lines[3].starts_with(REMEDY_INDENT), "{t}");
+        let fix: Vec<&str> = lines[3..]
+            .iter()
+            .take_while(|l| l.starts_with("          "))
+            .map(|l| l.trim_start().trim_start_matches("fix: "))
+            .collect();
+        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(fix.join(" "), words(&open.finding.remediation), "{t}");
+        assert!(
+            t.lines()
+                .all(|l| l.chars().count() <= 100 || !l.starts_with("          "))
+        );
+    }
+
+    #[test]
+    fn wrap_table() {
+        let table: [(&str, usize, &[&str]); 5] = [
+            ("", 10, &[]),
+            ("one", 10, &["one"]),
+            ("aa bb cc", 5, &["aa bb", "cc"]),
+            ("aa  bb\ncc", 20, &["aa bb cc"]),
+            (
+                "averyveryverylongword b",
+                5,
+                &["averyveryverylongword", "b"],
+            ),
+        ];
+        for (text, width, want) in table {
+            assert_eq!(wrap(text, width), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn counts_run_worst_first() {
+        let r = sample();
+        let last = render_table(&r).lines().last().unwrap().to_string();
+        let names: Vec<&str> = Severity::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .filter(|s| last.contains(&format!(" {s}")))
+            .collect();
+        let at: Vec<usize> = names
+            .iter()
+            .map(|s| last.find(&format!(" {s}")).unwrap())
+            .collect();
+        assert!(names.len() >= 2, "{last}");
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{last}");
     }
 
     #[test]

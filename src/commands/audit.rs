@@ -1,12 +1,12 @@
-//! `relayscan audit-config [--mta postfix|exim|opensmtpd|sendmail|auto] PATH...`: read configuration files (or `-` for stdin), print the findings, write CSV/JSON/HTML, apply `--fail-on`.
+//! `relayscan audit-config [--mta postfix|exim|opensmtpd|sendmail|auto] PATH...`: read configuration files (a folder's known ones, or `-` for stdin), print the findings, write CSV/JSON/HTML, apply `--fail-on` (default high).
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::AppError;
 use crate::audit::output::{AUDIT_COLUMNS, csv_row, json, render_table};
 use crate::audit::sendmail::compile::compile;
-use crate::audit::{AuditReport, Env, Source, html, run_in as audit};
+use crate::audit::{AuditReport, Env, FOLDER_FILES, Source, html, run_in as audit};
 use crate::cli::AuditArgs;
 use crate::config::output::formats_within;
 use crate::exit;
@@ -53,13 +53,15 @@ pub fn run(args: AuditArgs, argv: Vec<String>) -> Result<i32, AppError> {
     }
     let tripped = args
         .fail_on
+        .threshold()
         .is_some_and(|gate| gate.matches(report.verdict(), &report.plain_findings()));
     Ok(exit::of_run(None, tripped))
 }
 
-/// Reads every PATH (`-` is stdin, at most once), each a regular file of at most
+/// Reads every PATH (`-` is stdin, at most once; a folder, its known configuration files),
+/// each a regular file of at most
 /// [`MAX_INPUT_FILE_BYTES`]; an unreadable or refused file is a usage error that names it.
-fn read_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<Source>, AppError> {
+fn read_inputs(paths: &[PathBuf]) -> Result<Vec<Source>, AppError> {
     let mut stdin_used = false;
     let mut out = Vec::with_capacity(paths.len());
     for path in paths {
@@ -72,11 +74,41 @@ fn read_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<Source>, AppError> {
             out.push(Source::new("<stdin>", text));
             continue;
         }
-        let text =
-            read_text(path, MAX_INPUT_FILE_BYTES).map_err(|e| AppError::Usage(e.to_string()))?;
-        out.push(Source::new(path.display().to_string(), text));
+        let files = if path.is_dir() {
+            folder_files(path)?
+        } else {
+            vec![path.clone()]
+        };
+        for file in files {
+            let text = read_text(&file, MAX_INPUT_FILE_BYTES)
+                .map_err(|e| AppError::Usage(e.to_string()))?;
+            out.push(Source::new(file.display().to_string(), text));
+        }
     }
     Ok(out)
+}
+
+/// The known configuration files ([`FOLDER_FILES`]) present in folder `dir`, said on
+/// stderr; none is a usage error naming the folder. A present name that is no regular file
+/// (a FIFO main.cf) is taken, so that reading it refuses it by name.
+fn folder_files(dir: &Path) -> Result<Vec<PathBuf>, AppError> {
+    let taken: Vec<&str> = FOLDER_FILES
+        .into_iter()
+        .filter(|name| dir.join(name).symlink_metadata().is_ok())
+        .collect();
+    if taken.is_empty() {
+        return Err(AppError::Usage(format!(
+            "{}: a folder with no configuration file audit-config reads (looked for {})",
+            dir.display(),
+            FOLDER_FILES.join(", ")
+        )));
+    }
+    say(&format!(
+        "relayscan: {}: auditing {}",
+        dir.display(),
+        taken.join(", ")
+    ));
+    Ok(taken.into_iter().map(|name| dir.join(name)).collect())
 }
 
 fn write_reports(

@@ -96,7 +96,13 @@ async fn serve(args: LabArgs) -> Result<i32, AppError> {
         None => None,
     };
     let mut out = std::io::stdout().lock();
-    let _ = write!(out, "{}", lab.describe());
+    // One line per persona: `--hosts 2000` would print 2,000 lines before "lab ready".
+    let hosts = if args.verbose {
+        lab.describe()
+    } else {
+        lab.summary()
+    };
+    let _ = write!(out, "{hosts}");
     if let Some(dns) = &dns {
         let scan_with = format!(
             "relayscan scan --resolver {} -p {} -d customer-open-relay.{ZONE_ORIGIN} -d shared-1.{ZONE_ORIGIN}",

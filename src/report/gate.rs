@@ -1,4 +1,4 @@
-//! `--fail-on`: the CI gate. Which records make a run exit 1: open relays, or findings at or above a severity.
+//! `--fail-on`: the CI gate. Which records make a run exit 1: open relays, or findings at or above a severity (or, where a gate is the default, `never`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -38,6 +38,33 @@ impl fmt::Display for FailOn {
             FailOn::OpenRelay => f.write_str("open-relay"),
             FailOn::AtLeast(s) => f.write_str(s.as_str()),
         }
+    }
+}
+
+/// `--fail-on` where a gate applies by default (audit-config): a threshold, or `never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gate(Option<FailOn>);
+
+const EXPECTED_OR_NEVER: &str = "expected open-relay, critical, high, medium, low or never";
+
+impl FromStr for Gate {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "never" => Ok(Gate(None)),
+            _ => s
+                .parse()
+                .map(|t| Gate(Some(t)))
+                .map_err(|_| format!("unknown threshold {s:?} ({EXPECTED_OR_NEVER})")),
+        }
+    }
+}
+
+impl Gate {
+    /// The threshold, or `None` for `never`.
+    pub fn threshold(self) -> Option<FailOn> {
+        self.0
     }
 }
 
@@ -91,6 +118,22 @@ mod tests {
             let e = bad.parse::<FailOn>().unwrap_err();
             assert!(
                 e.contains(&format!("{bad:?}")) && e.contains(EXPECTED),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn gate_parse_table() {
+        assert_eq!("never".parse::<Gate>().unwrap().threshold(), None);
+        for text in ["open-relay", "critical", "high", "medium", "low"] {
+            let gate: Gate = text.parse().unwrap();
+            assert_eq!(gate.threshold(), Some(text.parse().unwrap()), "{text}");
+        }
+        for bad in ["info", "Never", "", "none"] {
+            let e = bad.parse::<Gate>().unwrap_err();
+            assert!(
+                e.contains(&format!("{bad:?}")) && e.contains(EXPECTED_OR_NEVER),
                 "{e}"
             );
         }

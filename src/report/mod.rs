@@ -46,7 +46,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 pub use self::csv::{CSV_COLUMNS, CsvSink};
-pub use self::gate::FailOn;
+pub use self::gate::{FailOn, Gate};
 pub use self::html::HtmlSink;
 pub use self::json::JsonSink;
 pub use self::jsonl::JsonlSink;

@@ -189,6 +189,17 @@ pub(crate) fn audit_json(
     (out.status.code(), stdout(&out), doc)
 }
 
+/// The exit code audit-config's default gate (`--fail-on high`) gives the audit `doc`
+/// reports: 1 when a finding is high or critical, else 0.
+pub(crate) fn default_gate_code(doc: &serde_json::Value) -> Option<i32> {
+    let high = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| ["critical", "high"].contains(&f["finding"]["severity"].as_str().unwrap()));
+    Some(i32::from(high))
+}
+
 /// (id, location) of every finding of an audit's JSON document, and its trusted networks.
 pub(crate) fn findings_of(doc: &serde_json::Value) -> (Vec<(String, String)>, Vec<String>) {
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
@@ -338,7 +349,8 @@ fn exim_and_opensmtpd_fixtures_get_their_findings_and_exit_codes() {
 #[test]
 fn exim_includes_are_read_beside_the_file_and_located_there() {
     let (code, table, doc) = audit_json(&[fixture("exim/split/exim4.conf")], &[]);
-    assert_eq!(code, Some(0), "{table}");
+    // No --fail-on: the default gate (high) decides.
+    assert_eq!(code, default_gate_code(&doc), "{table}");
     let (found, trusted) = findings_of(&doc);
     for (id, at) in [
         ("trusted-networks-too-wide", "exim/split/macros.conf:2"),
@@ -516,7 +528,8 @@ fn without_sendmail_cf_an_mc_is_read_by_its_calls_and_says_so() {
             read_json(&prefix.with_extension("json")),
         )
     };
-    assert_eq!(code, Some(0), "{table}");
+    // An open relay trips the default gate (--fail-on high).
+    assert_eq!(code, Some(1), "{table}");
     assert!(
         doc["notes"].to_string().contains("not compiled"),
         "{}",
@@ -602,9 +615,12 @@ fn csv_cells_show_terminal_controls_from_a_config_as_escapes() {
             "csv,json",
             "-o",
             prefix.to_str().unwrap(),
+            "--fail-on",
+            "never",
         ],
         LIMIT,
     );
+    // `--fail-on never` turns the default gate off: 0 whatever the findings.
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let raw = std::fs::read_to_string(prefix.with_extension("csv")).unwrap();
     let control = |c: char| c.is_control() && c != '\n' || ('\u{202a}'..='\u{202e}').contains(&c);
@@ -678,7 +694,7 @@ fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
         let files = [main, master].map(|f| f.display().to_string());
         let (code, table, report) = audit_json(&files, &[]);
         let policy = &s.policy;
-        assert_eq!(code, Some(0), "{policy}: {table}");
+        assert_eq!(code, default_gate_code(&report), "{policy}: {table}");
         let audit_open = report["verdict"] == "open-relay";
         let record = &s.record;
         // Trust as Postfix itself has it: its effective mynetworks (`postconf -x`).
@@ -694,4 +710,102 @@ fn audit_and_probe_agree_on_every_test_bed_postfix_instance() {
             record.verdict
         );
     }
+}
+
+/// The table says what to change: each finding's line keeps its `file:line`, its remediation
+/// follows under it (wrapped within 100 columns), and the counts run from critical down.
+#[test]
+fn the_table_gives_each_finding_its_remediation_and_counts_worst_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let main = dir.path().join("main.cf");
+    std::fs::write(
+        &main,
+        "compatibility_level = 3.6\nsmtpd_relay_restrictions = permit\ndisable_vrfy_command = no\n",
+    )
+    .unwrap();
+    let main = main.display().to_string();
+    let out = run(&["audit-config", &main], LIMIT);
+    // A config audit is a gate: without --fail-on, a critical finding exits 1; never opts out.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let never = run(&["audit-config", &main, "--fail-on", "never", "-q"], LIMIT);
+    assert_eq!(never.status.code(), Some(0), "{}", stderr(&never));
+    let table = stdout(&out);
+    let lines: Vec<&str> = table.lines().collect();
+    let open = lines
+        .iter()
+        .position(|l| l.starts_with("critical  open-relay"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(lines[open].contains("main.cf:2"), "{table}");
+    assert!(
+        lines[open + 1].starts_with("          fix: Postfix: in main.cf set"),
+        "{table}"
+    );
+    let fix: Vec<&str> = lines[open + 1..]
+        .iter()
+        .take_while(|l| l.starts_with("               ") || l.starts_with("          fix: "))
+        .copied()
+        .collect();
+    assert!(fix.len() > 1, "wrapped: {table}");
+    assert!(fix.iter().all(|l| l.chars().count() <= 100), "{table}");
+    assert!(
+        fix.join(" ").contains("reject_unauth_destination"),
+        "{table}"
+    );
+    let last = lines.last().unwrap();
+    let critical = last.find(" critical").unwrap_or_else(|| panic!("{last}"));
+    let low = last.find(" low").unwrap_or_else(|| panic!("{last}"));
+    assert!(critical < low, "{last}");
+}
+
+/// A folder audits the known configuration files in it, says which it took, and one with
+/// none is an error naming it (exit 2).
+#[test]
+fn a_folder_audits_the_known_files_in_it_and_one_without_any_is_refused() {
+    let postfix = fixture("postfix/debian");
+    let out = run(&["audit-config", &postfix], LIMIT);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        format!("relayscan: {postfix}: auditing main.cf, master.cf")
+    );
+    let table = stdout(&out);
+    assert!(
+        table.contains("debian/main.cf (Postfix main.cf)")
+            && table.contains("debian/master.cf (Postfix master.cf)"),
+        "{table}"
+    );
+
+    // An OpenSMTPD folder with an open relay: the default gate trips.
+    let dir = tempfile::tempdir().unwrap();
+    let smtpd = dir.path().join("smtpd.conf");
+    std::fs::copy(fixture("opensmtpd/open-relay.conf"), &smtpd).unwrap();
+    std::fs::write(dir.path().join("README"), "not a configuration\n").unwrap();
+    let folder = dir.path().display().to_string();
+    let out = run(&["audit-config", &folder], LIMIT);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(": auditing smtpd.conf\n"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("critical  open-relay"),
+        "{}",
+        stdout(&out)
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let empty = empty.path().display().to_string();
+    let out = run(&["audit-config", &empty], LIMIT);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "relayscan: error: {empty}: a folder with no configuration file"
+        )) && err.contains("main.cf")
+            && err.contains("smtpd.conf")
+            && err.contains("sendmail.mc"),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty());
 }

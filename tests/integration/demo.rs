@@ -85,3 +85,63 @@ fn demo_scans_the_lab_and_every_persona_matches() {
         }
     }
 }
+
+/// Starts `relayscan lab` with `args` on `nets::LAB_SUMMARY`, a free port, reads what it
+/// prints up to its "lab ready" line, and stops it.
+fn lab_banner(args: &[&str]) -> Vec<String> {
+    use std::io::BufRead;
+    let mut child = crate::support::relayscan()
+        .args(["lab", "--port", "0", "--bind", &nets::LAB_SUMMARY.cidr()])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let ready = line.starts_with("lab ready:");
+        lines.push(line);
+        if ready {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    lines
+}
+
+/// `lab --hosts N` prints one line per persona (name, host count, addresses, designed
+/// verdict) before "lab ready", not one per host; `-v` lists every host.
+#[test]
+fn lab_summarises_its_hosts_per_persona_and_lists_them_with_v() {
+    let lines = lab_banner(&["--hosts", "1000"]);
+    assert!(
+        lines.last().unwrap().starts_with("lab ready: 1000 hosts"),
+        "{lines:#?}"
+    );
+    // A header, one line per persona, the ready line.
+    assert_eq!(lines.len(), Persona::ALL.len() + 2, "{lines:#?}");
+    assert!(lines[0].starts_with("PERSONA") && lines[0].ends_with("EXPECTED VERDICT"));
+    let mut hosts = 0;
+    for persona in Persona::ALL {
+        let row = lines
+            .iter()
+            .find(|l| l.split_whitespace().next() == Some(persona.name()))
+            .unwrap_or_else(|| panic!("{}: {lines:#?}", persona.name()));
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        hosts += cells[1].parse::<usize>().unwrap();
+        assert!(cells[2].starts_with("127.0.19"), "{row}");
+        assert!(
+            row.ends_with(&persona.designed_verdict().to_string()),
+            "{row}"
+        );
+    }
+    // The implicit-TLS persona's hosts listen on two ports: counted on both.
+    assert!(hosts >= 1000, "{hosts}: {lines:#?}");
+
+    let lines = lab_banner(&["--hosts", "100", "-v"]);
+    let rows = lines.iter().filter(|l| l.starts_with("127.0.19")).count();
+    assert!(lines[0].starts_with("ADDRESS"), "{lines:#?}");
+    assert!(rows >= 100, "{rows}: {lines:#?}");
+}

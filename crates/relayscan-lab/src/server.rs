@@ -258,8 +258,16 @@ impl Lab {
 
     /// A table of the hosts: ADDRESS, PERSONA, EXPECTED VERDICT, DESCRIPTION.
     pub fn describe(&self) -> String {
-        let all: Vec<LabHost> = self.hosts.iter().chain(&self.tls_hosts).copied().collect();
-        describe_hosts(&all)
+        describe_hosts(&self.all_hosts())
+    }
+
+    /// One line per persona: how many hosts serve it and where (`relayscan lab` without -v).
+    pub fn summary(&self) -> String {
+        summarize_hosts(&self.all_hosts())
+    }
+
+    fn all_hosts(&self) -> Vec<LabHost> {
+        self.hosts.iter().chain(&self.tls_hosts).copied().collect()
     }
 
     /// A target spec covering exactly the hosts, for `relayscan scan`.
@@ -353,9 +361,8 @@ pub fn range_text(first: Ipv4Addr, count: usize) -> String {
     }
 }
 
-/// The `describe` table, columns padded to their widest cell.
+/// The `describe` table: every host, columns padded to their widest cell.
 pub fn describe_hosts(hosts: &[LabHost]) -> String {
-    let header = ["ADDRESS", "PERSONA", "EXPECTED VERDICT", "DESCRIPTION"];
     let rows: Vec<[String; 4]> = hosts
         .iter()
         .map(|h| {
@@ -367,8 +374,68 @@ pub fn describe_hosts(hosts: &[LabHost]) -> String {
             ]
         })
         .collect();
+    padded(
+        ["ADDRESS", "PERSONA", "EXPECTED VERDICT", "DESCRIPTION"],
+        &rows,
+    )
+}
+
+/// The `summary` table: one line per persona, in the order of its first host: its name,
+/// how many hosts serve it, their addresses, its designed verdict. `--hosts 2000` would
+/// otherwise print 2,000 lines before the lab is ready.
+pub fn summarize_hosts(hosts: &[LabHost]) -> String {
+    let mut groups: Vec<(Persona, Vec<SocketAddr>)> = Vec::new();
+    for h in hosts {
+        match groups.iter_mut().find(|(p, _)| *p == h.persona) {
+            Some((_, addrs)) => addrs.push(h.addr),
+            None => groups.push((h.persona, vec![h.addr])),
+        }
+    }
+    let rows: Vec<[String; 4]> = groups
+        .iter()
+        .map(|(persona, addrs)| {
+            [
+                persona.name().to_string(),
+                addrs.len().to_string(),
+                addresses_text(addrs),
+                persona.designed_verdict().to_string(),
+            ]
+        })
+        .collect();
+    padded(["PERSONA", "HOSTS", "ADDRESSES", "EXPECTED VERDICT"], &rows)
+}
+
+/// One host's address; several: the first and the last, and the stride between them when
+/// it is the same all along (personas cycle, so with --hosts N each has one address in P).
+fn addresses_text(addrs: &[SocketAddr]) -> String {
+    let (Some(first), Some(last)) = (addrs.first(), addrs.last()) else {
+        return String::new();
+    };
+    if addrs.len() == 1 {
+        return first.to_string();
+    }
+    let v4 = |a: &SocketAddr| match a.ip() {
+        IpAddr::V4(ip) => Some((u32::from(ip), a.port())),
+        IpAddr::V6(_) => None,
+    };
+    let keys: Option<Vec<(u32, u16)>> = addrs.iter().map(v4).collect();
+    let stride = keys.and_then(|k| {
+        let step = k[1].0.checked_sub(k[0].0)?;
+        k.windows(2)
+            .all(|w| w[1].1 == w[0].1 && w[1].0.checked_sub(w[0].0) == Some(step))
+            .then_some(step)
+    });
+    match stride {
+        Some(1) => format!("{first} to {last}, every address"),
+        Some(step) => format!("{first} to {last}, one address in {step}"),
+        None => format!("{first} to {last}"),
+    }
+}
+
+/// Rows under a header, each column padded to its widest cell (the last left ragged).
+fn padded(header: [&str; 4], rows: &[[String; 4]]) -> String {
     let mut widths = header.map(str::len);
-    for row in &rows {
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.len());
         }
@@ -388,7 +455,7 @@ pub fn describe_hosts(hosts: &[LabHost]) -> String {
         );
     };
     line(header);
-    for row in &rows {
+    for row in rows {
         line([&row[0], &row[1], &row[2], &row[3]]);
     }
     out
@@ -960,6 +1027,65 @@ mod tests {
         assert!(lines[0].starts_with("ADDRESS          PERSONA     EXPECTED VERDICT  DESCRIPTION"));
         assert!(lines[1].starts_with("127.0.2.1:2525   open-relay  open-relay        relays"));
         assert!(lines[2].starts_with("127.0.2.12:2525  busy        inconclusive      greets"));
+    }
+
+    #[test]
+    fn summary_has_one_line_per_persona_with_count_addresses_and_verdict() {
+        let host = |addr: &str, persona| LabHost {
+            addr: addr.parse().unwrap(),
+            persona,
+        };
+        // Two personas cycling over six addresses, as --hosts 6 lays them out.
+        let cycled: Vec<LabHost> = (1..=6)
+            .map(|n| {
+                let persona = if n % 2 == 1 {
+                    Persona::OpenRelay
+                } else {
+                    Persona::Busy
+                };
+                host(&format!("127.0.2.{n}:2525"), persona)
+            })
+            .collect();
+        let text = summarize_hosts(&cycled);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(
+            lines[0].starts_with("PERSONA     HOSTS  ADDRESSES"),
+            "{text}"
+        );
+        assert!(lines[0].ends_with("EXPECTED VERDICT"), "{text}");
+        assert!(
+            lines[1].starts_with(
+                "open-relay  3      127.0.2.1:2525 to 127.0.2.5:2525, one address in 2  open-relay"
+            ),
+            "{text}"
+        );
+        assert!(
+            lines[2].starts_with("busy        3      127.0.2.2:2525 to 127.0.2.6:2525"),
+            "{text}"
+        );
+        assert!(lines[2].ends_with("inconclusive"), "{text}");
+
+        let table: [(&[&str], &str); 4] = [
+            (&["127.0.2.9:2525"], "127.0.2.9:2525"),
+            (
+                &["127.0.2.1:2525", "127.0.2.2:2525", "127.0.2.3:2525"],
+                "127.0.2.1:2525 to 127.0.2.3:2525, every address",
+            ),
+            // Not one stride (or not one port): the ends only.
+            (
+                &["127.0.2.1:2525", "127.0.2.2:2525", "127.0.2.9:2525"],
+                "127.0.2.1:2525 to 127.0.2.9:2525",
+            ),
+            (
+                &["127.0.2.1:2525", "127.0.2.1:4650"],
+                "127.0.2.1:2525 to 127.0.2.1:4650",
+            ),
+        ];
+        for (addrs, want) in table {
+            let addrs: Vec<SocketAddr> = addrs.iter().map(|a| a.parse().unwrap()).collect();
+            assert_eq!(addresses_text(&addrs), want, "{addrs:?}");
+        }
     }
 
     fn cfg(network: &str, personas: &[Persona]) -> LabConfig {

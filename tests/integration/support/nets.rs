@@ -87,6 +87,8 @@ networks! {
     BAD_TARGET_LINE = [127, 0, 8, 0], 24;
     /// demo.rs: `relayscan demo --bind`.
     DEMO = [127, 0, 13, 0], 24;
+    /// demo.rs: `relayscan lab --hosts 1000`, its summary per persona, and `-v`.
+    LAB_SUMMARY = [127, 0, 196, 0], 22;
     /// old_checkpoint.rs: data only: the fixture's checkpoint is complete, so resuming it
     /// replays its records and probes nothing.
     OLD_CHECKPOINT = [127, 0, 9, 0], 24;
