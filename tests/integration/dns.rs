@@ -14,7 +14,9 @@ use relayscan_lab::Persona;
 use serde_json::Value;
 
 use crate::support::personas::start_lab;
-use crate::support::{LabProcess, nets, read_csv, read_json, read_jsonl, run, skip, stderr};
+use crate::support::{
+    LabProcess, nets, read_csv, read_json, read_jsonl, run, skip, stderr, stdout,
+};
 
 /// The entry of `domain` in the JSON report's `domains` section.
 fn domain<'a>(doc: &'a Value, name: &str) -> &'a Value {
@@ -294,6 +296,59 @@ fn domain_input_errors_name_the_flag_or_file_line_before_any_traffic() {
         assert!(stderr(&out).contains(needle), "{args:?}: {}", stderr(&out));
     }
     assert!(!dir.path().join("x.jsonl").exists());
+}
+
+/// The terminal summary lists the domains with an open relay and the lookups that
+/// failed, and `--fail-on` counts domain findings: a dangling MX (`no-mail-hosts`, high)
+/// beside a closed relay trips `--fail-on high` although no host record is that severe.
+#[test]
+fn domain_results_are_in_the_terminal_summary_and_the_gate() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = start_lab(
+        nets::DNS_GATE_LAB,
+        dir.path(),
+        &[Persona::OpenRelay, Persona::Closed],
+        &["--dns-port", "0"],
+    );
+    let dns = lab.dns.expect("the lab reports its DNS server").to_string();
+    let port = lab.port_arg();
+    let scan_domains = |name: &str, domains: &[&str], gate: &str| {
+        let prefix = dir.path().join(name);
+        let mut args = vec!["scan", "--resolver", &dns, "-p", &port, "--fail-on", gate];
+        for d in domains {
+            args.extend(["-d", d]);
+        }
+        args.extend(["-q", "-o", prefix.to_str().unwrap()]);
+        let out = run(&args, Duration::from_secs(30));
+        (out, read_jsonl(&prefix.with_extension("jsonl")))
+    };
+
+    let (out, _) = scan_domains("open", &["customer-open-relay.lab.test"], "open-relay");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        text.contains("Open relays by domain (1):\n  customer-open-relay.lab.test\n"),
+        "{text}"
+    );
+
+    let (out, records) = scan_domains(
+        "closed",
+        &["customer-closed.lab.test", "dangling.lab.test"],
+        "high",
+    );
+    let text = stdout(&out);
+    assert_eq!(records.len(), 1, "{records:?}");
+    let worst = records[0].findings.iter().map(|f| f.severity).max();
+    assert!(
+        worst < Some(relayscan::assess::Severity::High),
+        "the closed relay's own findings would trip the gate: {worst:?}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    assert!(
+        text.contains("Lookups that failed (1):\n  dangling.lab.test: "),
+        "{text}"
+    );
+    assert!(!text.contains("Open relays by domain"), "{text}");
 }
 
 /// A resolver that never answers (bound and never read: queries vanish, as with a

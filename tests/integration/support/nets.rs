@@ -139,6 +139,8 @@ networks! {
     DNS_PORT_LAB = [127, 0, 200, 0], 24;
     /// dns.rs: nothing listens here: a wrong `--resolver` (.53).
     NO_RESOLVER = [127, 0, 201, 0], 24;
+    /// dns.rs: the lab and its DNS (on .254) for the domains' summary and `--fail-on`.
+    DNS_GATE_LAB = [127, 0, 202, 0], 24;
     /// pipelining.rs: every persona, pipelined.
     PIPELINED = [127, 0, 92, 0], 24;
     /// pipelining.rs: every persona, one command at a time.
