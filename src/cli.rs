@@ -281,7 +281,8 @@ pub struct TargetListArgs {
         value_name = "FILE"
     )]
     pub input_lists: Vec<PathBuf>,
-    /// A mail domain: scan its MX hosts (or, without MX, its own address). Repeatable.
+    /// A mail domain (DOMAIN, or DOMAIN:PORT to probe its mail hosts on PORT): scan its MX
+    /// hosts (or, without MX, its own address). Repeatable.
     #[arg(short = 'd', long = "domain", value_name = "DOMAIN")]
     pub domains: Vec<String>,
     /// Read mail domains from FILE, one per line (# comments); "-" reads stdin. Repeatable.

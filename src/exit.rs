@@ -4,7 +4,7 @@
 //! |---|---|
 //! | 0 | clean: the run finished and `--fail-on` (if given) found nothing |
 //! | 1 | `--fail-on` found something at or above its threshold |
-//! | 2 | usage or input error; nothing was sent |
+//! | 2 | usage or input error, or every DNS lookup failed, or the mail domains gave nothing to scan; nothing was sent |
 //! | 3 | runtime failure (a report cannot be written, the runtime cannot start, the demo's self-check failed) |
 //! | 129 | stopped by SIGHUP (a dropped SSH session) |
 //! | 130 | interrupted by Ctrl-C (SIGINT) |
@@ -79,7 +79,8 @@ macro_rules! exit_codes {
             $clean,
             "
   1    --fail-on found an open relay or a finding at or above its severity
-  2    usage or input error (a flag, a target line, a JSONL line); nothing was sent
+  2    usage or input error (a flag, a target line, a JSONL line), or every DNS lookup
+       failed or the mail domains gave nothing to scan; nothing was sent
   3    runtime failure (a report cannot be written; demo: a persona's verdict mismatched)
   129  stopped by SIGHUP (a dropped SSH session), handled as Ctrl-C
   130  interrupted by Ctrl-C; the reports hold every endpoint finished before it

@@ -41,8 +41,14 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
 
     // The lab's mail domains, resolved by the lab's own DNS server, on the main port.
     let (mut domain_targets, dns) = start_lab_dns(&lab, bind).await?;
-    let mut targets =
-        parse_args(&[lab.target_range()]).map_err(|e| AppError::Failure(e.to_string()))?;
+    // Each persona on the port it listens on: the range on the main port, and the hosts
+    // that speak implicit TLS on the TLS port too. Scanning every host on both ports
+    // would count the closed TLS port of the others as "refused" in a healthy lab.
+    let tls_endpoints = lab.tls_hosts().iter().map(|h| h.addr.to_string());
+    let words: Vec<String> = std::iter::once(lab.target_range())
+        .chain(tls_endpoints)
+        .collect();
+    let mut targets = parse_args(&words).map_err(|e| AppError::Failure(e.to_string()))?;
     targets.append(&mut domain_targets);
     let demo_lab = DemoLab {
         port: lab.port(),

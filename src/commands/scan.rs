@@ -9,6 +9,7 @@ use crate::cli::ScanArgs;
 use crate::config::recorded::recorded;
 use crate::config::{ScanSettings, local_hostname};
 use crate::exit::{self, StopSignal};
+use crate::report::domain_totals::DomainTotals;
 use crate::report::domains::DomainReport;
 use crate::report::file::Replacing;
 use crate::report::settings::Resumption;
@@ -36,6 +37,8 @@ pub struct Finished {
     pub checkpoint: Option<PathBuf>,
     /// How the run used its concurrency.
     pub pace: Pace,
+    /// The mail domains in totals; `None` without mail domains.
+    pub domains: Option<DomainTotals>,
 }
 
 pub async fn run(args: ScanArgs, argv: Vec<String>) -> Result<i32, AppError> {
@@ -43,10 +46,13 @@ pub async fn run(args: ScanArgs, argv: Vec<String>) -> Result<i32, AppError> {
         ScanSettings::from_args(&args, std::io::stderr().is_terminal(), &local_hostname())?;
     let finished = scan(&settings, argv, 1).await?;
     print_closing(&settings, &finished);
-    let tripped = settings
-        .output
-        .fail_on
-        .is_some_and(|gate| gate.tripped(&finished.summary));
+    let tripped = settings.output.fail_on.is_some_and(|gate| {
+        gate.tripped(&finished.summary)
+            || finished
+                .domains
+                .as_ref()
+                .is_some_and(|d| gate.tripped_by_domains(d))
+    });
     Ok(exit::of_run(finished.stopped_by, tripped))
 }
 
@@ -165,6 +171,7 @@ pub async fn scan(
         cut_off: result.cut_off,
         checkpoint: checkpoint_path,
         pace: result.pace,
+        domains: result.domains,
     })
 }
 
@@ -307,7 +314,10 @@ fn resume_reports(
 /// The summary table and where the reports are. Never panics on a terminal that is gone
 /// (after SIGHUP): the exit code must still say how the run ended.
 pub fn print_closing(settings: &ScanSettings, finished: &Finished) {
-    let table = finished.summary.render_table();
+    let mut table = finished.summary.render_table();
+    if let Some(domains) = &finished.domains {
+        table.push_str(&domains.render());
+    }
     match (settings.output.stream, settings.output.quiet()) {
         // stdout holds the records alone: the table is a human line like the others.
         (true, true) => {}

@@ -30,11 +30,9 @@ pub fn scan_settings(
     lab: DemoLab,
     stderr_is_terminal: bool,
 ) -> Result<ScanSettings, ConfigError> {
-    // The main port for every persona, and the implicit-TLS port its persona listens on.
-    let (ports, tls_ports) = match lab.tls_port {
-        Some(tls) => (format!("{},{tls}", lab.port), tls.to_string()),
-        None => (lab.port.to_string(), String::new()),
-    };
+    // The main port for the range; the implicit-TLS hosts' targets name their own port.
+    let ports = lab.port.to_string();
+    let tls_ports = lab.tls_port.map(|tls| tls.to_string()).unwrap_or_default();
     let common = CommonScanArgs {
         ports,
         exclude: Vec::new(),

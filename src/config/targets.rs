@@ -59,7 +59,18 @@ fn read_excludes(
     Ok(all)
 }
 
-/// `-d DOMAIN` (each `example.com`, `@example.com` or `@example.com:PORT`) and
+/// A name given where a mail domain is expected, as a domain target with its port
+/// (`name:2525` means `@name:2525`); `None` for an address or a range.
+fn as_domain(target: Target) -> Option<Target> {
+    match target.spec {
+        TargetSpec::Host(name) | TargetSpec::Domain(name) => {
+            Some(Target::new(TargetSpec::Domain(name), target.port))
+        }
+        _ => None,
+    }
+}
+
+/// `-d DOMAIN` (each `example.com`, `name:PORT`, `@example.com` or `@example.com:PORT`) and
 /// `--domains FILE` (one or more a line, `#` comments; a bare name is a domain there).
 fn read_domains(
     values: &[String],
@@ -75,12 +86,14 @@ fn read_domains(
                 .map(|d| Target::new(TargetSpec::Domain(d), None))
                 .map_err(|e| e.to_string())
         };
-        match parsed {
-            Ok(t) if matches!(t.spec, TargetSpec::Domain(_)) => all.push((origin, t)),
-            Ok(_) => {
+        match parsed.map(as_domain) {
+            Ok(Some(t)) => all.push((origin, t)),
+            Ok(None) => {
                 return Err(ConfigError::named(
                     "--domain",
-                    format!("--domain {value:?}: not a mail domain"),
+                    format!(
+                        "--domain {value:?}: not a mail domain (an address or range; give it as a target)"
+                    ),
                 ));
             }
             Err(e) => {
@@ -95,19 +108,45 @@ fn read_domains(
         for (origin, target) in
             read_file(file).map_err(|e| ConfigError::named("--domains", e.to_string()))?
         {
-            let spec = match target.spec {
-                TargetSpec::Host(name) | TargetSpec::Domain(name) => TargetSpec::Domain(name),
-                _ => {
-                    return Err(ConfigError::named(
-                        "--domains",
-                        format!(
-                            "{origin}: \"{target}\": not a mail domain (an address or range; give it with -iL)"
-                        ),
-                    ));
-                }
+            let Some(domain) = as_domain(target.clone()) else {
+                return Err(ConfigError::named(
+                    "--domains",
+                    format!(
+                        "{origin}: \"{target}\": not a mail domain (an address or range; give it with -iL)"
+                    ),
+                ));
             };
-            all.push((origin, Target::new(spec, target.port)));
+            all.push((origin, domain));
         }
     }
     Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_flag_forms() {
+        // (-d value, the target it means; None: refused)
+        let table: &[(&str, Option<&str>)] = &[
+            ("example.com", Some("@example.com")),
+            ("@example.com", Some("@example.com")),
+            ("@example.com:2525", Some("@example.com:2525")),
+            ("mail.example.com:2525", Some("@mail.example.com:2525")),
+            ("192.0.2.1:25", None),
+            ("192.0.2.1", None),
+        ];
+        for &(value, want) in table {
+            let got = read_domains(&[value.to_string()], &[]);
+            match want {
+                Some(want) => {
+                    let targets = got.unwrap_or_else(|e| panic!("{value}: {e}"));
+                    assert_eq!(targets.len(), 1, "{value}");
+                    assert_eq!(targets[0].1.to_string(), want, "{value}");
+                }
+                None => assert!(got.is_err(), "{value} accepted"),
+            }
+        }
+    }
 }

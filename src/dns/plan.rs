@@ -31,6 +31,35 @@ impl DomainPlan {
         self.domains.is_empty()
     }
 
+    /// The first domain whose mail route is a failed lookup (SERVFAIL, a timeout, another
+    /// error), when every domain's is: the name servers never answered usefully (a wrong
+    /// `--resolver`, a DNS outage). `None` when any domain got an answer (NXDOMAIN and
+    /// "no records" are answers), or when there are no domains.
+    pub fn every_lookup_failed(&self) -> Option<&DomainResolution> {
+        let failed = |d: &&DomainResolution| {
+            matches!(
+                d.route,
+                MailRoute::Servfail | MailRoute::Timeout | MailRoute::Error
+            )
+        };
+        if self.domains.iter().all(|d| failed(&d)) {
+            self.domains.first()
+        } else {
+            None
+        }
+    }
+
+    /// The first domain that gave no address to probe, with why in words: its route's
+    /// error, else its route's name (`null-mx`, `no-mail-hosts`).
+    pub fn first_without_addresses(&self) -> Option<(&str, String)> {
+        let d = self.domains.iter().find(|d| d.addresses().is_empty())?;
+        let why = match &d.route_error {
+            Some(e) => e.clone(),
+            None => d.route.as_str().to_string(),
+        };
+        Some((d.domain.as_str(), why))
+    }
+
     /// One line on what the mail domains resolved to: `3 mail domains (mx 2, null-mx 1); 4
     /// mail-host addresses; 12 DNS lookups (30 answered from the cache) in 15 ms`.
     pub fn summary(&self) -> String {
@@ -144,6 +173,65 @@ mod tests {
     use super::super::domain::tests::Table;
     use super::super::{Addresses, LookupError, Mx};
     use super::*;
+
+    /// (each domain's MX answer; the first domain `every_lookup_failed` names; the first
+    /// domain without an address). A domain's own A lookup answers NXDOMAIN.
+    #[tokio::test]
+    async fn when_every_lookup_failed_and_which_domain_gave_nothing() {
+        type Row = (
+            Vec<(&'static str, Answer)>,
+            Option<&'static str>,
+            Option<&'static str>,
+        );
+        type Answer = Result<Vec<Mx>, LookupError>;
+        let null = || {
+            Ok(vec![Mx {
+                preference: 0,
+                exchange: String::new(),
+            }])
+        };
+        let table: Vec<Row> = vec![
+            (vec![], None, None),
+            (
+                vec![
+                    ("a.example", Err(LookupError::Timeout)),
+                    ("b.example", Err(LookupError::ServFail)),
+                ],
+                Some("a.example"),
+                Some("a.example"),
+            ),
+            (
+                vec![("a.example", Err(LookupError::Refused))],
+                Some("a.example"),
+                Some("a.example"),
+            ),
+            (
+                vec![
+                    ("a.example", Err(LookupError::Timeout)),
+                    ("b.example", Err(LookupError::NxDomain)),
+                ],
+                None,
+                Some("a.example"),
+            ),
+            (vec![("a.example", null())], None, Some("a.example")),
+        ];
+        for (answers, failed, empty) in &table {
+            let mut t = Table::default();
+            let mut targets = Vec::new();
+            for (domain, answer) in answers.iter() {
+                t.mx.insert(domain.to_string(), answer.clone());
+                targets.push((
+                    Origin::argument(1),
+                    Target::new(TargetSpec::Domain(domain.to_string()), None),
+                ));
+            }
+            let plan = resolve_domains(&t, &targets, 4, DnsStats::default).await;
+            let got = plan.every_lookup_failed().map(|d| d.domain.as_str());
+            assert_eq!(got, *failed, "{answers:?}");
+            let got = plan.first_without_addresses().map(|(d, _)| d);
+            assert_eq!(got, *empty, "{answers:?}");
+        }
+    }
 
     #[tokio::test]
     async fn shared_hosts_become_one_target_name_each() {

@@ -41,4 +41,14 @@ impl DnsSettings {
         let inner = HickoryResolver::new(&self.servers, self.timeout, ATTEMPTS)?;
         Ok(Limited::new(inner, self.concurrency, self.rate))
     }
+
+    /// The name servers asked, for a message: "resolver 127.0.0.1:53" or "the system
+    /// resolver".
+    pub fn describe(&self) -> String {
+        if self.servers.is_empty() {
+            return "the system resolver".into();
+        }
+        let servers: Vec<String> = self.servers.iter().map(|s| s.to_string()).collect();
+        format!("resolver {}", servers.join(", "))
+    }
 }

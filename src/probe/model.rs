@@ -429,6 +429,17 @@ pub struct Outcome {
 mod tests {
     use super::*;
 
+    /// The one set of status names: the bar, the terminal summary and every report use
+    /// `as_str`, and the JSON uses serde's; they must be the same words.
+    #[test]
+    fn status_names_are_the_serde_names() {
+        for status in Status::ALL {
+            let serde_name = serde_json::to_value(status).unwrap();
+            assert_eq!(serde_name.as_str(), Some(status.as_str()), "{status:?}");
+            assert_eq!(status.as_str().parse::<Status>(), Ok(status));
+        }
+    }
+
     fn reply(code: u16) -> Reply {
         Reply {
             code,

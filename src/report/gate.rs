@@ -6,6 +6,7 @@ use std::str::FromStr;
 use crate::assess::Verdict;
 use crate::assess::{Finding, Severity};
 
+use super::domain_totals::DomainTotals;
 use super::summary::Summary;
 
 /// The threshold given to `--fail-on`.
@@ -77,16 +78,30 @@ impl FailOn {
         }
     }
 
+    /// Whether any mail domain of a run reached the threshold: a domain with an open
+    /// relay, or a domain finding (SPF `+all`, no DMARC...) that severe.
+    pub fn tripped_by_domains(&self, domains: &DomainTotals) -> bool {
+        match self {
+            FailOn::OpenRelay => !domains.open_relay.is_empty(),
+            FailOn::AtLeast(min) => any_at_least(*min, |s| domains.severity_count(s)),
+        }
+    }
+
     /// Whether any record of a run reached the threshold, from the run's totals.
     pub fn tripped(&self, summary: &Summary) -> bool {
         match self {
             FailOn::OpenRelay => summary.verdict_count(Verdict::OpenRelay) > 0,
-            FailOn::AtLeast(min) => Severity::ALL
-                .into_iter()
-                .filter(|s| s >= min)
-                .any(|s| summary.severity_count(s) > 0),
+            FailOn::AtLeast(min) => any_at_least(*min, |s| summary.severity_count(s)),
         }
     }
+}
+
+/// Whether `count` is above zero for `min` or any worse severity.
+fn any_at_least(min: Severity, count: impl Fn(Severity) -> u64) -> bool {
+    Severity::ALL
+        .into_iter()
+        .filter(|&s| s >= min)
+        .any(|s| count(s) > 0)
 }
 
 #[cfg(test)]
@@ -177,6 +192,29 @@ mod tests {
         s.add(&ScanRecord::of_outcome(testdata::open_relay_outcome()));
         for gate in ["open-relay", "critical", "high", "medium", "low"] {
             assert!(gate.parse::<FailOn>().unwrap().tripped(&s), "{gate}");
+        }
+    }
+
+    #[test]
+    fn domain_totals_trip_the_gate() {
+        let mut spf_pass_all = DomainTotals::default();
+        spf_pass_all.by_severity.insert(Severity::High, 1);
+        let open = DomainTotals {
+            open_relay: vec!["a.example".into()],
+            ..DomainTotals::default()
+        };
+        let none = DomainTotals::default();
+        // (gate, totals, tripped)
+        let table = [
+            (FailOn::AtLeast(Severity::High), &spf_pass_all, true),
+            (FailOn::AtLeast(Severity::Low), &spf_pass_all, true),
+            (FailOn::AtLeast(Severity::Critical), &spf_pass_all, false),
+            (FailOn::OpenRelay, &spf_pass_all, false),
+            (FailOn::OpenRelay, &open, true),
+            (FailOn::AtLeast(Severity::Low), &none, false),
+        ];
+        for (gate, totals, want) in table {
+            assert_eq!(gate.tripped_by_domains(totals), want, "{gate} {totals:?}");
         }
     }
 }

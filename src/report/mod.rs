@@ -14,6 +14,7 @@ pub mod csv;
 pub mod csv_writer;
 pub mod diff;
 pub mod diff_files;
+pub mod domain_totals;
 pub mod domain_view;
 pub mod domains;
 pub mod file;

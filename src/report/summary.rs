@@ -9,20 +9,13 @@ use crate::assess::Severity;
 use crate::assess::Verdict;
 use crate::probe::Status;
 
+use super::overview::not_answered;
 use super::record::ScanRecord;
 
 /// Most open relay endpoints kept by name; a scan of a hostile range must not grow without bound.
 pub const OPEN_RELAYS_KEPT: usize = 1000;
 /// Most open relay endpoints listed in the terminal table; the rest are in the report files.
 pub const OPEN_RELAYS_SHOWN: usize = 20;
-
-/// Statuses that mean nothing answered at that address.
-const UNREACHABLE: [Status; 4] = [
-    Status::Refused,
-    Status::ConnectTimeout,
-    Status::Unreachable,
-    Status::Unresolved,
-];
 
 /// Totals of one run. Map keys are the kebab-case names of [`Status`] and [`Verdict`];
 /// a missing key means zero.
@@ -105,9 +98,10 @@ impl Summary {
         self.by_severity.get(s.as_str()).copied().unwrap_or(0)
     }
 
-    /// Endpoints where nothing answered: refused, connect timeout, unreachable, unresolved.
-    pub fn unreachable(&self) -> u64 {
-        UNREACHABLE.iter().map(|&s| self.status_count(s)).sum()
+    /// Endpoints where nothing accepted the connection (every status not
+    /// [`Status::answered`]).
+    pub fn not_answered(&self) -> u64 {
+        not_answered(self).iter().map(|&(_, n)| n).sum()
     }
 
     /// The plain-text table closing a run on the terminal. Holds no server text, only
@@ -122,16 +116,20 @@ impl Summary {
         for v in Verdict::ALL {
             rows.push((v.as_str().into(), self.verdict_count(v).to_string()));
         }
-        rows.push(("unreachable".into(), self.unreachable().to_string()));
         // Whatever is neither: e.g. hosts cancelled by Ctrl-C before a verdict. Shown only
-        // when present, so that the rows above visibly add up to "probed".
+        // when present, so that the rows visibly add up to "probed".
         let with_verdict: u64 = self.by_verdict.values().sum();
         let other = self
             .probed
             .saturating_sub(with_verdict)
-            .saturating_sub(self.unreachable());
+            .saturating_sub(self.not_answered());
         if other > 0 {
             rows.push(("no verdict".into(), other.to_string()));
+        }
+        // Nothing accepted the connection: by the JSON's status names (a closed port is
+        // "refused"), only those that occurred.
+        for (status, n) in not_answered(self) {
+            rows.push((status.as_str().into(), n.to_string()));
         }
         rows.push(("accepts any recipient".into(), self.accept_all.to_string()));
         let verdict_rows = rows.len();
@@ -214,7 +212,7 @@ mod tests {
         assert_eq!(s.verdict_count(Verdict::OpenRelay), 1);
         assert_eq!(s.accept_all, 1);
         assert_eq!(s.open_relays, vec!["192.0.2.25:25".to_string()]);
-        assert_eq!(s.unreachable(), 1);
+        assert_eq!(s.not_answered(), 1);
         assert_eq!(s.severity_count(Severity::Critical), 1);
         // accepts-any-recipient and auth-before-tls (AUTH PLAIN offered, no TLS report).
         assert_eq!(s.severity_count(Severity::High), 2);
@@ -256,8 +254,12 @@ mod tests {
             ("auth-required", Some(0)),
             ("inconclusive", Some(0)),
             ("not-smtp", Some(0)),
-            ("unreachable", Some(4)),
             ("no verdict", Some(1)),
+            ("refused", Some(1)),
+            ("connect-timeout", Some(1)),
+            ("unreachable", Some(1)),
+            ("unresolved", Some(1)),
+            ("cancelled", None),
             ("accepts any recipient", Some(0)),
         ];
         for (label, want) in table {
@@ -273,7 +275,9 @@ mod tests {
         for v in Verdict::ALL {
             assert_eq!(row(&t, v.as_str()), Some(0), "{t}");
         }
-        assert_eq!(row(&t, "unreachable"), Some(0));
+        for status in Status::ALL {
+            assert_eq!(row(&t, status.as_str()), None, "{t}");
+        }
         assert_eq!(row(&t, "no verdict"), None);
         assert!(!t.contains("Open relays"));
         assert!(!t.contains("sinks"));

@@ -26,30 +26,49 @@ pub enum ProgressMode {
 /// How often the non-terminal status line is printed.
 const STATUS_EVERY: Duration = Duration::from_secs(5);
 
-/// Live counts, shared with the status-line task.
+/// Live counts, shared with the status-line task. Named as the summary and the JSON
+/// name them: verdicts, then the statuses of endpoints that did not answer.
 #[derive(Debug, Default)]
 pub struct Counts {
     pub done: AtomicU64,
-    pub open: AtomicU64,
-    pub denied: AtomicU64,
-    pub auth: AtomicU64,
-    pub inconclusive: AtomicU64,
-    pub not_smtp: AtomicU64,
-    pub unreachable: AtomicU64,
+    /// By position in [`Verdict::ALL`].
+    verdicts: [AtomicU64; Verdict::ALL.len()],
+    /// Answered, but no verdict (cancelled mid-dialogue): the summary's "no verdict".
+    no_verdict: AtomicU64,
+    /// By position in [`Status::ALL`]; only statuses that are not [`Status::answered`].
+    not_answered: [AtomicU64; Status::ALL.len()],
 }
 
 impl Counts {
+    fn verdict(&self, v: Verdict) -> &AtomicU64 {
+        let i = Verdict::ALL.iter().position(|&x| x == v).unwrap_or(0);
+        &self.verdicts[i]
+    }
+
+    fn status(&self, s: Status) -> &AtomicU64 {
+        let i = Status::ALL.iter().position(|&x| x == s).unwrap_or(0);
+        &self.not_answered[i]
+    }
+
+    /// "open-relay 1 · relay-denied 2 · ... · refused 3": every verdict, then "no verdict"
+    /// and the statuses of endpoints that did not answer, when there are any.
     fn line(&self) -> String {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        format!(
-            "open {} · denied {} · auth {} · inconclusive {} · not-smtp {} · unreachable {}",
-            get(&self.open),
-            get(&self.denied),
-            get(&self.auth),
-            get(&self.inconclusive),
-            get(&self.not_smtp),
-            get(&self.unreachable)
-        )
+        let mut parts: Vec<String> = Verdict::ALL
+            .iter()
+            .map(|&v| format!("{v} {}", get(self.verdict(v))))
+            .collect();
+        let no_verdict = get(&self.no_verdict);
+        if no_verdict > 0 {
+            parts.push(format!("no verdict {no_verdict}"));
+        }
+        for s in Status::ALL.into_iter().filter(|s| !s.answered()) {
+            let n = get(self.status(s));
+            if n > 0 {
+                parts.push(format!("{s} {n}"));
+            }
+        }
+        parts.join(" · ")
     }
 }
 
@@ -98,22 +117,15 @@ impl Progress {
     pub fn resume_from(&self, summary: &Summary) {
         let c = &self.counts;
         let set = |counter: &AtomicU64, n: u64| counter.store(n, Ordering::Relaxed);
-        let verdicts: u64 = summary.by_verdict.values().sum();
         set(&c.done, summary.probed);
-        set(&c.open, summary.verdict_count(Verdict::OpenRelay));
-        set(&c.denied, summary.verdict_count(Verdict::RelayDenied));
-        set(&c.auth, summary.verdict_count(Verdict::AuthRequired));
-        set(&c.not_smtp, summary.verdict_count(Verdict::NotSmtp));
-        // As `observe` counts: an answer without a verdict is inconclusive.
-        set(
-            &c.inconclusive,
-            summary.verdict_count(Verdict::Inconclusive)
-                + summary.answered.saturating_sub(verdicts),
-        );
-        set(
-            &c.unreachable,
-            summary.probed.saturating_sub(summary.answered),
-        );
+        for v in Verdict::ALL {
+            set(c.verdict(v), summary.verdict_count(v));
+        }
+        let verdicts: u64 = summary.by_verdict.values().sum();
+        set(&c.no_verdict, summary.answered.saturating_sub(verdicts));
+        for s in Status::ALL.into_iter().filter(|s| !s.answered()) {
+            set(c.status(s), summary.status_count(s));
+        }
         if let Some(bar) = &self.bar {
             bar.set_position(summary.probed);
             bar.reset_eta();
@@ -126,13 +138,9 @@ impl Progress {
         let c = &self.counts;
         c.done.fetch_add(1, Ordering::Relaxed);
         let counter = match verdict {
-            Some(Verdict::OpenRelay) => &c.open,
-            Some(Verdict::RelayDenied) => &c.denied,
-            Some(Verdict::AuthRequired) => &c.auth,
-            Some(Verdict::Inconclusive) => &c.inconclusive,
-            Some(Verdict::NotSmtp) => &c.not_smtp,
-            None if !status.answered() => &c.unreachable,
-            None => &c.inconclusive,
+            Some(v) => c.verdict(v),
+            None if !status.answered() => c.status(status),
+            None => &c.no_verdict,
         };
         counter.fetch_add(1, Ordering::Relaxed);
         if let Some(bar) = &self.bar {
@@ -261,7 +269,8 @@ mod tests {
         assert_eq!(resumed.done(), 8);
         assert_eq!(
             counted.counts.line(),
-            "open 1 · denied 1 · auth 1 · inconclusive 2 · not-smtp 1 · unreachable 2"
+            "open-relay 1 · relay-denied 1 · auth-required 1 · inconclusive 1 · not-smtp 1 \
+             · no verdict 1 · refused 1 · connect-timeout 1"
         );
     }
 }

@@ -20,6 +20,7 @@ use crate::assess::domain::assess as assess_domain;
 use crate::assess::{Assessment, assess_outcome};
 use crate::exit::StopSignal;
 use crate::probe::{Outcome, ProbeSettings, Status};
+use crate::report::domain_totals::DomainTotals;
 use crate::report::domains::DomainEntry;
 use crate::report::{ReportError, ReportSink, Reports, RunEnd, ScanRecord, Summary, sanitize};
 use crate::say::say;
@@ -78,7 +79,19 @@ pub struct ScanResult {
     /// The reports are under their names; not when a run stopped before its first record
     /// left an earlier set there.
     pub reports_placed: bool,
+    /// The mail domains in totals; `None` without mail domains.
+    pub domains: Option<DomainTotals>,
 }
+
+/// What the writer hands back: the totals, the probes cut off, the pace, the mail
+/// domains, and whether the reports were written (and placed).
+type WriterEnd = (
+    Summary,
+    u64,
+    Pace,
+    Option<DomainTotals>,
+    Result<bool, ReportError>,
+);
 
 /// What stops a scan: only output failures (per-host trouble is data).
 #[derive(Debug, thiserror::Error)]
@@ -183,11 +196,12 @@ impl Scheduler {
             report_panic(joined);
         }
         let interrupted = stopping.stop.is_cancelled() || stopping.abort.is_cancelled();
-        let (summary, cut_off, mut pace, written) = writer.await.unwrap_or_else(|e| {
+        let (summary, cut_off, mut pace, domains, written) = writer.await.unwrap_or_else(|e| {
             (
                 Summary::default(),
                 0,
                 Pace::default(),
+                None,
                 Err(ReportError::internal(format!(
                     "the report writer failed: {e}"
                 ))),
@@ -200,6 +214,7 @@ impl Scheduler {
             cut_off,
             pace,
             reports_placed,
+            domains,
         });
         Ok(outcome?)
     }
@@ -234,10 +249,7 @@ struct Writer {
 }
 
 impl Writer {
-    async fn run(
-        mut self,
-        mut rx: mpsc::Receiver<(u128, Outcome)>,
-    ) -> (Summary, u64, Pace, Result<bool, ReportError>) {
+    async fn run(mut self, mut rx: mpsc::Receiver<(u128, Outcome)>) -> WriterEnd {
         let mut result = Ok(());
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.tick().await;
@@ -278,12 +290,16 @@ impl Writer {
             finished_at: chrono::Utc::now(),
             interrupted: self.stopping.stop.is_cancelled(),
         };
-        let domains = self.assess_domains();
+        let (totals, domains) = match self.assess_domains() {
+            Ok(totals) => (totals, Ok(())),
+            Err(e) => (None, Err(e)),
+        };
         let finished = self.reports.finish(&end, &self.summary);
         (
             self.summary,
             self.cut_off,
             self.pace,
+            totals,
             result
                 .and(domains)
                 .and(finished)
@@ -294,9 +310,9 @@ impl Writer {
     /// What each mail domain means, once, now that every record is in: its worst
     /// verdict and findings from its resolution and its endpoints' verdicts. The domain
     /// reports then render these assessments as given.
-    fn assess_domains(&mut self) -> Result<(), ReportError> {
+    fn assess_domains(&mut self) -> Result<Option<DomainTotals>, ReportError> {
         let Some(observed) = self.reports.domains_observed() else {
-            return Ok(());
+            return Ok(None);
         };
         let entries: Vec<DomainEntry> = observed
             .into_iter()
@@ -305,7 +321,8 @@ impl Writer {
                 DomainEntry::new(o, assessment)
             })
             .collect();
-        self.reports.domains(&entries)
+        self.reports.domains(&entries)?;
+        Ok(Some(DomainTotals::of(&entries)))
     }
 
     /// One outcome: counted, shown, written, and marked finished in the ledger.

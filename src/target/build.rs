@@ -28,6 +28,10 @@ pub enum BuildError {
     Resolver(String),
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// Every mail domain's lookup failed, or the domains gave nothing to probe: a run
+    /// that would scan nothing says so instead of reporting "planned 0".
+    #[error("{0}")]
+    Domains(String),
 }
 
 /// Resolves mail domains and names, builds the plan (scope and special blocks applied),
@@ -85,6 +89,14 @@ pub async fn build_space(
         }
         _ => DomainPlan::default(),
     };
+    if let Some(first) = domains.every_lookup_failed() {
+        return Err(BuildError::Domains(format!(
+            "every DNS lookup failed ({}): first {}: {}; check --resolver (HOST:PORT); nothing was sent",
+            dns_settings.describe(),
+            first.domain,
+            first.route_error.as_deref().unwrap_or(first.route.as_str())
+        )));
+    }
     let (host_targets, addresses) = domains.host_targets(&domain_targets);
     for (name, ips) in addresses {
         resolved.insert(name, Ok(ips));
@@ -101,6 +113,14 @@ pub async fn build_space(
         resolved: &resolved,
         scope: settings.scope.as_ref(),
     })?;
+    if plan.addresses() == 0
+        && let Some((domain, why)) = domains.first_without_addresses()
+    {
+        return Err(BuildError::Domains(format!(
+            "nothing to scan: no mail domain gave an address to probe ({}); first {domain}: {why}; nothing was sent",
+            dns_settings.describe()
+        )));
+    }
     let allowance = SizeAllowance {
         scoped: settings.scope.is_some(),
         allow_large: settings.allow_large,

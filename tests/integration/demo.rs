@@ -39,6 +39,18 @@ fn demo_scans_the_lab_and_every_persona_matches() {
         assert!(line.trim_end().ends_with("ok"), "{line}");
     }
     assert!(text.contains("DATA: 0"), "{text}");
+    // A healthy lab: every endpoint planned answers, so the summary has no row of a status
+    // that did not answer (each persona is scanned on the port it listens on).
+    for status in relayscan::probe::Status::ALL
+        .into_iter()
+        .filter(|s| !s.answered())
+    {
+        let row = format!("\n  {} ", status.as_str());
+        assert!(
+            !text.contains(&row),
+            "{status} in the demo's summary:\n{text}"
+        );
+    }
 
     // Not only the demo's own word: its reports hold each persona's designed verdict,
     // persona n on address n + 1 of --bind, on the lab's port (implicit TLS on another).

@@ -14,7 +14,9 @@ use relayscan_lab::Persona;
 use serde_json::Value;
 
 use crate::support::personas::start_lab;
-use crate::support::{LabProcess, nets, read_csv, read_json, read_jsonl, run, skip, stderr};
+use crate::support::{
+    LabProcess, nets, read_csv, read_json, read_jsonl, run, skip, stderr, stdout,
+};
 
 /// The entry of `domain` in the JSON report's `domains` section.
 fn domain<'a>(doc: &'a Value, name: &str) -> &'a Value {
@@ -296,44 +298,162 @@ fn domain_input_errors_name_the_flag_or_file_line_before_any_traffic() {
     assert!(!dir.path().join("x.jsonl").exists());
 }
 
+/// The terminal summary lists the domains with an open relay and the lookups that
+/// failed, and `--fail-on` counts domain findings: a dangling MX (`no-mail-hosts`, high)
+/// beside a closed relay trips `--fail-on high` although no host record is that severe.
 #[test]
-fn a_server_that_never_answers_is_a_timeout_not_an_error() {
+fn domain_results_are_in_the_terminal_summary_and_the_gate() {
     let dir = tempfile::tempdir().unwrap();
-    // Bound and never read: queries vanish, as with a firewalled server.
+    let lab = start_lab(
+        nets::DNS_GATE_LAB,
+        dir.path(),
+        &[Persona::OpenRelay, Persona::Closed],
+        &["--dns-port", "0"],
+    );
+    let dns = lab.dns.expect("the lab reports its DNS server").to_string();
+    let port = lab.port_arg();
+    let scan_domains = |name: &str, domains: &[&str], gate: &str| {
+        let prefix = dir.path().join(name);
+        let mut args = vec!["scan", "--resolver", &dns, "-p", &port, "--fail-on", gate];
+        for d in domains {
+            args.extend(["-d", d]);
+        }
+        args.extend(["-q", "-o", prefix.to_str().unwrap()]);
+        let out = run(&args, Duration::from_secs(30));
+        (out, read_jsonl(&prefix.with_extension("jsonl")))
+    };
+
+    let (out, _) = scan_domains("open", &["customer-open-relay.lab.test"], "open-relay");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        text.contains("Open relays by domain (1):\n  customer-open-relay.lab.test\n"),
+        "{text}"
+    );
+
+    let (out, records) = scan_domains(
+        "closed",
+        &["customer-closed.lab.test", "dangling.lab.test"],
+        "high",
+    );
+    let text = stdout(&out);
+    assert_eq!(records.len(), 1, "{records:?}");
+    let worst = records[0].findings.iter().map(|f| f.severity).max();
+    assert!(
+        worst < Some(relayscan::assess::Severity::High),
+        "the closed relay's own findings would trip the gate: {worst:?}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{text}\n{}", stderr(&out));
+    assert!(
+        text.contains("Lookups that failed (1):\n  dangling.lab.test: "),
+        "{text}"
+    );
+    assert!(!text.contains("Open relays by domain"), "{text}");
+}
+
+/// A resolver that never answers (bound and never read: queries vanish, as with a
+/// firewalled server), or where nothing listens (`--resolver` without its port): every
+/// lookup fails, so the run stops with exit 2 naming the resolver and the first failure,
+/// even with `--fail-on low`, within the DNS timeout; nothing is sent, no report written.
+#[test]
+fn a_run_whose_every_lookup_failed_exits_2_naming_the_resolver() {
+    let dir = tempfile::tempdir().unwrap();
     let silent = UdpSocket::bind((nets::SILENT_RESOLVER.host(1), 0)).unwrap();
-    let resolver = silent.local_addr().unwrap().to_string();
+    let silent_addr = silent.local_addr().unwrap().to_string();
+    let nowhere = SocketAddr::from((nets::NO_RESOLVER.host(53), 53)).to_string();
+    for resolver in [&silent_addr, &nowhere] {
+        let prefix = dir.path().join("scan");
+        let started = Instant::now();
+        let out = run(
+            &[
+                "scan",
+                "-d",
+                "example.test",
+                "-d",
+                "other.test",
+                "--resolver",
+                resolver,
+                "--dns-timeout",
+                "200ms",
+                "--fail-on",
+                "low",
+                "-q",
+                "-o",
+                prefix.to_str().unwrap(),
+            ],
+            Duration::from_secs(30),
+        );
+        let took = started.elapsed();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{resolver}: {err}");
+        assert!(err.contains("every DNS lookup failed"), "{err}");
+        assert!(err.contains(&format!("resolver {resolver}")), "{err}");
+        assert!(err.contains("first example.test: "), "{err}");
+        assert!(!dir.path().join("scan.jsonl").exists(), "{resolver}");
+        // --dns-timeout bounds each try: the default (2 s, two tries) would take 4 s at least.
+        let default = relayscan::dns::settings::DEFAULT_TIMEOUT * 2;
+        assert!(
+            took < default,
+            "{took:?}: --dns-timeout 200ms was not applied"
+        );
+    }
+    drop(silent);
+}
+
+/// `-d name:PORT` is `@name:PORT`: the domain's mail host is probed on that port (the
+/// lab's), with no `-p`. A run whose domains give nothing to probe (a null MX) stops
+/// with exit 2 naming the resolver and the domain, not "planned 0" and exit 0.
+#[test]
+fn a_domain_flag_with_a_port_scans_that_port_and_nothing_to_scan_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let lab = start_lab(
+        nets::DNS_PORT_LAB,
+        dir.path(),
+        &[Persona::OpenRelay],
+        &["--dns-port", "0"],
+    );
+    let dns = lab.dns.expect("the lab reports its DNS server").to_string();
     let prefix = dir.path().join("scan");
-    let started = Instant::now();
+    let target = format!("customer-open-relay.lab.test:{}", lab.port);
     scan(&[
         "scan",
-        "-d",
-        "example.test",
         "--resolver",
-        &resolver,
-        "--dns-timeout",
-        "200ms",
+        &dns,
+        "-d",
+        &target,
         "-q",
         "-o",
         prefix.to_str().unwrap(),
     ]);
-    let took = started.elapsed();
-    let doc = read_json(&dir.path().join("scan.json"));
-    let d = domain(&doc, "example.test");
-    assert_eq!(d["route"], "timeout");
-    assert!(
-        d["spf"]["lookup_error"]
-            .as_str()
-            .unwrap_or("")
-            .contains("timed out")
+    let records = read_jsonl(&prefix.with_extension("jsonl"));
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0].ip, lab.addr(0));
+    assert_eq!(records[0].port, lab.port);
+    assert_eq!(
+        records[0].verdict,
+        Some(relayscan::assess::Verdict::OpenRelay)
     );
-    assert!(read_jsonl(&dir.path().join("scan.jsonl")).is_empty());
-    drop(silent);
-    // --dns-timeout bounds each try: the default (2 s, two tries) would take 4 s at least.
-    let default = relayscan::dns::settings::DEFAULT_TIMEOUT * 2;
-    assert!(
-        took < default,
-        "{took:?}: --dns-timeout 200ms was not applied"
+
+    let nothing = dir.path().join("nothing");
+    let out = run(
+        &[
+            "scan",
+            "--resolver",
+            &dns,
+            "-d",
+            "nullmx.lab.test",
+            "-q",
+            "-o",
+            nothing.to_str().unwrap(),
+        ],
+        Duration::from_secs(30),
     );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("nothing to scan"), "{err}");
+    assert!(err.contains(&format!("resolver {dns}")), "{err}");
+    assert!(err.contains("first nullmx.lab.test: null-mx"), "{err}");
+    assert!(!nothing.with_extension("jsonl").exists());
 }
 
 /// unbound from Debian, serving `ub.test` on `nets::UNBOUND`; killed when dropped.

@@ -14,7 +14,7 @@ use relayscan::report::csv::CSV_COLUMNS;
 use relayscan_lab::Persona;
 
 use crate::support::personas::{PersonaRecords, start_lab};
-use crate::support::{LabProcess, nets, read_csv, read_json, read_jsonl, run, stderr};
+use crate::support::{LabProcess, nets, read_csv, read_json, read_jsonl, run, stderr, stdout};
 
 const PERSONAS: [Persona; 3] = [Persona::OpenRelay, Persona::Closed, Persona::AuthRequired];
 
@@ -29,6 +29,8 @@ struct Scanned {
     all: Vec<ScanRecord>,
     /// Whether the `--format jsonl` scan wrote a CSV anyway.
     all_wrote_csv: bool,
+    /// The default scan's stdout: the terminal summary.
+    terminal: String,
 }
 
 static SCANNED: LazyLock<Scanned> = LazyLock::new(|| {
@@ -44,10 +46,10 @@ static SCANNED: LazyLock<Scanned> = LazyLock::new(|| {
         args.extend_from_slice(extra);
         let out = run(&args, Duration::from_secs(30));
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        prefix
+        (prefix, stdout(&out))
     };
-    let answered = scan("answered", &[]);
-    let all = scan("all", &["--all", "--format", "jsonl"]);
+    let (answered, terminal) = scan("answered", &[]);
+    let (all, _) = scan("all", &["--all", "--format", "jsonl"]);
     Scanned {
         port: lab.port,
         answered: PersonaRecords::new(
@@ -59,8 +61,29 @@ static SCANNED: LazyLock<Scanned> = LazyLock::new(|| {
         json: read_json(&answered.with_extension("json")),
         all: read_jsonl(&all.with_extension("jsonl")),
         all_wrote_csv: all.with_extension("csv").exists(),
+        terminal,
     }
 });
+
+/// The terminal summary names the endpoints that did not answer with exactly the JSON's
+/// status names and counts (the two silent addresses are "refused", not "unreachable").
+#[test]
+fn the_terminal_summary_uses_the_json_status_names() {
+    let text = &SCANNED.terminal;
+    let row = |label: &str| -> Option<u64> {
+        text.lines().find_map(|l| {
+            let rest = l.strip_prefix("  ")?.strip_prefix(label)?;
+            rest.starts_with("  ").then(|| rest.trim().parse().ok())?
+        })
+    };
+    let by_status = &SCANNED.json["summary"]["by_status"];
+    assert_eq!(by_status["refused"], 2, "{by_status}");
+    for status in Status::ALL.into_iter().filter(|s| !s.answered()) {
+        let name = status.as_str();
+        assert_eq!(row(name), by_status[name].as_u64(), "{name} in\n{text}");
+    }
+    assert_eq!(row("refused"), Some(2), "{text}");
+}
 
 #[test]
 fn only_endpoints_that_answered_are_recorded_by_default() {

@@ -137,6 +137,12 @@ networks! {
     UNBOUND = [127, 0, 82, 0], 24;
     /// dns.rs: a UDP socket that never answers, on .1.
     SILENT_RESOLVER = [127, 0, 83, 0], 24;
+    /// dns.rs: the lab and its DNS (on .254) for `-d name:PORT`.
+    DNS_PORT_LAB = [127, 0, 200, 0], 24;
+    /// dns.rs: nothing listens here: a wrong `--resolver` (.53).
+    NO_RESOLVER = [127, 0, 201, 0], 24;
+    /// dns.rs: the lab and its DNS (on .254) for the domains' summary and `--fail-on`.
+    DNS_GATE_LAB = [127, 0, 202, 0], 24;
     /// pipelining.rs: every persona, pipelined.
     PIPELINED = [127, 0, 92, 0], 24;
     /// pipelining.rs: every persona, one command at a time.

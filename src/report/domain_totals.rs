@@ -1,0 +1,166 @@
+//! The mail domains of a run in totals, for the terminal summary and `--fail-on`: the domains with an open relay, the domains whose lookups failed, and domain findings by severity. Pure.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use crate::assess::{Severity, Verdict};
+use crate::dns::MailRoute;
+
+use super::domains::DomainEntry;
+use super::summary::OPEN_RELAYS_SHOWN;
+
+/// What the terminal and the gate need of the run's domain assessments.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DomainTotals {
+    pub domains: u64,
+    /// Domains whose worst verdict is open-relay, by name.
+    pub open_relay: Vec<String>,
+    /// Domains DNS gave no way to deliver to, other than a null MX (which says so on
+    /// purpose): (domain, why in words), by name.
+    pub failed: Vec<(String, String)>,
+    /// Domain findings by severity, every finding counted.
+    pub by_severity: BTreeMap<Severity, u64>,
+}
+
+impl DomainTotals {
+    pub fn of(entries: &[DomainEntry]) -> DomainTotals {
+        let mut totals = DomainTotals {
+            domains: entries.len() as u64,
+            ..DomainTotals::default()
+        };
+        for e in entries {
+            if e.worst_verdict == Some(Verdict::OpenRelay) {
+                totals.open_relay.push(e.domain.clone());
+            }
+            if !matches!(
+                e.route,
+                MailRoute::Mx | MailRoute::ImplicitMx | MailRoute::NullMx
+            ) {
+                let why = e
+                    .route_error
+                    .clone()
+                    .unwrap_or_else(|| e.route.as_str().to_string());
+                totals.failed.push((e.domain.clone(), why));
+            }
+            for f in &e.findings {
+                *totals.by_severity.entry(f.severity).or_default() += 1;
+            }
+        }
+        totals.open_relay.sort();
+        totals.failed.sort();
+        totals
+    }
+
+    pub fn severity_count(&self, s: Severity) -> u64 {
+        self.by_severity.get(&s).copied().unwrap_or(0)
+    }
+
+    /// The lines after the scan summary: counts, then the domains with an open relay
+    /// and the failed lookups (the first [`OPEN_RELAYS_SHOWN`] of each). Domain names
+    /// come from the user's input and DNS answers the resolver validated as names, so
+    /// they need no terminal sanitising.
+    pub fn render(&self) -> String {
+        let mut rows: Vec<(String, u64)> = vec![
+            ("mail domains".into(), self.domains),
+            ("with an open relay".into(), self.open_relay.len() as u64),
+            ("lookups failed".into(), self.failed.len() as u64),
+        ];
+        for sev in Severity::ALL {
+            rows.push((format!("{sev} domain findings"), self.severity_count(sev)));
+        }
+        let label_w = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+        let num_w = rows
+            .iter()
+            .map(|(_, n)| n.to_string().len())
+            .max()
+            .unwrap_or(0);
+        let mut out = String::from("\nMail domains\n");
+        for (label, n) in &rows {
+            let _ = writeln!(out, "  {label:<label_w$}  {n:>num_w$}");
+        }
+        list(
+            &mut out,
+            "Open relays by domain",
+            self.open_relay.iter().map(String::as_str),
+        );
+        let failed: Vec<String> = self
+            .failed
+            .iter()
+            .map(|(d, why)| format!("{d}: {why}"))
+            .collect();
+        list(
+            &mut out,
+            "Lookups that failed",
+            failed.iter().map(String::as_str),
+        );
+        out
+    }
+}
+
+/// "\nTitle (n):" and the first [`OPEN_RELAYS_SHOWN`] items; nothing when empty.
+fn list<'a>(out: &mut String, title: &str, items: impl ExactSizeIterator<Item = &'a str>) {
+    let total = items.len();
+    if total == 0 {
+        return;
+    }
+    let _ = writeln!(out, "\n{title} ({total}):");
+    for item in items.take(OPEN_RELAYS_SHOWN) {
+        let _ = writeln!(out, "  {item}");
+    }
+    if total > OPEN_RELAYS_SHOWN {
+        let _ = writeln!(
+            out,
+            "  ... and {} more, listed in the report files",
+            total - OPEN_RELAYS_SHOWN
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::testdata;
+
+    #[test]
+    fn counts_and_lists_the_sample_domains() {
+        let entry = |domain: &str| {
+            let host = format!("mx.{domain}");
+            let plan = testdata::one_domain_plan(domain, &host, "192.0.2.1");
+            testdata::domain_entries(plan).remove(0)
+        };
+        let mut open = entry("b.example");
+        open.worst_verdict = Some(Verdict::OpenRelay);
+        let mut failed = entry("a.example");
+        failed.route = MailRoute::Timeout;
+        failed.route_error = Some("timed out".into());
+        let entries = vec![open, failed, entry("c.example")];
+        let totals = DomainTotals::of(&entries);
+        assert_eq!(totals.domains, 3);
+        assert_eq!(totals.open_relay, vec!["b.example".to_string()]);
+        assert_eq!(
+            totals.failed,
+            vec![("a.example".to_string(), "timed out".to_string())]
+        );
+        let findings: usize = entries.iter().map(|e| e.findings.len()).sum();
+        assert!(findings > 0, "the sample domains have no findings");
+        assert_eq!(totals.by_severity.values().sum::<u64>(), findings as u64);
+        let text = totals.render();
+        assert!(
+            text.contains("Open relays by domain (1):\n  b.example\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Lookups that failed (1):\n  a.example: timed out\n"),
+            "{text}"
+        );
+        assert!(text.contains("  mail domains              3\n"), "{text}");
+    }
+
+    #[test]
+    fn an_empty_run_lists_nothing() {
+        let text = DomainTotals::default().render();
+        assert!(!text.contains("Open relays by domain"), "{text}");
+        assert!(!text.contains("Lookups that failed"), "{text}");
+        assert!(text.contains("  mail domains"), "{text}");
+    }
+}
