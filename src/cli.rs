@@ -146,6 +146,11 @@ pub struct CommonScanArgs {
     /// Where the relay tests run: auto (over TLS when established, else plaintext), plain, tls, both.
     #[arg(long, value_name = "WHERE", default_value = "auto")]
     pub relay_over: String,
+    /// Which relay tests to send: full (the 16 of the catalogue), quick (tests 1, 2, 3
+    /// and 6: the ones that find most open relays), none (banner grab: greeting, EHLO,
+    /// STARTTLS and the certificate, not one MAIL or RCPT; verdict not-tested).
+    #[arg(long, value_name = "DEPTH", default_value = "full")]
+    pub tests: String,
 }
 
 #[cfg(feature = "lab")]

@@ -276,7 +276,7 @@ pub fn assess(d: &DomainResolution, addresses: &[AddressFacts]) -> DomainAssessm
 }
 
 /// The most worrying of `verdicts`, for a domain: open-relay, inconclusive, not-smtp,
-/// auth-required, relay-denied.
+/// not-tested, auth-required, relay-denied.
 pub fn worst(verdicts: impl IntoIterator<Item = Verdict>) -> Option<Verdict> {
     verdicts.into_iter().max_by_key(|v| concern(*v))
 }
@@ -285,9 +285,11 @@ pub fn worst(verdicts: impl IntoIterator<Item = Verdict>) -> Option<Verdict> {
 /// more than a port that does not speak SMTP.
 fn concern(v: Verdict) -> u8 {
     match v {
-        Verdict::OpenRelay => 4,
-        Verdict::Inconclusive => 3,
-        Verdict::NotSmtp => 2,
+        Verdict::OpenRelay => 5,
+        Verdict::Inconclusive => 4,
+        Verdict::NotSmtp => 3,
+        // A banner grab leaves relaying unknown, which worries more than a proven refusal.
+        Verdict::NotTested => 2,
         Verdict::AuthRequired => 1,
         Verdict::RelayDenied => 0,
     }

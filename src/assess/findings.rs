@@ -169,6 +169,18 @@ impl FindingId {
     }
 
     /// The severity every finding with this id carries.
+    /// Drawn from the relay tests' replies: a scan that sent fewer tests (`--tests`)
+    /// cannot draw it, so its absence there is no fix.
+    pub fn from_relay_tests(self) -> bool {
+        matches!(
+            self,
+            FindingId::OpenRelay
+                | FindingId::AcceptsAnyRecipient
+                | FindingId::RelayOnlyAfterStarttls
+                | FindingId::RelayInconclusive
+        )
+    }
+
     pub fn severity(self) -> Severity {
         match self {
             FindingId::OpenRelay => Severity::Critical,

@@ -28,16 +28,26 @@ pub enum Verdict {
     Inconclusive,
     /// It answered, but not with SMTP.
     NotSmtp,
+    /// It spoke SMTP, but the probe sent no relay test (`--tests none`, a banner grab).
+    NotTested,
 }
 
 impl Verdict {
-    pub const ALL: [Verdict; 5] = [
+    pub const ALL: [Verdict; 6] = [
         Verdict::OpenRelay,
         Verdict::RelayDenied,
         Verdict::AuthRequired,
         Verdict::Inconclusive,
         Verdict::NotSmtp,
+        Verdict::NotTested,
     ];
+
+    /// Whether a count of this verdict is shown when it is zero (summary rows, the bar's
+    /// counts, the charts): every verdict a probe with relay tests can reach. Not-tested
+    /// appears only in a run with banner grabs (`--tests none`), where it is not zero.
+    pub fn listed_at_zero(self) -> bool {
+        self != Verdict::NotTested
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,6 +56,7 @@ impl Verdict {
             Verdict::AuthRequired => "auth-required",
             Verdict::Inconclusive => "inconclusive",
             Verdict::NotSmtp => "not-smtp",
+            Verdict::NotTested => "not-tested",
         }
     }
 }
@@ -116,6 +127,22 @@ fn judge(status: Status, d: &Dialogue) -> Classification {
             None => Classification::new(Verdict::Inconclusive, "no SMTP greeting".into()),
         };
     };
+    // A banner grab sent no relay test: whatever the greeting and EHLO said, relaying
+    // was not asked about (a server that speaks SMTP is not-tested, never inconclusive).
+    if !d.depth.sends_tests() {
+        let how = if greeting.is_positive() {
+            String::new()
+        } else {
+            format!(
+                "; the server turned us away at connect: {}",
+                greeting.summary()
+            )
+        };
+        return Classification::new(
+            Verdict::NotTested,
+            format!("banner grab only (--tests none): no relay test was sent{how}"),
+        );
+    }
     if !greeting.is_positive() {
         return Classification::new(
             Verdict::Inconclusive,
@@ -341,6 +368,49 @@ mod tests {
             greeting: Some(reply(220, "mx.example.net ESMTP")),
             first: leg(Channel::Plaintext, attempts),
             ..Dialogue::default()
+        }
+    }
+
+    #[test]
+    fn a_banner_grab_is_not_tested_unless_it_is_not_smtp_or_silent() {
+        use crate::probe::Depth;
+        let grab = |mut d: Dialogue| {
+            d.depth = Depth::None;
+            d
+        };
+        let mut turned_away = grab(greeted(Vec::new()));
+        turned_away.greeting = Some(reply(554, "no thanks"));
+        let not_smtp = grab(interrupted(
+            Dialogue::default(),
+            Status::ProtocolError,
+            "greeting",
+        ));
+        let table = [
+            (
+                Status::Completed,
+                grab(greeted(Vec::new())),
+                Some(Verdict::NotTested),
+            ),
+            (Status::Completed, turned_away, Some(Verdict::NotTested)),
+            (Status::ProtocolError, not_smtp, Some(Verdict::NotSmtp)),
+            (Status::Refused, grab(Dialogue::default()), None),
+            // The same dialogue at full depth, with no test run, is inconclusive.
+            (
+                Status::Completed,
+                greeted(Vec::new()),
+                Some(Verdict::Inconclusive),
+            ),
+        ];
+        for (status, d, want) in table {
+            let c = classify(status, &d);
+            assert_eq!(c.verdict, want, "{d:?}");
+            if want == Some(Verdict::NotTested) {
+                let reason = c.reason.unwrap();
+                assert!(
+                    reason.starts_with("banner grab only (--tests none)"),
+                    "{reason}"
+                );
+            }
         }
     }
 

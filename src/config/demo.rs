@@ -56,6 +56,7 @@ pub fn scan_settings(
         starttls: "auto".into(),
         tls_ports,
         relay_over: "auto".into(),
+        tests: "full".into(),
     };
     // Quick DNS: the lab's silent domain costs two short timeouts, not seconds.
     let plan = PlanArgs {

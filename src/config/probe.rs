@@ -60,6 +60,10 @@ pub fn from_args(
         client: TlsClient::new(),
     };
     probe.pipelining = !args.no_pipelining;
+    probe.depth = args
+        .tests
+        .parse()
+        .map_err(|e: String| ConfigError::new("--tests", e))?;
     Ok(probe)
 }
 

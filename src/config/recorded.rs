@@ -34,6 +34,7 @@ pub fn recorded(
         concurrency,
         connect_timeout_ms: millis(session.connect_timeout),
         data_sent: false,
+        depth: probe.depth,
         dns: dns_used.then(|| RecordedDns {
             concurrency: dns.concurrency,
             rate: dns.rate.get(),

@@ -16,6 +16,7 @@ use crate::smtp::tls::TlsReport;
 use crate::smtp::{Capabilities, Reply, TranscriptLine};
 use crate::target::Endpoint;
 
+use super::depth::Depth;
 use super::timing::Timing;
 
 /// How far a probe got. Only `Completed` means the dialogue ran to its planned end.
@@ -348,6 +349,10 @@ pub struct Interruption {
 /// The structured facts of one dialogue; the verdict is a pure function of these.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dialogue {
+    /// Which relay tests the probe was set to send (`--tests`); left out when full, the
+    /// only depth of the records written before it was recorded.
+    #[serde(default, skip_serializing_if = "Depth::is_full")]
+    pub depth: Depth,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub greeting: Option<Reply>,
     /// The leg the port speaks first: plaintext, or inside implicit TLS. Its capabilities

@@ -56,6 +56,8 @@ pub const CSV_COLUMNS: &[&str] = &[
     "severity",
     "findings",
     "domains",
+    // Last, so that scripts reading columns by position before it keep working.
+    "depth",
 ];
 
 /// The cells of one record, raw, in [`CSV_COLUMNS`] order. Missing values are empty cells.
@@ -111,6 +113,7 @@ pub fn row(r: &ScanRecord) -> Vec<String> {
             .collect::<Vec<_>>()
             .join(";"),
         join(&r.domains),
+        r.depth.as_str().to_string(),
     ])
     .collect()
 }

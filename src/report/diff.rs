@@ -13,6 +13,7 @@ use super::gate::FailOn;
 use super::record::ScanRecord;
 use crate::assess::Verdict;
 use crate::assess::{FindingId, Severity};
+use crate::probe::Depth;
 use crate::target::Address;
 
 /// Bumped when the diff document changes shape.
@@ -31,6 +32,10 @@ pub enum Change {
     /// Open relay before, refused now (relay-denied or auth-required). An open relay that
     /// is now inconclusive is only a changed verdict: nothing proves it closed.
     Fixed,
+    /// The new scan sent fewer relay tests (`--tests`) than the old one at this endpoint,
+    /// so a verdict it no longer reaches is not a fix: "tested at depth full then quick".
+    /// Only a new open relay and the findings the tests do not decide are compared.
+    NotComparable,
     /// A finding the old scan had and the new one does not.
     FindingRemoved,
     /// Answered in the new scan only (its findings are listed as added).
@@ -40,11 +45,12 @@ pub enum Change {
 }
 
 impl Change {
-    pub const ALL: [Change; 7] = [
+    pub const ALL: [Change; 8] = [
         Change::NewOpenRelay,
         Change::FindingAdded,
         Change::VerdictChanged,
         Change::Fixed,
+        Change::NotComparable,
         Change::FindingRemoved,
         Change::HostAdded,
         Change::HostGone,
@@ -56,6 +62,7 @@ impl Change {
             Change::FindingAdded => "finding-added",
             Change::VerdictChanged => "verdict-changed",
             Change::Fixed => "fixed",
+            Change::NotComparable => "not-comparable",
             Change::FindingRemoved => "finding-removed",
             Change::HostAdded => "host-added",
             Change::HostGone => "host-gone",
@@ -80,11 +87,24 @@ pub struct DiffRow {
     /// For finding-added / finding-removed.
     pub finding: Option<FindingId>,
     pub severity: Option<Severity>,
+    /// For not-comparable: the depth (`--tests`) of the old and the new probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depths: Option<[Depth; 2]>,
 }
 
 impl DiffRow {
     pub fn endpoint(&self) -> String {
         std::net::SocketAddr::new(self.ip, self.port).to_string()
+    }
+
+    /// What the row says besides its verdicts: the finding's title, or for
+    /// not-comparable the depths ("tested at depth full then quick").
+    pub fn note(&self) -> String {
+        match (self.finding, self.depths) {
+            (Some(f), _) => f.title().to_string(),
+            (None, Some([then, now])) => format!("tested at depth {then} then {now}"),
+            (None, None) => String::new(),
+        }
     }
 }
 
@@ -92,6 +112,7 @@ impl DiffRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Snapshot {
     verdict: Option<Verdict>,
+    depth: Depth,
     findings: BTreeMap<FindingId, Severity>,
 }
 
@@ -99,6 +120,7 @@ impl Snapshot {
     fn of(r: &ScanRecord) -> Snapshot {
         Snapshot {
             verdict: r.verdict,
+            depth: r.depth,
             findings: r.findings.iter().map(|f| (f.id, f.severity)).collect(),
         }
     }
@@ -132,6 +154,7 @@ impl Differ {
             new_verdict: r.verdict,
             finding: finding.map(|f| f.0),
             severity: finding.map(|f| f.1),
+            depths: None,
         };
         let was = before.as_ref().and_then(|b| b.verdict);
         if now.verdict.is_none() {
@@ -141,9 +164,21 @@ impl Differ {
             }
             return;
         }
+        // A shallower probe now: what it no longer finds may be what it no longer asked.
+        let shallower = before
+            .as_ref()
+            .filter(|b| b.verdict.is_some() && !b.depth.comparable_with(now.depth))
+            .map(|b| [b.depth, now.depth]);
         let open = Some(Verdict::OpenRelay);
         if now.verdict == open && was != open {
             self.rows.push(row(Change::NewOpenRelay, was, None));
+        } else if let Some(depths) = shallower {
+            if was != now.verdict {
+                self.rows.push(DiffRow {
+                    depths: Some(depths),
+                    ..row(Change::NotComparable, was, None)
+                });
+            }
         } else if was == open
             && matches!(
                 now.verdict,
@@ -164,8 +199,10 @@ impl Differ {
                     .push(row(Change::FindingAdded, was, Some((*id, *sev))));
             }
         }
+        // A relay finding a shallower probe could not draw is not known to be gone.
+        let unknowable = |id: &FindingId| shallower.is_some() && id.from_relay_tests();
         for (id, sev) in &old_findings {
-            if !now.findings.contains_key(id) {
+            if !now.findings.contains_key(id) && !unknowable(id) {
                 self.rows
                     .push(row(Change::FindingRemoved, was, Some((*id, *sev))));
             }
@@ -185,6 +222,7 @@ impl Differ {
                     new_verdict: None,
                     finding: None,
                     severity: None,
+                    depths: None,
                 });
             }
         }
@@ -259,7 +297,11 @@ impl Diff {
                     r.endpoint(),
                     v(r.old_verdict),
                     v(r.new_verdict),
-                    r.finding.map(FindingId::as_str).unwrap_or("-"),
+                    match (r.finding, r.depths) {
+                        (Some(f), _) => f.as_str().to_string(),
+                        (None, Some(_)) => r.note(),
+                        (None, None) => "-".to_string(),
+                    },
                     r.severity.map(Severity::as_str).unwrap_or("-"),
                 );
             }
@@ -300,7 +342,7 @@ pub fn csv_row(r: &DiffRow) -> [String; 8] {
         r.severity
             .map(|s| s.as_str().to_string())
             .unwrap_or_default(),
-        r.finding.map(|f| f.title().to_string()).unwrap_or_default(),
+        r.note(),
     ]
 }
 
@@ -409,7 +451,7 @@ mod tests {
         let table = diff.render_table();
         assert!(table.contains("new-open-relay   192.0.2.1:25"), "{table}");
         assert!(table.contains(
-            "Diff summary: 1 new-open-relay, 2 finding-added, 2 verdict-changed, 1 fixed, 2 finding-removed, 1 host-added, 3 host-gone"
+            "Diff summary: 1 new-open-relay, 2 finding-added, 2 verdict-changed, 1 fixed, 0 not-comparable, 2 finding-removed, 1 host-added, 3 host-gone"
         ), "{table}");
         let gate = |s: &str| diff.trips(s.parse().unwrap());
         assert!(gate("open-relay") && gate("critical") && gate("low"));
@@ -417,6 +459,66 @@ mod tests {
         assert_eq!(cells[0], "finding-added");
         assert_eq!(cells[6], "critical");
         assert_eq!(cells[7], FindingId::OpenRelay.title());
+    }
+
+    #[test]
+    fn a_shallower_scan_never_calls_a_host_fixed() {
+        use Depth::{Full, None as Banner, Quick};
+        let at = |last, verdict, findings: &[FindingId], depth| {
+            let mut r = record(last, Some(verdict), findings);
+            r.depth = depth;
+            r
+        };
+        let open = [FindingId::OpenRelay, FindingId::BannerVersion];
+        let old = [
+            at(1, Verdict::OpenRelay, &open, Full),
+            at(2, Verdict::OpenRelay, &open, Full),
+            at(3, Verdict::OpenRelay, &open, Quick),
+            at(4, Verdict::RelayDenied, &[], Full),
+            at(5, Verdict::NotTested, &[], Banner),
+        ];
+        let new = [
+            // 1: quick refuses what full found open: not comparable, not fixed.
+            at(1, Verdict::RelayDenied, &[FindingId::BannerVersion], Quick),
+            // 2: a banner grab: not comparable, the banner finding kept, open-relay's
+            //    absence not a removal.
+            at(2, Verdict::NotTested, &[FindingId::BannerVersion], Banner),
+            // 3: full (deeper) refuses what quick found open: fixed.
+            at(3, Verdict::RelayDenied, &[FindingId::BannerVersion], Full),
+            // 4: same verdict, shallower: nothing to say.
+            at(4, Verdict::RelayDenied, &[], Quick),
+            // 5: a full scan after a banner grab finds it open: new open relay.
+            at(5, Verdict::OpenRelay, &[FindingId::OpenRelay], Full),
+        ];
+        let mut d = Differ::default();
+        old.iter().for_each(|r| d.old(r));
+        new.iter().for_each(|r| d.new_record(r));
+        let diff = d.finish();
+        let changes: Vec<(Change, String)> = diff
+            .rows
+            .iter()
+            .map(|r| (r.change, r.ip.to_string()))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                (Change::NewOpenRelay, "192.0.2.5".to_string()),
+                (Change::FindingAdded, "192.0.2.5".to_string()),
+                (Change::Fixed, "192.0.2.3".to_string()),
+                (Change::NotComparable, "192.0.2.1".to_string()),
+                (Change::NotComparable, "192.0.2.2".to_string()),
+                (Change::FindingRemoved, "192.0.2.3".to_string()),
+            ]
+        );
+        let row = &diff.rows[3];
+        assert_eq!(row.depths, Some([Full, Quick]));
+        assert_eq!(row.note(), "tested at depth full then quick");
+        assert_eq!(csv_row(row)[7], "tested at depth full then quick");
+        let table = diff.render_table();
+        assert!(table.contains("tested at depth full then none"), "{table}");
+        assert!(table.contains("1 fixed, 2 not-comparable"), "{table}");
+        let json = serde_json::to_value(row).unwrap();
+        assert_eq!(json["depths"], serde_json::json!(["full", "quick"]));
     }
 
     #[test]

@@ -542,6 +542,9 @@ fn tail(
         "<p id=\"headline\">{}</p>",
         overview::headline(summary, domains.as_ref().map(|(_, n)| *n), end.interrupted)
     );
+    if let Some(depth) = summary.depth_line() {
+        let _ = writeln!(out, "<p id=\"depth\">{}</p>", esc(&depth));
+    }
     let finished = end.finished_at.to_rfc3339_opts(SecondsFormat::Secs, true);
     let _ = writeln!(
         out,
@@ -569,7 +572,9 @@ fn tail(
     out.push_str("</div>\n<div class=\"charts\">\n");
     let verdicts: Vec<(String, u64, String)> = Verdict::ALL
         .iter()
-        .map(|v| (v.to_string(), summary.verdict_count(*v), format!("v-{v}")))
+        .map(|v| (*v, summary.verdict_count(*v)))
+        .filter(|(v, n)| *n > 0 || v.listed_at_zero())
+        .map(|(v, n)| (v.to_string(), n, format!("v-{v}")))
         .collect();
     out.push_str(&chart::bars("Verdicts", &verdicts));
     let severities: Vec<(String, u64, String)> = Severity::ALL
@@ -799,8 +804,8 @@ mod tests {
         ];
         let page = render(&records);
         assert!(page.contains(
-            "<p id=\"headline\">1 open relay, 3 findings at high or above, in 2 endpoints</p>"
-        ));
+            "<p id=\"headline\">1 open relay, 3 findings at high or above, in 2 endpoints</p>\n<p id=\"depth\">Relay tests: full (the catalogue&#39;s 16 tests, then the control RCPT when one relayed)</p>"
+        ), "{page}");
         let needles = [
             // Probed, answered and not answered (by the JSON's status names) add up.
             "<span class=\"n\">2</span><span class=\"l\">endpoints probed</span>",

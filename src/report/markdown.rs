@@ -168,6 +168,9 @@ fn render(md: &MarkdownSink, end: &RunEnd, summary: &Summary) -> String {
         "# relayscan report: {}\n",
         overview::headline(summary, domains, end.interrupted)
     );
+    if let Some(depth) = summary.depth_line() {
+        let _ = writeln!(out, "{}\n", md_text(&depth));
+    }
     out.push_str("| | |\n|---|---|\n");
     if let Some(meta) = &md.meta {
         let row = |out: &mut String, label: &str, value: String| {
@@ -233,7 +236,10 @@ fn render(md: &MarkdownSink, end: &RunEnd, summary: &Summary) -> String {
         row(&format!("not answered: {status}"), n);
     }
     for v in Verdict::ALL {
-        row(v.as_str(), summary.verdict_count(v));
+        let n = summary.verdict_count(v);
+        if n > 0 || v.listed_at_zero() {
+            row(v.as_str(), n);
+        }
     }
     row("accepts any recipient", summary.accept_all);
     for s in Severity::ALL {
@@ -380,6 +386,10 @@ mod tests {
             )
         );
         assert!(text.contains("| Finished | `2025-03-01T12:01:00Z` (interrupted) |"));
+        assert!(
+            text.contains("\nRelay tests: full (the catalogue's 16 tests, then the control RCPT when one relayed)\n"),
+            "{text}"
+        );
         assert!(text.contains("| Targets | `192.0.2.0/24` |"));
         assert!(text.contains("| open-relay | 1 |"));
         assert!(text.contains("| critical findings | 1 |"));

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::assess::{Assessment, Finding, Mta, Verdict};
-use crate::probe::{AttemptResult, Dialogue, Outcome, RelayAttempt, Status};
+use crate::probe::{AttemptResult, Depth, Dialogue, Outcome, RelayAttempt, Status};
 use crate::smtp::{Reply, TlsReport, TranscriptLine};
 
 /// Bumped whenever a field changes meaning or disappears, so that old JSONL files can be told apart.
@@ -34,6 +34,9 @@ pub struct ScanRecord {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub domains: Vec<String>,
     pub status: Status,
+    /// Which relay tests the probe sent (`--tests`); records written before it read as full.
+    #[serde(default)]
+    pub depth: Depth,
     #[serde(default)]
     pub verdict: Option<Verdict>,
     #[serde(default)]
@@ -144,6 +147,7 @@ impl ScanRecord {
             name: o.endpoint.name,
             domains: Vec::new(),
             status: o.status,
+            depth: o.dialogue.depth,
             verdict: assessment.verdict,
             reason: assessment.reason,
             open_tests: assessment.open_tests,

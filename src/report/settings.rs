@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::Formats;
+use crate::probe::Depth;
 use crate::probe::tls_policy::{RelayOver, StartTls};
 use crate::target::Shard;
 
@@ -25,6 +26,11 @@ pub struct RecordedSettings {
     pub connect_timeout_ms: u64,
     /// Always false: relayscan never sends DATA; recorded for the reader of the report.
     pub data_sent: bool,
+    /// Which relay tests the probes sent (`--tests`); checkpoints and reports written
+    /// before it was recorded ran the full catalogue. Left out when full, so that those
+    /// files read and write back unchanged.
+    #[serde(default, skip_serializing_if = "Depth::is_full")]
+    pub depth: Depth,
     /// How names were resolved, when the run used DNS settings (mail domains, --resolver).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<RecordedDns>,
@@ -171,6 +177,7 @@ pub(crate) mod tests {
             concurrency: 100,
             connect_timeout_ms: 5000,
             data_sent: false,
+            depth: Depth::Full,
             dns: None,
             force_large_ipv6: false,
             formats: Formats::DATA,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::assess::Severity;
 use crate::assess::Verdict;
-use crate::probe::Status;
+use crate::probe::{Depth, Status};
 
 use super::overview::not_answered;
 use super::record::ScanRecord;
@@ -42,6 +42,10 @@ pub struct Summary {
     /// Findings by id (`open-relay`, `banner-version`, ...).
     #[serde(default)]
     pub by_finding: BTreeMap<String, u64>,
+    /// Records by the depth their probe ran at (`full`, `quick`, `none`: `--tests`);
+    /// empty in the summaries written before it was counted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_depth: BTreeMap<String, u64>,
 }
 
 impl Summary {
@@ -53,6 +57,10 @@ impl Summary {
         *self
             .by_status
             .entry(r.status.as_str().to_string())
+            .or_default() += 1;
+        *self
+            .by_depth
+            .entry(r.depth.as_str().to_string())
             .or_default() += 1;
         if let Some(v) = r.verdict {
             *self.by_verdict.entry(v.as_str().to_string()).or_default() += 1;
@@ -94,6 +102,27 @@ impl Summary {
         sorted.into_iter()
     }
 
+    /// Which relay tests ran, in words: "Relay tests: quick (tests 1, 2, 3 and 6 ...)",
+    /// or each depth with its count when a merge mixed them; `None` before any record
+    /// (or in a summary written before depths were counted).
+    pub fn depth_line(&self) -> Option<String> {
+        let depths: Vec<(Depth, u64)> = Depth::ALL
+            .into_iter()
+            .filter_map(|d| Some((d, *self.by_depth.get(d.as_str())?)))
+            .collect();
+        match depths.as_slice() {
+            [] => None,
+            [(only, _)] => Some(format!("Relay tests: {}", only.describe())),
+            mixed => {
+                let parts: Vec<String> = mixed.iter().map(|(d, n)| format!("{d} {n}")).collect();
+                Some(format!(
+                    "Relay tests: mixed depths ({}): verdicts of shallower probes prove less",
+                    parts.join(", ")
+                ))
+            }
+        }
+    }
+
     pub fn severity_count(&self, s: Severity) -> u64 {
         self.by_severity.get(s.as_str()).copied().unwrap_or(0)
     }
@@ -114,7 +143,10 @@ impl Summary {
         ];
         let counted = rows.len();
         for v in Verdict::ALL {
-            rows.push((v.as_str().into(), self.verdict_count(v).to_string()));
+            let n = self.verdict_count(v);
+            if n > 0 || v.listed_at_zero() {
+                rows.push((v.as_str().into(), n.to_string()));
+            }
         }
         // Whatever is neither: e.g. hosts cancelled by Ctrl-C before a verdict. Shown only
         // when present, so that the rows visibly add up to "probed".
@@ -143,6 +175,9 @@ impl Summary {
         let label_w = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
         let num_w = rows.iter().map(|(_, n)| n.len()).max().unwrap_or(0);
         let mut out = String::from("Scan summary\n");
+        if let Some(depth) = self.depth_line() {
+            let _ = writeln!(out, "  {depth}\n");
+        }
         for (i, (label, n)) in rows.iter().enumerate() {
             if i == counted || i == verdict_rows {
                 out.push('\n');
@@ -273,7 +308,8 @@ mod tests {
     fn empty_run_shows_zero_rows_and_no_lists() {
         let t = Summary::default().render_table();
         for v in Verdict::ALL {
-            assert_eq!(row(&t, v.as_str()), Some(0), "{t}");
+            let want = v.listed_at_zero().then_some(0);
+            assert_eq!(row(&t, v.as_str()), want, "{t}");
         }
         for status in Status::ALL {
             assert_eq!(row(&t, status.as_str()), None, "{t}");

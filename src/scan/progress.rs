@@ -56,7 +56,9 @@ impl Counts {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let mut parts: Vec<String> = Verdict::ALL
             .iter()
-            .map(|&v| format!("{v} {}", get(self.verdict(v))))
+            .map(|&v| (v, get(self.verdict(v))))
+            .filter(|&(v, n)| n > 0 || v.listed_at_zero())
+            .map(|(v, n)| format!("{v} {n}"))
             .collect();
         let no_verdict = get(&self.no_verdict);
         if no_verdict > 0 {

@@ -13,6 +13,7 @@ mod cli_words;
 mod compliance;
 mod demo;
 mod deploy;
+mod depth;
 mod desync;
 mod dns;
 mod faults;

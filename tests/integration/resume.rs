@@ -203,6 +203,8 @@ fn tell(dir: &Path, reference: impl FnOnce() -> Finished) -> Story {
         (vec!["--seed", "12"], "another plan"),
         (vec!["-p", "2"], "another plan"),
         (vec!["--helo", "other.example"], "settings differ"),
+        // Another depth: records at two depths in one report would not compare.
+        (vec!["--tests", "quick"], "depth"),
     ]
     .into_iter()
     .map(|(extra, want)| {
@@ -282,7 +284,7 @@ fn the_checkpoint_of_an_interrupted_scan_holds_its_plan_unfinished() {
 
 #[test]
 fn resuming_with_another_plan_or_other_settings_is_refused_before_any_traffic() {
-    assert_eq!(STORY.refused.len(), 3);
+    assert_eq!(STORY.refused.len(), 4);
     for (extra, want, out) in &STORY.refused {
         assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(out));
         assert!(stderr(out).contains(want), "{extra:?}: {}", stderr(out));

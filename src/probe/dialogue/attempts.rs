@@ -31,6 +31,10 @@ impl Talk<'_> {
         timing: &mut Timing,
         which: Which,
     ) -> Flow {
+        // A banner grab (--tests none) sends not one MAIL or RCPT.
+        if !self.settings.depth.sends_tests() {
+            return Ok(());
+        }
         let offered = self.leg(which).capabilities.pipelining();
         let mode = match self.pace {
             Pace::Careful => Mode::Careful,
@@ -61,7 +65,8 @@ impl Talk<'_> {
             session.peer_addr().ip(),
         );
         let planned = settings
-            .tests
+            .depth
+            .tests()
             .iter()
             .map(|t| {
                 RelayAttempt::planned(

@@ -15,8 +15,9 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
+use super::depth::Depth;
 use super::model::{Channel, Dialogue, Leg, Outcome, RelayAttempt, Status};
-use super::relay::{CATALOGUE, Identity, RelayTest};
+use super::relay::Identity;
 use super::timing::{Phase, Timing};
 use super::tls_policy::TlsSettings;
 use crate::smtp::capabilities::announced_name;
@@ -34,8 +35,8 @@ pub struct ProbeSettings {
     /// The name we give in EHLO/HELO.
     pub helo_name: String,
     pub identity: Identity,
-    /// Which catalogue entries to run (all 16 by default).
-    pub tests: Vec<RelayTest>,
+    /// Which catalogue entries to run (all 16 by default), or none (a banner grab).
+    pub depth: Depth,
     /// Send the control RCPT (random mailbox, non-existent domain) when a test relayed.
     pub control: bool,
     /// STARTTLS, implicit-TLS ports, where the relay tests run.
@@ -51,7 +52,7 @@ impl ProbeSettings {
             session,
             helo_name,
             identity,
-            tests: CATALOGUE.to_vec(),
+            depth: Depth::Full,
             control: true,
             tls: TlsSettings::standard(),
             pipelining: true,
@@ -262,11 +263,13 @@ struct Talk<'a> {
 
 impl<'a> Talk<'a> {
     fn new(settings: &'a ProbeSettings, endpoint: &'a Endpoint, pace: Pace) -> Self {
+        let mut done: Box<Talked> = Box::default();
+        done.dialogue.depth = settings.depth;
         Talk {
             settings,
             endpoint,
             pace,
-            done: Box::default(),
+            done,
         }
     }
 

@@ -61,7 +61,8 @@ impl Talk<'_> {
         let mut plain_ran = false;
         if plain_tests_first(opts.relay_over, decision.is_ok()) {
             self.relay_tests(session, timing, Which::First).await?;
-            plain_ran = true;
+            // A banner grab sent nothing, so no transaction needs closing before STARTTLS.
+            plain_ran = self.settings.depth.sends_tests();
         }
         let asked = asked_for_starttls(&self.done.dialogue.first);
         match decision {

@@ -183,6 +183,10 @@ networks! {
     TERMINATE = [127, 0, 154, 0], 24;
     /// interrupt.rs: SIGHUP to a scan started with SIGHUP ignored (nohup).
     NOHUP = [127, 0, 155, 0], 24;
+    /// depth.rs: `--tests none`, then full, and the diff of the two.
+    DEPTH_NONE = [127, 7, 1, 0], 24;
+    /// depth.rs: `--tests quick` against full.
+    DEPTH_QUICK = [127, 7, 2, 0], 24;
     /// postfix.rs: the real-MTA test bed, one Postfix instance per policy (.1 upwards), for
     /// postfix.rs, audit.rs and unchanged.rs.
     POSTFIX = [127, 1, 0, 0], 24;
