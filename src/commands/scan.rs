@@ -126,7 +126,7 @@ pub async fn scan(
     };
     install_stop_signals(stopping.clone(), settings.pacing.grace, quiet);
     let scheduler = settings.scheduler(concurrency);
-    let mut progress = Progress::new(output.progress, space.len());
+    let mut progress = Progress::new(output.progress, space.len(), stopping.live());
     if output.stream {
         progress.keep_stdout_for_records();
     }
@@ -349,11 +349,16 @@ pub fn print_closing(settings: &ScanSettings, finished: &Finished) {
                 crate::report::overview::count(finished.cut_off, "probe")
             ));
         }
-        if let Some(path) = &finished.checkpoint {
-            say(&format!(
+        match &finished.checkpoint {
+            Some(path) => say(&format!(
                 "relayscan: to continue, run the same command with --resume {} in place of --checkpoint",
                 path.display()
-            ));
+            )),
+            // -o - refuses checkpoints: nothing to suggest there.
+            None if !settings.output.stream => say(
+                "relayscan: this run kept no checkpoint, so running it again starts over; to make the next one resumable, add --checkpoint FILE (after a stop, run the same command with --resume FILE in its place)",
+            ),
+            None => {}
         }
     }
 }

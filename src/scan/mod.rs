@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod limits;
 pub mod pace;
 pub mod progress;
+pub mod pulse;
 pub mod resume;
 pub mod scheduler;
 pub mod subnet;

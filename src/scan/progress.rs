@@ -1,4 +1,4 @@
-//! Progress on stderr: an indicatif bar on a terminal, else a status line every few seconds.
+//! Progress on stderr: an indicatif bar on a terminal, else a status line every few seconds; both with the live pace of [`super::pulse`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,6 +11,8 @@ use crate::assess::Verdict;
 use crate::probe::Status;
 use crate::report::Summary;
 use crate::say::say;
+
+use super::pulse::{Pulse, RateMeter, pulse_text};
 
 /// How progress is shown on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,12 +27,24 @@ pub enum ProgressMode {
 
 /// How often the non-terminal status line is printed.
 const STATUS_EVERY: Duration = Duration::from_secs(5);
+/// How often the pace beside the bar is worked out again (the rate's sample period).
+const PULSE_EVERY: Duration = Duration::from_secs(1);
+
+/// What the progress display watches besides the counts: the probes in flight (kept by
+/// the scheduler) and the first stop (Ctrl-C), which holds the ETA.
+#[derive(Debug, Clone, Default)]
+pub struct Live {
+    pub in_flight: Arc<AtomicU64>,
+    pub stop: CancellationToken,
+}
 
 /// Live counts, shared with the status-line task. Named as the summary and the JSON
 /// name them: verdicts, then the statuses of endpoints that did not answer.
 #[derive(Debug, Default)]
 pub struct Counts {
     pub done: AtomicU64,
+    /// Finished before this run (a resume): left out of this run's rate.
+    before: AtomicU64,
     /// By position in [`Verdict::ALL`].
     verdicts: [AtomicU64; Verdict::ALL.len()],
     /// Answered, but no verdict (cancelled mid-dialogue): the summary's "no verdict".
@@ -86,24 +100,42 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(mode: ProgressMode, total: u128) -> Progress {
+    /// The display; its pace ticks (bar or status lines) run on the current tokio
+    /// runtime until [`Progress::finish`].
+    pub fn new(mode: ProgressMode, total: u128, live: Live) -> Progress {
         let total = u64::try_from(total).unwrap_or(u64::MAX);
         let counts = Arc::new(Counts::default());
         let ticker = CancellationToken::new();
         let bar = (mode == ProgressMode::Bar).then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            // The rate and ETA are ours (the prefix): indicatif's are unsmoothed, count
+            // a resume's earlier probes, and run on after Ctrl-C.
             let style = ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30.cyan/blue}] {human_pos}/{human_len} {per_sec} ETA {eta}\n{msg}",
+                "{elapsed_precise} [{bar:30.cyan/blue}] {human_pos}/{human_len} {prefix}\n{msg}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
             bar.set_style(style);
             bar.enable_steady_tick(Duration::from_millis(200));
+            bar.set_prefix(pulse_text(&Pulse {
+                rate: None,
+                remaining: total,
+                in_flight: 0,
+                stopping: false,
+                held_eta: None,
+            }));
             bar.set_message(counts.line());
             bar
         });
-        if mode == ProgressMode::Lines {
-            spawn_status_lines(counts.clone(), total, ticker.clone());
+        if mode != ProgressMode::Quiet {
+            let ticks = Ticks {
+                counts: counts.clone(),
+                total,
+                live,
+                bar: bar.clone(),
+                stop: ticker.clone(),
+            };
+            tokio::spawn(ticks.run());
         }
         Progress {
             mode,
@@ -120,6 +152,7 @@ impl Progress {
         let c = &self.counts;
         let set = |counter: &AtomicU64, n: u64| counter.store(n, Ordering::Relaxed);
         set(&c.done, summary.probed);
+        set(&c.before, summary.probed);
         for v in Verdict::ALL {
             set(c.verdict(v), summary.verdict_count(v));
         }
@@ -130,7 +163,6 @@ impl Progress {
         }
         if let Some(bar) = &self.bar {
             bar.set_position(summary.probed);
-            bar.reset_eta();
             bar.set_message(c.line());
         }
     }
@@ -209,30 +241,70 @@ impl Progress {
     }
 }
 
-fn spawn_status_lines(counts: Arc<Counts>, total: u64, stop: CancellationToken) {
-    tokio::spawn(async move {
+/// The periodic part of the display: the pace beside the bar every second, or a
+/// status line every [`STATUS_EVERY`].
+struct Ticks {
+    counts: Arc<Counts>,
+    total: u64,
+    live: Live,
+    bar: Option<ProgressBar>,
+    stop: CancellationToken,
+}
+
+impl Ticks {
+    async fn run(self) {
         let start = Instant::now();
-        let mut tick = tokio::time::interval(STATUS_EVERY);
+        let mut meter = RateMeter::default();
+        let mut held_eta = None;
+        let mut tick = tokio::time::interval(PULSE_EVERY);
+        let lines_every = STATUS_EVERY.as_secs().max(1);
+        let mut n: u64 = 0;
+        // The first tick is at once: nothing has finished yet.
         tick.tick().await;
         loop {
             tokio::select! {
-                _ = stop.cancelled() => return,
+                _ = self.stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            let done = counts.done.load(Ordering::Relaxed);
-            let secs = start.elapsed().as_secs_f64().max(0.001);
-            let pct = if total == 0 {
-                100.0
-            } else {
-                done as f64 * 100.0 / total as f64
+            let c = &self.counts;
+            let done = c.done.load(Ordering::Relaxed);
+            let this_run = done.saturating_sub(c.before.load(Ordering::Relaxed));
+            let rate = meter.sample(this_run, start.elapsed().as_secs_f64());
+            let stopping = self.live.stop.is_cancelled();
+            let mut pulse = Pulse {
+                rate,
+                remaining: self.total.saturating_sub(done),
+                in_flight: self.live.in_flight.load(Ordering::Relaxed),
+                stopping,
+                held_eta,
             };
-            say(&format!(
-                "relayscan: {done}/{total} ({pct:.1}%) · {:.0}/s · {}",
-                done as f64 / secs,
-                counts.line()
-            ));
+            if !stopping {
+                held_eta = pulse.eta();
+                pulse.held_eta = held_eta;
+            }
+            let text = pulse_text(&pulse);
+            match &self.bar {
+                Some(bar) => bar.set_prefix(text),
+                None => {
+                    // The first line after STATUS_EVERY, then one every STATUS_EVERY.
+                    n += 1;
+                    if n.is_multiple_of(lines_every) {
+                        say(&status_line(done, self.total, &text, &c.line()));
+                    }
+                }
+            }
         }
-    });
+    }
+}
+
+/// "relayscan: 250/1000 (25.0%) · 33/s · 100 in flight · ETA 22s · open-relay 1 · …"
+fn status_line(done: u64, total: u64, pulse: &str, counts: &str) -> String {
+    let pct = if total == 0 {
+        100.0
+    } else {
+        done as f64 * 100.0 / total as f64
+    };
+    format!("relayscan: {done}/{total} ({pct:.1}%) · {pulse} · {counts}")
 }
 
 #[cfg(test)]
@@ -259,13 +331,13 @@ mod tests {
             record("refused", None),
             record("connect-timeout", None),
         ];
-        let counted = Progress::new(ProgressMode::Quiet, 8);
+        let counted = Progress::new(ProgressMode::Quiet, 8, Live::default());
         let mut summary = Summary::default();
         for r in &records {
             counted.observe(r.status, r.verdict);
             summary.add(r);
         }
-        let resumed = Progress::new(ProgressMode::Quiet, 8);
+        let resumed = Progress::new(ProgressMode::Quiet, 8, Live::default());
         resumed.resume_from(&summary);
         assert_eq!(resumed.counts.line(), counted.counts.line());
         assert_eq!(resumed.done(), 8);

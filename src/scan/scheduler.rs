@@ -7,6 +7,7 @@
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ use crate::say::say;
 use crate::scan::backoff::{FdPressure, probe_with_backoff};
 use crate::scan::checkpoint::{Checkpoint, Ledger};
 use crate::scan::pace::Pace;
-use crate::scan::progress::Progress;
+use crate::scan::progress::{Live, Progress};
 use crate::scan::subnet::SubnetLimiter;
 use crate::smtp::Direction;
 use crate::target::Space;
@@ -108,6 +109,18 @@ pub struct Stopping {
     pub abort: CancellationToken,
     /// The first stop signal, for the exit code.
     pub signal: Arc<OnceLock<StopSignal>>,
+    /// Probes started and not yet finished: what the first stop waits for.
+    pub in_flight: Arc<AtomicU64>,
+}
+
+impl Stopping {
+    /// What the progress display watches.
+    pub fn live(&self) -> Live {
+        Live {
+            in_flight: Arc::clone(&self.in_flight),
+            stop: self.stop.clone(),
+        }
+    }
 }
 
 impl Scheduler {
@@ -181,8 +194,11 @@ impl Scheduler {
             let settings = self.probe.clone();
             let tx = tx.clone();
             let pressure = Arc::clone(&pressure);
+            let in_flight = Arc::clone(&stopping.in_flight);
+            in_flight.fetch_add(1, Ordering::Relaxed);
             tasks.spawn(async move {
                 let outcome = probe_with_backoff(endpoint, &settings, &pressure).await;
+                in_flight.fetch_sub(1, Ordering::Relaxed);
                 // The writer only goes away after a report failure; the scan is ending then.
                 let _ = tx.send((position, outcome)).await;
                 drop(permit);
@@ -416,10 +432,8 @@ pub fn install_stop_signals(stopping: Stopping, grace: Duration, quiet: bool) {
         if !quiet {
             // Not eprintln!: after SIGHUP the terminal is gone, and a panic here would
             // leave the scan running with nothing to stop it.
-            say(&format!(
-                "\nrelayscan: interrupted by {}: starting nothing new; in-flight probes have {grace:?} to finish (Ctrl-C again to stop now)",
-                first.name()
-            ));
+            let in_flight = stopping.in_flight.load(Ordering::Relaxed);
+            say(&format!("\n{}", stopping_line(first, in_flight, grace)));
         }
         stopping.stop.cancel();
         tokio::select! {
@@ -428,6 +442,18 @@ pub fn install_stop_signals(stopping: Stopping, grace: Duration, quiet: bool) {
         }
         stopping.abort.cancel();
     });
+}
+
+/// What the first stop signal prints at once: "relayscan: interrupted by SIGINT;
+/// stopping: 10 probes in flight finish within the grace of 3s; Ctrl-C again to abort now".
+fn stopping_line(signal: StopSignal, in_flight: u64, grace: Duration) -> String {
+    format!(
+        // Debug writes a duration as --grace takes it: "3s", "500ms", "1.5s".
+        "relayscan: interrupted by {}; stopping: {} in flight {} within the grace of {grace:?}; Ctrl-C again to abort now",
+        signal.name(),
+        crate::report::overview::count(in_flight, "probe"),
+        if in_flight == 1 { "finishes" } else { "finish" },
+    )
 }
 
 /// SIGINT, SIGHUP and SIGTERM, listened for.
@@ -476,5 +502,31 @@ fn ignored_at_start(signo: libc::c_int) -> bool {
     unsafe {
         let mut old: libc::sigaction = std::mem::zeroed();
         libc::sigaction(signo, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_stop_says_what_it_waits_for_and_how_to_abort() {
+        let table = [
+            (
+                StopSignal::Interrupt,
+                10,
+                Duration::from_secs(3),
+                "relayscan: interrupted by SIGINT; stopping: 10 probes in flight finish within the grace of 3s; Ctrl-C again to abort now",
+            ),
+            (
+                StopSignal::Terminate,
+                1,
+                Duration::from_millis(500),
+                "relayscan: interrupted by SIGTERM; stopping: 1 probe in flight finishes within the grace of 500ms; Ctrl-C again to abort now",
+            ),
+        ];
+        for (signal, in_flight, grace, want) in table {
+            assert_eq!(stopping_line(signal, in_flight, grace), want);
+        }
     }
 }

@@ -141,6 +141,24 @@ fn the_hosts_in_flight_are_recorded_cancelled_with_their_partial_data() {
 }
 
 #[test]
+fn the_first_ctrl_c_says_at_once_what_it_waits_for_and_how_to_resume_next_time() {
+    let err = stderr(&INTERRUPTED.out);
+    // Every slot was busy: the hosts take seconds, the signal came after 1.5 s.
+    let stopping = format!(
+        "relayscan: interrupted by SIGINT; stopping: {SLOTS} probes in flight finish within the grace of 500ms; Ctrl-C again to abort now"
+    );
+    assert!(err.contains(&stopping), "{err}");
+    // Said before the grace ran out: ahead of the closing lines.
+    let at = err.find(&stopping).unwrap();
+    assert!(err[..at].find("relayscan: wrote").is_none(), "{err}");
+    // No --checkpoint: how to make the next run resumable.
+    assert!(
+        err.contains("this run kept no checkpoint") && err.contains("add --checkpoint FILE"),
+        "{err}"
+    );
+}
+
+#[test]
 fn every_report_of_an_interrupted_scan_is_complete() {
     assert_complete(&INTERRUPTED);
 }
