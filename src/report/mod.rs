@@ -34,6 +34,7 @@ pub mod sanitize;
 pub mod schema;
 pub mod settings;
 pub mod summary;
+pub mod telnet;
 pub mod upgrade;
 pub mod whole;
 

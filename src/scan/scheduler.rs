@@ -23,6 +23,7 @@ use crate::exit::StopSignal;
 use crate::probe::{Outcome, ProbeSettings, Status};
 use crate::report::domain_totals::DomainTotals;
 use crate::report::domains::DomainEntry;
+use crate::report::telnet::telnet_view;
 use crate::report::{ReportError, ReportSink, Reports, RunEnd, ScanRecord, Summary, sanitize};
 use crate::say::say;
 use crate::scan::backoff::{FdPressure, probe_with_backoff};
@@ -399,15 +400,16 @@ pub fn render_transcript(outcome: &Outcome, assessment: &Assessment) -> String {
         "── {} · {} · {} ──\n",
         outcome.endpoint, outcome.status, verdict
     );
-    for line in &outcome.transcript {
+    // Pipelined tests test by test, as the dialogue paired them (report::telnet).
+    for line in telnet_view(&outcome.transcript, &outcome.dialogue) {
         let who = match line.dir {
             Direction::Client => "C:",
             Direction::Server => "S:",
             Direction::Note => "  #",
         };
+        let at = line.ms.map_or(String::new(), |ms| format!("{ms}ms"));
         text.push_str(&format!(
-            "{:>6}ms {who} {}\n",
-            line.ms,
+            "{at:>8} {who} {}\n",
             sanitize::terminal(&line.text)
         ));
     }

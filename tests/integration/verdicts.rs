@@ -244,6 +244,40 @@ fn the_transcript_shows_each_dialogue() {
 }
 
 #[test]
+fn pipelined_tests_print_test_by_test_while_the_json_keeps_the_wire_order() {
+    let open = format!("── {}:", SCANNED.hosts.addr(Persona::OpenRelay));
+    let section: Vec<&str> = SCANNED
+        .transcript
+        .lines()
+        .skip_while(|l| !l.starts_with(&open))
+        .take_while(|l| l.starts_with(&open) || !l.starts_with("── "))
+        .collect();
+    let said = |needle: &str| section.iter().filter(|l| l.contains(needle)).count();
+    assert_eq!(said("went out pipelined (RFC 2920)"), 1, "{section:#?}");
+    // Each test: its header, C: MAIL, S: its reply, C: RCPT, S: its reply (the open
+    // relay takes every sender and relays every test).
+    for id in 1..=16 {
+        let at = section
+            .iter()
+            .position(|l| l.trim_start().starts_with(&format!("# test {id}:")))
+            .unwrap_or_else(|| panic!("no test {id} in {section:#?}"));
+        let next: Vec<&str> = section[at + 1..at + 5].iter().map(|l| l.trim()).collect();
+        assert!(next[0].starts_with("C: MAIL FROM:<"), "test {id}: {next:?}");
+        assert!(next[1].starts_with("S: 250"), "test {id}: {next:?}");
+        assert!(next[2].starts_with("C: RCPT TO:<"), "test {id}: {next:?}");
+        assert!(next[3].starts_with("S: 250"), "test {id}: {next:?}");
+    }
+    assert_eq!(said("# control:"), 1, "{section:#?}");
+    // The record keeps the wire order: a group's commands, one after another.
+    let wire = &of(Persona::OpenRelay).transcript;
+    let consecutive = wire.windows(3).any(|w| {
+        w.iter()
+            .all(|l| l.dir == relayscan::smtp::Direction::Client)
+    });
+    assert!(consecutive, "{wire:?}");
+}
+
+#[test]
 fn the_transcript_holds_no_raw_escape_character() {
     // Every persona's, the hostile terminal's among them.
     assert!(SCANNED.transcript.contains("C: EHLO "));
