@@ -133,6 +133,10 @@ pub struct CommonScanArgs {
     /// No progress bar; a one-line status every few seconds instead.
     #[arg(long)]
     pub no_progress: bool,
+    /// More detail on stderr, as nmap's -v: -v a line per host as it finishes and the
+    /// pace's figures; -vv also each DNS step.
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// No progress or status lines on stderr (the summary table still goes to stdout;
     /// with -o -, nothing but records does).
     #[arg(short = 'q', long)]

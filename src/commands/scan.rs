@@ -68,7 +68,8 @@ pub async fn scan(
     if let (Some(note), false) = (&output.prefix_note, quiet) {
         say(note);
     }
-    let (space, domains) = build_space(&settings.plan, &settings.dns, quiet).await?;
+    let (space, domains) =
+        build_space(&settings.plan, &settings.dns, quiet, output.verbosity >= 2).await?;
 
     let open_files = raise_open_file_limit();
     let asked = settings.pacing.concurrency;
@@ -327,8 +328,12 @@ pub fn print_closing(settings: &ScanSettings, finished: &Finished) {
     if settings.output.quiet() {
         return;
     }
-    if let Some(pace) = finished.pace.render() {
-        say(&format!("relayscan: {pace}"));
+    if let Some(plain) = finished.pace.plain() {
+        say(&format!("relayscan: {plain}"));
+    }
+    // The figures behind it (Little's law) for -v.
+    if let (Some(figures), true) = (finished.pace.render(), settings.output.verbosity >= 1) {
+        say(&format!("relayscan: {figures}"));
     }
     for path in &finished.reports {
         say(&format!("relayscan: wrote {}", path.display()));

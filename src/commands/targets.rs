@@ -12,7 +12,7 @@ use crate::target::{Endpoint, Space, build_space};
 pub async fn run(args: TargetsArgs) -> Result<i32, AppError> {
     let settings = TargetsSettings::from_args(&args)?;
     // The domain plan only feeds reports; the endpoints carry their mail hosts' names.
-    let (space, _domains) = build_space(&settings.plan, &settings.dns, false).await?;
+    let (space, _domains) = build_space(&settings.plan, &settings.dns, false, false).await?;
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let written = if settings.count_only {

@@ -53,6 +53,7 @@ pub fn scan_settings(
         no_pipelining: false,
         no_progress: false,
         quiet: args.quiet,
+        verbose: 0,
         starttls: "auto".into(),
         tls_ports,
         relay_over: "auto".into(),

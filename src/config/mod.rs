@@ -153,6 +153,7 @@ impl ScanSettings {
             probe: Arc::new(self.probe.clone()),
             write_unanswered: self.output.write_unanswered,
             print_transcripts: self.output.transcript,
+            host_lines: self.output.verbosity >= 1,
         }
     }
 }

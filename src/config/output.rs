@@ -27,6 +27,9 @@ pub struct OutputSettings {
     /// Print each dialogue as it completes (--transcript).
     pub transcript: bool,
     pub progress: ProgressMode,
+    /// `-v` (1) and `-vv` (2): a line per host as it finishes and the pace's figures;
+    /// then also each DNS step. All on stderr; none under `-q`.
+    pub verbosity: u8,
     /// Exit 1 when the results reach this (--fail-on).
     pub fail_on: Option<FailOn>,
     /// Keep a checkpoint in this file (--checkpoint, or the file resumed).
@@ -108,6 +111,7 @@ impl OutputSettings {
             write_unanswered: common.all,
             transcript: common.transcript,
             progress,
+            verbosity: if common.quiet { 0 } else { common.verbose },
             fail_on,
             checkpoint,
             resume,

@@ -306,7 +306,7 @@ async fn the_fixture_command_line_records_what_the_fixture_holds() {
     let settings = scan_settings(&flags).unwrap();
     assert_eq!(settings.plan.shard, Shard { index: 1, count: 2 });
     // IP targets only: nothing is resolved, so this sends nothing.
-    let (space, domains) = build_space(&settings.plan, &settings.dns, true)
+    let (space, domains) = build_space(&settings.plan, &settings.dns, true, false)
         .await
         .unwrap();
     assert!(domains.is_empty());

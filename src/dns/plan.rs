@@ -62,6 +62,31 @@ impl DomainPlan {
 
     /// One line on what the mail domains resolved to: `3 mail domains (mx 2, null-mx 1); 4
     /// mail-host addresses; 12 DNS lookups (30 answered from the cache) in 15 ms`.
+    /// Each domain's DNS steps in a line, for `-vv`: "dns: example.com: mx; MX 10
+    /// mx1.example.com -> 192.0.2.1, 192.0.2.2; MX 20 mx2.example.com: nxdomain".
+    pub fn steps(&self) -> Vec<String> {
+        self.domains
+            .iter()
+            .map(|d| {
+                let mut line = format!("dns: {}: {}", d.domain, d.route.as_str());
+                if let Some(e) = &d.route_error {
+                    line.push_str(&format!(" ({e})"));
+                }
+                for h in &d.hosts {
+                    let mx = h
+                        .preference
+                        .map_or("implicit MX".to_string(), |p| format!("MX {p}"));
+                    line.push_str(&format!("; {mx} {}", h.name));
+                    match &h.error {
+                        Some(e) => line.push_str(&format!(": {e}")),
+                        None => line.push_str(&format!(" -> {}", ips_text(&h.addresses))),
+                    }
+                }
+                line
+            })
+            .collect()
+    }
+
     pub fn summary(&self) -> String {
         let mut counts: Vec<(MailRoute, usize)> = Vec::new();
         for d in &self.domains {
@@ -168,11 +193,66 @@ pub async fn resolve_domains<R: Resolve>(
     }
 }
 
+/// "192.0.2.1, 192.0.2.2"; "no address" for none.
+pub fn ips_text(ips: &[IpAddr]) -> String {
+    if ips.is_empty() {
+        return "no address".to_string();
+    }
+    ips.iter()
+        .map(IpAddr::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::domain::tests::Table;
     use super::super::{Addresses, LookupError, Mx};
     use super::*;
+
+    #[tokio::test]
+    async fn the_dns_steps_name_each_host_its_preference_and_answer() {
+        let mut t = Table::default();
+        let mx = |preference, exchange: &str| Mx {
+            preference,
+            exchange: exchange.into(),
+        };
+        t.mx.insert(
+            "a.example".into(),
+            Ok(vec![mx(10, "mx1.a.example"), mx(20, "mx2.a.example")]),
+        );
+        t.a.insert(
+            "mx1.a.example".into(),
+            Ok(Addresses {
+                ips: vec!["192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap()],
+                cname: None,
+            }),
+        );
+        let targets = [
+            (
+                Origin::argument(1),
+                Target::new(TargetSpec::Domain("a.example".into()), None),
+            ),
+            (
+                Origin::argument(2),
+                Target::new(TargetSpec::Domain("b.example".into()), None),
+            ),
+        ];
+        let plan = resolve_domains(&t, &targets, 4, DnsStats::default).await;
+        let steps = plan.steps();
+        assert_eq!(steps.len(), 2, "{steps:?}");
+        assert!(
+            steps[0].starts_with(
+                "dns: a.example: mx; MX 10 mx1.a.example -> 192.0.2.1, 192.0.2.2; MX 20 mx2.a.example: "
+            ),
+            "{steps:?}"
+        );
+        assert!(
+            steps[1].starts_with("dns: b.example: nxdomain"),
+            "{steps:?}"
+        );
+        assert_eq!(ips_text(&[]), "no address");
+    }
 
     /// (each domain's MX answer; the first domain `every_lookup_failed` names; the first
     /// domain without an address). A domain's own A lookup answers NXDOMAIN.

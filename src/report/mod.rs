@@ -39,7 +39,7 @@ pub mod upgrade;
 pub mod whole;
 
 #[cfg(test)]
-mod testdata;
+pub(crate) mod testdata;
 
 use std::ffi::OsString;
 use std::fmt;

@@ -97,7 +97,44 @@ impl Pace {
         }
     }
 
-    /// One line for the end of a scan; None when nothing was probed.
+    /// What limited the speed, in the words a user acts on, and the flag that would
+    /// change it: "10 endpoints in 2.1 s; --rate 5 limited the speed: raise --rate to go
+    /// faster". None when nothing was probed. The figures behind it are [`Pace::render`].
+    pub fn plain(&self) -> Option<String> {
+        if self.probes == 0 {
+            return None;
+        }
+        let head = format!(
+            "{} in {:.1} s",
+            crate::report::overview::count(self.probes, "endpoint"),
+            self.wall.as_secs_f64()
+        );
+        let why = match self.limit() {
+            Limit::FewTargets => format!(
+                "fewer endpoints than probes allowed at once (-c {}), so each took as long as its server: no flag would make this faster",
+                self.concurrency
+            ),
+            Limit::Rate => format!(
+                "--rate {} limited the speed: raise --rate to go faster, as far as the networks you scan allow",
+                self.rate
+            ),
+            Limit::Latency => format!(
+                "all {} probes allowed at once were busy waiting for servers: raise -c to go faster",
+                self.concurrency
+            ),
+            Limit::ShortRun => format!(
+                "too short a run to reach full speed: starting up and the slowest servers weigh (--host-timeout bounds those); a larger scan at -c {} goes faster per endpoint",
+                self.concurrency
+            ),
+            Limit::Machine => {
+                "probes waited for this machine (CPU, open files), not for servers: a lower -c would cost little".to_string()
+            }
+        };
+        Some(format!("speed: {head}; {why}"))
+    }
+
+    /// The figures for `-v` (Little's law): probes, wall time, rate, time per probe, the
+    /// share of the slots probing and what set the pace. None when nothing was probed.
     pub fn render(&self) -> Option<String> {
         if self.probes == 0 {
             return None;
@@ -197,5 +234,46 @@ mod tests {
         assert!(line.contains("a lower -c"), "{line}");
         let rate = pace(1_000, 100, 10, 100, 100).render().unwrap();
         assert!(rate.contains("--rate 100 set the pace"), "{rate}");
+    }
+
+    #[test]
+    fn the_plain_line_names_what_limited_the_speed_and_the_flag_to_change() {
+        let table = [
+            (pace(5, 10, 3, 10, 1_000), "no flag would make this faster"),
+            (
+                pace(1_000, 100, 10, 100, 100),
+                "--rate 100 limited the speed: raise --rate",
+            ),
+            (
+                pace(1_000, 950, 10, 100, 10_000),
+                "all 100 probes allowed at once were busy waiting for servers: raise -c",
+            ),
+            (
+                pace(999, 500, 10, 100, 10_000),
+                "too short a run to reach full speed",
+            ),
+            (
+                pace(1_000, 500, 10, 100, 10_000),
+                "a lower -c would cost little",
+            ),
+        ];
+        for (p, want) in table {
+            let line = p.plain().unwrap();
+            assert!(line.starts_with("speed: "), "{line}");
+            assert!(line.contains(want), "{p:?}: {line}");
+            assert!(
+                !line.contains("Little") && !line.contains("slots"),
+                "{line}"
+            );
+        }
+        assert_eq!(
+            pace(1_000, 100, 10, 100, 100)
+                .plain()
+                .unwrap()
+                .split(';')
+                .next(),
+            Some("speed: 1000 endpoints in 10.0 s")
+        );
+        assert_eq!(Pace::new(10, NonZeroU32::MIN).plain(), None);
     }
 }

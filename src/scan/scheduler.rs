@@ -52,6 +52,8 @@ pub struct Scheduler {
     pub write_unanswered: bool,
     /// Print each dialogue on stdout (--transcript).
     pub print_transcripts: bool,
+    /// A line on stderr per host as it finishes (-v).
+    pub host_lines: bool,
 }
 
 /// Where a scan starts from: nothing finished, or a checkpoint's ledger and summary.
@@ -149,6 +151,7 @@ impl Scheduler {
             progress,
             write_unanswered: self.write_unanswered,
             print_transcripts: self.print_transcripts,
+            host_lines: self.host_lines,
             stopping: stopping.clone(),
             cut_off: 0,
             pace: Pace::new(self.concurrency, self.rate),
@@ -259,6 +262,7 @@ struct Writer {
     progress: Progress,
     write_unanswered: bool,
     print_transcripts: bool,
+    host_lines: bool,
     /// Cancelled here when a report cannot be written, to stop the scan; read for `interrupted`.
     stopping: Stopping,
     cut_off: u64,
@@ -355,6 +359,9 @@ impl Writer {
         self.progress.observe(outcome.status, assessment.verdict);
         self.pace.observe(outcome.duration_ms);
         let answered = outcome.status.answered();
+        if self.host_lines {
+            self.progress.note(&host_line(&outcome, &assessment));
+        }
         if self.print_transcripts && answered {
             self.progress
                 .print_stdout(&render_transcript(&outcome, &assessment));
@@ -391,6 +398,32 @@ impl Writer {
         state.complete = self.ledger.finished_count() == self.total;
         state.save(&c.path)
     }
+}
+
+/// One finished host for `-v`, as nmap prints them: "relayscan: 192.0.2.1:25 completed
+/// · open-relay (tests 1, 2, 3) · 120 ms", "relayscan: 192.0.2.2:25 refused · 3 ms".
+pub fn host_line(outcome: &Outcome, assessment: &Assessment) -> String {
+    let mut line = format!(
+        "relayscan: {} {}",
+        sanitize::terminal(&outcome.endpoint.to_string()),
+        outcome.status
+    );
+    if let Some(v) = assessment.verdict {
+        line.push_str(&format!(" · {v}"));
+        if !assessment.open_tests.is_empty() {
+            let ids: Vec<String> = assessment.open_tests.iter().map(u8::to_string).collect();
+            line.push_str(&format!(" (tests {})", ids.join(", ")));
+        }
+    }
+    let worst = assessment.findings.iter().map(|f| f.severity).max();
+    if let Some(worst) = worst {
+        line.push_str(&format!(
+            " · {} (worst {worst})",
+            crate::report::overview::count(assessment.findings.len() as u64, "finding")
+        ));
+    }
+    line.push_str(&format!(" · {} ms", outcome.duration_ms));
+    line
 }
 
 /// One host's dialogue as a person at a terminal would have seen it, sanitised.
@@ -510,6 +543,30 @@ fn ignored_at_start(signo: libc::c_int) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_line_says_status_verdict_findings_and_time() {
+        let open = crate::report::testdata::open_relay_outcome();
+        let line = host_line(&open, &assess_outcome(&open));
+        assert!(
+            line.starts_with("relayscan: 192.0.2.25:25 completed · open-relay (tests "),
+            "{line}"
+        );
+        assert!(line.contains("findings (worst critical)"), "{line}");
+        assert!(
+            line.ends_with(&format!(" · {} ms", open.duration_ms)),
+            "{line}"
+        );
+        let refused = crate::report::testdata::refused_outcome();
+        let line = host_line(&refused, &assess_outcome(&refused));
+        assert_eq!(
+            line,
+            format!(
+                "relayscan: {} refused · {} ms",
+                refused.endpoint, refused.duration_ms
+            )
+        );
+    }
 
     #[test]
     fn the_first_stop_says_what_it_waits_for_and_how_to_abort() {

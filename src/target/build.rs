@@ -13,8 +13,9 @@ use super::size::{SizeAllowance, check_size};
 use super::source::Origin;
 use super::space::Space;
 use super::spec::{Target, TargetSpec};
-use crate::dns::plan::{DomainPlan, resolve_domains};
+use crate::dns::plan::{DomainPlan, ips_text, resolve_domains};
 use crate::dns::{DnsSettings, Resolve};
+use crate::say::say;
 
 /// Host names resolved at once through the system resolver (each bounded by the
 /// plan's name timeout).
@@ -37,12 +38,14 @@ pub enum BuildError {
 /// Resolves mail domains and names, builds the plan (scope and special blocks applied),
 /// holds it to the size rule (`super::size`: refused for a scan, a note for the dry run),
 /// orders it and cuts the shard. Warnings (unresolved names, skipped special blocks) and
-/// a line on the mail domains go to stderr unless `quiet`. Mail domains become their
-/// mail hosts' names; the returned [`DomainPlan`] says which domain each came from.
+/// a line on the mail domains go to stderr unless `quiet`; with `dns_steps` (`-vv`), each
+/// name's and each domain's answers too. Mail domains become their mail hosts' names; the
+/// returned [`DomainPlan`] says which domain each came from.
 pub async fn build_space(
     settings: &PlanSettings,
     dns_settings: &DnsSettings,
     quiet: bool,
+    dns_steps: bool,
 ) -> Result<(Space, DomainPlan), BuildError> {
     let input = &settings.input;
     let names: Vec<String> = input
@@ -89,6 +92,22 @@ pub async fn build_space(
         }
         _ => DomainPlan::default(),
     };
+    if dns_steps {
+        let mut names: Vec<(&String, &Result<Vec<IpAddr>, String>)> = resolved.iter().collect();
+        names.sort();
+        for (name, answer) in names {
+            say(&format!(
+                "relayscan: dns: {name} -> {}",
+                match answer {
+                    Ok(ips) => ips_text(ips),
+                    Err(e) => e.clone(),
+                }
+            ));
+        }
+        for step in domains.steps() {
+            say(&format!("relayscan: {step}"));
+        }
+    }
     if let Some(first) = domains.every_lookup_failed() {
         return Err(BuildError::Domains(format!(
             "every DNS lookup failed ({}): first {}: {}; check --resolver (HOST:PORT); nothing was sent",

@@ -305,6 +305,8 @@ fn long_flags(help: &str) -> Vec<String> {
                     .split([' ', '='])
                     .next()
                     .unwrap_or_default()
+                    // A counted flag is shown repeatable: `-v, --verbose...`.
+                    .trim_end_matches("...")
                     .to_string(),
             );
         }

@@ -40,4 +40,5 @@ mod shards;
 mod stream;
 mod tls;
 mod unchanged;
+mod verbose;
 mod verdicts;

@@ -21,11 +21,13 @@ struct Scan {
     records: Vec<ScanRecord>,
 }
 
-/// The scans by their extra flags: two slots at five connections a second, fifty slots,
-/// two slots under `-q`.
+/// The scans by their extra flags: two slots at five connections a second, fifty slots
+/// (both with `-v`, which adds the figures), fifty slots without `-v`, two slots under
+/// `-q` (which `-v` does not undo).
 struct Scans {
     two_slots: Scan,
     fifty_slots: Scan,
+    plain: Scan,
     quiet: Scan,
 }
 
@@ -58,12 +60,14 @@ static SCANS: LazyLock<Scans> = LazyLock::new(|| {
         }
     };
     std::thread::scope(|s| {
-        let two = s.spawn(|| scan("two", &["-c", "2", "--rate", "5"]));
-        let fifty = s.spawn(|| scan("fifty", &["-c", "50"]));
-        let quiet = s.spawn(|| scan("quiet", &["-c", "2", "-q"]));
+        let two = s.spawn(|| scan("two", &["-c", "2", "--rate", "5", "-v"]));
+        let fifty = s.spawn(|| scan("fifty", &["-c", "50", "-v"]));
+        let plain = s.spawn(|| scan("plain", &["-c", "50"]));
+        let quiet = s.spawn(|| scan("quiet", &["-c", "2", "-q", "-v"]));
         Scans {
             two_slots: two.join().expect("scan"),
             fifty_slots: fifty.join().expect("scan"),
+            plain: plain.join().expect("scan"),
             quiet: quiet.join().expect("scan"),
         }
     })
@@ -184,4 +188,55 @@ fn quiet_prints_no_pace_line() {
     let scan = &SCANS.quiet;
     assert_eq!(scan.records.len(), HOSTS, "the quiet scan ran");
     assert_eq!(pace_line(&scan.stderr), None, "{}", scan.stderr);
+    assert!(
+        !scan.stderr.contains("relayscan: speed: "),
+        "{}",
+        scan.stderr
+    );
+    assert!(!scan.stderr.contains(" completed · "), "{}", scan.stderr);
+}
+
+fn speed_line(text: &str) -> &str {
+    text.lines()
+        .find(|l| l.starts_with("relayscan: speed: "))
+        .unwrap_or_else(|| panic!("no speed line: {text}"))
+}
+
+#[test]
+fn without_v_the_closing_line_says_in_plain_words_what_limited_the_speed() {
+    let text = &SCANS.plain.stderr;
+    let line = speed_line(text);
+    assert!(
+        line.starts_with(&format!("relayscan: speed: {HOSTS} endpoints in ")),
+        "{line}"
+    );
+    assert!(
+        line.contains("fewer endpoints than probes allowed at once (-c 50)"),
+        "{line}"
+    );
+    // The figures and the per-host lines are -v's.
+    assert_eq!(pace_line(text), None, "{text}");
+    assert!(!text.contains(" completed · "), "{text}");
+    let rate = speed_line(&SCANS.two_slots.stderr);
+    assert!(
+        rate.contains("--rate 5 limited the speed: raise --rate to go faster"),
+        "{rate}"
+    );
+}
+
+#[test]
+fn v_prints_a_line_per_host_as_it_finishes() {
+    let text = &SCANS.fifty_slots.stderr;
+    let hosts: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" completed · relay-denied"))
+        .collect();
+    assert_eq!(hosts.len(), HOSTS, "{text}");
+    for r in &SCANS.fifty_slots.records {
+        let line = format!("relayscan: {}:{} completed · relay-denied", r.ip, r.port);
+        assert!(
+            hosts.iter().any(|h| h.starts_with(&line)),
+            "{line} in {text}"
+        );
+    }
 }

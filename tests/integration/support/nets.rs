@@ -187,6 +187,8 @@ networks! {
     DEPTH_NONE = [127, 7, 1, 0], 24;
     /// depth.rs: `--tests quick` against full.
     DEPTH_QUICK = [127, 7, 2, 0], 24;
+    /// verbose.rs: `-vv` on a mail domain of the lab's zone (its DNS on .254).
+    VERBOSE_DNS = [127, 7, 3, 0], 24;
     /// postfix.rs: the real-MTA test bed, one Postfix instance per policy (.1 upwards), for
     /// postfix.rs, audit.rs and unchanged.rs.
     POSTFIX = [127, 1, 0, 0], 24;
