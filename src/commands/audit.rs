@@ -33,13 +33,6 @@ pub fn run(args: AuditArgs, argv: Vec<String>) -> Result<i32, AppError> {
         None => None,
     };
     let sources = read_inputs(&args.paths)?;
-    // A named file that is missing or unreadable is noted; one refused as input (a device,
-    // a file over the cap) is an error at the line that names it.
-    let read_named = |p: &Path| match read_text(p, MAX_INPUT_FILE_BYTES) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.is_refused() => Err(e.to_string()),
-        Err(_) => Ok(None),
-    };
     let env = Env {
         read: &read_named,
         compile_mc: &compile,
@@ -56,6 +49,17 @@ pub fn run(args: AuditArgs, argv: Vec<String>) -> Result<i32, AppError> {
         .threshold()
         .is_some_and(|gate| gate.matches(report.verdict(), &report.plain_findings()));
     Ok(exit::of_run(None, tripped))
+}
+
+/// Reads a file a configuration names (a lookup table, an include): a missing or unreadable
+/// one is `None` (the audit notes it); one refused as input (a device, a file over the cap)
+/// is an error at the line that names it.
+pub fn read_named(p: &Path) -> Result<Option<String>, String> {
+    match read_text(p, MAX_INPUT_FILE_BYTES) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.is_refused() => Err(e.to_string()),
+        Err(_) => Ok(None),
+    }
 }
 
 /// Reads every PATH (`-` is stdin, at most once; a folder, its known configuration files),

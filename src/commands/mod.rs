@@ -10,6 +10,7 @@ pub mod diff;
 pub mod lab;
 #[cfg(feature = "lab")]
 pub mod lab_hostile;
+pub mod logs;
 pub mod merge;
 pub mod report;
 pub mod scan;
@@ -97,6 +98,7 @@ pub async fn run(cli: crate::cli::Cli, argv: Vec<String>) -> i32 {
         Commands::Report(args) => report::run(args, argv),
         Commands::Diff(args) => diff::run(args),
         Commands::AuditConfig(args) => audit::run(args, argv),
+        Commands::Logs(args) => logs::run(args, argv),
     };
     match result {
         Ok(code) => code,

@@ -325,3 +325,112 @@ pub fn html(report: &LogReport, generated_at: &str) -> String {
     out.push_str("</body></html>\n");
     out
 }
+
+/// The JSON Schema of the document [`json`] writes, as shipped in `schema/`.
+pub const LOGS_SCHEMA: &str = include_str!("../../schema/logs-report.schema.json");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::prefix::YearHint;
+    use crate::logs::{Analyzer, Settings};
+
+    fn sample() -> LogReport {
+        let mut a = Analyzer::new(Settings::default());
+        a.begin_file(
+            "mail.log",
+            YearHint {
+                year: 2026,
+                month: 12,
+            },
+        );
+        for (n, line) in [
+            "Dec 07 05:13:12 mx postfix/smtpd[1]: AAAAAA1: client=evil[198.51.100.7]",
+            "Dec 07 05:13:12 mx postfix/qmgr[2]: AAAAAA1: from=<=cmd|x@sender.test>, size=1, nrcpt=1 (queue active)",
+            "Dec 07 05:13:13 mx postfix/smtp[3]: AAAAAA1: to=<victim@far.test>, relay=x[203.0.113.5]:25, dsn=2.0.0, status=sent (250 ok)",
+            "Dec 07 05:13:13 mx postfix/qmgr[2]: AAAAAA1: removed",
+            "Dec 07 07:00:00 mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from a[198.51.100.20]: 554 5.7.1 <x@far.test>: Relay access denied; from=<s@t> to=<x@far.test> proto=ESMTP helo=<a>",
+            "<script>alert(1)</script> ```",
+        ]
+        .iter()
+        .enumerate()
+        {
+            a.line(n + 1, line);
+        }
+        a.finish()
+    }
+
+    #[test]
+    fn json_follows_its_schema_and_broken_json_does_not() {
+        let schema: serde_json::Value = serde_json::from_str(LOGS_SCHEMA).unwrap();
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .unwrap();
+        let report = sample();
+        let mut doc = json(&report, &["relayscan".into(), "logs".into()]);
+        let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(doc["verdict"], "open-relay");
+        assert_eq!(doc["counts"]["critical"], 1);
+        assert_eq!(doc["report"]["relayed"][0]["client"], "198.51.100.7");
+        doc["report"]["totals"]["lines"] = (-1).into();
+        doc["surprise"] = true.into();
+        assert_eq!(validator.iter_errors(&doc).count(), 2);
+    }
+
+    #[test]
+    fn every_format_carries_the_findings_and_escapes_log_text() {
+        let report = sample();
+        let ids: Vec<&str> = report
+            .findings
+            .iter()
+            .map(|f| f.finding.id.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "relayed-for-stranger",
+                "relay-attempts-refused",
+                "unreadable-log-lines"
+            ]
+        );
+        for f in &report.findings {
+            let row = csv_row(&report, f);
+            assert_eq!(row.len(), LOG_COLUMNS.len());
+            assert_eq!(row[1], f.finding.id.as_str());
+            assert_eq!(row[9], "mail.log");
+        }
+        let table = render_table(&report);
+        assert!(table.contains("critical  relayed-for-stranger"), "{table}");
+        assert!(
+            table.ends_with("mail was relayed for strangers (open-relay)\n"),
+            "{table}"
+        );
+        let page = html(&report, "2026-12-07T08:00:00Z");
+        assert!(!page.contains("<script>"), "{page}");
+        assert!(page.contains("&lt;script&gt;"));
+        assert!(
+            page.contains("<td>2026-12-07T05:00:00Z</td><td>1</td><td>0</td><td>1</td>"),
+            "{page}"
+        );
+        let md = markdown(&report);
+        assert!(
+            md.contains(
+                "| 2026-12-07T07:00:00Z | 0 | 1 | 0 | ████████████████████████████████████████  |"
+            ),
+            "{md}"
+        );
+        // The evidence block cannot be closed by the log's own backticks.
+        assert_eq!(md.matches("```text").count(), 2, "{md}");
+        assert!(!md.contains("</script> ```"), "{md}");
+    }
+
+    #[test]
+    fn bars_are_proportional_and_never_vanish() {
+        assert_eq!(bar(0, 10), "");
+        assert_eq!(bar(1, 1000).chars().count(), 1);
+        assert_eq!(bar(10, 10).chars().count(), BAR_WIDTH as usize);
+        assert_eq!(bar(5, 10).chars().count(), BAR_WIDTH as usize / 2);
+    }
+}

@@ -226,6 +226,21 @@ pub fn iso_time(s: &str) -> Option<(i64, &str)> {
     Some((days * 86_400 + secs - offset, rest))
 }
 
+/// A time given on the command line (`--since`, `--until`): `2026-12-07` (midnight UTC),
+/// `2026-12-07T05:00:00Z` / with an offset, or `2026-12-07 05:00:00` (UTC).
+pub fn parse_when(s: &str) -> Result<i64, String> {
+    let expected = "expected 2026-12-07, 2026-12-07T05:00:00Z or 2026-12-07 05:00:00";
+    let b = s.as_bytes();
+    let parsed = match b.len() {
+        10 => date(b).map(|d| d * 86_400),
+        19 if b[10] == b' ' => date(&b[..10]).and_then(|d| Some(d * 86_400 + clock(&b[11..19])?)),
+        _ => iso_time(s)
+            .filter(|(_, rest)| rest.is_empty())
+            .map(|(t, _)| t),
+    };
+    parsed.ok_or_else(|| format!("{s:?}: not a time ({expected})"))
+}
+
 /// `+hhmm` / `-hhmm` in seconds east of UTC.
 fn zone_offset(z: &str) -> Option<i64> {
     let b = z.as_bytes();
@@ -446,6 +461,25 @@ mod tests {
             assert_eq!(infer_year(month, hint), want, "{month} {hint:?}");
         }
         assert_eq!(YearHint::of(at("2027-01-03T00:00:00Z")), jan);
+    }
+
+    #[test]
+    fn command_line_times_table() {
+        for (given, want) in [
+            ("2026-12-07", Some("2026-12-07T00:00:00Z")),
+            ("2026-12-07 05:13:12", Some("2026-12-07T05:13:12Z")),
+            ("2026-12-07T06:13:12+01:00", Some("2026-12-07T05:13:12Z")),
+            ("2026-12-07T05:13:12Z", Some("2026-12-07T05:13:12Z")),
+            ("2026-12-07T05:13:12Z trailing", None),
+            ("yesterday", None),
+            ("2026-02-30", None),
+        ] {
+            let got = parse_when(given);
+            assert_eq!(got.as_ref().ok().copied(), want.map(at), "{given}");
+            if let Err(e) = got {
+                assert!(e.contains("not a time"), "{e}");
+            }
+        }
     }
 
     #[test]
