@@ -9,7 +9,6 @@ use crate::audit::sendmail::compile::compile;
 use crate::audit::{AuditReport, Env, FOLDER_FILES, Source, html, run_in as audit};
 use crate::cli::AuditArgs;
 use crate::config::output::formats_within;
-use crate::exit;
 use crate::input::{MAX_INPUT_FILE_BYTES, read_text, read_text_from};
 use crate::report::csv_writer::CsvWriter;
 use crate::report::file::{Replacing, create_folder_of, write_whole};
@@ -38,17 +37,17 @@ pub fn run(args: AuditArgs, argv: Vec<String>) -> Result<i32, AppError> {
         compile_mc: &compile,
     };
     let report = audit(&sources, args.mta, &env).map_err(AppError::Usage)?;
-    if !args.quiet {
-        super::print_out(&render_table(&report));
-    }
-    if let Some(prefix) = &prefix {
-        write_reports(&report, prefix, formats, &argv)?;
-    }
-    let tripped = args
-        .fail_on
-        .threshold()
-        .is_some_and(|gate| gate.matches(report.verdict(), &report.plain_findings()));
-    Ok(exit::of_run(None, tripped))
+    super::finish_offline(
+        args.quiet,
+        || render_table(&report),
+        || match &prefix {
+            Some(prefix) => write_reports(&report, prefix, formats, &argv),
+            None => Ok(()),
+        },
+        args.fail_on,
+        report.verdict(),
+        &report.plain_findings(),
+    )
 }
 
 /// Reads a file a configuration names (a lookup table, an include): a missing or unreadable

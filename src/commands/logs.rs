@@ -10,7 +10,6 @@ use super::AppError;
 use crate::audit::{MtaChoice, Source};
 use crate::cli::LogsArgs;
 use crate::config::output::formats_within;
-use crate::exit;
 use crate::input::{MAX_INPUT_FILE_BYTES, log_stream, open_log, read_text};
 use crate::logs::output::{LOG_COLUMNS, csv_row, html, json, markdown, render_table};
 use crate::logs::prefix::parse_when;
@@ -51,17 +50,17 @@ pub fn run(args: LogsArgs, argv: Vec<String>) -> Result<i32, AppError> {
         read_log(&mut analyzer, &name, stream).map_err(|e| AppError::Usage(e.to_string()))?;
     }
     let report = analyzer.finish();
-    if !args.quiet {
-        super::print_out(&render_table(&report));
-    }
-    if let Some(prefix) = &prefix {
-        write_reports(&report, prefix, formats, &argv)?;
-    }
-    let tripped = args
-        .fail_on
-        .threshold()
-        .is_some_and(|gate| gate.matches(report.verdict(), &report.plain_findings()));
-    Ok(exit::of_run(None, tripped))
+    super::finish_offline(
+        args.quiet,
+        || render_table(&report),
+        || match &prefix {
+            Some(prefix) => write_reports(&report, prefix, formats, &argv),
+            None => Ok(()),
+        },
+        args.fail_on,
+        report.verdict(),
+        &report.plain_findings(),
+    )
 }
 
 /// The flags as a run's settings; a bad value is a usage error naming the flag.

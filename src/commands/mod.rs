@@ -120,6 +120,26 @@ pub fn output_prefix(given: &Path, formats: Formats, quiet: bool) -> Result<Path
     Ok(resolved.prefix)
 }
 
+/// The end of a run that reads files and sends nothing (audit-config, logs): the summary on
+/// stdout unless `quiet`, the reports, then the exit code from the `--fail-on` gate.
+pub fn finish_offline(
+    quiet: bool,
+    summary: impl FnOnce() -> String,
+    write_reports: impl FnOnce() -> Result<(), AppError>,
+    gate: crate::report::Gate,
+    verdict: Option<crate::assess::Verdict>,
+    findings: &[crate::assess::Finding],
+) -> Result<i32, AppError> {
+    if !quiet {
+        print_out(&summary());
+    }
+    write_reports()?;
+    let tripped = gate
+        .threshold()
+        .is_some_and(|gate| gate.matches(verdict, findings));
+    Ok(exit::of_run(None, tripped))
+}
+
 /// Writes text to stdout, ignoring a closed pipe (`relayscan ... | head`): by then the
 /// reports are written, and a panic or error there would only hide the exit code.
 pub fn print_out(text: &str) {
