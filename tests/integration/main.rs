@@ -19,6 +19,7 @@ mod faults;
 mod injection;
 mod input;
 mod interrupt;
+mod logs;
 mod misbehave;
 mod mtas;
 mod old_checkpoint;
