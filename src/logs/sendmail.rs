@@ -33,7 +33,8 @@ pub fn parse(message: &str) -> Parsed<'_> {
             return Parsed::Known;
         };
         // `to=<a@b>,<c@d>, ...`: one line may carry several recipients; the first stands
-        // for the line (the correlator counts recipients per line).
+        // for the line, so a line naming several recipients counts as one (Sendmail logs
+        // one line per recipient unless recipients share a delivery to one host).
         let first = to.split(", ").next().unwrap_or(to);
         let rcpt = angle(first).map_or(first, |a| a.0);
         return Parsed::Event(Event::Delivered { id, rcpt, status });
