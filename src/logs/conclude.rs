@@ -291,8 +291,7 @@ impl Analyzer {
                 let file = self.file();
                 file.mail_lines += 1;
                 file.events += 1;
-                let at = format!("{}:{number}", file.file);
-                self.event(event, &at, text);
+                self.event(event, number, text);
             }
         }
     }
@@ -357,7 +356,7 @@ impl Analyzer {
         Some(self.hours.entry(hour).or_default())
     }
 
-    fn event(&mut self, event: Event<'_>, at: &str, text: &str) {
+    fn event(&mut self, event: Event<'_>, number: usize, text: &str) {
         let now = self.now;
         let hour = now.map(|t| t.div_euclid(3600));
         match event {
@@ -391,17 +390,17 @@ impl Analyzer {
                 if let Some(u) = user {
                     m.user = Some(u.to_string());
                 }
-                self.touch(id, at, text);
+                self.touch(id, number, text);
             }
             Event::Sender { id, sender } => {
                 self.messages.entry(id).sender = Some(sender.to_string());
-                self.touch(id, at, text);
+                self.touch(id, number, text);
             }
             Event::Authenticated { id, user } => {
                 self.messages.entry(id).user = Some(user.to_string());
                 self.user_rate.entry(user).tick(hour);
                 self.users.entry(user).messages += 1;
-                self.touch(id, at, text);
+                self.touch(id, number, text);
             }
             Event::Delivered { id, rcpt, status } => {
                 if status == Delivery::Sent && self.is_external(rcpt) {
@@ -412,10 +411,10 @@ impl Analyzer {
                         self.users.entry(u.as_str()).external += 1;
                     }
                 }
-                self.touch(id, at, text);
+                self.touch(id, number, text);
             }
             Event::Done { id } => {
-                self.touch(id, at, text);
+                self.touch(id, number, text);
                 if let Some(m) = self.messages.close(id) {
                     self.finish_message(m);
                 }
@@ -461,19 +460,20 @@ impl Analyzer {
         }
     }
 
-    /// Marks the message's latest time and keeps the line as evidence while the message
-    /// may still turn out relayed for a stranger.
-    fn touch(&mut self, id: &str, at: &str, text: &str) {
+    /// Marks the message's latest time and keeps the line (line `number` of the current
+    /// input) as evidence while the message may still turn out relayed for a stranger.
+    fn touch(&mut self, id: &str, number: usize, text: &str) {
         let now = self.now;
         let suspect = {
             let m = self.messages.get(id);
             m.is_none_or(|m| m.user.is_none() && m.client.is_none_or(|ip| !self.trusted(ip)))
         };
+        let file = self.files.last().map_or("", |f| f.file.as_str());
         let m = self.messages.entry(id);
         m.first = m.first.or(now);
         m.last = now.or(m.last);
         if suspect {
-            m.keep_evidence(at, text);
+            m.keep_evidence(file, number, text);
         }
     }
 

@@ -40,11 +40,12 @@ pub struct Message {
 }
 
 impl Message {
-    /// A line about this message, as `file:line: text`, kept while there is room.
-    pub fn keep_evidence(&mut self, at: &str, text: &str) {
+    /// Line `number` of `file` about this message, as `file:line: text`, kept while there
+    /// is room (nothing is formatted when there is none).
+    pub fn keep_evidence(&mut self, file: &str, number: usize, text: &str) {
         if self.evidence.len() < MAX_EVIDENCE {
             let text: String = text.chars().take(MAX_EVIDENCE_CHARS).collect();
-            self.evidence.push(format!("{at}: {text}"));
+            self.evidence.push(format!("{file}:{number}: {text}"));
         }
     }
 
@@ -169,7 +170,7 @@ mod tests {
     fn evidence_and_recipients_are_capped() {
         let mut m = Message::default();
         for n in 0..20 {
-            m.keep_evidence("f:1", &"x".repeat(1000 + n));
+            m.keep_evidence("f", 1, &"x".repeat(1000 + n));
         }
         assert_eq!(m.evidence.len(), MAX_EVIDENCE);
         assert_eq!(m.evidence[0].len(), "f:1: ".len() + MAX_EVIDENCE_CHARS);

@@ -69,6 +69,16 @@ fn wait_logged(instance: &Instance, needle: &str, count: usize) {
     }
 }
 
+/// The ids of a report's findings, in order.
+fn finding_ids(report: &Value) -> Vec<&str> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["finding"]["id"].as_str().unwrap())
+        .collect()
+}
+
 fn strings(v: &Value) -> Vec<&str> {
     v.as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
@@ -264,12 +274,7 @@ fn real_postfix_logs_give_every_conclusion() {
     );
 
     // The findings, each kind once per subject.
-    let ids: Vec<&str> = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["finding"]["id"].as_str().unwrap())
-        .collect();
+    let ids = finding_ids(r);
     let count = |id: &str| ids.iter().filter(|i| **i == id).count();
     assert_eq!(count("relayed-for-stranger"), 1 + BURST, "{ids:?}");
     assert_eq!(count("relay-attempts-refused"), 1, "{ids:?}");
@@ -430,12 +435,7 @@ fn documented_sendmail_and_exim_logs_give_the_same_conclusions() {
             (Some("alice"), Some(3)),
             "{file}"
         );
-        let ids: Vec<&str> = r["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["finding"]["id"].as_str().unwrap())
-            .collect();
+        let ids = finding_ids(r);
         assert_eq!(
             ids,
             [
