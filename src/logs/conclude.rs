@@ -7,7 +7,7 @@ use ipnetwork::IpNetwork;
 
 use super::bounded::{FewValues, TopTable, Weight};
 use super::correlate::{Correlator, Message};
-use super::event::{Delivery, Event, Parsed, domain_of};
+use super::event::{Delivery, Event, Parsed, domain_of, recipients};
 use super::model::{
     Bounds, FileSummary, HourRow, Incident, LogFinding, LogReport, RefusedRow, SaslRow, Totals,
     Unreadable, UserRow, VolumeRow,
@@ -403,7 +403,10 @@ impl Analyzer {
                 self.touch(id, number, text);
             }
             Event::Delivered { id, rcpt, status } => {
-                if status == Delivery::Sent && self.is_external(rcpt) {
+                for rcpt in recipients(rcpt) {
+                    if status != Delivery::Sent || !self.is_external(rcpt) {
+                        continue;
+                    }
                     self.totals.delivered_external += 1;
                     let m = self.messages.entry(id);
                     m.add_external(rcpt, now);

@@ -28,7 +28,8 @@ pub enum Event<'a> {
     Sender { id: &'a str, sender: &'a str },
     /// The SASL user of a queued message (Sendmail's `AUTH=server` line).
     Authenticated { id: &'a str, user: &'a str },
-    /// One recipient's delivery attempt.
+    /// One delivery attempt: one recipient, or Sendmail's comma-separated list of the
+    /// recipients delivered together (`<a@b>,<c@d>`; see [`recipients`]).
     Delivered {
         id: &'a str,
         rcpt: &'a str,
@@ -98,6 +99,14 @@ pub fn bracketed_ip(s: &str) -> Option<IpAddr> {
     inner.parse().ok()
 }
 
+/// The addresses of a delivery's `rcpt`: one address, or a comma-separated list with or
+/// without angle brackets.
+pub fn recipients(rcpt: &str) -> impl Iterator<Item = &str> {
+    rcpt.split(',')
+        .map(|r| r.trim().trim_start_matches('<').trim_end_matches('>'))
+        .filter(|r| !r.is_empty())
+}
+
 /// The domain of `user@domain`, lowercased; `None` without an `@`.
 pub fn domain_of(addr: &str) -> Option<String> {
     let (_, domain) = addr.rsplit_once('@')?;
@@ -151,5 +160,8 @@ mod tests {
         }
         assert_eq!(domain_of("Bob@Far.Invalid."), Some("far.invalid".into()));
         assert_eq!(domain_of("postmaster"), None);
+        let all: Vec<&str> = recipients("<a@b>,<c@d>").collect();
+        assert_eq!(all, ["a@b", "c@d"]);
+        assert_eq!(recipients("a@b").collect::<Vec<_>>(), ["a@b"]);
     }
 }

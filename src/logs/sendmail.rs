@@ -32,11 +32,9 @@ pub fn parse(message: &str) -> Parsed<'_> {
         let Some(status) = stat(rest) else {
             return Parsed::Known;
         };
-        // `to=<a@b>,<c@d>, ...`: one line may carry several recipients; the first stands
-        // for the line, so a line naming several recipients counts as one (Sendmail logs
-        // one line per recipient unless recipients share a delivery to one host).
-        let first = to.split(", ").next().unwrap_or(to);
-        let rcpt = angle(first).map_or(first, |a| a.0);
+        // `to=<a@b>,<c@d>, ...`: recipients delivered together share one line; the list
+        // goes on whole (event::recipients splits it).
+        let rcpt = to.split(", ").next().unwrap_or(to);
         return Parsed::Event(Event::Delivered { id, rcpt, status });
     }
     if rest.starts_with("ruleset=check_rcpt") && rest.contains("Relaying denied") {
@@ -150,15 +148,15 @@ mod tests {
                 "2B7DAQ6f012345: to=<victim@example.org>, delay=00:00:02, xdelay=00:00:01, mailer=esmtp, pri=121544, relay=mx.example.org. [198.51.100.2], dsn=2.0.0, stat=Sent (Ok: queued as 4F2)",
                 Parsed::Event(Event::Delivered {
                     id: "2B7DAQ6f012345",
-                    rcpt: "victim@example.org",
+                    rcpt: "<victim@example.org>",
                     status: Delivery::Sent,
                 }),
             ),
             (
-                "2B7DAQ6f012345: to=<victim@example.org>, delay=00:00:02, mailer=esmtp, pri=121544, relay=mx.example.org., dsn=4.0.0, stat=Deferred: Connection refused by mx.example.org.",
+                "2B7DAQ6f012345: to=<victim@example.org>,<second@example.org>, delay=00:00:02, mailer=esmtp, pri=121544, relay=mx.example.org., dsn=4.0.0, stat=Deferred: Connection refused by mx.example.org.",
                 Parsed::Event(Event::Delivered {
                     id: "2B7DAQ6f012345",
-                    rcpt: "victim@example.org",
+                    rcpt: "<victim@example.org>,<second@example.org>",
                     status: Delivery::Deferred,
                 }),
             ),
