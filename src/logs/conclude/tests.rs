@@ -287,3 +287,28 @@ fn many_clients_overflow_and_the_report_says_so() {
     assert_eq!(r.totals.relay_attempts_refused, 2 * TABLE_CAP as u64 + 10);
     assert_eq!(r.refused_clients.len(), TOP_ROWS);
 }
+
+proptest::proptest! {
+    /// No line, cut anywhere or made of anything, panics the reader; every line is counted
+    /// once, as mail, other, outside the window or unreadable.
+    #[test]
+    fn any_line_is_data_never_a_panic(
+        picks in proptest::collection::vec((0usize..POSTFIX_DAY.len(), 0usize..400, ".{0,40}"), 1..40),
+        noise in proptest::collection::vec(".{0,200}", 0..20),
+    ) {
+        let mut lines: Vec<String> = picks
+            .iter()
+            .map(|(i, cut, tail)| {
+                let line = POSTFIX_DAY[*i];
+                let cut = (0..=(*cut).min(line.len())).rev().find(|c| line.is_char_boundary(*c)).unwrap_or(0);
+                format!("{}{tail}", &line[..cut])
+            })
+            .collect();
+        lines.extend(noise);
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let r = analyze(settings(), &refs);
+        let f = &r.files[0];
+        proptest::prop_assert_eq!(f.lines, lines.len() as u64);
+        proptest::prop_assert_eq!(f.mail_lines + f.other_lines + f.outside_window + f.unreadable, f.lines);
+    }
+}
