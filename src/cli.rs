@@ -52,6 +52,10 @@ pub enum Commands {
     /// misconfigurations (no traffic).
     #[command(after_help = crate::exit::AUDIT_HELP)]
     AuditConfig(AuditArgs),
+    /// Read Postfix, Sendmail or Exim mail logs: mail relayed for strangers, refused relay
+    /// attempts, failed logins, volume spikes (no traffic).
+    #[command(after_help = crate::exit::LOGS_HELP)]
+    Logs(LogsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -397,6 +401,59 @@ pub struct AuditArgs {
     #[arg(long, value_name = "LEVEL", default_value = "high")]
     pub fail_on: crate::report::Gate,
     /// Do not print the findings table.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Mail logs: plain or gzip-compressed files (told by their first bytes), or `-` for
+    /// stdin (`journalctl -u postfix -o short-iso | relayscan logs -`).
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Whose lines to read: postfix, sendmail, exim, or auto (each line by its program).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub mta: crate::logs::LogMta,
+    /// Networks trusted to relay without authentication (CIDR, comma-separated): a message
+    /// from a client outside them, unauthenticated, is a stranger's.
+    #[arg(long, value_name = "CIDR,...", value_delimiter = ',')]
+    pub mynetworks: Vec<String>,
+    /// An MTA configuration audit-config reads (Postfix main.cf, Exim, Sendmail): the
+    /// networks it trusts to relay are added to --mynetworks.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The server's own recipient domains (comma-separated, or a file of one per line);
+    /// mail to any other domain is relayed.
+    #[arg(long, value_name = "LIST|FILE")]
+    pub local_domains: Option<String>,
+    /// Read only lines at or after this time (2026-12-07, 2026-12-07T05:00:00Z; UTC unless
+    /// an offset is given).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Read only lines before this time.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Failed SASL logins from one client that raise sasl-login-failures.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub sasl_failures: u64,
+    /// Outside recipients of one authenticated user that raise authenticated-mass-sending.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub user_recipients: u64,
+    /// Messages in one hour from one client or user that raise volume-spike.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub hourly_messages: u64,
+    /// Also write the conclusions to PREFIX.csv (one row per finding), PREFIX.json,
+    /// PREFIX.html, PREFIX.md.
+    #[arg(short = 'o', long = "output", value_name = "PREFIX")]
+    pub output: Option<PathBuf>,
+    /// Formats written with -o: csv, json, html, md.
+    #[arg(long, value_name = "LIST", default_value = "csv,json,html,md")]
+    pub format: String,
+    /// Exit 1 when mail was relayed for a stranger (open-relay) or a finding is at or above
+    /// a severity (critical, high, medium, low); never: always exit 0.
+    #[arg(long, value_name = "LEVEL", default_value = "critical")]
+    pub fail_on: crate::report::Gate,
+    /// Do not print the summary.
     #[arg(short, long)]
     pub quiet: bool,
 }

@@ -96,6 +96,11 @@ pub const HELP: &str = exit_codes!("the run finished and --fail-on (if given) fo
 pub const AUDIT_HELP: &str =
     exit_codes!("the run finished and --fail-on (default high; never turns it off) found nothing");
 
+/// The exit codes in `relayscan logs --help`: its gate is on by default too.
+pub const LOGS_HELP: &str = exit_codes!(
+    "the logs were read and --fail-on (default critical; never turns it off) found nothing"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,7 +136,7 @@ mod tests {
             INTERRUPTED,
             TERMINATED,
         ] {
-            for help in [HELP, AUDIT_HELP] {
+            for help in [HELP, AUDIT_HELP, LOGS_HELP] {
                 assert!(
                     help.lines()
                         .any(|l| l.trim_start().starts_with(&format!("{code} "))),

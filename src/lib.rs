@@ -18,6 +18,7 @@ pub mod exit;
 pub mod input;
 #[cfg(feature = "lab")]
 pub mod lab;
+pub mod logs;
 pub mod probe;
 pub mod report;
 pub mod say;

@@ -114,23 +114,40 @@ pub enum FindingId {
     VrfyEnabled,
     /// Configuration audit: no per-client connection or message rate limit.
     NoRateLimits,
+    /// Mail log: a message from an unauthenticated client outside mynetworks was delivered
+    /// to a recipient outside the local domains.
+    RelayedForStranger,
+    /// Mail log: an authenticated user sent to many recipients outside the local domains.
+    AuthenticatedMassSending,
+    /// Mail log: many failed SASL logins from one client.
+    SaslLoginFailures,
+    /// Mail log: a client or user sent more messages in one hour than the threshold.
+    VolumeSpike,
+    /// Mail log: relay attempts refused, from one source.
+    RelayAttemptsRefused,
+    /// Mail log: lines that could not be read.
+    UnreadableLogLines,
 }
 
 impl FindingId {
     /// Every id, most severe first (the order of the table in docs/reports.md).
-    pub const ALL: [FindingId; 21] = [
+    pub const ALL: [FindingId; 27] = [
         FindingId::OpenRelay,
+        FindingId::RelayedForStranger,
         FindingId::AcceptsAnyRecipient,
         FindingId::RelayOnlyAfterStarttls,
         FindingId::AuthBeforeTls,
         FindingId::TrustedNetworksTooWide,
         FindingId::RelayDomainsTooBroad,
+        FindingId::AuthenticatedMassSending,
         FindingId::TlsCertExpired,
         FindingId::TlsCertNotYetValid,
         FindingId::StarttlsMissing,
         FindingId::StarttlsInjection,
         FindingId::TlsHandshakeFailed,
         FindingId::AcceptsUnresolvableDomains,
+        FindingId::SaslLoginFailures,
+        FindingId::VolumeSpike,
         FindingId::TlsCertSelfSigned,
         FindingId::TlsCertUntrusted,
         FindingId::TlsCertNameMismatch,
@@ -138,8 +155,10 @@ impl FindingId {
         FindingId::BannerVersion,
         FindingId::VrfyEnabled,
         FindingId::NoRateLimits,
+        FindingId::RelayAttemptsRefused,
         FindingId::RelayInconclusive,
         FindingId::NotSmtp,
+        FindingId::UnreadableLogLines,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -165,6 +184,12 @@ impl FindingId {
             FindingId::AcceptsUnresolvableDomains => "accepts-unresolvable-domains",
             FindingId::VrfyEnabled => "vrfy-enabled",
             FindingId::NoRateLimits => "no-rate-limits",
+            FindingId::RelayedForStranger => "relayed-for-stranger",
+            FindingId::AuthenticatedMassSending => "authenticated-mass-sending",
+            FindingId::SaslLoginFailures => "sasl-login-failures",
+            FindingId::VolumeSpike => "volume-spike",
+            FindingId::RelayAttemptsRefused => "relay-attempts-refused",
+            FindingId::UnreadableLogLines => "unreadable-log-lines",
         }
     }
 
@@ -183,7 +208,7 @@ impl FindingId {
 
     pub fn severity(self) -> Severity {
         match self {
-            FindingId::OpenRelay => Severity::Critical,
+            FindingId::OpenRelay | FindingId::RelayedForStranger => Severity::Critical,
             // Accept-all at RCPT is an open relay or a sink that bounces later (backscatter);
             // the control recipient cannot tell which, so it is not called critical alone.
             FindingId::AcceptsAnyRecipient
@@ -192,19 +217,25 @@ impl FindingId {
             | FindingId::TlsCertExpired
             | FindingId::TlsCertNotYetValid
             | FindingId::TrustedNetworksTooWide
-            | FindingId::RelayDomainsTooBroad => Severity::High,
+            | FindingId::RelayDomainsTooBroad
+            | FindingId::AuthenticatedMassSending => Severity::High,
             FindingId::StarttlsMissing
             | FindingId::StarttlsInjection
             | FindingId::TlsHandshakeFailed
             | FindingId::TlsCertSelfSigned
             | FindingId::TlsCertUntrusted
             | FindingId::TlsCertNameMismatch
-            | FindingId::AcceptsUnresolvableDomains => Severity::Medium,
+            | FindingId::AcceptsUnresolvableDomains
+            | FindingId::SaslLoginFailures
+            | FindingId::VolumeSpike => Severity::Medium,
             FindingId::TlsCertExpiringSoon
             | FindingId::BannerVersion
             | FindingId::VrfyEnabled
-            | FindingId::NoRateLimits => Severity::Low,
-            FindingId::RelayInconclusive | FindingId::NotSmtp => Severity::Info,
+            | FindingId::NoRateLimits
+            | FindingId::RelayAttemptsRefused => Severity::Low,
+            FindingId::RelayInconclusive | FindingId::NotSmtp | FindingId::UnreadableLogLines => {
+                Severity::Info
+            }
         }
     }
 
@@ -248,6 +279,18 @@ impl FindingId {
             }
             FindingId::VrfyEnabled => "VRFY enabled: addresses can be enumerated",
             FindingId::NoRateLimits => "No per-client connection or message rate limit",
+            FindingId::RelayedForStranger => {
+                "Mail log: mail relayed for a stranger (unauthenticated, outside mynetworks, \
+                 to a domain outside the local ones)"
+            }
+            FindingId::AuthenticatedMassSending => {
+                "Mail log: an authenticated user sent to many outside recipients (a stolen \
+                 account?)"
+            }
+            FindingId::SaslLoginFailures => "Mail log: repeated failed SASL logins from one client",
+            FindingId::VolumeSpike => "Mail log: more messages in one hour than the threshold",
+            FindingId::RelayAttemptsRefused => "Mail log: relay attempts refused",
+            FindingId::UnreadableLogLines => "Mail log: lines that could not be read",
         }
     }
 }
@@ -283,6 +326,22 @@ impl Finding {
             remediation: remediation(id, mta),
         }
     }
+}
+
+/// How many of `findings` have each severity, every severity listed (a map sorts them by
+/// name; [`Severity::ALL`] gives the order to show them in).
+pub fn severity_counts<'a>(
+    findings: impl Iterator<Item = &'a Finding> + Clone,
+) -> std::collections::BTreeMap<&'static str, usize> {
+    Severity::ALL
+        .into_iter()
+        .map(|s| {
+            (
+                s.as_str(),
+                findings.clone().filter(|f| f.severity == s).count(),
+            )
+        })
+        .collect()
 }
 
 /// The facts of one probe that findings are drawn from; borrowed from an Outcome or a record.

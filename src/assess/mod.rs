@@ -8,11 +8,12 @@
 pub mod config;
 pub mod domain;
 pub mod findings;
+pub mod logs;
 pub mod remediation;
 pub mod tls;
 pub mod verdict;
 
-pub use findings::{Facts, Finding, FindingId, FindingSet, Severity, draw};
+pub use findings::{Facts, Finding, FindingId, FindingSet, Severity, draw, severity_counts};
 pub use remediation::{COMMON_ADVICE, remediation};
 pub use tls::EXPIRING_DAYS;
 pub use verdict::{Classification, Verdict, classify};

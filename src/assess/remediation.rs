@@ -60,6 +60,12 @@ fn specific(id: FindingId, mta: Mta) -> &'static str {
         | F::AcceptsUnresolvableDomains
         | F::VrfyEnabled
         | F::NoRateLimits => super::config::remediation(id, mta),
+        F::RelayedForStranger
+        | F::AuthenticatedMassSending
+        | F::SaslLoginFailures
+        | F::VolumeSpike
+        | F::RelayAttemptsRefused
+        | F::UnreadableLogLines => super::logs::remediation(id, mta),
     }
 }
 

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use crate::assess::Verdict;
-use crate::assess::{Finding, FindingId, Mta, Severity};
+use crate::assess::{Finding, FindingId, Mta};
 
 /// One configuration input: the name it is shown by (a path, or `<stdin>`) and its text.
 #[derive(Debug, Clone)]
@@ -222,16 +222,6 @@ impl AuditReport {
 
     /// How many findings of each severity, most severe first (every severity listed).
     pub fn counts(&self) -> BTreeMap<&'static str, usize> {
-        Severity::ALL
-            .into_iter()
-            .map(|s| {
-                let n = self
-                    .findings
-                    .iter()
-                    .filter(|f| f.finding.severity == s)
-                    .count();
-                (s.as_str(), n)
-            })
-            .collect()
+        crate::assess::severity_counts(self.findings.iter().map(|f| &f.finding))
     }
 }

@@ -9,7 +9,6 @@ use crate::audit::sendmail::compile::compile;
 use crate::audit::{AuditReport, Env, FOLDER_FILES, Source, html, run_in as audit};
 use crate::cli::AuditArgs;
 use crate::config::output::formats_within;
-use crate::exit;
 use crate::input::{MAX_INPUT_FILE_BYTES, read_text, read_text_from};
 use crate::report::csv_writer::CsvWriter;
 use crate::report::file::{Replacing, create_folder_of, write_whole};
@@ -33,29 +32,33 @@ pub fn run(args: AuditArgs, argv: Vec<String>) -> Result<i32, AppError> {
         None => None,
     };
     let sources = read_inputs(&args.paths)?;
-    // A named file that is missing or unreadable is noted; one refused as input (a device,
-    // a file over the cap) is an error at the line that names it.
-    let read_named = |p: &Path| match read_text(p, MAX_INPUT_FILE_BYTES) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.is_refused() => Err(e.to_string()),
-        Err(_) => Ok(None),
-    };
     let env = Env {
         read: &read_named,
         compile_mc: &compile,
     };
     let report = audit(&sources, args.mta, &env).map_err(AppError::Usage)?;
-    if !args.quiet {
-        super::print_out(&render_table(&report));
+    super::finish_offline(
+        args.quiet,
+        || render_table(&report),
+        || match &prefix {
+            Some(prefix) => write_reports(&report, prefix, formats, &argv),
+            None => Ok(()),
+        },
+        args.fail_on,
+        report.verdict(),
+        &report.plain_findings(),
+    )
+}
+
+/// Reads a file a configuration names (a lookup table, an include): a missing or unreadable
+/// one is `None` (the audit notes it); one refused as input (a device, a file over the cap)
+/// is an error at the line that names it.
+pub fn read_named(p: &Path) -> Result<Option<String>, String> {
+    match read_text(p, MAX_INPUT_FILE_BYTES) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.is_refused() => Err(e.to_string()),
+        Err(_) => Ok(None),
     }
-    if let Some(prefix) = &prefix {
-        write_reports(&report, prefix, formats, &argv)?;
-    }
-    let tripped = args
-        .fail_on
-        .threshold()
-        .is_some_and(|gate| gate.matches(report.verdict(), &report.plain_findings()));
-    Ok(exit::of_run(None, tripped))
 }
 
 /// Reads every PATH (`-` is stdin, at most once; a folder, its known configuration files),

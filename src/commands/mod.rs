@@ -10,6 +10,7 @@ pub mod diff;
 pub mod lab;
 #[cfg(feature = "lab")]
 pub mod lab_hostile;
+pub mod logs;
 pub mod merge;
 pub mod report;
 pub mod scan;
@@ -97,6 +98,7 @@ pub async fn run(cli: crate::cli::Cli, argv: Vec<String>) -> i32 {
         Commands::Report(args) => report::run(args, argv),
         Commands::Diff(args) => diff::run(args),
         Commands::AuditConfig(args) => audit::run(args, argv),
+        Commands::Logs(args) => logs::run(args, argv),
     };
     match result {
         Ok(code) => code,
@@ -116,6 +118,26 @@ pub fn output_prefix(given: &Path, formats: Formats, quiet: bool) -> Result<Path
         crate::say::say(&note);
     }
     Ok(resolved.prefix)
+}
+
+/// The end of a run that reads files and sends nothing (audit-config, logs): the summary on
+/// stdout unless `quiet`, the reports, then the exit code from the `--fail-on` gate.
+pub fn finish_offline(
+    quiet: bool,
+    summary: impl FnOnce() -> String,
+    write_reports: impl FnOnce() -> Result<(), AppError>,
+    gate: crate::report::Gate,
+    verdict: Option<crate::assess::Verdict>,
+    findings: &[crate::assess::Finding],
+) -> Result<i32, AppError> {
+    if !quiet {
+        print_out(&summary());
+    }
+    write_reports()?;
+    let tripped = gate
+        .threshold()
+        .is_some_and(|gate| gate.matches(verdict, findings));
+    Ok(exit::of_run(None, tripped))
 }
 
 /// Writes text to stdout, ignoring a closed pipe (`relayscan ... | head`): by then the

@@ -107,6 +107,12 @@ impl<R: BufRead> LineReader<R> {
     pub fn get_ref(&self) -> &R {
         &self.reader
     }
+
+    /// The reader underneath, to skip the rest of a line over the cap
+    /// ([`super::skip_line`]) and read on.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.reader
+    }
 }
 
 impl LineReader<BufReader<File>> {

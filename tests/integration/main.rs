@@ -20,6 +20,7 @@ mod faults;
 mod injection;
 mod input;
 mod interrupt;
+mod logs;
 mod misbehave;
 mod mtas;
 mod old_checkpoint;

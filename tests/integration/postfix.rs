@@ -122,7 +122,7 @@ pub fn mta_dir() -> PathBuf {
 }
 
 /// What a test-bed Postfix instance needs (openssl makes the STARTTLS certificates).
-const POSTFIX_NEEDS: &[Need] = &[
+pub const POSTFIX_NEEDS: &[Need] = &[
     Need::Root("Postfix instances start as root, then drop to the postfix user"),
     Need::Tool {
         names: &["/usr/sbin/postfix"],
@@ -147,13 +147,13 @@ fn policies() -> Vec<String> {
     v
 }
 
-/// A running Postfix instance; stopped when dropped.
-struct Instance {
+/// A running Postfix instance (tests/mta/postfix-instance.sh); stopped when dropped.
+pub struct Instance {
     dir: PathBuf,
 }
 
 impl Instance {
-    fn start(policy: &str, dir: PathBuf, listen: SocketAddrV4) -> Instance {
+    pub fn start(policy: &str, dir: PathBuf, listen: SocketAddrV4) -> Instance {
         let out = Command::new(mta_dir().join("postfix-instance.sh"))
             .arg("start")
             .arg(policy)
@@ -171,11 +171,17 @@ impl Instance {
         instance
     }
 
-    fn log(&self) -> String {
+    /// The instance's configuration and queue folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Postfix's own log (`maillog_file`, written by postlogd).
+    pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("maillog")).unwrap_or_default()
     }
 
-    fn file(&self, name: &str) -> String {
+    pub fn file(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.join(name)).expect("an instance file")
     }
 

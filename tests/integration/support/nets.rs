@@ -207,6 +207,11 @@ networks! {
     /// Nothing listens here: the sealed namespace's resolver (.53) and the relay host of
     /// the OpenSMTPD cases (.25).
     MTA_NOWHERE = [127, 2, 255, 0], 24;
+    /// logs.rs: the Postfix instances whose logs `relayscan logs` reads (.1 open, .2
+    /// closed, .3 auth-only).
+    LOGS_POSTFIX = [127, 4, 0, 0], 24;
+    /// logs.rs: the source addresses swaks sends from (one per role, `--local-interface`).
+    LOGS_CLIENTS = [127, 4, 1, 0], 24;
     /// scale.rs: a /20 where nothing listens.
     SILENT_SLASH_20 = [127, 201, 0, 0], 20;
 

@@ -1,0 +1,159 @@
+//! A per-key table that stays bounded however many keys a log brings: it keeps the heaviest keys (top-K), prunes the light ones in batches, and says that it did.
+//!
+//! Batch pruning (keep `cap`, prune when the table reaches twice that) costs O(log n)
+//! amortised per new key, where evicting one minimum per new key (space-saving) would
+//! scan the table each time. A pruned key that comes back starts from zero: its counts
+//! are then lower bounds, which the report says by naming the table as overflowed.
+
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::Hash;
+
+/// How heavy an entry is: what the table keeps when it must choose.
+pub trait Weight {
+    fn weight(&self) -> u64;
+}
+
+/// At most `2 * cap` entries; after a prune, the `cap` heaviest.
+#[derive(Debug, Clone)]
+pub struct TopTable<K, V> {
+    map: HashMap<K, V>,
+    cap: usize,
+    /// Entries dropped by pruning, over the whole run.
+    dropped: u64,
+}
+
+impl<K: Hash + Eq + Clone + Ord, V: Weight + Default> TopTable<K, V> {
+    pub fn new(cap: usize) -> TopTable<K, V> {
+        TopTable {
+            map: HashMap::new(),
+            cap: cap.max(1),
+            dropped: 0,
+        }
+    }
+
+    /// The entry of `key`, made (empty) when absent; may prune the lightest entries first.
+    pub fn entry<Q>(&mut self, key: &Q) -> &mut V
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if !self.map.contains_key(key) {
+            if self.map.len() >= 2 * self.cap {
+                self.prune();
+            }
+            self.map.insert(key.to_owned(), V::default());
+        }
+        self.map.get_mut(key).expect("inserted above")
+    }
+
+    /// Keeps the `cap` heaviest entries (ties by key, so a run is reproducible).
+    fn prune(&mut self) {
+        let mut order: Vec<(u64, K)> = self
+            .map
+            .iter()
+            .map(|(k, v)| (v.weight(), k.clone()))
+            .collect();
+        order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        for (_, key) in order.into_iter().skip(self.cap) {
+            self.map.remove(&key);
+            self.dropped += 1;
+        }
+    }
+
+    /// Whether entries were dropped: the counts kept are then lower bounds.
+    pub fn overflowed(&self) -> bool {
+        self.dropped > 0
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The `n` heaviest entries, heaviest first (ties by key).
+    pub fn top(&self, n: usize) -> Vec<(&K, &V)> {
+        let mut all: Vec<(&K, &V)> = self.map.iter().collect();
+        all.sort_unstable_by(|a, b| b.1.weight().cmp(&a.1.weight()).then_with(|| a.0.cmp(b.0)));
+        all.truncate(n);
+        all
+    }
+}
+
+/// A small set kept in first-seen order, at most `N` values; more are counted, not kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FewValues<const N: usize> {
+    pub values: Vec<String>,
+    /// Distinct values beyond the first `N` (a value seen again is not counted twice
+    /// while it is kept; beyond `N` every sighting of a new-looking value counts).
+    pub more: u64,
+}
+
+impl<const N: usize> FewValues<N> {
+    pub fn add(&mut self, value: &str) {
+        if self.values.iter().any(|v| v == value) {
+            return;
+        }
+        if self.values.len() < N {
+            self.values.push(value.to_string());
+        } else {
+            self.more += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default)]
+    struct Count(u64);
+
+    impl Weight for Count {
+        fn weight(&self) -> u64 {
+            self.0
+        }
+    }
+
+    #[test]
+    fn keeps_the_heaviest_and_says_it_pruned() {
+        let mut t: TopTable<String, Count> = TopTable::new(3);
+        for _ in 0..10 {
+            t.entry("heavy").0 += 1;
+        }
+        for _ in 0..5 {
+            t.entry("middle").0 += 1;
+        }
+        for n in 0..1000 {
+            t.entry(format!("light{n}").as_str()).0 += 1;
+        }
+        assert!(t.len() <= 6, "{}", t.len());
+        assert!(t.overflowed());
+        assert!(t.dropped() >= 994, "{}", t.dropped());
+        let top: Vec<(&str, u64)> = t
+            .top(2)
+            .into_iter()
+            .map(|(k, v)| (k.as_str(), v.0))
+            .collect();
+        assert_eq!(top, [("heavy", 10), ("middle", 5)]);
+        let small: TopTable<String, Count> = TopTable::new(3);
+        assert!(!small.overflowed() && small.is_empty());
+    }
+
+    #[test]
+    fn few_values_keeps_the_first_and_counts_the_rest() {
+        let mut f: FewValues<2> = FewValues::default();
+        for v in ["a", "b", "a", "c", "d"] {
+            f.add(v);
+        }
+        assert_eq!(f.values, ["a", "b"]);
+        assert_eq!(f.more, 2);
+    }
+}

@@ -1,0 +1,167 @@
+//! What one mail-log line says, whatever the MTA: the events the correlator and the conclusions read, and the small field readers the per-MTA parsers share.
+
+use std::net::IpAddr;
+
+/// What became of one recipient of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Handed on: Postfix `status=sent`, Sendmail `stat=Sent`, Exim `=>`/`->`.
+    Sent,
+    /// Will be retried: Postfix `status=deferred`, Sendmail `stat=Deferred`, Exim `==`.
+    Deferred,
+    /// Returned to the sender: Postfix `status=bounced`, Exim `**`, Sendmail other `stat=`.
+    Bounced,
+}
+
+/// One line's meaning. Borrowed from the line: nothing is copied until the correlator keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// A message entered the queue from a client (`None`: submitted locally, no network
+    /// client), maybe with its sender and the SASL user that sent it.
+    Received {
+        id: &'a str,
+        client: Option<IpAddr>,
+        sender: Option<&'a str>,
+        user: Option<&'a str>,
+    },
+    /// The sender of a queued message (Postfix qmgr's `from=`).
+    Sender { id: &'a str, sender: &'a str },
+    /// The SASL user of a queued message (Sendmail's `AUTH=server` line).
+    Authenticated { id: &'a str, user: &'a str },
+    /// One delivery attempt: one recipient, or Sendmail's comma-separated list of the
+    /// recipients delivered together (`<a@b>,<c@d>`; see [`recipients`]).
+    Delivered {
+        id: &'a str,
+        rcpt: &'a str,
+        status: Delivery,
+    },
+    /// The message left the queue (Postfix `removed`, Exim `Completed`).
+    Done { id: &'a str },
+    /// A recipient refused because relaying was denied.
+    RelayRefused {
+        client: IpAddr,
+        sender: Option<&'a str>,
+        rcpt: &'a str,
+    },
+    /// A failed SASL login.
+    AuthFailed {
+        client: IpAddr,
+        user: Option<&'a str>,
+    },
+    /// The MTA's own rate limit or connection filter stopped a client.
+    Throttled { client: Option<IpAddr> },
+}
+
+/// What a per-MTA parser made of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parsed<'a> {
+    /// A line this reader uses.
+    Event(Event<'a>),
+    /// A line of this MTA that tells nothing about relaying (`connect from`, statistics).
+    Known,
+    /// Not this MTA's line.
+    Foreign,
+}
+
+/// The address inside `<...>` at the start of `s` (`<>` is the null sender, `""`), and
+/// what follows the `>`.
+pub fn angle(s: &str) -> Option<(&str, &str)> {
+    let rest = s.strip_prefix('<')?;
+    let end = rest.find('>')?;
+    Some((&rest[..end], &rest[end + 1..]))
+}
+
+/// The value of `key=` in a `, `-separated or space-separated list (`from=<a@b>, size=1`):
+/// up to the next `,` or space, or to the end.
+pub fn field<'a>(s: &'a str, key: &str) -> Option<&'a str> {
+    let mut from = 0;
+    while let Some(at) = s[from..].find(key) {
+        let start = from + at;
+        let boundary = start == 0 || matches!(s.as_bytes()[start - 1], b' ' | b',');
+        if boundary && s[start + key.len()..].starts_with('=') {
+            let value = &s[start + key.len() + 1..];
+            let end = value.find([',', ' ']).unwrap_or(value.len());
+            return Some(&value[..end]);
+        }
+        from = start + key.len();
+    }
+    None
+}
+
+/// The address of `host[1.2.3.4]` (Postfix), `host [1.2.3.4]` / `[1.2.3.4]` (Sendmail,
+/// Exim), `[IPv6:2001:db8::1]` (Sendmail); the first bracketed address in `s`.
+pub fn bracketed_ip(s: &str) -> Option<IpAddr> {
+    let open = s.find('[')?;
+    let rest = &s[open + 1..];
+    let close = rest.find(']')?;
+    let inner = &rest[..close];
+    let inner = inner.strip_prefix("IPv6:").unwrap_or(inner);
+    inner.parse().ok()
+}
+
+/// The addresses of a delivery's `rcpt`: one address, or a comma-separated list with or
+/// without angle brackets.
+pub fn recipients(rcpt: &str) -> impl Iterator<Item = &str> {
+    rcpt.split(',')
+        .map(|r| r.trim().trim_start_matches('<').trim_end_matches('>'))
+        .filter(|r| !r.is_empty())
+}
+
+/// The domain of `user@domain`, lowercased; `None` without an `@`.
+pub fn domain_of(addr: &str) -> Option<String> {
+    let (_, domain) = addr.rsplit_once('@')?;
+    let domain = domain.trim_end_matches('.');
+    (!domain.is_empty()).then(|| domain.to_ascii_lowercase())
+}
+
+/// What the per-MTA parsers' table tests share.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Parsed;
+
+    pub fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().expect("an address")
+    }
+
+    /// Each line of `table` reads as its expected meaning.
+    pub fn check(parse: fn(&str) -> Parsed<'_>, table: &[(&str, Parsed<'_>)]) {
+        for (line, want) in table {
+            assert_eq!(parse(line), *want, "{line}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_readers_table() {
+        assert_eq!(angle("<a@b>, size=1"), Some(("a@b", ", size=1")));
+        assert_eq!(angle("<>"), Some(("", "")));
+        assert_eq!(angle("a@b"), None);
+        let s = "to=<a@b>, orig_to=<c@d>, relay=none, status=sent (x)";
+        assert_eq!(field(s, "to"), Some("<a@b>"));
+        assert_eq!(field(s, "relay"), Some("none"));
+        assert_eq!(field(s, "status"), Some("sent"));
+        assert_eq!(field(s, "size"), None);
+        assert_eq!(field("xrelay=1 relay=2", "relay"), Some("2"));
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        for (s, want) in [
+            ("localhost[192.0.2.1]", Some(v4)),
+            ("mx.example.com [192.0.2.1] (may be forged)", Some(v4)),
+            ("[IPv6:2001:db8::1]", Some(v6)),
+            ("unknown[2001:db8::1]", Some(v6)),
+            ("root@localhost", None),
+            ("[not-an-ip]", None),
+        ] {
+            assert_eq!(bracketed_ip(s), want, "{s}");
+        }
+        assert_eq!(domain_of("Bob@Far.Invalid."), Some("far.invalid".into()));
+        assert_eq!(domain_of("postmaster"), None);
+        let all: Vec<&str> = recipients("<a@b>,<c@d>").collect();
+        assert_eq!(all, ["a@b", "c@d"]);
+        assert_eq!(recipients("a@b").collect::<Vec<_>>(), ["a@b"]);
+    }
+}
