@@ -366,14 +366,14 @@ async fn pipelined(
     let mut groups = 0u32;
     let mut stop = None;
     let mut hung_up_on_sequence = false;
-    for group in slots.chunks(MAX_GROUP) {
+    for (g, group) in slots.chunks(MAX_GROUP).enumerate() {
         groups += 1;
         if let Some((at, why)) = send_group(session, &mut planned, group).await {
-            hung_up_on_sequence = why.status == Status::Dropped
-                && planned
-                    .get(..at)
-                    .is_some_and(|done| done.iter().any(sender_refused));
-            planned.truncate(at + 1);
+            // Every command up to the one the server hung up at, this group's and before.
+            let reached = slots.get(..=g * MAX_GROUP + at).unwrap_or_default();
+            hung_up_on_sequence =
+                why.status == Status::Dropped && bad_sequence_sent(&planned, reached);
+            planned.truncate(attempt_at(&planned, group, at) + 1);
             stop = Some(why);
             break;
         }
@@ -398,6 +398,22 @@ fn sender_refused(a: &RelayAttempt) -> bool {
     a.mail.as_ref().is_some_and(|m| !m.is_positive())
 }
 
+/// Among the commands `reached`, a RCPT went out after its MAIL was refused.
+fn bad_sequence_sent(planned: &[RelayAttempt], reached: &[Slot]) -> bool {
+    reached.iter().any(|slot| match *slot {
+        Slot::Step(i, Step::Rcpt) => planned.get(i).is_some_and(sender_refused),
+        _ => false,
+    })
+}
+
+/// The attempt of the command at `at` in `group` (the last one for QUIT).
+fn attempt_at(planned: &[RelayAttempt], group: &[Slot], at: usize) -> usize {
+    match group.get(at) {
+        Some(&Slot::Step(i, _)) => i,
+        Some(Slot::Quit) | None => planned.len().saturating_sub(1),
+    }
+}
+
 /// The commands of `attempts` attempts in order, RSET, MAIL, RCPT each, and QUIT after
 /// them when `quit`.
 fn group_slots(attempts: usize, quit: bool) -> Vec<Slot> {
@@ -408,8 +424,8 @@ fn group_slots(attempts: usize, quit: bool) -> Vec<Slot> {
 }
 
 /// Sends the commands of `slots` as one group and records each reply in its slot. When
-/// the group broke off: the index of the attempt it broke off at (the last one when it
-/// was at QUIT), and why; a group whose replies fell out of step records none of them.
+/// the group broke off: the index in `slots` of the command it broke off at, and why; a
+/// group whose replies fell out of step records none of them.
 async fn send_group(
     session: &mut Session,
     planned: &mut [RelayAttempt],
@@ -450,11 +466,7 @@ async fn send_group(
         }
     }
     let stopped = stopped?;
-    let at = match slots.get(stopped.at) {
-        Some(&Slot::Step(i, _)) => i,
-        Some(Slot::Quit) | None => planned.len().saturating_sub(1),
-    };
-    Some((at, stopped.stop))
+    Some((stopped.at, stopped.stop))
 }
 
 /// One command at a time in a rerun: every reply in a command's place is weighed with
