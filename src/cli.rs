@@ -308,6 +308,16 @@ pub struct TargetsArgs {
     /// Print only the number of endpoints.
     #[arg(long)]
     pub count: bool,
+    /// Write the list to FILE instead of stdout: the resolved plan, once, for every shard
+    /// of a scan to read with -iL FILE (names resolved here, not at each shard's start,
+    /// so the shards' plans agree and `merge` accepts their parts).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        conflicts_with = "count"
+    )]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -173,6 +173,8 @@ pub struct TargetsSettings {
     pub dns: DnsSettings,
     /// Print only the number of endpoints (--count).
     pub count_only: bool,
+    /// Write the list to this file (-o) instead of stdout.
+    pub output: Option<std::path::PathBuf>,
 }
 
 impl TargetsSettings {
@@ -189,6 +191,7 @@ impl TargetsSettings {
             plan,
             dns,
             count_only: args.count,
+            output: args.output.clone(),
         })
     }
 }
