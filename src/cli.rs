@@ -85,7 +85,8 @@ pub struct CommonScanArgs {
     /// Probes in flight at once (capped by the open-file limit).
     #[arg(short = 'c', long, value_name = "N", default_value_t = 100)]
     pub concurrency: usize,
-    /// New connections per second, across the whole scan.
+    /// New connections per second, across the whole scan: with --shard I/N across all N
+    /// shards, each taking 1/N of it.
     #[arg(long, value_name = "PER_SECOND", default_value_t = 100)]
     pub rate: u32,
     /// TCP connect timeout (500ms, 5s, 1m).
@@ -256,7 +257,8 @@ pub struct DnsArgs {
 /// Pacing and resuming of one scan.
 #[derive(Debug, Args, Default)]
 pub struct RunArgs {
-    /// New connections per second to any one /24 (IPv4) or /64 (IPv6) [default: no limit].
+    /// New connections per second to any one /24 (IPv4) or /64 (IPv6) [default: no
+    /// limit]; with --shard I/N for all N shards together, each taking 1/N of it.
     #[arg(long, value_name = "PER_SECOND")]
     pub subnet_rate: Option<u32>,
     /// Keep a checkpoint in FILE (every few seconds and at the end) to resume from.

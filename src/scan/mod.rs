@@ -8,6 +8,7 @@ pub mod pace;
 pub mod progress;
 pub mod resume;
 pub mod scheduler;
+pub mod share;
 pub mod subnet;
 
 pub use scheduler::{ScanError, ScanResult, Scheduler};
