@@ -89,7 +89,8 @@ pub struct CommonScanArgs {
     /// Probes in flight at once (capped by the open-file limit).
     #[arg(short = 'c', long, value_name = "N", default_value_t = 100)]
     pub concurrency: usize,
-    /// New connections per second, across the whole scan.
+    /// New connections per second, across the whole scan: with --shard I/N across all N
+    /// shards, each taking 1/N of it.
     #[arg(long, value_name = "PER_SECOND", default_value_t = 100)]
     pub rate: u32,
     /// TCP connect timeout (500ms, 5s, 1m).
@@ -269,7 +270,8 @@ pub struct DnsArgs {
 /// Pacing and resuming of one scan.
 #[derive(Debug, Args, Default)]
 pub struct RunArgs {
-    /// New connections per second to any one /24 (IPv4) or /64 (IPv6) [default: no limit].
+    /// New connections per second to any one /24 (IPv4) or /64 (IPv6) [default: no
+    /// limit]; with --shard I/N for all N shards together, each taking 1/N of it.
     #[arg(long, value_name = "PER_SECOND")]
     pub subnet_rate: Option<u32>,
     /// Keep a checkpoint in FILE (every few seconds and at the end) to resume from.
@@ -321,6 +323,16 @@ pub struct TargetsArgs {
     /// Print only the number of endpoints.
     #[arg(long)]
     pub count: bool,
+    /// Write the list to FILE instead of stdout: the resolved plan, once, for every shard
+    /// of a scan to read with -iL FILE (names resolved here, not at each shard's start,
+    /// so the shards' plans agree and `merge` accepts their parts).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        conflicts_with = "count"
+    )]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -101,8 +101,13 @@ impl Classification {
 pub fn classify(status: Status, d: &Dialogue) -> Classification {
     let mut class = judge(status, d);
     if let (Some(first), Some(reason)) = (&d.rerun_after, class.reason.as_mut()) {
+        let why = if first.desync {
+            "the replies to the pipelined tests fell out of step"
+        } else {
+            "the server hung up on the pipelined tests"
+        };
         reason.push_str(&format!(
-            "; judged on a rerun one command at a time, after the replies to the pipelined tests fell out of step at {}",
+            "; judged on a rerun one command at a time, after {why} at {}",
             first.step
         ));
     }

@@ -1,5 +1,4 @@
-//! `relayscan targets`: the dry run. Prints the endpoints a scan would probe, in scan order
-//! (or only their number), without sending a single packet to any of them.
+//! `relayscan targets`: the dry run. Prints the endpoints a scan would probe, in scan order (or only their number), or writes them to a file (`-o`) for shards to read, without sending a single packet to any of them.
 
 use std::io::{self, Write};
 
@@ -7,12 +6,28 @@ use super::AppError;
 use crate::cli::TargetsArgs;
 use crate::config::TargetsSettings;
 use crate::exit;
+use crate::report::file;
+use crate::say::say;
 use crate::target::{Endpoint, Space, build_space};
 
 pub async fn run(args: TargetsArgs) -> Result<i32, AppError> {
     let settings = TargetsSettings::from_args(&args)?;
     // The domain plan only feeds reports; the endpoints carry their mail hosts' names.
     let (space, _domains) = build_space(&settings.plan, &settings.dns, false, false).await?;
+    if let Some(path) = &settings.output {
+        // Whole or absent: a shard never reads half a plan.
+        file::write_whole(path, file::Replacing::Say, |f| {
+            let mut out = io::BufWriter::with_capacity(64 * 1024, f);
+            write_all(&mut out, &space)?;
+            out.flush()
+        })?;
+        say(&format!(
+            "relayscan: wrote {} to {}",
+            crate::report::overview::count(space.len(), "endpoint"),
+            path.display()
+        ));
+        return Ok(exit::OK);
+    }
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let written = if settings.count_only {

@@ -38,6 +38,7 @@ use crate::dns::DnsSettings;
 use crate::probe::ProbeSettings;
 use crate::report::FailOn;
 use crate::scan::Scheduler;
+use crate::scan::share::Rate;
 use crate::target::{PlanSettings, TargetInput};
 
 /// A command-line value that does not make sense; exit code 2.
@@ -148,8 +149,12 @@ impl ScanSettings {
     pub fn scheduler(&self, concurrency: usize) -> Scheduler {
         Scheduler {
             concurrency,
-            rate: self.pacing.rate,
-            subnet_rate: self.pacing.subnet_rate,
+            // --rate and --subnet-rate are the whole scan's: each shard takes its share.
+            rate: Rate::shared(self.pacing.rate, self.plan.shard.count),
+            subnet_rate: self
+                .pacing
+                .subnet_rate
+                .map(|r| Rate::shared(r, self.plan.shard.count)),
             probe: Arc::new(self.probe.clone()),
             write_unanswered: self.output.write_unanswered,
             print_transcripts: self.output.transcript,
@@ -174,6 +179,8 @@ pub struct TargetsSettings {
     pub dns: DnsSettings,
     /// Print only the number of endpoints (--count).
     pub count_only: bool,
+    /// Write the list to this file (-o) instead of stdout.
+    pub output: Option<std::path::PathBuf>,
 }
 
 impl TargetsSettings {
@@ -190,6 +197,7 @@ impl TargetsSettings {
             plan,
             dns,
             count_only: args.count,
+            output: args.output.clone(),
         })
     }
 }

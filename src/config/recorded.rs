@@ -50,6 +50,7 @@ pub fn recorded(
             Order::Sequential => OrderKind::Sequential,
             Order::Permuted { .. } => OrderKind::Permuted,
         },
+        plan: Some(space.plan().fingerprint()),
         ports: plan.ports.clone(),
         rate_per_second: pacing.rate.get(),
         rcpt_to: format!("{}@{}", identity.rcpt_local, identity.rcpt_domain),

@@ -182,6 +182,14 @@ pub struct Leg {
     /// The relay tests went out as pipelined groups (RFC 2920).
     #[serde(default)]
     pub pipelined: bool,
+    /// How many pipelined groups the relay tests (with the control recipient and QUIT)
+    /// went out in: one for the whole catalogue; 0 one command at a time.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub groups: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Leg {
@@ -368,7 +376,9 @@ pub struct Dialogue {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interruption: Option<Interruption>,
     /// This dialogue is a rerun, one command at a time, of one whose replies fell out of
-    /// step with its pipelined commands; this is where and how the first one did.
+    /// step with its pipelined commands (`desync`), or whose server hung up on its
+    /// pipelined group after refusing RCPTs sent after a refused sender; this is where
+    /// and how the first one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rerun_after: Option<Interruption>,
 }

@@ -158,6 +158,14 @@ impl Merge {
                 head: Head::beside(path),
             });
         }
+        let heads: Vec<(&Path, &Head)> = paths
+            .iter()
+            .zip(&inputs)
+            .filter_map(|(p, i)| Some((p.as_path(), i.head.as_ref()?)))
+            .collect();
+        if let Some(why) = plans_disagree(&heads) {
+            return Err(ReadError::Disagree(why));
+        }
         let shards: Vec<(Option<u64>, Option<Shard>)> = inputs
             .iter()
             .map(|i| i.head.as_ref().map_or((None, None), Head::shard))
@@ -206,6 +214,39 @@ impl Merge {
             paths: reports.paths(),
         })
     }
+}
+
+/// Why the inputs are not shards of one plan, naming the first two that differ and what
+/// differs between them (targets, excludes or ports as given, else what the names
+/// resolved to); `None` when every input that records a plan fingerprint agrees. Pure.
+fn plans_disagree(heads: &[(&Path, &Head)]) -> Option<String> {
+    let planned: Vec<(&Path, &Head, String)> = heads
+        .iter()
+        .filter_map(|&(p, h)| Some((p, h, h.run.settings.plan()?)))
+        .collect();
+    let (first_path, first, fp) = planned.first()?;
+    let (other_path, other, other_fp) = planned.iter().find(|(_, _, f)| f != fp)?;
+    let (a, b) = (&first.run, &other.run);
+    let (one, two) = (first_path.display(), other_path.display());
+    let differs = |what: &str, x: &[String], y: &[String]| {
+        (x != y).then(|| {
+            format!(
+                "the {what} differ ({one}: {}; {two}: {})",
+                x.join(" "),
+                y.join(" ")
+            )
+        })
+    };
+    let ports = |p: &[u16]| p.iter().map(u16::to_string).collect::<Vec<_>>();
+    let what = differs("targets", &a.targets, &b.targets)
+        .or_else(|| differs("excludes", &a.excludes, &b.excludes))
+        .or_else(|| differs("ports", &ports(&a.ports), &ports(&b.ports)))
+        .unwrap_or_else(|| {
+            "the same targets, excludes and ports resolved to different addresses (each shard resolves names at its start: write the plan once with `relayscan targets ... -o plan.txt` and give every shard -iL plan.txt)".to_string()
+        });
+    Some(format!(
+        "{one} and {two} are not shards of one plan (plan {fp} and {other_fp}): {what}; nothing was written"
+    ))
 }
 
 /// Every shard's plan, when each one says; else what the records cover.
@@ -432,6 +473,48 @@ mod tests {
         for (heads, inputs, probed, want) in table {
             assert_eq!(planned(heads, inputs, probed), want, "{inputs} {probed}");
         }
+    }
+
+    #[test]
+    fn shards_of_different_plans_are_refused_naming_what_differs() {
+        let head = |targets: &[&str], ports: &[u16], plan: Option<&str>| {
+            let mut run = RunMeta::this_tool(Utc::now(), Vec::new());
+            run.targets = targets.iter().map(|t| t.to_string()).collect();
+            run.ports = ports.to_vec();
+            run.settings = RunSettings::Scan(Box::new(crate::report::RecordedSettings {
+                plan: plan.map(str::to_string),
+                ..crate::report::settings::tests::sample()
+            }));
+            Head {
+                run,
+                summary: Summary::default(),
+                interrupted: false,
+            }
+        };
+        let (a, b) = (Path::new("a.jsonl"), Path::new("b.jsonl"));
+        let same = head(&["192.0.2.0/28"], &[25], Some("00000000000000aa"));
+        let agree = head(&["192.0.2.0/28"], &[25], Some("00000000000000aa"));
+        assert_eq!(plans_disagree(&[(a, &same), (b, &agree)]), None);
+        // Reports from before the fingerprint say nothing: not refused.
+        let old = head(&["198.51.100.0/28"], &[25], None);
+        assert_eq!(plans_disagree(&[(a, &same), (b, &old)]), None);
+        let other_targets = head(&["192.0.2.0/27"], &[25], Some("00000000000000bb"));
+        let why = plans_disagree(&[(a, &same), (b, &other_targets)]).expect("refused");
+        assert!(
+            why.contains("a.jsonl and b.jsonl are not shards of one plan")
+                && why
+                    .contains("the targets differ (a.jsonl: 192.0.2.0/28; b.jsonl: 192.0.2.0/27)"),
+            "{why}"
+        );
+        let other_ports = head(&["192.0.2.0/28"], &[587], Some("00000000000000bb"));
+        let why = plans_disagree(&[(a, &same), (b, &other_ports)]).expect("refused");
+        assert!(
+            why.contains("the ports differ (a.jsonl: 25; b.jsonl: 587)"),
+            "{why}"
+        );
+        let resolved_apart = head(&["192.0.2.0/28"], &[25], Some("00000000000000cc"));
+        let why = plans_disagree(&[(a, &same), (b, &resolved_apart)]).expect("refused");
+        assert!(why.contains("resolved to different addresses"), "{why}");
     }
 
     #[test]

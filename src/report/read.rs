@@ -42,6 +42,9 @@ pub enum ReadError {
         line: usize,
         problem: String,
     },
+    /// Inputs that cannot be read together: shards of different plans.
+    #[error("{0}")]
+    Disagree(String),
 }
 
 /// The records of a JSONL report, one at a time, so that a file of any size streams.

@@ -43,6 +43,11 @@ pub struct RecordedSettings {
     pub host_timeout_ms: u64,
     pub mail_from: String,
     pub order: OrderKind,
+    /// The plan's fingerprint ([`crate::target::Plan::fingerprint`]): the endpoints after
+    /// the excludes and the names behind them, whatever the shard; shards of one scan
+    /// agree on it, and `merge` refuses parts that do not. Absent in reports from before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
     pub ports: Vec<u16>,
     pub rate_per_second: u32,
     pub rcpt_to: String,
@@ -132,6 +137,15 @@ impl RunSettings {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 
+    /// The plan's fingerprint, where the settings say.
+    pub fn plan(&self) -> Option<String> {
+        match self {
+            RunSettings::Scan(s) => s.plan.clone(),
+            RunSettings::Unrecorded => None,
+            RunSettings::Other(v) => v["plan"].as_str().map(str::to_string),
+        }
+    }
+
     /// The seed and shard of the run, where its settings say.
     pub fn seed_and_shard(&self) -> (Option<u64>, Option<Shard>) {
         match self {
@@ -185,6 +199,7 @@ pub(crate) mod tests {
             host_timeout_ms: 60_000,
             mail_from: "antispam@example.com".into(),
             order: OrderKind::Permuted,
+            plan: None,
             ports: vec![25],
             rate_per_second: 100,
             rcpt_to: "relaytest@example.com".into(),

@@ -199,6 +199,9 @@ pub fn must_match(settings: &RecordedSettings) -> RecordedSettings {
         checkpoint: None,
         resumed: Vec::new(),
         unresolved: Vec::new(),
+        // The checkpoint's own fingerprint (plan, order, shard) is compared first, and
+        // names what differs better; checkpoints from before the field lack it.
+        plan: None,
         ..settings.clone()
     }
 }

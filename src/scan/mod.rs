@@ -9,6 +9,7 @@ pub mod progress;
 pub mod pulse;
 pub mod resume;
 pub mod scheduler;
+pub mod share;
 pub mod subnet;
 
 pub use scheduler::{ScanError, ScanResult, Scheduler};

@@ -5,13 +5,12 @@
 //! Probes never wait on report I/O beyond the bounded channel's backpressure, and the
 //! writer holds one record at a time.
 
-use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use governor::{Quota, RateLimiter};
+use governor::RateLimiter;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
@@ -30,6 +29,7 @@ use crate::scan::backoff::{FdPressure, probe_with_backoff};
 use crate::scan::checkpoint::{Checkpoint, Ledger};
 use crate::scan::pace::Pace;
 use crate::scan::progress::{Live, Progress};
+use crate::scan::share::Rate;
 use crate::scan::subnet::SubnetLimiter;
 use crate::smtp::Direction;
 use crate::target::Space;
@@ -44,9 +44,11 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct Scheduler {
     pub concurrency: usize,
-    pub rate: NonZeroU32,
-    /// New connections per second per /24 (IPv4) or /64 (IPv6), if limited.
-    pub subnet_rate: Option<NonZeroU32>,
+    /// New connections per second, the whole scan's and this shard's share of it.
+    pub rate: Rate,
+    /// New connections per second per /24 (IPv4) or /64 (IPv6), if limited; shared by
+    /// the shards like `rate`.
+    pub subnet_rate: Option<Rate>,
     pub probe: Arc<ProbeSettings>,
     /// Write endpoints that did not answer too (--all).
     pub write_unanswered: bool,
@@ -154,7 +156,7 @@ impl Scheduler {
             host_lines: self.host_lines,
             stopping: stopping.clone(),
             cut_off: 0,
-            pace: Pace::new(self.concurrency, self.rate),
+            pace: Pace::new(self.concurrency, self.rate.this_process()),
         };
         let writer = tokio::spawn(writer.run(rx));
 
@@ -165,7 +167,7 @@ impl Scheduler {
             self.concurrency,
             false,
         ));
-        let limiter = RateLimiter::direct(Quota::per_second(self.rate));
+        let limiter = RateLimiter::direct(self.rate.quota());
         let mut subnets = self.subnet_rate.map(SubnetLimiter::new);
         let mut tasks = JoinSet::new();
         let pending = space

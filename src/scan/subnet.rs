@@ -3,13 +3,14 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
+
+use crate::scan::share::Rate;
 
 /// How often forgotten subnets are dropped. A key is forgettable once its bucket is full
 /// again, about a second after its last use at most rates, so the map holds roughly the
@@ -57,8 +58,8 @@ pub struct SubnetLimiter<C: Clock = DefaultClock> {
 }
 
 impl SubnetLimiter<DefaultClock> {
-    pub fn new(per_second: NonZeroU32) -> Self {
-        SubnetLimiter::with_clock(per_second, DefaultClock::default())
+    pub fn new(rate: Rate) -> Self {
+        SubnetLimiter::with_clock(rate.quota(), DefaultClock::default())
     }
 
     /// Waits until `ip`'s subnet may take one more connection, pruning now and then.
@@ -71,9 +72,9 @@ impl SubnetLimiter<DefaultClock> {
 }
 
 impl<C: Clock> SubnetLimiter<C> {
-    pub fn with_clock(per_second: NonZeroU32, clock: C) -> Self {
+    pub fn with_clock(quota: Quota, clock: C) -> Self {
         SubnetLimiter {
-            limiter: RateLimiter::dashmap_with_clock(Quota::per_second(per_second), clock),
+            limiter: RateLimiter::dashmap_with_clock(quota, clock),
             last_prune: Instant::now(),
         }
     }
@@ -133,7 +134,10 @@ mod tests {
     #[test]
     fn each_subnet_has_its_own_budget() {
         let clock = FakeRelativeClock::default();
-        let limiter = SubnetLimiter::with_clock(NonZeroU32::new(2).unwrap(), clock.clone());
+        let limiter = SubnetLimiter::with_clock(
+            Quota::per_second(std::num::NonZeroU32::new(2).unwrap()),
+            clock.clone(),
+        );
         assert!(limiter.try_take(ip("192.0.2.1")));
         assert!(limiter.try_take(ip("192.0.2.2")));
         assert!(!limiter.try_take(ip("192.0.2.3")), "third in one second");
@@ -146,7 +150,10 @@ mod tests {
     #[test]
     fn pruning_forgets_quiet_subnets() {
         let clock = FakeRelativeClock::default();
-        let mut limiter = SubnetLimiter::with_clock(NonZeroU32::new(10).unwrap(), clock.clone());
+        let mut limiter = SubnetLimiter::with_clock(
+            Quota::per_second(std::num::NonZeroU32::new(10).unwrap()),
+            clock.clone(),
+        );
         for n in 0..5_000u32 {
             let addr = std::net::Ipv4Addr::from_bits(u32::from_be_bytes([127, 0, 0, 0]) + (n << 8));
             assert!(limiter.try_take(IpAddr::V4(addr)));

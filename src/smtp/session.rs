@@ -30,7 +30,7 @@ const READ_CHUNK: usize = 1024;
 const WIRE_PER_COMMAND: usize = 64;
 
 /// How long `quit` waits for the server's goodbye at most.
-const QUIT_WAIT: Duration = Duration::from_secs(2);
+pub(crate) const QUIT_WAIT: Duration = Duration::from_secs(2);
 
 /// Prefix of the `Io` message for EMFILE/ENFILE, so the scheduler can tell
 /// "we ran out of descriptors" (back off) from trouble with one host.
@@ -634,11 +634,22 @@ impl Session {
     pub async fn quit(&mut self) -> Option<Reply> {
         let bound = QUIT_WAIT.min(self.time_left());
         let started = Instant::now();
-        let goodbye = async {
-            self.send(&Command::Quit).await?;
-            self.read_reply().await
+        let reply = match self.send(&Command::Quit).await {
+            Ok(()) => self.read_goodbye().await,
+            Err(_) => None,
         };
-        let reply = match tokio::time::timeout(bound, goodbye).await {
+        self.close(bound.saturating_sub(started.elapsed())).await;
+        reply
+    }
+
+    /// The reply to a QUIT already sent (alone, or at the end of a pipelined group),
+    /// waited for at most 2 s (or the time left): the dialogue is over either way, so a
+    /// server slow to say goodbye costs no more. Whatever else the server had sent by
+    /// then is taken in, so the caller can tell a reply too many from
+    /// [`Session::buffered_len`]. `None` when no goodbye came.
+    pub async fn read_goodbye(&mut self) -> Option<Reply> {
+        let bound = QUIT_WAIT.min(self.time_left());
+        let reply = match tokio::time::timeout(bound, self.read_reply()).await {
             Ok(Ok(reply)) => Some(reply),
             Ok(Err(_)) => None,
             Err(_) => {
@@ -649,13 +660,15 @@ impl Session {
         if reply.is_some() {
             self.catch_up();
         }
-        // Shutdown may need to write (a TLS close_notify): bound it as well, with a
-        // small floor so a plain TCP FIN still goes out when the time is up.
-        let rest = bound
-            .saturating_sub(started.elapsed())
-            .max(Duration::from_millis(100));
-        let _ = tokio::time::timeout(rest, self.stream.shutdown()).await;
         reply
+    }
+
+    /// Shuts the stream down after the goodbye, within `within` (at least 100 ms).
+    /// Shutdown may need to write (a TLS close_notify): bounded, with a small floor so a
+    /// plain TCP FIN still goes out when the time is up.
+    pub async fn close(&mut self, within: Duration) {
+        let bound = within.max(Duration::from_millis(100));
+        let _ = tokio::time::timeout(bound, self.stream.shutdown()).await;
     }
 
     /// Our own remark in the transcript.

@@ -116,7 +116,28 @@ impl Space {
     pub fn fingerprint(&self) -> String {
         let mut h = StableHash::new();
         h.text("relayscan-space-v1");
-        for (&port, set) in self.plan.port_sets() {
+        self.plan.hash_into(&mut h);
+        h.text(&self.order.to_string());
+        h.text(&self.shard.to_string());
+        h.hex()
+    }
+}
+
+impl Plan {
+    /// A stable fingerprint of what the plan holds, whatever the shard, order or seed:
+    /// the endpoints after the excludes (the addresses names resolved to, each port's
+    /// set) and the names behind addresses. Shards of one scan must agree on it: names
+    /// resolved at each shard's start may not (round-robin DNS, an edited list).
+    pub fn fingerprint(&self) -> String {
+        let mut h = StableHash::new();
+        h.text("relayscan-plan-v1");
+        self.hash_into(&mut h);
+        h.hex()
+    }
+
+    /// The plan's part of [`Space::fingerprint`] and [`Plan::fingerprint`].
+    fn hash_into(&self, h: &mut StableHash) {
+        for (&port, set) in self.port_sets() {
             h.bytes(&port.to_be_bytes());
             for (a, b) in set.ranges() {
                 h.text(&a.to_string());
@@ -125,7 +146,6 @@ impl Space {
             h.text(";");
         }
         let mut names: Vec<(String, &str)> = self
-            .plan
             .labelled()
             .map(|(ip, name)| (ip.to_string(), name))
             .collect();
@@ -135,9 +155,6 @@ impl Space {
             h.text(&addr);
             h.text(name);
         }
-        h.text(&self.order.to_string());
-        h.text(&self.shard.to_string());
-        h.hex()
     }
 }
 
@@ -245,6 +262,26 @@ mod tests {
         for other in others {
             assert_ne!(a, other);
         }
+    }
+
+    #[test]
+    fn the_plan_fingerprint_ignores_shard_and_order_and_tells_plans_apart() {
+        let base = || plan(&["192.0.2.0/28"], &[25]);
+        let a = base().fingerprint();
+        assert_eq!(a.len(), 16);
+        assert_eq!(a, base().fingerprint());
+        // The same endpoints written another way: the same plan.
+        assert_eq!(a, plan(&["192.0.2.0-192.0.2.15"], &[25]).fingerprint());
+        for other in [
+            plan(&["192.0.2.0/27"], &[25]),
+            plan(&["192.0.2.0/28"], &[587]),
+            plan(&["192.0.2.0/28"], &[25, 587]),
+        ] {
+            assert_ne!(a, other.fingerprint());
+        }
+        // Never the checkpoint's fingerprint, which also covers order and shard.
+        let space = Space::new(base(), Order::Sequential, Shard::WHOLE);
+        assert_ne!(a, space.fingerprint());
     }
 
     #[test]

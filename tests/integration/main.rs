@@ -36,6 +36,7 @@ mod report_files;
 mod report_pages;
 mod reports;
 mod resume;
+mod round_trips;
 mod scale;
 mod shards;
 mod stream;

@@ -84,6 +84,32 @@ fn shards_of_one_seed_are_disjoint_and_together_the_whole_list() {
 }
 
 #[test]
+fn the_plan_written_once_reads_back_as_the_same_endpoints_for_every_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plan.txt");
+    let net = nets::PLAN_LISTING.cidr();
+    let out = targets(&[&net, "-p", "25,587", "-o", file.to_str().unwrap()]);
+    assert!(stdout(&out).is_empty(), "the list goes to the file");
+    assert!(
+        stderr(&out).contains("wrote 512 endpoints"),
+        "{}",
+        stderr(&out)
+    );
+    let from_file = |extra: &[&str]| {
+        let mut args = vec!["-iL", file.to_str().unwrap(), "--seed", "5"];
+        args.extend(extra);
+        listed(&args)
+    };
+    assert_eq!(as_set(&from_file(&[])), as_set(&SEEDED));
+    // Its shards split it as the shards of the range do.
+    let shards: Vec<BTreeSet<String>> = (1..=2)
+        .map(|i| as_set(&from_file(&["--shard", &format!("{i}/2")])))
+        .collect();
+    assert!(shards[0].is_disjoint(&shards[1]));
+    assert_eq!(shards[0].len() + shards[1].len(), 512);
+}
+
+#[test]
 fn without_a_seed_a_random_one_is_chosen_and_shown() {
     // So that the order can be repeated.
     let sixteen = format!("{}/28", nets::PLAN_LISTING.host(0));

@@ -230,3 +230,37 @@ fn merge_refuses_a_file_that_is_not_a_report_naming_its_line() {
         stderr(&out)
     );
 }
+
+#[test]
+fn every_shard_records_the_whole_scan_s_plan_fingerprint() {
+    let whole = SCANNED.whole_json["run"]["settings"]["plan"].clone();
+    assert!(whole.as_str().is_some_and(|p| p.len() == 16), "{whole}");
+    for (i, (_, json)) in SCANNED.shards.iter().enumerate() {
+        let doc: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(doc["run"]["settings"]["plan"], whole, "shard {}", i + 1);
+    }
+}
+
+#[test]
+fn merge_refuses_shards_of_different_plans_naming_the_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = shard_files(dir.path());
+    // Shard 2 as if run on an edited target list: another plan.
+    let json = Path::new(&inputs[1]).with_extension("json");
+    let mut doc = read_json(&json);
+    doc["run"]["targets"] = serde_json::json!(["127.0.23.1-127.0.23.20"]);
+    doc["run"]["settings"]["plan"] = serde_json::json!("00000000000000ff");
+    std::fs::write(&json, doc.to_string()).unwrap();
+    let merged = dir.path().join("merged");
+    let out = merge(&[&inputs[0], &inputs[1]], &merged);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("are not shards of one plan")
+            && err.contains("the targets differ")
+            && err.contains("127.0.23.1-127.0.23.20")
+            && err.contains("shard2.jsonl"),
+        "{err}"
+    );
+    assert!(!merged.with_extension("jsonl").exists(), "nothing written");
+}

@@ -123,8 +123,14 @@ async fn serve(stream: &mut TcpStream, m: Misbehaviour) -> std::io::Result<()> {
             drain(stream).await
         }
         Misbehaviour::NeverStops => {
-            stream.write_all(&m.greeting()).await?;
             let flood = "250 2.0.0 nobody asked\r\n".repeat(256);
+            // The greeting and the first flood in one write: the flood is there before
+            // the client can speak, every time. Written apart, a client that read the
+            // greeting alone sent EHLO and took a flood line for its reply (a STARTTLS
+            // finding in some runs and not in others).
+            let mut first = m.greeting();
+            first.extend_from_slice(flood.as_bytes());
+            stream.write_all(&first).await?;
             loop {
                 stream.write_all(flood.as_bytes()).await?;
             }

@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -137,6 +138,23 @@ pub struct ReceivedCommand {
     pub host: SocketAddr,
     pub persona: Persona,
     pub line: String,
+    /// Which connection it came on: numbered from 1 in the order the lab accepted them.
+    #[serde(default)]
+    pub connection: u64,
+    /// Which flight of that connection it came in, from 1: the lines the lab read and
+    /// answered together (a pipelined group is one flight, a command sent on its own is
+    /// one). Each flight is one simulated round trip: `--reply-delay` is paid once per
+    /// flight. With the connect and the greeting, a client's round trips on a
+    /// connection are 2 + its last flight.
+    #[serde(default)]
+    pub flight: u32,
+}
+
+/// Where on the wire a line came in: its connection and flight (see [`ReceivedCommand`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Arrival {
+    connection: u64,
+    flight: u32,
 }
 
 /// A running lab. Dropping it stops the listeners too; `shutdown` also waits.
@@ -516,6 +534,8 @@ fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
 struct Recorder {
     file: Option<Mutex<File>>,
     memory: Option<Mutex<Vec<ReceivedCommand>>>,
+    /// The last connection number handed out.
+    connections: AtomicU64,
 }
 
 impl Recorder {
@@ -535,10 +555,19 @@ impl Recorder {
         Ok(Recorder {
             file,
             memory: record.then(|| Mutex::new(Vec::new())),
+            connections: AtomicU64::new(0),
         })
     }
 
-    fn record(&self, host: SocketAddr, persona: Persona, line: &str) {
+    /// A new connection's arrival point, before its first flight.
+    fn connected(&self) -> Arrival {
+        Arrival {
+            connection: self.connections.fetch_add(1, Ordering::Relaxed) + 1,
+            flight: 0,
+        }
+    }
+
+    fn record(&self, host: SocketAddr, persona: Persona, at: Arrival, line: &str) {
         if self.file.is_none() && self.memory.is_none() {
             return;
         }
@@ -546,6 +575,8 @@ impl Recorder {
             host,
             persona,
             line: line.to_string(),
+            connection: at.connection,
+            flight: at.flight,
         };
         if let Some(file) = &self.file
             && let Ok(mut json) = serde_json::to_vec(&cmd)
@@ -587,8 +618,8 @@ struct HostCtx {
 }
 
 impl HostCtx {
-    fn log(&self, line: &str) {
-        self.recorder.record(self.addr, self.persona, line);
+    fn log(&self, at: Arrival, line: &str) {
+        self.recorder.record(self.addr, self.persona, at, line);
     }
 
     async fn delay(&self) {
@@ -673,6 +704,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
     let mut conversation = Conversation::new(ctx.persona, ctx.ip, client);
+    let mut at = ctx.recorder.connected();
     if in_tls {
         conversation.tls_started();
     }
@@ -693,7 +725,8 @@ where
                 if n == 0 {
                     return Ok(());
                 }
-                ctx.log(&first_line(&buf[..n]));
+                at.flight = 1;
+                ctx.log(at, &first_line(&buf[..n]));
                 push_answer(&mut out, &talked_too_early());
                 flush(stream, &mut out).await?;
                 linger_close(stream).await;
@@ -710,13 +743,13 @@ where
         linger_close(stream).await;
         return Ok(());
     }
-    if commands(stream, &mut conversation, ctx, out).await? == Next::Close {
+    if commands(stream, &mut conversation, ctx, &mut at, out).await? == Next::Close {
         return Ok(());
     }
     // The 220 to STARTTLS is out; what follows is the handshake. Boxed: the TLS
     // states are large, and most connections never get here, so they should not
     // make every connection's task that large.
-    Box::pin(serve_after_starttls(stream, conversation, ctx)).await
+    Box::pin(serve_after_starttls(stream, conversation, ctx, at)).await
 }
 
 /// The STARTTLS handshake (or its refusal) and the dialogue inside TLS.
@@ -724,6 +757,7 @@ async fn serve_after_starttls<S>(
     stream: &mut S,
     mut conversation: Conversation,
     ctx: &HostCtx,
+    mut at: Arrival,
 ) -> io::Result<()>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
@@ -747,7 +781,7 @@ where
             };
             conversation.tls_started();
             // A second STARTTLS is refused by the policy, so this ends in Close.
-            commands(&mut tls, &mut conversation, ctx, Vec::new()).await?;
+            commands(&mut tls, &mut conversation, ctx, &mut at, Vec::new()).await?;
             Ok(())
         }
     }
@@ -767,6 +801,7 @@ async fn commands<S>(
     stream: &mut S,
     conversation: &mut Conversation,
     ctx: &HostCtx,
+    at: &mut Arrival,
     mut out: Vec<u8>,
 ) -> io::Result<Next>
 where
@@ -780,7 +815,12 @@ where
         // The simulated round trip is paid once per flight of commands read together, as
         // on a real network: a pipelined group waits once, not once per command.
         let mut owed_delay = true;
+        let mut new_flight = true;
         while let Some(line) = reader.next_line() {
+            if new_flight {
+                at.flight += 1;
+                new_flight = false;
+            }
             let mut starttls = false;
             let answer = if conversation.in_body() {
                 let end = match line {
@@ -788,13 +828,13 @@ where
                     Line::TooLong => conversation.body_bytes(MAX_LINE),
                 };
                 end.map(|end| {
-                    ctx.log(&format!("<message body, {} bytes>", end.bytes));
+                    ctx.log(*at, &format!("<message body, {} bytes>", end.bytes));
                     end.answer
                 })
             } else {
                 Some(match line {
                     Line::Text(text) => {
-                        ctx.log(&text);
+                        ctx.log(*at, &text);
                         let answer = conversation.command(&text, &ctx.greylist);
                         // The code first: it rules out almost every line cheaply.
                         starttls = answer.code() == Some(220)
@@ -802,7 +842,7 @@ where
                         answer
                     }
                     Line::TooLong => {
-                        ctx.log("<line too long>");
+                        ctx.log(*at, "<line too long>");
                         conversation.line_too_long()
                     }
                 })
@@ -1383,8 +1423,11 @@ mod tests {
         assert!(
             logged
                 .iter()
-                .all(|r| r.host == addr && r.persona == Persona::Closed)
+                .all(|r| r.host == addr && r.persona == Persona::Closed && r.connection == 1)
         );
+        // Each command waited for its reply: a flight of its own.
+        let flights: Vec<u32> = logged.iter().map(|r| r.flight).collect();
+        assert_eq!(flights, [1, 2, 3]);
         let first: serde_json::Value =
             serde_json::from_str(text.lines().next().unwrap_or("")).unwrap();
         assert_eq!(first["persona"], "closed");

@@ -1,13 +1,13 @@
-//! The relay tests on one leg: the catalogue, then the control recipient when a test relayed; sent as pipelined groups, one command at a time, or (in a rerun) one command at a time with every reply weighed.
+//! The relay tests on one leg: the catalogue and the control recipient; sent as one pipelined group ending in QUIT, one command at a time, or (in a rerun) one command at a time with every reply weighed.
 //!
-//! Whatever the mode, an attempt reads the same: RSET, MAIL FROM, and RCPT TO only after
-//! the MAIL was taken. Never DATA.
+//! Whatever the mode, an attempt reads the same: RSET, MAIL FROM, and RCPT TO (in the
+//! record only after the MAIL was taken). Never DATA.
 
 use super::flow::{self, Flow, Pace, Stop, ask_group, timed};
 use super::{Talk, Which};
 use std::fmt;
 
-use crate::probe::model::{AttemptLabel, RelayAttempt};
+use crate::probe::model::{AttemptLabel, RelayAttempt, Status};
 use crate::probe::relay::{Envelopes, control_recipient};
 use crate::probe::timing::{Phase, Timing};
 use crate::smtp::{Command, Reply, Session};
@@ -15,7 +15,7 @@ use crate::smtp::{Command, Reply, Session};
 /// How the attempts of one leg go out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
-    /// Two RFC 2920 groups (see [`pipelined`]).
+    /// One RFC 2920 group (see [`pipelined`]).
     Pipelined,
     /// One command at a time; any reply out of step ends the run.
     OneAtATime,
@@ -24,12 +24,14 @@ enum Mode {
 }
 
 impl Talk<'_> {
-    /// The relay tests on the leg `which`, timed as the tests phase.
+    /// The relay tests on the leg `which`, timed as the tests phase. `last`: nothing
+    /// follows them on this connection, so a pipelined group may end in QUIT.
     pub(super) async fn relay_tests(
         &mut self,
         session: &mut Session,
         timing: &mut Timing,
         which: Which,
+        last: bool,
     ) -> Flow {
         // A banner grab (--tests none) sends not one MAIL or RCPT.
         if !self.settings.depth.sends_tests() {
@@ -39,14 +41,14 @@ impl Talk<'_> {
         let mode = match self.pace {
             Pace::Careful => Mode::Careful,
             Pace::Standard if self.settings.pipelining && offered => Mode::Pipelined,
-            Pace::Standard => Mode::OneAtATime,
+            Pace::Standard | Pace::Unpipelined => Mode::OneAtATime,
         };
         self.leg_mut(which).pipelined = mode == Mode::Pipelined;
         self.done.tests_began = true;
         timed(
             timing,
             Phase::Tests,
-            self.catalogue_and_control(session, which, mode),
+            self.catalogue_and_control(session, which, mode, last),
         )
         .await
     }
@@ -56,6 +58,7 @@ impl Talk<'_> {
         session: &mut Session,
         which: Which,
         mode: Mode,
+        last: bool,
     ) -> Flow {
         let settings = self.settings;
         let server_name = self.done.server_name.clone();
@@ -64,7 +67,7 @@ impl Talk<'_> {
             server_name.as_deref(),
             session.peer_addr().ip(),
         );
-        let planned = settings
+        let mut planned: Vec<RelayAttempt> = settings
             .depth
             .tests()
             .iter()
@@ -76,20 +79,59 @@ impl Talk<'_> {
                 )
             })
             .collect();
+        let control = settings.control.then(|| {
+            RelayAttempt::planned(
+                0,
+                envelopes.render("<{FL}@{FD}>"),
+                control_recipient(rand::random()),
+            )
+        });
+        if mode == Mode::Pipelined && !planned.is_empty() {
+            let piped = match pipelined(session, planned, control, last).await {
+                Ok(piped) => piped,
+                // An unsafe envelope: nothing went out, so the tests go one at a time,
+                // and the offending one is refused there as it always was.
+                Err(unsent) => return self.one_by_one(session, which, unsent).await,
+            };
+            self.done.quit_sent |= piped.quit_sent;
+            self.done.hung_up_on_sequence |= piped.hung_up_on_sequence;
+            let leg = self.leg_mut(which);
+            leg.attempts = piped.attempts;
+            leg.groups = piped.groups;
+            // Sent with the tests, the control counts only where a test relayed: the
+            // record reads as it would had it been sent after them, one at a time.
+            if leg.relayed().next().is_some() {
+                leg.control = piped.control;
+            }
+            return piped.stop.map_or(Ok(()), |stop| Err(stop.into()));
+        }
+        planned.extend(control);
+        self.one_by_one(session, which, planned).await
+    }
+
+    /// The catalogue (and the control recipient, last in `planned` when there is one)
+    /// one command at a time, or carefully in a rerun: the control only when a test
+    /// relayed, after the tests.
+    async fn one_by_one(
+        &mut self,
+        session: &mut Session,
+        which: Which,
+        mut planned: Vec<RelayAttempt>,
+    ) -> Flow {
+        let mode = match self.pace {
+            Pace::Careful => Mode::Careful,
+            Pace::Standard | Pace::Unpipelined => Mode::OneAtATime,
+        };
+        let control = planned.pop_if(|a| a.id == 0);
         let (attempts, stop) = run_attempts(session, planned, mode).await;
         let leg = self.leg_mut(which);
         leg.attempts = attempts;
         if let Some(stop) = stop {
             return Err(stop.into());
         }
-        if !settings.control || leg.relayed().next().is_none() {
+        let Some(control) = control.filter(|_| leg.relayed().next().is_some()) else {
             return Ok(());
-        }
-        let control = RelayAttempt::planned(
-            0,
-            envelopes.render("<{FL}@{FD}>"),
-            control_recipient(rand::random()),
-        );
+        };
         let (mut one, stop) = run_attempts(session, vec![control], mode).await;
         self.leg_mut(which).control = one.pop();
         match stop {
@@ -99,20 +141,14 @@ impl Talk<'_> {
     }
 }
 
-/// The attempts in `mode`; each is recorded even when it breaks off, so the transcript
-/// and the table agree. The first stop ends the run.
+/// The attempts one command at a time (`mode` says how carefully); each is recorded even
+/// when it breaks off, so the transcript and the table agree. The first stop ends the run.
 async fn run_attempts(
     session: &mut Session,
     planned: Vec<RelayAttempt>,
     mode: Mode,
 ) -> (Vec<RelayAttempt>, Option<Stop>) {
     match mode {
-        Mode::Pipelined if !planned.is_empty() => match pipelined(session, planned).await {
-            Ok(done) => done,
-            // An unsafe envelope: nothing went out, so the tests go one at a time, and the
-            // offending one is refused there as it always was.
-            Err(planned) => one_at_a_time(session, planned).await,
-        },
         Mode::Careful => careful(session, planned).await,
         Mode::Pipelined | Mode::OneAtATime => one_at_a_time(session, planned).await,
     }
@@ -268,115 +304,174 @@ fn distrust_last_reply(done: &mut [RelayAttempt]) {
     }
 }
 
-/// Two pipelined groups (RFC 2920 lets RSET, MAIL and RCPT appear anywhere in a group;
-/// DATA is never sent): first RSET + MAIL FROM once per distinct sender, to learn which
-/// senders the server takes; then RSET + MAIL FROM + RCPT TO of the attempts whose sender
-/// it took. So no RCPT ever follows a refused MAIL: a server counting protocol errors
-/// (Exim's smtp_max_synprot_errors, Postfix's hard error limit) sees what it would see one
-/// command at a time, and the records read the same. Each group must get exactly one
-/// fitting reply per command and nothing more ([`ask_group`]); a group whose replies fell
-/// out of step gives nothing to the record. `Err` gives the attempts back untouched when
-/// an envelope is unsafe to send.
+/// The most commands one pipelined group carries. The whole catalogue with the control
+/// recipient and QUIT is 16 × 3 + 3 + 1 = 52 commands, about 2.3 KB on the wire, whose
+/// replies (14 to 60 bytes each: "250 2.1.0 Ok" to Postfix's "554 5.7.1 <relaytest%D@S>:
+/// Relay access denied") stay under 4 KiB, the smallest socket buffer Linux gives either
+/// side (tcp_rmem/tcp_wmem minimum 4096) and the stream buffer Postfix and the lab read
+/// a group into. So neither side can fill its buffer while the other is still writing
+/// (the deadlock of RFC 2920 §3.1), and one group suffices. A catalogue grown beyond 64
+/// commands is split into groups of at most 64, each costing a round trip.
+const MAX_GROUP: usize = 64;
+
+/// One command of a group: a step of an attempt (by index), or QUIT at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Step(usize, Step),
+    Quit,
+}
+
+/// What the pipelined tests of one leg came to.
+struct Piped {
+    /// The catalogue's attempts, up to the one the groups broke off at.
+    attempts: Vec<RelayAttempt>,
+    /// The control recipient as sent, when it was and the groups got that far.
+    control: Option<RelayAttempt>,
+    /// How many groups went out.
+    groups: u32,
+    /// QUIT ended the last group: the dialogue is over.
+    quit_sent: bool,
+    /// The server hung up on a group in which it had refused a sender and then got that
+    /// test's RCPT (see [`pipelined`]).
+    hung_up_on_sequence: bool,
+    stop: Option<Stop>,
+}
+
+/// The whole catalogue and the control recipient as one RFC 2920 group (RSET, MAIL and
+/// RCPT may appear anywhere in a group; DATA is never sent), ending in QUIT when
+/// `last`: connect, greeting, EHLO and this group are the probe's four round trips.
+/// Every attempt is RSET + MAIL FROM + RCPT TO, so each test's MAIL stands alone. A
+/// RCPT after a refused MAIL gets a 503 (bad sequence): that reply stays in the
+/// transcript only, and the attempt reads "sender refused" as it would one command at a
+/// time. Each group must get exactly one fitting reply per command and nothing more
+/// ([`ask_group`]); a group whose replies fell out of step gives nothing to the record; a
+/// 421 ends the dialogue there. `Err` gives the attempts (the control last) back
+/// untouched when an envelope is unsafe to send.
+///
+/// A server that counts protocol errors and hangs up (Exim's smtp_max_synprot_errors, 3
+/// by default, counts each "503 sender not yet given": the Exim test bed's, refusing
+/// domain-literal senders, hung up at test 7 of 16) may end a group where one command at
+/// a time, which proposes a refused sender only once, it would not. Such a group says so
+/// (`hung_up_on_sequence`), and the probe is run again one command at a time.
 async fn pipelined(
     session: &mut Session,
     mut planned: Vec<RelayAttempt>,
-) -> Result<(Vec<RelayAttempt>, Option<Stop>), Vec<RelayAttempt>> {
+    control: Option<RelayAttempt>,
+    last: bool,
+) -> Result<Piped, Vec<RelayAttempt>> {
+    let tests = planned.len();
+    planned.extend(control);
     if planned
         .iter()
         .any(|a| Command::check_envelope(&a.mail_from, &a.rcpt_to).is_err())
     {
         return Err(planned);
     }
-    // Group one asks once per distinct sender (the catalogue has four), in first-seen order.
-    let mut firsts: Vec<usize> = Vec::new();
-    for (i, a) in planned.iter().enumerate() {
-        if !firsts
-            .iter()
-            .any(|&f| planned.get(f).is_some_and(|b| b.mail_from == a.mail_from))
-        {
-            firsts.push(i);
+    let slots = group_slots(planned.len(), last);
+    let mut groups = 0u32;
+    let mut stop = None;
+    let mut hung_up_on_sequence = false;
+    for (g, group) in slots.chunks(MAX_GROUP).enumerate() {
+        groups += 1;
+        if let Some((at, why)) = send_group(session, &mut planned, group).await {
+            // Every command up to the one the server hung up at, this group's and before.
+            let reached = slots.get(..=g * MAX_GROUP + at).unwrap_or_default();
+            hung_up_on_sequence =
+                why.status == Status::Dropped && bad_sequence_sent(&planned, reached);
+            planned.truncate(attempt_at(&planned, group, at) + 1);
+            stop = Some(why);
+            break;
         }
     }
-    let senders: Vec<(usize, Step)> = firsts
-        .iter()
-        .flat_map(|&i| [(i, Step::Rset), (i, Step::Mail)])
-        .collect();
-    if let Some((at, stop)) = send_group(session, &mut planned, &senders).await {
-        planned.truncate(at + 1);
-        return Ok((planned, Some(stop)));
-    }
-    // Every attempt takes its sender's answer; a refused one is complete, as it would be
-    // one command at a time (the server answers a sender the same way each time).
-    let answers: Vec<(String, Option<Reply>, Option<Reply>)> = firsts
-        .iter()
-        .filter_map(|&i| planned.get(i))
-        .map(|a| (a.mail_from.clone(), a.rset.clone(), a.mail.clone()))
-        .collect();
-    let mut accepted = Vec::new();
-    for (i, attempt) in planned.iter_mut().enumerate() {
-        let Some((_, rset, mail)) = answers.iter().find(|(s, _, _)| *s == attempt.mail_from) else {
-            continue;
-        };
-        if mail.as_ref().is_some_and(Reply::is_positive) {
-            accepted.push(i);
-        } else {
-            attempt.rset.clone_from(rset);
-            attempt.mail.clone_from(mail);
-        }
-    }
-    if accepted.is_empty() {
-        return Ok((planned, None));
-    }
-    // Group two: the whole transaction of each attempt whose sender was taken. Its
-    // replies replace group one's.
-    let transactions: Vec<(usize, Step)> = accepted
-        .iter()
-        .flat_map(|&i| Step::ALL.map(|s| (i, s)))
-        .collect();
-    if let Some((at, stop)) = send_group(session, &mut planned, &transactions).await {
-        planned.truncate(at + 1);
-        return Ok((planned, Some(stop)));
-    }
-    Ok((planned, None))
+    let control = if planned.len() > tests {
+        planned.pop()
+    } else {
+        None
+    };
+    Ok(Piped {
+        attempts: planned,
+        control,
+        groups,
+        quit_sent: last,
+        hung_up_on_sequence,
+        stop,
+    })
 }
 
-/// Sends the commands of `slots` (attempt index, step) as one group and records each
-/// reply in its slot. When the group broke off: the index of the attempt it broke off at,
-/// and why; a group whose replies fell out of step records none of them.
+/// The server refused the attempt's MAIL, so in a group its RCPT got a bad-sequence reply.
+fn sender_refused(a: &RelayAttempt) -> bool {
+    a.mail.as_ref().is_some_and(|m| !m.is_positive())
+}
+
+/// Among the commands `reached`, a RCPT went out after its MAIL was refused.
+fn bad_sequence_sent(planned: &[RelayAttempt], reached: &[Slot]) -> bool {
+    reached.iter().any(|slot| match *slot {
+        Slot::Step(i, Step::Rcpt) => planned.get(i).is_some_and(sender_refused),
+        _ => false,
+    })
+}
+
+/// The attempt of the command at `at` in `group` (the last one for QUIT).
+fn attempt_at(planned: &[RelayAttempt], group: &[Slot], at: usize) -> usize {
+    match group.get(at) {
+        Some(&Slot::Step(i, _)) => i,
+        Some(Slot::Quit) | None => planned.len().saturating_sub(1),
+    }
+}
+
+/// The commands of `attempts` attempts in order, RSET, MAIL, RCPT each, and QUIT after
+/// them when `quit`.
+fn group_slots(attempts: usize, quit: bool) -> Vec<Slot> {
+    (0..attempts)
+        .flat_map(|i| Step::ALL.map(|s| Slot::Step(i, s)))
+        .chain(quit.then_some(Slot::Quit))
+        .collect()
+}
+
+/// Sends the commands of `slots` as one group and records each reply in its slot. When
+/// the group broke off: the index in `slots` of the command it broke off at, and why; a
+/// group whose replies fell out of step records none of them.
 async fn send_group(
     session: &mut Session,
     planned: &mut [RelayAttempt],
-    slots: &[(usize, Step)],
+    slots: &[Slot],
 ) -> Option<(usize, Stop)> {
     let cmds: Vec<Command> = slots
         .iter()
-        .filter_map(|&(i, step)| planned.get(i).map(|a| step.command(a)))
+        .filter_map(|slot| match *slot {
+            Slot::Step(i, step) => planned.get(i).map(|a| step.command(a)),
+            Slot::Quit => Some(Command::Quit),
+        })
         .collect();
-    let names = |at: usize| {
-        slots
-            .get(at)
-            .and_then(|&(i, step)| planned.get(i).map(|a| step.name(a).to_string()))
-            .unwrap_or_default()
+    let names = |at: usize| match slots.get(at) {
+        Some(&Slot::Step(i, step)) => planned
+            .get(i)
+            .map(|a| step.name(a).to_string())
+            .unwrap_or_default(),
+        Some(Slot::Quit) => "QUIT".to_string(),
+        None => String::new(),
     };
     let (replies, stopped) = ask_group(session, &cmds, &names).await;
     let desync = stopped.as_ref().is_some_and(|s| s.stop.desync);
     if !desync {
-        for (&(i, step), reply) in slots.iter().zip(replies) {
+        for (slot, reply) in slots.iter().zip(replies) {
+            let Slot::Step(i, step) = *slot else {
+                continue;
+            };
             let Some(a) = planned.get_mut(i) else {
                 continue;
             };
-            // The reply to a RCPT whose MAIL this group refused (a 503, as a rule) stays in
-            // the transcript only: one command at a time it would never have been sent,
-            // and the attempt must read the same either way.
-            if step == Step::Rcpt && a.mail.as_ref().is_some_and(|m| !m.is_positive()) {
+            // The reply to a RCPT whose MAIL was refused (a 503, as a rule) stays in the
+            // transcript only: one command at a time it would never have been sent, and
+            // the attempt must read the same either way.
+            if step == Step::Rcpt && sender_refused(a) {
                 continue;
             }
             *step.slot(a) = Some(reply);
         }
     }
     let stopped = stopped?;
-    let at = slots.get(stopped.at).map_or(0, |&(i, _)| i);
-    Some((at, stopped.stop))
+    Some((stopped.at, stopped.stop))
 }
 
 /// One command at a time in a rerun: every reply in a command's place is weighed with
@@ -486,6 +581,29 @@ mod tests {
         let mut a = RelayAttempt::planned(2, "<a@b.example>".into(), "<c@d.example>".into());
         (a.rset, a.mail, a.rcpt) = (rset.map(r), mail.map(r), rcpt.map(r));
         a
+    }
+
+    #[test]
+    fn the_whole_catalogue_with_control_and_quit_is_one_group() {
+        let slots = group_slots(16 + 1, true);
+        assert_eq!(slots.len(), 52);
+        assert_eq!(slots.chunks(MAX_GROUP).count(), 1);
+        assert_eq!(
+            &slots[..4],
+            &[
+                Slot::Step(0, Step::Rset),
+                Slot::Step(0, Step::Mail),
+                Slot::Step(0, Step::Rcpt),
+                Slot::Step(1, Step::Rset)
+            ]
+        );
+        assert_eq!(slots.last(), Some(&Slot::Quit));
+        // STARTTLS follows the plaintext tests: no QUIT in their group.
+        assert!(!group_slots(16, false).contains(&Slot::Quit));
+        // A catalogue grown past the cap goes out in groups of at most MAX_GROUP.
+        let grown = group_slots(30, true);
+        let sizes: Vec<usize> = grown.chunks(MAX_GROUP).map(<[Slot]>::len).collect();
+        assert_eq!(sizes, vec![64, 27]);
     }
 
     #[test]

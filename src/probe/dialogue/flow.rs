@@ -113,6 +113,10 @@ pub(super) enum Pace {
     /// One command at a time, a rerun of a dialogue whose replies fell out of step: every
     /// reply that arrives in a command's place is weighed (see [`ask_careful`]).
     Careful,
+    /// One command at a time, a rerun of a dialogue whose server hung up on the pipelined
+    /// group after RCPTs it had to refuse as out of sequence (see `attempts::pipelined`):
+    /// the replies lined up, so they are checked as at the standard pace.
+    Unpipelined,
 }
 
 pin_project_lite::pin_project! {
@@ -276,6 +280,11 @@ pub(super) struct GroupStop {
 /// command, in order, each able to answer its command, and nothing after the last.
 /// Returns the replies read (also when the group broke off, for the record) and where it
 /// broke off, if it did; `steps` names each command's step for the reasons.
+///
+/// QUIT may end the group (RFC 2920 §3.1): its reply is waited for as briefly as a lone
+/// QUIT's ([`Session::read_goodbye`]), and a goodbye that never comes, or a 421 in its
+/// place, ends nothing: the dialogue was over. A reply that cannot answer QUIT, or one
+/// after it, is out of step like any other.
 pub(super) async fn ask_group(
     session: &mut Session,
     cmds: &[Command],
@@ -287,17 +296,23 @@ pub(super) async fn ask_group(
     }
     let mut replies = Vec::with_capacity(cmds.len());
     for (i, cmd) in cmds.iter().enumerate() {
-        let reply = match session.read_reply().await {
-            Ok(reply) => reply,
-            Err(e) => return (replies, broke(i, Stop::from_error(step_of(i), &e))),
+        let quit = *cmd == Command::Quit;
+        let reply = if quit {
+            match session.read_goodbye().await {
+                Some(reply) => reply,
+                None => return (replies, None),
+            }
+        } else {
+            match session.read_reply().await {
+                Ok(reply) => reply,
+                Err(e) => return (replies, broke(i, Stop::from_error(step_of(i), &e))),
+            }
         };
         if !cmd.may_answer(&reply) {
             let stop = cannot_answer(&step_of(i), cmd, &reply);
             return (replies, broke(i, stop));
         }
-        let closing = reply
-            .is_closing()
-            .then(|| Stop::closing(step_of(i), &reply));
+        let closing = (reply.is_closing() && !quit).then(|| Stop::closing(step_of(i), &reply));
         replies.push(reply);
         if let Some(stop) = closing {
             return (replies, broke(i, stop));

@@ -21,6 +21,7 @@ use super::relay::Identity;
 use super::timing::{Phase, Timing};
 use super::tls_policy::TlsSettings;
 use crate::smtp::capabilities::announced_name;
+use crate::smtp::session::QUIT_WAIT;
 use crate::smtp::tls::{NameSource, TlsReport};
 use crate::smtp::{Command, Session, SessionSettings, TranscriptLine, transcript};
 use crate::target::Endpoint;
@@ -68,22 +69,24 @@ pub async fn probe(endpoint: Endpoint, settings: &ProbeSettings) -> Outcome {
     let first = Run::go(&endpoint, settings, Pace::Standard).await;
     // 2. The replies fell out of step once the tests had begun: nothing it said can be
     //    paired with a command, so probe again on a new connection, one command at a
-    //    time, and judge that run. Once only. Boxed, with the first run moved in: every
-    //    probe in flight would otherwise carry room for both runs, for the rare server
-    //    that gets here.
-    let mut run = if first.wants_rerun() {
-        Box::pin(rerun(first, &endpoint, settings)).await
-    } else {
-        first
+    //    time, and judge that run. Or the server hung up on the pipelined group after
+    //    the RCPTs of senders it refused: probe again one command at a time, which never
+    //    sends those. Once only. Boxed, with the first run moved in: every probe in
+    //    flight would otherwise carry room for both runs, for the rare server that gets
+    //    here.
+    let mut run = match first.wants_rerun() {
+        Some(pace) => Box::pin(rerun(first, &endpoint, settings, pace)).await,
+        None => first,
     };
     // 3. The certificate audit, now that every name the server gave is known.
     run.audit_tls(&endpoint, settings, started_at);
     run.into_outcome(endpoint, started_at, clock)
 }
 
-/// The run one command at a time that follows `first`, whose replies fell out of step.
-async fn rerun(first: Run, endpoint: &Endpoint, settings: &ProbeSettings) -> Run {
-    let mut run = Run::go(endpoint, settings, Pace::Careful).await;
+/// The run one command at a time that follows `first`, whose replies fell out of step
+/// or whose server hung up on its group.
+async fn rerun(first: Run, endpoint: &Endpoint, settings: &ProbeSettings, pace: Pace) -> Run {
+    let mut run = Run::go(endpoint, settings, pace).await;
     run.follow(first, settings.session.transcript_cap);
     run
 }
@@ -140,7 +143,7 @@ impl Run {
             }
             Err(Halt::Broke(stop)) => {
                 if stop.status == Status::ProtocolError {
-                    session.quit().await;
+                    talk.say_goodbye(&mut session).await;
                 }
                 Some(stop)
             }
@@ -163,9 +166,17 @@ impl Run {
         }
     }
 
-    /// The replies fell out of step after the relay tests had begun, at the standard pace.
-    fn wants_rerun(&self) -> bool {
-        self.pace == Pace::Standard && self.talk.tests_began && self.talk.dialogue.desynced()
+    /// The pace of a rerun, when this run at the standard pace calls for one: its replies
+    /// fell out of step after the relay tests had begun (careful), or the server hung up
+    /// on the tests' group after RCPTs it refused as out of sequence (one at a time).
+    fn wants_rerun(&self) -> Option<Pace> {
+        if self.pace != Pace::Standard || !self.talk.tests_began {
+            return None;
+        }
+        if self.talk.dialogue.desynced() {
+            return Some(Pace::Careful);
+        }
+        self.talk.hung_up_on_sequence.then_some(Pace::Unpipelined)
     }
 
     /// This run is the rerun of `first`: it records where the first fell out of step, and
@@ -173,8 +184,12 @@ impl Run {
     fn follow(&mut self, first: Run, transcript_cap: usize) {
         let why = first.talk.dialogue.interruption.clone();
         let note = match &why {
-            Some(i) => format!(
+            Some(i) if i.desync => format!(
                 "the replies fell out of step at {} ({}): probing again on a new connection, one command at a time",
+                i.step, i.detail
+            ),
+            Some(i) => format!(
+                "the server hung up on the pipelined tests at {} ({}) after refusing RCPTs sent after a refused sender: probing again on a new connection, one command at a time",
                 i.step, i.detail
             ),
             None => "probing again on a new connection, one command at a time".to_string(),
@@ -243,6 +258,10 @@ struct Talked {
     chain: Vec<Vec<u8>>,
     /// A relay test command went out: from here on, replies out of step call for a rerun.
     tests_began: bool,
+    /// QUIT went out at the end of the relay tests' group: only the close is left.
+    quit_sent: bool,
+    /// The server hung up on the tests' group after the RCPT of a sender it refused.
+    hung_up_on_sequence: bool,
 }
 
 /// Which leg a step works on.
@@ -287,7 +306,7 @@ impl<'a> Talk<'a> {
         timed(timing, Phase::Ehlo, self.hello(session, Which::First)).await?;
         // 5. Inside implicit TLS the relay tests follow at once.
         if implicit {
-            return self.relay_tests(session, timing, Which::First).await;
+            return self.relay_tests(session, timing, Which::First, true).await;
         }
         // 6. In plaintext: STARTTLS as --starttls says (EHLO again over TLS), and the
         //    relay tests where --relay-over says.
@@ -300,6 +319,11 @@ impl<'a> Talk<'a> {
     /// are weighed instead, and late ones join the last attempt's evidence.
     async fn goodbye(&mut self, session: &mut Session) -> Option<Stop> {
         let quit = Command::Quit;
+        if self.done.quit_sent {
+            // Answered, and checked, at the end of the tests' group.
+            session.close(QUIT_WAIT).await;
+            return None;
+        }
         if self.pace == Pace::Careful {
             let late = flow::set_aside_late(session, "QUIT").unwrap_or_default();
             if let Some(last) = self.last_attempt_mut() {
@@ -327,6 +351,16 @@ impl<'a> Talk<'a> {
             return Some(flow::cannot_answer("QUIT", &quit, &reply));
         }
         flow::leftover(session, "QUIT", "the reply to QUIT")
+    }
+
+    /// A polite goodbye, unchecked, after a protocol error: QUIT unless the tests' group
+    /// already ended with it.
+    async fn say_goodbye(&self, session: &mut Session) {
+        if self.done.quit_sent {
+            session.close(QUIT_WAIT).await;
+        } else {
+            session.quit().await;
+        }
     }
 
     /// The attempt that ran last (for evidence that arrives after it).
@@ -369,7 +403,7 @@ impl<'a> Talk<'a> {
         step: &str,
     ) -> Flow<crate::smtp::Reply> {
         match self.pace {
-            Pace::Standard => Ok(flow::ask(session, cmd, step).await?),
+            Pace::Standard | Pace::Unpipelined => Ok(flow::ask(session, cmd, step).await?),
             Pace::Careful => {
                 let answer = flow::ask_careful(session, cmd, step).await?;
                 flow::note_set_aside(session, step, &answer);

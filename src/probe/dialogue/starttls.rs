@@ -60,7 +60,10 @@ impl Talk<'_> {
         self.done.tls = Some(report);
         let mut plain_ran = false;
         if plain_tests_first(opts.relay_over, decision.is_ok()) {
-            self.relay_tests(session, timing, Which::First).await?;
+            // STARTTLS follows unless it is ruled out.
+            let last = decision.is_err();
+            self.relay_tests(session, timing, Which::First, last)
+                .await?;
             // A banner grab sent nothing, so no transaction needs closing before STARTTLS.
             plain_ran = self.settings.depth.sends_tests();
         }
@@ -83,7 +86,8 @@ impl Talk<'_> {
             }
         }
         if !plain_ran && plain_fallback(opts.relay_over) {
-            self.relay_tests(session, timing, Which::First).await?;
+            self.relay_tests(session, timing, Which::First, true)
+                .await?;
         }
         Ok(())
     }
@@ -169,7 +173,7 @@ impl Talk<'_> {
         )
         .await?;
         if tls_tests(self.settings.tls.relay_over, asked) {
-            self.relay_tests(session, timing, Which::AfterStarttls)
+            self.relay_tests(session, timing, Which::AfterStarttls, true)
                 .await?;
         }
         Ok(())

@@ -189,6 +189,9 @@ enum Relays {
     Nothing,
     PercentHacks,
     Everything,
+    /// Nothing, and a RCPT without MAIL is one protocol error too many: 421 and hang up
+    /// (Exim's smtp_max_synprot_errors, at its limit).
+    NothingCountingErrors,
 }
 
 /// A server that advertises PIPELINING (when `pipelining`), refuses the null sender at
@@ -229,6 +232,11 @@ async fn converse(tcp: tokio::net::TcpStream, stray: Stray, pipelining: bool, re
                 taken += 1;
                 mail = true;
                 b"250 2.1.0 Ok\r\n"
+            }
+            "RCPT" if !mail && relays == Relays::NothingCountingErrors => {
+                out.extend_from_slice(b"421 4.7.0 too many protocol errors\r\n");
+                let _ = write.write_all(&out).await;
+                return;
             }
             "RCPT" if !mail => b"503 5.5.1 Error: need MAIL command\r\n",
             "RCPT" => {
@@ -281,14 +289,17 @@ async fn pipelined_tests_record_exactly_what_one_at_a_time_records() {
         (a_piped.verdict, &a_piped.open_tests),
         (a_one.verdict, &a_one.open_tests)
     );
-    // Test 1's sender was refused: no RCPT followed it, so no 503 either.
+    // Test 1's sender was refused: its RCPT went out in the group all the same and got
+    // a 503, which the transcript keeps and the attempt does not (one command at a time
+    // that RCPT is never sent).
     let first = piped.dialogue.first.attempts.first();
     assert_eq!(
         first.and_then(|a| a.mail.as_ref()).map(|r| r.code),
         Some(550)
     );
     assert!(first.is_some_and(|a| a.rcpt.is_none()));
-    assert!(!piped.transcript.iter().any(|l| l.text.starts_with("503")));
+    assert!(piped.transcript.iter().any(|l| l.text.starts_with("503")));
+    assert!(!one.transcript.iter().any(|l| l.text.starts_with("503")));
     assert_eq!(piped.dialogue.first.attempts, one.dialogue.first.attempts);
     // The control attempt differs only in its random mailbox.
     let control_rcpt = |o: &Outcome| {
@@ -300,11 +311,16 @@ async fn pipelined_tests_record_exactly_what_one_at_a_time_records() {
     };
     assert_eq!(control_rcpt(&piped), control_rcpt(&one));
     assert!(piped.dialogue.first.pipelined && !one.dialogue.first.pipelined);
-    // Connect, greeting, EHLO, the catalogue's two groups, the control's two, QUIT.
+    // Connect, greeting, EHLO, and one group: the catalogue, the control, QUIT.
     assert_eq!(
-        (piped.timing.pipelined, piped.timing.round_trips),
-        (true, 8)
+        (
+            piped.timing.pipelined,
+            piped.timing.round_trips,
+            piped.dialogue.first.groups
+        ),
+        (true, 4, 1)
     );
+    assert_eq!(one.dialogue.first.groups, 0);
     assert_eq!(
         (one.timing.pipelined, one.timing.round_trips),
         (false, 3 + 47 + 3 + 1)
@@ -406,4 +422,32 @@ async fn a_stray_line_in_the_rerun_is_weighed_not_paired() {
     assert!(test2.retried && !test2.ambiguous, "{test2:?}");
     assert_eq!(test2.rcpt.as_ref().map(|r| r.code), Some(554));
     assert!(test2.set_aside.iter().any(|r| r.lines == ["2.0.0 stray"]));
+}
+
+#[tokio::test]
+async fn a_server_that_hangs_up_on_the_groups_bad_sequence_is_probed_again_one_at_a_time() {
+    let (piped, verdict) = judged(Stray::None, true, Relays::NothingCountingErrors).await;
+    let (one, one_verdict) = judged(Stray::None, false, Relays::NothingCountingErrors).await;
+    assert_eq!(piped.status, Status::Completed, "{:?}", piped.error);
+    assert_eq!(verdict, Some(Verdict::RelayDenied));
+    assert_eq!(verdict, one_verdict);
+    // Judged on the rerun, which read as the run one command at a time.
+    assert_eq!(piped.dialogue.first.attempts, one.dialogue.first.attempts);
+    assert_eq!(piped.dialogue.first.attempts.len(), 16);
+    let first = piped.dialogue.rerun_after.as_ref().expect("a rerun");
+    assert!(!first.desync && first.status == Status::Dropped);
+    assert_eq!(first.step, "test 1 RCPT");
+    let reason = assess_outcome(&piped).reason.unwrap_or_default();
+    assert!(
+        reason.contains("after the server hung up on the pipelined tests at test 1 RCPT"),
+        "{reason}"
+    );
+    // The rerun sends no RCPT after a refused MAIL: the 421 came once, in the first run.
+    let hangups = piped
+        .transcript
+        .iter()
+        .filter(|l| l.text.starts_with("421"))
+        .count();
+    assert_eq!(hangups, 1);
+    assert!(!piped.dialogue.first.pipelined && piped.dialogue.first.groups == 0);
 }

@@ -194,6 +194,14 @@ networks! {
     POSTFIX = [127, 1, 0, 0], 24;
     /// postfix_aiosmtpd.rs: aiosmtpd servers (.1 upwards), for it and unchanged.rs.
     AIOSMTPD = [127, 1, 1, 0], 24;
+    /// round_trips.rs: closed, open and sink personas with a reply delay, each scanned
+    /// pipelined and the lab log's flights counted.
+    ROUND_TRIPS = [127, 6, 0, 0], 24;
+    /// round_trips.rs: the same personas scanned with `--no-pipelining`.
+    ROUND_TRIPS_ONE_AT_A_TIME = [127, 6, 1, 0], 24;
+    /// deploy.rs: the CronJob's script run twice, for real, against a closed server and
+    /// an open relay.
+    CRONJOB = [127, 6, 2, 0], 24;
     /// tests/mta/postfix/base.cf: the only client the test-bed Postfix trusts; never used.
     POSTFIX_TRUSTED_CLIENT = [127, 255, 255, 254], 32;
     /// tests/mta/sealed.sh: the sealed namespace's own host name, mta-testbed.test (.1).
