@@ -8,6 +8,24 @@ use clap::{Args, Parser, Subcommand};
 /// (build.rs), on every subcommand.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("RELAYSCAN_VERSION_SUFFIX"));
 
+/// `relayscan --help`: clap's sections, then where to start and a few examples (the
+/// addresses are documentation ranges), then the exit codes (`after_help`).
+const TOP_HELP_TEMPLATE: &str = "\
+{about-with-newline}
+{usage-heading} {usage}
+
+{all-args}
+
+Start with `relayscan demo`: it runs the built-in lab on loopback, scans it and writes
+example reports. `relayscan COMMAND --help` shows each command's flags.
+
+Examples:
+  relayscan demo                                      # try it: a simulated mail network
+  relayscan scan 192.0.2.0/24 --scope 192.0.2.0/24    # port 25 of a /24 you may test
+  relayscan scan -d example.com --rcpt-to probe@your.domain --helo scanner.your.domain
+  relayscan targets -iL hosts.txt --count             # the dry run: nothing is sent
+  relayscan audit-config /etc/postfix                 # a configuration, no traffic{after-help}";
+
 /// Finds open mail relays: probes SMTP servers you own or are authorised to test,
 /// stopping before DATA, and writes CSV / JSON evidence.
 #[derive(Debug, Parser)]
@@ -18,6 +36,7 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("RELAYSCAN_VER
     about,
     long_about = None,
     max_term_width = 100,
+    help_template = TOP_HELP_TEMPLATE,
     after_help = crate::exit::HELP
 )]
 pub struct Cli {
@@ -34,13 +53,17 @@ pub enum Commands {
     Scan(ScanArgs),
     /// Run the built-in lab (a simulated mail network on loopback) until Ctrl-C.
     #[cfg(feature = "lab")]
+    #[command(after_help = crate::exit::PLAIN_HELP)]
     Lab(LabArgs),
     /// Start the lab, scan it, write reports/demo/ and print a summary.
     #[cfg(feature = "lab")]
+    #[command(after_help = crate::exit::PLAIN_HELP)]
     Demo(DemoArgs),
     /// Print the endpoints a scan would probe, in scan order, without sending anything.
+    #[command(after_help = crate::exit::PLAIN_HELP)]
     Targets(TargetsArgs),
     /// Combine the JSONL reports of several shards into one report set.
+    #[command(after_help = crate::exit::PLAIN_HELP)]
     Merge(MergeArgs),
     /// Regenerate reports (HTML, Markdown, CSV, JSON) from a scan's JSONL file.
     #[command(after_help = crate::exit::HELP)]
@@ -52,6 +75,10 @@ pub enum Commands {
     /// misconfigurations (no traffic).
     #[command(after_help = crate::exit::AUDIT_HELP)]
     AuditConfig(AuditArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) to stdout, or write one page per subcommand with --dir.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -390,6 +417,20 @@ pub struct AuditArgs {
     /// Do not print the findings table.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write relayscan.1 and relayscan-SUBCOMMAND.1 into DIR instead of printing relayscan.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -96,6 +96,9 @@ pub const HELP: &str = exit_codes!("the run finished and --fail-on (if given) fo
 pub const AUDIT_HELP: &str =
     exit_codes!("the run finished and --fail-on (default high; never turns it off) found nothing");
 
+/// The table of the commands without `--fail-on` (lab, demo, targets, merge).
+pub const PLAIN_HELP: &str = exit_codes!("the command finished (it has no --fail-on)");
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,7 +134,7 @@ mod tests {
             INTERRUPTED,
             TERMINATED,
         ] {
-            for help in [HELP, AUDIT_HELP] {
+            for help in [HELP, AUDIT_HELP, PLAIN_HELP] {
                 assert!(
                     help.lines()
                         .any(|l| l.trim_start().starts_with(&format!("{code} "))),

@@ -1,6 +1,7 @@
 //! The subcommands: each turns parsed arguments into work and an [`AppError`] into an exit code.
 
 pub mod audit;
+pub mod completions;
 #[cfg(feature = "lab")]
 pub mod demo;
 #[cfg(feature = "lab")]
@@ -10,6 +11,7 @@ pub mod diff;
 pub mod lab;
 #[cfg(feature = "lab")]
 pub mod lab_hostile;
+pub mod man;
 pub mod merge;
 pub mod report;
 pub mod scan;
@@ -97,6 +99,8 @@ pub async fn run(cli: crate::cli::Cli, argv: Vec<String>) -> i32 {
         Commands::Report(args) => report::run(args, argv),
         Commands::Diff(args) => diff::run(args),
         Commands::AuditConfig(args) => audit::run(args, argv),
+        Commands::Completions(args) => completions::run(args),
+        Commands::Man(args) => man::run(args),
     };
     match result {
         Ok(code) => code,

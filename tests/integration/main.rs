@@ -36,6 +36,7 @@ mod reports;
 mod resume;
 mod scale;
 mod shards;
+mod shell;
 mod stream;
 mod tls;
 mod unchanged;
