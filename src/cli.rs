@@ -42,6 +42,16 @@ Examples:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Commands,
+    /// Colour the terminal output: auto (when a terminal, and NO_COLOR is unset or empty),
+    /// always, never.
+    #[arg(
+        long,
+        value_name = "WHEN",
+        value_enum,
+        global = true,
+        default_value = "auto"
+    )]
+    pub color: crate::color::ColorWhen,
 }
 
 // Parsed once per run: the size difference between variants costs nothing.

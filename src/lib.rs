@@ -11,6 +11,7 @@ pub mod argv;
 pub mod assess;
 pub mod audit;
 pub mod cli;
+pub mod color;
 pub mod commands;
 pub mod config;
 pub mod dns;

@@ -46,7 +46,7 @@ pub fn run(args: AuditArgs, argv: Vec<String>) -> Result<i32, AppError> {
     };
     let report = audit(&sources, args.mta, &env).map_err(AppError::Usage)?;
     if !args.quiet {
-        super::print_out(&render_table(&report));
+        super::print_out(&render_table(&report, crate::color::Paint::stdout()));
     }
     if let Some(prefix) = &prefix {
         write_reports(&report, prefix, formats, &argv)?;

@@ -88,6 +88,7 @@ impl AppError {
 /// Runs the parsed command line; returns the exit code.
 pub async fn run(cli: crate::cli::Cli, argv: Vec<String>) -> i32 {
     use crate::cli::Commands;
+    crate::color::choose(cli.color);
     let result = match cli.command {
         Commands::Scan(args) => scan::run(args, argv).await,
         #[cfg(feature = "lab")]
@@ -105,7 +106,8 @@ pub async fn run(cli: crate::cli::Cli, argv: Vec<String>) -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            crate::say::say(&format!("relayscan: error: {e}"));
+            let error = crate::color::Paint::stderr().alarm("error");
+            crate::say::say(&format!("relayscan: {error}: {e}"));
             e.exit_code()
         }
     }

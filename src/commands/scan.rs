@@ -314,7 +314,13 @@ fn resume_reports(
 /// The summary table and where the reports are. Never panics on a terminal that is gone
 /// (after SIGHUP): the exit code must still say how the run ended.
 pub fn print_closing(settings: &ScanSettings, finished: &Finished) {
-    let mut table = finished.summary.render_table();
+    // With -o - the table is a human line on stderr, coloured as stderr allows.
+    let paint = if settings.output.stream {
+        crate::color::Paint::stderr()
+    } else {
+        crate::color::Paint::stdout()
+    };
+    let mut table = finished.summary.render_table(paint);
     if let Some(domains) = &finished.domains {
         table.push_str(&domains.render());
     }

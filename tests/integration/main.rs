@@ -10,6 +10,7 @@ mod support;
 mod audit;
 mod bounds;
 mod cli_words;
+mod color;
 mod compliance;
 mod demo;
 mod deploy;
