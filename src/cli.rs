@@ -52,6 +52,10 @@ pub struct Cli {
         default_value = "auto"
     )]
     pub color: crate::color::ColorWhen,
+    /// Site defaults file [default: ./relayscan.toml, else
+    /// $XDG_CONFIG_HOME/relayscan/relayscan.toml]; see `relayscan config`.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config_file: Option<PathBuf>,
 }
 
 // Parsed once per run: the size difference between variants costs nothing.
@@ -89,6 +93,9 @@ pub enum Commands {
     Completions(CompletionsArgs),
     /// Print the manual page (roff) to stdout, or write one page per subcommand with --dir.
     Man(ManArgs),
+    /// Print the site defaults a scan takes (relayscan.toml, RELAYSCAN_* variables) and
+    /// where each value comes from.
+    Config,
 }
 
 #[derive(Debug, Args)]

@@ -23,5 +23,6 @@ pub mod probe;
 pub mod report;
 pub mod say;
 pub mod scan;
+pub mod site;
 pub mod smtp;
 pub mod target;

@@ -15,6 +15,7 @@ pub mod man;
 pub mod merge;
 pub mod report;
 pub mod scan;
+pub mod site_config;
 pub mod targets;
 
 use std::path::{Path, PathBuf};
@@ -36,10 +37,11 @@ pub enum AppError {
     Failure(String),
 }
 
-/// A flag that does not make sense stops the run before any traffic.
+/// A flag that does not make sense stops the run before any traffic. A value that came
+/// from relayscan.toml or a RELAYSCAN_* variable is blamed on it, not on the flag.
 impl From<crate::config::ConfigError> for AppError {
     fn from(e: crate::config::ConfigError) -> Self {
-        AppError::Usage(e.to_string())
+        AppError::Usage(crate::site::blame(&e.flag, e.to_string()))
     }
 }
 
@@ -102,6 +104,7 @@ pub async fn run(cli: crate::cli::Cli, argv: Vec<String>) -> i32 {
         Commands::AuditConfig(args) => audit::run(args, argv),
         Commands::Completions(args) => completions::run(args),
         Commands::Man(args) => man::run(args),
+        Commands::Config => site_config::run(),
     };
     match result {
         Ok(code) => code,

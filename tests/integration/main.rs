@@ -38,6 +38,7 @@ mod resume;
 mod scale;
 mod shards;
 mod shell;
+mod site;
 mod stream;
 mod tls;
 mod unchanged;

@@ -10,7 +10,7 @@ use crate::support::{run, stderr, stdout};
 const LIMIT: Duration = Duration::from_secs(30);
 
 /// Every subcommand a user can type (with the lab feature, which the integration tests need).
-const SUBCOMMANDS: [&str; 10] = [
+const SUBCOMMANDS: [&str; 11] = [
     "scan",
     "lab",
     "demo",
@@ -21,6 +21,7 @@ const SUBCOMMANDS: [&str; 10] = [
     "audit-config",
     "completions",
     "man",
+    "config",
 ];
 
 fn printed(args: &[&str]) -> String {
@@ -162,7 +163,7 @@ fn help_starts_with_the_demo_gives_examples_and_every_command_lists_its_exit_cod
     assert!(top.contains("Exit codes:"), "{top}");
     for name in SUBCOMMANDS
         .iter()
-        .filter(|n| !["completions", "man"].contains(n))
+        .filter(|n| !["completions", "man", "config"].contains(n))
     {
         let help = printed(&[name, "--help"]);
         assert!(

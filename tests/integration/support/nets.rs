@@ -234,6 +234,11 @@ networks! {
     STREAM = [127, 0, 190, 0], 24;
     /// cli_words.rs: targets of refused command lines and dry runs (nothing listens).
     CLI_WORDS = [127, 0, 191, 0], 24;
+    /// site.rs: site defaults (relayscan.toml, RELAYSCAN_*): dry runs and refused scans
+    /// only (nothing listens, nothing is sent).
+    SITE_DEFAULTS = [127, 3, 0, 0], 24;
+    /// site.rs: the target outside SITE_DEFAULTS that a file's scope refuses.
+    SITE_OUTSIDE = [127, 3, 1, 0], 24;
 }
 
 /// `relayscan targets 127.0.0.0/8 --count` and the like: plan arithmetic over the whole of
