@@ -152,7 +152,7 @@ pub struct CommonScanArgs {
     #[arg(long, value_name = "ADDRESS")]
     pub mail_from: Option<String>,
     /// Foreign recipient for the relay tests: use a mailbox at a domain you control.
-    #[arg(long, value_name = "ADDRESS", default_value = "relaytest@example.com")]
+    #[arg(long, value_name = "ADDRESS", default_value = crate::config::probe::DEFAULT_RCPT_TO)]
     pub rcpt_to: String,
     /// Output prefix: writes PREFIX.csv, PREFIX.jsonl, PREFIX.json; a folder (or a name
     /// ending in /) gets FOLDER/relayscan-<UTC time>.* [default: reports/scan-<time>].

@@ -69,6 +69,19 @@ pub async fn scan(
         say(note);
     }
     let (space, domains) = build_space(&settings.plan, &settings.dns, quiet).await?;
+    // Before any traffic, whatever -q: the servers' admins will see this identity.
+    let probe = &settings.probe;
+    let rcpt_to = format!(
+        "{}@{}",
+        probe.identity.rcpt_local, probe.identity.rcpt_domain
+    );
+    if let Some(warning) = crate::config::probe::identity_warning(
+        space.plan().leaves_loopback(),
+        &rcpt_to,
+        &probe.helo_name,
+    ) {
+        say(&warning);
+    }
 
     let open_files = raise_open_file_limit();
     let asked = settings.pacing.concurrency;

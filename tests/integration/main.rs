@@ -17,6 +17,7 @@ mod deploy;
 mod desync;
 mod dns;
 mod faults;
+mod identity;
 mod injection;
 mod input;
 mod interrupt;

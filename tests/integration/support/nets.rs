@@ -239,6 +239,8 @@ networks! {
     SITE_DEFAULTS = [127, 3, 0, 0], 24;
     /// site.rs: the target outside SITE_DEFAULTS that a file's scope refuses.
     SITE_OUTSIDE = [127, 3, 1, 0], 24;
+    /// identity.rs: a loopback scan with the default recipient (port 1: refused at once).
+    IDENTITY = [127, 3, 2, 0], 24;
 }
 
 /// `relayscan targets 127.0.0.0/8 --count` and the like: plan arithmetic over the whole of
