@@ -259,16 +259,19 @@ pub struct DemoArgs {
 /// How the target plan is ordered, cut and fenced (`scan` and `targets`).
 #[derive(Debug, Args, Default)]
 pub struct PlanArgs {
-    /// Seed of the scan order; the same seed gives the same order [default: random, recorded in the report].
+    /// Seed of the scan order; the same seed gives the same order [default: random; a scan
+    /// records it in its report].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Visit targets in input order (ports, then addresses ascending) instead of a permutation.
+    /// Visit targets sorted (by port, then by address, ascending; not the order given)
+    /// instead of a permutation.
     #[arg(long, conflicts_with = "seed")]
     pub sequential: bool,
     /// Scan only shard I of N (1-based); every shard needs the same --seed.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-    /// The authorised scope: a target outside it stops the run before any traffic.
+    /// The authorised scope: a target outside it is refused (a scan stops before any
+    /// traffic).
     /// An address, CIDR block or range, or a file of them. Repeatable.
     #[arg(long, value_name = "CIDR|FILE")]
     pub scope: Vec<String>,
@@ -317,7 +320,8 @@ pub struct TargetListArgs {
     /// Targets: IP, CIDR, range (192.0.2.5-20), host name, host:port, [v6]:port.
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
-    /// Read targets from FILE, one per line (# comments); "-" reads stdin. Repeatable.
+    /// Read targets from FILE, one per line (# comments); "-" reads stdin. nmap's spelling
+    /// -iL FILE works too. Repeatable.
     #[arg(
         short = 'i',
         long = "input-list",

@@ -21,6 +21,7 @@ mod identity;
 mod injection;
 mod input;
 mod interrupt;
+mod messages;
 mod misbehave;
 mod mtas;
 mod old_checkpoint;
