@@ -7,6 +7,7 @@ pub mod demo;
 #[cfg(feature = "lab")]
 pub mod demo_domains;
 pub mod diff;
+pub mod hints;
 #[cfg(feature = "lab")]
 pub mod lab;
 #[cfg(feature = "lab")]
@@ -14,6 +15,7 @@ pub mod lab_hostile;
 pub mod man;
 pub mod merge;
 pub mod report;
+pub mod resume_alone;
 pub mod scan;
 pub mod site_config;
 pub mod targets;

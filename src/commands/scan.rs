@@ -42,10 +42,21 @@ pub struct Finished {
 }
 
 pub async fn run(args: ScanArgs, argv: Vec<String>) -> Result<i32, AppError> {
+    let (args, argv) = if super::resume_alone::applies(&args) {
+        let path = args.run.resume.clone().unwrap_or_default();
+        super::resume_alone::from_checkpoint(&path)?
+    } else {
+        (args, argv)
+    };
     let settings =
         ScanSettings::from_args(&args, std::io::stderr().is_terminal(), &local_hostname())?;
     let finished = scan(&settings, argv, 1).await?;
     print_closing(&settings, &finished);
+    let (probed, answered) = (finished.summary.probed, finished.summary.answered);
+    let hint = super::hints::after_scan(&settings, probed, answered);
+    if let (Some(hint), false) = (hint, settings.output.quiet()) {
+        say(&hint);
+    }
     let tripped = settings.output.fail_on.is_some_and(|gate| {
         gate.tripped(&finished.summary)
             || finished
