@@ -8,6 +8,24 @@ use clap::{Args, Parser, Subcommand};
 /// (build.rs), on every subcommand.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("RELAYSCAN_VERSION_SUFFIX"));
 
+/// `relayscan --help`: clap's sections, then where to start and a few examples (the
+/// addresses are documentation ranges), then the exit codes (`after_help`).
+const TOP_HELP_TEMPLATE: &str = "\
+{about-with-newline}
+{usage-heading} {usage}
+
+{all-args}
+
+Start with `relayscan demo`: it runs the built-in lab on loopback, scans it and writes
+example reports. `relayscan COMMAND --help` shows each command's flags.
+
+Examples:
+  relayscan demo                                      # try it: a simulated mail network
+  relayscan scan 192.0.2.0/24 --scope 192.0.2.0/24    # port 25 of a /24 you may test
+  relayscan scan -d example.com --rcpt-to probe@your.domain --helo scanner.your.domain
+  relayscan targets -iL hosts.txt --count             # the dry run: nothing is sent
+  relayscan audit-config /etc/postfix                 # a configuration, no traffic{after-help}";
+
 /// Finds open mail relays: probes SMTP servers you own or are authorised to test,
 /// stopping before DATA, and writes CSV / JSON evidence.
 #[derive(Debug, Parser)]
@@ -18,11 +36,26 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), env!("RELAYSCAN_VER
     about,
     long_about = None,
     max_term_width = 100,
+    help_template = TOP_HELP_TEMPLATE,
     after_help = crate::exit::HELP
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Commands,
+    /// Colour the terminal output: auto (when a terminal, and NO_COLOR is unset or empty),
+    /// always, never.
+    #[arg(
+        long,
+        value_name = "WHEN",
+        value_enum,
+        global = true,
+        default_value = "auto"
+    )]
+    pub color: crate::color::ColorWhen,
+    /// Site defaults file [default: ./relayscan.toml, else
+    /// $XDG_CONFIG_HOME/relayscan/relayscan.toml]; see `relayscan config`.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config_file: Option<PathBuf>,
 }
 
 // Parsed once per run: the size difference between variants costs nothing.
@@ -34,13 +67,17 @@ pub enum Commands {
     Scan(ScanArgs),
     /// Run the built-in lab (a simulated mail network on loopback) until Ctrl-C.
     #[cfg(feature = "lab")]
+    #[command(after_help = crate::exit::PLAIN_HELP)]
     Lab(LabArgs),
     /// Start the lab, scan it, write reports/demo/ and print a summary.
     #[cfg(feature = "lab")]
+    #[command(after_help = crate::exit::PLAIN_HELP)]
     Demo(DemoArgs),
     /// Print the endpoints a scan would probe, in scan order, without sending anything.
+    #[command(after_help = crate::exit::PLAIN_HELP)]
     Targets(TargetsArgs),
     /// Combine the JSONL reports of several shards into one report set.
+    #[command(after_help = crate::exit::PLAIN_HELP)]
     Merge(MergeArgs),
     /// Regenerate reports (HTML, Markdown, CSV, JSON) from a scan's JSONL file.
     #[command(after_help = crate::exit::HELP)]
@@ -56,6 +93,13 @@ pub enum Commands {
     /// attempts, failed logins, volume spikes (no traffic).
     #[command(after_help = crate::exit::LOGS_HELP)]
     Logs(LogsArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) to stdout, or write one page per subcommand with --dir.
+    Man(ManArgs),
+    /// Print the site defaults a scan takes (relayscan.toml, RELAYSCAN_* variables) and
+    /// where each value comes from.
+    Config,
 }
 
 #[derive(Debug, Args)]
@@ -113,7 +157,7 @@ pub struct CommonScanArgs {
     #[arg(long, value_name = "ADDRESS")]
     pub mail_from: Option<String>,
     /// Foreign recipient for the relay tests: use a mailbox at a domain you control.
-    #[arg(long, value_name = "ADDRESS", default_value = "relaytest@example.com")]
+    #[arg(long, value_name = "ADDRESS", default_value = crate::config::probe::DEFAULT_RCPT_TO)]
     pub rcpt_to: String,
     /// Output prefix: writes PREFIX.csv, PREFIX.jsonl, PREFIX.json; a folder (or a name
     /// ending in /) gets FOLDER/relayscan-<UTC time>.* [default: reports/scan-<time>].
@@ -229,16 +273,19 @@ pub struct DemoArgs {
 /// How the target plan is ordered, cut and fenced (`scan` and `targets`).
 #[derive(Debug, Args, Default)]
 pub struct PlanArgs {
-    /// Seed of the scan order; the same seed gives the same order [default: random, recorded in the report].
+    /// Seed of the scan order; the same seed gives the same order [default: random; a scan
+    /// records it in its report].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// Visit targets in input order (ports, then addresses ascending) instead of a permutation.
+    /// Visit targets sorted (by port, then by address, ascending; not the order given)
+    /// instead of a permutation.
     #[arg(long, conflicts_with = "seed")]
     pub sequential: bool,
     /// Scan only shard I of N (1-based); every shard needs the same --seed.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<String>,
-    /// The authorised scope: a target outside it stops the run before any traffic.
+    /// The authorised scope: a target outside it is refused (a scan stops before any
+    /// traffic).
     /// An address, CIDR block or range, or a file of them. Repeatable.
     #[arg(long, value_name = "CIDR|FILE")]
     pub scope: Vec<String>,
@@ -288,7 +335,8 @@ pub struct TargetListArgs {
     /// Targets: IP, CIDR, range (192.0.2.5-20), host name, host:port, [v6]:port.
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
-    /// Read targets from FILE, one per line (# comments); "-" reads stdin. Repeatable.
+    /// Read targets from FILE, one per line (# comments); "-" reads stdin. nmap's spelling
+    /// -iL FILE works too. Repeatable.
     #[arg(
         short = 'i',
         long = "input-list",
@@ -468,6 +516,20 @@ pub struct LogsArgs {
     /// Do not print the summary.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write relayscan.1 and relayscan-SUBCOMMAND.1 into DIR instead of printing relayscan.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

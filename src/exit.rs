@@ -100,6 +100,8 @@ pub const AUDIT_HELP: &str =
 pub const LOGS_HELP: &str = exit_codes!(
     "the logs were read and --fail-on (default critical; never turns it off) found nothing"
 );
+/// The table of the commands without `--fail-on` (lab, demo, targets, merge).
+pub const PLAIN_HELP: &str = exit_codes!("the command finished (it has no --fail-on)");
 
 #[cfg(test)]
 mod tests {
@@ -136,7 +138,7 @@ mod tests {
             INTERRUPTED,
             TERMINATED,
         ] {
-            for help in [HELP, AUDIT_HELP, LOGS_HELP] {
+            for help in [HELP, AUDIT_HELP, LOGS_HELP, PLAIN_HELP] {
                 assert!(
                     help.lines()
                         .any(|l| l.trim_start().starts_with(&format!("{code} "))),

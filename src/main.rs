@@ -1,7 +1,5 @@
 //! The relayscan binary: parse arguments, run, map the result to an exit code; nothing else.
 
-use clap::Parser;
-
 /// The profile of the per-host path (README, Performance) showed glibc malloc, its arena
 /// locks and consolidation, as the largest CPU cost; mimalloc's thread-local heaps remove it.
 #[global_allocator]
@@ -35,7 +33,15 @@ fn main() {
             std::process::exit(relayscan::exit::USAGE);
         }
     };
-    let cli = relayscan::cli::Cli::parse_from(&argv);
+    // Flags, then RELAYSCAN_* variables, then relayscan.toml, then the built-in defaults.
+    let cli = match relayscan::site::parse(&argv) {
+        Ok(cli) => cli,
+        Err(relayscan::site::ParseError::Clap(e)) => e.exit(),
+        Err(relayscan::site::ParseError::Site(message)) => {
+            eprintln!("relayscan: error: {message}");
+            std::process::exit(relayscan::exit::USAGE);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use super::model::{AuditFinding, AuditReport};
 use crate::assess::Severity;
+use crate::color::Paint;
 use crate::report::sanitize;
 
 /// Bumped when a JSON field or CSV column changes meaning or disappears.
@@ -86,7 +87,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 
 /// The terminal summary: one line per finding, worst first, its remediation wrapped under
 /// it, then the notes and the counts (worst first).
-pub fn render_table(report: &AuditReport) -> String {
+pub fn render_table(report: &AuditReport, paint: Paint) -> String {
     let mut out = String::new();
     let files: Vec<String> = report
         .files
@@ -113,10 +114,11 @@ pub fn render_table(report: &AuditReport) -> String {
             "severity", "id", "location"
         );
         for f in &report.findings {
+            let severity = format!("{:<8}", f.finding.severity.as_str());
             let _ = writeln!(
                 out,
-                "{:<8}  {:<28}  {:<width$}  {}",
-                f.finding.severity.as_str(),
+                "{}  {:<28}  {:<width$}  {}",
+                paint.severity(f.finding.severity, &severity),
                 f.finding.id.as_str(),
                 sanitize::terminal(&f.location),
                 sanitize::terminal(&f.finding.detail),
@@ -184,7 +186,7 @@ mod tests {
     #[test]
     fn table_lists_worst_first_with_locations_and_sanitised_text() {
         let r = sample();
-        let t = render_table(&r);
+        let t = render_table(&r, Paint::plain());
         let lines: Vec<&str> = t.lines().collect();
         assert!(lines[1].starts_with("severity"), "{t}");
         assert!(lines[2].starts_with("critical  open-relay"), "{t}");
@@ -233,7 +235,11 @@ mod tests {
     #[test]
     fn counts_run_worst_first() {
         let r = sample();
-        let last = render_table(&r).lines().last().unwrap().to_string();
+        let last = render_table(&r, Paint::plain())
+            .lines()
+            .last()
+            .unwrap()
+            .to_string();
         let names: Vec<&str> = Severity::ALL
             .iter()
             .map(|s| s.as_str())

@@ -39,7 +39,7 @@ pub fn run(args: AuditArgs, argv: Vec<String>) -> Result<i32, AppError> {
     let report = audit(&sources, args.mta, &env).map_err(AppError::Usage)?;
     super::finish_offline(
         args.quiet,
-        || render_table(&report),
+        || render_table(&report, crate::color::Paint::stdout()),
         || match &prefix {
             Some(prefix) => write_reports(&report, prefix, formats, &argv),
             None => Ok(()),

@@ -23,7 +23,7 @@ pub fn run(args: MergeArgs, argv: Vec<String>) -> Result<i32, AppError> {
         eprintln!("relayscan: warning: {warning}");
     }
     let merged = merge.write(&prefix, formats, argv)?;
-    super::print_out(&merged.summary.render_table());
+    super::print_out(&merged.summary.render_table(crate::color::Paint::stdout()));
     eprintln!(
         "relayscan: merged {} records from {} files ({} duplicates dropped)",
         merged.summary.probed, merged.files, merged.duplicates

@@ -1,19 +1,24 @@
 //! The subcommands: each turns parsed arguments into work and an [`AppError`] into an exit code.
 
 pub mod audit;
+pub mod completions;
 #[cfg(feature = "lab")]
 pub mod demo;
 #[cfg(feature = "lab")]
 pub mod demo_domains;
 pub mod diff;
+pub mod hints;
 #[cfg(feature = "lab")]
 pub mod lab;
 #[cfg(feature = "lab")]
 pub mod lab_hostile;
 pub mod logs;
+pub mod man;
 pub mod merge;
 pub mod report;
+pub mod resume_alone;
 pub mod scan;
+pub mod site_config;
 pub mod targets;
 
 use std::path::{Path, PathBuf};
@@ -35,10 +40,11 @@ pub enum AppError {
     Failure(String),
 }
 
-/// A flag that does not make sense stops the run before any traffic.
+/// A flag that does not make sense stops the run before any traffic. A value that came
+/// from relayscan.toml or a RELAYSCAN_* variable is blamed on it, not on the flag.
 impl From<crate::config::ConfigError> for AppError {
     fn from(e: crate::config::ConfigError) -> Self {
-        AppError::Usage(e.to_string())
+        AppError::Usage(crate::site::blame(&e.flag, e.to_string()))
     }
 }
 
@@ -87,6 +93,7 @@ impl AppError {
 /// Runs the parsed command line; returns the exit code.
 pub async fn run(cli: crate::cli::Cli, argv: Vec<String>) -> i32 {
     use crate::cli::Commands;
+    crate::color::choose(cli.color);
     let result = match cli.command {
         Commands::Scan(args) => scan::run(args, argv).await,
         #[cfg(feature = "lab")]
@@ -99,11 +106,15 @@ pub async fn run(cli: crate::cli::Cli, argv: Vec<String>) -> i32 {
         Commands::Diff(args) => diff::run(args),
         Commands::AuditConfig(args) => audit::run(args, argv),
         Commands::Logs(args) => logs::run(args, argv),
+        Commands::Completions(args) => completions::run(args),
+        Commands::Man(args) => man::run(args),
+        Commands::Config => site_config::run(),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
-            crate::say::say(&format!("relayscan: error: {e}"));
+            let error = crate::color::Paint::stderr().alarm("error");
+            crate::say::say(&format!("relayscan: {error}: {e}"));
             e.exit_code()
         }
     }

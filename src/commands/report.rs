@@ -29,7 +29,11 @@ pub fn run(args: ReportArgs, argv: Vec<String>) -> Result<i32, AppError> {
         None
     });
     let regenerated = regenerate(&args.input, &prefix, formats, run, argv)?;
-    super::print_out(&regenerated.summary.render_table());
+    super::print_out(
+        &regenerated
+            .summary
+            .render_table(crate::color::Paint::stdout()),
+    );
     if !args.quiet {
         for path in &regenerated.paths {
             eprintln!("relayscan: wrote {}", path.display());

@@ -42,10 +42,21 @@ pub struct Finished {
 }
 
 pub async fn run(args: ScanArgs, argv: Vec<String>) -> Result<i32, AppError> {
+    let (args, argv) = if super::resume_alone::applies(&args) {
+        let path = args.run.resume.clone().unwrap_or_default();
+        super::resume_alone::from_checkpoint(&path)?
+    } else {
+        (args, argv)
+    };
     let settings =
         ScanSettings::from_args(&args, std::io::stderr().is_terminal(), &local_hostname())?;
     let finished = scan(&settings, argv, 1).await?;
     print_closing(&settings, &finished);
+    let (probed, answered) = (finished.summary.probed, finished.summary.answered);
+    let hint = super::hints::after_scan(&settings, probed, answered);
+    if let (Some(hint), false) = (hint, settings.output.quiet()) {
+        say(&hint);
+    }
     let tripped = settings.output.fail_on.is_some_and(|gate| {
         gate.tripped(&finished.summary)
             || finished
@@ -70,6 +81,19 @@ pub async fn scan(
     }
     let (space, domains) =
         build_space(&settings.plan, &settings.dns, quiet, output.verbosity >= 2).await?;
+    // Before any traffic, whatever -q: the servers' admins will see this identity.
+    let probe = &settings.probe;
+    let rcpt_to = format!(
+        "{}@{}",
+        probe.identity.rcpt_local, probe.identity.rcpt_domain
+    );
+    if let Some(warning) = crate::config::probe::identity_warning(
+        space.plan().leaves_loopback(),
+        &rcpt_to,
+        &probe.helo_name,
+    ) {
+        say(&warning);
+    }
 
     let open_files = raise_open_file_limit();
     let asked = settings.pacing.concurrency;
@@ -315,7 +339,13 @@ fn resume_reports(
 /// The summary table and where the reports are. Never panics on a terminal that is gone
 /// (after SIGHUP): the exit code must still say how the run ended.
 pub fn print_closing(settings: &ScanSettings, finished: &Finished) {
-    let mut table = finished.summary.render_table();
+    // With -o - the table is a human line on stderr, coloured as stderr allows.
+    let paint = if settings.output.stream {
+        crate::color::Paint::stderr()
+    } else {
+        crate::color::Paint::stdout()
+    };
+    let mut table = finished.summary.render_table(paint);
     if let Some(domains) = &finished.domains {
         table.push_str(&domains.render());
     }

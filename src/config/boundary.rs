@@ -1,10 +1,11 @@
 //! The rule that keeps flags out of the libraries, checked on the source tree: only the
-//! front end (`cli.rs`, `config/`, `commands/`, `main.rs`) may name `crate::cli`.
+//! front end (`cli.rs`, `config/`, `commands/`, `main.rs`, and `site/`, which merges
+//! the site defaults into the command line) may name `crate::cli`.
 
 use std::path::{Path, PathBuf};
 
 /// Paths under `src/` allowed to use the command-line types.
-const FRONT_END: &[&str] = &["cli.rs", "main.rs", "config/", "commands/"];
+const FRONT_END: &[&str] = &["cli.rs", "main.rs", "config/", "commands/", "site/"];
 
 /// Ways a module can reach the clap types.
 const CLI_PATHS: &[&str] = &["crate::cli", "super::cli", "relayscan::cli"];

@@ -10,6 +10,10 @@ use crate::smtp::SessionSettings;
 use crate::smtp::tls::TlsClient;
 use crate::target::parse_ports;
 
+/// `--rcpt-to` when none is given: a documentation domain (RFC 2606), fine on a lab, but
+/// it tells a real server's admin nothing about who is testing.
+pub const DEFAULT_RCPT_TO: &str = "relaytest@example.com";
+
 /// The longest hello name: a domain name's limit (RFC 1035, 255 octets).
 const MAX_HELO: usize = 255;
 
@@ -94,6 +98,56 @@ pub fn local_hostname() -> String {
     }
 }
 
+/// Whether `name` reads as a fully qualified domain name, as RFC 5321 §4.1.1.1 asks of
+/// EHLO: two labels or more, none empty, a last label that is not all digits (an address
+/// is not a name), and not a local-only name (localhost, .localdomain, .local).
+pub fn is_fully_qualified(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+    let labels: Vec<&str> = name.split('.').collect();
+    let local_only = [
+        "localhost",
+        "localdomain",
+        "local",
+        "lan",
+        "home",
+        "internal",
+    ];
+    labels.len() >= 2
+        && labels.iter().all(|l| !l.is_empty())
+        && labels
+            .last()
+            .is_some_and(|l| !l.bytes().all(|b| b.is_ascii_digit()) && !local_only.contains(l))
+        && labels[0] != "localhost"
+}
+
+/// The one warning about the probe's identity, when the scan reaches beyond loopback
+/// with the default recipient or a hello name that is not fully qualified: the admins of
+/// the servers see both in their logs and cannot tell who tested them.
+pub fn identity_warning(leaves_loopback: bool, rcpt_to: &str, helo: &str) -> Option<String> {
+    if !leaves_loopback {
+        return None;
+    }
+    let mut problems = Vec::new();
+    if rcpt_to.eq_ignore_ascii_case(DEFAULT_RCPT_TO) {
+        problems.push(format!(
+            "--rcpt-to is the default {DEFAULT_RCPT_TO} (use a mailbox at a domain you control)"
+        ));
+    }
+    if !is_fully_qualified(helo) {
+        problems.push(format!(
+            "--helo {helo:?} is not a fully qualified domain name (use this host's name in DNS)"
+        ));
+    }
+    (!problems.is_empty()).then(|| {
+        format!(
+            "relayscan: warning: this scan reaches beyond loopback and {}; the servers' admins \
+             see these in their logs (set them once in relayscan.toml or RELAYSCAN_RCPT_TO / \
+             RELAYSCAN_HELO)",
+            problems.join(", and ")
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +162,73 @@ mod tests {
         }
         assert!(validate_helo(&"a".repeat(MAX_HELO)).is_ok());
         assert!(validate_helo(&"a".repeat(MAX_HELO + 1)).is_err());
+    }
+
+    #[test]
+    fn identity_warning_table() {
+        let fqdn = "scanner.example.net";
+        let table: [(bool, &str, &str, Option<&[&str]>); 9] = [
+            // Loopback: never a warning, whatever the identity.
+            (false, DEFAULT_RCPT_TO, "myhost", None),
+            (true, "probe@example.net", fqdn, None),
+            (
+                true,
+                DEFAULT_RCPT_TO,
+                fqdn,
+                Some(&["--rcpt-to is the default"]),
+            ),
+            (
+                true,
+                "RelayTest@Example.COM",
+                fqdn,
+                Some(&["--rcpt-to is the default"]),
+            ),
+            (
+                true,
+                "probe@example.net",
+                "myhost",
+                Some(&["--helo \"myhost\" is not"]),
+            ),
+            (
+                true,
+                DEFAULT_RCPT_TO,
+                "localhost",
+                Some(&["--rcpt-to is the default", ", and --helo \"localhost\""]),
+            ),
+            (true, "p@example.net", "box.localdomain", Some(&["--helo"])),
+            (true, "p@example.net", "192.0.2.1", Some(&["--helo"])),
+            (true, "p@example.net", "scanner.example.net.", None),
+        ];
+        for (leaves, rcpt, helo, want) in table {
+            let got = identity_warning(leaves, rcpt, helo);
+            match (got, want) {
+                (None, None) => {}
+                (Some(text), Some(parts)) => {
+                    assert!(text.starts_with("relayscan: warning: "), "{text}");
+                    for part in parts {
+                        assert!(text.contains(part), "{rcpt} {helo}: {text}");
+                    }
+                }
+                (got, want) => panic!("{leaves} {rcpt} {helo}: {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn fully_qualified_table() {
+        for (name, want) in [
+            ("scanner.example.net", true),
+            ("mx1.example.co.uk.", true),
+            ("myhost", false),
+            ("localhost", false),
+            ("localhost.example.net", false),
+            ("box.localdomain", false),
+            ("printer.local", false),
+            ("a..b", false),
+            ("10.0.0.1", false),
+            ("", false),
+        ] {
+            assert_eq!(is_fully_qualified(name), want, "{name}");
+        }
     }
 }

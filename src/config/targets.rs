@@ -21,15 +21,37 @@ pub fn read(
     }
     all.extend(read_domains(&input.domains, &input.domain_files)?);
     if all.is_empty() {
-        return Err(ConfigError::named(
-            "TARGET",
-            "no targets: give TARGET arguments, -iL FILE, -d DOMAIN or --domains FILE",
-        ));
+        let files: Vec<&PathBuf> = input
+            .input_lists
+            .iter()
+            .chain(&input.domain_files)
+            .collect();
+        return Err(ConfigError::named("TARGET", no_targets(&files)));
     }
     Ok(TargetInput {
         targets: all,
         excludes: read_excludes(excludes, exclude_files)?,
     })
+}
+
+/// "no targets", naming the files that were read and held none (`-iL empty.txt`).
+fn no_targets(files: &[&PathBuf]) -> String {
+    const GIVE: &str = "give TARGET arguments, -iL FILE, -d DOMAIN or --domains FILE";
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| match f.to_str() {
+            Some("-") => "stdin".to_string(),
+            _ => f.display().to_string(),
+        })
+        .collect();
+    match &names[..] {
+        [] => format!("no targets: {GIVE}"),
+        [one] => format!("no targets: {one} holds none (only blank lines or # comments); {GIVE}"),
+        many => format!(
+            "no targets: {} hold none (only blank lines or # comments); {GIVE}",
+            many.join(", ")
+        ),
+    }
 }
 
 /// Parses --exclude and --exclude-file. A mail domain cannot be excluded (its mail
@@ -147,6 +169,31 @@ mod tests {
                 }
                 None => assert!(got.is_err(), "{value} accepted"),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod no_targets_tests {
+    use super::*;
+
+    #[test]
+    fn no_targets_names_the_files_read() {
+        let (empty, stdin) = (PathBuf::from("empty.txt"), PathBuf::from("-"));
+        let table: [(&[&PathBuf], &str); 3] = [
+            (&[], "no targets: give TARGET arguments"),
+            (
+                &[&empty],
+                "no targets: empty.txt holds none (only blank lines or # comments); give",
+            ),
+            (&[&empty, &stdin], "no targets: empty.txt, stdin hold none"),
+        ];
+        for (files, want) in table {
+            assert!(
+                no_targets(files).starts_with(want),
+                "{files:?}: {}",
+                no_targets(files)
+            );
         }
     }
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::assess::Severity;
 use crate::assess::Verdict;
+use crate::color::Paint;
 use crate::probe::{Depth, Status};
 
 use super::overview::not_answered;
@@ -133,19 +134,21 @@ impl Summary {
         not_answered(self).iter().map(|&(_, n)| n).sum()
     }
 
-    /// The plain-text table closing a run on the terminal. Holds no server text, only
-    /// our own names and `ip:port`, so it needs no terminal sanitising.
-    pub fn render_table(&self) -> String {
-        let mut rows: Vec<(String, String)> = vec![
-            ("planned".into(), self.planned.to_string()),
-            ("probed".into(), self.probed.to_string()),
-            ("answered".into(), self.answered.to_string()),
+    /// The table closing a run on the terminal, coloured by `paint`. Holds no server
+    /// text, only our own names and `ip:port`, so it needs no terminal sanitising.
+    pub fn render_table(&self, paint: Paint) -> String {
+        // (label, count, severity to colour it by when the count is not zero)
+        let mut rows: Vec<(String, String, Option<Severity>)> = vec![
+            ("planned".into(), self.planned.to_string(), None),
+            ("probed".into(), self.probed.to_string(), None),
+            ("answered".into(), self.answered.to_string(), None),
         ];
         let counted = rows.len();
         for v in Verdict::ALL {
             let n = self.verdict_count(v);
             if n > 0 || v.listed_at_zero() {
-                rows.push((v.as_str().into(), n.to_string()));
+                let alarm = (v == Verdict::OpenRelay).then_some(Severity::Critical);
+                rows.push((v.as_str().into(), n.to_string(), alarm));
             }
         }
         // Whatever is neither: e.g. hosts cancelled by Ctrl-C before a verdict. Shown only
@@ -156,38 +159,49 @@ impl Summary {
             .saturating_sub(with_verdict)
             .saturating_sub(self.not_answered());
         if other > 0 {
-            rows.push(("no verdict".into(), other.to_string()));
+            rows.push(("no verdict".into(), other.to_string(), None));
         }
         // Nothing accepted the connection: by the JSON's status names (a closed port is
         // "refused"), only those that occurred.
         for (status, n) in not_answered(self) {
-            rows.push((status.as_str().into(), n.to_string()));
+            rows.push((status.as_str().into(), n.to_string(), None));
         }
-        rows.push(("accepts any recipient".into(), self.accept_all.to_string()));
+        rows.push((
+            "accepts any recipient".into(),
+            self.accept_all.to_string(),
+            None,
+        ));
         let verdict_rows = rows.len();
         for sev in Severity::ALL {
             rows.push((
                 format!("{sev} findings"),
                 self.severity_count(sev).to_string(),
+                Some(sev),
             ));
         }
 
-        let label_w = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
-        let num_w = rows.iter().map(|(_, n)| n.len()).max().unwrap_or(0);
-        let mut out = String::from("Scan summary\n");
+        let label_w = rows.iter().map(|(l, _, _)| l.len()).max().unwrap_or(0);
+        let num_w = rows.iter().map(|(_, n, _)| n.len()).max().unwrap_or(0);
+        let mut out = format!("{}\n", paint.heading("Scan summary"));
         if let Some(depth) = self.depth_line() {
             let _ = writeln!(out, "  {depth}\n");
         }
-        for (i, (label, n)) in rows.iter().enumerate() {
+        for (i, (label, n, severity)) in rows.iter().enumerate() {
             if i == counted || i == verdict_rows {
                 out.push('\n');
             }
-            let _ = writeln!(out, "  {label:<label_w$}  {n:>num_w$}");
+            let row = format!("{label:<label_w$}  {n:>num_w$}");
+            let row = match severity {
+                Some(severity) if n != "0" => paint.severity(*severity, &row),
+                _ => row,
+            };
+            let _ = writeln!(out, "  {row}");
         }
 
         let total_open = self.open_relays.len() as u64 + self.open_relays_more;
         if total_open > 0 {
-            let _ = writeln!(out, "\nOpen relays ({total_open}):");
+            let heading = paint.alarm(&format!("Open relays ({total_open}):"));
+            let _ = writeln!(out, "\n{heading}");
             for ep in self.open_relays_by_address().take(OPEN_RELAYS_SHOWN) {
                 let _ = writeln!(out, "  {ep}");
             }
@@ -254,7 +268,7 @@ mod tests {
         assert_eq!(s.severity_count(Severity::Low), 0);
         assert_eq!(s.by_finding["open-relay"], 1);
         assert_eq!(s.by_finding["accepts-any-recipient"], 1);
-        let t = s.render_table();
+        let t = s.render_table(Paint::plain());
         assert_eq!(row(&t, "critical findings"), Some(1), "{t}");
         assert_eq!(row(&t, "high findings"), Some(2), "{t}");
         assert_eq!(row(&t, "info findings"), Some(0), "{t}");
@@ -279,7 +293,7 @@ mod tests {
         add(Status::Unreachable, None);
         add(Status::Unresolved, None);
         add(Status::Cancelled, None);
-        let t = s.render_table();
+        let t = s.render_table(Paint::plain());
         let table = [
             ("planned", Some(10)),
             ("probed", Some(8)),
@@ -306,7 +320,7 @@ mod tests {
 
     #[test]
     fn empty_run_shows_zero_rows_and_no_lists() {
-        let t = Summary::default().render_table();
+        let t = Summary::default().render_table(Paint::plain());
         for v in Verdict::ALL {
             let want = v.listed_at_zero().then_some(0);
             assert_eq!(row(&t, v.as_str()), want, "{t}");
@@ -331,7 +345,7 @@ mod tests {
         assert_eq!(s.open_relays.len(), OPEN_RELAYS_KEPT);
         assert_eq!(s.open_relays_more, 5);
         assert_eq!(s.open_relays[0], "192.0.2.1:0");
-        let t = s.render_table();
+        let t = s.render_table(Paint::plain());
         assert!(t.contains("Open relays (1005):"), "{t}");
         assert!(t.contains("  192.0.2.1:19\n"));
         assert!(!t.contains("  192.0.2.1:20\n"));

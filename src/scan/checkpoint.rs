@@ -152,7 +152,8 @@ impl Checkpoint {
         Ledger::from_parts(self.next, &self.finished_above)
     }
 
-    /// Reads and checks a checkpoint file; errors name the file.
+    /// Reads and checks a checkpoint file; errors name the file and say in words what it
+    /// holds instead (serde's "invalid type: floating point" tells a user nothing).
     pub fn load(path: &Path) -> Result<Checkpoint, String> {
         let text = read_text(path, MAX_CHECKPOINT_BYTES).map_err(|e| match e {
             FileError::Io { cause, .. } => {
@@ -161,7 +162,7 @@ impl Checkpoint {
             refused => format!("{refused} (the checkpoint)"),
         })?;
         let c: Checkpoint = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a relayscan checkpoint: {e}", path.display()))?;
+            .map_err(|e| format!("{}: {}", path.display(), not_a_checkpoint(&text, &e)))?;
         if c.format != CHECKPOINT_FORMAT {
             return Err(format!(
                 "{}: checkpoint format {} (this relayscan reads {CHECKPOINT_FORMAT})",
@@ -243,6 +244,35 @@ pub fn settings_differences(saved: &RecordedSettings, now: &RecordedSettings) ->
             now: show(now.get(k)),
         })
         .collect()
+}
+
+/// Why `text` is not a checkpoint, in words: not JSON, JSON of another kind (a report,
+/// a number), or a checkpoint with a damaged field (serde's words then, with the field).
+fn not_a_checkpoint(text: &str, e: &serde_json::Error) -> String {
+    const WHAT: &str = "--resume takes the file that --checkpoint FILE wrote";
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(e) => return format!("not a relayscan checkpoint: not JSON ({e}); {WHAT}"),
+    };
+    let kind = match &value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a true/false value",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(fields) => {
+            let has = |key: &str| fields.contains_key(key);
+            if has("format") && has("next") && has("total") {
+                return format!("a damaged relayscan checkpoint: {e}");
+            }
+            if has("meta") || has("summary") || has("records") || has("ip") {
+                "a JSON object of a report, not of a checkpoint"
+            } else {
+                "a JSON object without a checkpoint's fields (format, next, total)"
+            }
+        }
+    };
+    format!("not a relayscan checkpoint: it holds {kind}; {WHAT}")
 }
 
 #[cfg(test)]
@@ -392,9 +422,31 @@ mod tests {
         let err = Checkpoint::load(&path).unwrap_err();
         assert!(err.contains("past the end"), "{err}");
 
-        std::fs::write(&path, "{\"format\": 1}").unwrap();
-        let err = Checkpoint::load(&path).unwrap_err();
-        assert!(err.contains("not a relayscan checkpoint"), "{err}");
+        for (text, words) in [
+            (
+                "{\"format\": 1}",
+                "it holds a JSON object without a checkpoint's fields",
+            ),
+            (
+                "127.0",
+                "it holds a number; --resume takes the file that --checkpoint FILE wrote",
+            ),
+            (
+                "{\"meta\": {}, \"summary\": {}}",
+                "a JSON object of a report",
+            ),
+            ("not json", "not JSON"),
+            (
+                "{\"format\": 1, \"next\": \"x\", \"total\": 2}",
+                "a damaged relayscan checkpoint: ",
+            ),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let err = Checkpoint::load(&path).unwrap_err();
+            assert!(err.starts_with(&format!("{}: ", path.display())), "{err}");
+            assert!(err.contains(words), "{text}: {err}");
+            assert!(!err.contains("floating point"), "{err}");
+        }
         let err = Checkpoint::load(&dir.path().join("missing")).unwrap_err();
         assert!(err.contains("cannot read the checkpoint"), "{err}");
         // A device never ends: refused unread, by the input rules.

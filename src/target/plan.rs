@@ -269,6 +269,15 @@ impl Plan {
         self.total == 0
     }
 
+    /// Whether any endpoint lies outside loopback (127.0.0.0/8, ::1): a range is wholly
+    /// loopback when both its ends are, since 127.0.0.0/8 is contiguous and ::1 one address.
+    pub fn leaves_loopback(&self) -> bool {
+        self.sets
+            .values()
+            .flat_map(RangeSet::ranges)
+            .any(|(first, last)| !(first.is_loopback() && last.is_loopback()))
+    }
+
     /// Number of distinct addresses, whatever their ports: what `size::check_size` counts.
     pub fn addresses(&self) -> u128 {
         self.addresses

@@ -253,6 +253,17 @@ networks! {
     STREAM = [127, 0, 190, 0], 24;
     /// cli_words.rs: targets of refused command lines and dry runs (nothing listens).
     CLI_WORDS = [127, 0, 191, 0], 24;
+    /// site.rs: site defaults (relayscan.toml, RELAYSCAN_*): dry runs and refused scans
+    /// only (nothing listens, nothing is sent).
+    SITE_DEFAULTS = [127, 3, 0, 0], 24;
+    /// site.rs: the target outside SITE_DEFAULTS that a file's scope refuses.
+    SITE_OUTSIDE = [127, 3, 1, 0], 24;
+    /// identity.rs: a loopback scan with the default recipient (port 1: refused at once).
+    IDENTITY = [127, 3, 2, 0], 24;
+    /// messages.rs: a resume from the checkpoint alone (port 1: refused at once).
+    RESUME_ALONE = [127, 3, 3, 0], 24;
+    /// messages.rs: a lab with DNS whose domain is scanned on port 25, where it does not listen.
+    DOMAIN_PORT_HINT = [127, 3, 4, 0], 24;
 }
 
 /// `relayscan targets 127.0.0.0/8 --count` and the like: plan arithmetic over the whole of
