@@ -68,9 +68,17 @@ pub fn telnet_view(transcript: &[TranscriptLine], d: &Dialogue) -> Vec<Shown> {
         if k == 0 {
             out.push(Shown::model(Direction::Note, PIPELINED_NOTE.to_string()));
         }
-        for attempt in leg.attempts.iter().chain(leg.control.as_ref()) {
+        let modelled: Vec<&RelayAttempt> =
+            leg.attempts.iter().chain(leg.control.as_ref()).collect();
+        for attempt in &modelled {
             out.extend(test_lines(attempt));
         }
+        // What the group carried past the modelled tests (the control recipient where no
+        // test relayed, QUIT), each command over its own reply, as sent.
+        let Some(rest) = unmodelled(&transcript[section.clone()], modelled.len()) else {
+            return wire();
+        };
+        out.extend(rest);
         next = section.end;
     }
     out.extend(transcript[next..].iter().map(Shown::wire));
@@ -107,6 +115,49 @@ fn test_lines(a: &RelayAttempt) -> Vec<Shown> {
     }
     out
 }
+
+/// The commands a pipelined group sends per modelled test: RSET, MAIL and RCPT (the RCPT
+/// goes out even after a refused MAIL, and gets 503).
+const COMMANDS_PER_TEST: usize = 3;
+
+/// The exchanges of `section` after its first `tests` tests: each command, then the lines
+/// of its reply. `None` when the section's commands and replies do not pair one to one
+/// (the model could not vouch for them, so the caller shows the wire order).
+fn unmodelled(section: &[TranscriptLine], tests: usize) -> Option<Vec<Shown>> {
+    let commands: Vec<&TranscriptLine> = section
+        .iter()
+        .filter(|l| l.dir == Direction::Client)
+        .collect();
+    let mut replies: Vec<Vec<&TranscriptLine>> = Vec::new();
+    let mut open = false;
+    for l in section.iter().filter(|l| l.dir == Direction::Server) {
+        if !open {
+            replies.push(Vec::new());
+        }
+        replies.last_mut()?.push(l);
+        // "250-…" continues a reply; "250 …" (or a bare code) ends it.
+        open = l.text.as_bytes().get(3) == Some(&b'-');
+    }
+    let skip = tests * COMMANDS_PER_TEST;
+    if commands.len() != replies.len() || commands.len() < skip {
+        return None;
+    }
+    let mut out = Vec::new();
+    // Past the tests: QUIT alone needs no word; the control recipient does.
+    let quit_only = commands.len() - skip == 1 && commands[skip].text == "QUIT";
+    if commands.len() > skip && !quit_only {
+        out.push(Shown::model(Direction::Note, CONTROL_NOTE.to_string()));
+    }
+    for (command, reply) in commands.iter().zip(&replies).skip(skip) {
+        out.push(Shown::wire(command));
+        out.extend(reply.iter().map(|l| Shown::wire(l)));
+    }
+    Some(out)
+}
+
+/// Said before a control recipient the group carried for a host where no test relayed:
+/// it was sent, and its replies are shown, but it decides nothing.
+pub const CONTROL_NOTE: &str = "control: a recipient at a domain that cannot exist, sent in the same group; it counts only where a test relayed";
 
 /// The index ranges of the pipelined sections: a run of two or more client lines (one
 /// write of a group, RFC 2920) and the lines after it up to the next client line sent
@@ -170,8 +221,8 @@ mod tests {
     }
 
     /// A pipelined dialogue of two tests: sender 1 taken, sender 2 refused; test 1's
-    /// RCPT refused. On the wire: group one (RSET, MAIL x2), group two (RSET, MAIL,
-    /// RCPT of test 1), then QUIT alone.
+    /// RCPT refused. On the wire one group: RSET, MAIL, RCPT per test (test 4's RCPT gets
+    /// 503 after its refused MAIL), the control recipient, QUIT.
     fn pipelined() -> (Vec<TranscriptLine>, Dialogue) {
         use Direction::{Client as C, Note as N, Server as S};
         let t = vec![
@@ -181,19 +232,24 @@ mod tests {
             line(S, "250 mx"),
             line(C, "RSET"),
             line(C, "MAIL FROM:<>"),
+            line(C, "RCPT TO:<relaytest@example.com>"),
             line(C, "RSET"),
             line(C, "MAIL FROM:<a@[192.0.2.1]>"),
-            line(S, "250 Ok"),
-            line(S, "250 Ok"),
-            line(S, "250 Ok"),
-            line(S, "501 no"),
+            line(C, "RCPT TO:<relaytest@example.com>"),
             line(C, "RSET"),
             line(C, "MAIL FROM:<>"),
-            line(C, "RCPT TO:<relaytest@example.com>"),
+            line(C, "RCPT TO:<x@y.invalid>"),
+            line(C, "QUIT"),
             line(S, "250 Ok"),
             line(S, "250 Ok"),
             line(S, "554 denied"),
-            line(C, "QUIT"),
+            line(S, "250 Ok"),
+            line(S, "501 no"),
+            line(S, "503 sender first"),
+            line(S, "250 Ok"),
+            line(S, "250 Ok"),
+            line(S, "550-no such"),
+            line(S, "550 domain"),
             line(S, "221 Bye"),
         ];
         let mut leg = Leg::new(Channel::Plaintext);
@@ -241,6 +297,14 @@ mod tests {
             "# test 4: sender at the server's address literal",
             "C: MAIL FROM:<a@[192.0.2.1]>",
             "S: 501 no",
+            &format!("# {CONTROL_NOTE}"),
+            "C: RSET",
+            "S: 250 Ok",
+            "C: MAIL FROM:<>",
+            "S: 250 Ok",
+            "C: RCPT TO:<x@y.invalid>",
+            "S: 550-no such",
+            "S: 550 domain",
             "C: QUIT",
             "S: 221 Bye",
         ];
@@ -272,12 +336,16 @@ mod tests {
         noted.insert(9, line(Direction::Note, "connection closed by server"));
         let wire_noted: Vec<Shown> = noted.iter().map(Shown::wire).collect();
         assert_eq!(telnet_view(&noted, &d), wire_noted);
+        // A group whose last command got no reply: its commands and replies do not pair.
+        let short = &t[..t.len() - 1];
+        let wire_short: Vec<Shown> = short.iter().map(Shown::wire).collect();
+        assert_eq!(telnet_view(short, &d), wire_short);
     }
 
     #[test]
     fn sections_are_runs_of_commands_with_their_replies() {
         let (t, _) = pipelined();
-        assert_eq!(pipelined_sections(&t), vec![4..18]);
+        assert_eq!(pipelined_sections(&t), vec![4..25]);
         let one_at_a_time = [
             line(Direction::Client, "RSET"),
             line(Direction::Server, "250 Ok"),
