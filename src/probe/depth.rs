@@ -12,10 +12,10 @@ use super::relay::{CATALOGUE, RelayTest};
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Depth {
-    /// The whole catalogue (nmap's 16 variants), then the control RCPT when one relayed.
+    /// The whole catalogue (nmap's 16 variants), and the control RCPT, which counts when one relayed.
     #[default]
     Full,
-    /// [`QUICK_TESTS`] only, then the control RCPT when one relayed: a polite sweep.
+    /// [`QUICK_TESTS`] only, and the control RCPT, which counts when one relayed: a polite sweep.
     Quick,
     /// A banner grab: greeting, EHLO (HELO), STARTTLS and the certificate audit; not one
     /// MAIL or RCPT is sent, and the verdict is `not-tested`.
@@ -63,9 +63,9 @@ impl Depth {
     }
 
     /// What the depth sends, in words, for the summary and the reports: "quick (tests 1,
-    /// 2, 3 and 6 of the catalogue's 16, then the control RCPT when one relayed)".
+    /// 2, 3 and 6 of the catalogue's 16, and the control RCPT, which counts when one relayed)".
     pub fn describe(self) -> String {
-        let control = "then the control RCPT when one relayed";
+        let control = "and the control RCPT, which counts when one relayed";
         match self {
             Depth::Full => format!("full (the catalogue's {} tests, {control})", CATALOGUE.len()),
             Depth::Quick => {
@@ -140,7 +140,7 @@ mod tests {
         assert!(!Depth::None.sends_tests());
         assert_eq!(
             Depth::Quick.describe(),
-            "quick (tests 1, 2, 3 and 6 of the catalogue's 16, then the control RCPT when one relayed)"
+            "quick (tests 1, 2, 3 and 6 of the catalogue's 16, and the control RCPT, which counts when one relayed)"
         );
         assert!(Depth::None.describe().contains("no MAIL or RCPT"));
     }

@@ -804,7 +804,7 @@ mod tests {
         ];
         let page = render(&records);
         assert!(page.contains(
-            "<p id=\"headline\">1 open relay, 3 findings at high or above, in 2 endpoints</p>\n<p id=\"depth\">Relay tests: full (the catalogue&#39;s 16 tests, then the control RCPT when one relayed)</p>"
+            "<p id=\"headline\">1 open relay, 3 findings at high or above, in 2 endpoints</p>\n<p id=\"depth\">Relay tests: full (the catalogue&#39;s 16 tests, and the control RCPT, which counts when one relayed)</p>"
         ), "{page}");
         let needles = [
             // Probed, answered and not answered (by the JSON's status names) add up.

@@ -387,7 +387,7 @@ mod tests {
         );
         assert!(text.contains("| Finished | `2025-03-01T12:01:00Z` (interrupted) |"));
         assert!(
-            text.contains("\nRelay tests: full (the catalogue's 16 tests, then the control RCPT when one relayed)\n"),
+            text.contains("\nRelay tests: full (the catalogue's 16 tests, and the control RCPT, which counts when one relayed)\n"),
             "{text}"
         );
         assert!(text.contains("| Targets | `192.0.2.0/24` |"));
