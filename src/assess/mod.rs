@@ -5,19 +5,21 @@
 //! through the same functions, so a report regenerated from JSON Lines and a live scan
 //! agree.
 
+pub mod advisories;
 pub mod config;
 pub mod domain;
 pub mod findings;
 pub mod remediation;
 pub mod tls;
 pub mod verdict;
+pub mod version;
 
 pub use findings::{Facts, Finding, FindingId, FindingSet, Severity, draw};
 pub use remediation::{COMMON_ADVICE, remediation};
 pub use tls::EXPIRING_DAYS;
 pub use verdict::{Classification, Verdict, classify};
 
-pub use crate::smtp::fingerprint::Mta;
+pub use crate::smtp::fingerprint::{Mta, Product, Software};
 
 use crate::probe::{Dialogue, Outcome, Status};
 use crate::smtp::TlsReport;
@@ -34,6 +36,8 @@ pub struct Assessment {
     pub accepts_any_recipient: bool,
     /// The mail server software the greeting/EHLO revealed; it picks the remediation text.
     pub mta: Mta,
+    /// The product and version the greeting, EHLO or HELO reply named.
+    pub software: Option<Software>,
     /// What to act on, most severe first.
     pub findings: Vec<Finding>,
 }
@@ -56,6 +60,7 @@ pub fn assess(status: Status, dialogue: &Dialogue, tls: Option<&TlsReport>) -> A
         open_tests: class.open_tests,
         accepts_any_recipient: class.accepts_any_recipient,
         mta: drawn.mta,
+        software: drawn.software,
         findings: drawn.findings,
     }
 }

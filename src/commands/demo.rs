@@ -132,6 +132,8 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
     let (domain_text, domain_mismatches) =
         super::demo_domains::check(json, lab_hosts.as_slice(), &observed)?;
     text.push_str(&domain_text);
+    let (software_text, software_mismatches) = super::demo_software::check(&hosts, &observed);
+    text.push_str(&software_text);
     super::print_out(&text);
     if mismatches > 0 || data_commands > 0 {
         eprintln!("relayscan demo: {mismatches} persona(s) did not get their designed verdict");
@@ -140,6 +142,12 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
     if domain_mismatches > 0 {
         eprintln!(
             "relayscan demo: {domain_mismatches} mail domain(s) did not get their designed result"
+        );
+        return Ok(exit::FAILURE);
+    }
+    if software_mismatches > 0 {
+        eprintln!(
+            "relayscan demo: {software_mismatches} host(s) did not get their designed advisory findings"
         );
         return Ok(exit::FAILURE);
     }

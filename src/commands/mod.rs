@@ -5,6 +5,8 @@ pub mod audit;
 pub mod demo;
 #[cfg(feature = "lab")]
 pub mod demo_domains;
+#[cfg(feature = "lab")]
+pub mod demo_software;
 pub mod diff;
 #[cfg(feature = "lab")]
 pub mod lab;

@@ -53,6 +53,8 @@ pub const CSV_COLUMNS: &[&str] = &[
     "started_at",
     "error",
     "mta",
+    "software",
+    "software_version",
     "severity",
     "findings",
     "domains",
@@ -98,6 +100,14 @@ pub fn row(r: &ScanRecord) -> Vec<String> {
         r.started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
         opt(r.error.as_ref()),
         r.mta.as_str().to_string(),
+        r.software
+            .as_ref()
+            .map(|s| s.product.as_str().to_string())
+            .unwrap_or_default(),
+        r.software
+            .as_ref()
+            .and_then(|s| s.version.clone())
+            .unwrap_or_default(),
         // The worst finding's severity, then every finding id, most severe first.
         r.findings
             .iter()

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::assess::{Assessment, Finding, Mta, Verdict};
+use crate::assess::{Assessment, Finding, Mta, Software, Verdict};
 use crate::probe::{AttemptResult, Dialogue, Outcome, RelayAttempt, Status};
 use crate::smtp::{Reply, TlsReport, TranscriptLine};
 
@@ -98,6 +98,10 @@ pub struct ScanRecord {
     /// The mail server software the greeting/EHLO revealed; it picks the remediation text.
     #[serde(default)]
     pub mta: Mta,
+    /// The product and version the greeting, EHLO or HELO reply named (`null` when none
+    /// did); the advisories are matched against it.
+    #[serde(default)]
+    pub software: Option<Software>,
     /// What to act on, most severe first (see `assess::findings`).
     #[serde(default)]
     pub findings: Vec<Finding>,
@@ -169,6 +173,7 @@ impl ScanRecord {
             transcript_truncated: o.transcript_truncated,
             tls: o.tls,
             mta: assessment.mta,
+            software: assessment.software,
             findings: assessment.findings,
             timing: o.timing,
         }

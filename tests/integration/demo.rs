@@ -76,6 +76,45 @@ fn demo_scans_the_lab_and_every_persona_matches() {
             persona.name()
         );
     }
+    // The vulnerable Exim persona: its banner's version under a KEV advisory, from the
+    // greeting alone; the demo's own table says so too.
+    let n = Persona::ALL
+        .iter()
+        .position(|&p| p == Persona::VulnerableExim)
+        .unwrap();
+    let exim = records
+        .iter()
+        .find(|r| r.ip == nets::DEMO.host(n as u32 + 1) && r.port == port)
+        .unwrap();
+    let software = exim.software.as_ref().unwrap();
+    assert_eq!(
+        (software.product.as_str(), software.version.as_deref()),
+        ("exim", Some("4.91"))
+    );
+    let kev = exim
+        .findings
+        .iter()
+        .find(|f| f.id.as_str() == "known-exploited-software")
+        .unwrap_or_else(|| panic!("{:?}", exim.findings));
+    assert!(kev.detail.contains("CVE-2019-10149"), "{}", kev.detail);
+    assert!(
+        kev.detail
+            .contains("advisory: distributions backport fixes, verify with your vendor"),
+        "{}",
+        kev.detail
+    );
+    let table = text
+        .split("Known-vulnerable software")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no software table:\n{text}"));
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("vulnerable-exim "))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        row.contains("known-exploited-software") && row.ends_with("ok"),
+        "{row}"
+    );
     assert_eq!(
         read_csv(&prefix.with_extension("csv")).1.len(),
         records.len()
