@@ -123,11 +123,15 @@ pub enum FindingId {
     VulnerableSoftware,
     /// The version shown belongs to a release line its maintainers no longer fix.
     EndOfLifeSoftware,
+    /// The address is on a DNS blocklist of spam sources or exploited hosts.
+    Blocklisted,
+    /// The address is on a policy blocklist (ranges that should not send mail directly).
+    BlocklistedPolicy,
 }
 
 impl FindingId {
     /// Every id, most severe first (the order of the table in docs/reports.md).
-    pub const ALL: [FindingId; 24] = [
+    pub const ALL: [FindingId; 26] = [
         FindingId::OpenRelay,
         FindingId::KnownExploitedSoftware,
         FindingId::AcceptsAnyRecipient,
@@ -136,6 +140,7 @@ impl FindingId {
         FindingId::TrustedNetworksTooWide,
         FindingId::RelayDomainsTooBroad,
         FindingId::VulnerableSoftware,
+        FindingId::Blocklisted,
         FindingId::TlsCertExpired,
         FindingId::TlsCertNotYetValid,
         FindingId::StarttlsMissing,
@@ -152,6 +157,7 @@ impl FindingId {
         FindingId::NoRateLimits,
         FindingId::RelayInconclusive,
         FindingId::NotSmtp,
+        FindingId::BlocklistedPolicy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -180,6 +186,8 @@ impl FindingId {
             FindingId::KnownExploitedSoftware => "known-exploited-software",
             FindingId::VulnerableSoftware => "vulnerable-software",
             FindingId::EndOfLifeSoftware => "end-of-life-software",
+            FindingId::Blocklisted => "blocklisted",
+            FindingId::BlocklistedPolicy => "blocklisted-policy",
         }
     }
 
@@ -197,7 +205,8 @@ impl FindingId {
             | FindingId::TlsCertNotYetValid
             | FindingId::TrustedNetworksTooWide
             | FindingId::RelayDomainsTooBroad
-            | FindingId::VulnerableSoftware => Severity::High,
+            | FindingId::VulnerableSoftware
+            | FindingId::Blocklisted => Severity::High,
             FindingId::StarttlsMissing
             | FindingId::StarttlsInjection
             | FindingId::TlsHandshakeFailed
@@ -210,7 +219,11 @@ impl FindingId {
             | FindingId::BannerVersion
             | FindingId::VrfyEnabled
             | FindingId::NoRateLimits => Severity::Low,
-            FindingId::RelayInconclusive | FindingId::NotSmtp => Severity::Info,
+            // A policy list (Spamhaus PBL) on a mail server says what range it is in, not
+            // that it did wrong.
+            FindingId::RelayInconclusive | FindingId::NotSmtp | FindingId::BlocklistedPolicy => {
+                Severity::Info
+            }
         }
     }
 
@@ -259,6 +272,12 @@ impl FindingId {
             }
             FindingId::VulnerableSoftware => "Software version under a security advisory",
             FindingId::EndOfLifeSoftware => "Software release line past its end of support",
+            FindingId::Blocklisted => {
+                "Listed on a DNS blocklist of spam sources or exploited hosts"
+            }
+            FindingId::BlocklistedPolicy => {
+                "Listed on a policy blocklist (a range that should not send mail directly)"
+            }
         }
     }
 }

@@ -6,6 +6,7 @@
 //! agree.
 
 pub mod advisories;
+pub mod blocklists;
 pub mod config;
 pub mod domain;
 pub mod findings;
@@ -65,7 +66,13 @@ pub fn assess(status: Status, dialogue: &Dialogue, tls: Option<&TlsReport>) -> A
     }
 }
 
-/// The assessment of a probe's outcome.
+/// The assessment of a probe's outcome, with what the DNS blocklists said about it.
 pub fn assess_outcome(outcome: &Outcome) -> Assessment {
-    assess(outcome.status, &outcome.dialogue, outcome.tls.as_ref())
+    let mut a = assess(outcome.status, &outcome.dialogue, outcome.tls.as_ref());
+    if let Some(answers) = &outcome.blocklists {
+        a.findings.extend(blocklists::findings(answers, a.mta));
+        a.findings
+            .sort_by_key(|x| (std::cmp::Reverse(x.severity), x.id));
+    }
+    a
 }

@@ -76,6 +76,18 @@ fn specific(id: FindingId, mta: Mta) -> &'static str {
              line gets no security fixes from upstream (an LTS distribution may still patch \
              it)."
         }
+        F::Blocklisted => {
+            "Find and stop what sent the spam or runs the malware (an open relay, a \
+             compromised account or host, an infected client behind NAT); then request \
+             removal at the list's removal page named in the detail. Lists delist a host that \
+             keeps sending again."
+        }
+        F::BlocklistedPolicy => {
+            "A policy listing says this range should not deliver mail directly (dynamic or \
+             end-user addresses). For a real mail server, have the network owner update the \
+             listing or exclude the address at the list's removal page; else send through \
+             your provider's relay."
+        }
         F::TrustedNetworksTooWide
         | F::RelayDomainsTooBroad
         | F::AcceptsUnresolvableDomains

@@ -14,7 +14,7 @@ use crate::lab::PersonaExpectation;
 use crate::report::ScanRecord;
 use crate::target::parse_args;
 use crate::target::{Origin, Target, TargetSpec};
-use relayscan_lab::dns::{LabDns, dns_address, lab_domains, lab_zone};
+use relayscan_lab::dns::{BLOCKLIST_ZONE, LabDns, dns_address, lab_domains, lab_zone};
 use relayscan_lab::{Lab, LabConfig, LabHost, Persona};
 
 pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
@@ -55,6 +55,7 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
         tls_port: lab.tls_port(),
         targets,
         dns_server: dns.addr(),
+        blocklists: Some(format!("spamhaus-zen={BLOCKLIST_ZONE}")),
     };
     let settings = scan_settings(&args, demo_lab, std::io::stderr().is_terminal())
         .map_err(|e| AppError::Failure(e.to_string()))?;
@@ -134,6 +135,9 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
     text.push_str(&domain_text);
     let (software_text, software_mismatches) = super::demo_software::check(&hosts, &observed);
     text.push_str(&software_text);
+    let (blocklist_text, blocklist_mismatches) =
+        super::demo_blocklists::check(&lab_hosts, &observed);
+    text.push_str(&blocklist_text);
     super::print_out(&text);
     if mismatches > 0 || data_commands > 0 {
         eprintln!("relayscan demo: {mismatches} persona(s) did not get their designed verdict");
@@ -148,6 +152,12 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
     if software_mismatches > 0 {
         eprintln!(
             "relayscan demo: {software_mismatches} host(s) did not get their designed advisory findings"
+        );
+        return Ok(exit::FAILURE);
+    }
+    if blocklist_mismatches > 0 {
+        eprintln!(
+            "relayscan demo: {blocklist_mismatches} host(s) did not get their designed blocklist answer"
         );
         return Ok(exit::FAILURE);
     }

@@ -4,6 +4,8 @@ pub mod audit;
 #[cfg(feature = "lab")]
 pub mod demo;
 #[cfg(feature = "lab")]
+pub mod demo_blocklists;
+#[cfg(feature = "lab")]
 pub mod demo_domains;
 #[cfg(feature = "lab")]
 pub mod demo_software;

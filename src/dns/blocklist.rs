@@ -196,9 +196,45 @@ pub enum Listing {
     Error(String),
 }
 
+/// One zone's answer about one address, as the record keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlocklistAnswer {
+    /// The public zone name (never the DQS name, which holds the key).
+    pub zone: String,
+    /// `listed`, `not-listed` or `error`.
+    pub status: String,
+    /// The return codes and what they mean (listed only).
+    #[serde(default)]
+    pub codes: Vec<ListedCode>,
+    /// Why there is no answer to rely on (error only).
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Where the owner requests removal, when the zone is known.
+    #[serde(default)]
+    pub removal: Option<String>,
+}
+
+impl BlocklistAnswer {
+    pub fn new(zone: &Blocklist, listing: Listing) -> BlocklistAnswer {
+        let (status, codes, error) = match listing {
+            Listing::NotListed => ("not-listed", Vec::new(), None),
+            Listing::Listed(codes) => ("listed", codes, None),
+            Listing::Error(e) => ("error", Vec::new(), Some(e)),
+        };
+        BlocklistAnswer {
+            zone: zone.zone.clone(),
+            status: status.to_string(),
+            codes,
+            error,
+            removal: zone.removal().map(str::to_string),
+        }
+    }
+}
+
 /// The zones `spec` names: `default`, a comma list of zones or known names, or a file of
-/// them (one a line, `#` comments) when `spec` is an existing file. A DQS key moves the
-/// Spamhaus zone to `KEY.zen.dq.spamhaus.net`.
+/// them (one a line, `#` comments) when `spec` is an existing file. `NAME=ZONE` asks ZONE
+/// and reads its answers with NAME's codes (a local mirror of a list). A DQS key moves
+/// the Spamhaus zone to `KEY.zen.dq.spamhaus.net`.
 pub fn select(spec: &str, dqs_key: Option<&str>) -> Result<Vec<Blocklist>, String> {
     let path = std::path::Path::new(spec);
     let words: Vec<(String, String)> = if path.is_file() {
@@ -216,7 +252,25 @@ pub fn select(spec: &str, dqs_key: Option<&str>) -> Result<Vec<Blocklist>, Strin
     };
     let mut zones: Vec<Blocklist> = Vec::new();
     for (at, word) in words {
-        let chosen: Vec<Blocklist> = if word == "default" {
+        let chosen: Vec<Blocklist> = if let Some((name, mirror)) = word.split_once('=') {
+            // A mirror (or a test zone) answering with a known list's codes.
+            let entry = known().iter().find(|e| e.name == name.trim());
+            match entry {
+                Some(e) if is_zone_name(mirror.trim()) => {
+                    let zone = super::normalize_name(mirror.trim());
+                    vec![Blocklist {
+                        zone: zone.clone(),
+                        query_zone: zone,
+                        entry: Some(e.clone()),
+                    }]
+                }
+                _ => {
+                    return Err(format!(
+                        "{at}: {word:?}: NAME=ZONE needs a known NAME and a zone name"
+                    ));
+                }
+            }
+        } else if word == "default" {
             known()
                 .iter()
                 .filter(|e| e.default)
@@ -443,6 +497,11 @@ mod tests {
             ["zen.spamhaus.org=abc123.zen.dq.spamhaus.net"]
         );
         assert!(zones("default", Some("bad.key")).is_err());
+        let mirror = select("spamhaus-zen=zen.bl.lab.test", None).unwrap();
+        assert_eq!(mirror[0].zone, "zen.bl.lab.test");
+        assert_eq!(mirror[0].entry.as_ref().unwrap().name, "spamhaus-zen");
+        assert!(zones("nosuch=zen.bl.lab.test", None).is_err());
+        assert!(zones("spamhaus-zen=bad zone", None).is_err());
         let err = zones("zen", None).unwrap_err();
         assert!(
             err.contains("\"zen\"") && err.contains("spamhaus-zen"),

@@ -5,6 +5,7 @@
 //! domain whose DNS times out is a result to report, never a reason to stop a scan.
 
 pub mod blocklist;
+pub mod dnsbl;
 pub mod domain;
 pub mod hickory;
 pub mod limited;

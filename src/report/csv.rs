@@ -58,6 +58,8 @@ pub const CSV_COLUMNS: &[&str] = &[
     "severity",
     "findings",
     "domains",
+    "blocklisted",
+    "blocklist_errors",
 ];
 
 /// The cells of one record, raw, in [`CSV_COLUMNS`] order. Missing values are empty cells.
@@ -121,8 +123,31 @@ pub fn row(r: &ScanRecord) -> Vec<String> {
             .collect::<Vec<_>>()
             .join(";"),
         join(&r.domains),
+        blocklist_cells(r, "listed", |a| {
+            let lists: Vec<&str> = a.codes.iter().map(|c| c.list.as_str()).collect();
+            format!("{}:{}", a.zone, lists.join("+"))
+        }),
+        blocklist_cells(r, "error", |a| {
+            format!("{}:{}", a.zone, a.error.as_deref().unwrap_or(""))
+        }),
     ])
     .collect()
+}
+
+/// The blocklist answers of one status, `;`-separated (`zen.spamhaus.org:XBL`); empty when
+/// none or when the blocklists were not asked.
+fn blocklist_cells(
+    r: &ScanRecord,
+    status: &str,
+    cell: impl Fn(&crate::dns::blocklist::BlocklistAnswer) -> String,
+) -> String {
+    r.blocklists
+        .iter()
+        .flatten()
+        .filter(|a| a.status == status)
+        .map(cell)
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// The TLS columns: empty cells when there is no TLS report (or no certificate).

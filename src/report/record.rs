@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::assess::{Assessment, Finding, Mta, Software, Verdict};
+use crate::dns::blocklist::BlocklistAnswer;
 use crate::probe::{AttemptResult, Dialogue, Outcome, RelayAttempt, Status};
 use crate::smtp::{Reply, TlsReport, TranscriptLine};
 
@@ -108,6 +109,9 @@ pub struct ScanRecord {
     /// Where the probe's time went (connect, greeting, EHLO, TLS, tests) and its round trips.
     #[serde(default)]
     pub timing: crate::probe::Timing,
+    /// Each DNS blocklist zone's answer about the address (absent without --blocklists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocklists: Option<Vec<BlocklistAnswer>>,
 }
 
 fn default_schema_version() -> u32 {
@@ -176,6 +180,7 @@ impl ScanRecord {
             software: assessment.software,
             findings: assessment.findings,
             timing: o.timing,
+            blocklists: o.blocklists,
         }
     }
 

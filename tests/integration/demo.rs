@@ -115,6 +115,48 @@ fn demo_scans_the_lab_and_every_persona_matches() {
         row.contains("known-exploited-software") && row.ends_with("ok"),
         "{row}"
     );
+    // The lab's blocklist: the open relay listed as an exploited host, the closed server's
+    // refused query a lookup error naming its cause, and no one else listed.
+    let at = |persona: Persona| {
+        let n = Persona::ALL.iter().position(|&p| p == persona).unwrap();
+        records
+            .iter()
+            .find(|r| r.ip == nets::DEMO.host(n as u32 + 1) && r.port == port)
+            .unwrap()
+    };
+    let listed = at(Persona::OpenRelay);
+    let finding = listed
+        .findings
+        .iter()
+        .find(|f| f.id.as_str() == "blocklisted")
+        .unwrap_or_else(|| panic!("{:?}", listed.findings));
+    assert!(
+        finding.detail.contains("127.0.0.4 XBL") && finding.detail.contains("removal: https://"),
+        "{}",
+        finding.detail
+    );
+    let refused = &at(Persona::Closed).blocklists.as_ref().unwrap()[0];
+    assert_eq!(refused.status, "error");
+    assert!(
+        refused
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("public or open resolver"),
+        "{refused:?}"
+    );
+    assert!(
+        at(Persona::Closed)
+            .findings
+            .iter()
+            .all(|f| !f.id.as_str().starts_with("blocklisted"))
+    );
+    let others_listed = records
+        .iter()
+        .filter(|r| r.blocklists.iter().flatten().any(|a| a.status == "listed"))
+        .count();
+    assert_eq!(others_listed, 1, "only the open relay is listed");
+    assert!(text.contains("DNS blocklist of the lab"), "{text}");
     assert_eq!(
         read_csv(&prefix.with_extension("csv")).1.len(),
         records.len()

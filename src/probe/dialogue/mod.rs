@@ -228,6 +228,7 @@ impl Run {
             transcript_truncated: self.transcript_truncated,
             tls,
             timing,
+            blocklists: None,
         }
     }
 }
