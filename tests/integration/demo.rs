@@ -131,7 +131,8 @@ fn demo_scans_the_lab_and_every_persona_matches() {
         .find(|f| f.id.as_str() == "blocklisted")
         .unwrap_or_else(|| panic!("{:?}", listed.findings));
     assert!(
-        finding.detail.contains("127.0.0.4 XBL") && finding.detail.contains("removal: https://"),
+        finding.detail.contains(" XBL (Exploits Block List")
+            && finding.detail.contains("removal: https://"),
         "{}",
         finding.detail
     );
