@@ -97,15 +97,7 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
             .unwrap_or_else(|| "(no record)".into());
         let ok = got == expected;
         mismatches += usize::from(!ok);
-        let _ = writeln!(
-            text,
-            "{:<20} {:<22} {:<20} {:<20} {}",
-            host.persona.name(),
-            host.addr.to_string(),
-            expected,
-            got,
-            if ok { "ok" } else { "MISMATCH" }
-        );
+        check_row(&mut text, host, [(&expected, 20), (&got, 20)], ok);
     }
     let _ = writeln!(
         text,
@@ -191,6 +183,19 @@ fn domain_targets(hosts: &[LabHost], port: u16) -> Vec<(Origin, Target)> {
             )
         })
         .collect()
+}
+
+/// One row of a demo check table: the persona, its address, two columns of the given
+/// widths (expected and observed), and `ok` or `MISMATCH`.
+pub(super) fn check_row(text: &mut String, host: &LabHost, columns: [(&str, usize); 2], ok: bool) {
+    let [(a, wa), (b, wb)] = columns;
+    let _ = writeln!(
+        text,
+        "{:<20} {:<22} {a:<wa$} {b:<wb$} {}",
+        host.persona.name(),
+        host.addr.to_string(),
+        if ok { "ok" } else { "MISMATCH" }
+    );
 }
 
 fn expectation(persona: Persona) -> String {

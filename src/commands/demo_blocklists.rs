@@ -1,7 +1,6 @@
 //! The demo's check of the lab's DNS blocklist: the listed persona gets a `blocklisted` finding, the refused query is a lookup error and no listing, every other host is not listed.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use crate::assess::FindingId;
@@ -42,15 +41,7 @@ pub fn check(hosts: &[LabHost], records: &HashMap<SocketAddr, ScanRecord>) -> (S
         let ok = got == expected;
         mismatches += usize::from(!ok);
         if expected != "not-listed" || !ok {
-            let _ = writeln!(
-                text,
-                "{:<20} {:<22} {:<22} {:<22} {}",
-                host.persona.name(),
-                host.addr.to_string(),
-                expected,
-                got,
-                if ok { "ok" } else { "MISMATCH" }
-            );
+            super::demo::check_row(&mut text, host, [(expected, 22), (&got, 22)], ok);
         }
     }
     (text, mismatches)

@@ -1,7 +1,6 @@
 //! The demo's check of known-vulnerable software: the persona whose greeting shows a release under an advisory gets an advisory finding, and no other host does.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use crate::assess::FindingId;
@@ -42,19 +41,12 @@ pub fn check(hosts: &[LabHost], observed: &HashMap<SocketAddr, ScanRecord>) -> (
             .and_then(|r| r.software.as_ref())
             .map(|s| format!("{} {}", s.product, s.version.as_deref().unwrap_or("?")))
             .unwrap_or_else(|| "(none)".into());
-        let _ = writeln!(
-            text,
-            "{:<20} {:<22} {:<14} {:<60} {}",
-            host.persona.name(),
-            host.addr.to_string(),
-            software,
-            if advisories.is_empty() {
-                "(no advisory)".to_string()
-            } else {
-                advisories.join(", ")
-            },
-            if ok { "ok" } else { "MISMATCH" }
-        );
+        let found = if advisories.is_empty() {
+            "(no advisory)".to_string()
+        } else {
+            advisories.join(", ")
+        };
+        super::demo::check_row(&mut text, host, [(&software, 14), (&found, 60)], ok);
     }
     (text, mismatches)
 }
