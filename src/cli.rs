@@ -204,6 +204,15 @@ pub struct CommonScanArgs {
     /// STARTTLS and the certificate, not one MAIL or RCPT; verdict not-tested).
     #[arg(long, value_name = "DEPTH", default_value = "full")]
     pub tests: String,
+    /// Check every answering address against DNS blocklists, through the mail domains'
+    /// resolver: default, a comma list of zones or names (spamhaus-zen, spamcop, ...),
+    /// NAME=ZONE for a mirror, or a FILE of them [default: off].
+    #[arg(long, value_name = "ZONES|FILE")]
+    pub blocklists: Option<String>,
+    /// Spamhaus Data Query Service key: query KEY.zen.dq.spamhaus.net instead of
+    /// zen.spamhaus.org [default: $RELAYSCAN_DQS_KEY].
+    #[arg(long, value_name = "KEY")]
+    pub dqs_key: Option<String>,
 }
 
 #[cfg(feature = "lab")]

@@ -10,11 +10,14 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::advisories::{self, BACKPORT_CAVEAT, Kind, Match};
 use super::remediation::remediation;
 use super::tls;
 use super::verdict::Verdict;
 use crate::probe::{Dialogue, Leg, RelayAttempt, Status};
-use crate::smtp::fingerprint::{Mta, detect as detect_mta, disclosed_version};
+use crate::smtp::fingerprint::{
+    Mta, Software, detect as detect_mta, disclosed_version, software_named,
+};
 use crate::smtp::{Reply, TlsReport};
 
 /// How urgent a finding is. Ordered: `Info < Low < Medium < High < Critical`.
@@ -127,19 +130,32 @@ pub enum FindingId {
     RelayAttemptsRefused,
     /// Mail log: lines that could not be read.
     UnreadableLogLines,
+    /// The version shown falls under an advisory whose CVE is in CISA's KEV catalogue.
+    KnownExploitedSoftware,
+    /// The version shown falls under a published security advisory.
+    VulnerableSoftware,
+    /// The version shown belongs to a release line its maintainers no longer fix.
+    EndOfLifeSoftware,
+    /// The address is on a DNS blocklist of spam sources or exploited hosts.
+    Blocklisted,
+    /// The address is on a policy blocklist (ranges that should not send mail directly).
+    BlocklistedPolicy,
 }
 
 impl FindingId {
     /// Every id, most severe first (the order of the table in docs/reports.md).
-    pub const ALL: [FindingId; 27] = [
+    pub const ALL: [FindingId; 32] = [
         FindingId::OpenRelay,
         FindingId::RelayedForStranger,
+        FindingId::KnownExploitedSoftware,
         FindingId::AcceptsAnyRecipient,
         FindingId::RelayOnlyAfterStarttls,
         FindingId::AuthBeforeTls,
         FindingId::TrustedNetworksTooWide,
         FindingId::RelayDomainsTooBroad,
         FindingId::AuthenticatedMassSending,
+        FindingId::VulnerableSoftware,
+        FindingId::Blocklisted,
         FindingId::TlsCertExpired,
         FindingId::TlsCertNotYetValid,
         FindingId::StarttlsMissing,
@@ -148,6 +164,7 @@ impl FindingId {
         FindingId::AcceptsUnresolvableDomains,
         FindingId::SaslLoginFailures,
         FindingId::VolumeSpike,
+        FindingId::EndOfLifeSoftware,
         FindingId::TlsCertSelfSigned,
         FindingId::TlsCertUntrusted,
         FindingId::TlsCertNameMismatch,
@@ -159,6 +176,7 @@ impl FindingId {
         FindingId::RelayInconclusive,
         FindingId::NotSmtp,
         FindingId::UnreadableLogLines,
+        FindingId::BlocklistedPolicy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -190,6 +208,11 @@ impl FindingId {
             FindingId::VolumeSpike => "volume-spike",
             FindingId::RelayAttemptsRefused => "relay-attempts-refused",
             FindingId::UnreadableLogLines => "unreadable-log-lines",
+            FindingId::KnownExploitedSoftware => "known-exploited-software",
+            FindingId::VulnerableSoftware => "vulnerable-software",
+            FindingId::EndOfLifeSoftware => "end-of-life-software",
+            FindingId::Blocklisted => "blocklisted",
+            FindingId::BlocklistedPolicy => "blocklisted-policy",
         }
     }
 
@@ -208,7 +231,10 @@ impl FindingId {
 
     pub fn severity(self) -> Severity {
         match self {
-            FindingId::OpenRelay | FindingId::RelayedForStranger => Severity::Critical,
+            // Attackers use these holes today (CISA KEV): as urgent as an open relay.
+            FindingId::OpenRelay
+            | FindingId::RelayedForStranger
+            | FindingId::KnownExploitedSoftware => Severity::Critical,
             // Accept-all at RCPT is an open relay or a sink that bounces later (backscatter);
             // the control recipient cannot tell which, so it is not called critical alone.
             FindingId::AcceptsAnyRecipient
@@ -218,7 +244,9 @@ impl FindingId {
             | FindingId::TlsCertNotYetValid
             | FindingId::TrustedNetworksTooWide
             | FindingId::RelayDomainsTooBroad
-            | FindingId::AuthenticatedMassSending => Severity::High,
+            | FindingId::AuthenticatedMassSending
+            | FindingId::VulnerableSoftware
+            | FindingId::Blocklisted => Severity::High,
             FindingId::StarttlsMissing
             | FindingId::StarttlsInjection
             | FindingId::TlsHandshakeFailed
@@ -227,15 +255,19 @@ impl FindingId {
             | FindingId::TlsCertNameMismatch
             | FindingId::AcceptsUnresolvableDomains
             | FindingId::SaslLoginFailures
-            | FindingId::VolumeSpike => Severity::Medium,
+            | FindingId::VolumeSpike
+            | FindingId::EndOfLifeSoftware => Severity::Medium,
             FindingId::TlsCertExpiringSoon
             | FindingId::BannerVersion
             | FindingId::VrfyEnabled
             | FindingId::NoRateLimits
             | FindingId::RelayAttemptsRefused => Severity::Low,
-            FindingId::RelayInconclusive | FindingId::NotSmtp | FindingId::UnreadableLogLines => {
-                Severity::Info
-            }
+            // A policy list (Spamhaus PBL) on a mail server says what range it is in, not
+            // that it did wrong.
+            FindingId::RelayInconclusive
+            | FindingId::NotSmtp
+            | FindingId::UnreadableLogLines
+            | FindingId::BlocklistedPolicy => Severity::Info,
         }
     }
 
@@ -291,6 +323,17 @@ impl FindingId {
             FindingId::VolumeSpike => "Mail log: more messages in one hour than the threshold",
             FindingId::RelayAttemptsRefused => "Mail log: relay attempts refused",
             FindingId::UnreadableLogLines => "Mail log: lines that could not be read",
+            FindingId::KnownExploitedSoftware => {
+                "Software version under an advisory exploited in the wild (CISA KEV)"
+            }
+            FindingId::VulnerableSoftware => "Software version under a security advisory",
+            FindingId::EndOfLifeSoftware => "Software release line past its end of support",
+            FindingId::Blocklisted => {
+                "Listed on a DNS blocklist of spam sources or exploited hosts"
+            }
+            FindingId::BlocklistedPolicy => {
+                "Listed on a policy blocklist (a range that should not send mail directly)"
+            }
         }
     }
 }
@@ -360,6 +403,8 @@ pub struct Facts<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FindingSet {
     pub mta: Mta,
+    /// The product and version the greeting, EHLO or HELO reply named.
+    pub software: Option<Software>,
     pub findings: Vec<Finding>,
 }
 
@@ -410,8 +455,53 @@ pub fn draw(f: &Facts<'_>) -> FindingSet {
         ));
     }
     findings.extend(tls::findings(d, f.tls, mta));
+    let hello = d.first.hello.as_ref();
+    let named = software_named(
+        d.greeting.as_ref().filter(|g| g.is_positive()),
+        hello.map(|h| &h.ehlo).filter(|r| r.is_positive()),
+        hello
+            .and_then(|h| h.helo.as_ref())
+            .filter(|r| r.is_positive()),
+    );
+    if let Some((software, line)) = &named {
+        findings.extend(
+            advisories::matches(software, advisories::all())
+                .into_iter()
+                .map(|m| advisory(software, m, line, mta)),
+        );
+    }
     findings.sort_by_key(|x| (std::cmp::Reverse(x.severity), x.id));
-    FindingSet { mta, findings }
+    FindingSet {
+        mta,
+        software: named.map(|(s, _)| s),
+        findings,
+    }
+}
+
+/// One advisory the server's version falls under: which, why, and where to upgrade to.
+fn advisory(software: &Software, m: Match<'_>, line: &str, mta: Mta) -> Finding {
+    let a = m.advisory;
+    let id = match (a.kind, a.kev) {
+        (Kind::EndOfLife, _) => FindingId::EndOfLifeSoftware,
+        (Kind::Vulnerability, true) => FindingId::KnownExploitedSoftware,
+        (Kind::Vulnerability, false) => FindingId::VulnerableSoftware,
+    };
+    let version = software.version.as_deref().unwrap_or("");
+    let cves = if a.cves.is_empty() {
+        String::new()
+    } else {
+        let kev = if a.kev { ", in CISA KEV" } else { "" };
+        format!(" ({}{kev})", a.cves.join(", "))
+    };
+    let fix = match a.kind {
+        Kind::Vulnerability => format!("fixed in {}", m.range.fixed),
+        Kind::EndOfLife => format!("maintained from {}", m.range.fixed),
+    };
+    let detail = format!(
+        "{} {version} is under {}{cves}: {}; {fix}; see {} ({BACKPORT_CAVEAT})",
+        software.product, a.id, a.summary, a.source
+    );
+    Finding::new(id, mta, detail, vec![line.to_string()])
 }
 
 fn open_relay(f: &Facts<'_>, mta: Mta) -> Finding {
@@ -608,7 +698,7 @@ pub(crate) mod tests {
         );
         let mut sink = open.clone();
         sink.first.control = Some(attempt(0, ok.clone()));
-        let closed = dialogue("mx.example.com ESMTP Exim 4.96", vec![attempt(1, denied)]);
+        let closed = dialogue("mx.example.com ESMTP Exim 4.97.1", vec![attempt(1, denied)]);
         let grey = dialogue(
             "mx.example.com ESMTP",
             vec![attempt(1, reply(450, "4.2.0 Greylisted"))],
@@ -711,21 +801,90 @@ pub(crate) mod tests {
 
     #[test]
     fn banner_version_is_low_and_quotes_the_greeting() {
-        let d = dialogue("mx.example.com ESMTP Sendmail 8.15.2/8.15.2; Tue", vec![]);
+        let d = dialogue("mx.example.com ESMTP Sendmail 8.18.1/8.18.1; Tue", vec![]);
         let a = draw(&facts(&d, Verdict::RelayDenied, &[], false));
         let f = &a.findings[0];
         assert_eq!(f.id, FindingId::BannerVersion);
         assert_eq!(f.severity, Severity::Low);
-        assert_eq!(f.detail, "the greeting discloses Sendmail 8.15.2/8.15.2");
+        assert_eq!(f.detail, "the greeting discloses Sendmail 8.18.1/8.18.1");
         assert_eq!(
             f.evidence,
-            ["S: 220 mx.example.com ESMTP Sendmail 8.15.2/8.15.2; Tue"]
+            ["S: 220 mx.example.com ESMTP Sendmail 8.18.1/8.18.1; Tue"]
         );
         assert!(
             f.remediation.contains("confSMTP_LOGIN_MSG"),
             "{}",
             f.remediation
         );
+    }
+
+    #[test]
+    fn advisories_are_findings_for_a_shown_version_only() {
+        let d = dialogue("mx.example.com ESMTP Exim 4.91 #2", vec![]);
+        let a = draw(&facts(&d, Verdict::RelayDenied, &[], false));
+        assert_eq!(
+            ids(&a),
+            [
+                "known-exploited-software",
+                "vulnerable-software",
+                "vulnerable-software",
+                "vulnerable-software",
+                "banner-version"
+            ]
+        );
+        let wizard = &a.findings[0];
+        assert_eq!(wizard.severity, Severity::Critical);
+        assert!(
+            wizard.detail.starts_with(
+                "exim 4.91 is under exim-cve-2019-10149 (CVE-2019-10149, in CISA KEV): "
+            ),
+            "{}",
+            wizard.detail
+        );
+        assert!(wizard.detail.contains("fixed in 4.92"), "{}", wizard.detail);
+        assert!(wizard.detail.contains(BACKPORT_CAVEAT), "{}", wizard.detail);
+        assert_eq!(
+            wizard.evidence,
+            ["S: 220 mx.example.com ESMTP Exim 4.91 #2"]
+        );
+        assert!(wizard.remediation.contains(BACKPORT_CAVEAT));
+        assert_eq!(
+            a.software,
+            Some(Software {
+                product: crate::smtp::fingerprint::Product::Exim,
+                version: Some("4.91".into())
+            })
+        );
+
+        // End of life is its own finding, medium.
+        let d = dialogue("mx.example.com ESMTP Postfix (2.11.3)", vec![]);
+        let a = draw(&facts(&d, Verdict::RelayDenied, &[], false));
+        let eol = a
+            .findings
+            .iter()
+            .find(|f| f.id == FindingId::EndOfLifeSoftware)
+            .unwrap();
+        assert_eq!(eol.severity, Severity::Medium);
+        assert!(eol.detail.contains("maintained from 3.5"), "{}", eol.detail);
+
+        // A product without a version, or a refusing greeting: never vulnerable.
+        for greeting in [
+            "mx.example.com ESMTP Exim",
+            "mx.example.com ESMTP Exim 4.9x",
+        ] {
+            let d = dialogue(greeting, vec![]);
+            let a = draw(&facts(&d, Verdict::RelayDenied, &[], false));
+            assert!(
+                a.findings.iter().all(|f| f.id == FindingId::BannerVersion),
+                "{greeting}: {:?}",
+                ids(&a)
+            );
+            assert_eq!(a.software.unwrap().product.as_str(), "exim");
+        }
+        let mut refused = dialogue("mx ESMTP Exim 4.91", vec![]);
+        refused.greeting = Some(reply(554, "mx ESMTP Exim 4.91 go away"));
+        let a = draw(&facts(&refused, Verdict::Inconclusive, &[], false));
+        assert_eq!(ids(&a), ["relay-inconclusive"]);
     }
 
     #[test]
@@ -785,7 +944,7 @@ pub(crate) mod tests {
     #[test]
     fn findings_are_sorted_most_severe_first() {
         let ok = reply(250, "2.1.5 Ok");
-        let mut d = dialogue("mx ESMTP Exim 4.96", vec![attempt(2, ok.clone())]);
+        let mut d = dialogue("mx ESMTP Exim 4.97.1", vec![attempt(2, ok.clone())]);
         d.first.control = Some(attempt(0, ok));
         let a = draw(&facts(&d, Verdict::OpenRelay, &[2], true));
         let severities: Vec<Severity> = a.findings.iter().map(|f| f.severity).collect();

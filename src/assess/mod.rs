@@ -5,6 +5,8 @@
 //! through the same functions, so a report regenerated from JSON Lines and a live scan
 //! agree.
 
+pub mod advisories;
+pub mod blocklists;
 pub mod config;
 pub mod domain;
 pub mod findings;
@@ -12,13 +14,14 @@ pub mod logs;
 pub mod remediation;
 pub mod tls;
 pub mod verdict;
+pub mod version;
 
 pub use findings::{Facts, Finding, FindingId, FindingSet, Severity, draw, severity_counts};
 pub use remediation::{COMMON_ADVICE, remediation};
 pub use tls::EXPIRING_DAYS;
 pub use verdict::{Classification, Verdict, classify};
 
-pub use crate::smtp::fingerprint::Mta;
+pub use crate::smtp::fingerprint::{Mta, Product, Software};
 
 use crate::probe::{Dialogue, Outcome, Status};
 use crate::smtp::TlsReport;
@@ -35,6 +38,8 @@ pub struct Assessment {
     pub accepts_any_recipient: bool,
     /// The mail server software the greeting/EHLO revealed; it picks the remediation text.
     pub mta: Mta,
+    /// The product and version the greeting, EHLO or HELO reply named.
+    pub software: Option<Software>,
     /// What to act on, most severe first.
     pub findings: Vec<Finding>,
 }
@@ -57,11 +62,18 @@ pub fn assess(status: Status, dialogue: &Dialogue, tls: Option<&TlsReport>) -> A
         open_tests: class.open_tests,
         accepts_any_recipient: class.accepts_any_recipient,
         mta: drawn.mta,
+        software: drawn.software,
         findings: drawn.findings,
     }
 }
 
-/// The assessment of a probe's outcome.
+/// The assessment of a probe's outcome, with what the DNS blocklists said about it.
 pub fn assess_outcome(outcome: &Outcome) -> Assessment {
-    assess(outcome.status, &outcome.dialogue, outcome.tls.as_ref())
+    let mut a = assess(outcome.status, &outcome.dialogue, outcome.tls.as_ref());
+    if let Some(answers) = &outcome.blocklists {
+        a.findings.extend(blocklists::findings(answers, a.mta));
+        a.findings
+            .sort_by_key(|x| (std::cmp::Reverse(x.severity), x.id));
+    }
+    a
 }

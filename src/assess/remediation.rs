@@ -2,6 +2,7 @@
 //!
 //! Pure text tables. Configuration names are quoted exactly as each product documents them.
 
+use super::advisories::BACKPORT_CAVEAT;
 use super::findings::FindingId;
 use crate::smtp::fingerprint::Mta;
 
@@ -21,6 +22,13 @@ pub fn remediation(id: FindingId, mta: Mta) -> String {
         FindingId::OpenRelay | FindingId::AcceptsAnyRecipient | FindingId::RelayOnlyAfterStarttls
     ) {
         format!("{specific} {COMMON_ADVICE}")
+    } else if matches!(
+        id,
+        FindingId::KnownExploitedSoftware
+            | FindingId::VulnerableSoftware
+            | FindingId::EndOfLifeSoftware
+    ) {
+        format!("{specific} {BACKPORT_CAVEAT}.")
     } else {
         specific.to_string()
     }
@@ -54,6 +62,31 @@ fn specific(id: FindingId, mta: Mta) -> &'static str {
         F::NotSmtp => {
             "A service other than SMTP answers on a mail port. Check that this is intended \
              and that the hosts your MX records name run the mail service."
+        }
+        F::KnownExploitedSoftware | F::VulnerableSoftware => {
+            "Upgrade the mail server to the fixed release the detail names (or later), or \
+             apply your distribution's security update; then rescan. A banner's version is \
+             upstream's number, and the package changelog names the CVE when a fix was \
+             backported. Until then, disable the affected feature where the advisory names \
+             one."
+        }
+        F::EndOfLifeSoftware => {
+            "Move to a release line its maintainers still fix (the detail names the oldest \
+             one maintained), or to your distribution's supported package; an end-of-life \
+             line gets no security fixes from upstream (an LTS distribution may still patch \
+             it)."
+        }
+        F::Blocklisted => {
+            "Find and stop what sent the spam or runs the malware (an open relay, a \
+             compromised account or host, an infected client behind NAT); then request \
+             removal at the list's removal page named in the detail. Lists delist a host that \
+             keeps sending again."
+        }
+        F::BlocklistedPolicy => {
+            "A policy listing says this range should not deliver mail directly (dynamic or \
+             end-user addresses). For a real mail server, have the network owner update the \
+             listing or exclude the address at the list's removal page; else send through \
+             your provider's relay."
         }
         F::TrustedNetworksTooWide
         | F::RelayDomainsTooBroad

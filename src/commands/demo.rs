@@ -14,7 +14,7 @@ use crate::lab::PersonaExpectation;
 use crate::report::ScanRecord;
 use crate::target::parse_args;
 use crate::target::{Origin, Target, TargetSpec};
-use relayscan_lab::dns::{LabDns, dns_address, lab_domains, lab_zone};
+use relayscan_lab::dns::{BLOCKLIST_ZONE, LabDns, dns_address, lab_domains, lab_zone};
 use relayscan_lab::{Lab, LabConfig, LabHost, Persona};
 
 pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
@@ -55,6 +55,7 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
         tls_port: lab.tls_port(),
         targets,
         dns_server: dns.addr(),
+        blocklists: Some(format!("spamhaus-zen={BLOCKLIST_ZONE}")),
     };
     let settings = scan_settings(&args, demo_lab, std::io::stderr().is_terminal())
         .map_err(|e| AppError::Failure(e.to_string()))?;
@@ -96,15 +97,7 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
             .unwrap_or_else(|| "(no record)".into());
         let ok = got == expected;
         mismatches += usize::from(!ok);
-        let _ = writeln!(
-            text,
-            "{:<20} {:<22} {:<20} {:<20} {}",
-            host.persona.name(),
-            host.addr.to_string(),
-            expected,
-            got,
-            if ok { "ok" } else { "MISMATCH" }
-        );
+        check_row(&mut text, host, [(&expected, 20), (&got, 20)], ok);
     }
     let _ = writeln!(
         text,
@@ -132,6 +125,11 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
     let (domain_text, domain_mismatches) =
         super::demo_domains::check(json, lab_hosts.as_slice(), &observed)?;
     text.push_str(&domain_text);
+    let (software_text, software_mismatches) = super::demo_software::check(&hosts, &observed);
+    text.push_str(&software_text);
+    let (blocklist_text, blocklist_mismatches) =
+        super::demo_blocklists::check(&lab_hosts, &observed);
+    text.push_str(&blocklist_text);
     super::print_out(&text);
     if mismatches > 0 || data_commands > 0 {
         eprintln!("relayscan demo: {mismatches} persona(s) did not get their designed verdict");
@@ -140,6 +138,18 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
     if domain_mismatches > 0 {
         eprintln!(
             "relayscan demo: {domain_mismatches} mail domain(s) did not get their designed result"
+        );
+        return Ok(exit::FAILURE);
+    }
+    if software_mismatches > 0 {
+        eprintln!(
+            "relayscan demo: {software_mismatches} host(s) did not get their designed advisory findings"
+        );
+        return Ok(exit::FAILURE);
+    }
+    if blocklist_mismatches > 0 {
+        eprintln!(
+            "relayscan demo: {blocklist_mismatches} host(s) did not get their designed blocklist answer"
         );
         return Ok(exit::FAILURE);
     }
@@ -173,6 +183,19 @@ fn domain_targets(hosts: &[LabHost], port: u16) -> Vec<(Origin, Target)> {
             )
         })
         .collect()
+}
+
+/// One row of a demo check table: the persona, its address, two columns of the given
+/// widths (expected and observed), and `ok` or `MISMATCH`.
+pub(super) fn check_row(text: &mut String, host: &LabHost, columns: [(&str, usize); 2], ok: bool) {
+    let [(a, wa), (b, wb)] = columns;
+    let _ = writeln!(
+        text,
+        "{:<20} {:<22} {a:<wa$} {b:<wb$} {}",
+        host.persona.name(),
+        host.addr.to_string(),
+        if ok { "ok" } else { "MISMATCH" }
+    );
 }
 
 fn expectation(persona: Persona) -> String {

@@ -5,7 +5,11 @@ pub mod completions;
 #[cfg(feature = "lab")]
 pub mod demo;
 #[cfg(feature = "lab")]
+pub mod demo_blocklists;
+#[cfg(feature = "lab")]
 pub mod demo_domains;
+#[cfg(feature = "lab")]
+pub mod demo_software;
 pub mod diff;
 pub mod hints;
 #[cfg(feature = "lab")]

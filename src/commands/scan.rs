@@ -150,7 +150,8 @@ pub async fn scan(
         ..Stopping::default()
     };
     install_stop_signals(stopping.clone(), settings.pacing.grace, quiet);
-    let scheduler = settings.scheduler(concurrency);
+    let mut scheduler = settings.scheduler(concurrency);
+    scheduler.blocklists = settings.dnsbl().map_err(AppError::Failure)?;
     let mut progress = Progress::new(output.progress, space.len(), stopping.live());
     if output.stream {
         progress.keep_stdout_for_records();

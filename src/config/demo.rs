@@ -21,6 +21,8 @@ pub struct DemoLab {
     pub targets: Vec<(Origin, Target)>,
     /// The lab's DNS server, the only one asked.
     pub dns_server: SocketAddr,
+    /// The lab's blocklist zone, asked about every answering persona.
+    pub blocklists: Option<String>,
 }
 
 /// The demo's flags (`-o`, `--transcript`, `-q`) and the lab's facts as scan settings.
@@ -58,6 +60,8 @@ pub fn scan_settings(
         tls_ports,
         relay_over: "auto".into(),
         tests: "full".into(),
+        blocklists: lab.blocklists,
+        dqs_key: None,
     };
     // Quick DNS: the lab's silent domain costs two short timeouts, not seconds.
     let plan = PlanArgs {

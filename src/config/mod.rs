@@ -34,7 +34,10 @@ pub use self::output::OutputSettings;
 pub use self::pacing::PacingSettings;
 pub use self::probe::local_hostname;
 use crate::cli::{CommonScanArgs, PlanArgs, RunArgs, ScanArgs, TargetsArgs};
-use crate::dns::DnsSettings;
+use crate::dns::blocklist::Blocklist;
+use crate::dns::dnsbl::Dnsbl;
+use crate::dns::hickory::HickoryResolver;
+use crate::dns::{DnsSettings, Limited};
 use crate::probe::ProbeSettings;
 use crate::report::FailOn;
 use crate::scan::Scheduler;
@@ -83,9 +86,41 @@ pub struct ScanSettings {
     pub probe: ProbeSettings,
     pub pacing: PacingSettings,
     pub output: OutputSettings,
+    /// The DNS blocklist zones asked about every answering address; empty: off.
+    pub blocklists: Vec<Blocklist>,
+}
+
+/// The environment variable that holds the Spamhaus DQS key when --dqs-key is absent
+/// (a key on the command line shows in `ps`).
+pub const DQS_KEY_ENV: &str = "RELAYSCAN_DQS_KEY";
+
+/// `--blocklists` and `--dqs-key` (or $RELAYSCAN_DQS_KEY) as the zones to ask.
+fn blocklists(common: &CommonScanArgs) -> Result<Vec<Blocklist>, ConfigError> {
+    let Some(spec) = &common.blocklists else {
+        return Ok(Vec::new());
+    };
+    let key = common
+        .dqs_key
+        .clone()
+        .or_else(|| std::env::var(DQS_KEY_ENV).ok().filter(|k| !k.is_empty()));
+    crate::dns::blocklist::select(spec, key.as_deref())
+        .map_err(|e| ConfigError::named("--blocklists", e))
 }
 
 impl ScanSettings {
+    /// The blocklist lookups of this run, through a resolver built like the domain
+    /// lookups' (same --resolver, pacing and cache); None without --blocklists.
+    pub fn dnsbl(&self) -> Result<Option<Arc<Dnsbl<Limited<HickoryResolver>>>>, String> {
+        if self.blocklists.is_empty() {
+            return Ok(None);
+        }
+        let resolver = self.dns.resolver()?;
+        Ok(Some(Arc::new(Dnsbl::new(
+            resolver,
+            self.blocklists.clone(),
+        ))))
+    }
+
     /// `relayscan scan`. `default_helo` is used when --helo is absent.
     pub fn from_args(
         args: &ScanArgs,
@@ -135,12 +170,14 @@ impl ScanSettings {
             name_timeout,
         )?;
         let dns = dns::from_args(&plan_args.dns)?;
+        let blocklists = blocklists(common)?;
         Ok(ScanSettings {
             plan,
             dns,
             probe,
             pacing,
             output,
+            blocklists,
         })
     }
 
@@ -159,6 +196,7 @@ impl ScanSettings {
             write_unanswered: self.output.write_unanswered,
             print_transcripts: self.output.transcript,
             host_lines: self.output.verbosity >= 1,
+            blocklists: None,
         }
     }
 }

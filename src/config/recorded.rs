@@ -10,7 +10,7 @@ use crate::target::{Order, Space};
 
 /// The recorded settings of a scan of `space` with `settings`, at `concurrency` (after
 /// fitting the open-file limit). The DNS settings are recorded when the run used them:
-/// it had mail domains, or named its DNS servers.
+/// it had mail domains, named its DNS servers, or asked DNS blocklists.
 pub fn recorded(
     settings: &ScanSettings,
     space: &Space,
@@ -24,11 +24,12 @@ pub fn recorded(
         probe,
         pacing,
         output,
+        blocklists,
     } = settings;
     let session = &probe.session;
     let identity = &probe.identity;
     let order = space.order();
-    let dns_used = had_mail_domains || !dns.servers.is_empty();
+    let dns_used = had_mail_domains || !dns.servers.is_empty() || !blocklists.is_empty();
     RecordedSettings {
         checkpoint: output.checkpoint.clone(),
         concurrency,

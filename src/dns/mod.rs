@@ -4,6 +4,8 @@
 //! whose answers are plain data. Lookup failures are data too ([`LookupError`]): a
 //! domain whose DNS times out is a result to report, never a reason to stop a scan.
 
+pub mod blocklist;
+pub mod dnsbl;
 pub mod domain;
 pub mod hickory;
 pub mod limited;

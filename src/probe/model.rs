@@ -438,6 +438,9 @@ pub struct Outcome {
     /// Where the time went and how many round trips the probe cost.
     #[serde(default)]
     pub timing: Timing,
+    /// What the DNS blocklists said about the address (`--blocklists`); None when not asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocklists: Option<Vec<crate::dns::blocklist::BlocklistAnswer>>,
 }
 
 #[cfg(test)]

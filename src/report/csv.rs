@@ -56,8 +56,12 @@ pub const CSV_COLUMNS: &[&str] = &[
     "severity",
     "findings",
     "domains",
-    // Last, so that scripts reading columns by position before it keep working.
+    // New columns go last, so that scripts reading columns by position keep working.
     "depth",
+    "software",
+    "software_version",
+    "blocklisted",
+    "blocklist_errors",
 ];
 
 /// The cells of one record, raw, in [`CSV_COLUMNS`] order. Missing values are empty cells.
@@ -114,8 +118,39 @@ pub fn row(r: &ScanRecord) -> Vec<String> {
             .join(";"),
         join(&r.domains),
         r.depth.as_str().to_string(),
+        r.software
+            .as_ref()
+            .map(|s| s.product.as_str().to_string())
+            .unwrap_or_default(),
+        r.software
+            .as_ref()
+            .and_then(|s| s.version.clone())
+            .unwrap_or_default(),
+        blocklist_cells(r, "listed", |a| {
+            let lists: Vec<&str> = a.codes.iter().map(|c| c.list.as_str()).collect();
+            format!("{}:{}", a.zone, lists.join("+"))
+        }),
+        blocklist_cells(r, "error", |a| {
+            format!("{}:{}", a.zone, a.error.as_deref().unwrap_or(""))
+        }),
     ])
     .collect()
+}
+
+/// The blocklist answers of one status, `;`-separated (`zen.spamhaus.org:XBL`); empty when
+/// none or when the blocklists were not asked.
+fn blocklist_cells(
+    r: &ScanRecord,
+    status: &str,
+    cell: impl Fn(&crate::dns::blocklist::BlocklistAnswer) -> String,
+) -> String {
+    r.blocklists
+        .iter()
+        .flatten()
+        .filter(|a| a.status == status)
+        .map(cell)
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 /// The TLS columns: empty cells when there is no TLS report (or no certificate).

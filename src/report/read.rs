@@ -188,6 +188,7 @@ pub fn parse_line(text: &str) -> Result<ScanRecord, serde_json::Error> {
             tls: record.tls.as_ref(),
         });
         record.mta = drawn.mta;
+        record.software = drawn.software;
         record.findings = drawn.findings;
     }
     Ok(record)

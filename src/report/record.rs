@@ -5,7 +5,8 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::assess::{Assessment, Finding, Mta, Verdict};
+use crate::assess::{Assessment, Finding, Mta, Software, Verdict};
+use crate::dns::blocklist::BlocklistAnswer;
 use crate::probe::{AttemptResult, Depth, Dialogue, Outcome, RelayAttempt, Status};
 use crate::smtp::{Reply, TlsReport, TranscriptLine};
 
@@ -101,12 +102,19 @@ pub struct ScanRecord {
     /// The mail server software the greeting/EHLO revealed; it picks the remediation text.
     #[serde(default)]
     pub mta: Mta,
+    /// The product and version the greeting, EHLO or HELO reply named (`null` when none
+    /// did); the advisories are matched against it.
+    #[serde(default)]
+    pub software: Option<Software>,
     /// What to act on, most severe first (see `assess::findings`).
     #[serde(default)]
     pub findings: Vec<Finding>,
     /// Where the probe's time went (connect, greeting, EHLO, TLS, tests) and its round trips.
     #[serde(default)]
     pub timing: crate::probe::Timing,
+    /// Each DNS blocklist zone's answer about the address (absent without --blocklists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocklists: Option<Vec<BlocklistAnswer>>,
 }
 
 fn default_schema_version() -> u32 {
@@ -173,8 +181,10 @@ impl ScanRecord {
             transcript_truncated: o.transcript_truncated,
             tls: o.tls,
             mta: assessment.mta,
+            software: assessment.software,
             findings: assessment.findings,
             timing: o.timing,
+            blocklists: o.blocklists,
         }
     }
 

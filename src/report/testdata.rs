@@ -96,6 +96,7 @@ pub fn open_relay_outcome() -> Outcome {
         transcript_truncated: false,
         tls: None,
         timing: Default::default(),
+        blocklists: None,
     }
 }
 
@@ -113,6 +114,7 @@ pub fn refused_outcome() -> Outcome {
         transcript_truncated: false,
         tls: None,
         timing: Default::default(),
+        blocklists: None,
     }
 }
 

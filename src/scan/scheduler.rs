@@ -18,6 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::assess::domain::assess as assess_domain;
 use crate::assess::{Assessment, assess_outcome};
+use crate::dns::dnsbl::Dnsbl;
+use crate::dns::{Limited, hickory::HickoryResolver};
 use crate::exit::StopSignal;
 use crate::probe::{Outcome, ProbeSettings, Status};
 use crate::report::domain_totals::DomainTotals;
@@ -56,6 +58,8 @@ pub struct Scheduler {
     pub print_transcripts: bool,
     /// A line on stderr per host as it finishes (-v).
     pub host_lines: bool,
+    /// Ask the DNS blocklists about every address that answered (--blocklists).
+    pub blocklists: Option<Arc<Dnsbl<Limited<HickoryResolver>>>>,
 }
 
 /// Where a scan starts from: nothing finished, or a checkpoint's ledger and summary.
@@ -202,8 +206,14 @@ impl Scheduler {
             let pressure = Arc::clone(&pressure);
             let in_flight = Arc::clone(&stopping.in_flight);
             in_flight.fetch_add(1, Ordering::Relaxed);
+            let dnsbl = self.blocklists.clone();
             tasks.spawn(async move {
-                let outcome = probe_with_backoff(endpoint, &settings, &pressure).await;
+                let mut outcome = probe_with_backoff(endpoint, &settings, &pressure).await;
+                // Only hosts that answered: a blocklist says nothing useful about silence,
+                // and 10,000 dark addresses would be 50,000 lookups for nothing.
+                if let Some(dnsbl) = dnsbl.filter(|_| outcome.status.answered()) {
+                    outcome.blocklists = Some(dnsbl.check(outcome.endpoint.ip).await);
+                }
                 in_flight.fetch_sub(1, Ordering::Relaxed);
                 // The writer only goes away after a report failure; the scan is ending then.
                 let _ = tx.send((position, outcome)).await;

@@ -69,6 +69,98 @@ impl std::fmt::Display for Mta {
 /// EHLO keywords only Exchange announces (its link-state and anonymous-TLS extensions).
 const EXCHANGE_KEYWORDS: [&str; 4] = ["X-EXPS", "XEXCH50", "X-ANONYMOUSTLS", "X-LINK2STATE"];
 
+/// A mail server product the greeting, EHLO or HELO reply can name. A wider set than
+/// [`Mta`] (which picks remediation text): the advisories table keys on these names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Product {
+    Postfix,
+    Sendmail,
+    Exim,
+    Exchange,
+    #[serde(rename = "opensmtpd")]
+    OpenSmtpd,
+    #[serde(rename = "hmailserver")]
+    HMailServer,
+    #[serde(rename = "mdaemon")]
+    MDaemon,
+    Haraka,
+    Qmail,
+}
+
+impl Product {
+    pub const ALL: [Product; 9] = [
+        Product::Postfix,
+        Product::Sendmail,
+        Product::Exim,
+        Product::Exchange,
+        Product::OpenSmtpd,
+        Product::HMailServer,
+        Product::MDaemon,
+        Product::Haraka,
+        Product::Qmail,
+    ];
+
+    /// The serialised name, also the word that names the product in server text (but
+    /// Exchange, which calls itself "Microsoft ... ESMTP").
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Product::Postfix => "postfix",
+            Product::Sendmail => "sendmail",
+            Product::Exim => "exim",
+            Product::Exchange => "exchange",
+            Product::OpenSmtpd => "opensmtpd",
+            Product::HMailServer => "hmailserver",
+            Product::MDaemon => "mdaemon",
+            Product::Haraka => "haraka",
+            Product::Qmail => "qmail",
+        }
+    }
+
+    /// The remediation family: products without their own remediation text are Unknown.
+    pub fn mta(self) -> Mta {
+        match self {
+            Product::Postfix => Mta::Postfix,
+            Product::Sendmail => Mta::Sendmail,
+            Product::Exim => Mta::Exim,
+            Product::Exchange => Mta::Exchange,
+            Product::OpenSmtpd => Mta::OpenSmtpd,
+            Product::HMailServer | Product::MDaemon | Product::Haraka | Product::Qmail => {
+                Mta::Unknown
+            }
+        }
+    }
+
+    /// The product a (lowercase) word names; "microsoft" counts only beside an SMTP word.
+    fn named_by(word: &str, line_words: &[String]) -> Option<Product> {
+        if word == "microsoft" {
+            let smtpish = ["esmtp", "exchange", "smtp"];
+            return line_words
+                .iter()
+                .any(|w| smtpish.contains(&w.as_str()))
+                .then_some(Product::Exchange);
+        }
+        Product::ALL
+            .into_iter()
+            .find(|p| *p != Product::Exchange && p.as_str() == word)
+    }
+}
+
+impl std::fmt::Display for Product {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The software a server names, with the version when it shows one (`None` is unknown, and
+/// an unknown version is never matched against an advisory).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Software {
+    pub product: Product,
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
 /// The words of a text, lowercased, split at anything that is not a letter or digit.
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
@@ -76,39 +168,83 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_lowercase)
 }
 
-/// The MTA named in the greeting (every line) or the EHLO reply (first line, then keywords).
+/// The software named in the greeting (every line), then the EHLO reply's first line (the
+/// rest are keywords), then the HELO reply's first line.
 ///
-/// Whole words only, so that "proximity" is not Exim. The greeting wins over EHLO because
-/// it is where the software names itself; Exchange also shows in its EHLO keywords.
-pub fn detect(greeting: Option<&Reply>, ehlo: Option<&Reply>, caps: &Capabilities) -> Mta {
-    let texts = greeting
+/// Whole words only, so that "proximity" is not Exim. The greeting wins because it is where
+/// the software names itself.
+pub fn software(
+    greeting: Option<&Reply>,
+    ehlo: Option<&Reply>,
+    helo: Option<&Reply>,
+) -> Option<Software> {
+    software_named(greeting, ehlo, helo).map(|(s, _)| s)
+}
+
+/// [`software`], with the line that named it quoted as evidence (`S: 220 mx ESMTP Exim 4.91`).
+pub fn software_named(
+    greeting: Option<&Reply>,
+    ehlo: Option<&Reply>,
+    helo: Option<&Reply>,
+) -> Option<(Software, String)> {
+    fn first_line(r: &Reply) -> Option<(u16, &String)> {
+        r.lines.first().map(|l| (r.code, l))
+    }
+    greeting
         .into_iter()
-        .flat_map(|r| r.lines.iter())
-        .chain(ehlo.and_then(|r| r.lines.first()));
-    for text in texts {
-        let ws: Vec<String> = words(text).collect();
-        let has = |w: &str| ws.iter().any(|x| x == w);
-        let found = if has("postfix") {
-            Mta::Postfix
-        } else if has("sendmail") {
-            Mta::Sendmail
-        } else if has("exim") {
-            Mta::Exim
-        } else if has("opensmtpd") {
-            Mta::OpenSmtpd
-        } else if has("microsoft") && (has("esmtp") || has("exchange") || has("smtp")) {
-            Mta::Exchange
-        } else {
-            Mta::Unknown
+        .flat_map(|r| r.lines.iter().map(|l| (r.code, l)))
+        .chain(ehlo.and_then(first_line))
+        .chain(helo.and_then(first_line))
+        .find_map(|(code, line)| software_in_line(line).map(|s| (s, format!("S: {code} {line}"))))
+}
+
+/// The first product a line names and the version written right after it:
+/// `Exim 4.96`, `Sendmail 8.15.2/8.15.2;` (the binary's version, before the slash, the
+/// second is the configuration's), `Postfix (3.7.2)`, `Haraka/2.8.28`, `MDaemon 21.5.2;`,
+/// `Microsoft ESMTP MAIL Service, Version: 10.0.17763.1 ready`.
+fn software_in_line(line: &str) -> Option<Software> {
+    let line_words: Vec<String> = words(line).collect();
+    let tokens: Vec<&str> = line.split_ascii_whitespace().collect();
+    for (i, token) in tokens.iter().enumerate() {
+        let (name, attached) = match token.split_once('/') {
+            Some((name, rest)) => (name, Some(rest)),
+            None => (*token, None),
         };
-        if found != Mta::Unknown {
-            return found;
-        }
+        let name = name
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase();
+        let Some(product) = Product::named_by(&name, &line_words) else {
+            continue;
+        };
+        let version = if product == Product::Exchange {
+            // Exchange and IIS SMTP write `Version: N` further along the line.
+            tokens
+                .windows(2)
+                .skip(i)
+                .find(|w| w[0].trim_end_matches(':').eq_ignore_ascii_case("version"))
+                .and_then(|w| version_token(w[1]))
+        } else {
+            attached
+                .and_then(version_token)
+                .or_else(|| tokens.get(i + 1).and_then(|t| version_token(t)))
+        };
+        let version = version.map(|v| {
+            let v = v.strip_prefix(['v', 'V']).unwrap_or(v);
+            v.split('/').next().unwrap_or(v).to_string()
+        });
+        return Some(Software { product, version });
     }
-    if EXCHANGE_KEYWORDS.iter().any(|k| caps.has(k)) {
-        return Mta::Exchange;
+    None
+}
+
+/// The MTA named in the greeting or the EHLO/HELO reply, else betrayed by Exchange's EHLO
+/// keywords; it picks the remediation text.
+pub fn detect(greeting: Option<&Reply>, ehlo: Option<&Reply>, caps: &Capabilities) -> Mta {
+    match software(greeting, ehlo, None).map(|s| s.product.mta()) {
+        Some(mta) if mta != Mta::Unknown => mta,
+        _ if EXCHANGE_KEYWORDS.iter().any(|k| caps.has(k)) => Mta::Exchange,
+        _ => Mta::Unknown,
     }
-    Mta::Unknown
 }
 
 /// Words that may stand before a version number without naming a product.
@@ -219,6 +355,97 @@ mod tests {
             assert_eq!(detect(Some(&g), Some(&e), &caps), *want, "{greeting:?}");
         }
         assert_eq!(detect(None, None, &Capabilities::default()), Mta::Unknown);
+    }
+
+    /// A greeting, a HELO reply, and the product and version they name.
+    type SoftwareRow = (
+        &'static str,
+        &'static str,
+        Option<Product>,
+        Option<&'static str>,
+    );
+
+    #[test]
+    fn software_table() {
+        use Product as P;
+        let table: &[SoftwareRow] = &[
+            (
+                "mx ESMTP Exim 4.94.2 Tue, 01 Mar 2025",
+                "",
+                Some(P::Exim),
+                Some("4.94.2"),
+            ),
+            (
+                "mx ESMTP Sendmail 8.15.2/8.15.2; Tue",
+                "",
+                Some(P::Sendmail),
+                Some("8.15.2"),
+            ),
+            (
+                "mx ESMTP Postfix (3.7.11)",
+                "",
+                Some(P::Postfix),
+                Some("3.7.11"),
+            ),
+            ("mx ESMTP Postfix (Debian/GNU)", "", Some(P::Postfix), None),
+            (
+                "mx ESMTP OpenSMTPD 6.6.1p1",
+                "",
+                Some(P::OpenSmtpd),
+                Some("6.6.1p1"),
+            ),
+            (
+                "mx Microsoft ESMTP MAIL Service, Version: 10.0.17763.1 ready",
+                "",
+                Some(P::Exchange),
+                Some("10.0.17763.1"),
+            ),
+            ("mx ESMTP hMailServer", "", Some(P::HMailServer), None),
+            (
+                "mx ESMTP MDaemon 21.5.2; Tue, 01 Mar 2025",
+                "",
+                Some(P::MDaemon),
+                Some("21.5.2"),
+            ),
+            (
+                "mx ESMTP Haraka/2.8.28 ready",
+                "",
+                Some(P::Haraka),
+                Some("2.8.28"),
+            ),
+            (
+                "mx ESMTP Haraka v3.0.2 ready",
+                "",
+                Some(P::Haraka),
+                Some("3.0.2"),
+            ),
+            ("mx.example.com ESMTP qmail", "", Some(P::Qmail), None),
+            // Named only in the HELO reply's first line.
+            (
+                "mx ESMTP",
+                "mx Exim 4.91 hello",
+                Some(P::Exim),
+                Some("4.91"),
+            ),
+            // A version that belongs to no product, and words that only look like one.
+            ("mx ESMTP ready 4.96", "", None, None),
+            ("eximious.example ESMTP postfixed", "", None, None),
+            ("microsoft.example.com ready", "", None, None),
+            ("", "", None, None),
+        ];
+        for (greeting, hello, product, version) in table {
+            let g = reply(220, &[greeting]);
+            let h = reply(250, &[hello]);
+            let got = software(Some(&g), None, Some(&h));
+            let want = product.map(|product| Software {
+                product,
+                version: version.map(str::to_string),
+            });
+            assert_eq!(got, want, "{greeting:?} / {hello:?}");
+        }
+        for p in Product::ALL {
+            assert_eq!(serde_json::to_string(&p).unwrap(), format!("\"{p}\""));
+        }
     }
 
     #[test]

@@ -76,6 +76,88 @@ fn demo_scans_the_lab_and_every_persona_matches() {
             persona.name()
         );
     }
+    // The vulnerable Exim persona: its banner's version under a KEV advisory, from the
+    // greeting alone; the demo's own table says so too.
+    let n = Persona::ALL
+        .iter()
+        .position(|&p| p == Persona::VulnerableExim)
+        .unwrap();
+    let exim = records
+        .iter()
+        .find(|r| r.ip == nets::DEMO.host(n as u32 + 1) && r.port == port)
+        .unwrap();
+    let software = exim.software.as_ref().unwrap();
+    assert_eq!(
+        (software.product.as_str(), software.version.as_deref()),
+        ("exim", Some("4.91"))
+    );
+    let kev = exim
+        .findings
+        .iter()
+        .find(|f| f.id.as_str() == "known-exploited-software")
+        .unwrap_or_else(|| panic!("{:?}", exim.findings));
+    assert!(kev.detail.contains("CVE-2019-10149"), "{}", kev.detail);
+    assert!(
+        kev.detail
+            .contains("advisory: distributions backport fixes, verify with your vendor"),
+        "{}",
+        kev.detail
+    );
+    let table = text
+        .split("Known-vulnerable software")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no software table:\n{text}"));
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("vulnerable-exim "))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        row.contains("known-exploited-software") && row.ends_with("ok"),
+        "{row}"
+    );
+    // The lab's blocklist: the open relay listed as an exploited host, the closed server's
+    // refused query a lookup error naming its cause, and no one else listed.
+    let at = |persona: Persona| {
+        let n = Persona::ALL.iter().position(|&p| p == persona).unwrap();
+        records
+            .iter()
+            .find(|r| r.ip == nets::DEMO.host(n as u32 + 1) && r.port == port)
+            .unwrap()
+    };
+    let listed = at(Persona::OpenRelay);
+    let finding = listed
+        .findings
+        .iter()
+        .find(|f| f.id.as_str() == "blocklisted")
+        .unwrap_or_else(|| panic!("{:?}", listed.findings));
+    assert!(
+        finding.detail.contains(" XBL (Exploits Block List")
+            && finding.detail.contains("removal: https://"),
+        "{}",
+        finding.detail
+    );
+    let refused = &at(Persona::Closed).blocklists.as_ref().unwrap()[0];
+    assert_eq!(refused.status, "error");
+    assert!(
+        refused
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("public or open resolver"),
+        "{refused:?}"
+    );
+    assert!(
+        at(Persona::Closed)
+            .findings
+            .iter()
+            .all(|f| !f.id.as_str().starts_with("blocklisted"))
+    );
+    let others_listed = records
+        .iter()
+        .filter(|r| r.blocklists.iter().flatten().any(|a| a.status == "listed"))
+        .count();
+    assert_eq!(others_listed, 1, "only the open relay is listed");
+    assert!(text.contains("DNS blocklist of the lab"), "{text}");
     assert_eq!(
         read_csv(&prefix.with_extension("csv")).1.len(),
         records.len()

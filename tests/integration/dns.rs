@@ -527,7 +527,21 @@ fn unbound_zone(lab: &LabProcess) -> Vec<String> {
         "local-data: '_dmarc.pref.ub.test. TXT \"v=DMARC1; p=none; \" \"rua=mailto:d@ub.test\"'"
             .to_string(),
         format!("local-data-ptr: \"{a} mx1.ub.test.\""),
+        // The lab's blocklist answers, served by unbound: mx1 listed, mx2 refused.
+        blocklist_entry(a, Persona::OpenRelay),
+        blocklist_entry(b, Persona::Closed),
     ]
+}
+
+/// The unbound line that answers for `ip` in `zen.bl.ub.test` what the lab's blocklist
+/// answers for `persona`.
+fn blocklist_entry(ip: IpAddr, persona: Persona) -> String {
+    let IpAddr::V4(v4) = ip else {
+        panic!("the lab is IPv4")
+    };
+    let [w, x, y, z] = v4.octets();
+    let code = relayscan_lab::dns::blocklist_code(persona).unwrap();
+    format!("local-data: \"{z}.{y}.{x}.{w}.zen.bl.ub.test. A {code}\"")
 }
 
 static UNBOUND_SCAN: OnceLock<DomainScan> = OnceLock::new();
@@ -551,8 +565,28 @@ fn through_unbound() -> Option<&'static DomainScan> {
             "gone.ub.test",
         ];
         let resolver = unbound.addr.to_string();
-        DomainScan::run(&lab, dir.path(), &resolver, &domains, &[])
+        let blocklists = ["--blocklists", "spamhaus-zen=zen.bl.ub.test"];
+        DomainScan::run(&lab, dir.path(), &resolver, &domains, &blocklists)
     }))
+}
+
+#[test]
+fn unbound_s_blocklist_answers_list_one_host_and_refuse_another() {
+    let Some(scan) = through_unbound() else {
+        return;
+    };
+    let status = |n: usize| {
+        let answers = scan.record(scan.addrs[n]).blocklists.as_ref().unwrap();
+        assert_eq!(answers[0].zone, "zen.bl.ub.test");
+        (answers[0].status.clone(), answers[0].error.clone())
+    };
+    assert_eq!(status(0).0, "listed");
+    let (refused, cause) = status(1);
+    assert_eq!(refused, "error");
+    assert!(cause.unwrap().contains("public or open resolver"));
+    assert_eq!(status(2).0, "not-listed");
+    let open = scan.record(scan.addrs[0]);
+    assert!(open.findings.iter().any(|f| f.id.as_str() == "blocklisted"));
 }
 
 #[test]

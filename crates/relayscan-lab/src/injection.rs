@@ -16,7 +16,7 @@ pub fn greeting(persona: Persona, host: &str) -> Option<String> {
         // its software and version, so that reports show Exim's remediation and a
         // banner-version finding.
         Persona::HostileCsv => format!(
-            "220 {host} ESMTP Exim 4.96 =HYPERLINK(\"http://evil.example/\",\"click\") +cmd -2+3 @SUM(1)\t=1+1 \"quoted\", with, commas"
+            "220 {host} ESMTP Exim 4.98 =HYPERLINK(\"http://evil.example/\",\"click\") +cmd -2+3 @SUM(1)\t=1+1 \"quoted\", with, commas"
         ),
         // Script, attribute break-out, script-block break-out, Markdown link and table pipe;
         // it calls itself Postfix, so that reports show Postfix's remediation.

@@ -79,11 +79,13 @@ pub enum Persona {
     /// fails, as Debian 12's does under OpenSSL 3) and AUTH only over TLS, and answers every
     /// MAIL with `530 5.5.1 Invalid command: Must issue an AUTH command first`.
     MustAuthFirst,
+    /// Greets as Exim 4.91 (under CVE-2019-10149, in CISA KEV, and 21Nails); refuses relaying.
+    VulnerableExim,
 }
 
 impl Persona {
     /// Every persona, in the order `LabConfig::default()` assigns them to addresses.
-    pub const ALL: [Persona; 33] = [
+    pub const ALL: [Persona; 34] = [
         Persona::OpenRelay,
         Persona::Closed,
         Persona::AuthRequired,
@@ -117,6 +119,7 @@ impl Persona {
         Persona::StrayAfterEhloTls,
         Persona::ExtraRepliesTls,
         Persona::MustAuthFirst,
+        Persona::VulnerableExim,
     ];
 
     /// The persona with this name; case-insensitive and tolerant of surrounding
@@ -204,6 +207,9 @@ impl Persona {
             Persona::MustAuthFirst => {
                 "OpenSMTPD with auth: STARTTLS (handshake fails); 530 naming AUTH to every MAIL"
             }
+            Persona::VulnerableExim => {
+                "greets as Exim 4.91 (CVE-2019-10149, 21Nails); refuses relaying"
+            }
         }
     }
 
@@ -225,7 +231,8 @@ impl Persona {
             | Persona::StarttlsInjection
             | Persona::ImplicitTls
             | Persona::HostileCsv
-            | Persona::HostileTerminal => DesignedVerdict::RelayDenied,
+            | Persona::HostileTerminal
+            | Persona::VulnerableExim => DesignedVerdict::RelayDenied,
             // Out of step once the tests began: the rerun one command at a time, every
             // reply weighed, finds what the server really does.
             Persona::StrayAfterMail
@@ -250,6 +257,13 @@ impl Persona {
             }
             Persona::NotSmtp => DesignedVerdict::NotSmtp,
         }
+    }
+
+    /// Whether this persona's greeting shows a release under a published advisory, so a
+    /// scanner should raise an advisory finding for it (and for no other persona):
+    /// vulnerable-exim's 4.91 (CVE-2019-10149, in CISA KEV).
+    pub fn shows_vulnerable_version(self) -> bool {
+        self == Persona::VulnerableExim
     }
 
     /// Whether this persona accepts any recipient at all, so a scanner's control
@@ -315,6 +329,7 @@ names! {
     StrayAfterEhloTls => "stray-after-ehlo-tls",
     ExtraRepliesTls => "extra-replies-tls",
     MustAuthFirst => "must-auth-first",
+    VulnerableExim => "vulnerable-exim",
 }
 
 impl fmt::Display for Persona {
@@ -416,11 +431,17 @@ mod tests {
             (Persona::StrayAfterEhloTls, RelayDenied),
             (Persona::ExtraRepliesTls, Inconclusive),
             (Persona::MustAuthFirst, AuthRequired),
+            (Persona::VulnerableExim, RelayDenied),
         ];
         assert_eq!(table.len(), Persona::ALL.len());
         for (p, v) in table {
             assert_eq!(p.designed_verdict(), v, "{p}");
             assert_eq!(p.expects_accept_all(), p == Persona::AcceptAllSink, "{p}");
+            assert_eq!(
+                p.shows_vulnerable_version(),
+                p == Persona::VulnerableExim,
+                "{p}"
+            );
             assert!(!p.description().is_empty());
         }
     }

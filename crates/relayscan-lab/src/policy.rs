@@ -92,6 +92,12 @@ pub fn greeting(persona: Persona) -> Greeting {
             format!("554 5.7.1 {h} Service unavailable; client host blocked"),
             false,
         ),
+        // Exim's own greeting format; 4.91 is under CVE-2019-10149 (4.87 to 4.91).
+        Persona::VulnerableExim => (
+            None,
+            format!("220 {h} ESMTP Exim 4.91 Mon, 07 Dec 2026 05:00:00 +0000"),
+            false,
+        ),
         _ => (
             None,
             crate::injection::greeting(persona, h).unwrap_or(standard),
@@ -227,7 +233,8 @@ pub fn rcpt_reply(
         | Persona::StrayAfterRcptTls
         | Persona::StrayAfterEhloTls
         | Persona::ExtraRepliesTls
-        | Persona::MustAuthFirst => denied(),
+        | Persona::MustAuthFirst
+        | Persona::VulnerableExim => denied(),
     }
 }
 

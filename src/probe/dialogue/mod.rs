@@ -244,6 +244,7 @@ impl Run {
             transcript_truncated: self.transcript_truncated,
             tls,
             timing,
+            blocklists: None,
         }
     }
 }

@@ -131,6 +131,8 @@ networks! {
     REPORT_PAGES = [127, 0, 180, 0], 24;
     /// dns.rs: the lab with its own DNS zone (the DNS server on .254).
     DNS_LAB = [127, 0, 80, 0], 24;
+    /// blocklists.rs: personas checked against the lab's blocklist zone (DNS on .254).
+    BLOCKLISTS = [127, 5, 0, 0], 24;
     /// dns.rs: the lab whose mail hosts unbound's zone names.
     UNBOUND_LAB = [127, 0, 81, 0], 24;
     /// dns.rs: unbound itself, on .1.
@@ -242,6 +244,9 @@ networks! {
     BENCH_THROUGHPUT = [127, 61, 0, 0], 16;
     /// benches/domains.rs: the lab on a /23, its DNS on .91.254.
     BENCH_DOMAINS = [127, 0, 90, 0], 23;
+    /// benches/blocklists.rs: host addresses named in DNSBL queries (never contacted) and
+    /// the authoritative DNS server on 127.5.127.254.
+    BENCH_BLOCKLISTS = [127, 5, 64, 0], 18;
     /// audit.rs: data only: a scanner's loopback address, checked against the networks a
     /// configuration trusts (Sendmail's `Connect:127 RELAY`); nothing binds or connects.
     AUDIT_SCANNER = [127, 0, 170, 0], 24;

@@ -21,6 +21,21 @@ pub mod zone;
 /// The lab's zone origin. `.test` is reserved (RFC 2606): it can never leak to real DNS.
 pub const ZONE_ORIGIN: &str = "lab.test";
 
+/// The lab's DNS blocklist, answering with Spamhaus ZEN's codes (scan it with
+/// `--blocklists spamhaus-zen=zen.bl.lab.test`); every other address is NXDOMAIN.
+pub const BLOCKLIST_ZONE: &str = "zen.bl.lab.test";
+
+/// What the lab's blocklist answers for a persona's address: the open relay is listed as
+/// an exploited host (XBL, 127.0.0.4), the closed server gets Spamhaus's "query through a
+/// public resolver" refusal (127.255.255.254), which is no listing.
+pub fn blocklist_code(persona: crate::Persona) -> Option<Ipv4Addr> {
+    match persona {
+        crate::Persona::OpenRelay => Some(Ipv4Addr::new(127, 0, 0, 4)),
+        crate::Persona::Closed => Some(Ipv4Addr::new(127, 255, 255, 254)),
+        _ => None,
+    }
+}
+
 /// A DNS message over TCP is at most 65,535 bytes after its length prefix.
 const MAX_TCP_MESSAGE: usize = 65_535;
 
@@ -95,6 +110,12 @@ fn spf_and_dmarc(zone: &mut Zone, domain: &str, spf: &str, dmarc: &str) {
 pub fn lab_zone(hosts: &[LabHost]) -> Zone {
     let mut zone = Zone::new(ZONE_ORIGIN);
     for host in hosts {
+        if let (Some(code), std::net::IpAddr::V4(ip)) =
+            (blocklist_code(host.persona), host.addr.ip())
+        {
+            let [a, b, c, d] = ip.octets();
+            zone.add(&format!("{d}.{c}.{b}.{a}.{BLOCKLIST_ZONE}"), Data::A(code));
+        }
         zone.add_host(host.persona.hostname(), host.addr.ip());
         let domain = customer_domain(host.persona.name());
         zone.add(&domain, Data::Mx(10, host.persona.hostname().to_string()));
