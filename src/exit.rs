@@ -71,14 +71,22 @@ pub fn of_run(stopped_by: Option<StopSignal>, gate_tripped: bool) -> i32 {
     }
 }
 
-/// The exit-code table of `--help`, with the line for code 0 given: one table, two gates.
+/// The exit-code table of `--help`, with the line for code 0 given (and for code 1, for
+/// the commands without a gate): one table, every command.
 macro_rules! exit_codes {
     ($clean:literal) => {
+        exit_codes!(
+            $clean,
+            "--fail-on found an open relay or a finding at or above its severity"
+        )
+    };
+    ($clean:literal, $one:literal) => {
         concat!(
             "Exit codes:\n  0    clean: ",
             $clean,
+            "\n  1    ",
+            $one,
             "
-  1    --fail-on found an open relay or a finding at or above its severity
   2    usage or input error (a flag, a target line, a JSONL line), or every DNS lookup
        failed or the mail domains gave nothing to scan; nothing was sent
   3    runtime failure (a report cannot be written; demo: a persona's verdict mismatched)
@@ -101,7 +109,10 @@ pub const LOGS_HELP: &str = exit_codes!(
     "the logs were read and --fail-on (default critical; never turns it off) found nothing"
 );
 /// The table of the commands without `--fail-on` (lab, demo, targets, merge).
-pub const PLAIN_HELP: &str = exit_codes!("the command finished (it has no --fail-on)");
+pub const PLAIN_HELP: &str = exit_codes!(
+    "the command finished",
+    "not used: this command has no --fail-on"
+);
 
 #[cfg(test)]
 mod tests {
