@@ -241,7 +241,7 @@ impl Analyzer {
         self.unreadable.count += 1;
         if self.unreadable.samples.len() < MAX_SAMPLES {
             let name = self.file().file.clone();
-            let text: String = text.chars().take(200).collect();
+            let text = super::first_chars(text, 200);
             self.unreadable
                 .samples
                 .push(format!("{name}:{number}: {text}"));

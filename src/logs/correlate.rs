@@ -44,7 +44,7 @@ impl Message {
     /// is room (nothing is formatted when there is none).
     pub fn keep_evidence(&mut self, file: &str, number: usize, text: &str) {
         if self.evidence.len() < MAX_EVIDENCE {
-            let text: String = text.chars().take(MAX_EVIDENCE_CHARS).collect();
+            let text = super::first_chars(text, MAX_EVIDENCE_CHARS);
             self.evidence.push(format!("{file}:{number}: {text}"));
         }
     }
