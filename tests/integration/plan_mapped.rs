@@ -4,13 +4,17 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use crate::support::{LabProcess, nets, read_jsonl, run, stderr, stdout};
+use crate::support::{
+    LabProcess, nets, no_namespace, read_jsonl, run, run_without_a_route_out, stderr, stdout,
+};
 
 /// `relayscan targets ARGS --sequential`: exit 0; the endpoints (header dropped) and stderr.
+/// `targets` sends nothing, but these plans name addresses outside loopback, so it runs
+/// where nothing could leave should that ever break.
 fn planned(args: &[&str]) -> (Vec<String>, String) {
     let mut all = vec!["targets", "--sequential"];
     all.extend(args);
-    let out = run(&all, Duration::from_secs(30));
+    let out = run_without_a_route_out(&all, Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
     let listed = stdout(&out)
         .lines()
@@ -22,6 +26,9 @@ fn planned(args: &[&str]) -> (Vec<String>, String) {
 
 #[test]
 fn an_excluded_address_in_the_mapped_form_is_not_planned() {
+    if no_namespace() {
+        return;
+    }
     let host = nets::PLAN_MAPPED.host(21).to_string();
     let other = nets::PLAN_MAPPED.host(22).to_string();
     let mapped = format!("[::ffff:{host}]:2525");
@@ -37,6 +44,9 @@ fn an_excluded_address_in_the_mapped_form_is_not_planned() {
 
 #[test]
 fn mapped_special_blocks_are_skipped_like_their_ipv4_forms() {
+    if no_namespace() {
+        return;
+    }
     let mapped = planned(&["::ffff:223.255.255.254-::ffff:224.0.0.1"]);
     let ipv4 = planned(&["223.255.255.254-224.0.0.1"]);
     assert_eq!(mapped.0, ["223.255.255.254:25", "223.255.255.255:25"]);

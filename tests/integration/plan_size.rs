@@ -7,17 +7,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::skip::{self, Need};
-use crate::support::{run_without_a_route_out, stderr, stdout};
+use crate::support::{no_namespace, run_without_a_route_out, stderr, stdout};
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// True (after saying SKIPPED) when this machine cannot make a network namespace.
-fn no_namespace() -> bool {
-    skip::unless(&[Need::Root(
-        "unshare -n: a network namespace with no route out",
-    )])
-}
 
 /// The files in `dir`, by name.
 fn files_in(dir: &Path) -> Vec<String> {

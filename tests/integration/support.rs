@@ -53,6 +53,14 @@ const NO_ROUTE_OUT: &str = "ip link set lo up || exit 98
 if ip route get 192.0.2.1 >/dev/null 2>&1 || ip -6 route get 2001:db8::1 >/dev/null 2>&1; then exit 99; fi
 exec \"$@\"";
 
+/// True (after saying SKIPPED) when this machine cannot make the network namespace
+/// [`run_without_a_route_out`] needs (not root).
+pub fn no_namespace() -> bool {
+    skip::unless(&[skip::Need::Root(
+        "unshare -n: a network namespace with no route out",
+    )])
+}
+
 /// Runs relayscan with `args` inside a new network namespace (`unshare -n`, needs root)
 /// where only loopback exists, so that nothing it might send could leave the machine:
 /// for command lines that must be refused, such as a scan of 0.0.0.0/0. Never falls back
