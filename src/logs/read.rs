@@ -50,8 +50,7 @@ pub fn read_log(analyzer: &mut Analyzer, name: &str, stream: LogStream) -> Resul
             Ok(Some(line)) => {
                 let text = String::from_utf8_lossy(line.bytes);
                 if line.number == 1 {
-                    first = sanitize::terminal(&text.chars().take(120).collect::<String>())
-                        .into_owned();
+                    first = sanitize::terminal(super::first_chars(&text, 120)).into_owned();
                 }
                 analyzer.line(line.number, &text);
             }
