@@ -321,6 +321,12 @@ pub struct DnsArgs {
     /// Wait for one DNS answer before asking again (two tries) [default: 2s].
     #[arg(long, value_name = "DURATION")]
     pub dns_timeout: Option<String>,
+    /// DKIM selectors to look for at SELECTOR._domainkey.DOMAIN: a comma list, or a FILE
+    /// (one a line, # comments) [default: 14 common selectors, data/dkim-selectors.txt].
+    /// Each costs one TXT lookup per mail domain (paced by --dns-rate). Selectors are
+    /// guessed: no key found is not proof that a domain does not sign.
+    #[arg(long, value_name = "LIST|FILE")]
+    pub dkim_selectors: Option<String>,
 }
 
 /// Pacing and resuming of one scan.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::findings::Severity;
 use super::verdict::Verdict;
+use crate::dns::dkim::{RSA_MINIMUM_BITS, RSA_RECOMMENDED_BITS};
 use crate::dns::policy::SPF_DNS_LIMIT;
 use crate::dns::{DomainResolution, MailRoute};
 
@@ -16,6 +17,7 @@ pub enum DomainFindingId {
     MxOpenRelay,
     SpfPassAll,
     NoMailHosts,
+    DkimWeakKey,
     DnsLookupFailed,
     SpfMissing,
     SpfInvalid,
@@ -24,25 +26,36 @@ pub enum DomainFindingId {
     DmarcMissing,
     DmarcInvalid,
     MxIpLiteral,
+    SpfTooManyVoidLookups,
+    SpfIncludeLoop,
+    SpfIncludeBroken,
+    DkimShortKey,
+    DkimInvalid,
     DmarcPolicyNone,
     SpfNoAll,
     MxCname,
     NullMxMixed,
     PtrMissing,
     FcrdnsFailed,
+    DmarcUnknownTag,
+    DmarcReportUnauthorized,
+    DkimTesting,
     NullMx,
     DomainNxdomain,
     NoMailRecords,
     MtaStsMissing,
     TlsRptMissing,
     GreetingPtrMismatch,
+    DkimRevoked,
+    DkimNotFound,
 }
 
 impl DomainFindingId {
-    pub const ALL: [DomainFindingId; 23] = [
+    pub const ALL: [DomainFindingId; 34] = [
         DomainFindingId::MxOpenRelay,
         DomainFindingId::SpfPassAll,
         DomainFindingId::NoMailHosts,
+        DomainFindingId::DkimWeakKey,
         DomainFindingId::DnsLookupFailed,
         DomainFindingId::SpfMissing,
         DomainFindingId::SpfInvalid,
@@ -51,18 +64,28 @@ impl DomainFindingId {
         DomainFindingId::DmarcMissing,
         DomainFindingId::DmarcInvalid,
         DomainFindingId::MxIpLiteral,
+        DomainFindingId::SpfTooManyVoidLookups,
+        DomainFindingId::SpfIncludeLoop,
+        DomainFindingId::SpfIncludeBroken,
+        DomainFindingId::DkimShortKey,
+        DomainFindingId::DkimInvalid,
         DomainFindingId::DmarcPolicyNone,
         DomainFindingId::SpfNoAll,
         DomainFindingId::MxCname,
         DomainFindingId::NullMxMixed,
         DomainFindingId::PtrMissing,
         DomainFindingId::FcrdnsFailed,
+        DomainFindingId::DmarcUnknownTag,
+        DomainFindingId::DmarcReportUnauthorized,
+        DomainFindingId::DkimTesting,
         DomainFindingId::NullMx,
         DomainFindingId::DomainNxdomain,
         DomainFindingId::NoMailRecords,
         DomainFindingId::MtaStsMissing,
         DomainFindingId::TlsRptMissing,
         DomainFindingId::GreetingPtrMismatch,
+        DomainFindingId::DkimRevoked,
+        DomainFindingId::DkimNotFound,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -91,6 +114,17 @@ impl DomainFindingId {
             D::MtaStsMissing => "mta-sts-missing",
             D::TlsRptMissing => "tls-rpt-missing",
             D::GreetingPtrMismatch => "greeting-ptr-mismatch",
+            D::DkimWeakKey => "dkim-weak-key",
+            D::SpfTooManyVoidLookups => "spf-too-many-void-lookups",
+            D::SpfIncludeLoop => "spf-include-loop",
+            D::SpfIncludeBroken => "spf-include-broken",
+            D::DkimShortKey => "dkim-short-key",
+            D::DkimInvalid => "dkim-invalid",
+            D::DmarcUnknownTag => "dmarc-unknown-tag",
+            D::DmarcReportUnauthorized => "dmarc-report-unauthorized",
+            D::DkimTesting => "dkim-testing",
+            D::DkimRevoked => "dkim-revoked",
+            D::DkimNotFound => "dkim-not-found",
         }
     }
 
@@ -98,7 +132,7 @@ impl DomainFindingId {
         use DomainFindingId as D;
         match self {
             D::MxOpenRelay => Severity::Critical,
-            D::SpfPassAll | D::NoMailHosts => Severity::High,
+            D::SpfPassAll | D::NoMailHosts | D::DkimWeakKey => Severity::High,
             D::DnsLookupFailed
             | D::SpfMissing
             | D::SpfInvalid
@@ -106,19 +140,29 @@ impl DomainFindingId {
             | D::SpfTooManyLookups
             | D::DmarcMissing
             | D::DmarcInvalid
-            | D::MxIpLiteral => Severity::Medium,
+            | D::MxIpLiteral
+            | D::SpfTooManyVoidLookups
+            | D::SpfIncludeLoop
+            | D::SpfIncludeBroken
+            | D::DkimShortKey
+            | D::DkimInvalid => Severity::Medium,
             D::DmarcPolicyNone
             | D::SpfNoAll
             | D::MxCname
             | D::NullMxMixed
             | D::PtrMissing
-            | D::FcrdnsFailed => Severity::Low,
+            | D::FcrdnsFailed
+            | D::DmarcUnknownTag
+            | D::DmarcReportUnauthorized
+            | D::DkimTesting => Severity::Low,
             D::NullMx
             | D::DomainNxdomain
             | D::NoMailRecords
             | D::MtaStsMissing
             | D::TlsRptMissing
-            | D::GreetingPtrMismatch => Severity::Info,
+            | D::GreetingPtrMismatch
+            | D::DkimRevoked
+            | D::DkimNotFound => Severity::Info,
         }
     }
 
@@ -150,6 +194,25 @@ impl DomainFindingId {
             D::MtaStsMissing => "No MTA-STS record (_mta-sts TXT)",
             D::TlsRptMissing => "No TLS-RPT record (_smtp._tls TXT)",
             D::GreetingPtrMismatch => "A mail host's greeting name is not its reverse DNS name",
+            D::DkimWeakKey => "DKIM RSA key under 1024 bits: signatures can be forged",
+            D::SpfTooManyVoidLookups => {
+                "SPF includes or redirects to more than 2 names without a record (permerror)"
+            }
+            D::SpfIncludeLoop => "SPF include or redirect loop (permerror)",
+            D::SpfIncludeBroken => {
+                "An SPF include or redirect target has no usable SPF record (permerror)"
+            }
+            D::DkimShortKey => "DKIM RSA key shorter than 2048 bits",
+            D::DkimInvalid => "DKIM key record invalid: it verifies nothing",
+            D::DmarcUnknownTag => "DMARC record with a tag RFC 7489 does not define",
+            D::DmarcReportUnauthorized => {
+                "DMARC reports go to another domain that has not authorised them"
+            }
+            D::DkimTesting => "DKIM key in testing mode (t=y)",
+            D::DkimRevoked => "DKIM key revoked (empty p=)",
+            D::DkimNotFound => {
+                "No DKIM key under the guessed selectors (not proof that the domain does not sign)"
+            }
         }
     }
 
@@ -210,6 +273,39 @@ impl DomainFindingId {
             }
             D::GreetingPtrMismatch => {
                 "Make the server greet with the name its address's PTR gives."
+            }
+            D::DkimWeakKey => {
+                "Generate a 2048-bit RSA (or Ed25519) key, publish it under a new selector, sign with it, then revoke the old one (empty p=)."
+            }
+            D::SpfTooManyVoidLookups => {
+                "Remove includes of names that publish no SPF record (RFC 7208 §4.6.4 allows 2 void lookups)."
+            }
+            D::SpfIncludeLoop => {
+                "Break the loop: no record may include or redirect back to itself."
+            }
+            D::SpfIncludeBroken => {
+                "Point include: and redirect= only at names that publish one v=spf1 record, or remove them."
+            }
+            D::DkimShortKey => {
+                "Move to a 2048-bit RSA key (RFC 8301) under a new selector, then revoke the old one."
+            }
+            D::DkimInvalid => {
+                "Republish the key record as v=DKIM1; k=rsa (or ed25519); p=<base64 public key>."
+            }
+            D::DmarcUnknownTag => {
+                "Remove or correct the tag (receivers ignore unknown tags: a typo there is a setting lost)."
+            }
+            D::DmarcReportUnauthorized => {
+                "Ask the report receiver to publish DOMAIN._report._dmarc.DEST TXT \"v=DMARC1\" (RFC 7489 §7.1), or send reports within your domain."
+            }
+            D::DkimTesting => {
+                "Remove t=y once signing works: receivers treat failures of a testing key as unsigned mail."
+            }
+            D::DkimRevoked => {
+                "Nothing to do if the selector is retired; remove the record when no mail signed with it is in transit."
+            }
+            D::DkimNotFound => {
+                "If the domain sends mail, sign it with DKIM; if it does, rescan with --dkim-selectors naming your selectors."
             }
         }
     }
@@ -381,11 +477,26 @@ fn policy_findings(d: &DomainResolution, add: &mut impl FnMut(DomainFindingId, S
             format!("no v=spf1 TXT record at {}", d.domain),
         );
     } else {
-        if spf.dns_lookups > SPF_DNS_LIMIT {
+        let tree = &spf.tree;
+        let chain = || tree.chain.join("; ");
+        if spf.total_lookups() > SPF_DNS_LIMIT {
+            let detail = match tree.chain.len() {
+                0 | 1 => format!("{} lookups in {:?}", spf.total_lookups(), raw(&spf.raw)),
+                _ => format!("{} lookups across {}", spf.total_lookups(), chain()),
+            };
+            add(D::SpfTooManyLookups, detail);
+        }
+        if tree.over_void_limit() {
             add(
-                D::SpfTooManyLookups,
-                format!("{} lookups in {:?}", spf.dns_lookups, raw(&spf.raw)),
+                D::SpfTooManyVoidLookups,
+                format!("{} void lookups across {}", tree.void_lookups, chain()),
             );
+        }
+        if !tree.loops.is_empty() {
+            add(D::SpfIncludeLoop, tree.loops.join("; "));
+        }
+        if !tree.problems.is_empty() {
+            add(D::SpfIncludeBroken, tree.problems.join("; "));
         }
         let other: Vec<&String> = spf
             .problems
@@ -425,6 +536,26 @@ fn policy_findings(d: &DomainResolution, add: &mut impl FnMut(DomainFindingId, S
     } else if dmarc.p.as_deref() == Some("none") {
         add(D::DmarcPolicyNone, raw(&dmarc.raw));
     }
+    if !dmarc.unknown_tags.is_empty() {
+        add(
+            D::DmarcUnknownTag,
+            format!("{} in {:?}", dmarc.unknown_tags.join(", "), raw(&dmarc.raw)),
+        );
+    }
+    for auth in &dmarc.report_authorizations {
+        match &auth.lookup_error {
+            Some(e) => add(D::DnsLookupFailed, format!("TXT of {}: {e}", auth.record)),
+            None if !auth.authorized => add(
+                D::DmarcReportUnauthorized,
+                format!(
+                    "reports to {} but no v=DMARC1 TXT record at {}: receivers send it none",
+                    auth.destination, auth.record
+                ),
+            ),
+            None => {}
+        }
+    }
+    dkim_findings(d, add);
     // MTA-STS and TLS-RPT matter only for a domain that receives mail.
     if matches!(d.route, MailRoute::Mx | MailRoute::ImplicitMx) {
         if !d.mta_sts.present && d.mta_sts.lookup_error.is_none() {
@@ -439,6 +570,54 @@ fn policy_findings(d: &DomainResolution, add: &mut impl FnMut(DomainFindingId, S
                 format!("no v=TLSRPTv1 TXT record at _smtp._tls.{}", d.domain),
             );
         }
+    }
+}
+
+fn dkim_findings(d: &DomainResolution, add: &mut impl FnMut(DomainFindingId, String)) {
+    use DomainFindingId as D;
+    let dkim = &d.dkim;
+    for key in &dkim.keys {
+        let at = crate::dns::dkim::key_name(&key.selector, &d.domain);
+        if !key.problems.is_empty() {
+            add(D::DkimInvalid, format!("{at}: {}", key.problems.join("; ")));
+        }
+        match key.bits {
+            Some(bits) if bits < RSA_MINIMUM_BITS => {
+                add(D::DkimWeakKey, format!("{at}: RSA {bits} bits"))
+            }
+            Some(bits) if bits < RSA_RECOMMENDED_BITS => {
+                add(D::DkimShortKey, format!("{at}: RSA {bits} bits"))
+            }
+            _ => {}
+        }
+        if key.revoked {
+            add(D::DkimRevoked, format!("{at}: p= is empty"));
+        }
+        if key.testing {
+            add(D::DkimTesting, format!("{at}: t=y"));
+        }
+    }
+    if !dkim.lookup_errors.is_empty() {
+        add(
+            D::DnsLookupFailed,
+            format!(
+                "DKIM selectors of {}: {}",
+                d.domain,
+                dkim.lookup_errors.join(", ")
+            ),
+        );
+    }
+    // Only a domain that takes mail is expected to send it, and so to sign.
+    let receives = matches!(d.route, MailRoute::Mx | MailRoute::ImplicitMx);
+    if receives && dkim.selectors_tried > 0 && dkim.keys.is_empty() && dkim.lookup_errors.is_empty()
+    {
+        add(
+            D::DkimNotFound,
+            format!(
+                "none of {} guessed selectors has a key at SELECTOR._domainkey.{}; selectors cannot be listed, so the domain may sign under another",
+                dkim.selectors_tried, d.domain
+            ),
+        );
     }
 }
 
@@ -475,6 +654,7 @@ mod tests {
                 raw: Some("v=TLSRPTv1; rua=mailto:x@example.com".into()),
                 lookup_error: None,
             },
+            dkim: Default::default(),
         }
     }
 
@@ -722,6 +902,127 @@ mod tests {
         for (d, addresses, want) in table {
             let got = findings(&d, &addresses);
             assert_eq!(ids(&got), want, "{d:?}");
+        }
+    }
+
+    /// The findings of the whole SPF tree, DMARC's tags and report destinations, and
+    /// DKIM keys: (what changes from a clean domain, the findings).
+    #[test]
+    fn tree_tag_and_key_findings_by_table() {
+        use crate::dns::dkim::dkim;
+        use crate::dns::policy::ReportAuthorization;
+        use crate::dns::spf_tree::walk;
+        use relayscan_lab::dns::dkim_keys::{RSA_512, RSA_1024, RSA_2048};
+        type Change = Box<dyn Fn(&mut DomainResolution)>;
+        let tree = |records: &'static [(&'static str, &'static str)]| -> Change {
+            Box::new(move |d: &mut DomainResolution| {
+                let answers = records
+                    .iter()
+                    .map(|(n, t)| match *t {
+                        "" => (n.to_string(), Err(crate::dns::LookupError::NxDomain)),
+                        _ => (n.to_string(), Ok(vec![t.to_string()])),
+                    })
+                    .collect();
+                d.spf = parse_spf(records[0].1);
+                d.spf.tree = walk("example.com", &answers);
+            })
+        };
+        let key = |record: String| -> Change {
+            Box::new(move |d: &mut DomainResolution| {
+                d.dkim = dkim(&[("s1".into(), Ok(vec![record.clone()]))]);
+            })
+        };
+        let table: Vec<(Change, Vec<&str>)> = vec![
+            (
+                tree(&[
+                    (
+                        "example.com",
+                        "v=spf1 include:a.example include:b.example -all",
+                    ),
+                    (
+                        "a.example",
+                        "v=spf1 a mx ptr exists:x.example include:c.example -all",
+                    ),
+                    ("b.example", "v=spf1 a mx ptr exists:y.example -all"),
+                    ("c.example", "v=spf1 a -all"),
+                ]),
+                vec!["spf-too-many-lookups"],
+            ),
+            (
+                tree(&[
+                    ("example.com", "v=spf1 include:a.example -all"),
+                    ("a.example", "v=spf1 include:example.com -all"),
+                ]),
+                vec!["spf-include-loop"],
+            ),
+            (
+                tree(&[
+                    (
+                        "example.com",
+                        "v=spf1 include:g1.example include:g2.example include:g3.example -all",
+                    ),
+                    ("g1.example", ""),
+                    ("g2.example", ""),
+                    ("g3.example", ""),
+                ]),
+                vec!["spf-too-many-void-lookups", "spf-include-broken"],
+            ),
+            (
+                Box::new(|d: &mut DomainResolution| {
+                    d.dmarc = parse_dmarc("v=DMARC1; p=reject; adkim=x");
+                }),
+                vec!["dmarc-invalid"],
+            ),
+            (
+                Box::new(|d: &mut DomainResolution| {
+                    d.dmarc = parse_dmarc("v=DMARC1; p=reject; pcx=50");
+                }),
+                vec!["dmarc-unknown-tag"],
+            ),
+            (
+                Box::new(|d: &mut DomainResolution| {
+                    d.dmarc.report_authorizations = vec![ReportAuthorization {
+                        destination: "vendor.example".into(),
+                        record: "example.com._report._dmarc.vendor.example".into(),
+                        authorized: false,
+                        lookup_error: None,
+                    }];
+                }),
+                vec!["dmarc-report-unauthorized"],
+            ),
+            (
+                key(format!("v=DKIM1; p={}", RSA_512.trim())),
+                vec!["dkim-weak-key"],
+            ),
+            (
+                key(format!("v=DKIM1; p={}", RSA_1024.trim())),
+                vec!["dkim-short-key"],
+            ),
+            (
+                key(format!("v=DKIM1; t=y; p={}", RSA_2048.trim())),
+                vec!["dkim-testing"],
+            ),
+            (key(format!("v=DKIM1; p={}", RSA_2048.trim())), vec![]),
+            (key("v=DKIM1; p=".into()), vec!["dkim-revoked"]),
+            (key("v=DKIM1; k=rsa".into()), vec!["dkim-invalid"]),
+            (
+                Box::new(|d: &mut DomainResolution| {
+                    d.dkim = dkim(&[("s1".into(), Err(crate::dns::LookupError::NxDomain))]);
+                }),
+                vec!["dkim-not-found"],
+            ),
+            (
+                Box::new(|d: &mut DomainResolution| {
+                    d.dkim = dkim(&[("s1".into(), Err(crate::dns::LookupError::Timeout))]);
+                }),
+                vec!["dns-lookup-failed"],
+            ),
+        ];
+        let ok = vec![facts(Some(Verdict::RelayDenied), true, Some(true))];
+        for (change, want) in table {
+            let mut d = domain(MailRoute::Mx);
+            change(&mut d);
+            assert_eq!(ids(&findings(&d, &ok)), want, "{d:?}");
         }
     }
 

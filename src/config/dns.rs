@@ -1,4 +1,4 @@
-//! DNS flags: `--resolver IP[:PORT]` (repeatable), `--dns-concurrency`, `--dns-rate`, `--dns-timeout`.
+//! DNS flags: `--resolver IP[:PORT]` (repeatable), `--dns-concurrency`, `--dns-rate`, `--dns-timeout`, `--dkim-selectors`.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -43,11 +43,17 @@ pub fn from_args(args: &DnsArgs) -> Result<DnsSettings, ConfigError> {
     if timeout.is_zero() {
         return Err(ConfigError::new("--dns-timeout", "must be longer than 0"));
     }
+    let dkim_selectors = match &args.dkim_selectors {
+        Some(spec) => crate::dns::dkim::parse_selectors(spec)
+            .map_err(|e| ConfigError::named("--dkim-selectors", e))?,
+        None => crate::dns::dkim::builtin_selectors(),
+    };
     Ok(DnsSettings {
         servers,
         concurrency,
         rate,
         timeout,
+        dkim_selectors,
     })
 }
 
@@ -88,9 +94,11 @@ mod tests {
             dns_concurrency: Some(4),
             dns_rate: Some(50),
             dns_timeout: Some("500ms".into()),
+            dkim_selectors: Some("s2024,mail".into()),
         };
         let d = from_args(&args).unwrap();
         assert_eq!(d.servers.len(), 2);
+        assert_eq!(d.dkim_selectors, ["s2024", "mail"]);
         assert_eq!(
             (d.concurrency, d.rate.get(), d.timeout),
             (4, 50, Duration::from_millis(500))
@@ -124,6 +132,13 @@ mod tests {
                     ..DnsArgs::default()
                 },
                 "--dns-timeout: must be longer than 0",
+            ),
+            (
+                DnsArgs {
+                    dkim_selectors: Some("a_b".into()),
+                    ..DnsArgs::default()
+                },
+                "--dkim-selectors \"a_b\": \"a_b\" is not a DKIM selector (letters, digits, inner '-', dot-separated labels)",
             ),
         ];
         for (args, want) in table {

@@ -236,20 +236,7 @@ impl BlocklistAnswer {
 /// and reads its answers with NAME's codes (a local mirror of a list). A DQS key moves
 /// the Spamhaus zone to `KEY.zen.dq.spamhaus.net`.
 pub fn select(spec: &str, dqs_key: Option<&str>) -> Result<Vec<Blocklist>, String> {
-    let path = std::path::Path::new(spec);
-    let words: Vec<(String, String)> = if path.is_file() {
-        let text = crate::input::read_text(path, 1 << 20).map_err(|e| e.to_string())?;
-        text.lines()
-            .enumerate()
-            .map(|(i, l)| (format!("{spec}:{}", i + 1), l))
-            .map(|(at, l)| (at, l.split('#').next().unwrap_or("").trim().to_string()))
-            .filter(|(_, l)| !l.is_empty())
-            .collect()
-    } else {
-        spec.split(',')
-            .map(|w| (format!("--blocklists {spec:?}"), w.trim().to_string()))
-            .collect()
-    };
+    let words = crate::input::list_words("--blocklists", spec)?;
     let mut zones: Vec<Blocklist> = Vec::new();
     for (at, word) in words {
         let chosen: Vec<Blocklist> = if let Some((name, mirror)) = word.split_once('=') {

@@ -4,8 +4,9 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use super::dkim::Dkim;
 use super::mx::{Oddity, Route, route};
-use super::policy::{Dmarc, Presence, Spf, dmarc, presence, spf};
+use super::policy::{Dmarc, Presence, Spf, dmarc, presence, report_authorization, spf};
 use super::{LookupError, Resolve, normalize_name};
 use crate::target::Address;
 
@@ -88,6 +89,9 @@ pub struct DomainResolution {
     pub dmarc: Dmarc,
     pub mta_sts: Presence,
     pub tls_rpt: Presence,
+    /// Keys found under the guessed DKIM selectors.
+    #[serde(default)]
+    pub dkim: Dkim,
 }
 
 impl DomainResolution {
@@ -104,8 +108,14 @@ impl DomainResolution {
 }
 
 /// Resolves `domain`: MX, then each exchange's A/AAAA (or the domain's own for an
-/// implicit MX), and the SPF, DMARC, MTA-STS and TLS-RPT records, concurrently.
-pub async fn resolve_domain<R: Resolve>(dns: &R, domain: &str) -> DomainResolution {
+/// implicit MX), and the SPF, DMARC, MTA-STS and TLS-RPT records, concurrently; then, for
+/// a domain that answered, its SPF tree, the authorisation of its external DMARC report
+/// destinations, and a DKIM key under each of `dkim_selectors`.
+pub async fn resolve_domain<R: Resolve>(
+    dns: &R,
+    domain: &str,
+    dkim_selectors: &[String],
+) -> DomainResolution {
     let domain = normalize_name(domain);
     let dmarc_name = format!("_dmarc.{domain}");
     let sts_name = format!("_mta-sts.{domain}");
@@ -118,7 +128,7 @@ pub async fn resolve_domain<R: Resolve>(dns: &R, domain: &str) -> DomainResoluti
         dns.txt(&rpt_name),
     );
     let (route, route_error, hosts, null_mx_mixed) = mail;
-    DomainResolution {
+    let mut resolution = DomainResolution {
         domain,
         route,
         route_error,
@@ -128,7 +138,51 @@ pub async fn resolve_domain<R: Resolve>(dns: &R, domain: &str) -> DomainResoluti
         dmarc: dmarc(&dmarc_txt),
         mta_sts: presence(&sts_txt, "v=STSv1"),
         tls_rpt: presence(&rpt_txt, "v=TLSRPTv1"),
+        dkim: Dkim::default(),
+    };
+    // A domain that does not exist, or whose DNS failed, has no more to ask about.
+    if matches!(
+        route,
+        MailRoute::Nxdomain | MailRoute::Servfail | MailRoute::Timeout | MailRoute::Error
+    ) {
+        return resolution;
     }
+    let d = &resolution.domain;
+    let (tree, authorizations, dkim) = tokio::join!(
+        async {
+            match resolution.spf.present {
+                true => Some(super::spf_tree::follow(dns, d, &spf_txt).await),
+                false => None,
+            }
+        },
+        report_authorizations(dns, d, &resolution.dmarc),
+        super::dkim::lookup(dns, d, dkim_selectors),
+    );
+    if let Some(tree) = tree {
+        resolution.spf.tree = tree;
+    }
+    resolution.dmarc.report_authorizations = authorizations;
+    resolution.dkim = dkim;
+    resolution
+}
+
+/// The authorisation record of each external DMARC report destination (RFC 7489 §7.1).
+async fn report_authorizations<R: Resolve>(
+    dns: &R,
+    domain: &str,
+    dmarc: &Dmarc,
+) -> Vec<super::policy::ReportAuthorization> {
+    let destinations = dmarc.external_destinations(domain);
+    let answers = futures::future::join_all(destinations.iter().map(|dest| async move {
+        dns.txt(&super::policy::report_authorization_name(domain, dest))
+            .await
+    }))
+    .await;
+    destinations
+        .iter()
+        .zip(answers)
+        .map(|(dest, answer)| report_authorization(domain, dest, &answer))
+        .collect()
 }
 
 type Mail = (MailRoute, Option<String>, Vec<MailHost>, bool);
@@ -361,7 +415,7 @@ pub(crate) mod tests {
             ),
         ];
         for (domain, want_route, want_hosts) in cases {
-            let got = resolve_domain(&t, domain).await;
+            let got = resolve_domain(&t, domain, &[]).await;
             let hosts: Vec<String> = got
                 .hosts
                 .iter()
@@ -388,9 +442,9 @@ pub(crate) mod tests {
                 "{domain}"
             );
         }
-        let alias = resolve_domain(&t, "alias.example").await;
+        let alias = resolve_domain(&t, "alias.example", &[]).await;
         assert_eq!(alias.hosts[0].cname.as_deref(), Some("mx1.example"));
-        let dead = resolve_domain(&t, "dead.example").await;
+        let dead = resolve_domain(&t, "dead.example", &[]).await;
         assert!(
             dead.route_error
                 .as_deref()
@@ -398,7 +452,7 @@ pub(crate) mod tests {
                 .contains("gone.example: nxdomain")
         );
         assert!(dead.addresses().is_empty());
-        let two = resolve_domain(&t, "two.example").await;
+        let two = resolve_domain(&t, "two.example", &[]).await;
         assert_eq!(two.addresses().len(), 3);
         assert!(two.spf.valid && two.spf.all == Some('-'));
         assert_eq!(two.dmarc.p.as_deref(), Some("reject"));

@@ -271,7 +271,7 @@ mod tests {
         let dns = HickoryResolver::new(&[server.addr()], Duration::from_millis(300), 1).unwrap();
         let route = |d: &'static str| {
             let dns = dns.clone();
-            async move { resolve_domain(&dns, d).await }
+            async move { resolve_domain(&dns, d, &[]).await }
         };
         let shared = route("shared-3.lab.test").await;
         assert_eq!(shared.route, MailRoute::Mx);

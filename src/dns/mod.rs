@@ -5,6 +5,7 @@
 //! domain whose DNS times out is a result to report, never a reason to stop a scan.
 
 pub mod blocklist;
+pub mod dkim;
 pub mod dnsbl;
 pub mod domain;
 pub mod hickory;
@@ -13,6 +14,7 @@ pub mod mx;
 pub mod plan;
 pub mod policy;
 pub mod settings;
+pub mod spf_tree;
 
 use std::fmt;
 use std::future::Future;

@@ -147,11 +147,12 @@ impl DomainPlan {
 }
 
 /// Resolves every distinct domain among `targets` (at most `concurrency` at once; the
-/// resolver paces the queries), then the PTR and FCrDNS of every mail-host address.
+/// resolver paces the queries; DKIM keys asked under `dkim_selectors`), then the PTR and FCrDNS of every mail-host address.
 pub async fn resolve_domains<R: Resolve>(
     dns: &R,
     targets: &[(Origin, Target)],
     concurrency: usize,
+    dkim_selectors: &[String],
     stats: impl Fn() -> DnsStats,
 ) -> DomainPlan {
     let started = Instant::now();
@@ -171,7 +172,7 @@ pub async fn resolve_domains<R: Resolve>(
         }
     }
     let mut domains: Vec<DomainResolution> = stream::iter(order.iter())
-        .map(|name| resolve_domain(dns, name))
+        .map(|name| resolve_domain(dns, name, dkim_selectors))
         .buffered(concurrency.max(1))
         .collect()
         .await;
@@ -238,7 +239,7 @@ mod tests {
                 Target::new(TargetSpec::Domain("b.example".into()), None),
             ),
         ];
-        let plan = resolve_domains(&t, &targets, 4, DnsStats::default).await;
+        let plan = resolve_domains(&t, &targets, 4, &[], DnsStats::default).await;
         let steps = plan.steps();
         assert_eq!(steps.len(), 2, "{steps:?}");
         assert!(
@@ -305,7 +306,7 @@ mod tests {
                     Target::new(TargetSpec::Domain(domain.to_string()), None),
                 ));
             }
-            let plan = resolve_domains(&t, &targets, 4, DnsStats::default).await;
+            let plan = resolve_domains(&t, &targets, 4, &[], DnsStats::default).await;
             let got = plan.every_lookup_failed().map(|d| d.domain.as_str());
             assert_eq!(got, *failed, "{answers:?}");
             let got = plan.first_without_addresses().map(|(d, _)| d);
@@ -346,7 +347,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, s)| (Origin::argument(i + 1), s.parse().unwrap()))
                 .collect();
-        let plan = resolve_domains(&t, &targets, 4, DnsStats::default).await;
+        let plan = resolve_domains(&t, &targets, 4, &[], DnsStats::default).await;
         let names: Vec<&str> = plan.domains.iter().map(|d| d.domain.as_str()).collect();
         assert_eq!(names, ["a.example", "b.example", "c.example"]);
         assert_eq!(plan.ports["b.example"], vec![2525]);

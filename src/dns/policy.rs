@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
+use super::spf_tree::SpfTree;
 use super::{Answer, LookupError};
 
 /// RFC 7208 §4.6.4: more than 10 mechanisms and modifiers that query DNS is a permerror.
@@ -26,9 +27,38 @@ pub struct Spf {
     /// ptr, exists, redirect). Included records are not followed.
     pub dns_lookups: u32,
     pub redirect: Option<String>,
+    /// The domains of the `include:` mechanisms, in order (those written with macros,
+    /// `%{...}`, are left out: they depend on the message).
+    #[serde(default)]
+    pub includes: Vec<String>,
     pub problems: Vec<String>,
     /// The TXT lookup failed (SERVFAIL, timeout): the record could not be read.
     pub lookup_error: Option<String>,
+    /// The whole tree, includes and redirect followed (empty until followed).
+    #[serde(default)]
+    pub tree: SpfTree,
+}
+
+impl Spf {
+    /// The records evaluation goes on to, as (term, domain): each include, then the
+    /// redirect (RFC 7208 §6.1: used only when no mechanism matched, but it still counts).
+    pub fn targets(&self) -> Vec<(String, String)> {
+        let includes = self
+            .includes
+            .iter()
+            .map(|d| (format!("include:{d}"), super::normalize_name(d)));
+        let redirect = self
+            .redirect
+            .iter()
+            .filter(|d| !d.contains('%'))
+            .map(|d| (format!("redirect={d}"), super::normalize_name(d)));
+        includes.chain(redirect).collect()
+    }
+
+    /// DNS-querying terms: across the whole tree once it was followed, else this record's.
+    pub fn total_lookups(&self) -> u32 {
+        self.dns_lookups.max(self.tree.dns_lookups)
+    }
 }
 
 /// The DMARC record of a domain (`_dmarc.DOMAIN`).
@@ -43,8 +73,103 @@ pub struct Dmarc {
     /// 0–100; absent means 100.
     pub pct: Option<u8>,
     pub rua: Vec<String>,
+    /// Forensic report destinations.
+    #[serde(default)]
+    pub ruf: Vec<String>,
     pub problems: Vec<String>,
+    /// Tags RFC 7489 does not define (receivers ignore them: often a typo).
+    #[serde(default)]
+    pub unknown_tags: Vec<String>,
     pub lookup_error: Option<String>,
+    /// Each report destination on another organisational domain, and whether it
+    /// authorises the reports (RFC 7489 §7.1); filled in when looked up.
+    #[serde(default)]
+    pub report_authorizations: Vec<ReportAuthorization>,
+}
+
+/// Whether an external report destination accepts a domain's DMARC reports: the TXT
+/// record `DOMAIN._report._dmarc.DEST` starting with `v=DMARC1`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportAuthorization {
+    /// The destination's domain.
+    pub destination: String,
+    /// The name asked.
+    pub record: String,
+    pub authorized: bool,
+    /// The lookup failed (SERVFAIL, timeout): authorisation unknown.
+    pub lookup_error: Option<String>,
+}
+
+/// Tags of RFC 7489 §6.3, and those of RFC 9091 and DMARCbis (np, psd, t), which
+/// receivers may know.
+const DMARC_TAGS: &[&str] = &[
+    "v", "p", "sp", "pct", "rua", "ruf", "adkim", "aspf", "fo", "rf", "ri", "np", "psd", "t",
+];
+
+/// The organisational domain of `name`, approximated by its last two labels: relayscan
+/// carries no public suffix list, so `a.example.co.uk` and `b.example.co.uk` count as one
+/// organisation (an authorisation check skipped), never two (a false finding).
+pub fn organizational_domain(name: &str) -> String {
+    let name = super::normalize_name(name);
+    let labels: Vec<&str> = name.split('.').collect();
+    labels[labels.len().saturating_sub(2)..].join(".")
+}
+
+impl Dmarc {
+    /// The domains of the `mailto:` report destinations (rua and ruf) outside the
+    /// organisational domain of `domain`, once each: those need an authorisation record.
+    pub fn external_destinations(&self, domain: &str) -> Vec<String> {
+        let own = organizational_domain(domain);
+        let mut out: Vec<String> = Vec::new();
+        for uri in self.rua.iter().chain(&self.ruf) {
+            let Some(address) = uri
+                .get(..7)
+                .filter(|p| p.eq_ignore_ascii_case("mailto:"))
+                .and_then(|_| uri.get(7..))
+            else {
+                continue;
+            };
+            // `mailto:a@b.example!10m`: a size limit may follow (RFC 7489 §6.2).
+            let address = address.split('!').next().unwrap_or_default();
+            let Some((_, host)) = address.rsplit_once('@') else {
+                continue;
+            };
+            let host = super::normalize_name(host);
+            if !host.is_empty() && organizational_domain(&host) != own && !out.contains(&host) {
+                out.push(host);
+            }
+        }
+        out
+    }
+}
+
+/// The authorisation of `destination` to receive the reports of `domain`, from the TXT
+/// answer of `DOMAIN._report._dmarc.DEST`.
+pub fn report_authorization(
+    domain: &str,
+    destination: &str,
+    answer: &Answer<Vec<String>>,
+) -> ReportAuthorization {
+    let record = report_authorization_name(domain, destination);
+    match texts(answer) {
+        Ok(list) => ReportAuthorization {
+            destination: destination.to_string(),
+            record,
+            authorized: !tagged(list, "v=DMARC1", &[';', ' ']).is_empty(),
+            lookup_error: None,
+        },
+        Err(e) => ReportAuthorization {
+            destination: destination.to_string(),
+            record,
+            authorized: false,
+            lookup_error: Some(e),
+        },
+    }
+}
+
+/// `DOMAIN._report._dmarc.DEST` (RFC 7489 §7.1).
+pub fn report_authorization_name(domain: &str, destination: &str) -> String {
+    format!("{domain}._report._dmarc.{destination}")
 }
 
 /// A TXT record found by its version tag (MTA-STS, TLS-RPT).
@@ -146,8 +271,13 @@ pub fn parse_spf(record: &str) -> Spf {
             "all" if argument.is_none() => out.all = Some(qualifier),
             "include" | "exists" => {
                 out.dns_lookups += 1;
-                if argument.is_none_or(|a| !a.starts_with(':') || a.len() < 2) {
-                    out.problems.push(format!("{term:?} needs a domain"));
+                match argument.and_then(|a| a.strip_prefix(':')) {
+                    Some(domain) if !domain.is_empty() => {
+                        if mechanism == "include" && !domain.contains('%') {
+                            out.includes.push(domain.to_string());
+                        }
+                    }
+                    _ => out.problems.push(format!("{term:?} needs a domain")),
                 }
             }
             "a" | "mx" | "ptr" => out.dns_lookups += 1,
@@ -222,6 +352,29 @@ fn policy_word(value: &str, tag: &str, problems: &mut Vec<String>) -> Option<Str
     }
 }
 
+/// The `tag=value` pairs of a tag list (DMARC, RFC 7489 §6.4; DKIM, RFC 6376 §3.2), in
+/// order and trimmed; a part without `=` is a problem, an empty part is skipped.
+pub(crate) fn tag_list<'a>(record: &'a str, problems: &mut Vec<String>) -> Vec<(&'a str, &'a str)> {
+    let mut out = Vec::new();
+    for part in record.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.split_once('=') {
+            Some((tag, value)) => out.push((tag.trim(), value.trim())),
+            None => problems.push(format!("{part:?} is not tag=value")),
+        }
+    }
+    out
+}
+
+/// A DMARC URI list: comma-separated, blanks dropped.
+fn uri_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
 /// Parses one `v=DMARC1; p=...` record.
 pub fn parse_dmarc(record: &str) -> Dmarc {
     let mut out = Dmarc {
@@ -229,16 +382,9 @@ pub fn parse_dmarc(record: &str) -> Dmarc {
         raw: Some(record.to_string()),
         ..Dmarc::default()
     };
-    for part in record.split(';').skip(1) {
-        let part = part.trim();
-        if part.is_empty() {
-            continue;
-        }
-        let Some((tag, value)) = part.split_once('=') else {
-            out.problems.push(format!("{part:?} is not tag=value"));
-            continue;
-        };
-        let (tag, value) = (tag.trim().to_ascii_lowercase(), value.trim());
+    // The first tag is v=DMARC1, which found the record.
+    for (tag, value) in tag_list(record, &mut out.problems).into_iter().skip(1) {
+        let tag = tag.to_ascii_lowercase();
         match tag.as_str() {
             "p" => out.p = policy_word(value, "p", &mut out.problems),
             "sp" => out.sp = policy_word(value, "sp", &mut out.problems),
@@ -246,15 +392,37 @@ pub fn parse_dmarc(record: &str) -> Dmarc {
                 Ok(n) if n <= 100 => out.pct = Some(n),
                 _ => out.problems.push(format!("pct={value:?} is not 0-100")),
             },
-            "rua" => {
-                out.rua = value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect();
+            "rua" => out.rua = uri_list(value),
+            "ruf" => out.ruf = uri_list(value),
+            "adkim" | "aspf" if !matches!(value.to_ascii_lowercase().as_str(), "r" | "s") => {
+                out.problems
+                    .push(format!("{tag}={value:?} is not r (relaxed) or s (strict)"));
             }
-            _ => {}
+            "fo" if !value.split(':').all(|o| {
+                matches!(
+                    o.trim().to_ascii_lowercase().as_str(),
+                    "0" | "1" | "d" | "s"
+                )
+            }) =>
+            {
+                out.problems
+                    .push(format!("fo={value:?} is not a list of 0, 1, d, s"));
+            }
+            "rf" if !value
+                .split(':')
+                .all(|f| f.trim().eq_ignore_ascii_case("afrf")) =>
+            {
+                out.problems.push(format!("rf={value:?} is not afrf"));
+            }
+            "ri" if value.parse::<u32>().is_err() => {
+                out.problems
+                    .push(format!("ri={value:?} is not a number of seconds"));
+            }
+            "np" => {
+                policy_word(value, "np", &mut out.problems);
+            }
+            known if DMARC_TAGS.contains(&known) => {}
+            _ => out.unknown_tags.push(format!("{tag}={value}")),
         }
     }
     if out.p.is_none() && !out.problems.iter().any(|p| p.starts_with("p=")) {
@@ -519,9 +687,65 @@ mod tests {
             }
         }
         assert!(!dmarc(&txt(&["v=spf1 -all"])).present);
+        // Invalid values of the other tags, and unknown tags (which do not invalidate).
+        for (record, problem) in [
+            ("v=DMARC1; p=none; adkim=x", "adkim=\"x\""),
+            ("v=DMARC1; p=none; aspf=relaxed", "aspf="),
+            ("v=DMARC1; p=none; fo=2", "fo="),
+            ("v=DMARC1; p=none; rf=iodef", "rf="),
+            ("v=DMARC1; p=none; ri=daily", "ri="),
+            ("v=DMARC1; p=none; np=foo", "np="),
+            ("v=DMARC1; p=foo", "p=\"foo\""),
+            ("v=DMARC1; p=none; pct=200", "pct="),
+        ] {
+            let got = parse_dmarc(record);
+            assert!(!got.valid, "{record}");
+            assert!(
+                got.problems.iter().any(|p| p.contains(problem)),
+                "{record}: {:?}",
+                got.problems
+            );
+        }
+        let unknown = parse_dmarc(
+            "v=DMARC1; p=reject; adkim=s; aspf=r; fo=0:d; rf=afrf; ri=86400; pcx=50; foo=bar",
+        );
+        assert!(unknown.valid, "{unknown:?}");
+        assert_eq!(unknown.unknown_tags, ["pcx=50", "foo=bar"]);
         let two = dmarc(&txt(&["v=DMARC1; p=none", "v=DMARC1; p=reject"]));
         assert!(two.present && !two.valid);
         assert!(dmarc(&Err(LookupError::ServFail)).lookup_error.is_some());
+    }
+
+    #[test]
+    fn external_report_destinations_and_their_authorisation() {
+        // (record, the domain's external destinations)
+        let table: [(&str, &[&str]); 5] = [
+            ("v=DMARC1; p=none; rua=mailto:d@example.com", &[]),
+            ("v=DMARC1; p=none; rua=mailto:d@reports.example.com", &[]),
+            (
+                "v=DMARC1; p=none; rua=mailto:a@dmarc.vendor.example!10m,mailto:b@Other.Example.; ruf=mailto:c@dmarc.vendor.example",
+                &["dmarc.vendor.example", "other.example"],
+            ),
+            ("v=DMARC1; p=none; rua=https://vendor.example/r", &[]),
+            ("v=DMARC1; p=none; ruf=mailto:nobody", &[]),
+        ];
+        for (record, want) in table {
+            assert_eq!(
+                parse_dmarc(record).external_destinations("mail.example.com"),
+                want,
+                "{record}"
+            );
+        }
+        assert_eq!(organizational_domain("A.b.Example.com."), "example.com");
+        assert_eq!(organizational_domain("localhost"), "localhost");
+        let ok = report_authorization("a.example", "v.example", &txt(&["v=DMARC1"]));
+        assert!(ok.authorized && ok.record == "a.example._report._dmarc.v.example");
+        let missing = report_authorization("a.example", "v.example", &Err(LookupError::NxDomain));
+        assert!(!missing.authorized && missing.lookup_error.is_none());
+        let other = report_authorization("a.example", "v.example", &txt(&["v=spf1 -all"]));
+        assert!(!other.authorized);
+        let failed = report_authorization("a.example", "v.example", &Err(LookupError::Timeout));
+        assert!(!failed.authorized && failed.lookup_error.is_some());
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct DnsSettings {
     pub concurrency: usize,
     pub rate: NonZeroU32,
     pub timeout: Duration,
+    /// DKIM selectors asked of every mail domain (guessed: the built-in list unless
+    /// `--dkim-selectors` names others).
+    pub dkim_selectors: Vec<String>,
 }
 
 impl Default for DnsSettings {
@@ -31,6 +34,7 @@ impl Default for DnsSettings {
             concurrency: DEFAULT_CONCURRENCY,
             rate: DEFAULT_RATE,
             timeout: DEFAULT_TIMEOUT,
+            dkim_selectors: super::dkim::builtin_selectors(),
         }
     }
 }

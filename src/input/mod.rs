@@ -7,6 +7,7 @@ mod file;
 mod lines;
 mod log;
 mod metered;
+mod words;
 
 pub use file::{
     FileError, MAX_INPUT_FILE_BYTES, open_stream, read_text, read_text_from, size_label,
@@ -14,6 +15,7 @@ pub use file::{
 pub use lines::{Line, LineError, LineReader};
 pub use log::{Counted, LogStream, log_stream, open_log, skip_line};
 pub use metered::{Meter, Metered};
+pub use words::list_words;
 
 #[cfg(test)]
 mod tests;

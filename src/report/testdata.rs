@@ -141,6 +141,7 @@ pub fn mail_domain(domain: &str, hosts: &[(&str, u16, &str)]) -> DomainResolutio
         dmarc: parse_dmarc("v=DMARC1; p=none; rua=@cmd"),
         mta_sts: Presence::default(),
         tls_rpt: Presence::default(),
+        dkim: Default::default(),
     }
 }
 

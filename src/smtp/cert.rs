@@ -110,6 +110,22 @@ fn key_of(cert: &X509Certificate<'_>) -> (String, Option<u32>) {
     }
 }
 
+/// The modulus size of an RSA public key in DER: a SubjectPublicKeyInfo (what DKIM's
+/// `p=` holds, RFC 6376 §3.6.1), or a bare PKCS#1 RSAPublicKey, which some publishers
+/// put there instead. `None` for anything else.
+pub fn rsa_key_bits(der: &[u8]) -> Option<u32> {
+    use x509_parser::public_key::RSAPublicKey;
+    use x509_parser::x509::SubjectPublicKeyInfo;
+    if let Ok((_, spki)) = SubjectPublicKeyInfo::from_der(der) {
+        return match spki.parsed() {
+            Ok(PublicKey::RSA(rsa)) => significant_bits(rsa.modulus),
+            _ => None,
+        };
+    }
+    let (_, rsa) = RSAPublicKey::from_der(der).ok()?;
+    significant_bits(rsa.modulus)
+}
+
 /// Bits of a big-endian unsigned integer, leading zeros not counted.
 fn significant_bits(bytes: &[u8]) -> Option<u32> {
     let start = bytes.iter().position(|&b| b != 0)?;

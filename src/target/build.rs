@@ -85,9 +85,13 @@ pub async fn build_space(
     };
     let domains = match &dns {
         Some(dns) if !domain_targets.is_empty() => {
-            resolve_domains(dns, &domain_targets, dns_settings.concurrency, || {
-                dns.stats()
-            })
+            resolve_domains(
+                dns,
+                &domain_targets,
+                dns_settings.concurrency,
+                &dns_settings.dkim_selectors,
+                || dns.stats(),
+            )
             .await
         }
         _ => DomainPlan::default(),

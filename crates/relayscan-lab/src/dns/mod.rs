@@ -18,6 +18,16 @@ use zone::{Data, Zone};
 pub mod wire;
 pub mod zone;
 
+/// DKIM public keys of the lab zone, made once with openssl (the private halves were
+/// discarded: nothing in the lab signs), base64 with a trailing newline: RSA keys as
+/// SubjectPublicKeyInfo (RFC 6376 §3.6.1), the Ed25519 key as its 32 bytes (RFC 8463).
+pub mod dkim_keys {
+    pub const RSA_512: &str = include_str!("../../data/dkim/rsa-512.spki.b64");
+    pub const RSA_1024: &str = include_str!("../../data/dkim/rsa-1024.spki.b64");
+    pub const RSA_2048: &str = include_str!("../../data/dkim/rsa-2048.spki.b64");
+    pub const ED25519: &str = include_str!("../../data/dkim/ed25519.raw.b64");
+}
+
 /// The lab's zone origin. `.test` is reserved (RFC 2606): it can never leak to real DNS.
 pub const ZONE_ORIGIN: &str = "lab.test";
 
