@@ -1,5 +1,6 @@
-//! How a mail domain reads in the HTML and Markdown reports: its route, its mail hosts with each endpoint's result, and its SPF, DMARC, MTA-STS and TLS-RPT in a few words. Pure; the text may hold what DNS answered, so each report escapes it.
+//! How a mail domain reads in the HTML and Markdown reports: its route, its mail hosts with each endpoint's result, and its SPF, DMARC, MTA-STS, TLS-RPT and DKIM in a few words. Pure; the text may hold what DNS answered, so each report escapes it.
 
+use crate::dns::dkim::Dkim;
 use crate::dns::policy::{Dmarc, Presence, Spf};
 
 use super::domains::{DomainEntry, HostResult};
@@ -47,8 +48,11 @@ fn mail_host(h: &HostResult) -> String {
     }
 }
 
-/// SPF in words: "-all (fail), 2 DNS lookups", "missing", "invalid: ...", "lookup
-/// failed: ...".
+/// What the reports say once about DKIM: selectors cannot be listed, only guessed.
+pub const DKIM_GUESSED: &str = "DKIM keys were looked for under guessed selectors (a built-in list of common ones, or --dkim-selectors): no key found is not proof that a domain does not sign.";
+
+/// SPF in words: "-all (fail), 2 DNS lookups", "-all (fail), 14 DNS lookups with
+/// includes", "missing", "invalid: ...", "lookup failed: ...".
 pub fn spf(s: &Spf) -> String {
     if let Some(why) = &s.lookup_error {
         return format!("lookup failed: {why}");
@@ -61,7 +65,10 @@ pub fn spf(s: &Spf) -> String {
         (None, Some(to)) => format!("redirect={to}"),
         (None, None) => "no all".into(),
     };
-    let lookups = count(u64::from(s.dns_lookups), "DNS lookup");
+    let mut lookups = count(u64::from(s.total_lookups()), "DNS lookup");
+    if s.tree.chain.len() > 1 {
+        lookups.push_str(" with includes");
+    }
     if s.valid {
         format!("{ending}, {lookups}")
     } else {
@@ -91,7 +98,51 @@ pub fn dmarc(d: &Dmarc) -> String {
     if !d.rua.is_empty() {
         parts.push(format!("rua {}", d.rua.join(" ")));
     }
+    let unauthorized: Vec<&str> = d
+        .report_authorizations
+        .iter()
+        .filter(|a| !a.authorized && a.lookup_error.is_none())
+        .map(|a| a.destination.as_str())
+        .collect();
+    if !unauthorized.is_empty() {
+        parts.push(format!("unauthorised {}", unauthorized.join(" ")));
+    }
+    if !d.unknown_tags.is_empty() {
+        parts.push(format!("unknown {}", d.unknown_tags.join(" ")));
+    }
     parts.join(", ")
+}
+
+/// DKIM in words: "s1 rsa 1024, k1 ed25519 (of 14 guessed selectors)", "s1 revoked",
+/// "none found (14 guessed selectors)", "not looked up".
+pub fn dkim(d: &Dkim) -> String {
+    if d.selectors_tried == 0 {
+        return "not looked up".into();
+    }
+    let guessed = count(d.selectors_tried as u64, "guessed selector");
+    if d.keys.is_empty() {
+        return format!("none found ({guessed})");
+    }
+    let keys: Vec<String> = d
+        .keys
+        .iter()
+        .map(|k| {
+            let mut words = vec![k.selector.clone()];
+            match (k.revoked, k.bits) {
+                (true, _) => words.push("revoked".into()),
+                (false, Some(bits)) => words.push(format!("{} {bits}", k.key_type)),
+                (false, None) => words.push(k.key_type.clone()),
+            }
+            if k.testing {
+                words.push("testing".into());
+            }
+            if !k.problems.is_empty() {
+                words.push("invalid".into());
+            }
+            words.join(" ")
+        })
+        .collect();
+    format!("{} (of {guessed})", keys.join(", "))
 }
 
 /// MTA-STS or TLS-RPT in words: "present", "missing", "lookup failed: ...".
@@ -124,6 +175,7 @@ mod tests {
             dmarc: Dmarc::default(),
             mta_sts: Presence::default(),
             tls_rpt: Presence::default(),
+            dkim: Dkim::default(),
             findings: vec![],
         }
     }
@@ -265,5 +317,47 @@ mod tests {
         for (p, want) in presence_table {
             assert_eq!(presence(&p), want);
         }
+
+        let mut dmarc_more = parse_dmarc("v=DMARC1; p=reject; rua=mailto:r@v.example; pcx=5");
+        dmarc_more.report_authorizations = vec![crate::dns::policy::ReportAuthorization {
+            destination: "v.example".into(),
+            record: "d.example._report._dmarc.v.example".into(),
+            authorized: false,
+            lookup_error: None,
+        }];
+        assert_eq!(
+            dmarc(&dmarc_more),
+            "p=reject, rua mailto:r@v.example, unauthorised v.example, unknown pcx=5"
+        );
+        let mut tree = parse_spf("v=spf1 include:a.example -all");
+        tree.tree.dns_lookups = 12;
+        tree.tree.chain = vec![
+            "d.example: 1 lookups".into(),
+            "  include:a.example: 11 lookups".into(),
+        ];
+        assert_eq!(spf(&tree), "-all (fail), 12 DNS lookups with includes");
+    }
+
+    #[test]
+    fn dkim_words_table() {
+        use crate::dns::dkim::{dkim as read, parse_key};
+        use relayscan_lab::dns::dkim_keys::RSA_1024;
+        let mut keys = read(&[
+            ("s1".into(), Ok(vec![format!("p={}", RSA_1024.trim())])),
+            ("old".into(), Ok(vec!["v=DKIM1; p=".into()])),
+            ("x".into(), Err(crate::dns::LookupError::NxDomain)),
+        ]);
+        assert_eq!(
+            dkim(&keys),
+            "s1 rsa 1024, old revoked (of 3 guessed selectors)"
+        );
+        keys.keys = vec![parse_key("t", "v=DKIM1; k=ed25519; t=y; p=AAAA")];
+        assert_eq!(
+            dkim(&keys),
+            "t ed25519 testing invalid (of 3 guessed selectors)"
+        );
+        keys.keys.clear();
+        assert_eq!(dkim(&keys), "none found (3 guessed selectors)");
+        assert_eq!(dkim(&Dkim::default()), "not looked up");
     }
 }

@@ -12,6 +12,7 @@ use super::{ReportError, ScanRecord, with_suffix};
 use crate::assess::Severity;
 use crate::assess::Verdict;
 use crate::assess::domain::{AddressFacts, DomainAssessment, DomainFinding};
+use crate::dns::dkim::Dkim;
 use crate::dns::plan::DomainPlan;
 use crate::dns::policy::{Dmarc, Presence, Spf};
 use crate::dns::{DomainResolution, MailRoute, PtrCheck};
@@ -91,6 +92,8 @@ pub struct DomainEntry {
     pub dmarc: Dmarc,
     pub mta_sts: Presence,
     pub tls_rpt: Presence,
+    /// Keys found under the guessed DKIM selectors.
+    pub dkim: Dkim,
     pub findings: Vec<DomainFinding>,
 }
 
@@ -120,6 +123,14 @@ pub const DOMAIN_CSV_COLUMNS: &[&str] = &[
     "severity",
     "findings",
     "error",
+    "spf_total_lookups",
+    "spf_void_lookups",
+    "spf_chain",
+    "dmarc_ruf",
+    "dmarc_unknown_tags",
+    "dmarc_unauthorized_destinations",
+    "dkim_selectors_tried",
+    "dkim_keys",
 ];
 
 /// Collects what the domains need from the records and writes the domain reports.
@@ -302,6 +313,7 @@ impl DomainEntry {
             dmarc: d.dmarc.clone(),
             mta_sts: d.mta_sts.clone(),
             tls_rpt: d.tls_rpt.clone(),
+            dkim: d.dkim.clone(),
             findings: assessment.findings,
         }
     }
@@ -379,6 +391,35 @@ pub fn csv_row(e: &DomainEntry) -> Vec<String> {
             .collect::<Vec<_>>()
             .join(";"),
         opt(&e.route_error),
+        e.spf.total_lookups().to_string(),
+        e.spf.tree.void_lookups.to_string(),
+        e.spf
+            .tree
+            .chain
+            .iter()
+            .map(|l| l.trim())
+            .collect::<Vec<_>>()
+            .join(";"),
+        e.dmarc.ruf.join(";"),
+        e.dmarc.unknown_tags.join(";"),
+        e.dmarc
+            .report_authorizations
+            .iter()
+            .filter(|a| !a.authorized && a.lookup_error.is_none())
+            .map(|a| a.destination.as_str())
+            .collect::<Vec<_>>()
+            .join(";"),
+        e.dkim.selectors_tried.to_string(),
+        e.dkim
+            .keys
+            .iter()
+            .map(|k| match (k.revoked, k.bits) {
+                (true, _) => format!("{}:revoked", k.selector),
+                (false, Some(bits)) => format!("{}:{}-{bits}", k.selector, k.key_type),
+                (false, None) => format!("{}:{}", k.selector, k.key_type),
+            })
+            .collect::<Vec<_>>()
+            .join(";"),
     ]
 }
 

@@ -9,7 +9,7 @@ use crate::report::overview::count;
 
 /// The domain table's columns: (class, heading). The classes also label each cell on a
 /// phone, where the rows become cards (report.css).
-pub(super) const COLUMNS: [(&str, &str); 9] = [
+pub(super) const COLUMNS: [(&str, &str); 10] = [
     ("d-domain", "Domain"),
     ("d-route", "Route"),
     ("d-hosts", "Mail hosts"),
@@ -18,6 +18,7 @@ pub(super) const COLUMNS: [(&str, &str); 9] = [
     ("d-dmarc", "DMARC"),
     ("d-mta-sts", "MTA-STS"),
     ("d-tls-rpt", "TLS-RPT"),
+    ("d-dkim", "DKIM"),
     ("d-findings", "Findings"),
 ];
 
@@ -27,8 +28,9 @@ pub(super) fn section(entries: &[DomainEntry]) -> String {
     let _ = writeln!(
         out,
         "<section id=\"domains\">\n<h2>Mail domains</h2>\n<p class=\"muted\">{}, most severe finding first. \
-         A domain's verdict is the most worrying of its mail hosts' endpoints.</p>",
-        count(entries.len() as u64, "mail domain")
+         A domain's verdict is the most worrying of its mail hosts' endpoints. {}</p>",
+        count(entries.len() as u64, "mail domain"),
+        domain_view::DKIM_GUESSED
     );
     out.push_str("<table id=\"domains-table\" class=\"stack\">\n<thead><tr>");
     for (_, heading) in COLUMNS {
@@ -70,6 +72,7 @@ fn domain(e: &DomainEntry, out: &mut String) {
     cell(out, "d-dmarc", &esc(&domain_view::dmarc(&e.dmarc)));
     cell(out, "d-mta-sts", &esc(&domain_view::presence(&e.mta_sts)));
     cell(out, "d-tls-rpt", &esc(&domain_view::presence(&e.tls_rpt)));
+    cell(out, "d-dkim", &esc(&domain_view::dkim(&e.dkim)));
     let findings = format!(
         "{} {}",
         severity_badge(worst),
@@ -95,6 +98,28 @@ fn domain(e: &DomainEntry, out: &mut String) {
             None => "none".to_string(),
         };
         let _ = writeln!(out, "<dt>{label}</dt><dd>{shown}</dd>");
+    }
+    if e.spf.tree.chain.len() > 1 {
+        let chain: Vec<String> = e
+            .spf
+            .tree
+            .chain
+            .iter()
+            .map(|l| esc(l).into_owned())
+            .collect();
+        let _ = writeln!(
+            out,
+            "<dt>SPF tree</dt><dd><pre>{}</pre></dd>",
+            chain.join("\n")
+        );
+    }
+    for key in &e.dkim.keys {
+        let _ = writeln!(
+            out,
+            "<dt>DKIM {}</dt><dd><code>{}</code></dd>",
+            esc(&crate::dns::dkim::key_name(&key.selector, &e.domain)),
+            esc(&key.raw)
+        );
     }
     out.push_str("</dl>\n");
     for f in &e.findings {
@@ -145,6 +170,11 @@ mod tests {
         assert!(html.contains("<code>dmarc-policy-none</code>"));
         assert!(html.contains("<code>v=spf1 &lt;img"));
         assert!(html.contains("1 mail domain, most severe"));
+        assert!(html.contains("under guessed selectors"), "{html}");
+        assert!(
+            html.contains("<td class=\"d-dkim\">not looked up</td>"),
+            "{html}"
+        );
         assert_eq!(html.matches("<tbody class=\"domain\"").count(), 1);
     }
 }

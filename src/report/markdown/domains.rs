@@ -1,4 +1,4 @@
-//! The Markdown report's mail-domain section: a table of the domains (route, mail hosts with each endpoint's result, worst verdict, SPF, DMARC, MTA-STS, TLS-RPT, findings), most severe first, the domain findings, and each domain finding's remediation with the domains it concerns. Bounded like the host findings; what DNS answered stays in code spans.
+//! The Markdown report's mail-domain section: a table of the domains (route, mail hosts with each endpoint's result, worst verdict, SPF, DMARC, MTA-STS, TLS-RPT, DKIM, findings), most severe first, the domain findings, and each domain finding's remediation with the domains it concerns. Bounded like the host findings; what DNS answered stays in code spans.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -19,11 +19,12 @@ pub(super) fn section(entries: &[DomainEntry]) -> String {
     let _ = writeln!(
         out,
         "\n## Mail domains ({})\n\n{}, most severe finding first; a domain's verdict is the most \
-         worrying of its mail hosts' endpoints.\n\n\
-         | domain | route | mail hosts | worst verdict | SPF | DMARC | MTA-STS | TLS-RPT | findings |\n\
-         |---|---|---|---|---|---|---|---|---|",
+         worrying of its mail hosts' endpoints. {}\n\n\
+         | domain | route | mail hosts | worst verdict | SPF | DMARC | MTA-STS | TLS-RPT | DKIM | findings |\n\
+         |---|---|---|---|---|---|---|---|---|---|",
         entries.len(),
-        count(entries.len() as u64, "mail domain")
+        count(entries.len() as u64, "mail domain"),
+        domain_view::DKIM_GUESSED
     );
     let mut order: Vec<&DomainEntry> = entries.iter().collect();
     order.sort_by_key(|e| std::cmp::Reverse(e.findings.iter().map(|f| f.severity).max()));
@@ -35,7 +36,7 @@ pub(super) fn section(entries: &[DomainEntry]) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {findings} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {findings} |",
             md_code(&e.domain),
             md_code(&domain_view::route(e)),
             if hosts.is_empty() {
@@ -48,6 +49,7 @@ pub(super) fn section(entries: &[DomainEntry]) -> String {
             md_code(&domain_view::dmarc(&e.dmarc)),
             md_code(&domain_view::presence(&e.mta_sts)),
             md_code(&domain_view::presence(&e.tls_rpt)),
+            md_code(&domain_view::dkim(&e.dkim)),
         );
     }
     if entries.len() > DOMAINS_SHOWN {
@@ -144,8 +146,10 @@ mod tests {
             row.contains("| `-all (fail), 1 DNS lookup` | `p=none, rua @cmd` |"),
             "{row}"
         );
-        // Ten cells, whatever the DNS names held.
-        assert_eq!(testdata::cell_bars(row), 10, "{row}");
+        // Eleven cells, whatever the DNS names held.
+        assert_eq!(testdata::cell_bars(row), 11, "{row}");
+        assert!(row.contains("| `not looked up` |"), "{row}");
+        assert!(text.contains("under guessed selectors"), "{text}");
         assert!(
             text.contains("| low | `d.example` | `dmarc-policy-none`"),
             "{text}"
