@@ -478,7 +478,11 @@ fn policy_findings(d: &DomainResolution, add: &mut impl FnMut(DomainFindingId, S
         );
     } else {
         let tree = &spf.tree;
-        let chain = || tree.chain.join("; ");
+        // The chain without its indentation: a finding's detail is one line.
+        let chain = || {
+            let steps: Vec<&str> = tree.chain.iter().map(|l| l.trim()).collect();
+            steps.join("; ")
+        };
         if spf.total_lookups() > SPF_DNS_LIMIT {
             let detail = match tree.chain.len() {
                 0 | 1 => format!("{} lookups in {:?}", spf.total_lookups(), raw(&spf.raw)),

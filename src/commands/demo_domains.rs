@@ -1,4 +1,4 @@
-//! The demo's check of the lab's mail domains: each case domain got its designed route, and each customer domain's worst verdict is its persona's verdict.
+//! The demo's check of the lab's mail domains: each case domain got its designed route (and the findings designed for it), and each customer domain's worst verdict is its persona's verdict.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -8,7 +8,7 @@ use std::path::Path;
 use super::AppError;
 use crate::report::ScanRecord;
 use relayscan_lab::LabHost;
-use relayscan_lab::dns::{CASE_DOMAINS, customer_domain};
+use relayscan_lab::dns::{CASE_DOMAINS, CASE_FINDINGS, customer_domain};
 
 /// A table of the lab's domains against their designed results, and the number that
 /// differ. Reads the JSON report's `domains` section: the data of record.
@@ -22,6 +22,7 @@ pub fn check(
     let doc: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| AppError::Failure(format!("{}: not JSON: {e}", json.display())))?;
     let mut found: HashMap<String, (String, String)> = HashMap::new();
+    let mut raised: HashMap<String, Vec<String>> = HashMap::new();
     for d in doc["domains"]
         .as_array()
         .map(Vec::as_slice)
@@ -31,6 +32,14 @@ pub fn check(
         found.insert(
             text(&d["domain"]),
             (text(&d["route"]), text(&d["worst_verdict"])),
+        );
+        let ids = d["findings"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        raised.insert(
+            text(&d["domain"]),
+            ids.iter().map(|f| text(&f["id"])).collect(),
         );
     }
     let mut expected: Vec<(String, String, String)> = Vec::new();
@@ -73,6 +82,27 @@ pub fn check(
         let _ = writeln!(
             out,
             "{domain:<40} {want:<26} {got:<26} {}",
+            if ok { "ok" } else { "MISMATCH" }
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nEach case domain's designed finding (SPF tree, DMARC, DKIM under guessed selectors):"
+    );
+    let _ = writeln!(
+        out,
+        "{:<40} {:<26} {:<26} check",
+        "domain", "expected", "observed"
+    );
+    for (domain, id) in CASE_FINDINGS {
+        let ok = raised
+            .get(*domain)
+            .is_some_and(|ids| ids.iter().any(|i| i == id));
+        mismatches += usize::from(!ok);
+        let _ = writeln!(
+            out,
+            "{domain:<40} {id:<26} {:<26} {}",
+            if ok { *id } else { "(not raised)" },
             if ok { "ok" } else { "MISMATCH" }
         );
     }

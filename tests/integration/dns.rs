@@ -19,7 +19,7 @@ use crate::support::{
 };
 
 /// The entry of `domain` in the JSON report's `domains` section.
-fn domain<'a>(doc: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn domain<'a>(doc: &'a Value, name: &str) -> &'a Value {
     doc["domains"]
         .as_array()
         .and_then(|all| all.iter().find(|d| d["domain"] == name))

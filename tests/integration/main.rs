@@ -24,6 +24,7 @@ mod injection;
 mod input;
 mod interrupt;
 mod logs;
+mod mail_auth;
 mod messages;
 mod misbehave;
 mod mtas;

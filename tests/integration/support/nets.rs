@@ -145,6 +145,12 @@ networks! {
     NO_RESOLVER = [127, 0, 201, 0], 24;
     /// dns.rs: the lab and its DNS (on .254) for the domains' summary and `--fail-on`.
     DNS_GATE_LAB = [127, 0, 202, 0], 24;
+    /// mail_auth.rs: the lab's SPF, DMARC and DKIM cases through its DNS (on .254),
+    /// scanned once for the module.
+    MAIL_AUTH_LAB = [127, 11, 1, 0], 24;
+    /// mail_auth.rs: the lab and its DNS (on .254) for `--fail-on` on a DKIM key and
+    /// `--dkim-selectors`.
+    MAIL_AUTH_GATE_LAB = [127, 11, 2, 0], 24;
     /// pipelining.rs: every persona, pipelined.
     PIPELINED = [127, 0, 92, 0], 24;
     /// pipelining.rs: every persona, one command at a time.

@@ -108,7 +108,127 @@ pub const CASE_DOMAINS: &[(&str, DesignedRoute, &str)] = &[
         DesignedRoute::NoMailHosts,
         "MX naming an IP address (looked up as a name, it resolves nowhere)",
     ),
+    (
+        "dkim-weak.lab.test",
+        DesignedRoute::Mx,
+        "DKIM keys of 512 bits (selector default) and 1024 bits (selector1)",
+    ),
+    (
+        "spf-deep.lab.test",
+        DesignedRoute::Mx,
+        "SPF of 3 lookups whose includes bring the tree to 12",
+    ),
+    (
+        "spf-loop.lab.test",
+        DesignedRoute::Mx,
+        "SPF including a record that includes it back",
+    ),
+    (
+        "dmarc-bad.lab.test",
+        DesignedRoute::Mx,
+        "DMARC with adkim=x, an unknown tag, and reports to another domain that never agreed",
+    ),
 ];
+
+/// Another organisation's domain served by the lab's DNS: the DMARC report receiver of
+/// `dmarc-bad.lab.test`.
+pub const REPORTS_ORIGIN: &str = "reports.test";
+
+/// Findings the scanner must raise for a case domain, beside its route: (domain,
+/// domain finding id). `relayscan demo` checks each.
+pub const CASE_FINDINGS: &[(&str, &str)] = &[
+    ("dkim-weak.lab.test", "dkim-weak-key"),
+    ("dkim-weak.lab.test", "dkim-short-key"),
+    ("spf-deep.lab.test", "spf-too-many-lookups"),
+    ("spf-loop.lab.test", "spf-include-loop"),
+    ("dmarc-bad.lab.test", "dmarc-invalid"),
+    ("dmarc-bad.lab.test", "dmarc-unknown-tag"),
+    ("dmarc-bad.lab.test", "dmarc-report-unauthorized"),
+];
+
+/// The SPF, DKIM and DMARC cases, all received by `host` (RFC 7208, 6376 and 7489).
+fn policy_cases(zone: &mut Zone, host: &str) {
+    for domain in [
+        "dkim-weak.lab.test",
+        "spf-deep.lab.test",
+        "spf-loop.lab.test",
+        "dmarc-bad.lab.test",
+    ] {
+        zone.add(domain, Data::Mx(10, host.to_string()));
+    }
+    let key = |selector: &str, record: String| {
+        (format!("{selector}._domainkey.dkim-weak.lab.test"), record)
+    };
+    let keys = [
+        key(
+            "default",
+            format!("v=DKIM1; k=rsa; p={}", dkim_keys::RSA_512.trim()),
+        ),
+        key(
+            "selector1",
+            format!("v=DKIM1; k=rsa; p={}", dkim_keys::RSA_1024.trim()),
+        ),
+        key(
+            "google",
+            format!("v=DKIM1; k=rsa; p={}", dkim_keys::RSA_2048.trim()),
+        ),
+        key(
+            "k1",
+            format!("v=DKIM1; k=ed25519; p={}", dkim_keys::ED25519.trim()),
+        ),
+    ];
+    for (name, record) in keys {
+        zone.add(&name, Data::long_txt(&record));
+    }
+    spf_and_dmarc(
+        zone,
+        "dkim-weak.lab.test",
+        "v=spf1 mx -all",
+        "v=DMARC1; p=reject",
+    );
+    // 3 + 4 + 3 + 2 = 12 DNS-querying terms over the tree; no record alone has over 4.
+    let deep = [
+        (
+            "spf-deep.lab.test",
+            "v=spf1 mx include:_a.spf-deep.lab.test include:_b.spf-deep.lab.test -all",
+        ),
+        (
+            "_a.spf-deep.lab.test",
+            "v=spf1 a mx exists:x.spf-deep.lab.test include:_c.spf-deep.lab.test -all",
+        ),
+        ("_b.spf-deep.lab.test", "v=spf1 a mx ptr -all"),
+        ("_c.spf-deep.lab.test", "v=spf1 a mx -all"),
+        (
+            "spf-loop.lab.test",
+            "v=spf1 include:_spf.spf-loop.lab.test -all",
+        ),
+        (
+            "_spf.spf-loop.lab.test",
+            "v=spf1 mx include:spf-loop.lab.test -all",
+        ),
+    ];
+    for (name, spf) in deep {
+        zone.add(name, Data::Txt(vec![spf.into()]));
+    }
+    for d in ["spf-deep.lab.test", "spf-loop.lab.test"] {
+        zone.add(
+            &format!("_dmarc.{d}"),
+            Data::Txt(vec!["v=DMARC1; p=reject".into()]),
+        );
+    }
+    // Aggregate reports to a.reports.test, which never agreed; forensic ones to
+    // b.reports.test, which did (RFC 7489 §7.1).
+    spf_and_dmarc(
+        zone,
+        "dmarc-bad.lab.test",
+        "v=spf1 mx -all",
+        "v=DMARC1; p=quarantine; adkim=x; pcx=50; rua=mailto:agg@a.reports.test; ruf=mailto:afrf@b.reports.test",
+    );
+    zone.also_serve(REPORTS_ORIGIN).add(
+        &format!("dmarc-bad.lab.test._report._dmarc.b.{REPORTS_ORIGIN}"),
+        Data::Txt(vec!["v=DMARC1".into()]),
+    );
+}
 
 fn spf_and_dmarc(zone: &mut Zone, domain: &str, spf: &str, dmarc: &str) {
     zone.add(domain, Data::Txt(vec![spf.into()]));
@@ -174,6 +294,7 @@ pub fn lab_zone(hosts: &[LabHost]) -> Zone {
         );
         zone.add("alias.lab.test", Data::Mx(10, "mail-alias.lab.test".into()))
             .add("mail-alias.lab.test", Data::Cname(first.to_string()));
+        policy_cases(&mut zone, first);
     }
     if let Some(host) = hosts.first() {
         match host.addr.ip() {
@@ -342,6 +463,40 @@ mod tests {
             zone.answer("1.2.0.127.in-addr.arpa", QType::Ptr),
             ZoneAnswer::Records(_)
         ));
+        // The policy cases: keys under guessed selectors, the SPF tree, the receiver of
+        // reports in another organisation's domain.
+        let txt = |name: &str| match zone.answer(name, QType::Txt) {
+            ZoneAnswer::Records(r) => match &r[0].1 {
+                Data::Txt(s) => s.concat(),
+                other => panic!("{name}: {other:?}"),
+            },
+            other => panic!("{name}: {other:?}"),
+        };
+        assert!(txt("default._domainkey.dkim-weak.lab.test").starts_with("v=DKIM1; k=rsa; p=MF"));
+        let long = zone.answer("google._domainkey.dkim-weak.lab.test", QType::Txt);
+        assert!(
+            matches!(&long, ZoneAnswer::Records(r) if matches!(&r[0].1, Data::Txt(s) if s.len() == 2 && s[0].len() == 255)),
+            "{long:?}"
+        );
+        assert!(txt("_c.spf-deep.lab.test").starts_with("v=spf1"));
+        assert_eq!(
+            txt("dmarc-bad.lab.test._report._dmarc.b.reports.test"),
+            "v=DMARC1"
+        );
+        assert_eq!(
+            zone.answer(
+                "dmarc-bad.lab.test._report._dmarc.a.reports.test",
+                QType::Txt
+            ),
+            ZoneAnswer::NxDomain
+        );
+        assert_eq!(
+            zone.answer("elsewhere.test", QType::Txt),
+            ZoneAnswer::Refused
+        );
+        for (domain, _) in CASE_FINDINGS {
+            assert!(CASE_DOMAINS.iter().any(|(d, _, _)| d == domain), "{domain}");
+        }
         let domains = lab_domains(&hosts());
         assert_eq!(domains.len(), 2 + CASE_DOMAINS.len());
         for d in &domains {

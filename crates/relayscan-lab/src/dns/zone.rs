@@ -34,7 +34,22 @@ pub enum QType {
     Other(u16),
 }
 
+/// A TXT character-string holds at most 255 octets (RFC 1035 §3.3): a longer record is
+/// published as several, which readers join (RFC 7208 §3.3, RFC 6376 §3.6.2.2).
+const MAX_CHARACTER_STRING: usize = 255;
+
 impl Data {
+    /// A TXT record of `text` (ASCII), cut into character-strings of at most 255 octets,
+    /// as a 2048-bit DKIM key must be.
+    pub fn long_txt(text: &str) -> Data {
+        Data::Txt(
+            text.as_bytes()
+                .chunks(MAX_CHARACTER_STRING)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect(),
+        )
+    }
+
     fn qtype(&self) -> QType {
         match self {
             Data::A(_) => QType::A,
@@ -66,6 +81,9 @@ pub enum ZoneAnswer {
 #[derive(Debug, Clone, Default)]
 pub struct Zone {
     origin: String,
+    /// Further names served with the same authority (a domain of another organisation,
+    /// such as a DMARC report receiver), each with every name under it.
+    also: Vec<String>,
     records: HashMap<String, Vec<Data>>,
     servfail: HashSet<String>,
     silent: HashSet<String>,
@@ -133,9 +151,17 @@ impl Zone {
         self
     }
 
+    /// Serves `origin` too (with its subdomains): names of another organisation, in a
+    /// reserved top-level domain such as `.test`.
+    pub fn also_serve(&mut self, origin: &str) -> &mut Zone {
+        self.also.push(normalize_name(origin));
+        self
+    }
+
     fn in_zone(&self, name: &str) -> bool {
-        name == self.origin
-            || name.ends_with(&format!(".{}", self.origin))
+        let under = |origin: &String| name == origin || name.ends_with(&format!(".{origin}"));
+        under(&self.origin)
+            || self.also.iter().any(under)
             || name.ends_with(".in-addr.arpa")
             || name.ends_with(".ip6.arpa")
     }
