@@ -462,9 +462,9 @@ fn a_domain_flag_with_a_port_scans_that_port_and_nothing_to_scan_exits_2() {
 }
 
 /// unbound from Debian, serving `ub.test` on `nets::UNBOUND`; killed when dropped.
-struct Unbound {
+pub(crate) struct Unbound {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
 }
 
 impl Drop for Unbound {
@@ -475,9 +475,13 @@ impl Drop for Unbound {
 }
 
 /// Starts `binary` serving `zone`; ready once it accepts a connection.
-fn start_unbound(binary: &Path, dir: &Path, zone: &[String]) -> Unbound {
+pub(crate) fn start_unbound(
+    binary: &Path,
+    dir: &Path,
+    ip: std::net::Ipv4Addr,
+    zone: &[String],
+) -> Unbound {
     // A free port on our address: bind, note it, release it for unbound.
-    let ip = nets::UNBOUND.host(1);
     let port = UdpSocket::bind((ip, 0))
         .unwrap()
         .local_addr()
@@ -561,7 +565,8 @@ fn through_unbound() -> Option<&'static DomainScan> {
         let dir = tempfile::tempdir().unwrap();
         let personas = [Persona::OpenRelay, Persona::Closed, Persona::AuthRequired];
         let lab = start_lab(nets::UNBOUND_LAB, dir.path(), &personas, &[]);
-        let unbound = start_unbound(&binary, dir.path(), &unbound_zone(&lab));
+        let ip = nets::UNBOUND.host(1);
+        let unbound = start_unbound(&binary, dir.path(), ip, &unbound_zone(&lab));
         let domains = [
             "pref.ub.test",
             "other.ub.test",

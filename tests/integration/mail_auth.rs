@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::dns::domain;
 use crate::support::personas::start_lab;
-use crate::support::{LabProcess, nets, read_csv, read_json, run, stderr};
+use crate::support::{LabProcess, nets, read_csv, read_json, run, skip, stderr};
 
 /// The lab's policy case domains.
 const CASES: [&str; 4] = [
@@ -312,4 +312,103 @@ fn a_bad_dkim_selector_file_is_exit_2_naming_file_and_line() {
     );
     assert!(stderr(&out).contains(&want), "{}", stderr(&out));
     assert!(!prefix.with_extension("jsonl").exists());
+}
+
+/// The same cases served by unbound from Debian (a third-party server, TXT records split
+/// in character-strings as zone files write them): the SPF tree over the limit, the
+/// include loop, the weak key, the unauthorised report destination in another zone.
+#[test]
+fn unbound_serving_the_same_cases_gives_the_same_findings() {
+    use relayscan_lab::dns::dkim_keys::{RSA_512, RSA_1024};
+    let Some(binary) = skip::tool(
+        &["/usr/sbin/unbound", "/usr/bin/unbound"],
+        "apt-get install unbound",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lab = start_lab(
+        nets::MAIL_AUTH_UNBOUND_LAB,
+        dir.path(),
+        &[Persona::Closed],
+        &[],
+    );
+    let mx = lab.addr(0);
+    let txt = |name: &str, strings: &[&str]| {
+        let quoted: Vec<String> = strings.iter().map(|s| format!("\"{s}\"")).collect();
+        format!("local-data: '{name}. TXT {}'", quoted.join(" "))
+    };
+    let (key_512, key_1024) = (
+        format!("v=DKIM1; p={}", RSA_512.trim()),
+        format!("v=DKIM1; p={}", RSA_1024.trim()),
+    );
+    let mut zone = vec![
+        "local-zone: \"rep.test.\" static".to_string(),
+        format!("local-data: \"mx.ub.test. A {mx}\""),
+    ];
+    for d in ["auth.ub.test", "loop.ub.test"] {
+        zone.push(format!("local-data: \"{d}. MX 10 mx.ub.test.\""));
+    }
+    zone.extend([
+        txt(
+            "auth.ub.test",
+            &["v=spf1 mx include:_a.ub.test ", "include:_b.ub.test -all"],
+        ),
+        txt("_a.ub.test", &["v=spf1 a mx ptr exists:x.ub.test -all"]),
+        txt("_b.ub.test", &["v=spf1 a mx ptr exists:y.ub.test -all"]),
+        txt("loop.ub.test", &["v=spf1 include:_l.ub.test -all"]),
+        txt("_l.ub.test", &["v=spf1 include:loop.ub.test -all"]),
+        txt("default._domainkey.auth.ub.test", &[&key_512]),
+        txt(
+            "selector1._domainkey.auth.ub.test",
+            &[&key_1024[..100], &key_1024[100..]],
+        ),
+        txt(
+            "_dmarc.auth.ub.test",
+            &["v=DMARC1; p=reject; rua=mailto:r@rep.test"],
+        ),
+    ]);
+    let ip = nets::MAIL_AUTH_UNBOUND.host(1);
+    let unbound = crate::dns::start_unbound(&binary, dir.path(), ip, &zone);
+    let resolver = unbound.addr.to_string();
+    let port = lab.port_arg();
+    let prefix = dir.path().join("scan");
+    let out = run(
+        &[
+            "scan",
+            "--resolver",
+            &resolver,
+            "-p",
+            &port,
+            "-q",
+            "--format",
+            "json",
+            "-d",
+            "auth.ub.test",
+            "-d",
+            "loop.ub.test",
+            "-o",
+            prefix.to_str().unwrap(),
+        ],
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc = read_json(&prefix.with_extension("json"));
+    let auth = domain(&doc, "auth.ub.test");
+    assert_eq!(auth["spf"]["tree"]["dns_lookups"], 11, "{auth}");
+    let found = ids(auth);
+    for id in [
+        "spf-too-many-lookups",
+        "dkim-weak-key",
+        "dkim-short-key",
+        "dmarc-report-unauthorized",
+    ] {
+        assert!(found.contains(&id), "{id}: {found:?}");
+    }
+    assert_eq!(
+        detail(auth, "dmarc-report-unauthorized"),
+        "reports to rep.test but no v=DMARC1 TXT record at auth.ub.test._report._dmarc.rep.test: receivers send it none"
+    );
+    let looped = domain(&doc, "loop.ub.test");
+    assert!(ids(looped).contains(&"spf-include-loop"), "{looped}");
 }

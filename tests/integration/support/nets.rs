@@ -151,6 +151,10 @@ networks! {
     /// mail_auth.rs: the lab and its DNS (on .254) for `--fail-on` on a DKIM key and
     /// `--dkim-selectors`.
     MAIL_AUTH_GATE_LAB = [127, 11, 2, 0], 24;
+    /// mail_auth.rs: the lab whose mail host unbound's policy cases name.
+    MAIL_AUTH_UNBOUND_LAB = [127, 11, 3, 0], 24;
+    /// mail_auth.rs: unbound serving the policy cases, on .1.
+    MAIL_AUTH_UNBOUND = [127, 11, 4, 0], 24;
     /// pipelining.rs: every persona, pipelined.
     PIPELINED = [127, 0, 92, 0], 24;
     /// pipelining.rs: every persona, one command at a time.
