@@ -324,8 +324,9 @@ pub struct DnsArgs {
     /// DKIM selectors to look for at SELECTOR._domainkey.DOMAIN: a comma list, or a FILE
     /// (one a line, # comments) [default: 14 common selectors, data/dkim-selectors.txt].
     /// Each costs one TXT lookup per mail domain (paced by --dns-rate). Selectors are
-    /// guessed: no key found is not proof that a domain does not sign.
-    #[arg(long, value_name = "LIST|FILE")]
+    /// guessed: no key found is not proof that a domain does not sign. `none`: no DKIM
+    /// lookups.
+    #[arg(long, value_name = "LIST|FILE|none")]
     pub dkim_selectors: Option<String>,
 }
 

@@ -44,8 +44,13 @@ pub fn is_selector(word: &str) -> bool {
 }
 
 /// The selectors `--dkim-selectors` names: a comma list or a FILE (one a line, `#`
-/// comments). An invalid word is an error naming where it was written (`FILE:LINE`).
+/// comments), or `none` to look for no DKIM key (a hosting provider's bulk run, where each
+/// selector is one more TXT lookup per domain). An invalid word is an error naming where it
+/// was written (`FILE:LINE`).
 pub fn parse_selectors(spec: &str) -> Result<Vec<String>, String> {
+    if spec.trim().eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
     let mut out: Vec<String> = Vec::new();
     for (at, word) in crate::input::list_words("--dkim-selectors", spec)? {
         if !is_selector(&word) {
@@ -360,6 +365,9 @@ mod tests {
     fn selector_flags() {
         assert_eq!(parse_selectors("S1, mail,s1").unwrap(), ["s1", "mail"]);
         assert_eq!(parse_selectors("2024-01.mail").unwrap(), ["2024-01.mail"]);
+        // `none` turns DKIM off: no lookups, and so no dkim-not-found either.
+        assert!(parse_selectors(" None ").unwrap().is_empty());
+        assert_eq!(dkim(&[]).selectors_tried, 0);
         for (spec, want) in [
             ("a_b", "\"a_b\" is not a DKIM selector"),
             ("-a", "is not a DKIM selector"),
