@@ -172,6 +172,15 @@ impl Blocklist {
         }
     }
 
+    /// Whether a DQS key moved this zone to Spamhaus's Data Query Service (the query
+    /// name then holds the key; the settings record only that it did).
+    pub fn through_dqs(&self) -> bool {
+        self.entry
+            .as_ref()
+            .and_then(|e| e.dqs.as_deref())
+            .is_some_and(|dqs| self.query_zone.ends_with(&format!(".{dqs}")))
+    }
+
     /// Where the owner asks for removal, when the zone is known.
     pub fn removal(&self) -> Option<&str> {
         self.entry.as_ref().map(|e| e.removal.as_str())
@@ -497,6 +506,17 @@ mod tests {
             ["zen.spamhaus.org=abc123.zen.dq.spamhaus.net"]
         );
         assert!(zones("default", Some("bad.key")).is_err());
+        // The settings record whether a key moved a zone, never the key.
+        let through = |spec: &str, key| -> Vec<bool> {
+            let zones = select(spec, key).unwrap();
+            zones.iter().map(Blocklist::through_dqs).collect()
+        };
+        assert_eq!(
+            through("spamhaus-zen,spamcop", Some("abc123")),
+            [true, false]
+        );
+        assert_eq!(through("spamhaus-zen,spamcop", None), [false, false]);
+        assert_eq!(through("spamhaus-zen=zen.bl.lab.test", None), [false]);
         let mirror = select("spamhaus-zen=zen.bl.lab.test", None).unwrap();
         assert_eq!(mirror[0].zone, "zen.bl.lab.test");
         assert_eq!(mirror[0].entry.as_ref().unwrap().name, "spamhaus-zen");
