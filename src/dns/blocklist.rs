@@ -27,6 +27,17 @@ pub enum ListKind {
     Policy,
 }
 
+impl ListKind {
+    /// The serialised name: `exploited`, `spam`, `policy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListKind::Exploited => "exploited",
+            ListKind::Spam => "spam",
+            ListKind::Policy => "policy",
+        }
+    }
+}
+
 /// A range of return codes and what they mean.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -392,6 +403,16 @@ mod tests {
                 (11, Policy)
             ]
         );
+    }
+
+    #[test]
+    fn kind_names_are_the_serialised_ones() {
+        for kind in [ListKind::Exploited, ListKind::Spam, ListKind::Policy] {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::from(kind.as_str())
+            );
+        }
     }
 
     #[test]
