@@ -322,7 +322,9 @@ pub fn select(spec: &str, dqs_key: Option<&str>) -> Result<Vec<Blocklist>, Strin
             return Err("--dqs-key: a Spamhaus DQS key is letters and digits (1 to 63)".into());
         }
         for z in &mut zones {
-            if let Some(dqs) = z.entry.as_ref().and_then(|e| e.dqs.as_ref()) {
+            // The list's own zone moves to the DQS; a NAME=ZONE mirror stays where it is.
+            let dqs = z.entry.as_ref().filter(|e| e.zone == z.zone);
+            if let Some(dqs) = dqs.and_then(|e| e.dqs.as_ref()) {
                 z.query_zone = format!("{key}.{dqs}");
             }
         }
@@ -538,6 +540,11 @@ mod tests {
         );
         assert_eq!(through("spamhaus-zen,spamcop", None), [false, false]);
         assert_eq!(through("spamhaus-zen=zen.bl.lab.test", None), [false]);
+        assert_eq!(
+            zones("spamhaus-zen=zen.bl.lab.test", Some("abc123")).unwrap(),
+            ["zen.bl.lab.test=zen.bl.lab.test"],
+            "a mirror is asked where it is, key or not"
+        );
         let mirror = select("spamhaus-zen=zen.bl.lab.test", None).unwrap();
         assert_eq!(mirror[0].zone, "zen.bl.lab.test");
         assert_eq!(mirror[0].entry.as_ref().unwrap().name, "spamhaus-zen");
