@@ -81,13 +81,14 @@ pub async fn build_space_sharing(
     // Host names go to the system resolver unless --resolver names the servers.
     let named_servers = !dns_settings.servers.is_empty();
     let use_dns = !domain_targets.is_empty() || (!names.is_empty() && named_servers);
-    let dns = match shared {
+    let resolver = match shared {
         _ if !use_dns => None,
         Some(shared) => Some(shared),
         None => Some(Arc::new(
             dns_settings.resolver().map_err(BuildError::Resolver)?,
         )),
     };
+    let dns = resolver.as_deref();
     let mut resolved: HashMap<String, Result<Vec<IpAddr>, String>> = match &dns {
         _ if names.is_empty() => HashMap::new(),
         Some(dns) if named_servers => {
@@ -100,9 +101,9 @@ pub async fn build_space_sharing(
         }
         _ => resolve_names(names, NAME_LOOKUPS_IN_FLIGHT, settings.name_timeout).await,
     };
-    let domains = match &dns {
+    let domains = match dns {
         Some(dns) if !domain_targets.is_empty() => {
-            resolve_domains(&**dns, &domain_targets, dns_settings.concurrency, || {
+            resolve_domains(dns, &domain_targets, dns_settings.concurrency, || {
                 dns.stats()
             })
             .await
