@@ -1,7 +1,7 @@
 //! Benchmark: 10,000 answering hosts × 5 DNS blocklist zones, asked through the scan's paced, cached resolver of a local authoritative zone.
 //!
-//! `cargo bench --bench blocklists` prints lookups/s and peak memory (ru_maxrss of this
-//! process). `BLOCKLIST_BENCH_HOSTS=N` sets the number of hosts (a small N checks that
+//! `cargo bench --bench blocklists` prints lookups/s, the DNS questions sent (one A per
+//! lookup) and peak memory (ru_maxrss of this process). `BLOCKLIST_BENCH_HOSTS=N` sets the number of hosts (a small N checks that
 //! the bench runs). Loopback only: the hosts' addresses (never contacted, only named in
 //! queries) are 127.5.64.0/18, the DNS server listens on 127.5.127.254.
 
@@ -14,7 +14,7 @@ use relayscan::dns::DnsSettings;
 use relayscan::dns::blocklist::select;
 use relayscan::dns::dnsbl::Dnsbl;
 use relayscan_lab::dns::LabDns;
-use relayscan_lab::dns::zone::{Data, Zone};
+use relayscan_lab::dns::zone::{Data, QType, Zone};
 
 const ZONES: [&str; 5] = ["z1", "z2", "z3", "z4", "z5"];
 /// One host in ten is listed in each zone, so both answers (A and NXDOMAIN) are measured.
@@ -70,7 +70,8 @@ fn main() {
         .map(|z| format!("spamcop={z}.bl.bench.test"))
         .collect();
     let zones = select(&spec.join(","), None).expect("zones");
-    let dnsbl = Arc::new(Dnsbl::new(settings.resolver().expect("resolver"), zones));
+    let resolver = Arc::new(settings.resolver().expect("resolver"));
+    let dnsbl = Arc::new(Dnsbl::new(Arc::clone(&resolver), zones));
     let started = Instant::now();
     let (listed, errors) = runtime.block_on(async {
         let mut tasks = tokio::task::JoinSet::new();
@@ -90,13 +91,20 @@ fn main() {
     });
     let wall = started.elapsed();
     let lookups = u64::from(hosts) * ZONES.len() as u64;
+    let (stats, on_wire) = (resolver.stats(), dns.queries().total());
+    let aaaa = dns.queries().under("bench.test", QType::Aaaa);
     println!(
-        "blocklists: {hosts} hosts × {} zones = {lookups} lookups in {:.2} s: {:.0} lookups/s; listed {listed}, errors {errors}; peak RSS {} KiB",
+        "blocklists: {hosts} hosts × {} zones = {lookups} lookups in {:.2} s: {:.0} lookups/s; listed {listed}, errors {errors}; {} DNS questions ({on_wire} received by the server, {aaaa} of them AAAA); peak RSS {} KiB",
         ZONES.len(),
         wall.as_secs_f64(),
         lookups as f64 / wall.as_secs_f64(),
+        stats.queries,
         peak_rss_kib()
     );
+    // One A question per lookup: AAAA is never asked of a blocklist (retries aside).
+    assert_eq!(stats.queries, lookups, "one DNS question per lookup");
+    assert!(on_wire >= lookups, "every question reached the server");
+    assert_eq!(aaaa, 0, "no AAAA asked");
     let expected_listed = u64::from(hosts.div_ceil(LISTED_EVERY)) * ZONES.len() as u64;
     assert_eq!(
         listed, expected_listed,

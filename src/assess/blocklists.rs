@@ -4,19 +4,28 @@ use super::findings::{Finding, FindingId};
 use crate::dns::blocklist::{BlocklistAnswer, ListKind};
 use crate::smtp::fingerprint::Mta;
 
-/// One finding per listing zone: `blocklisted` (high) when any code names spam or an
-/// exploited host, else `blocklisted-policy` (info). Errors and "not listed" give none.
+/// The finding one zone's answer raises: `blocklisted` (high) when any code names spam or
+/// an exploited host, else `blocklisted-policy` (info); none for errors and "not listed".
+/// The reports' blocklist sections rank listings by it too.
+pub fn finding_id(answer: &BlocklistAnswer) -> Option<FindingId> {
+    if answer.codes.is_empty() {
+        return None;
+    }
+    let policy_only = answer.codes.iter().all(|c| c.kind == ListKind::Policy);
+    Some(if policy_only {
+        FindingId::BlocklistedPolicy
+    } else {
+        FindingId::Blocklisted
+    })
+}
+
+/// One finding per listing zone ([`finding_id`]) with the codes' meanings and the removal
+/// page.
 pub fn findings(answers: &[BlocklistAnswer], mta: Mta) -> Vec<Finding> {
     answers
         .iter()
-        .filter(|a| !a.codes.is_empty())
-        .map(|a| {
-            let policy_only = a.codes.iter().all(|c| c.kind == ListKind::Policy);
-            let id = if policy_only {
-                FindingId::BlocklistedPolicy
-            } else {
-                FindingId::Blocklisted
-            };
+        .filter_map(|a| Some((a, finding_id(a)?)))
+        .map(|(a, id)| {
             let meanings: Vec<String> = a
                 .codes
                 .iter()

@@ -23,7 +23,7 @@ use crate::scan::pace::Pace;
 use crate::scan::progress::Progress;
 use crate::scan::resume::{ResumeError, finish_replay, reopen, report_path};
 use crate::scan::scheduler::{Checkpointing, Start, Stopping, install_stop_signals};
-use crate::target::{Space, build_space};
+use crate::target::{Space, build_space_sharing};
 
 /// How a finished scan went, for the caller to report and map to an exit code.
 pub struct Finished {
@@ -79,8 +79,16 @@ pub async fn scan(
     if let (Some(note), false) = (&output.prefix_note, quiet) {
         say(note);
     }
-    let (space, domains) =
-        build_space(&settings.plan, &settings.dns, quiet, output.verbosity >= 2).await?;
+    // One resolver for the mail domains and the blocklists, when both are asked.
+    let resolver = settings.shared_resolver().map_err(AppError::Failure)?;
+    let (space, domains) = build_space_sharing(
+        &settings.plan,
+        &settings.dns,
+        resolver.clone(),
+        quiet,
+        output.verbosity >= 2,
+    )
+    .await?;
     // Before any traffic, whatever -q: the servers' admins will see this identity.
     let probe = &settings.probe;
     let rcpt_to = format!(
@@ -151,7 +159,7 @@ pub async fn scan(
     };
     install_stop_signals(stopping.clone(), settings.pacing.grace, quiet);
     let mut scheduler = settings.scheduler(concurrency);
-    scheduler.blocklists = settings.dnsbl().map_err(AppError::Failure)?;
+    scheduler.blocklists = settings.dnsbl(resolver);
     let mut progress = Progress::new(output.progress, space.len(), stopping.live());
     if output.stream {
         progress.keep_stdout_for_records();

@@ -108,17 +108,24 @@ fn blocklists(common: &CommonScanArgs) -> Result<Vec<Blocklist>, ConfigError> {
 }
 
 impl ScanSettings {
-    /// The blocklist lookups of this run, through a resolver built like the domain
-    /// lookups' (same --resolver, pacing and cache); None without --blocklists.
-    pub fn dnsbl(&self) -> Result<Option<Arc<Dnsbl<Limited<HickoryResolver>>>>, String> {
+    /// The run's one resolver when the blocklists need it (--resolver, pacing, cache):
+    /// the mail domains' lookups go through it too, so both share one pace and one cache.
+    /// None without --blocklists (the plan then builds its own when it needs one).
+    pub fn shared_resolver(&self) -> Result<Option<Arc<Limited<HickoryResolver>>>, String> {
         if self.blocklists.is_empty() {
             return Ok(None);
         }
-        let resolver = self.dns.resolver()?;
-        Ok(Some(Arc::new(Dnsbl::new(
-            resolver,
-            self.blocklists.clone(),
-        ))))
+        self.dns.resolver().map(|r| Some(Arc::new(r)))
+    }
+
+    /// The blocklist lookups of this run through `resolver` ([`Self::shared_resolver`]);
+    /// None without --blocklists.
+    pub fn dnsbl(
+        &self,
+        resolver: Option<Arc<Limited<HickoryResolver>>>,
+    ) -> Option<Arc<Dnsbl<Limited<HickoryResolver>>>> {
+        let resolver = resolver.filter(|_| !self.blocklists.is_empty())?;
+        Some(Arc::new(Dnsbl::new(resolver, self.blocklists.clone())))
     }
 
     /// `relayscan scan`. `default_helo` is used when --helo is absent.

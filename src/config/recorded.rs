@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::ScanSettings;
+use crate::dns::blocklist::Blocklist;
 use crate::report::RecordedSettings;
 use crate::report::settings::{OrderKind, RecordedDns};
 use crate::target::{Order, Space};
@@ -31,6 +32,7 @@ pub fn recorded(
     let order = space.order();
     let dns_used = had_mail_domains || !dns.servers.is_empty() || !blocklists.is_empty();
     RecordedSettings {
+        blocklists: blocklists.iter().map(|b| b.zone.clone()).collect(),
         checkpoint: output.checkpoint.clone(),
         concurrency,
         connect_timeout_ms: millis(session.connect_timeout),
@@ -42,6 +44,7 @@ pub fn recorded(
             servers: dns.servers.clone(),
             timeout: millis(dns.timeout),
         }),
+        dqs_key: blocklists.iter().any(Blocklist::through_dqs),
         force_large_ipv6: plan.allow_large,
         formats: output.formats,
         helo: probe.helo_name.clone(),

@@ -27,6 +27,17 @@ pub enum ListKind {
     Policy,
 }
 
+impl ListKind {
+    /// The serialised name: `exploited`, `spam`, `policy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListKind::Exploited => "exploited",
+            ListKind::Spam => "spam",
+            ListKind::Policy => "policy",
+        }
+    }
+}
+
 /// A range of return codes and what they mean.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -172,6 +183,15 @@ impl Blocklist {
         }
     }
 
+    /// Whether a DQS key moved this zone to Spamhaus's Data Query Service (the query
+    /// name then holds the key; the settings record only that it did).
+    pub fn through_dqs(&self) -> bool {
+        self.entry
+            .as_ref()
+            .and_then(|e| e.dqs.as_deref())
+            .is_some_and(|dqs| self.query_zone.ends_with(&format!(".{dqs}")))
+    }
+
     /// Where the owner asks for removal, when the zone is known.
     pub fn removal(&self) -> Option<&str> {
         self.entry.as_ref().map(|e| e.removal.as_str())
@@ -289,7 +309,9 @@ pub fn select(spec: &str, dqs_key: Option<&str>) -> Result<Vec<Blocklist>, Strin
             return Err("--dqs-key: a Spamhaus DQS key is letters and digits (1 to 63)".into());
         }
         for z in &mut zones {
-            if let Some(dqs) = z.entry.as_ref().and_then(|e| e.dqs.as_ref()) {
+            // The list's own zone moves to the DQS; a NAME=ZONE mirror stays where it is.
+            let dqs = z.entry.as_ref().filter(|e| e.zone == z.zone);
+            if let Some(dqs) = dqs.and_then(|e| e.dqs.as_ref()) {
                 z.query_zone = format!("{key}.{dqs}");
             }
         }
@@ -370,6 +392,16 @@ mod tests {
                 (11, Policy)
             ]
         );
+    }
+
+    #[test]
+    fn kind_names_are_the_serialised_ones() {
+        for kind in [ListKind::Exploited, ListKind::Spam, ListKind::Policy] {
+            assert_eq!(
+                serde_json::to_value(kind).unwrap(),
+                serde_json::Value::from(kind.as_str())
+            );
+        }
     }
 
     #[test]
@@ -484,6 +516,22 @@ mod tests {
             ["zen.spamhaus.org=abc123.zen.dq.spamhaus.net"]
         );
         assert!(zones("default", Some("bad.key")).is_err());
+        // The settings record whether a key moved a zone, never the key.
+        let through = |spec: &str, key| -> Vec<bool> {
+            let zones = select(spec, key).unwrap();
+            zones.iter().map(Blocklist::through_dqs).collect()
+        };
+        assert_eq!(
+            through("spamhaus-zen,spamcop", Some("abc123")),
+            [true, false]
+        );
+        assert_eq!(through("spamhaus-zen,spamcop", None), [false, false]);
+        assert_eq!(through("spamhaus-zen=zen.bl.lab.test", None), [false]);
+        assert_eq!(
+            zones("spamhaus-zen=zen.bl.lab.test", Some("abc123")).unwrap(),
+            ["zen.bl.lab.test=zen.bl.lab.test"],
+            "a mirror is asked where it is, key or not"
+        );
         let mirror = select("spamhaus-zen=zen.bl.lab.test", None).unwrap();
         assert_eq!(mirror[0].zone, "zen.bl.lab.test");
         assert_eq!(mirror[0].entry.as_ref().unwrap().name, "spamhaus-zen");

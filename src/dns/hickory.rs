@@ -1,6 +1,6 @@
 //! The only file that imports the DNS library (hickory): a [`Resolve`] over hickory's stub resolver.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
@@ -176,6 +176,21 @@ impl Resolve for HickoryResolver {
             })
         };
         combine_addresses(pick(v4), pick(v6))
+    }
+
+    async fn ipv4(&self, name: &str) -> Answer<Vec<Ipv4Addr>> {
+        let records = self.query(name, RecordType::A).await?;
+        let ips: Vec<Ipv4Addr> = records
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::A(a) => Some(a.0),
+                _ => None,
+            })
+            .collect();
+        if ips.is_empty() {
+            return Err(LookupError::NoRecords);
+        }
+        Ok(ips)
     }
 
     async fn txt(&self, name: &str) -> Answer<Vec<String>> {

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -61,6 +61,7 @@ pub struct Limited<R> {
     rate: DefaultDirectRateLimiter,
     mx: Cache<String, Vec<Mx>>,
     addresses: Cache<String, Addresses>,
+    ipv4: Cache<String, Vec<Ipv4Addr>>,
     txt: Cache<String, Vec<String>>,
     ptr: Cache<IpAddr, Vec<String>>,
     queries: AtomicU64,
@@ -76,11 +77,18 @@ impl<R: Resolve> Limited<R> {
             rate: RateLimiter::direct(Quota::per_second(rate)),
             mx: Cache::new(),
             addresses: Cache::new(),
+            ipv4: Cache::new(),
             txt: Cache::new(),
             ptr: Cache::new(),
             queries: AtomicU64::new(0),
             hits: AtomicU64::new(0),
         }
+    }
+
+    /// The resolver behind the cache (for the tests that count what it was asked).
+    #[cfg(test)]
+    pub(crate) fn inner(&self) -> &R {
+        &self.inner
     }
 
     pub fn stats(&self) -> DnsStats {
@@ -123,6 +131,11 @@ impl<R: Resolve> Resolve for Limited<R> {
         let key = super::normalize_name(name);
         self.cached(&self.addresses, key, self.inner.addresses(name))
             .await
+    }
+
+    async fn ipv4(&self, name: &str) -> Answer<Vec<Ipv4Addr>> {
+        let key = super::normalize_name(name);
+        self.cached(&self.ipv4, key, self.inner.ipv4(name)).await
     }
 
     async fn txt(&self, name: &str) -> Answer<Vec<String>> {

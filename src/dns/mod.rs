@@ -18,7 +18,7 @@ pub mod spf_tree;
 
 use std::fmt;
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use serde::{Deserialize, Serialize};
 
@@ -99,6 +99,22 @@ pub trait Resolve: Send + Sync {
     fn mx(&self, name: &str) -> impl Future<Output = Answer<Vec<Mx>>> + Send;
     /// A and AAAA records of `name` (an error only when neither gave an address).
     fn addresses(&self, name: &str) -> impl Future<Output = Answer<Addresses>> + Send;
+    /// A records of `name` alone: what a DNS blocklist answers with (its AAAA is never a
+    /// code), one question where [`Resolve::addresses`] asks two. The default asks both
+    /// and keeps the IPv4 addresses; the resolvers that send queries override it.
+    fn ipv4(&self, name: &str) -> impl Future<Output = Answer<Vec<Ipv4Addr>>> + Send {
+        async move {
+            let addresses = self.addresses(name).await?;
+            Ok(addresses
+                .ips
+                .into_iter()
+                .filter_map(|ip| match ip {
+                    IpAddr::V4(v4) => Some(v4),
+                    IpAddr::V6(_) => None,
+                })
+                .collect())
+        }
+    }
     /// TXT records of `name`, each with its strings joined as RFC 7208 §3.3 says
     /// (no separator).
     fn txt(&self, name: &str) -> impl Future<Output = Answer<Vec<String>>> + Send;

@@ -13,6 +13,7 @@
 
 mod chart;
 mod domains;
+mod host_totals;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -608,6 +609,8 @@ fn tail(
         out.push_str("</tbody></table></div>\n");
     }
     out.push_str("</section>\n");
+    out.push_str(&host_totals::blocklists(&summary.blocklists));
+    out.push_str(&host_totals::software(&summary.software));
     if let Some((section, _)) = domains {
         out.push_str(&section);
     }

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use chrono::SecondsFormat;
 
 mod domains;
+mod host_totals;
 
 use super::domains::DomainEntry;
 use super::meta::{RunEnd, RunMeta};
@@ -303,6 +304,8 @@ fn render(md: &MarkdownSink, end: &RunEnd, summary: &Summary) -> String {
             );
         }
     }
+    out.push_str(&host_totals::blocklists(&summary.blocklists));
+    out.push_str(&host_totals::software(&summary.software));
     if let Some((section, _)) = &md.domains {
         out.push_str(section);
     }

@@ -19,6 +19,7 @@ pub mod domain_view;
 pub mod domains;
 pub mod file;
 pub mod gate;
+pub mod host_totals;
 pub mod html;
 pub mod json;
 pub mod jsonl;

@@ -19,6 +19,10 @@ use crate::target::Shard;
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct RecordedSettings {
+    /// The DNS blocklist zones asked (`--blocklists`), by their public names, in the order
+    /// asked. Left out when none were, so that earlier files read and write back unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocklists: Vec<String>,
     /// Where the checkpoint is kept (`--checkpoint`, or the file resumed).
     pub checkpoint: Option<PathBuf>,
     /// Probes in flight at once, after fitting the open-file limit.
@@ -34,6 +38,10 @@ pub struct RecordedSettings {
     /// How names were resolved, when the run used DNS settings (mail domains, --resolver).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<RecordedDns>,
+    /// A Spamhaus DQS key moved a zone to the Data Query Service (`--dqs-key`): only
+    /// whether one did, never the key, which is a secret. Left out when none did.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dqs_key: bool,
     /// `--allow-large`, under the name of its alias `--force-large-ipv6` so that reports
     /// and checkpoints of earlier versions read and compare the same.
     pub force_large_ipv6: bool,
@@ -187,12 +195,14 @@ pub(crate) mod tests {
     /// Settings as a scan with the command line's defaults records them.
     pub(crate) fn sample() -> RecordedSettings {
         RecordedSettings {
+            blocklists: Vec::new(),
             checkpoint: None,
             concurrency: 100,
             connect_timeout_ms: 5000,
             data_sent: false,
             depth: Depth::Full,
             dns: None,
+            dqs_key: false,
             force_large_ipv6: false,
             formats: Formats::DATA,
             helo: "scanner.example".into(),
@@ -222,6 +232,8 @@ pub(crate) mod tests {
     #[test]
     fn keys_are_written_in_sorted_order() {
         let mut s = sample();
+        s.blocklists = vec!["zen.spamhaus.org".into()];
+        s.dqs_key = true;
         s.dns = Some(RecordedDns {
             concurrency: 32,
             rate: 200,

@@ -10,6 +10,7 @@ use crate::assess::Verdict;
 use crate::color::Paint;
 use crate::probe::{Depth, Status};
 
+use super::host_totals::{BlocklistTotals, SoftwareTotals};
 use super::overview::not_answered;
 use super::record::ScanRecord;
 
@@ -47,6 +48,14 @@ pub struct Summary {
     /// empty in the summaries written before it was counted.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub by_depth: BTreeMap<String, u64>,
+    /// What the DNS blocklists said, per zone, with the listed endpoints and the failed
+    /// lookups (`--blocklists`; absent without).
+    #[serde(default, skip_serializing_if = "BlocklistTotals::is_empty")]
+    pub blocklists: BlocklistTotals,
+    /// The software versions the hosts named, and the hosts with advisories (absent when
+    /// no host named its software).
+    #[serde(default, skip_serializing_if = "SoftwareTotals::is_empty")]
+    pub software: SoftwareTotals,
 }
 
 impl Summary {
@@ -79,6 +88,8 @@ impl Summary {
                 .entry(f.id.as_str().to_string())
                 .or_default() += 1;
         }
+        self.blocklists.add(r);
+        self.software.add(r);
         if r.verdict == Some(Verdict::OpenRelay) {
             if self.open_relays.len() < OPEN_RELAYS_KEPT {
                 self.open_relays.push(r.endpoint());

@@ -355,6 +355,43 @@ mod tests {
                 "write_unanswered was false, now true",
             ]
         );
+        // Other blocklists, or a DQS key where there was none: the records would say other
+        // things. The key itself is never recorded, so never shown.
+        let listed = RecordedSettings {
+            blocklists: vec!["zen.spamhaus.org".into(), "bl.spamcop.net".into()],
+            ..sample()
+        };
+        let table = [
+            (
+                sample(),
+                listed.clone(),
+                r#"blocklists was (unset), now ["zen.spamhaus.org","bl.spamcop.net"]"#,
+            ),
+            (
+                listed.clone(),
+                RecordedSettings {
+                    blocklists: vec!["zen.spamhaus.org".into()],
+                    ..sample()
+                },
+                r#"blocklists was ["zen.spamhaus.org","bl.spamcop.net"], now ["zen.spamhaus.org"]"#,
+            ),
+            (
+                listed.clone(),
+                RecordedSettings {
+                    dqs_key: true,
+                    ..listed.clone()
+                },
+                "dqs_key was (unset), now true",
+            ),
+        ];
+        for (saved, now, want) in table {
+            let shown: Vec<String> = settings_differences(&saved, &now)
+                .iter()
+                .map(Difference::to_string)
+                .collect();
+            assert_eq!(shown, [want]);
+        }
+        assert!(settings_differences(&listed, &listed).is_empty());
     }
 
     /// A checkpoint written by relayscan before its settings had a type (see the

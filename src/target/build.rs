@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::plan::{Plan, PlanError, PlanInput};
 use super::resolve::resolve_names;
@@ -13,8 +14,9 @@ use super::size::{SizeAllowance, check_size};
 use super::source::Origin;
 use super::space::Space;
 use super::spec::{Target, TargetSpec};
+use crate::dns::hickory::HickoryResolver;
 use crate::dns::plan::{DomainPlan, ips_text, resolve_domains};
-use crate::dns::{DnsSettings, Resolve};
+use crate::dns::{DnsSettings, Limited, Resolve};
 use crate::say::say;
 
 /// Host names resolved at once through the system resolver (each bounded by the
@@ -35,15 +37,28 @@ pub enum BuildError {
     Domains(String),
 }
 
+/// [`build_space_sharing`] with a resolver of its own, when it needs one.
+pub async fn build_space(
+    settings: &PlanSettings,
+    dns_settings: &DnsSettings,
+    quiet: bool,
+    dns_steps: bool,
+) -> Result<(Space, DomainPlan), BuildError> {
+    build_space_sharing(settings, dns_settings, None, quiet, dns_steps).await
+}
+
 /// Resolves mail domains and names, builds the plan (scope and special blocks applied),
 /// holds it to the size rule (`super::size`: refused for a scan, a note for the dry run),
 /// orders it and cuts the shard. Warnings (unresolved names, skipped special blocks) and
 /// a line on the mail domains go to stderr unless `quiet`; with `dns_steps` (`-vv`), each
 /// name's and each domain's answers too. Mail domains become their mail hosts' names; the
-/// returned [`DomainPlan`] says which domain each came from.
-pub async fn build_space(
+/// returned [`DomainPlan`] says which domain each came from. The DNS lookups go through
+/// `shared` when given (the run's resolver, which the blocklists use after), else through
+/// a resolver built from `dns_settings`.
+pub async fn build_space_sharing(
     settings: &PlanSettings,
     dns_settings: &DnsSettings,
+    shared: Option<Arc<Limited<HickoryResolver>>>,
     quiet: bool,
     dns_steps: bool,
 ) -> Result<(Space, DomainPlan), BuildError> {
@@ -66,11 +81,14 @@ pub async fn build_space(
     // Host names go to the system resolver unless --resolver names the servers.
     let named_servers = !dns_settings.servers.is_empty();
     let use_dns = !domain_targets.is_empty() || (!names.is_empty() && named_servers);
-    let dns = if use_dns {
-        Some(dns_settings.resolver().map_err(BuildError::Resolver)?)
-    } else {
-        None
+    let resolver = match shared {
+        _ if !use_dns => None,
+        Some(shared) => Some(shared),
+        None => Some(Arc::new(
+            dns_settings.resolver().map_err(BuildError::Resolver)?,
+        )),
     };
+    let dns = resolver.as_deref();
     let mut resolved: HashMap<String, Result<Vec<IpAddr>, String>> = match &dns {
         _ if names.is_empty() => HashMap::new(),
         Some(dns) if named_servers => {
@@ -83,7 +101,7 @@ pub async fn build_space(
         }
         _ => resolve_names(names, NAME_LOOKUPS_IN_FLIGHT, settings.name_timeout).await,
     };
-    let domains = match &dns {
+    let domains = match dns {
         Some(dns) if !domain_targets.is_empty() => {
             resolve_domains(
                 dns,

@@ -17,7 +17,7 @@ pub mod space;
 pub mod spec;
 
 pub use address::{Address, canonical};
-pub use build::{BuildError, build_space};
+pub use build::{BuildError, build_space, build_space_sharing};
 pub use endpoint::Endpoint;
 pub use plan::{Plan, PlanError, PlanInput};
 pub use ports::{PortError, parse_port, parse_ports};

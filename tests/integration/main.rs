@@ -8,6 +8,7 @@
 mod support;
 
 mod audit;
+mod blocklist_reports;
 mod blocklists;
 mod bounds;
 mod cli_words;

@@ -133,6 +133,11 @@ networks! {
     DNS_LAB = [127, 0, 80, 0], 24;
     /// blocklists.rs: personas checked against the lab's blocklist zone (DNS on .254).
     BLOCKLISTS = [127, 5, 0, 0], 24;
+    /// blocklist_reports.rs: the listed, refused, vulnerable and policy-listed personas.
+    BLOCKLIST_REPORTS = [127, 13, 0, 0], 24;
+    /// blocklist_reports.rs: the test's own DNS server (the lab zone and a PBL listing),
+    /// which counts the questions asked, on .53.
+    BLOCKLIST_REPORTS_DNS = [127, 13, 1, 0], 24;
     /// dns.rs: the lab whose mail hosts unbound's zone names.
     UNBOUND_LAB = [127, 0, 81, 0], 24;
     /// dns.rs: unbound itself, on .1.

@@ -1,7 +1,10 @@
 //! The lab's authoritative DNS server: the zone `lab.test` (a customer mail domain per persona, shared MX hosts, and one domain for each DNS corner case), served over UDP and TCP on loopback.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use ipnetwork::Ipv4Network;
 use std::sync::Arc;
@@ -13,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use crate::designed::DesignedRoute;
 use crate::server::LabHost;
 use wire::respond;
-use zone::{Data, Zone};
+use zone::{Data, QType, Zone};
 
 pub mod wire;
 pub mod zone;
@@ -329,11 +332,57 @@ pub fn dns_address(bind: Ipv4Network) -> Ipv4Addr {
     Ipv4Addr::from(last.saturating_sub(1).max(u32::from(bind.network())))
 }
 
+/// The questions a lab DNS server was asked, counted by name and type, so that a test can
+/// say what a scan's lookups cost. Distinct questions past [`QueryLog::NAMES_KEPT`] are
+/// counted in the total only: a long-running lab must not grow without bound.
+#[derive(Debug, Default)]
+pub struct QueryLog {
+    asked: Mutex<HashMap<(String, QType), u64>>,
+    total: AtomicU64,
+}
+
+impl QueryLog {
+    /// 100,000 distinct questions: a few MiB, more than any test or bench asks.
+    pub const NAMES_KEPT: usize = 100_000;
+
+    fn note(&self, packet: &[u8]) {
+        let Some(question) = wire::question(packet) else {
+            return;
+        };
+        self.total.fetch_add(1, Ordering::Relaxed);
+        let mut asked = self.asked.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = asked.get_mut(&question) {
+            *n += 1;
+        } else if asked.len() < Self::NAMES_KEPT {
+            asked.insert(question, 1);
+        }
+    }
+
+    /// Every question asked, kept by name or not.
+    pub fn total(&self) -> u64 {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    /// Questions of type `qtype` about `suffix` or names under it.
+    pub fn under(&self, suffix: &str, qtype: QType) -> u64 {
+        let suffix = zone::normalize_name(suffix);
+        let asked = self.asked.lock().unwrap_or_else(|p| p.into_inner());
+        asked
+            .iter()
+            .filter(|((name, t), _)| {
+                *t == qtype && (*name == suffix || name.ends_with(&format!(".{suffix}")))
+            })
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
 /// A running lab DNS server; stops when dropped.
 #[derive(Debug)]
 pub struct LabDns {
     addr: SocketAddr,
     cancel: CancellationToken,
+    log: Arc<QueryLog>,
 }
 
 impl LabDns {
@@ -351,13 +400,19 @@ impl LabDns {
         let tcp = TcpListener::bind(addr).await?;
         let zone = Arc::new(zone);
         let cancel = CancellationToken::new();
-        tokio::spawn(serve_udp(udp, zone.clone(), cancel.clone()));
-        tokio::spawn(serve_tcp(tcp, zone, cancel.clone()));
-        Ok(LabDns { addr, cancel })
+        let log = Arc::new(QueryLog::default());
+        tokio::spawn(serve_udp(udp, zone.clone(), log.clone(), cancel.clone()));
+        tokio::spawn(serve_tcp(tcp, zone, log.clone(), cancel.clone()));
+        Ok(LabDns { addr, cancel, log })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The questions asked so far.
+    pub fn queries(&self) -> &QueryLog {
+        &self.log
     }
 }
 
@@ -367,7 +422,12 @@ impl Drop for LabDns {
     }
 }
 
-async fn serve_udp(socket: UdpSocket, zone: Arc<Zone>, cancel: CancellationToken) {
+async fn serve_udp(
+    socket: UdpSocket,
+    zone: Arc<Zone>,
+    log: Arc<QueryLog>,
+    cancel: CancellationToken,
+) {
     let mut buf = vec![0u8; 4096];
     loop {
         let received = tokio::select! {
@@ -377,13 +437,19 @@ async fn serve_udp(socket: UdpSocket, zone: Arc<Zone>, cancel: CancellationToken
         // A bad packet or a full send buffer concerns one query, never the server.
         let Ok((n, peer)) = received else { continue };
         let Some(query) = buf.get(..n) else { continue };
+        log.note(query);
         if let Some(reply) = respond(&zone, query) {
             let _ = socket.send_to(&reply, peer).await;
         }
     }
 }
 
-async fn serve_tcp(listener: TcpListener, zone: Arc<Zone>, cancel: CancellationToken) {
+async fn serve_tcp(
+    listener: TcpListener,
+    zone: Arc<Zone>,
+    log: Arc<QueryLog>,
+    cancel: CancellationToken,
+) {
     loop {
         let accepted = tokio::select! {
             _ = cancel.cancelled() => return,
@@ -392,7 +458,7 @@ async fn serve_tcp(listener: TcpListener, zone: Arc<Zone>, cancel: CancellationT
         let Ok((mut stream, _)) = accepted else {
             continue;
         };
-        let zone = zone.clone();
+        let (zone, log) = (zone.clone(), log.clone());
         let cancel = cancel.clone();
         tokio::spawn(async move {
             let mut len = [0u8; 2];
@@ -409,6 +475,7 @@ async fn serve_tcp(listener: TcpListener, zone: Arc<Zone>, cancel: CancellationT
                 if stream.read_exact(&mut query).await.is_err() {
                     return;
                 }
+                log.note(&query);
                 // Silence over TCP: keep the connection open and answer nothing.
                 let Some(reply) = respond(&zone, &query) else {
                     continue;
@@ -502,6 +569,33 @@ mod tests {
         for d in &domains {
             assert!(d.ends_with(".lab.test"), "{d}");
         }
+    }
+
+    #[test]
+    fn the_query_log_counts_questions_by_name_and_type() {
+        use hickory_proto::op::{Message, Query};
+        use hickory_proto::rr::{Name, RecordType};
+        let packet = |name: &str, rtype| {
+            let mut m = Message::query();
+            m.add_query(Query::query(Name::from_ascii(name).unwrap(), rtype));
+            m.to_vec().unwrap()
+        };
+        let log = QueryLog::default();
+        for (name, rtype) in [
+            ("4.3.2.1.ZEN.bl.lab.test.", RecordType::A),
+            ("4.3.2.1.zen.bl.lab.test.", RecordType::A),
+            ("4.3.2.1.zen.bl.lab.test.", RecordType::AAAA),
+            ("open-relay.lab.test.", RecordType::A),
+            ("xzen.bl.lab.test.", RecordType::A),
+        ] {
+            log.note(&packet(name, rtype));
+        }
+        log.note(b"not a DNS message");
+        assert_eq!(log.total(), 5);
+        assert_eq!(log.under("zen.bl.lab.test", QType::A), 2);
+        assert_eq!(log.under("zen.bl.lab.test.", QType::Aaaa), 1);
+        assert_eq!(log.under("lab.test", QType::A), 4);
+        assert_eq!(log.under("bl.lab.test", QType::Mx), 0);
     }
 
     #[tokio::test]

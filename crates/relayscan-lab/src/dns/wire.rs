@@ -38,6 +38,15 @@ fn record(owner: &str, data: &Data) -> Option<Record> {
     Some(Record::from_rdata(owner, 300, rdata))
 }
 
+/// The first question of one DNS message in wire format (its name lowercased, without the
+/// trailing dot), for the server's query log; `None` for a packet that does not decode.
+pub fn question(packet: &[u8]) -> Option<(String, QType)> {
+    let request = Message::from_vec(packet).ok()?;
+    let query = request.queries.first()?;
+    let name = super::zone::normalize_name(&query.name.to_ascii());
+    Some((name, qtype(query.query_type)))
+}
+
 /// The lab server's reply to one DNS message in wire format: `None` to stay silent
 /// (an undecodable packet, or a name the zone never answers).
 pub fn respond(zone: &Zone, packet: &[u8]) -> Option<Vec<u8>> {
