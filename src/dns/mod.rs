@@ -5,10 +5,12 @@
 //! domain whose DNS times out is a result to report, never a reason to stop a scan.
 
 pub mod blocklist;
+pub mod dane;
 pub mod dnsbl;
 pub mod domain;
 pub mod hickory;
 pub mod limited;
+pub mod mta_sts;
 pub mod mx;
 pub mod plan;
 pub mod policy;

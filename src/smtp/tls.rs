@@ -126,6 +126,16 @@ pub struct CertInfo {
     /// SHA-256 of the DER, lowercase hex: identifies the certificate across scans.
     #[serde(default)]
     pub sha256: String,
+    /// SHA-512 of the DER, lowercase hex: DANE matching type 2 (RFC 6698 §2.1.3).
+    #[serde(default)]
+    pub sha512: String,
+    /// SHA-256 and SHA-512 of the SubjectPublicKeyInfo (DER), lowercase hex: DANE
+    /// selector 1 (RFC 6698 §2.1.2). The digests stand for the DER itself too: a TLSA of
+    /// matching type 0 is compared by its own SHA-256.
+    #[serde(default)]
+    pub spki_sha256: String,
+    #[serde(default)]
+    pub spki_sha512: String,
     #[serde(default)]
     pub parse_error: Option<String>,
 }
