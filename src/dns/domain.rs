@@ -4,6 +4,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use super::dane::{HostTlsa, tlsa_name};
+use super::mta_sts::StsFetch;
 use super::mx::{Oddity, Route, route};
 use super::policy::{Dmarc, Presence, Spf, dmarc, presence, spf};
 use super::{LookupError, Resolve, normalize_name};
@@ -88,6 +90,13 @@ pub struct DomainResolution {
     pub dmarc: Dmarc,
     pub mta_sts: Presence,
     pub tls_rpt: Presence,
+    /// The TLSA records of each mail host with an address (`_25._tcp.HOST`).
+    #[serde(default)]
+    pub tlsa: Vec<HostTlsa>,
+    /// The MTA-STS policy, fetched over HTTPS when the domain publishes an `_mta-sts`
+    /// TXT record (`crate::dns::sts_fetch`); `None` when it was not fetched.
+    #[serde(default)]
+    pub mta_sts_policy: Option<StsFetch>,
 }
 
 impl DomainResolution {
@@ -118,6 +127,7 @@ pub async fn resolve_domain<R: Resolve>(dns: &R, domain: &str) -> DomainResoluti
         dns.txt(&rpt_name),
     );
     let (route, route_error, hosts, null_mx_mixed) = mail;
+    let tlsa = host_tlsa(dns, &hosts).await;
     DomainResolution {
         domain,
         route,
@@ -128,7 +138,40 @@ pub async fn resolve_domain<R: Resolve>(dns: &R, domain: &str) -> DomainResoluti
         dmarc: dmarc(&dmarc_txt),
         mta_sts: presence(&sts_txt, "v=STSv1"),
         tls_rpt: presence(&rpt_txt, "v=TLSRPTv1"),
+        tlsa,
+        mta_sts_policy: None,
     }
+}
+
+/// The TLSA records of every mail host that has an address, concurrently. NXDOMAIN and
+/// "no records" mean the host publishes none; other failures are kept as unknown.
+async fn host_tlsa<R: Resolve>(dns: &R, hosts: &[MailHost]) -> Vec<HostTlsa> {
+    let names: Vec<(&str, String)> = hosts
+        .iter()
+        .filter(|h| !h.addresses.is_empty() && !h.ip_literal)
+        .map(|h| (h.name.as_str(), tlsa_name(&h.name)))
+        .collect();
+    let answers = futures::future::join_all(names.iter().map(|(_, n)| dns.tlsa(n))).await;
+    names
+        .into_iter()
+        .zip(answers)
+        .map(|((host, name), answer)| {
+            let mut found = HostTlsa {
+                host: host.to_string(),
+                name,
+                ..HostTlsa::default()
+            };
+            match answer {
+                Ok(a) => {
+                    found.records = a.records;
+                    found.authenticated = a.authenticated;
+                }
+                Err(LookupError::NxDomain | LookupError::NoRecords) => {}
+                Err(e) => found.lookup_error = Some(e.to_string()),
+            }
+            found
+        })
+        .collect()
 }
 
 type Mail = (MailRoute, Option<String>, Vec<MailHost>, bool);
@@ -250,6 +293,7 @@ pub(crate) mod tests {
         pub a: HashMap<String, Answer<Addresses>>,
         pub txt: HashMap<String, Answer<Vec<String>>>,
         pub ptr: HashMap<IpAddr, Answer<Vec<String>>>,
+        pub tlsa: HashMap<String, Answer<super::super::dane::TlsaAnswer>>,
     }
 
     fn get<K: std::hash::Hash + Eq, T: Clone>(m: &HashMap<K, Answer<T>>, k: &K) -> Answer<T> {
@@ -268,6 +312,9 @@ pub(crate) mod tests {
         }
         async fn ptr(&self, ip: IpAddr) -> Answer<Vec<String>> {
             get(&self.ptr, &ip)
+        }
+        async fn tlsa(&self, name: &str) -> Answer<super::super::dane::TlsaAnswer> {
+            get(&self.tlsa, &name.to_string())
         }
     }
 

@@ -14,6 +14,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
 use tokio::sync::{OnceCell, Semaphore};
 
+use super::dane::TlsaAnswer;
 use super::{Addresses, Answer, Mx, Resolve};
 
 /// What the DNS side of a run cost, for the report and the benchmark.
@@ -63,6 +64,7 @@ pub struct Limited<R> {
     addresses: Cache<String, Addresses>,
     txt: Cache<String, Vec<String>>,
     ptr: Cache<IpAddr, Vec<String>>,
+    tlsa: Cache<String, TlsaAnswer>,
     queries: AtomicU64,
     hits: AtomicU64,
 }
@@ -78,6 +80,7 @@ impl<R: Resolve> Limited<R> {
             addresses: Cache::new(),
             txt: Cache::new(),
             ptr: Cache::new(),
+            tlsa: Cache::new(),
             queries: AtomicU64::new(0),
             hits: AtomicU64::new(0),
         }
@@ -132,5 +135,10 @@ impl<R: Resolve> Resolve for Limited<R> {
 
     async fn ptr(&self, ip: IpAddr) -> Answer<Vec<String>> {
         self.cached(&self.ptr, ip, self.inner.ptr(ip)).await
+    }
+
+    async fn tlsa(&self, name: &str) -> Answer<TlsaAnswer> {
+        let key = super::normalize_name(name);
+        self.cached(&self.tlsa, key, self.inner.tlsa(name)).await
     }
 }

@@ -104,6 +104,8 @@ pub trait Resolve: Send + Sync {
     fn txt(&self, name: &str) -> impl Future<Output = Answer<Vec<String>>> + Send;
     /// PTR names of `ip`, lowercased without the trailing dot.
     fn ptr(&self, ip: IpAddr) -> impl Future<Output = Answer<Vec<String>>> + Send;
+    /// TLSA records of `name` (`_25._tcp.mx.example.com`), with the resolver's AD bit.
+    fn tlsa(&self, name: &str) -> impl Future<Output = Answer<dane::TlsaAnswer>> + Send;
 }
 
 /// A domain name as relayscan compares it: lowercase, no trailing dot.

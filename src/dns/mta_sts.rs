@@ -19,6 +19,23 @@ pub fn policy_url(domain: &str) -> String {
     format!("https://{}/.well-known/mta-sts.txt", policy_host(domain))
 }
 
+/// The `id=` of an `_mta-sts` TXT record (RFC 8461 §3.1: 1 to 32 letters and digits),
+/// or why the record is not one senders act on.
+pub fn txt_id(raw: &str) -> Result<String, String> {
+    let fields: Vec<&str> = raw.split(';').map(str::trim).collect();
+    if fields.first() != Some(&"v=STSv1") {
+        return Err(format!("{raw:?} does not begin with v=STSv1"));
+    }
+    let id = fields
+        .iter()
+        .find_map(|f| f.strip_prefix("id="))
+        .ok_or_else(|| format!("{raw:?} has no id= field"))?;
+    if id.is_empty() || id.len() > 32 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(format!("id={id:?} is not 1 to 32 letters and digits"));
+    }
+    Ok(id.to_string())
+}
+
 /// What a policy asks of senders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -325,6 +342,35 @@ mod tests {
             );
             assert_eq!(p.valid(), problems.is_empty());
         }
+    }
+
+    #[test]
+    fn txt_ids() {
+        let table = [
+            ("v=STSv1; id=20240101T000000", Ok("20240101T000000")),
+            ("v=STSv1;id=abc;", Ok("abc")),
+            (
+                "v=STSv1; id=",
+                Err("id=\"\" is not 1 to 32 letters and digits"),
+            ),
+            (
+                "v=STSv1; id=a-b",
+                Err("id=\"a-b\" is not 1 to 32 letters and digits"),
+            ),
+            ("v=STSv1", Err("\"v=STSv1\" has no id= field")),
+            (
+                "id=1; v=STSv1",
+                Err("\"id=1; v=STSv1\" does not begin with v=STSv1"),
+            ),
+        ];
+        for (raw, want) in table {
+            assert_eq!(
+                txt_id(raw),
+                want.map(str::to_string).map_err(str::to_string),
+                "{raw}"
+            );
+        }
+        assert!(txt_id(&format!("v=STSv1; id={}", "a".repeat(33))).is_err());
     }
 
     #[test]

@@ -124,6 +124,8 @@ mod tests {
             dmarc: Dmarc::default(),
             mta_sts: Presence::default(),
             tls_rpt: Presence::default(),
+            mta_sts_policy: None,
+            dane: vec![],
             findings: vec![],
         }
     }
@@ -153,6 +155,8 @@ mod tests {
                         verdict,
                         server_name: None,
                         worst_severity: None,
+                        certificate_valid: None,
+                        certificates: vec![],
                     })
                     .collect(),
             }],

@@ -141,6 +141,8 @@ pub fn mail_domain(domain: &str, hosts: &[(&str, u16, &str)]) -> DomainResolutio
         dmarc: parse_dmarc("v=DMARC1; p=none; rua=@cmd"),
         mta_sts: Presence::default(),
         tls_rpt: Presence::default(),
+        tlsa: Vec::new(),
+        mta_sts_policy: None,
     }
 }
 
