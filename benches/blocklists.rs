@@ -63,6 +63,7 @@ fn main() {
         concurrency: 256,
         rate: NonZeroU32::new(1_000_000).unwrap(),
         timeout: Duration::from_secs(2),
+        ..DnsSettings::default()
     };
     let spec: Vec<String> = ZONES
         .iter()

@@ -321,6 +321,13 @@ pub struct DnsArgs {
     /// Wait for one DNS answer before asking again (two tries) [default: 2s].
     #[arg(long, value_name = "DURATION")]
     pub dns_timeout: Option<String>,
+    /// Trust the certificate authorities in FILE (PEM) beside the Mozilla roots: for the
+    /// MTA-STS policy hosts (https://mta-sts.DOMAIN) and the mail hosts' chains.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// The port MTA-STS policies are fetched from (tests only; the real one is 443).
+    #[arg(long, value_name = "PORT", hide = true)]
+    pub mta_sts_port: Option<u16>,
 }
 
 /// Pacing and resuming of one scan.

@@ -23,6 +23,7 @@ use crate::scan::pace::Pace;
 use crate::scan::progress::Progress;
 use crate::scan::resume::{ResumeError, finish_replay, reopen, report_path};
 use crate::scan::scheduler::{Checkpointing, Start, Stopping, install_stop_signals};
+use crate::target::build::fetch_policies;
 use crate::target::{Space, build_space};
 
 /// How a finished scan went, for the caller to report and map to an exit code.
@@ -79,8 +80,10 @@ pub async fn scan(
     if let (Some(note), false) = (&output.prefix_note, quiet) {
         say(note);
     }
-    let (space, domains) =
+    let (space, mut domains) =
         build_space(&settings.plan, &settings.dns, quiet, output.verbosity >= 2).await?;
+    // The plan is valid: the domains' MTA-STS policies may be fetched (inside the scope).
+    fetch_policies(&settings.dns, &mut domains, settings.plan.scope.as_ref()).await?;
     // Before any traffic, whatever -q: the servers' admins will see this identity.
     let probe = &settings.probe;
     let rcpt_to = format!(

@@ -6,6 +6,7 @@ use super::{ConfigError, at_least_one, parse_duration};
 use crate::cli::DnsArgs;
 use crate::dns::DnsSettings;
 use crate::dns::settings::{DEFAULT_CONCURRENCY, DEFAULT_RATE, DEFAULT_TIMEOUT};
+use crate::dns::sts_fetch::HTTPS_PORT;
 
 /// `IP`, `IP:PORT`, `[IPv6]:PORT` or a bare IPv6 address; port 53 when none is given.
 pub fn parse_resolver(text: &str) -> Result<SocketAddr, ConfigError> {
@@ -43,12 +44,28 @@ pub fn from_args(args: &DnsArgs) -> Result<DnsSettings, ConfigError> {
     if timeout.is_zero() {
         return Err(ConfigError::new("--dns-timeout", "must be longer than 0"));
     }
-    Ok(DnsSettings {
+    let ca_file = match &args.ca_file {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|e| {
+                ConfigError::new("--ca-file", format!("cannot read {}: {e}", path.display()))
+            })?;
+            Some((path.clone(), pem))
+        }
+        None => None,
+    };
+    let settings = DnsSettings {
         servers,
         concurrency,
         rate,
         timeout,
-    })
+        ca_file,
+        mta_sts_port: args.mta_sts_port.unwrap_or(HTTPS_PORT),
+    };
+    // A file that holds no usable certificate is refused now, before any traffic.
+    settings
+        .tls_client()
+        .map_err(|e| ConfigError::named("--ca-file", e))?;
+    Ok(settings)
 }
 
 #[cfg(test)]
@@ -88,14 +105,31 @@ mod tests {
             dns_concurrency: Some(4),
             dns_rate: Some(50),
             dns_timeout: Some("500ms".into()),
+            ca_file: None,
+            mta_sts_port: Some(8443),
         };
         let d = from_args(&args).unwrap();
+        assert_eq!(d.mta_sts_port, 8443);
         assert_eq!(d.servers.len(), 2);
         assert_eq!(
             (d.concurrency, d.rate.get(), d.timeout),
             (4, 50, Duration::from_millis(500))
         );
         let bad = |args: DnsArgs| from_args(&args).unwrap_err().to_string();
+        // --ca-file: unreadable, and readable without a certificate.
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "no certificate here\n").unwrap();
+        for (path, want) in [
+            (dir.path().join("absent.pem"), "--ca-file: cannot read"),
+            (empty.clone(), "holds no PEM certificate"),
+        ] {
+            let got = bad(DnsArgs {
+                ca_file: Some(path),
+                ..DnsArgs::default()
+            });
+            assert!(got.contains(want), "{got}");
+        }
         let table = [
             (
                 DnsArgs {

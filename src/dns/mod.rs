@@ -15,6 +15,7 @@ pub mod mx;
 pub mod plan;
 pub mod policy;
 pub mod settings;
+pub mod sts_fetch;
 
 use std::fmt;
 use std::future::Future;
