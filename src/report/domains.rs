@@ -135,6 +135,8 @@ pub const DOMAIN_CSV_COLUMNS: &[&str] = &[
     "severity",
     "findings",
     "error",
+    "mta_sts_policy",
+    "dane",
 ];
 
 /// Collects what the domains need from the records and writes the domain reports.
@@ -419,6 +421,32 @@ pub fn csv_row(e: &DomainEntry) -> Vec<String> {
             .collect::<Vec<_>>()
             .join(";"),
         opt(&e.route_error),
+        e.mta_sts_policy
+            .as_ref()
+            .map(|f| match (&f.policy, &f.error) {
+                (Some(p), _) if p.valid() => p.mode.map_or("", |m| m.as_str()).to_string(),
+                (Some(_), _) => "invalid".to_string(),
+                (None, _) => "unavailable".to_string(),
+            })
+            .unwrap_or_default(),
+        e.dane
+            .iter()
+            .map(|d| {
+                let result = match (d.matched, &d.lookup_error) {
+                    (_, Some(_)) => "lookup-failed",
+                    (Some(true), _) => "match",
+                    (Some(false), _) => "no-match",
+                    (None, _) => "not-checked",
+                };
+                let dnssec = if d.authenticated {
+                    "dnssec"
+                } else {
+                    "insecure"
+                };
+                format!("{}={result}/{dnssec}", d.host)
+            })
+            .collect::<Vec<_>>()
+            .join(";"),
     ]
 }
 
