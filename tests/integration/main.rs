@@ -26,6 +26,7 @@ mod interrupt;
 mod logs;
 mod messages;
 mod misbehave;
+mod mta_sts_dane;
 mod mtas;
 mod old_checkpoint;
 mod old_records;
