@@ -21,6 +21,10 @@ pub fn parse_resolver(text: &str) -> Result<SocketAddr, ConfigError> {
     })
 }
 
+/// The largest `--ca-file` read: 4 MiB, some twenty times Debian's whole CA bundle
+/// (about 200 KiB).
+const CA_FILE_CAP: u64 = 4 * 1024 * 1024;
+
 /// Validates the DNS flags; unset ones take the library's defaults.
 pub fn from_args(args: &DnsArgs) -> Result<DnsSettings, ConfigError> {
     let servers = args
@@ -46,10 +50,10 @@ pub fn from_args(args: &DnsArgs) -> Result<DnsSettings, ConfigError> {
     }
     let ca_file = match &args.ca_file {
         Some(path) => {
-            let pem = std::fs::read(path).map_err(|e| {
+            let pem = crate::input::read_text(path, CA_FILE_CAP).map_err(|e| {
                 ConfigError::new("--ca-file", format!("cannot read {}: {e}", path.display()))
             })?;
-            Some((path.clone(), pem))
+            Some((path.clone(), pem.into_bytes()))
         }
         None => None,
     };

@@ -86,14 +86,17 @@ impl StsFetcher {
             .map_err(|e| format!("send: {e}"))?;
         // The head, the body, and room for chunk lines: anything longer is refused by
         // `policy_body` without reading further.
-        let limit = (MAX_HEAD_BYTES + MAX_POLICY_BYTES + 4096) as u64;
+        let limit = MAX_HEAD_BYTES + MAX_POLICY_BYTES + 4096;
         let mut response = Vec::new();
-        let read = (&mut tls).take(limit).read_to_end(&mut response).await;
-        // A server that closes without close_notify still sent its whole answer.
-        if let Err(e) = read
-            && response.is_empty()
-        {
-            return Err(format!("read: {e}"));
+        let mut chunk = [0u8; 4096];
+        while response.len() < limit {
+            match tls.read(&mut chunk).await {
+                Ok(0) => break,
+                Ok(n) => response.extend_from_slice(&chunk[..n]),
+                // A server that closes without close_notify still sent its whole answer.
+                Err(_) if !response.is_empty() => break,
+                Err(e) => return Err(format!("read: {e}")),
+            }
         }
         policy_body(&response).map_err(|e| e.to_string())
     }
