@@ -8,7 +8,7 @@ use std::path::Path;
 use super::AppError;
 use crate::report::ScanRecord;
 use relayscan_lab::LabHost;
-use relayscan_lab::dns::{CASE_DOMAINS, customer_domain};
+use relayscan_lab::dns::{CASE_DOMAINS, TLSA_MISMATCH_PERSONA, customer_domain};
 
 /// A table of the lab's domains against their designed results, and the number that
 /// differ. Reads the JSON report's `domains` section: the data of record.
@@ -22,12 +22,21 @@ pub fn check(
     let doc: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| AppError::Failure(format!("{}: not JSON: {e}", json.display())))?;
     let mut found: HashMap<String, (String, String)> = HashMap::new();
+    let mut finding_ids: HashMap<String, Vec<String>> = HashMap::new();
     for d in doc["domains"]
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default()
     {
         let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
+        let ids = d["findings"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        finding_ids.insert(
+            text(&d["domain"]),
+            ids.iter().map(|f| text(&f["id"])).collect(),
+        );
         found.insert(
             text(&d["domain"]),
             (text(&d["route"]), text(&d["worst_verdict"])),
@@ -70,6 +79,21 @@ pub fn check(
             .map_or("(missing)".to_string(), |(r, v)| format!("{r} {v}"));
         let ok = got == want;
         mismatches += usize::from(!ok);
+        let _ = writeln!(
+            out,
+            "{domain:<40} {want:<26} {got:<26} {}",
+            if ok { "ok" } else { "MISMATCH" }
+        );
+    }
+    // DANE: the lab's TLSA that matches nothing is a high finding of its customer domain.
+    if hosts.iter().any(|h| h.persona == TLSA_MISMATCH_PERSONA) {
+        let domain = customer_domain(TLSA_MISMATCH_PERSONA.name());
+        let want = "dane-tlsa-mismatch";
+        let ok = finding_ids
+            .get(&domain)
+            .is_some_and(|ids| ids.iter().any(|i| i == want));
+        mismatches += usize::from(!ok);
+        let got = if ok { want } else { "(absent)" };
         let _ = writeln!(
             out,
             "{domain:<40} {want:<26} {got:<26} {}",
