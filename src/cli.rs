@@ -328,6 +328,13 @@ pub struct DnsArgs {
     /// lookups.
     #[arg(long, value_name = "LIST|FILE|none")]
     pub dkim_selectors: Option<String>,
+    /// Trust the certificate authorities in FILE (PEM) beside the Mozilla roots: for the
+    /// MTA-STS policy hosts (https://mta-sts.DOMAIN) and the mail hosts' chains.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// The port MTA-STS policies are fetched from (tests only; the real one is 443).
+    #[arg(long, value_name = "PORT", hide = true)]
+    pub mta_sts_port: Option<u16>,
 }
 
 /// Pacing and resuming of one scan.

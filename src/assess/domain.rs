@@ -7,8 +7,11 @@ use serde::{Deserialize, Serialize};
 use super::findings::Severity;
 use super::verdict::Verdict;
 use crate::dns::dkim::{RSA_MINIMUM_BITS, RSA_RECOMMENDED_BITS};
+use crate::dns::dane::{TlsaCheck, check as check_tlsa};
+use crate::dns::mta_sts::{StsMode, txt_id};
 use crate::dns::policy::SPF_DNS_LIMIT;
 use crate::dns::{DomainResolution, MailRoute};
+use crate::smtp::tls::CertInfo;
 
 /// The catalogue of domain findings. The kebab-case name is the stable id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -18,6 +21,9 @@ pub enum DomainFindingId {
     SpfPassAll,
     NoMailHosts,
     DkimWeakKey,
+    DaneTlsaMismatch,
+    MtaStsMxNotCovered,
+    MtaStsMxCertInvalid,
     DnsLookupFailed,
     SpfMissing,
     SpfInvalid,
@@ -31,6 +37,10 @@ pub enum DomainFindingId {
     SpfIncludeBroken,
     DkimShortKey,
     DkimInvalid,
+    DaneTlsaUnauthenticated,
+    MtaStsPolicyMissing,
+    MtaStsPolicyInvalid,
+    MtaStsTxtInvalid,
     DmarcPolicyNone,
     SpfNoAll,
     MxCname,
@@ -40,6 +50,8 @@ pub enum DomainFindingId {
     DmarcUnknownTag,
     DmarcReportUnauthorized,
     DkimTesting,
+    MtaStsTesting,
+    DaneTlsaUnusable,
     NullMx,
     DomainNxdomain,
     NoMailRecords,
@@ -48,14 +60,18 @@ pub enum DomainFindingId {
     GreetingPtrMismatch,
     DkimRevoked,
     DkimNotFound,
+    MtaStsModeNone,
 }
 
 impl DomainFindingId {
-    pub const ALL: [DomainFindingId; 34] = [
+    pub const ALL: [DomainFindingId; 44] = [
         DomainFindingId::MxOpenRelay,
         DomainFindingId::SpfPassAll,
         DomainFindingId::NoMailHosts,
         DomainFindingId::DkimWeakKey,
+        DomainFindingId::DaneTlsaMismatch,
+        DomainFindingId::MtaStsMxNotCovered,
+        DomainFindingId::MtaStsMxCertInvalid,
         DomainFindingId::DnsLookupFailed,
         DomainFindingId::SpfMissing,
         DomainFindingId::SpfInvalid,
@@ -69,6 +85,10 @@ impl DomainFindingId {
         DomainFindingId::SpfIncludeBroken,
         DomainFindingId::DkimShortKey,
         DomainFindingId::DkimInvalid,
+        DomainFindingId::DaneTlsaUnauthenticated,
+        DomainFindingId::MtaStsPolicyMissing,
+        DomainFindingId::MtaStsPolicyInvalid,
+        DomainFindingId::MtaStsTxtInvalid,
         DomainFindingId::DmarcPolicyNone,
         DomainFindingId::SpfNoAll,
         DomainFindingId::MxCname,
@@ -78,6 +98,8 @@ impl DomainFindingId {
         DomainFindingId::DmarcUnknownTag,
         DomainFindingId::DmarcReportUnauthorized,
         DomainFindingId::DkimTesting,
+        DomainFindingId::MtaStsTesting,
+        DomainFindingId::DaneTlsaUnusable,
         DomainFindingId::NullMx,
         DomainFindingId::DomainNxdomain,
         DomainFindingId::NoMailRecords,
@@ -86,6 +108,7 @@ impl DomainFindingId {
         DomainFindingId::GreetingPtrMismatch,
         DomainFindingId::DkimRevoked,
         DomainFindingId::DkimNotFound,
+        DomainFindingId::MtaStsModeNone,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -125,6 +148,16 @@ impl DomainFindingId {
             D::DkimTesting => "dkim-testing",
             D::DkimRevoked => "dkim-revoked",
             D::DkimNotFound => "dkim-not-found",
+            D::DaneTlsaMismatch => "dane-tlsa-mismatch",
+            D::MtaStsMxNotCovered => "mta-sts-mx-not-covered",
+            D::MtaStsMxCertInvalid => "mta-sts-mx-cert-invalid",
+            D::DaneTlsaUnauthenticated => "dane-tlsa-unauthenticated",
+            D::MtaStsPolicyMissing => "mta-sts-policy-missing",
+            D::MtaStsPolicyInvalid => "mta-sts-policy-invalid",
+            D::MtaStsTxtInvalid => "mta-sts-txt-invalid",
+            D::MtaStsTesting => "mta-sts-testing",
+            D::DaneTlsaUnusable => "dane-tlsa-unusable",
+            D::MtaStsModeNone => "mta-sts-mode-none",
         }
     }
 
@@ -132,7 +165,12 @@ impl DomainFindingId {
         use DomainFindingId as D;
         match self {
             D::MxOpenRelay => Severity::Critical,
-            D::SpfPassAll | D::NoMailHosts | D::DkimWeakKey => Severity::High,
+            D::SpfPassAll
+            | D::NoMailHosts
+            | D::DkimWeakKey
+            | D::DaneTlsaMismatch
+            | D::MtaStsMxNotCovered
+            | D::MtaStsMxCertInvalid => Severity::High,
             D::DnsLookupFailed
             | D::SpfMissing
             | D::SpfInvalid
@@ -145,7 +183,11 @@ impl DomainFindingId {
             | D::SpfIncludeLoop
             | D::SpfIncludeBroken
             | D::DkimShortKey
-            | D::DkimInvalid => Severity::Medium,
+            | D::DkimInvalid
+            | D::DaneTlsaUnauthenticated
+            | D::MtaStsPolicyMissing
+            | D::MtaStsPolicyInvalid
+            | D::MtaStsTxtInvalid => Severity::Medium,
             D::DmarcPolicyNone
             | D::SpfNoAll
             | D::MxCname
@@ -154,7 +196,9 @@ impl DomainFindingId {
             | D::FcrdnsFailed
             | D::DmarcUnknownTag
             | D::DmarcReportUnauthorized
-            | D::DkimTesting => Severity::Low,
+            | D::DkimTesting
+            | D::MtaStsTesting
+            | D::DaneTlsaUnusable => Severity::Low,
             D::NullMx
             | D::DomainNxdomain
             | D::NoMailRecords
@@ -162,7 +206,8 @@ impl DomainFindingId {
             | D::TlsRptMissing
             | D::GreetingPtrMismatch
             | D::DkimRevoked
-            | D::DkimNotFound => Severity::Info,
+            | D::DkimNotFound
+            | D::MtaStsModeNone => Severity::Info,
         }
     }
 
@@ -213,6 +258,24 @@ impl DomainFindingId {
             D::DkimNotFound => {
                 "No DKIM key under the guessed selectors (not proof that the domain does not sign)"
             }
+            D::DaneTlsaMismatch => {
+                "A mail host's TLSA records match no certificate it presents: DANE senders defer its mail"
+            }
+            D::MtaStsMxNotCovered => "An MX host matches no mx pattern of the MTA-STS policy",
+            D::MtaStsMxCertInvalid => {
+                "Under MTA-STS, an MX host's certificate is not valid for its name"
+            }
+            D::DaneTlsaUnauthenticated => {
+                "TLSA records without DNSSEC: the answer was not authenticated, so they protect nothing"
+            }
+            D::MtaStsPolicyMissing => "An MTA-STS TXT record, but no policy could be fetched",
+            D::MtaStsPolicyInvalid => "The MTA-STS policy is invalid",
+            D::MtaStsTxtInvalid => {
+                "An MTA-STS policy is served, but the _mta-sts TXT record is not valid: senders never fetch it"
+            }
+            D::MtaStsTesting => "MTA-STS in testing mode: failures are reported, not enforced",
+            D::DaneTlsaUnusable => "TLSA records that SMTP cannot use (usage 0/1 or unknown types)",
+            D::MtaStsModeNone => "MTA-STS mode none: the policy asks nothing of senders",
         }
     }
 
@@ -307,6 +370,34 @@ impl DomainFindingId {
             D::DkimNotFound => {
                 "If the domain sends mail, sign it with DKIM; if it does, rescan with --dkim-selectors naming your selectors."
             }
+            D::DaneTlsaMismatch => {
+                "Publish TLSA records for the certificate the host presents now (3 1 1 of its key is the usual choice), keeping the old ones until a rollover is done."
+            }
+            D::MtaStsMxNotCovered => {
+                "Add an mx: line for the host to the policy (and bump the TXT id), or remove the MX record."
+            }
+            D::MtaStsMxCertInvalid => {
+                "Give the host a certificate from a public CA that names it (SAN), with the full chain."
+            }
+            D::DaneTlsaUnauthenticated => {
+                "Sign the zone with DNSSEC (and check that the resolver validates), or drop the TLSA records."
+            }
+            D::MtaStsPolicyMissing => {
+                "Serve the policy at https://mta-sts.DOMAIN/.well-known/mta-sts.txt (200, text/plain, a valid certificate), or remove the TXT record."
+            }
+            D::MtaStsPolicyInvalid => {
+                "Fix the policy: version: STSv1, mode, one mx: line per MX, max_age up to 31557600."
+            }
+            D::MtaStsTxtInvalid => {
+                "Publish _mta-sts TXT \"v=STSv1; id=...\" with an id of 1 to 32 letters and digits."
+            }
+            D::MtaStsTesting => {
+                "Once TLS-RPT reports show every MX passing, switch the policy to mode: enforce."
+            }
+            D::DaneTlsaUnusable => {
+                "Use usage 3 (DANE-EE) or 2 (DANE-TA) with selector 0/1 and matching type 0/1/2 (RFC 7672)."
+            }
+            D::MtaStsModeNone => "Nothing to do if the policy is being withdrawn on purpose.",
         }
     }
 }
@@ -351,6 +442,27 @@ pub struct AddressFacts {
     pub fcrdns: bool,
     /// The greeting/EHLO name is among the PTR names (`None`: no name seen or no PTR).
     pub name_matches_ptr: Option<bool>,
+    /// Each chain its endpoints presented (leaf first), for DANE.
+    pub certificates: Vec<Vec<CertInfo>>,
+    /// The chain verifies and covers the host's name (MTA-STS); `None`: no certificate.
+    pub certificate_valid: Option<bool>,
+}
+
+/// One mail host's TLSA records (`_25._tcp.HOST`) against the chain its endpoints
+/// presented.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DaneResult {
+    pub host: String,
+    pub name: String,
+    /// `3 1 1 HEX`, as in a zone file.
+    pub records: Vec<String>,
+    /// The resolver set the AD bit: the answer was DNSSEC-validated. A TLSA without it
+    /// protects nothing.
+    pub authenticated: bool,
+    pub lookup_error: Option<String>,
+    /// A usable record matched a captured chain; `None` without a usable record or a
+    /// captured chain.
+    pub matched: Option<bool>,
 }
 
 /// What one domain means: the worst verdict among its mail hosts' endpoints, and its
@@ -360,6 +472,8 @@ pub struct DomainAssessment {
     pub worst_verdict: Option<Verdict>,
     /// Most severe first.
     pub findings: Vec<DomainFinding>,
+    /// Each mail host's TLSA records against its captured chains.
+    pub dane: Vec<DaneResult>,
 }
 
 /// Assesses one domain from its resolution and what the scan saw at each of its
@@ -368,6 +482,7 @@ pub fn assess(d: &DomainResolution, addresses: &[AddressFacts]) -> DomainAssessm
     DomainAssessment {
         worst_verdict: worst(addresses.iter().flat_map(|a| a.verdicts.iter().copied())),
         findings: findings(d, addresses),
+        dane: dane_results(d, addresses),
     }
 }
 
@@ -435,6 +550,10 @@ pub fn findings(d: &DomainResolution, addresses: &[AddressFacts]) -> Vec<DomainF
     // A domain that does not exist has no policy to audit.
     if d.route != MailRoute::Nxdomain {
         policy_findings(d, &mut add);
+    }
+    if matches!(d.route, MailRoute::Mx | MailRoute::ImplicitMx) {
+        mta_sts_findings(d, addresses, &mut add);
+        dane_findings(d, &dane_results(d, addresses), &mut add);
     }
     for a in addresses {
         if a.ptr_error.is_some() || (a.ptr_names.is_empty() && !a.fcrdns) {
@@ -625,6 +744,153 @@ fn dkim_findings(d: &DomainResolution, add: &mut impl FnMut(DomainFindingId, Str
     }
 }
 
+/// MTA-STS (RFC 8461): the TXT record and the policy must both be there and valid; the
+/// mode; every MX covered by an `mx` pattern, and (unless the mode is none) each MX's
+/// captured certificate valid for its name.
+fn mta_sts_findings(
+    d: &DomainResolution,
+    addresses: &[AddressFacts],
+    add: &mut impl FnMut(DomainFindingId, String),
+) {
+    use DomainFindingId as D;
+    let Some(fetch) = &d.mta_sts_policy else {
+        return;
+    };
+    let Some(policy) = &fetch.policy else {
+        let why = fetch.error.as_deref().unwrap_or("not fetched");
+        add(D::MtaStsPolicyMissing, format!("{}: {why}", fetch.url));
+        return;
+    };
+    if let Err(why) = txt_id(d.mta_sts.raw.as_deref().unwrap_or_default()) {
+        add(
+            D::MtaStsTxtInvalid,
+            format!(
+                "_mta-sts.{}: {why}; {} serves a policy",
+                d.domain, fetch.url
+            ),
+        );
+    }
+    if !policy.valid() {
+        add(D::MtaStsPolicyInvalid, policy.problems.join("; "));
+    }
+    match policy.mode {
+        Some(StsMode::Testing) => add(D::MtaStsTesting, format!("{}: mode testing", fetch.url)),
+        Some(StsMode::None) => add(D::MtaStsModeNone, format!("{}: mode none", fetch.url)),
+        Some(StsMode::Enforce) | None => {}
+    }
+    if policy.mode == Some(StsMode::None) || policy.mode.is_none() {
+        return;
+    }
+    let patterns = policy.mx.join(", ");
+    for h in d.hosts.iter().filter(|h| !policy.covers(&h.name)) {
+        add(
+            D::MtaStsMxNotCovered,
+            format!("MX {} matches none of mx: {patterns}", h.name),
+        );
+    }
+    for a in addresses {
+        if policy.covers(&a.host) && a.certificate_valid == Some(false) {
+            add(
+                D::MtaStsMxCertInvalid,
+                format!(
+                    "{} ({}): the certificate does not verify for {}",
+                    a.host, a.address, a.host
+                ),
+            );
+        }
+    }
+}
+
+/// Each mail host's TLSA records checked against every chain its addresses presented.
+pub fn dane_results(d: &DomainResolution, addresses: &[AddressFacts]) -> Vec<DaneResult> {
+    d.tlsa
+        .iter()
+        .filter(|t| published(t))
+        .map(|t| {
+            let chains: Vec<&Vec<CertInfo>> = addresses
+                .iter()
+                .filter(|a| a.host == t.host)
+                .flat_map(|a| &a.certificates)
+                .collect();
+            let usable: Vec<_> = t
+                .records
+                .iter()
+                .filter(|r| {
+                    !matches!(
+                        check_tlsa(r, chains.first().map_or(&[][..], |c| c)),
+                        TlsaCheck::Unusable(_)
+                    )
+                })
+                .collect();
+            let matched = (!usable.is_empty() && !chains.is_empty()).then(|| {
+                // Every chain seen must match one usable record: a sender may reach any.
+                chains.iter().all(|chain| {
+                    usable
+                        .iter()
+                        .any(|r| check_tlsa(r, chain) == TlsaCheck::Matches)
+                })
+            });
+            DaneResult {
+                host: t.host.clone(),
+                name: t.name.clone(),
+                records: t.records.iter().map(|r| r.presentation()).collect(),
+                authenticated: t.authenticated,
+                lookup_error: t.lookup_error.clone(),
+                matched,
+            }
+        })
+        .collect()
+}
+
+/// A host's TLSA answer worth reporting: records, or a failed lookup.
+fn published(t: &crate::dns::dane::HostTlsa) -> bool {
+    !t.records.is_empty() || t.lookup_error.is_some()
+}
+
+/// DANE (RFC 7672): a host whose usable TLSA records match none of its chains (or that
+/// presented none), records without DNSSEC, records SMTP cannot use, failed lookups.
+fn dane_findings(
+    d: &DomainResolution,
+    results: &[DaneResult],
+    add: &mut impl FnMut(DomainFindingId, String),
+) {
+    use DomainFindingId as D;
+    for (r, t) in results.iter().zip(d.tlsa.iter().filter(|t| published(t))) {
+        if let Some(e) = &r.lookup_error {
+            add(D::DnsLookupFailed, format!("TLSA of {}: {e}", r.name));
+            continue;
+        }
+        let unusable: Vec<String> = t
+            .records
+            .iter()
+            .filter_map(|rec| match check_tlsa(rec, &[]) {
+                TlsaCheck::Unusable(why) => Some(format!("{} ({why})", rec.presentation())),
+                _ => None,
+            })
+            .collect();
+        if !unusable.is_empty() {
+            add(
+                D::DaneTlsaUnusable,
+                format!("{}: {}", r.name, unusable.join("; ")),
+            );
+        }
+        if !r.authenticated {
+            add(
+                D::DaneTlsaUnauthenticated,
+                format!("{}: the resolver did not set AD (DNSSEC-validated)", r.name),
+            );
+        }
+        let usable = unusable.len() < t.records.len();
+        if usable && r.matched != Some(true) {
+            let why = match r.matched {
+                Some(_) => "no record matches the certificate chain it presented",
+                None => "it presented no certificate (no TLS was established)",
+            };
+            add(D::DaneTlsaMismatch, format!("{} {}: {why}", r.host, r.name));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -659,6 +925,8 @@ mod tests {
                 lookup_error: None,
             },
             dkim: Default::default(),
+            tlsa: Vec::new(),
+            mta_sts_policy: None,
         }
     }
 
@@ -671,6 +939,8 @@ mod tests {
             ptr_error: None,
             fcrdns,
             name_matches_ptr: matches,
+            certificates: vec![],
+            certificate_valid: None,
         }
     }
 
@@ -1028,6 +1298,162 @@ mod tests {
             change(&mut d);
             assert_eq!(ids(&findings(&d, &ok)), want, "{d:?}");
         }
+    }
+
+    /// MTA-STS and DANE: (policy body or fetch error, TXT, TLSA records and AD, the
+    /// certificate's validity for its name, the leaf's SHA-256) -> finding ids.
+    #[test]
+    fn mta_sts_and_dane_by_table() {
+        use crate::dns::dane::{HostTlsa, TlsaRecord};
+        use crate::dns::mta_sts::{StsFetch, parse_policy};
+        const ENFORCE: &str = "version: STSv1\nmode: enforce\nmx: mx.example.com\nmax_age: 86400\n";
+        let tlsa = |records: &[(u8, &str)], authenticated| HostTlsa {
+            host: "mx.example.com".into(),
+            name: "_25._tcp.mx.example.com".into(),
+            records: records
+                .iter()
+                .map(|&(usage, data)| TlsaRecord {
+                    usage,
+                    selector: 0,
+                    matching: 1,
+                    data: data.into(),
+                })
+                .collect(),
+            authenticated,
+            lookup_error: None,
+        };
+        type Row = (
+            Result<&'static str, &'static str>,
+            &'static str,
+            Option<HostTlsa>,
+            Option<bool>,
+            Vec<&'static str>,
+        );
+        let table: Vec<Row> = vec![
+            (Ok(ENFORCE), "v=STSv1; id=1", None, Some(true), vec![]),
+            (
+                Ok("version: STSv1\nmode: enforce\nmx: *.other.example\nmax_age: 60\n"),
+                "v=STSv1; id=1",
+                None,
+                Some(true),
+                vec!["mta-sts-mx-not-covered"],
+            ),
+            (
+                Ok(ENFORCE),
+                "v=STSv1; id=1",
+                None,
+                Some(false),
+                vec!["mta-sts-mx-cert-invalid"],
+            ),
+            (
+                Ok("version: STSv1\nmode: testing\nmx: mx.example.com\nmax_age: 60\n"),
+                "v=STSv1; id=1",
+                None,
+                Some(true),
+                vec!["mta-sts-testing"],
+            ),
+            (
+                Ok("version: STSv1\nmode: none\nmax_age: 60\n"),
+                "v=STSv1; id=1",
+                None,
+                Some(false),
+                vec!["mta-sts-mode-none"],
+            ),
+            (
+                Ok("version: STSv1\nmode: enforce\n"),
+                "v=STSv1; id=1",
+                None,
+                Some(true),
+                vec!["mta-sts-mx-not-covered", "mta-sts-policy-invalid"],
+            ),
+            (
+                Err("status 404"),
+                "v=STSv1; id=1",
+                None,
+                Some(true),
+                vec!["mta-sts-policy-missing"],
+            ),
+            (
+                Ok(ENFORCE),
+                "v=STSv1",
+                None,
+                Some(true),
+                vec!["mta-sts-txt-invalid"],
+            ),
+            (
+                Ok(ENFORCE),
+                "v=STSv1; id=1",
+                Some(tlsa(&[(3, "aa")], true)),
+                Some(true),
+                vec![],
+            ),
+            (
+                Ok(ENFORCE),
+                "v=STSv1; id=1",
+                Some(tlsa(&[(3, "aa")], false)),
+                Some(true),
+                vec!["dane-tlsa-unauthenticated"],
+            ),
+            (
+                Ok(ENFORCE),
+                "v=STSv1; id=1",
+                Some(tlsa(&[(3, "bb")], true)),
+                Some(true),
+                vec!["dane-tlsa-mismatch"],
+            ),
+            (
+                Ok(ENFORCE),
+                "v=STSv1; id=1",
+                Some(tlsa(&[(1, "aa")], true)),
+                Some(true),
+                vec!["dane-tlsa-unusable"],
+            ),
+            (
+                Ok(ENFORCE),
+                "v=STSv1; id=1",
+                Some(tlsa(&[(1, "aa"), (3, "aa")], true)),
+                Some(true),
+                vec!["dane-tlsa-unusable"],
+            ),
+            (
+                Ok(ENFORCE),
+                "v=STSv1; id=1",
+                Some(tlsa(&[(3, "aa")], true)),
+                None,
+                vec!["dane-tlsa-mismatch"],
+            ),
+        ];
+        let mut matched = Vec::new();
+        for (policy, txt, host_tlsa, valid, want) in table {
+            let mut d = domain(MailRoute::Mx);
+            d.mta_sts.raw = Some(txt.into());
+            d.mta_sts_policy = Some(StsFetch {
+                url: "https://mta-sts.example.com/.well-known/mta-sts.txt".into(),
+                address: None,
+                policy: policy.ok().map(parse_policy),
+                error: policy.err().map(String::from),
+            });
+            d.tlsa = host_tlsa.into_iter().collect();
+            let leaf = CertInfo {
+                sha256: "aa".into(),
+                ..CertInfo::default()
+            };
+            let a = AddressFacts {
+                certificates: if valid.is_some() {
+                    vec![vec![leaf]]
+                } else {
+                    vec![]
+                },
+                certificate_valid: valid,
+                ..facts(Some(Verdict::RelayDenied), true, Some(true))
+            };
+            let got = findings(&d, std::slice::from_ref(&a));
+            assert_eq!(ids(&got), want, "{policy:?} {txt} {valid:?}");
+            matched.extend(dane_results(&d, &[a]).into_iter().map(|r| r.matched));
+        }
+        // The rows with TLSA, in order: whether a usable record matched a chain.
+        let want = [Some(true), Some(true), Some(false), None, Some(true), None];
+        assert_eq!(matched, want);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::path::Path;
 use super::AppError;
 use crate::report::ScanRecord;
 use relayscan_lab::LabHost;
-use relayscan_lab::dns::{CASE_DOMAINS, CASE_FINDINGS, customer_domain};
+use relayscan_lab::dns::{CASE_DOMAINS, CASE_FINDINGS, TLSA_MISMATCH_PERSONA, customer_domain};
 
 /// A table of the lab's domains against their designed results, and the number that
 /// differ. Reads the JSON report's `domains` section: the data of record.
@@ -85,18 +85,30 @@ pub fn check(
             if ok { "ok" } else { "MISMATCH" }
         );
     }
+    // The designed findings: the case domains', and (when the lab runs that persona) the
+    // DANE mismatch of the host whose TLSA records match nothing, on its customer domain.
+    let mut designed: Vec<(String, &str)> = CASE_FINDINGS
+        .iter()
+        .map(|(domain, id)| (domain.to_string(), *id))
+        .collect();
+    if hosts.iter().any(|h| h.persona == TLSA_MISMATCH_PERSONA) {
+        designed.push((
+            customer_domain(TLSA_MISMATCH_PERSONA.name()),
+            "dane-tlsa-mismatch",
+        ));
+    }
     let _ = writeln!(
         out,
-        "\nEach case domain's designed finding (SPF tree, DMARC, DKIM under guessed selectors):"
+        "\nEach case domain's designed finding (SPF tree, DMARC, DKIM under guessed selectors, DANE):"
     );
     let _ = writeln!(
         out,
         "{:<40} {:<26} {:<26} check",
         "domain", "expected", "observed"
     );
-    for (domain, id) in CASE_FINDINGS {
+    for (domain, id) in &designed {
         let ok = raised
-            .get(*domain)
+            .get(domain)
             .is_some_and(|ids| ids.iter().any(|i| i == id));
         mismatches += usize::from(!ok);
         let _ = writeln!(

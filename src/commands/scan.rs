@@ -23,6 +23,7 @@ use crate::scan::pace::Pace;
 use crate::scan::progress::Progress;
 use crate::scan::resume::{ResumeError, finish_replay, reopen, report_path};
 use crate::scan::scheduler::{Checkpointing, Start, Stopping, install_stop_signals};
+use crate::target::build::fetch_policies;
 use crate::target::{Space, build_space_sharing};
 
 /// How a finished scan went, for the caller to report and map to an exit code.
@@ -81,7 +82,7 @@ pub async fn scan(
     }
     // One resolver for the mail domains and the blocklists, when both are asked.
     let resolver = settings.shared_resolver().map_err(AppError::Failure)?;
-    let (space, domains) = build_space_sharing(
+    let (space, mut domains) = build_space_sharing(
         &settings.plan,
         &settings.dns,
         resolver.clone(),
@@ -89,6 +90,8 @@ pub async fn scan(
         output.verbosity >= 2,
     )
     .await?;
+    // The plan is valid: the domains' MTA-STS policies may be fetched (inside the scope).
+    fetch_policies(&settings.dns, &mut domains, settings.plan.scope.as_ref()).await?;
     // Before any traffic, whatever -q: the servers' admins will see this identity.
     let probe = &settings.probe;
     let rcpt_to = format!(

@@ -6,6 +6,7 @@ use super::{ConfigError, at_least_one, parse_duration};
 use crate::cli::DnsArgs;
 use crate::dns::DnsSettings;
 use crate::dns::settings::{DEFAULT_CONCURRENCY, DEFAULT_RATE, DEFAULT_TIMEOUT};
+use crate::dns::sts_fetch::HTTPS_PORT;
 
 /// `IP`, `IP:PORT`, `[IPv6]:PORT` or a bare IPv6 address; port 53 when none is given.
 pub fn parse_resolver(text: &str) -> Result<SocketAddr, ConfigError> {
@@ -19,6 +20,10 @@ pub fn parse_resolver(text: &str) -> Result<SocketAddr, ConfigError> {
         )
     })
 }
+
+/// The largest `--ca-file` read: 4 MiB, some twenty times Debian's whole CA bundle
+/// (about 200 KiB).
+const CA_FILE_CAP: u64 = 4 * 1024 * 1024;
 
 /// Validates the DNS flags; unset ones take the library's defaults.
 pub fn from_args(args: &DnsArgs) -> Result<DnsSettings, ConfigError> {
@@ -48,13 +53,29 @@ pub fn from_args(args: &DnsArgs) -> Result<DnsSettings, ConfigError> {
             .map_err(|e| ConfigError::named("--dkim-selectors", e))?,
         None => crate::dns::dkim::builtin_selectors(),
     };
-    Ok(DnsSettings {
+    let ca_file = match &args.ca_file {
+        Some(path) => {
+            let pem = crate::input::read_text(path, CA_FILE_CAP).map_err(|e| {
+                ConfigError::new("--ca-file", format!("cannot read {}: {e}", path.display()))
+            })?;
+            Some((path.clone(), pem.into_bytes()))
+        }
+        None => None,
+    };
+    let settings = DnsSettings {
         servers,
         concurrency,
         rate,
         timeout,
         dkim_selectors,
-    })
+        ca_file,
+        mta_sts_port: args.mta_sts_port.unwrap_or(HTTPS_PORT),
+    };
+    // A file that holds no usable certificate is refused now, before any traffic.
+    settings
+        .tls_client()
+        .map_err(|e| ConfigError::named("--ca-file", e))?;
+    Ok(settings)
 }
 
 #[cfg(test)]
@@ -95,8 +116,11 @@ mod tests {
             dns_rate: Some(50),
             dns_timeout: Some("500ms".into()),
             dkim_selectors: Some("s2024,mail".into()),
+            ca_file: None,
+            mta_sts_port: Some(8443),
         };
         let d = from_args(&args).unwrap();
+        assert_eq!(d.mta_sts_port, 8443);
         assert_eq!(d.servers.len(), 2);
         assert_eq!(d.dkim_selectors, ["s2024", "mail"]);
         assert_eq!(
@@ -104,6 +128,20 @@ mod tests {
             (4, 50, Duration::from_millis(500))
         );
         let bad = |args: DnsArgs| from_args(&args).unwrap_err().to_string();
+        // --ca-file: unreadable, and readable without a certificate.
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "no certificate here\n").unwrap();
+        for (path, want) in [
+            (dir.path().join("absent.pem"), "--ca-file: cannot read"),
+            (empty.clone(), "holds no PEM certificate"),
+        ] {
+            let got = bad(DnsArgs {
+                ca_file: Some(path),
+                ..DnsArgs::default()
+            });
+            assert!(got.contains(want), "{got}");
+        }
         let table = [
             (
                 DnsArgs {

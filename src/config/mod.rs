@@ -166,7 +166,7 @@ impl ScanSettings {
         let pacing = PacingSettings::from_args(common, run)?;
         let session = session::from_args(common)?;
         let name_timeout = session::name_timeout(&session);
-        let probe = probe::from_args(common, session, default_helo)?;
+        let mut probe = probe::from_args(common, session, default_helo)?;
         let output = OutputSettings::from_args(common, run, fail_on, stderr_is_terminal)?;
         let input = read_targets()?;
         let plan = self::plan::from_args(
@@ -177,6 +177,11 @@ impl ScanSettings {
             name_timeout,
         )?;
         let dns = dns::from_args(&plan_args.dns)?;
+        // --ca-file: the mail hosts' chains verify against the same roots as the
+        // MTA-STS policy host's (checked when read).
+        probe.tls.client = dns
+            .tls_client()
+            .map_err(|e| ConfigError::named("--ca-file", e))?;
         let blocklists = blocklists(common)?;
         Ok(ScanSettings {
             plan,

@@ -88,6 +88,10 @@ mod tests {
             self.note(format!("PTR {ip}"));
             Err(LookupError::NoRecords)
         }
+        async fn tlsa(&self, name: &str) -> Answer<crate::dns::dane::TlsaAnswer> {
+            self.note(format!("TLSA {name}"));
+            Err(LookupError::NoRecords)
+        }
     }
 
     #[tokio::test]

@@ -5,6 +5,8 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::dkim::Dkim;
+use super::dane::{HostTlsa, tlsa_name};
+use super::mta_sts::StsFetch;
 use super::mx::{Oddity, Route, route};
 use super::policy::{Dmarc, Presence, Spf, dmarc, presence, report_authorization, spf};
 use super::{LookupError, Resolve, normalize_name};
@@ -92,6 +94,13 @@ pub struct DomainResolution {
     /// Keys found under the guessed DKIM selectors.
     #[serde(default)]
     pub dkim: Dkim,
+    /// The TLSA records of each mail host with an address (`_25._tcp.HOST`).
+    #[serde(default)]
+    pub tlsa: Vec<HostTlsa>,
+    /// The MTA-STS policy, fetched over HTTPS when the domain publishes an `_mta-sts`
+    /// TXT record (`crate::dns::sts_fetch`); `None` when it was not fetched.
+    #[serde(default)]
+    pub mta_sts_policy: Option<StsFetch>,
 }
 
 impl DomainResolution {
@@ -139,6 +148,8 @@ pub async fn resolve_domain<R: Resolve>(
         mta_sts: presence(&sts_txt, "v=STSv1"),
         tls_rpt: presence(&rpt_txt, "v=TLSRPTv1"),
         dkim: Dkim::default(),
+        tlsa: Vec::new(),
+        mta_sts_policy: None,
     };
     // A domain that does not exist, or whose DNS failed, has no more to ask about.
     if matches!(
@@ -148,7 +159,7 @@ pub async fn resolve_domain<R: Resolve>(
         return resolution;
     }
     let d = &resolution.domain;
-    let (tree, authorizations, dkim) = tokio::join!(
+    let (tree, authorizations, dkim, tlsa) = tokio::join!(
         async {
             match resolution.spf.present {
                 true => Some(super::spf_tree::follow(dns, d, &spf_txt).await),
@@ -157,11 +168,13 @@ pub async fn resolve_domain<R: Resolve>(
         },
         report_authorizations(dns, d, &resolution.dmarc),
         super::dkim::lookup(dns, d, dkim_selectors),
+        host_tlsa(dns, &resolution.hosts),
     );
     if let Some(tree) = tree {
         resolution.spf.tree = tree;
     }
     resolution.dmarc.report_authorizations = authorizations;
+    resolution.tlsa = tlsa;
     resolution.dkim = dkim;
     resolution
 }
@@ -182,6 +195,37 @@ async fn report_authorizations<R: Resolve>(
         .iter()
         .zip(answers)
         .map(|(dest, answer)| report_authorization(domain, dest, &answer))
+        .collect()
+}
+
+/// The TLSA records of every mail host that has an address, concurrently. NXDOMAIN and
+/// "no records" mean the host publishes none; other failures are kept as unknown.
+async fn host_tlsa<R: Resolve>(dns: &R, hosts: &[MailHost]) -> Vec<HostTlsa> {
+    let names: Vec<(&str, String)> = hosts
+        .iter()
+        .filter(|h| !h.addresses.is_empty() && !h.ip_literal)
+        .map(|h| (h.name.as_str(), tlsa_name(&h.name)))
+        .collect();
+    let answers = futures::future::join_all(names.iter().map(|(_, n)| dns.tlsa(n))).await;
+    names
+        .into_iter()
+        .zip(answers)
+        .map(|((host, name), answer)| {
+            let mut found = HostTlsa {
+                host: host.to_string(),
+                name,
+                ..HostTlsa::default()
+            };
+            match answer {
+                Ok(a) => {
+                    found.records = a.records;
+                    found.authenticated = a.authenticated;
+                }
+                Err(LookupError::NxDomain | LookupError::NoRecords) => {}
+                Err(e) => found.lookup_error = Some(e.to_string()),
+            }
+            found
+        })
         .collect()
 }
 
@@ -304,6 +348,7 @@ pub(crate) mod tests {
         pub a: HashMap<String, Answer<Addresses>>,
         pub txt: HashMap<String, Answer<Vec<String>>>,
         pub ptr: HashMap<IpAddr, Answer<Vec<String>>>,
+        pub tlsa: HashMap<String, Answer<super::super::dane::TlsaAnswer>>,
     }
 
     fn get<K: std::hash::Hash + Eq, T: Clone>(m: &HashMap<K, Answer<T>>, k: &K) -> Answer<T> {
@@ -322,6 +367,9 @@ pub(crate) mod tests {
         }
         async fn ptr(&self, ip: IpAddr) -> Answer<Vec<String>> {
             get(&self.ptr, &ip)
+        }
+        async fn tlsa(&self, name: &str) -> Answer<super::super::dane::TlsaAnswer> {
+            get(&self.tlsa, &name.to_string())
         }
     }
 

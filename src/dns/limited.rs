@@ -14,6 +14,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::Serialize;
 use tokio::sync::{OnceCell, Semaphore};
 
+use super::dane::TlsaAnswer;
 use super::{Addresses, Answer, Mx, Resolve};
 
 /// What the DNS side of a run cost, for the report and the benchmark.
@@ -64,6 +65,7 @@ pub struct Limited<R> {
     ipv4: Cache<String, Vec<Ipv4Addr>>,
     txt: Cache<String, Vec<String>>,
     ptr: Cache<IpAddr, Vec<String>>,
+    tlsa: Cache<String, TlsaAnswer>,
     queries: AtomicU64,
     hits: AtomicU64,
 }
@@ -80,6 +82,7 @@ impl<R: Resolve> Limited<R> {
             ipv4: Cache::new(),
             txt: Cache::new(),
             ptr: Cache::new(),
+            tlsa: Cache::new(),
             queries: AtomicU64::new(0),
             hits: AtomicU64::new(0),
         }
@@ -145,5 +148,10 @@ impl<R: Resolve> Resolve for Limited<R> {
 
     async fn ptr(&self, ip: IpAddr) -> Answer<Vec<String>> {
         self.cached(&self.ptr, ip, self.inner.ptr(ip)).await
+    }
+
+    async fn tlsa(&self, name: &str) -> Answer<TlsaAnswer> {
+        let key = super::normalize_name(name);
+        self.cached(&self.tlsa, key, self.inner.tlsa(name)).await
     }
 }

@@ -6,15 +6,18 @@
 
 pub mod blocklist;
 pub mod dkim;
+pub mod dane;
 pub mod dnsbl;
 pub mod domain;
 pub mod hickory;
 pub mod limited;
+pub mod mta_sts;
 pub mod mx;
 pub mod plan;
 pub mod policy;
 pub mod settings;
 pub mod spf_tree;
+pub mod sts_fetch;
 
 use std::fmt;
 use std::future::Future;
@@ -120,6 +123,8 @@ pub trait Resolve: Send + Sync {
     fn txt(&self, name: &str) -> impl Future<Output = Answer<Vec<String>>> + Send;
     /// PTR names of `ip`, lowercased without the trailing dot.
     fn ptr(&self, ip: IpAddr) -> impl Future<Output = Answer<Vec<String>>> + Send;
+    /// TLSA records of `name` (`_25._tcp.mx.example.com`), with the resolver's AD bit.
+    fn tlsa(&self, name: &str) -> impl Future<Output = Answer<dane::TlsaAnswer>> + Send;
 }
 
 /// A domain name as relayscan compares it: lowercase, no trailing dot.

@@ -5,6 +5,7 @@ use crate::dns::policy::{Dmarc, Presence, Spf};
 
 use super::domains::{DomainEntry, HostResult};
 use super::overview::count;
+use crate::assess::domain::DaneResult;
 
 /// The route, and why when DNS failed: "mx", "null-mx: accepts no mail",
 /// "servfail: SERVFAIL from 127.0.0.1:53".
@@ -20,7 +21,63 @@ pub fn route(e: &DomainEntry) -> String {
 /// One line per mail host, by preference as DNS gave them: "10 mx1.example.com:
 /// 192.0.2.1:25 relay-denied, 192.0.2.1:587 auth-required", or the host's error.
 pub fn mail_hosts(e: &DomainEntry) -> Vec<String> {
-    e.mx.iter().map(mail_host).collect()
+    e.mx.iter()
+        .map(|h| {
+            let line = mail_host(h);
+            match e.dane.iter().find(|d| d.host == h.host) {
+                Some(d) => format!("{line}; DANE {}", dane(d)),
+                None => line,
+            }
+        })
+        .collect()
+}
+
+/// A host's TLSA records in words: "match (DNSSEC)", "no match (not DNSSEC-validated:
+/// protects nothing)", "not checked (no certificate)", "lookup failed: ...".
+pub fn dane(d: &DaneResult) -> String {
+    if let Some(why) = &d.lookup_error {
+        return format!("lookup failed: {why}");
+    }
+    let result = match d.matched {
+        Some(true) => "match",
+        Some(false) => "no match",
+        None => "not checked (no usable record or no certificate)",
+    };
+    let dnssec = if d.authenticated {
+        "DNSSEC"
+    } else {
+        "not DNSSEC-validated: protects nothing"
+    };
+    format!(
+        "{result} ({dnssec}) of {}",
+        count(d.records.len() as u64, "TLSA record")
+    )
+}
+
+/// MTA-STS in words: the TXT record, then the policy when one was fetched: "present;
+/// policy enforce, mx mx1.example.com mx2.example.com, max_age 86400", "present; no
+/// policy: status 404 ...", "missing".
+pub fn mta_sts(e: &DomainEntry) -> String {
+    let txt = presence(&e.mta_sts);
+    let Some(fetch) = &e.mta_sts_policy else {
+        return txt;
+    };
+    let policy = match (&fetch.policy, &fetch.error) {
+        (Some(p), _) if p.valid() => format!(
+            "policy {}, mx {}, max_age {}",
+            p.mode.map_or("?", |m| m.as_str()),
+            if p.mx.is_empty() {
+                "none".to_string()
+            } else {
+                p.mx.join(" ")
+            },
+            p.max_age.unwrap_or_default()
+        ),
+        (Some(p), _) => format!("policy invalid: {}", p.problems.join("; ")),
+        (None, Some(why)) => format!("no policy: {why}"),
+        (None, None) => "no policy".to_string(),
+    };
+    format!("{txt}; {policy}")
 }
 
 fn mail_host(h: &HostResult) -> String {
@@ -176,6 +233,8 @@ mod tests {
             mta_sts: Presence::default(),
             tls_rpt: Presence::default(),
             dkim: Dkim::default(),
+            mta_sts_policy: None,
+            dane: vec![],
             findings: vec![],
         }
     }
@@ -205,6 +264,8 @@ mod tests {
                         verdict,
                         server_name: None,
                         worst_severity: None,
+                        certificate_valid: None,
+                        certificates: vec![],
                     })
                     .collect(),
             }],

@@ -11,12 +11,14 @@ use super::csv_writer::CsvWriter;
 use super::{ReportError, ScanRecord, with_suffix};
 use crate::assess::Severity;
 use crate::assess::Verdict;
-use crate::assess::domain::{AddressFacts, DomainAssessment, DomainFinding};
 use crate::dns::dkim::Dkim;
+use crate::assess::domain::{AddressFacts, DaneResult, DomainAssessment, DomainFinding};
+use crate::dns::mta_sts::StsFetch;
 use crate::dns::plan::DomainPlan;
 use crate::dns::policy::{Dmarc, Presence, Spf};
 use crate::dns::{DomainResolution, MailRoute, PtrCheck};
 use crate::probe::Status;
+use crate::smtp::tls::{CertInfo, NameSource, TlsReport};
 use crate::target::Address;
 
 /// What one probed endpoint gave, kept for the domains it serves.
@@ -26,6 +28,8 @@ struct Seen {
     verdict: Option<Verdict>,
     server_name: Option<String>,
     severity: Option<Severity>,
+    certificates: Vec<CertInfo>,
+    certificate_valid: Option<bool>,
 }
 
 /// One probed endpoint of a mail host, in the domain report.
@@ -37,6 +41,13 @@ pub struct EndpointResult {
     pub verdict: Option<Verdict>,
     pub server_name: Option<String>,
     pub worst_severity: Option<Severity>,
+    /// The chain verified to the trust roots and the leaf covers the mail host's name
+    /// (what MTA-STS requires of an MX); `None` when no certificate was captured.
+    pub certificate_valid: Option<bool>,
+    /// The chain the probe captured, leaf first (in the host's own record; kept here for
+    /// the domain's DANE and MTA-STS checks).
+    #[serde(skip)]
+    pub certificates: Vec<CertInfo>,
 }
 
 impl EndpointResult {
@@ -94,6 +105,10 @@ pub struct DomainEntry {
     pub tls_rpt: Presence,
     /// Keys found under the guessed DKIM selectors.
     pub dkim: Dkim,
+    /// The MTA-STS policy as fetched, when the `_mta-sts` TXT record was there.
+    pub mta_sts_policy: Option<StsFetch>,
+    /// Each mail host's TLSA records and what they say of its captured chain.
+    pub dane: Vec<DaneResult>,
     pub findings: Vec<DomainFinding>,
 }
 
@@ -131,6 +146,8 @@ pub const DOMAIN_CSV_COLUMNS: &[&str] = &[
     "dmarc_unauthorized_destinations",
     "dkim_selectors_tried",
     "dkim_keys",
+    "mta_sts_policy",
+    "dane",
 ];
 
 /// Collects what the domains need from the records and writes the domain reports.
@@ -184,6 +201,8 @@ impl DomainReport {
                 verdict: r.verdict,
                 server_name: r.server_name.clone(),
                 severity: r.findings.iter().map(|f| f.severity).max(),
+                certificates: r.tls.as_ref().map(|t| t.chain.clone()).unwrap_or_default(),
+                certificate_valid: r.tls.as_ref().and_then(valid_for_target),
             },
         );
         let mut annotated = r.clone();
@@ -213,6 +232,8 @@ impl DomainReport {
                     verdict: seen.and_then(|s| s.verdict),
                     server_name: seen.and_then(|s| s.server_name.clone()),
                     worst_severity: seen.and_then(|s| s.severity),
+                    certificate_valid: seen.and_then(|s| s.certificate_valid),
+                    certificates: seen.map(|s| s.certificates.clone()).unwrap_or_default(),
                 }
             })
             .collect();
@@ -292,6 +313,13 @@ impl DomainObserved<'_> {
                     ptr_error: a.ptr_error.clone(),
                     fcrdns: a.fcrdns,
                     name_matches_ptr: a.greeting_matches_ptr,
+                    certificates: a
+                        .endpoints
+                        .iter()
+                        .map(|e| e.certificates.clone())
+                        .filter(|c| !c.is_empty())
+                        .collect(),
+                    certificate_valid: a.endpoints.iter().find_map(|e| e.certificate_valid),
                 })
             })
             .collect()
@@ -314,9 +342,23 @@ impl DomainEntry {
             mta_sts: d.mta_sts.clone(),
             tls_rpt: d.tls_rpt.clone(),
             dkim: d.dkim.clone(),
+            mta_sts_policy: d.mta_sts_policy.clone(),
+            dane: assessment.dane,
             findings: assessment.findings,
         }
     }
+}
+
+/// Whether a captured chain is what MTA-STS asks of an MX (RFC 8461 §4.2): it verifies
+/// to the trust roots and the leaf covers the name the host was probed by. `None`
+/// without a certificate.
+fn valid_for_target(tls: &TlsReport) -> Option<bool> {
+    let chain_valid = tls.chain_valid?;
+    let name = tls
+        .names
+        .iter()
+        .any(|n| n.source == NameSource::Target && n.matches);
+    Some(chain_valid && name)
 }
 
 /// An SPF qualifier by its RFC 7208 result name: a CSV cell of `+` or `-` alone would
@@ -417,6 +459,32 @@ pub fn csv_row(e: &DomainEntry) -> Vec<String> {
                 (true, _) => format!("{}:revoked", k.selector),
                 (false, Some(bits)) => format!("{}:{}-{bits}", k.selector, k.key_type),
                 (false, None) => format!("{}:{}", k.selector, k.key_type),
+            })
+            .collect::<Vec<_>>()
+            .join(";"),
+        e.mta_sts_policy
+            .as_ref()
+            .map(|f| match (&f.policy, &f.error) {
+                (Some(p), _) if p.valid() => p.mode.map_or("", |m| m.as_str()).to_string(),
+                (Some(_), _) => "invalid".to_string(),
+                (None, _) => "unavailable".to_string(),
+            })
+            .unwrap_or_default(),
+        e.dane
+            .iter()
+            .map(|d| {
+                let result = match (d.matched, &d.lookup_error) {
+                    (_, Some(_)) => "lookup-failed",
+                    (Some(true), _) => "match",
+                    (Some(false), _) => "no-match",
+                    (None, _) => "not-checked",
+                };
+                let dnssec = if d.authenticated {
+                    "dnssec"
+                } else {
+                    "insecure"
+                };
+                format!("{}={result}/{dnssec}", d.host)
             })
             .collect::<Vec<_>>()
             .join(";"),
@@ -590,6 +658,7 @@ mod tests {
                 DomainFindingId::NullMx,
                 "given, not computed".into(),
             )],
+            dane: vec![],
         };
         let observed = report.observed().remove(0);
         let seen = observed.mx.clone();

@@ -825,6 +825,7 @@ mod tests {
                     DomainFindingId::SpfNoAll,
                     "given".into(),
                 )],
+                dane: vec![],
             };
             let entries: Vec<domains::DomainEntry> = observed
                 .into_iter()

@@ -142,6 +142,8 @@ pub fn mail_domain(domain: &str, hosts: &[(&str, u16, &str)]) -> DomainResolutio
         mta_sts: Presence::default(),
         tls_rpt: Presence::default(),
         dkim: Default::default(),
+        tlsa: Vec::new(),
+        mta_sts_policy: None,
     }
 }
 

@@ -19,15 +19,14 @@ const DAY: i64 = 86_400;
 /// Parses `der`. A certificate that cannot be read still gets its fingerprint, with
 /// the reason in `parse_error`: an auditor can look it up elsewhere.
 pub fn describe(der: &[u8], now: DateTime<Utc>) -> CertInfo {
-    let sha256 = hex(
-        ring::digest::digest(&ring::digest::SHA256, der).as_ref(),
-        "",
-    );
+    let sha256 = digest_hex(&ring::digest::SHA256, der);
+    let sha512 = digest_hex(&ring::digest::SHA512, der);
     let cert = match X509Certificate::from_der(der) {
         Ok((_, cert)) => cert,
         Err(e) => {
             return CertInfo {
                 sha256,
+                sha512,
                 parse_error: Some(e.to_string()),
                 ..CertInfo::default()
             };
@@ -52,6 +51,9 @@ pub fn describe(der: &[u8], now: DateTime<Utc>) -> CertInfo {
         self_signed: cert.subject().as_raw() == cert.issuer().as_raw()
             && cert.verify_signature(None).is_ok(),
         sha256,
+        sha512,
+        spki_sha256: digest_hex(&ring::digest::SHA256, cert.public_key().raw),
+        spki_sha512: digest_hex(&ring::digest::SHA512, cert.public_key().raw),
         parse_error: None,
     }
 }
@@ -143,7 +145,13 @@ fn oid_name(oid: &Oid<'_>) -> String {
     }
 }
 
-fn hex(bytes: &[u8], separator: &str) -> String {
+/// The lowercase hex digest of `bytes`.
+pub fn digest_hex(algorithm: &'static ring::digest::Algorithm, bytes: &[u8]) -> String {
+    hex(ring::digest::digest(algorithm, bytes).as_ref(), "")
+}
+
+/// Lowercase hex of `bytes`, `separator` between bytes.
+pub(crate) fn hex(bytes: &[u8], separator: &str) -> String {
     bytes
         .iter()
         .map(|b| format!("{b:02x}"))

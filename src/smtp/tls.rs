@@ -126,6 +126,16 @@ pub struct CertInfo {
     /// SHA-256 of the DER, lowercase hex: identifies the certificate across scans.
     #[serde(default)]
     pub sha256: String,
+    /// SHA-512 of the DER, lowercase hex: DANE matching type 2 (RFC 6698 §2.1.3).
+    #[serde(default)]
+    pub sha512: String,
+    /// SHA-256 and SHA-512 of the SubjectPublicKeyInfo (DER), lowercase hex: DANE
+    /// selector 1 (RFC 6698 §2.1.2). The digests stand for the DER itself too: a TLSA of
+    /// matching type 0 is compared by its own SHA-256.
+    #[serde(default)]
+    pub spki_sha256: String,
+    #[serde(default)]
+    pub spki_sha512: String,
     #[serde(default)]
     pub parse_error: Option<String>,
 }
@@ -419,6 +429,63 @@ impl TlsClient {
             provider: Arc::new(rustls::crypto::ring::default_provider()),
             roots: Arc::new(store),
         })
+    }
+
+    /// The Mozilla roots plus the certificate authorities in `pem` (the text of a
+    /// `--ca-file`: one or more PEM certificates). `what` names the file in errors.
+    pub fn with_extra_roots(pem: &[u8], what: &str) -> Result<Self, String> {
+        use rustls::pki_types::pem::PemObject;
+        let mut store = RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| format!("{what}: not a PEM certificate: {e}"))?;
+            store
+                .add(cert)
+                .map_err(|e| format!("{what}: not a usable CA certificate: {e}"))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(format!(
+                "{what}: holds no PEM certificate (BEGIN CERTIFICATE)"
+            ));
+        }
+        Ok(TlsClient {
+            provider: Arc::new(rustls::crypto::ring::default_provider()),
+            roots: Arc::new(store),
+        })
+    }
+
+    /// A TLS connection to `name` over `stream` that verifies the chain against the
+    /// roots and the name (webpki), as an HTTPS client must: the MTA-STS policy fetch
+    /// (RFC 8461 §3.3). No session resumption, no client certificate.
+    pub async fn connect_verified(
+        &self,
+        stream: Box<dyn AsyncStream>,
+        name: &str,
+    ) -> Result<Box<dyn AsyncStream>, String> {
+        let server_name = ServerName::try_from(name.to_string())
+            .map_err(|e| format!("{name:?} is not a server name: {e}"))?;
+        let mut config = ClientConfig::builder_with_provider(Arc::clone(&self.provider))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS configuration: {e}"))?
+            .with_root_certificates(Arc::clone(&self.roots))
+            .with_no_client_auth();
+        config.resumption = Resumption::disabled();
+        let connector = TlsConnector::from(Arc::new(config));
+        match connector.connect(server_name, stream).await {
+            Ok(tls) => Ok(Box::new(tls)),
+            Err(e) => {
+                let inner = e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+                Err(match inner {
+                    Some(t) => format!("TLS: {t}"),
+                    None => format!("TLS: {e}"),
+                })
+            }
+        }
     }
 
     /// Runs the client handshake over `stream`. `name` is the server's host name when

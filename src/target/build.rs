@@ -7,21 +7,29 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use futures::stream::{self, StreamExt};
+
 use super::plan::{Plan, PlanError, PlanInput};
+use super::ranges::RangeSet;
 use super::resolve::resolve_names;
+use super::scope::may_contact;
 use super::settings::PlanSettings;
 use super::size::{SizeAllowance, check_size};
 use super::source::Origin;
 use super::space::Space;
 use super::spec::{Target, TargetSpec};
 use crate::dns::hickory::HickoryResolver;
+use crate::dns::mta_sts::StsFetch;
 use crate::dns::plan::{DomainPlan, ips_text, resolve_domains};
+use crate::dns::sts_fetch::StsFetcher;
 use crate::dns::{DnsSettings, Limited, Resolve};
 use crate::say::say;
 
 /// Host names resolved at once through the system resolver (each bounded by the
 /// plan's name timeout).
 const NAME_LOOKUPS_IN_FLIGHT: usize = 16;
+/// MTA-STS policies fetched at once: each is one HTTPS connection to a policy host.
+const POLICY_FETCHES_IN_FLIGHT: usize = 16;
 
 /// Why no space could be built; nothing was sent.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +53,42 @@ pub async fn build_space(
     dns_steps: bool,
 ) -> Result<(Space, DomainPlan), BuildError> {
     build_space_sharing(settings, dns_settings, None, quiet, dns_steps).await
+}
+
+/// Fetches the MTA-STS policy of every domain that publishes an `_mta-sts` TXT record,
+/// only from addresses the scope allows (at most [`POLICY_FETCHES_IN_FLIGHT`] at once).
+/// Traffic: a scan calls it once the plan is valid; the dry run (`targets`) never does.
+pub async fn fetch_policies(
+    dns_settings: &DnsSettings,
+    domains: &mut DomainPlan,
+    scope: Option<&RangeSet>,
+) -> Result<(), BuildError> {
+    let wanted: Vec<usize> = (0..domains.domains.len())
+        .filter(|&i| domains.domains[i].mta_sts.present)
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let dns = dns_settings.resolver().map_err(BuildError::Resolver)?;
+    let fetcher: StsFetcher = dns_settings.sts_fetcher().map_err(BuildError::Resolver)?;
+    let (dns, fetcher) = (&dns, &fetcher);
+    let fetched: Vec<(usize, StsFetch)> = stream::iter(wanted)
+        .map(|i| {
+            let domain = domains.domains[i].domain.clone();
+            async move {
+                let got = fetcher
+                    .fetch(dns, &domain, |ip| may_contact(scope, ip))
+                    .await;
+                (i, got)
+            }
+        })
+        .buffer_unordered(POLICY_FETCHES_IN_FLIGHT)
+        .collect()
+        .await;
+    for (i, got) in fetched {
+        domains.domains[i].mta_sts_policy = Some(got);
+    }
+    Ok(())
 }
 
 /// Resolves mail domains and names, builds the plan (scope and special blocks applied),

@@ -65,6 +65,13 @@ pub fn address_set(spec: &TargetSpec) -> Option<RangeSet> {
     Some(set)
 }
 
+/// Whether a run may send anything to `ip` beside its probes (the MTA-STS policy
+/// fetch): the same rules as the plan's, inside `--scope` when one is given and never
+/// into a special block.
+pub fn may_contact(scope: Option<&RangeSet>, ip: IpAddr) -> bool {
+    scope.is_none_or(|s| s.contains(ip)) && !special_blocks().contains(ip)
+}
+
 /// The first address of `set` outside `scope`, if any.
 pub fn first_outside(set: &RangeSet, scope: &RangeSet) -> Option<IpAddr> {
     let mut rest = set.clone();
@@ -267,5 +274,22 @@ mod tests {
             first_outside(&wider, &scope),
             Some("192.0.2.128".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn what_the_policy_fetch_may_contact() {
+        let mut scope = RangeSet::new();
+        scope.insert_net("127.12.0.0/16".parse().unwrap());
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let table = [
+            (Some(&scope), "127.12.3.4", true),
+            (Some(&scope), "127.0.0.1", false),
+            (None, "192.0.2.1", true),
+            (None, "224.0.0.1", false),
+            (Some(&scope), "0.0.0.0", false),
+        ];
+        for (scope, addr, want) in table {
+            assert_eq!(may_contact(scope, ip(addr)), want, "{addr}");
+        }
     }
 }

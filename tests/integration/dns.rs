@@ -15,27 +15,9 @@ use serde_json::Value;
 
 use crate::support::personas::start_lab;
 use crate::support::{
-    LabProcess, nets, read_csv, read_json, read_jsonl, run, skip, stderr, stdout,
+    LabProcess, domain_entry as domain, domain_finding_ids as finding_ids, nets, read_csv,
+    read_json, read_jsonl, run, skip, stderr, stdout,
 };
-
-/// The entry of `domain` in the JSON report's `domains` section.
-pub(crate) fn domain<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["domains"]
-        .as_array()
-        .and_then(|all| all.iter().find(|d| d["domain"] == name))
-        .unwrap_or_else(|| panic!("{name} missing from the domains section: {doc}"))
-}
-
-fn finding_ids(d: &Value) -> Vec<String> {
-    d["findings"]
-        .as_array()
-        .map(|f| {
-            f.iter()
-                .filter_map(|x| x["id"].as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 fn scan(args: &[&str]) -> std::process::Output {
     let out = run(args, Duration::from_secs(60));

@@ -7,7 +7,7 @@ use std::time::Duration;
 use relayscan_lab::Persona;
 use serde_json::Value;
 
-use crate::dns::domain;
+use crate::support::domain_entry as domain;
 use crate::support::personas::start_lab;
 use crate::support::{LabProcess, nets, read_csv, read_json, run, skip, stderr};
 

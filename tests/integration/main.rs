@@ -28,6 +28,7 @@ mod logs;
 mod mail_auth;
 mod messages;
 mod misbehave;
+mod mta_sts_dane;
 mod mtas;
 mod old_checkpoint;
 mod old_records;

@@ -273,3 +273,22 @@ pub fn stderr(out: &Output) -> String {
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// The entry of `domain` in the JSON report's `domains` section.
+pub fn domain_entry<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    doc["domains"]
+        .as_array()
+        .and_then(|all| all.iter().find(|d| d["domain"] == name))
+        .unwrap_or_else(|| panic!("{name} missing from the domains section: {doc}"))
+}
+
+pub fn domain_finding_ids(d: &serde_json::Value) -> Vec<String> {
+    d["findings"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter_map(|x| x["id"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}

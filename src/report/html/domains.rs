@@ -70,7 +70,7 @@ fn domain(e: &DomainEntry, out: &mut String) {
     );
     cell(out, "d-spf", &esc(&domain_view::spf(&e.spf)));
     cell(out, "d-dmarc", &esc(&domain_view::dmarc(&e.dmarc)));
-    cell(out, "d-mta-sts", &esc(&domain_view::presence(&e.mta_sts)));
+    cell(out, "d-mta-sts", &esc(&domain_view::mta_sts(e)));
     cell(out, "d-tls-rpt", &esc(&domain_view::presence(&e.tls_rpt)));
     cell(out, "d-dkim", &esc(&domain_view::dkim(&e.dkim)));
     let findings = format!(

@@ -47,7 +47,7 @@ pub(super) fn section(entries: &[DomainEntry]) -> String {
             e.worst_verdict.map(|v| v.as_str()).unwrap_or("none"),
             md_code(&domain_view::spf(&e.spf)),
             md_code(&domain_view::dmarc(&e.dmarc)),
-            md_code(&domain_view::presence(&e.mta_sts)),
+            md_code(&domain_view::mta_sts(e)),
             md_code(&domain_view::presence(&e.tls_rpt)),
             md_code(&domain_view::dkim(&e.dkim)),
         );

@@ -77,6 +77,12 @@ networks! {
     MANUAL_LAB = [127, 0, 2, 0], 24;
 
     // Tests, by module.
+    /// mta_sts_dane.rs: the lab (one STARTTLS persona, the domains' mail host).
+    MTA_STS_DANE_LAB = [127, 12, 1, 0], 24;
+    /// mta_sts_dane.rs: the test's own DNS server (TLSA, MTA-STS TXT, AD bits).
+    MTA_STS_DANE_DNS = [127, 12, 2, 0], 24;
+    /// mta_sts_dane.rs: the HTTPS server of the MTA-STS policy (port 443).
+    MTA_STS_POLICY = [127, 12, 3, 0], 24;
     /// verdicts.rs: every persona, scanned once for the module.
     VERDICTS = [127, 0, 3, 0], 24;
     /// reports.rs: three personas and two silent addresses, scanned once for the module.

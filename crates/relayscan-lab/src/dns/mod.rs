@@ -49,6 +49,10 @@ pub fn blocklist_code(persona: crate::Persona) -> Option<Ipv4Addr> {
     }
 }
 
+/// The persona whose mail host publishes a TLSA record that matches nothing it presents
+/// (`_25._tcp.HOST 3 1 1 00...`): its customer domain gets `dane-tlsa-mismatch`.
+pub const TLSA_MISMATCH_PERSONA: crate::Persona = crate::Persona::TlsRequired;
+
 /// A DNS message over TCP is at most 65,535 bytes after its length prefix.
 const MAX_TCP_MESSAGE: usize = 65_535;
 
@@ -250,6 +254,14 @@ pub fn lab_zone(hosts: &[LabHost]) -> Zone {
             zone.add(&format!("{d}.{c}.{b}.{a}.{BLOCKLIST_ZONE}"), Data::A(code));
         }
         zone.add_host(host.persona.hostname(), host.addr.ip());
+        if host.persona == TLSA_MISMATCH_PERSONA {
+            // A TLSA of a key no lab host holds (32 zero bytes for a SHA-256): DANE
+            // senders would defer this customer's mail, a high finding.
+            zone.add(
+                &format!("_25._tcp.{}", host.persona.hostname()),
+                Data::Tlsa(3, 1, 1, vec![0; 32]),
+            );
+        }
         let domain = customer_domain(host.persona.name());
         zone.add(&domain, Data::Mx(10, host.persona.hostname().to_string()));
         // The open relay's customer also has the weakest policy records.

@@ -1,7 +1,7 @@
 //! The lab DNS server's wire format: one DNS message in, the zone's answer out; the only file of the lab that imports the DNS library (hickory).
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, TXT};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, TLSA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 
 use super::zone::{Data, QType, Zone, ZoneAnswer};
@@ -14,6 +14,7 @@ fn qtype(t: RecordType) -> QType {
         RecordType::TXT => QType::Txt,
         RecordType::CNAME => QType::Cname,
         RecordType::PTR => QType::Ptr,
+        RecordType::TLSA => QType::Tlsa,
         other => QType::Other(u16::from(other)),
     }
 }
@@ -34,6 +35,12 @@ fn record(owner: &str, data: &Data) -> Option<Record> {
         Data::Txt(strings) => RData::TXT(TXT::new(strings.clone())),
         Data::Cname(target) => RData::CNAME(CNAME(absolute(target)?)),
         Data::Ptr(target) => RData::PTR(PTR(absolute(target)?)),
+        Data::Tlsa(usage, selector, matching, data) => RData::TLSA(TLSA::new(
+            (*usage).into(),
+            (*selector).into(),
+            (*matching).into(),
+            data.clone(),
+        )),
     };
     Some(Record::from_rdata(owner, 300, rdata))
 }
@@ -71,6 +78,7 @@ pub fn respond(zone: &Zone, packet: &[u8]) -> Option<Vec<u8>> {
         ZoneAnswer::Refused => response.metadata.response_code = ResponseCode::Refused,
         ZoneAnswer::NoData => {}
         ZoneAnswer::Records(records) => {
+            response.metadata.authentic_data = zone.is_authenticated(&query.name.to_ascii());
             for (owner, data) in &records {
                 if let Some(r) = record(owner, data) {
                     response.add_answer(r);
@@ -123,6 +131,27 @@ mod tests {
         let sf = ask(&zone, "bad.lab.test.", RecordType::A).unwrap();
         assert_eq!(sf.metadata.response_code, ResponseCode::ServFail);
         assert!(ask(&zone, "quiet.lab.test.", RecordType::A).is_none());
+        let mut signed = Zone::new("lab.test");
+        signed
+            .add("_25._tcp.mx.lab.test", Data::Tlsa(3, 1, 1, vec![0xab; 32]))
+            .add("_25._tcp.mx2.lab.test", Data::Tlsa(2, 0, 2, vec![0xcd; 64]))
+            .authenticated("_25._tcp.mx.lab.test");
+        let tlsa = ask(&signed, "_25._tcp.mx.lab.test.", RecordType::TLSA).unwrap();
+        assert!(tlsa.metadata.authentic_data);
+        match &tlsa.answers[0].data {
+            RData::TLSA(t) => assert_eq!(
+                (
+                    u8::from(t.cert_usage),
+                    u8::from(t.selector),
+                    u8::from(t.matching),
+                    t.cert_data.len()
+                ),
+                (3, 1, 1, 32)
+            ),
+            other => panic!("{other:?}"),
+        }
+        let insecure = ask(&signed, "_25._tcp.mx2.lab.test.", RecordType::TLSA).unwrap();
+        assert!(!insecure.metadata.authentic_data && insecure.answers.len() == 1);
         assert!(respond(&zone, b"\x00\x01garbage").is_none());
     }
 }

@@ -20,6 +20,8 @@ pub enum Data {
     Txt(Vec<String>),
     Cname(String),
     Ptr(String),
+    /// A TLSA record (RFC 6698): usage, selector, matching type, association data.
+    Tlsa(u8, u8, u8, Vec<u8>),
 }
 
 /// The record types the zone answers for; anything else gets "no records".
@@ -31,6 +33,7 @@ pub enum QType {
     Txt,
     Cname,
     Ptr,
+    Tlsa,
     Other(u16),
 }
 
@@ -58,6 +61,7 @@ impl Data {
             Data::Txt(_) => QType::Txt,
             Data::Cname(_) => QType::Cname,
             Data::Ptr(_) => QType::Ptr,
+            Data::Tlsa(..) => QType::Tlsa,
         }
     }
 }
@@ -87,6 +91,9 @@ pub struct Zone {
     records: HashMap<String, Vec<Data>>,
     servfail: HashSet<String>,
     silent: HashSet<String>,
+    /// Names whose answers carry the AD bit, as from a validating resolver: the lab
+    /// signs nothing, it says what a DNSSEC-validated answer looks like to a client.
+    authenticated: HashSet<String>,
 }
 
 /// The name a PTR query asks for: `4.3.2.1.in-addr.arpa` or the IPv6 nibbles.
@@ -143,6 +150,17 @@ impl Zone {
     pub fn servfail(&mut self, name: &str) -> &mut Zone {
         self.servfail.insert(normalize_name(name));
         self
+    }
+
+    /// Answers about `name` carry the AD bit (DNSSEC-validated).
+    pub fn authenticated(&mut self, name: &str) -> &mut Zone {
+        self.authenticated.insert(normalize_name(name));
+        self
+    }
+
+    /// Whether answers about `name` carry the AD bit.
+    pub fn is_authenticated(&self, name: &str) -> bool {
+        self.authenticated.contains(&normalize_name(name))
     }
 
     /// Every question about `name` goes unanswered.
