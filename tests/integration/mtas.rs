@@ -496,3 +496,74 @@ fn no_mta_ever_sees_data() {
         );
     }
 }
+
+/// `relayscan logs` on the mainlog each real Exim wrote while the four scans probed it:
+/// every `relay not permitted` line Exim logged is read as a refused attempt from the
+/// scanner's address, nothing is unreadable, and with no DATA ever sent nothing was
+/// relayed. The open case refused nothing.
+#[test]
+fn relayscan_logs_reads_what_real_exim_logged_of_the_scans() {
+    let Some(bed) = bed() else { return };
+    for case in TABLE.cases.iter().filter(|c| c.mta == "exim") {
+        let log = bed.instance_path(case, "log/exim4/mainlog");
+        let text = bed.instance_file(case, "log/exim4/mainlog");
+        let refusals = text
+            .lines()
+            .filter(|l| l.contains(" rejected RCPT ") && l.contains("relay not permitted"))
+            .count() as u64;
+        let report = bed.dir.path().join(format!("logs-{}", case.case));
+        let out = crate::support::run(
+            &[
+                "logs",
+                log.to_str().unwrap(),
+                "--mta",
+                "exim",
+                "--format",
+                "json",
+                "-o",
+                report.to_str().unwrap(),
+                "-q",
+            ],
+            Duration::from_secs(30),
+        );
+        // No message was relayed (the scans never send DATA): the default gate passes.
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}",
+            case.name(),
+            both(&out)
+        );
+        let doc: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(report.with_extension("json")).expect("the JSON report"),
+        )
+        .expect("JSON");
+        let r = &doc["report"];
+        let name = case.name();
+        assert_eq!(r["mta"], "exim", "{name}");
+        assert_eq!(r["unreadable"]["count"], 0, "{name}: {}", r["unreadable"]);
+        assert_eq!(r["totals"]["relayed_for_stranger"], 0, "{name}");
+        assert_eq!(r["totals"]["messages_received"], 0, "{name}");
+        assert_eq!(
+            r["totals"]["relay_attempts_refused"], refusals,
+            "{name}: {text}"
+        );
+        match case.case.as_str() {
+            "closed" | "tls-required" => {
+                // Every scan was refused: the scanner's address (the kernel's source for
+                // loopback, localhost) is the one source.
+                assert!(refusals > 0, "{name}: no refusal logged\n{text}");
+                let sources = r["refused_clients"].as_array().unwrap();
+                assert_eq!(sources.len(), 1, "{name}: {sources:?}");
+                assert_eq!(
+                    sources[0]["source"],
+                    Ipv4Addr::LOCALHOST.to_string(),
+                    "{name}"
+                );
+                assert_eq!(sources[0]["attempts"], refusals, "{name}");
+            }
+            "open" => assert_eq!(refusals, 0, "{name}: {text}"),
+            _ => {}
+        }
+    }
+}
