@@ -43,7 +43,11 @@ pub fn parse(message: &str) -> Parsed<'_> {
         let rcpt = to.split(", ").next().unwrap_or(to);
         return Parsed::Event(Event::Delivered { id, rcpt, status });
     }
-    if rest.starts_with("ruleset=check_rcpt") && rest.contains("Relaying denied") {
+    // `Relaying denied`, or `Relaying temporarily denied. Cannot resolve PTR record for
+    // ...` (450 4.4.0, when the client's reverse lookup fails: seen in the test bed).
+    let relaying_denied =
+        rest.contains("Relaying denied") || rest.contains("Relaying temporarily denied");
+    if rest.starts_with("ruleset=check_rcpt") && relaying_denied {
         let Some(client) = relay_ip(rest) else {
             return Parsed::Known;
         };
@@ -210,6 +214,14 @@ mod tests {
             (
                 "6B78LxlD000070: from=<a@sender.invalid>, size=0, class=0, nrcpts=0, proto=ESMTP, daemon=MTA-v4, relay=localhost [127.0.0.1]",
                 Parsed::Known,
+            ),
+            (
+                "6B78UppA000070: ruleset=check_rcpt, arg1=<attempt@far.invalid>, relay=[127.10.1.1], reject=450 4.4.0 <attempt@far.invalid>... Relaying temporarily denied. Cannot resolve PTR record for 127.10.1.1",
+                Parsed::Event(Event::RelayRefused {
+                    client: ip("127.10.1.1"),
+                    sender: None,
+                    rcpt: "attempt@far.invalid",
+                }),
             ),
             (
                 "6B78LxSb000069: localhost [127.0.0.1] did not issue MAIL/EXPN/VRFY/ETRN during connection to MTA-v4",
