@@ -14,13 +14,14 @@ cd "$(dirname "$0")"
 seconds="${1:-30}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(reply ehlo target_spec session postfix_expand jsonl_records)
+[ ${#targets[@]} -gt 0 ] || targets=(reply ehlo target_spec session postfix_expand jsonl_records logs)
 export RUSTC_BOOTSTRAP=1
 # Memory per target: the readers of user files must stay bounded (their caps are 1 MiB per
-# expanded Postfix value and one line at a time), so 512 MB is a failure there, not a need.
+# expanded Postfix value and one line at a time; the log reader a line and bounded tables),
+# so 512 MB is a failure there, not a need.
 rss_limit_mb() {
   case "$1" in
-    postfix_expand | jsonl_records) echo 512 ;;
+    postfix_expand | jsonl_records | logs) echo 512 ;;
     *) echo 2048 ;;
   esac
 }

@@ -6,7 +6,6 @@
 //! are then lower bounds, which the report says by naming the table as overflowed.
 
 use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::hash::Hash;
 
 /// How heavy an entry is: what the table keeps when it must choose.
@@ -17,7 +16,8 @@ pub trait Weight {
 /// At most `2 * cap` entries; after a prune, the `cap` heaviest.
 #[derive(Debug, Clone)]
 pub struct TopTable<K, V> {
-    map: HashMap<K, V>,
+    /// foldhash: one lookup per event, see `correlate`'s table.
+    map: foldhash::HashMap<K, V>,
     cap: usize,
     /// Entries dropped by pruning, over the whole run.
     dropped: u64,
@@ -26,7 +26,7 @@ pub struct TopTable<K, V> {
 impl<K: Hash + Eq + Clone + Ord, V: Weight + Default> TopTable<K, V> {
     pub fn new(cap: usize) -> TopTable<K, V> {
         TopTable {
-            map: HashMap::new(),
+            map: foldhash::HashMap::default(),
             cap: cap.max(1),
             dropped: 0,
         }
@@ -45,6 +45,15 @@ impl<K: Hash + Eq + Clone + Ord, V: Weight + Default> TopTable<K, V> {
             self.map.insert(key.to_owned(), V::default());
         }
         self.map.get_mut(key).expect("inserted above")
+    }
+
+    /// The entry of `key` when the table holds it.
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.map.get(key)
     }
 
     /// Keeps the `cap` heaviest entries (ties by key, so a run is reproducible).
@@ -88,24 +97,47 @@ impl<K: Hash + Eq + Clone + Ord, V: Weight + Default> TopTable<K, V> {
 }
 
 /// A small set kept in first-seen order, at most `N` values; more are counted, not kept.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FewValues<const N: usize> {
-    pub values: Vec<String>,
+/// Values are kept as they come (an address stays an address) and named in the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FewValues<T, const N: usize> {
+    pub values: Vec<T>,
     /// Distinct values beyond the first `N` (a value seen again is not counted twice
     /// while it is kept; beyond `N` every sighting of a new-looking value counts).
     pub more: u64,
 }
 
-impl<const N: usize> FewValues<N> {
-    pub fn add(&mut self, value: &str) {
-        if self.values.iter().any(|v| v == value) {
+impl<T, const N: usize> Default for FewValues<T, N> {
+    fn default() -> Self {
+        FewValues {
+            values: Vec::new(),
+            more: 0,
+        }
+    }
+}
+
+impl<T, const N: usize> FewValues<T, N> {
+    /// Adds `value` (copied only when it is kept).
+    pub fn add<Q>(&mut self, value: &Q)
+    where
+        T: Borrow<Q>,
+        Q: PartialEq + ToOwned<Owned = T> + ?Sized,
+    {
+        if self.values.iter().any(|v| v.borrow() == value) {
             return;
         }
         if self.values.len() < N {
-            self.values.push(value.to_string());
+            self.values.push(value.to_owned());
         } else {
             self.more += 1;
         }
+    }
+
+    /// The kept values as text, for the report.
+    pub fn names(&self) -> Vec<String>
+    where
+        T: ToString,
+    {
+        self.values.iter().map(T::to_string).collect()
     }
 }
 
@@ -149,11 +181,16 @@ mod tests {
 
     #[test]
     fn few_values_keeps_the_first_and_counts_the_rest() {
-        let mut f: FewValues<2> = FewValues::default();
+        let mut f: FewValues<String, 2> = FewValues::default();
         for v in ["a", "b", "a", "c", "d"] {
             f.add(v);
         }
         assert_eq!(f.values, ["a", "b"]);
         assert_eq!(f.more, 2);
+        let mut ips: FewValues<std::net::IpAddr, 1> = FewValues::default();
+        let ip: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        ips.add(&ip);
+        ips.add(&ip);
+        assert_eq!((ips.names(), ips.more), (vec!["192.0.2.1".to_string()], 0));
     }
 }

@@ -6,11 +6,11 @@ use std::net::IpAddr;
 use ipnetwork::IpNetwork;
 
 use super::bounded::{FewValues, TopTable, Weight};
-use super::correlate::{Correlator, Message};
-use super::event::{Delivery, Event, Parsed, domain_of, recipients};
+use super::correlate::{Closed, Correlator, Message};
+use super::event::{Delivery, Event, Parsed, domain_of, is_outside, recipients};
 use super::model::{
-    Bounds, FileSummary, HourRow, Incident, LogFinding, LogReport, RefusedRow, SaslRow, Totals,
-    Unreadable, UserRow, VolumeRow,
+    Bounds, FileSummary, HourRow, Incident, LogFinding, LogReport, RefusedRow, SaslRow,
+    ThrottledRow, Totals, Unreadable, UserRow, VolumeRow,
 };
 use super::prefix::{self, YearHint, format_time};
 use super::{LogMta, exim, postfix, sendmail};
@@ -81,8 +81,8 @@ struct Refused {
     attempts: u64,
     first: Option<i64>,
     last: Option<i64>,
-    domains: FewValues<16>,
-    clients: FewValues<16>,
+    domains: FewValues<String, 16>,
+    clients: FewValues<IpAddr, 16>,
 }
 
 impl Weight for Refused {
@@ -96,7 +96,7 @@ struct Sasl {
     failures: u64,
     first: Option<i64>,
     last: Option<i64>,
-    users: FewValues<8>,
+    users: FewValues<String, 8>,
 }
 
 impl Weight for Sasl {
@@ -105,11 +105,26 @@ impl Weight for Sasl {
     }
 }
 
+/// The times the MTA's own limits (postscreen, anvil, ratecontrol, Exim's connection
+/// limits) stopped one client.
+#[derive(Debug, Default)]
+struct Throttled {
+    times: u64,
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+impl Weight for Throttled {
+    fn weight(&self) -> u64 {
+        self.times
+    }
+}
+
 #[derive(Debug, Default)]
 struct User {
     messages: u64,
     external: u64,
-    clients: FewValues<8>,
+    clients: FewValues<IpAddr, 8>,
 }
 
 impl Weight for User {
@@ -169,6 +184,7 @@ pub struct Analyzer {
     refused_clients: TopTable<IpAddr, Refused>,
     refused_networks: TopTable<IpNetwork, Refused>,
     sasl: TopTable<IpAddr, Sasl>,
+    throttled: TopTable<IpAddr, Throttled>,
     users: TopTable<String, User>,
     client_rate: TopTable<IpAddr, Rate>,
     user_rate: TopTable<String, Rate>,
@@ -194,6 +210,7 @@ impl Analyzer {
             refused_clients: TopTable::new(TABLE_CAP),
             refused_networks: TopTable::new(TABLE_CAP),
             sasl: TopTable::new(TABLE_CAP),
+            throttled: TopTable::new(TABLE_CAP),
             users: TopTable::new(TABLE_CAP),
             client_rate: TopTable::new(TABLE_CAP),
             user_rate: TopTable::new(TABLE_CAP),
@@ -335,11 +352,23 @@ impl Analyzer {
     }
 
     fn trusted(&self, ip: IpAddr) -> bool {
-        self.settings.mynetworks.iter().any(|n| n.contains(ip))
+        trusted(&self.settings.mynetworks, ip)
     }
 
-    fn is_external(&self, rcpt: &str) -> bool {
-        domain_of(rcpt).is_some_and(|d| !self.settings.local_domains.contains(&d))
+    /// The message `id` (opened when absent, its times brought up to now), and what says
+    /// whether its details are worth keeping.
+    fn message(&mut self, id: &str) -> (&mut Message, Keeping<'_>) {
+        let now = self.now;
+        let m = self.messages.entry(id);
+        m.first = m.first.or(now);
+        m.last = now.or(m.last);
+        let keeping = Keeping {
+            listing: self.incidents.len() < MAX_INCIDENTS,
+            mynetworks: &self.settings.mynetworks,
+            local_domains: &self.settings.local_domains,
+            file: self.files.last().map_or("", |f| f.file.as_str()),
+        };
+        (m, keeping)
     }
 
     fn hour(&mut self) -> Option<&mut Hour> {
@@ -378,48 +407,55 @@ impl Analyzer {
                     let entry = self.users.entry(u);
                     entry.messages += 1;
                     if let Some(ip) = client {
-                        entry.clients.add(&ip.to_string());
+                        entry.clients.add(&ip);
                     }
                 }
-                let m = self.messages.entry(id);
+                let (m, keeping) = self.message(id);
                 m.received = true;
                 m.client = client.or(m.client);
-                if let Some(s) = sender {
-                    m.sender = Some(s.to_string());
-                }
                 if let Some(u) = user {
                     m.user = Some(u.to_string());
                 }
-                self.touch(id, number, text);
+                if let Some(s) = sender.filter(|_| keeping.wanted(m)) {
+                    m.sender = Some(s.to_string());
+                }
+                keeping.line(m, number, text);
             }
             Event::Sender { id, sender } => {
-                self.messages.entry(id).sender = Some(sender.to_string());
-                self.touch(id, number, text);
+                let (m, keeping) = self.message(id);
+                if keeping.wanted(m) {
+                    m.sender = Some(sender.to_string());
+                    keeping.line(m, number, text);
+                }
             }
             Event::Authenticated { id, user } => {
-                self.messages.entry(id).user = Some(user.to_string());
+                let (m, _) = self.message(id);
+                m.user = Some(user.to_string());
                 self.user_rate.entry(user).tick(hour);
                 self.users.entry(user).messages += 1;
-                self.touch(id, number, text);
             }
             Event::Delivered { id, rcpt, status } => {
+                let (m, keeping) = self.message(id);
+                let named = keeping.wanted(m);
+                let mut outside = 0;
                 for rcpt in recipients(rcpt) {
-                    if status != Delivery::Sent || !self.is_external(rcpt) {
-                        continue;
-                    }
-                    self.totals.delivered_external += 1;
-                    let m = self.messages.entry(id);
-                    m.add_external(rcpt, now);
-                    if let Some(u) = m.user.clone() {
-                        self.users.entry(u.as_str()).external += 1;
+                    if status == Delivery::Sent && is_outside(rcpt, keeping.local_domains) {
+                        outside += 1;
+                        m.add_external(rcpt, now, named);
                     }
                 }
-                self.touch(id, number, text);
+                keeping.line(m, number, text);
+                let user = m.user.clone().filter(|_| outside > 0);
+                self.totals.delivered_external += outside;
+                if let Some(u) = user {
+                    self.users.entry(u.as_str()).external += outside;
+                }
             }
             Event::Done { id } => {
-                self.touch(id, number, text);
-                if let Some(m) = self.messages.close(id) {
-                    self.finish_message(m);
+                let (m, keeping) = self.message(id);
+                keeping.line(m, number, text);
+                if let Some(closed) = self.messages.close(id) {
+                    self.finish_message(closed);
                 }
             }
             Event::RelayRefused { client, rcpt, .. } => {
@@ -427,7 +463,7 @@ impl Analyzer {
                 if let Some(h) = self.hour() {
                     h.refused += 1;
                 }
-                let domain = domain_of(rcpt).unwrap_or_else(|| rcpt.to_string());
+                let domain = domain_of(rcpt).unwrap_or(std::borrow::Cow::Borrowed(rcpt));
                 let net = network_of(client);
                 for r in [
                     self.refused_clients.entry(&client),
@@ -436,12 +472,9 @@ impl Analyzer {
                     r.attempts += 1;
                     r.first = r.first.or(now);
                     r.last = now.or(r.last);
-                    r.domains.add(&domain);
+                    r.domains.add(domain.as_ref());
                 }
-                self.refused_networks
-                    .entry(&net)
-                    .clients
-                    .add(&client.to_string());
+                self.refused_networks.entry(&net).clients.add(&client);
             }
             Event::AuthFailed { client, user } => {
                 self.totals.sasl_failures += 1;
@@ -453,37 +486,31 @@ impl Analyzer {
                     s.users.add(u);
                 }
             }
-            Event::Throttled { .. } => self.totals.throttled += 1,
-        }
-        self.events += 1;
-        if self.events.is_multiple_of(SWEEP_EVERY) {
-            for m in self.messages.sweep(now) {
-                self.finish_message(m);
+            Event::Throttled { client } => {
+                self.totals.throttled += 1;
+                // A line without an address (none of the known ones lack it) counts in the
+                // total only.
+                if let Some(ip) = client {
+                    let t = self.throttled.entry(&ip);
+                    t.times += 1;
+                    t.first = t.first.or(now);
+                    t.last = now.or(t.last);
+                }
             }
         }
-    }
-
-    /// Marks the message's latest time and keeps the line (line `number` of the current
-    /// input) as evidence while the message may still turn out relayed for a stranger.
-    fn touch(&mut self, id: &str, number: usize, text: &str) {
-        let now = self.now;
-        let suspect = {
-            let m = self.messages.get(id);
-            m.is_none_or(|m| m.user.is_none() && m.client.is_none_or(|ip| !self.trusted(ip)))
-        };
-        let file = self.files.last().map_or("", |f| f.file.as_str());
-        let m = self.messages.entry(id);
-        m.first = m.first.or(now);
-        m.last = now.or(m.last);
-        if suspect {
-            m.keep_evidence(file, number, text);
+        self.events += 1;
+        if self.events.is_multiple_of(SWEEP_EVERY) || self.messages.over_cap() {
+            for closed in self.messages.sweep(now) {
+                self.finish_message(closed);
+            }
         }
     }
 
     /// A message that left the queue (or was forgotten): relayed for a stranger when it
     /// came from a network client, unauthenticated, outside mynetworks, and reached a
     /// recipient outside the local domains.
-    fn finish_message(&mut self, m: Message) {
+    fn finish_message(&mut self, closed: Closed) {
+        let Closed { id, message: m } = closed;
         let Some(client) = m.client else {
             return;
         };
@@ -502,21 +529,21 @@ impl Analyzer {
         self.incidents_total += 1;
         if self.incidents.len() < MAX_INCIDENTS {
             self.incidents.push(Incident {
-                queue_id: m.id,
+                queue_id: id.into(),
                 client: client.to_string(),
                 sender: m.sender,
                 recipients: m.external,
                 recipient_count: m.external_count,
                 time: m.first_external.map(format_time),
-                evidence: m.evidence,
+                evidence: m.evidence.lines(),
             });
         }
     }
 
     /// The conclusions, once every input has been read.
     pub fn finish(mut self) -> LogReport {
-        for m in self.messages.drain() {
-            self.finish_message(m);
+        for closed in self.messages.drain() {
+            self.finish_message(closed);
         }
         let mta = self.main_mta();
         let s = &self.settings;
@@ -549,7 +576,7 @@ impl Analyzer {
                 user: name.clone(),
                 messages: u.messages,
                 external_recipients: u.external,
-                clients: u.clients.values.clone(),
+                clients: u.clients.names(),
                 more_clients: u.clients.more,
             })
             .collect();
@@ -608,6 +635,17 @@ impl Analyzer {
                 ),
             });
         }
+        let throttled_clients: Vec<ThrottledRow> = self
+            .throttled
+            .top(TOP_ROWS)
+            .into_iter()
+            .map(|(ip, t)| ThrottledRow {
+                client: ip.to_string(),
+                times: t.times,
+                first_seen: t.first.map(format_time),
+                last_seen: t.last.map(format_time),
+            })
+            .collect();
         let mut volume: Vec<VolumeRow> = rate_rows("client", &self.client_rate);
         volume.extend(rate_rows("user", &self.user_rate));
         volume.sort_by(|a, b| {
@@ -688,6 +726,7 @@ impl Analyzer {
             ("refused_clients", self.refused_clients.overflowed()),
             ("refused_networks", self.refused_networks.overflowed()),
             ("sasl_failures", self.sasl.overflowed()),
+            ("throttled_clients", self.throttled.overflowed()),
             ("users", self.users.overflowed()),
             ("volume (clients)", self.client_rate.overflowed()),
             ("volume (users)", self.user_rate.overflowed()),
@@ -737,6 +776,7 @@ impl Analyzer {
             refused_clients,
             refused_networks,
             sasl_failures: sasl,
+            throttled_clients,
             users,
             volume,
             timeline,
@@ -765,6 +805,38 @@ impl Analyzer {
             Mta::Exim
         }
     }
+}
+
+/// Whether a message's details (its lines, its sender, the names of its recipients) are
+/// worth keeping: only while it may still be listed as relayed for a stranger. The rest
+/// (times, client, user, counts) is always kept: the conclusions need it.
+struct Keeping<'a> {
+    /// The list of incidents has room ([`MAX_INCIDENTS`]): details of a message that
+    /// cannot be listed would be dropped unread.
+    listing: bool,
+    mynetworks: &'a [IpNetwork],
+    local_domains: &'a HashSet<String>,
+    /// The input being read, for `file:line:` evidence.
+    file: &'a str,
+}
+
+impl Keeping<'_> {
+    /// Whether `m` may still be listed: room in the list, and neither a SASL login nor a
+    /// trusted client has cleared it.
+    fn wanted(&self, m: &Message) -> bool {
+        self.listing && m.user.is_none() && m.client.is_none_or(|ip| !trusted(self.mynetworks, ip))
+    }
+
+    /// Keeps line `number` (`text`) as evidence about `m` when it is wanted.
+    fn line(&self, m: &mut Message, number: usize, text: &str) {
+        if self.wanted(m) {
+            m.evidence.keep(self.file, number, text);
+        }
+    }
+}
+
+fn trusted(mynetworks: &[IpNetwork], ip: IpAddr) -> bool {
+    mynetworks.iter().any(|n| n.contains(ip))
 }
 
 /// One MTA's reading of a message.
@@ -798,7 +870,7 @@ fn refused_rows<K: std::hash::Hash + Eq + Clone + Ord>(
             last_seen: r.last.map(format_time),
             recipient_domains: r.domains.values.clone(),
             more_domains: r.domains.more,
-            clients: r.clients.values.clone(),
+            clients: r.clients.names(),
             more_clients: r.clients.more,
         })
         .collect()

@@ -1,5 +1,7 @@
 //! What one mail-log line says, whatever the MTA: the events the correlator and the conclusions read, and the small field readers the per-MTA parsers share.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 /// What became of one recipient of a message.
@@ -107,11 +109,24 @@ pub fn recipients(rcpt: &str) -> impl Iterator<Item = &str> {
         .filter(|r| !r.is_empty())
 }
 
-/// The domain of `user@domain`, lowercased; `None` without an `@`.
-pub fn domain_of(addr: &str) -> Option<String> {
+/// The domain of `user@domain`, lowercased (copied only when it has capitals); `None`
+/// without an `@`.
+pub fn domain_of(addr: &str) -> Option<Cow<'_, str>> {
     let (_, domain) = addr.rsplit_once('@')?;
     let domain = domain.trim_end_matches('.');
-    (!domain.is_empty()).then(|| domain.to_ascii_lowercase())
+    if domain.is_empty() {
+        None
+    } else if domain.bytes().any(|b| b.is_ascii_uppercase()) {
+        Some(Cow::Owned(domain.to_ascii_lowercase()))
+    } else {
+        Some(Cow::Borrowed(domain))
+    }
+}
+
+/// Whether `rcpt` is outside `local` (lowercased domains): an address with a domain that
+/// is not one of them. Every domain is outside when there are none.
+pub fn is_outside(rcpt: &str, local: &HashSet<String>) -> bool {
+    domain_of(rcpt).is_some_and(|d| !local.contains(d.as_ref()))
 }
 
 /// What the per-MTA parsers' table tests share.
@@ -159,7 +174,22 @@ mod tests {
             assert_eq!(bracketed_ip(s), want, "{s}");
         }
         assert_eq!(domain_of("Bob@Far.Invalid."), Some("far.invalid".into()));
+        assert!(matches!(
+            domain_of("bob@far.invalid"),
+            Some(Cow::Borrowed("far.invalid"))
+        ));
         assert_eq!(domain_of("postmaster"), None);
+        assert_eq!(domain_of("bob@."), None);
+        let local: HashSet<String> = ["example.com".to_string()].into();
+        for (rcpt, outside) in [
+            ("a@example.com", false),
+            ("a@EXAMPLE.com.", false),
+            ("a@far.invalid", true),
+            ("postmaster", false),
+        ] {
+            assert_eq!(is_outside(rcpt, &local), outside, "{rcpt}");
+        }
+        assert!(is_outside("a@example.com", &HashSet::new()));
         let all: Vec<&str> = recipients("<a@b>,<c@d>").collect();
         assert_eq!(all, ["a@b", "c@d"]);
         assert_eq!(recipients("a@b").collect::<Vec<_>>(), ["a@b"]);

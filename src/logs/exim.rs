@@ -55,9 +55,24 @@ pub fn parse(message: &str) -> Parsed<'_> {
 /// rest of the line.
 fn message_id(message: &str) -> Option<(&str, &str)> {
     let (id, rest) = message.split_once(' ')?;
-    let parts: Vec<usize> = id.split('-').map(str::len).collect();
-    let shape = matches!(parts.as_slice(), [6, 6, 2] | [6, 11, 4]);
-    (shape && id.bytes().all(|b| b == b'-' || b.is_ascii_alphanumeric())).then_some((id, rest))
+    // The dashes' places tell the two shapes apart without splitting (this runs on every
+    // line without a program name).
+    let b = id.as_bytes();
+    let dash = |at: &[usize]| {
+        b.iter().enumerate().all(|(i, &c)| {
+            if at.contains(&i) {
+                c == b'-'
+            } else {
+                c.is_ascii_alphanumeric()
+            }
+        })
+    };
+    let shape = match b.len() {
+        16 => dash(&[6, 13]),
+        23 => dash(&[6, 18]),
+        _ => false,
+    };
+    shape.then_some((id, rest))
 }
 
 fn queued<'a>(id: &'a str, rest: &'a str) -> Option<Event<'a>> {

@@ -67,6 +67,17 @@ pub struct SaslRow {
     pub more_users: u64,
 }
 
+/// How often the MTA's own limits stopped one client: postscreen's drops (`PREGREET`,
+/// `DNSBL rank`, ...), anvil's `... limit exceeded`, Sendmail's ratecontrol, Exim's
+/// refused connections.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ThrottledRow {
+    pub client: String,
+    pub times: u64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+}
+
 /// What one SASL-authenticated user sent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserRow {
@@ -164,6 +175,8 @@ pub struct LogReport {
     pub refused_clients: Vec<RefusedRow>,
     pub refused_networks: Vec<RefusedRow>,
     pub sasl_failures: Vec<SaslRow>,
+    /// The clients the MTA's limits stopped most often.
+    pub throttled_clients: Vec<ThrottledRow>,
     pub users: Vec<UserRow>,
     pub volume: Vec<VolumeRow>,
     pub timeline: Vec<HourRow>,

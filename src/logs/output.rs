@@ -171,6 +171,22 @@ fn refused_cells(report: &LogReport) -> Vec<[String; 5]> {
         .collect()
 }
 
+/// The throttled-clients table, raw: client, times, first seen, last seen.
+fn throttled_cells(report: &LogReport) -> Vec<[String; 4]> {
+    report
+        .throttled_clients
+        .iter()
+        .map(|t| {
+            [
+                t.client.clone(),
+                t.times.to_string(),
+                t.first_seen.clone().unwrap_or_default(),
+                t.last_seen.clone().unwrap_or_default(),
+            ]
+        })
+        .collect()
+}
+
 /// The Markdown page.
 pub fn markdown(report: &LogReport) -> String {
     let mut out = String::new();
@@ -240,6 +256,19 @@ pub fn markdown(report: &LogReport) -> String {
             sanitize::md_text(&domains)
         );
     }
+    if !report.throttled_clients.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n## Clients stopped by the MTA's limits\n\n| client | times | first seen | last seen |\n|---|---:|---|---|"
+        );
+        for [client, times, first, last] in throttled_cells(report) {
+            let _ = writeln!(
+                out,
+                "| {} | {times} | {first} | {last} |",
+                sanitize::md_code(&client)
+            );
+        }
+    }
     let _ = writeln!(out, "\n## Timeline (per hour, UTC)\n");
     let _ = writeln!(
         out,
@@ -303,7 +332,16 @@ pub fn html(report: &LogReport, generated_at: &str) -> String {
         let cells: Vec<String> = cells.iter().map(|c| esc(c)).collect();
         let _ = writeln!(out, "<tr><td>{}</td></tr>", cells.join("</td><td>"));
     }
-    out.push_str("</table>\n<h2>Timeline (per hour, UTC)</h2>\n<table><tr><th>hour</th><th>received</th><th>refused</th><th>relayed</th><th></th></tr>\n");
+    out.push_str("</table>\n");
+    if !report.throttled_clients.is_empty() {
+        out.push_str("<h2>Clients stopped by the MTA's limits</h2>\n<table><tr><th>client</th><th>times</th><th>first seen</th><th>last seen</th></tr>\n");
+        for cells in throttled_cells(report) {
+            let cells: Vec<String> = cells.iter().map(|c| esc(c)).collect();
+            let _ = writeln!(out, "<tr><td>{}</td></tr>", cells.join("</td><td>"));
+        }
+        out.push_str("</table>\n");
+    }
+    out.push_str("<h2>Timeline (per hour, UTC)</h2>\n<table><tr><th>hour</th><th>received</th><th>refused</th><th>relayed</th><th></th></tr>\n");
     let max = timeline_max(&report.timeline).max(1);
     for h in &report.timeline {
         let px = |n: u64| n * 300 / max;

@@ -212,7 +212,9 @@ pub fn iso_time(s: &str) -> Option<(i64, &str)> {
         Some(b'+' | b'-') => {
             let zone = s.get(i..i + 6).filter(|z| z.as_bytes()[3] == b':');
             if let Some(z) = zone {
-                offset = zone_offset(&format!("{}{}", &z[..3], &z[4..]))?;
+                let z = z.as_bytes();
+                let joined = [z[0], z[1], z[2], z[4], z[5]];
+                offset = zone_offset(std::str::from_utf8(&joined).ok()?)?;
                 i += 6;
             } else {
                 offset = zone_offset(s.get(i..i + 5)?)?;

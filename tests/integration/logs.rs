@@ -1,4 +1,4 @@
-//! `relayscan logs` on real Postfix logs: the test bed's instances (open, closed, auth-only) on `nets::LOGS_POSTFIX` write their own `maillog_file`; swaks sends from its own address per role (`nets::LOGS_CLIENTS`) a relayed message, one to a local domain, refused attempts, failed SASL logins and a burst; every conclusion is checked against what was sent.
+//! `relayscan logs` on real Postfix logs: the test bed's instances (open, closed, auth-only) on `nets::LOGS_POSTFIX` write their own `maillog_file`; swaks sends from its own address per role (`nets::LOGS_CLIENTS`) a relayed message, one to a local domain, refused attempts, failed SASL logins, a successful one sending to several outside recipients, and a burst; every conclusion is checked against what was sent.
 //!
 //! Nothing leaves loopback: the instances deliver through `discard:` (base.cf), which
 //! logs `status=sent` without connecting anywhere, and look nothing up in DNS.
@@ -18,6 +18,19 @@ const SWAKS: &[Need] = &[Need::Tool {
     names: &["/usr/bin/swaks"],
     install: "apt-get install swaks",
 }];
+
+/// The account tests/mta/postfix-instance.sh writes into the auth-only instance's Cyrus
+/// password database.
+const SASL_USER: &str = "sasl-user@postfix.test";
+const SASL_PASSWORD: &str = "relay-test-secret";
+
+/// The outside recipients of the logged-in user's one message.
+const USER_RECIPIENTS: [&str; 4] = [
+    "one@far.invalid",
+    "two@far.invalid",
+    "three@other.invalid",
+    "four@other.invalid",
+];
 
 /// The messages of the burst, all from one client within a few seconds: however an hour
 /// boundary cuts them, one hour holds at least half.
@@ -105,13 +118,14 @@ fn real_postfix_logs_give_every_conclusion() {
         wait_listening(addr, what);
     }
     let client = |n: u32| nets::LOGS_CLIENTS.host(n);
-    let (stranger, local_sender, prober_a, prober_b, guesser, burster) = (
+    let (stranger, local_sender, prober_a, prober_b, guesser, burster, user_client) = (
         client(10),
         client(11),
         client(20),
         client(21),
         client(30),
         client(40),
+        client(50),
     );
 
     // Relayed through the open instance for a stranger, to a domain that is not local.
@@ -137,7 +151,33 @@ fn real_postfix_logs_give_every_conclusion() {
             ],
         );
     }
-    // Failed SASL logins (the auth-only instance has no password database: none succeeds).
+    // A successful SASL login, then one message to several outside recipients: a stolen
+    // account's mass sending.
+    let to = USER_RECIPIENTS.join(",");
+    let out = swaks(
+        auth_at,
+        user_client,
+        &[
+            "--auth",
+            "PLAIN",
+            "--auth-user",
+            SASL_USER,
+            "--auth-password",
+            SASL_PASSWORD,
+            "--from",
+            "owner@postfix.test",
+            "--to",
+            &to,
+            "--body",
+            "mass sending test",
+        ],
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("235 2.7.0 Authentication successful"),
+        "swaks with {SASL_USER}: {said}"
+    );
+    // Failed SASL logins (a user the password database does not hold).
     for _ in 0..3 {
         swaks(
             auth_at,
@@ -161,6 +201,7 @@ fn real_postfix_logs_give_every_conclusion() {
     wait_logged(&open, ": removed", 2 + BURST);
     wait_logged(&closed, "Relay access denied", 3);
     wait_logged(&auth, "authentication failed", 3);
+    wait_logged(&auth, ": removed", 1);
     let logs: Vec<String> = [&open, &closed, &auth]
         .iter()
         .map(|i| i.dir().join("maillog").display().to_string())
@@ -168,6 +209,7 @@ fn real_postfix_logs_give_every_conclusion() {
     drop((open, auth));
     let closed_cf = dir.path().join("closed/main.cf");
     let prefix = dir.path().join("report/logs");
+    let user_recipients = USER_RECIPIENTS.len().to_string();
     let mut args: Vec<&str> = vec!["logs"];
     args.extend(logs.iter().map(String::as_str));
     args.extend([
@@ -179,6 +221,8 @@ fn real_postfix_logs_give_every_conclusion() {
         "3",
         "--hourly-messages",
         "3",
+        "--user-recipients",
+        &user_recipients,
         "-o",
         prefix.to_str().unwrap(),
     ]);
@@ -259,7 +303,21 @@ fn real_postfix_logs_give_every_conclusion() {
     let sasl = &r["sasl_failures"][0];
     assert_eq!(sasl["client"], guesser.to_string());
     assert_eq!(sasl["failures"], 3);
-    assert_eq!(strings(&sasl["users"]), ["mallory"]);
+    // Postfix logs the name in its SASL realm (smtpd_sasl_local_domain, auth-only.cf).
+    assert_eq!(strings(&sasl["users"]), ["mallory@postfix.test"]);
+
+    // The logged-in user: one message, every outside recipient, from its client; never a
+    // stranger.
+    let users = r["users"].as_array().unwrap();
+    assert_eq!(users.len(), 1, "{users:#?}");
+    assert_eq!(users[0]["user"], SASL_USER);
+    assert_eq!(users[0]["messages"], 1);
+    assert_eq!(
+        users[0]["external_recipients"],
+        USER_RECIPIENTS.len() as u64
+    );
+    assert_eq!(strings(&users[0]["clients"]), [user_client.to_string()]);
+    assert_eq!(from(user_client), 0);
 
     // The burst's peak hour.
     let volume = r["volume"].as_array().unwrap();
@@ -280,6 +338,7 @@ fn real_postfix_logs_give_every_conclusion() {
     assert_eq!(count("relay-attempts-refused"), 1, "{ids:?}");
     assert_eq!(count("sasl-login-failures"), 1, "{ids:?}");
     assert_eq!(count("volume-spike"), 1, "{ids:?}");
+    assert_eq!(count("authenticated-mass-sending"), 1, "{ids:?}");
     assert_eq!(count("unreadable-log-lines"), 0, "{ids:?}");
     let volume_fix = r["findings"]
         .as_array()

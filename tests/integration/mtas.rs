@@ -103,6 +103,10 @@ const NEEDS: &[Need] = &[
         install: "apt-get install util-linux",
     },
     Need::Tool {
+        names: &["/usr/bin/swaks"],
+        install: "apt-get install swaks",
+    },
+    Need::Tool {
         names: &["m4"],
         install: "tests/mta/unpack-mtas.sh",
     },
@@ -178,6 +182,10 @@ static BED: LazyLock<Bed> = LazyLock::new(|| {
     let out = Command::new(mta_dir().join("sealed.sh"))
         .args(&args)
         .env("RELAYSCAN_MTA_ROOT", ROOT)
+        .env(
+            "RELAYSCAN_SWAKS_FROM",
+            nets::MTA_SWAKS_CLIENT.host(0).to_string(),
+        )
         .output()
         .expect("run tests/mta/sealed.sh");
     let total = started.elapsed();
@@ -494,5 +502,92 @@ fn no_mta_ever_sees_data() {
             "{}: {log} shows {data:?}\n{text}",
             case.name()
         );
+    }
+}
+
+/// `relayscan logs` on the logs real Exim (its mainlog) and real Sendmail (through a
+/// private syslog, mta-instance.sh) wrote while the four scans probed them: every refusal
+/// line the MTA logged is read as a refused attempt from the scanner's address, nothing is
+/// unreadable, and with no DATA ever sent nothing was relayed. Where relaying is denied
+/// in plaintext, the two sources are the scanner (localhost) and swaks's address with its
+/// two attempts to two domains (testbed.sh); the open cases refused nothing.
+#[test]
+fn relayscan_logs_reads_what_real_exim_and_sendmail_logged_of_the_scans() {
+    let Some(bed) = bed() else { return };
+    for case in TABLE.cases.iter().filter(|c| c.mta != "opensmtpd") {
+        // Where the MTA logs, and the words of its relay refusals.
+        let (path, refusal): (&str, &[&str]) = match case.mta.as_str() {
+            "exim" => (
+                "log/exim4/mainlog",
+                &[" rejected RCPT ", "relay not permitted"],
+            ),
+            // `Relaying denied`, or `Relaying temporarily denied` (no PTR for swaks's address).
+            _ => (
+                "log/maillog",
+                &["ruleset=check_rcpt", "Relaying ", "denied"],
+            ),
+        };
+        let log = bed.instance_path(case, path);
+        let text = bed.instance_file(case, path);
+        let name = case.name();
+        assert!(!text.is_empty(), "{name}: {path} is empty");
+        let refusals = text
+            .lines()
+            .filter(|l| refusal.iter().all(|w| l.contains(w)))
+            .count() as u64;
+        let report = bed
+            .dir
+            .path()
+            .join(format!("logs-{}-{}", case.mta, case.case));
+        let out = crate::support::run(
+            &[
+                "logs",
+                log.to_str().unwrap(),
+                "--mta",
+                &case.mta,
+                "--format",
+                "json",
+                "-o",
+                report.to_str().unwrap(),
+                "-q",
+            ],
+            Duration::from_secs(30),
+        );
+        // No message was relayed (the scans never send DATA): the default gate passes.
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", both(&out));
+        let doc: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(report.with_extension("json")).expect("the JSON report"),
+        )
+        .expect("JSON");
+        let r = &doc["report"];
+        assert_eq!(r["mta"], case.mta.as_str(), "{name}");
+        assert_eq!(r["unreadable"]["count"], 0, "{name}: {}", r["unreadable"]);
+        assert_eq!(r["totals"]["relayed_for_stranger"], 0, "{name}");
+        assert_eq!(
+            r["totals"]["relay_attempts_refused"], refusals,
+            "{name}: {text}"
+        );
+        if matches!(case.plaintext, Verdict::RelayDenied) {
+            // The scanner's address (the kernel's source for loopback, localhost) and
+            // swaks's: nobody else.
+            assert!(refusals > 2, "{name}: too few refusals logged\n{text}");
+            let sources = r["refused_clients"].as_array().unwrap();
+            let by = |ip: Ipv4Addr| sources.iter().find(|s| s["source"] == ip.to_string());
+            assert_eq!(sources.len(), 2, "{name}: {sources:?}");
+            let swaks = by(nets::MTA_SWAKS_CLIENT.host(0)).expect("swaks's address");
+            assert_eq!(swaks["attempts"], 2, "{name}: {swaks}");
+            let domains: Vec<&str> = swaks["recipient_domains"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|d| d.as_str())
+                .collect();
+            assert_eq!(domains, ["far.invalid", "other.invalid"], "{name}");
+            let scanner = by(Ipv4Addr::LOCALHOST).expect("the scanner's address");
+            assert_eq!(scanner["attempts"], refusals - 2, "{name}");
+        }
+        if matches!(case.plaintext, Verdict::OpenRelay) {
+            assert_eq!(refusals, 0, "{name}: {text}");
+        }
     }
 }

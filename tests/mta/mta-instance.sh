@@ -10,7 +10,8 @@
 # daemon runs in the foreground of its own mount namespace (Exim -bdf, smtpd -d, sendmail
 # -bD), where DIR's folders stand in for /var/spool, /var/log, /run, /etc/mail and
 # /etc/ssl/{certs,private}: the configurations keep the stock paths an admin knows, and
-# instances side by side share nothing. DIR/pid holds its PID, DIR/daemon.log its output.
+# instances side by side share nothing. DIR/pid holds its PID, DIR/daemon.log its output;
+# Exim logs to DIR/log/exim4/mainlog, Sendmail through a private syslog to DIR/log/maillog.
 # The binaries are those of tests/mta/unpack-mtas.sh ($RELAYSCAN_MTA_ROOT or
 # /var/cache/relayscan-mtas/root). By hand, inside tests/mta/sealed.sh bash:
 #   tests/mta/mta-instance.sh start exim closed /tmp/ex 127.2.1.2:2525
@@ -104,6 +105,11 @@ start)
     # -bD: the daemon in the foreground; no -q: no queue runner. -X logs every line of
     # every SMTP session, the test bed's proof that no DATA came.
     command=("$root/usr/libexec/sendmail/sendmail" -bD -C "$dir/sendmail.cf" -X "$dir/log/traffic")
+    # Sendmail logs only through syslog(3): a private syslog (syslog-file.py) writes its
+    # lines to DIR/log/maillog, its socket bound over /dev/log for this instance alone.
+    "$here/syslog-file.py" "$dir/log/syslog.sock" "$dir/log/maillog" mta-testbed &
+    echo $! >"$dir/syslog.pid"
+    for _ in $(seq 50); do [ -S "$dir/log/syslog.sock" ] && break; sleep 0.1; done
     ;;
   esac
   # shellcheck disable=SC2016 # expanded by the inner shell
@@ -115,6 +121,16 @@ start)
     mount --bind "$d/mail" /etc/mail
     mount --bind "$d/ssl/certs" /etc/ssl/certs
     mount --bind "$d/ssl/private" /etc/ssl/private
+    if [ -S "$d/log/syslog.sock" ]; then
+      # A /dev of its own (the host may have no /dev/log to cover): the devices a daemon
+      # opens, and the private syslog socket as /dev/log.
+      mkdir -p "$d/dev"
+      for n in null zero full random urandom; do
+        : >"$d/dev/$n" && mount --bind "/dev/$n" "$d/dev/$n"
+      done
+      : >"$d/dev/log" && mount --bind "$d/log/syslog.sock" "$d/dev/log"
+      mount --rbind "$d/dev" /dev
+    fi
     exec "$@"' sh "$dir" "${command[@]}" >"$dir/daemon.log" 2>&1 &
   echo $! >"$dir/pid"
   if ! wait_listening "$address" "$port" "$!"; then
@@ -129,6 +145,10 @@ stop)
   kill "$pid" 2>/dev/null || true
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   rm -f "$2/pid"
+  if [ -f "$2/syslog.pid" ]; then
+    kill "$(cat "$2/syslog.pid")" 2>/dev/null || true
+    rm -f "$2/syslog.pid"
+  fi
   ;;
 *)
   die "usage: $0 start MTA CASE DIR ADDRESS:PORT | stop DIR"

@@ -35,6 +35,17 @@ start)
     fi
     cat "$here/postfix/master.cf"
   } >"$dir/master.cf"
+  if grep -q '^cyrus_sasl_config_path' "$dir/main.cf"; then
+    # Cyrus SASL's password database (sasldb2, a Berkeley DB hash of
+    # "user\0realm\0userPassword" -> password, as saslpasswd2 writes it; Perl's DB_File
+    # writes the same without sasl2-bin): one user, sasl-user@postfix.test.
+    mkdir -p "$dir/sasl"
+    printf 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\nsasldb_path: %s\n' \
+      "$dir/sasl/sasldb2" >"$dir/sasl/smtpd.conf"
+    perl -MDB_File -MFcntl -e 'tie my %db, "DB_File", $ARGV[0], O_RDWR | O_CREAT, 0640, $DB_HASH or die "$ARGV[0]: $!";
+      $db{"sasl-user\0postfix.test\0userPassword"} = "relay-test-secret"; untie %db' "$dir/sasl/sasldb2"
+    chgrp postfix "$dir/sasl/sasldb2"
+  fi
   if grep -q '^smtpd_tls_cert_file' "$dir/main.cf"; then
     openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=$policy.postfix.test" \
       -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null

@@ -10,7 +10,8 @@
 #   default-unpipelined    the same with --no-pipelining
 #   plaintext              --starttls never
 #   plaintext-unpipelined  --starttls never --no-pipelining
-# and OUT/SCAN.stderr. OUT/startup-ms holds the milliseconds from the first start to the
+# and OUT/SCAN.stderr; then, with RELAYSCAN_SWAKS_FROM, swaks's relay attempts (below).
+# OUT/startup-ms holds the milliseconds from the first start to the
 # last instance listening. Exits non-zero when an instance does not start or a scan fails.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -67,4 +68,17 @@ scan plaintext-unpipelined --starttls never --no-pipelining &
 d=$!
 status=0
 for pid in $a $b $c $d; do wait "$pid" || status=1; done
+
+# With RELAYSCAN_SWAKS_FROM=ADDRESS: two relay attempts per case from that address with
+# swaks (to two outside domains, --quit-after RCPT: never DATA), the MTAs' logs then hold
+# a client the test knows; OUT/swaks-ADDRESS keeps each dialogue.
+if [ -n "${RELAYSCAN_SWAKS_FROM:-}" ]; then
+  for address in "${addresses[@]}"; do
+    for to in attempt@far.invalid attempt@other.invalid; do
+      swaks --server "$address:$port" --local-interface "$RELAYSCAN_SWAKS_FROM" \
+        --timeout 10 --quit-after RCPT --from probe@sender.invalid --to "$to" \
+        >>"$out/swaks-$address" 2>&1 || true
+    done
+  done
+fi
 exit "$status"

@@ -312,3 +312,108 @@ proptest::proptest! {
         proptest::prop_assert_eq!(f.mail_lines + f.other_lines + f.outside_window + f.unreadable, f.lines);
     }
 }
+
+#[test]
+fn throttles_are_counted_per_client() {
+    let lines = [
+        "Dec 07 05:00:00 mx postfix/postscreen[7]: PREGREET 11 after 0.08 from [198.51.100.9]:41234: EHLO x\\r\\n",
+        "Dec 07 05:00:01 mx postfix/postscreen[7]: DNSBL rank 3 for [198.51.100.9]:41235",
+        "Dec 07 05:10:00 mx postfix/smtpd[8]: warning: Connection rate limit exceeded: 31 from x[198.51.100.9] for service smtp",
+        "Dec 07 05:20:00 mx postfix/smtpd[8]: warning: Message delivery request rate limit exceeded: 101 from y[2001:db8::7] for service smtp",
+        "Dec 07 05:30:00 mx sm-mta[9]: 2B7DAQ6f012350: ruleset=check_relay, arg1=[192.0.2.14], arg2=192.0.2.14, relay=[192.0.2.14], reject=421 4.3.2 Connection rate limit exceeded.",
+    ];
+    let r = analyze(settings(), &lines);
+    assert_eq!(r.totals.throttled, 5);
+    let rows: Vec<(&str, u64, Option<&str>, Option<&str>)> = r
+        .throttled_clients
+        .iter()
+        .map(|t| {
+            (
+                t.client.as_str(),
+                t.times,
+                t.first_seen.as_deref(),
+                t.last_seen.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "198.51.100.9",
+                3,
+                Some("2026-12-07T05:00:00Z"),
+                Some("2026-12-07T05:10:00Z")
+            ),
+            (
+                "192.0.2.14",
+                1,
+                Some("2026-12-07T05:30:00Z"),
+                Some("2026-12-07T05:30:00Z")
+            ),
+            (
+                "2001:db8::7",
+                1,
+                Some("2026-12-07T05:20:00Z"),
+                Some("2026-12-07T05:20:00Z")
+            ),
+        ]
+    );
+}
+
+/// Once the incident list is full, a message's lines, sender and recipient names are no
+/// longer kept (they could never be listed), but every relayed message is still counted.
+#[test]
+fn details_are_kept_only_while_an_incident_can_be_listed() {
+    let mut a = Analyzer::new(settings());
+    a.begin_file("mail.log", HINT);
+    let mut number = 0;
+    let mut line = |a: &mut Analyzer, text: String| {
+        number += 1;
+        a.line(number, &text);
+    };
+    let extra = 3;
+    for n in 0..MAX_INCIDENTS + extra {
+        let id = format!("{:X}", 0xA00000 + n);
+        line(
+            &mut a,
+            format!("Dec 07 05:13:12 mx postfix/smtpd[1]: {id}: client=evil[198.51.100.7]"),
+        );
+        line(
+            &mut a,
+            format!(
+                "Dec 07 05:13:12 mx postfix/qmgr[2]: {id}: from=<s@sender.test>, size=1, nrcpt=1 (queue active)"
+            ),
+        );
+        line(
+            &mut a,
+            format!(
+                "Dec 07 05:13:13 mx postfix/smtp[3]: {id}: to=<v{n}@far.test>, relay=x[203.0.113.5]:25, dsn=2.0.0, status=sent (250 ok)"
+            ),
+        );
+        if n + 1 < MAX_INCIDENTS + extra {
+            line(
+                &mut a,
+                format!("Dec 07 05:13:13 mx postfix/qmgr[2]: {id}: removed"),
+            );
+        }
+    }
+    let last = format!("{:X}", 0xA00000 + MAX_INCIDENTS + extra - 1);
+    let open = a.messages.get(&last).expect("still open");
+    assert!(open.evidence.is_empty() && open.sender.is_none() && open.external.is_empty());
+    assert_eq!(
+        (open.external_count, open.client),
+        (1, Some("198.51.100.7".parse().unwrap()))
+    );
+    let r = a.finish();
+    assert_eq!(r.relayed.len(), MAX_INCIDENTS);
+    assert_eq!(
+        r.totals.relayed_for_stranger,
+        (MAX_INCIDENTS + extra) as u64
+    );
+    assert_eq!(r.bounds.incidents_not_listed, extra as u64);
+    let first = &r.relayed[0];
+    assert_eq!(first.evidence.len(), 4);
+    assert_eq!(first.sender.as_deref(), Some("s@sender.test"));
+    assert_eq!(first.recipients, ["v0@far.test"]);
+}

@@ -243,6 +243,10 @@ networks! {
     LOGS_POSTFIX = [127, 4, 0, 0], 24;
     /// logs.rs: the source addresses swaks sends from (one per role, `--local-interface`).
     LOGS_CLIENTS = [127, 4, 1, 0], 24;
+    /// mtas.rs: the one address swaks sends its relay attempts from to every case of the
+    /// sealed test bed (testbed.sh), so that `relayscan logs` on the MTAs' own logs must
+    /// name it.
+    MTA_SWAKS_CLIENT = [127, 10, 1, 1], 32;
     /// scale.rs: a /20 where nothing listens.
     SILENT_SLASH_20 = [127, 201, 0, 0], 20;
 
