@@ -274,10 +274,9 @@ pub fn lab_zone(hosts: &[LabHost]) -> Zone {
                 "v=spf1 mx -all",
                 "v=DMARC1; p=reject; rua=mailto:dmarc@lab.test",
             );
-            zone.add(
-                &format!("_mta-sts.{domain}"),
-                Data::Txt(vec!["v=STSv1; id=1".into()]),
-            );
+            // No `_mta-sts` TXT: the lab serves no policy host, and a TXT record without a
+            // policy behind it is a medium finding (mta-sts-policy-missing) that would sit
+            // on every customer domain of the demo.
             zone.add(
                 &format!("_smtp._tls.{domain}"),
                 Data::Txt(vec!["v=TLSRPTv1; rua=mailto:tls@lab.test".into()]),
