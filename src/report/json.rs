@@ -91,7 +91,7 @@ fn begin_item(first: bool, buf: &mut Vec<u8>) {
 
 fn item(r: &ScanRecord, first: bool, buf: &mut Vec<u8>) -> serde_json::Result<()> {
     begin_item(first, buf);
-    serde_json::to_writer(&mut *buf, r)
+    super::json_text::write(buf, r)
 }
 
 fn tail(

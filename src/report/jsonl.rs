@@ -50,11 +50,12 @@ impl JsonlSink {
 }
 
 /// One record's JSON text, a whole line but its newline, in `buf` (cleared first); the
-/// JSON report holds the same text. serde_json escapes control characters inside
-/// strings, so a server's CR or LF can never split a record across lines.
+/// JSON report holds the same text. Written by [`super::json_text`], serde_json's text
+/// at a fraction of its cost; control characters inside strings are escaped, so a
+/// server's CR or LF can never split a record across lines.
 pub fn encode(r: &ScanRecord, buf: &mut Vec<u8>) -> serde_json::Result<()> {
     buf.clear();
-    serde_json::to_writer(&mut *buf, r)
+    super::json_text::write(buf, r)
 }
 
 impl ReportSink for JsonlSink {

@@ -21,6 +21,7 @@ pub mod file;
 pub mod gate;
 pub mod html;
 pub mod json;
+pub mod json_text;
 pub mod jsonl;
 pub mod markdown;
 pub mod merge;
