@@ -42,7 +42,7 @@ fn word_needs_escape(w: u64) -> bool {
 }
 
 /// The escape of one byte as serde_json writes it, or `None` when it stands as it is.
-fn escape_of(byte: u8) -> Option<Escape> {
+const fn escape_of(byte: u8) -> Option<Escape> {
     Some(match byte {
         b'"' => Escape::Short(b'"'),
         b'\\' => Escape::Short(b'\\'),
@@ -56,6 +56,17 @@ fn escape_of(byte: u8) -> Option<Escape> {
     })
 }
 
+/// [`escape_of`] as a table, for the bytes after the last whole word of a string.
+static ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = escape_of(byte as u8).is_some();
+        byte += 1;
+    }
+    table
+};
+
 enum Escape {
     /// `\` and this letter.
     Short(u8),
@@ -63,36 +74,45 @@ enum Escape {
     Unicode(u8),
 }
 
-/// The contents of a JSON string (no quotes): runs without escapes copied whole.
+/// Whether any byte of `bytes` must be escaped: eight bytes at a time, then the rest
+/// one by one. Nearly every string of a record needs none.
+fn needs_escape(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        if word_needs_escape(u64::from_le_bytes(word.try_into().unwrap_or([0; 8]))) {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&b| ESCAPED[usize::from(b)])
+}
+
+/// The contents of a JSON string (no quotes): copied whole when nothing needs escaping,
+/// else runs without escapes copied whole between the escapes.
 fn escape_into(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
+    if !needs_escape(bytes) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let mut copied = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(word) = bytes.get(i..i + 8) {
-            let w = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
-            if !word_needs_escape(w) {
-                i += 8;
-                continue;
-            }
+    for (i, &byte) in bytes.iter().enumerate() {
+        let Some(escape) = escape_of(byte) else {
+            continue;
+        };
+        out.extend_from_slice(&bytes[copied..i]);
+        match escape {
+            Escape::Short(letter) => out.extend_from_slice(&[b'\\', letter]),
+            Escape::Unicode(b) => out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 0xf)],
+            ]),
         }
-        if let Some(escape) = escape_of(bytes[i]) {
-            out.extend_from_slice(&bytes[copied..i]);
-            match escape {
-                Escape::Short(letter) => out.extend_from_slice(&[b'\\', letter]),
-                Escape::Unicode(b) => out.extend_from_slice(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[usize::from(b >> 4)],
-                    HEX[usize::from(b & 0xf)],
-                ]),
-            }
-            copied = i + 1;
-        }
-        i += 1;
+        copied = i + 1;
     }
     out.extend_from_slice(&bytes[copied..]);
 }
@@ -121,29 +141,37 @@ impl fmt::Write for EscapeAdapter<'_> {
 }
 
 /// An array, object or enum variant being written: whether an element came yet (for the
-/// commas), and how it closes.
+/// commas), and how it closes. One byte at a time: a push is inlined, a slice copy is a
+/// call to memcpy.
 struct Compound<'a, 'b> {
     w: &'b mut Writer<'a>,
     first: bool,
-    /// `]` or `}`, and `}` after it for a variant (`{"name":[...]}`).
-    close: &'static [u8],
+    /// `]` or `}`.
+    close: u8,
+    /// A variant's content (`{"name":[...]}`): one more `}` after `close`.
+    in_variant: bool,
 }
 
 impl<'a, 'b> Compound<'a, 'b> {
-    fn open(w: &'b mut Writer<'a>, open: &[u8], close: &'static [u8]) -> Self {
-        w.out.extend_from_slice(open);
+    fn open(w: &'b mut Writer<'a>, open: u8, close: u8) -> Self {
+        w.out.push(open);
         Compound {
             w,
             first: true,
             close,
+            in_variant: false,
         }
     }
 
-    /// A variant with content: `{"name":` and `open`; `close` ends the object too.
-    fn variant(w: &'b mut Writer<'a>, name: &str, open: &[u8], close: &'static [u8]) -> Self {
+    /// A variant with content: `{"name":` and `open`.
+    fn variant(w: &'b mut Writer<'a>, name: &str, open: u8, close: u8) -> Self {
         w.out.push(b'{');
         write_str(w.out, name);
-        Compound::open(w, open, close)
+        w.out.push(b':');
+        Compound {
+            in_variant: true,
+            ..Compound::open(w, open, close)
+        }
     }
 
     fn comma(&mut self) {
@@ -166,7 +194,10 @@ impl<'a, 'b> Compound<'a, 'b> {
     }
 
     fn close(self) -> serde_json::Result<()> {
-        self.w.out.extend_from_slice(self.close);
+        self.w.out.push(self.close);
+        if self.in_variant {
+            self.w.out.push(b'}');
+        }
         Ok(())
     }
 }
@@ -226,7 +257,7 @@ impl<'a, 'b> ser::Serializer for &'b mut Writer<'a> {
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> serde_json::Result<()> {
-        let mut seq = Compound::open(self, b"[", b"]");
+        let mut seq = Compound::open(self, b'[', b']');
         for b in v {
             seq.element(b)?;
         }
@@ -267,22 +298,22 @@ impl<'a, 'b> ser::Serializer for &'b mut Writer<'a> {
         variant: &'static str,
         value: &T,
     ) -> serde_json::Result<()> {
-        let mut object = Compound::open(self, b"{", b"}");
+        let mut object = Compound::open(self, b'{', b'}');
         object.field(variant, value)?;
         object.close()
     }
     fn serialize_seq(self, _len: Option<usize>) -> serde_json::Result<Self::SerializeSeq> {
-        Ok(Compound::open(self, b"[", b"]"))
+        Ok(Compound::open(self, b'[', b']'))
     }
     fn serialize_tuple(self, _len: usize) -> serde_json::Result<Self::SerializeTuple> {
-        Ok(Compound::open(self, b"[", b"]"))
+        Ok(Compound::open(self, b'[', b']'))
     }
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
         _len: usize,
     ) -> serde_json::Result<Self::SerializeTupleStruct> {
-        Ok(Compound::open(self, b"[", b"]"))
+        Ok(Compound::open(self, b'[', b']'))
     }
     fn serialize_tuple_variant(
         self,
@@ -291,17 +322,17 @@ impl<'a, 'b> ser::Serializer for &'b mut Writer<'a> {
         variant: &'static str,
         _len: usize,
     ) -> serde_json::Result<Self::SerializeTupleVariant> {
-        Ok(Compound::variant(self, variant, b":[", b"]}"))
+        Ok(Compound::variant(self, variant, b'[', b']'))
     }
     fn serialize_map(self, _len: Option<usize>) -> serde_json::Result<Self::SerializeMap> {
-        Ok(Compound::open(self, b"{", b"}"))
+        Ok(Compound::open(self, b'{', b'}'))
     }
     fn serialize_struct(
         self,
         _name: &'static str,
         _len: usize,
     ) -> serde_json::Result<Self::SerializeStruct> {
-        Ok(Compound::open(self, b"{", b"}"))
+        Ok(Compound::open(self, b'{', b'}'))
     }
     fn serialize_struct_variant(
         self,
@@ -310,7 +341,7 @@ impl<'a, 'b> ser::Serializer for &'b mut Writer<'a> {
         variant: &'static str,
         _len: usize,
     ) -> serde_json::Result<Self::SerializeStructVariant> {
-        Ok(Compound::variant(self, variant, b":{", b"}}"))
+        Ok(Compound::variant(self, variant, b'{', b'}'))
     }
     fn collect_str<T: fmt::Display + ?Sized>(self, value: &T) -> serde_json::Result<()> {
         self.out.push(b'"');
