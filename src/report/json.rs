@@ -61,6 +61,13 @@ impl JsonSink {
             .map_err(|e| ReportError::new("write", &self.path, e))
     }
 
+    /// Writes the record in `buf` and counts it.
+    fn write_item(&mut self) -> Result<(), ReportError> {
+        self.write_buf()?;
+        self.records += 1;
+        Ok(())
+    }
+
     fn err(&self, e: serde_json::Error) -> ReportError {
         ReportError::new("write", &self.path, e.into())
     }
@@ -77,10 +84,14 @@ fn head(meta: &RunMeta, buf: &mut Vec<u8>) -> serde_json::Result<()> {
 
 /// The separator goes before every record but the first, so the text written so far is
 /// always a prefix of a valid document, whatever call comes next.
-fn item(r: &ScanRecord, first: bool, buf: &mut Vec<u8>) -> serde_json::Result<()> {
+fn begin_item(first: bool, buf: &mut Vec<u8>) {
     buf.clear();
     buf.extend_from_slice(if first { b"\n" } else { b",\n" });
-    serde_json::to_writer(&mut *buf, r)
+}
+
+fn item(r: &ScanRecord, first: bool, buf: &mut Vec<u8>) -> serde_json::Result<()> {
+    begin_item(first, buf);
+    super::json_text::write(buf, r)
 }
 
 fn tail(
@@ -122,9 +133,18 @@ impl ReportSink for JsonSink {
     fn record(&mut self, r: &ScanRecord) -> Result<(), ReportError> {
         self.phase.check_record(&self.path)?;
         item(r, self.records == 0, &mut self.buf).map_err(|e| self.err(e))?;
-        self.write_buf()?;
-        self.records += 1;
-        Ok(())
+        self.write_item()
+    }
+
+    fn writes_json(&self) -> bool {
+        true
+    }
+
+    fn record_json(&mut self, _r: &ScanRecord, json: &[u8]) -> Result<(), ReportError> {
+        self.phase.check_record(&self.path)?;
+        begin_item(self.records == 0, &mut self.buf);
+        self.buf.extend_from_slice(json);
+        self.write_item()
     }
 
     fn finish(&mut self, end: &RunEnd, summary: &Summary) -> Result<(), ReportError> {

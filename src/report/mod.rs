@@ -22,6 +22,7 @@ pub mod gate;
 pub mod host_totals;
 pub mod html;
 pub mod json;
+pub mod json_text;
 pub mod jsonl;
 pub mod markdown;
 pub mod merge;
@@ -64,6 +65,18 @@ pub trait ReportSink: Send {
     fn begin(&mut self, meta: &RunMeta) -> Result<(), ReportError>;
     fn record(&mut self, r: &ScanRecord) -> Result<(), ReportError>;
     fn finish(&mut self, end: &RunEnd, summary: &Summary) -> Result<(), ReportError>;
+    /// Whether this sink writes each record as its JSON text: [`Reports`] then encodes a
+    /// record once and hands that text to every such sink through
+    /// [`ReportSink::record_json`] (the JSONL and JSON reports hold the same text, and
+    /// encoding the ~14 KB record is the largest part of writing it).
+    fn writes_json(&self) -> bool {
+        false
+    }
+    /// [`ReportSink::record`], given the record's JSON text ([`jsonl::encode`]: one line,
+    /// no newline) already encoded.
+    fn record_json(&mut self, r: &ScanRecord, _json: &[u8]) -> Result<(), ReportError> {
+        self.record(r)
+    }
     /// The per-domain results, assessed, once, just before `finish` (only when the run
     /// had mail domains). Sinks without a domains section ignore them.
     fn domains(&mut self, _entries: &[domains::DomainEntry]) -> Result<(), ReportError> {
@@ -312,6 +325,8 @@ pub struct Reports {
     domains: Option<domains::DomainReport>,
     /// `domains` was called: the domain reports are written (or failed).
     domains_given: bool,
+    /// The record's JSON text, encoded once for every sink that writes it; reused.
+    json: Vec<u8>,
 }
 
 impl Reports {
@@ -342,6 +357,7 @@ impl Reports {
             commit_at_record: true,
             domains: None,
             domains_given: false,
+            json: Vec::new(),
         };
         for ext in formats.extensions() {
             let path = with_suffix(prefix, ext);
@@ -371,6 +387,7 @@ impl Reports {
             commit_at_record: false,
             domains: None,
             domains_given: false,
+            json: Vec::new(),
         })
     }
 
@@ -453,10 +470,19 @@ impl ReportSink for Reports {
 
     /// Writes the record to every file; the first record puts the set under its names.
     fn record(&mut self, r: &ScanRecord) -> Result<(), ReportError> {
-        match self.domains.as_mut().and_then(|d| d.take(r)) {
-            Some(annotated) => self.each(|s| s.record(&annotated)),
-            None => self.each(|s| s.record(r)),
-        }?;
+        let annotated = self.domains.as_mut().and_then(|d| d.take(r));
+        let r = annotated.as_ref().unwrap_or(r);
+        // Encoded once for the JSONL and the JSON report alike. Should encoding fail, each
+        // sink encodes on its own and reports the error with its file.
+        let mut json = std::mem::take(&mut self.json);
+        let encoded =
+            self.sinks.iter().any(|s| s.writes_json()) && jsonl::encode(r, &mut json).is_ok();
+        let written = self.each(|s| match encoded {
+            true => s.record_json(r, &json),
+            false => s.record(r),
+        });
+        self.json = json;
+        written?;
         if self.commit_at_record {
             self.files.commit()?;
         }
@@ -729,6 +755,38 @@ mod tests {
             assert_eq!(html.matches("<tbody class=\"host\"").count(), 2);
             let md = fs::read_to_string(&paths[4]).unwrap();
             assert!(md.starts_with("# relayscan report: 1 open relay"), "{md}");
+        }
+
+        #[test]
+        fn the_jsonl_and_the_json_report_hold_the_same_text_of_each_record() {
+            let dir = tempfile::tempdir().unwrap();
+            let prefix = dir.path().join("scan");
+            let mut reports =
+                Reports::create(&prefix, Formats::DATA, file::Replacing::Quietly).unwrap();
+            let paths = reports.paths();
+            let records = [
+                ScanRecord::of_outcome(testdata::open_relay_outcome()),
+                ScanRecord::of_outcome(testdata::refused_outcome()),
+            ];
+            reports
+                .begin(&RunMeta::this_tool(Utc::now(), vec![]))
+                .unwrap();
+            for r in &records {
+                reports.record(r).unwrap();
+            }
+            reports.finish(&end(), &Summary::default()).unwrap();
+            // Encoded once, by serde_json as ever: each JSONL line is serde's text of the
+            // record, and the JSON report's records are those lines (`,` between them).
+            let jsonl = fs::read_to_string(&paths[1]).unwrap();
+            let lines: Vec<&str> = jsonl.lines().collect();
+            let serde: Vec<String> = records
+                .iter()
+                .map(|r| serde_json::to_string(r).unwrap())
+                .collect();
+            assert_eq!(lines, serde);
+            let json = fs::read_to_string(&paths[2]).unwrap();
+            let in_json = format!("\"records\":[\n{},\n{}\n],", lines[0], lines[1]);
+            assert!(json.contains(&in_json), "{json}");
         }
 
         #[test]

@@ -279,6 +279,8 @@ networks! {
     BENCH_PLAN_SILENT = [127, 220, 0, 0], 16;
     /// benches/nmap_side_by_side.sh: the lab on port 25.
     BENCH_NMAP = [127, 0, 96, 0], 24;
+    /// benches/record_cost.sh: the `closed` lab whose scans callgrind counts.
+    BENCH_RECORD_COST = [127, 9, 0, 0], 22;
     /// stream.rs: `-o -` piped into jq.
     STREAM = [127, 0, 190, 0], 24;
     /// cli_words.rs: targets of refused command lines and dry runs (nothing listens).
