@@ -328,14 +328,6 @@ pub fn findings(d: &DomainResolution, addresses: &[AddressFacts]) -> Vec<DomainF
             );
         }
     }
-    let open: Vec<String> = addresses
-        .iter()
-        .filter(|a| a.verdicts.contains(&Verdict::OpenRelay))
-        .map(|a| format!("{} ({})", a.host, a.address))
-        .collect();
-    if !open.is_empty() {
-        add(D::MxOpenRelay, format!("open relay: {}", open.join(", ")));
-    }
     // A domain that does not exist has no policy to audit.
     if d.route != MailRoute::Nxdomain {
         policy_findings(d, &mut add);
@@ -354,19 +346,65 @@ pub fn findings(d: &DomainResolution, addresses: &[AddressFacts]) -> Vec<DomainF
                 ),
             );
         }
-        if a.name_matches_ptr == Some(false) {
-            add(
-                D::GreetingPtrMismatch,
-                format!(
-                    "{} greets with a name other than its PTR ({})",
-                    a.address,
-                    a.ptr_names.join(", ")
-                ),
-            );
-        }
     }
+    out.extend(probed_findings(addresses));
     out.sort_by_key(|f| (std::cmp::Reverse(f.severity), f.id));
     out
+}
+
+/// The findings that depend on what the probes saw (verdicts, greetings), with their
+/// ids in [`PROBED_FINDINGS`]; every other domain finding comes from DNS alone.
+fn probed_findings(addresses: &[AddressFacts]) -> Vec<DomainFinding> {
+    use DomainFindingId as D;
+    let mut out = Vec::new();
+    let open: Vec<String> = addresses
+        .iter()
+        .filter(|a| a.verdicts.contains(&Verdict::OpenRelay))
+        .map(|a| format!("{} ({})", a.host, a.address))
+        .collect();
+    if !open.is_empty() {
+        out.push(DomainFinding::new(
+            D::MxOpenRelay,
+            format!("open relay: {}", open.join(", ")),
+        ));
+    }
+    for a in addresses
+        .iter()
+        .filter(|a| a.name_matches_ptr == Some(false))
+    {
+        out.push(DomainFinding::new(
+            D::GreetingPtrMismatch,
+            format!(
+                "{} greets with a name other than its PTR ({})",
+                a.address,
+                a.ptr_names.join(", ")
+            ),
+        ));
+    }
+    out
+}
+
+/// The ids [`probed_findings`] gives.
+pub const PROBED_FINDINGS: [DomainFindingId; 2] = [
+    DomainFindingId::MxOpenRelay,
+    DomainFindingId::GreetingPtrMismatch,
+];
+
+/// A domain assessed again when its endpoints' results were joined from several
+/// reports (shards of one scan, each of which probed some of its mail hosts): the DNS
+/// findings as the reports gave them, the probed ones and the worst verdict drawn anew.
+pub fn reassess(dns_assessed: &[DomainFinding], addresses: &[AddressFacts]) -> DomainAssessment {
+    let mut findings: Vec<DomainFinding> = dns_assessed
+        .iter()
+        .filter(|f| !PROBED_FINDINGS.contains(&f.id))
+        .cloned()
+        .collect();
+    findings.extend(probed_findings(addresses));
+    findings.sort_by_key(|f| (std::cmp::Reverse(f.severity), f.id));
+    DomainAssessment {
+        worst_verdict: worst(addresses.iter().flat_map(|a| a.verdicts.iter().copied())),
+        findings,
+    }
 }
 
 fn policy_findings(d: &DomainResolution, add: &mut impl FnMut(DomainFindingId, String)) {
@@ -492,6 +530,39 @@ mod tests {
 
     fn ids(found: &[DomainFinding]) -> Vec<&'static str> {
         found.iter().map(|f| f.id.as_str()).collect()
+    }
+
+    /// Joining shards re-derives the probed findings from the joined facts and keeps
+    /// the DNS ones: the same as assessing the domain with every fact at once.
+    #[test]
+    fn reassessing_joined_facts_equals_assessing_them() {
+        let mut d = domain(MailRoute::Mx);
+        d.spf = parse_spf("v=spf1 +all");
+        // (what one shard saw, what the joined report saw)
+        let table = [
+            (
+                facts(None, true, None),
+                facts(Some(Verdict::OpenRelay), true, Some(false)),
+            ),
+            (
+                facts(Some(Verdict::OpenRelay), false, Some(false)),
+                facts(Some(Verdict::RelayDenied), false, Some(true)),
+            ),
+            (facts(None, true, None), facts(None, true, None)),
+        ];
+        for (partial, joined) in table {
+            let shard = assess(&d, std::slice::from_ref(&partial));
+            let again = reassess(&shard.findings, std::slice::from_ref(&joined));
+            assert_eq!(
+                again,
+                assess(&d, std::slice::from_ref(&joined)),
+                "{partial:?} -> {joined:?}"
+            );
+        }
+        // Every id the probes decide is listed, so none is kept stale from a shard.
+        let probed = probed_findings(&[facts(Some(Verdict::OpenRelay), true, Some(false))]);
+        let ids: Vec<DomainFindingId> = probed.iter().map(|f| f.id).collect();
+        assert_eq!(ids, PROBED_FINDINGS);
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! The JSON Lines report: one complete [`ScanRecord`] per line, raw server text kept; the file to read during a run.
+//! The JSON Lines report: one complete [`ScanRecord`] per line, raw server text kept, and one domain record per mail domain as it completes (`"record":"domain"`); the file to read during a run.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
+use super::domains::{DomainEntry, DomainLine};
 use super::meta::{RunEnd, RunMeta};
 use super::record::ScanRecord;
 use super::summary::Summary;
@@ -48,6 +49,14 @@ impl JsonlSink {
     }
 }
 
+/// One domain record as one line: `{"record":"domain", ...}`.
+pub fn domain_to_line(e: &DomainEntry, buf: &mut Vec<u8>) -> serde_json::Result<()> {
+    buf.clear();
+    serde_json::to_writer(&mut *buf, &DomainLine::of(e))?;
+    buf.push(b'\n');
+    Ok(())
+}
+
 /// One record as one line. serde_json escapes control characters inside strings, so a
 /// server's CR or LF can never split a record across lines.
 pub fn to_line(r: &ScanRecord, buf: &mut Vec<u8>) -> serde_json::Result<()> {
@@ -68,6 +77,14 @@ impl ReportSink for JsonlSink {
         to_line(r, &mut self.line).map_err(|e| err(e.into()))?;
         // One write per record, so the line is with the kernel when we return; a failed
         // write is cut back, so the file always ends with a whole line.
+        self.file.write_whole(&self.line).map_err(err)
+    }
+
+    /// A domain's record, as a line of its own beside the host records.
+    fn domain(&mut self, e: &DomainEntry) -> Result<(), ReportError> {
+        self.phase.check_record(&self.path)?;
+        let err = |e: std::io::Error| ReportError::new("write", &self.path, e);
+        domain_to_line(e, &mut self.line).map_err(|e| err(e.into()))?;
         self.file.write_whole(&self.line).map_err(err)
     }
 
