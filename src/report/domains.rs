@@ -313,9 +313,19 @@ impl DomainReport {
     /// Notes that the domain's record is written (now, or replayed by a resume), so that
     /// it is never written twice. A domain not in the plan is ignored.
     pub fn written(&mut self, domain: &str) {
-        if let Some(&i) = self.index.get(domain) {
-            self.progress[i] = Progress::Written;
-        }
+        let Some(&i) = self.index.get(domain) else {
+            return;
+        };
+        self.progress[i] = Progress::Written;
+        // Its record is out: keep its name (records still list it) and let its mail
+        // hosts and policy records go, so a written domain costs a name, not a resolution.
+        let d = &mut self.plan.domains[i];
+        d.hosts = Vec::new();
+        d.route_error = None;
+        d.spf = Default::default();
+        d.dmarc = Default::default();
+        d.mta_sts = Default::default();
+        d.tls_rpt = Default::default();
     }
 
     /// Whether every domain's record is written.
