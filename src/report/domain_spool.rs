@@ -7,11 +7,13 @@
 //! unnamed temporary file (one JSON line each) and reads them back one at a time at the end.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::ReportError;
 use super::domains::DomainEntry;
+use super::read::MAX_RECORD_LINE_BYTES;
+use crate::input::LineReader;
 
 /// Domain entries spooled to an unnamed temporary file (gone when dropped).
 pub struct DomainSpool {
@@ -70,12 +72,21 @@ impl DomainSpool {
         };
         let mut file = writer.into_inner().map_err(|e| self.err(e.into_error()))?;
         file.seek(SeekFrom::Start(0)).map_err(|e| self.err(e))?;
-        for line in BufReader::new(file).lines() {
-            let line = line.map_err(|e| self.err(e))?;
-            let entry: DomainEntry = serde_json::from_str(&line).map_err(|e| self.err(e.into()))?;
+        // Read as every JSONL line is: bounded (an entry is a few KiB).
+        let mut lines = LineReader::of_file(file, MAX_RECORD_LINE_BYTES);
+        loop {
+            let line = match lines.next_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(self.err(std::io::Error::other(e.to_string()))),
+            };
+            let entry: DomainEntry = line
+                .text()
+                .map_err(std::io::Error::other)
+                .and_then(|t| serde_json::from_str(t).map_err(std::io::Error::from))
+                .map_err(|e| self.err(e))?;
             each(entry)?;
         }
-        Ok(())
     }
 
     /// Every entry, for a page that sorts them (HTML, Markdown): these hold the domains
