@@ -1,8 +1,16 @@
-//! Benchmark: 10,000 mail domains on a few hundred shared MX hosts, resolved by a local authoritative DNS server and scanned.
+//! Benchmark: 10,000 mail domains on a few hundred shared MX hosts, resolved by a local authoritative DNS server and scanned; and, with `RELAYSCAN_BENCH_DOMAINS`, the flat-memory series of issue 18 (sizes given, 10,000 mail hosts).
 //!
 //! `cargo bench --bench domains` prints domains/s, the probes actually made and peak
 //! memory (ru_maxrss of the scanner), for the DNS side alone (`relayscan targets`) and
 //! for the whole scan. Loopback only: the lab on 127.0.90.0/23, DNS on 127.0.91.254.
+//!
+//! `RELAYSCAN_BENCH_DOMAINS=10000,100000,1000000 cargo bench --bench domains` runs the
+//! series instead: per size, that many domains on 10,000 mail hosts of the in-process
+//! authoritative zone (domain n on hosts n and n+1), resolved and scanned against a lab
+//! of `closed` hosts, printing domains/s and the scanner's peak RSS, which must stay flat
+//! as the size grows (the goal: under 256 MiB at 1,000,000). The lab binds only the hosts
+//! the largest size uses (all 10,000 from 9,999 domains up). Loopback only: the lab on
+//! 127.8.64.0/18, DNS on 127.8.128.254.
 
 // clippy.toml keeps relayscan's own file writes in one place; benches make fixtures freely.
 #![allow(clippy::disallowed_methods)]
@@ -44,7 +52,129 @@ fn zone(first: Ipv4Addr) -> Zone {
     zone
 }
 
+/// The series' mail hosts.
+const FLAT_MX_HOSTS: usize = 10_000;
+
+/// The series' zone: mail host i at the lab's address i, domain n on hosts n and n+1
+/// (mod 10,000), with SPF and DMARC, for the largest size.
+fn flat_zone(first: Ipv4Addr, domains: usize) -> Zone {
+    let mut zone = Zone::new("flat.test");
+    for i in 0..FLAT_MX_HOSTS {
+        let ip = Ipv4Addr::from(u32::from(first) + i as u32);
+        zone.add_host(&format!("mx{i}.flat.test"), IpAddr::V4(ip));
+    }
+    for n in 0..domains {
+        let d = format!("d{n}.flat.test");
+        let host = |k: usize| format!("mx{}.flat.test", k % FLAT_MX_HOSTS);
+        zone.add(&d, Data::Mx(10, host(n)))
+            .add(&d, Data::Mx(20, host(n + 1)))
+            .add(&d, Data::Txt(vec!["v=spf1 mx -all".into()]))
+            .add(
+                &format!("_dmarc.{d}"),
+                Data::Txt(vec!["v=DMARC1; p=reject".into()]),
+            );
+    }
+    zone
+}
+
+/// The sizes of `RELAYSCAN_BENCH_DOMAINS` (comma-separated domain counts).
+fn flat_sizes() -> Option<Vec<usize>> {
+    let text = std::env::var("RELAYSCAN_BENCH_DOMAINS").ok()?;
+    let sizes: Vec<usize> = text
+        .split(',')
+        .map(|s| {
+            s.trim().parse().unwrap_or_else(|e| {
+                panic!("RELAYSCAN_BENCH_DOMAINS: {s:?} is not a domain count ({e})")
+            })
+        })
+        .collect();
+    assert!(
+        sizes.iter().all(|&n| n > 0),
+        "RELAYSCAN_BENCH_DOMAINS: {text:?}"
+    );
+    Some(sizes)
+}
+
+/// The series: per size, resolve and scan, domains/s and peak RSS.
+fn flat_series(sizes: &[usize]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let largest = sizes.iter().copied().max().unwrap_or(0);
+    let first = Ipv4Addr::new(127, 8, 64, 1);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let dns = runtime
+        .block_on(LabDns::start(
+            SocketAddr::new(Ipv4Addr::new(127, 8, 128, 254).into(), 0),
+            flat_zone(first, largest),
+        ))
+        .expect("DNS server");
+    let resolver = dns.addr().to_string();
+    // Domain n uses hosts n and n+1: the largest size reaches this many.
+    let hosts = FLAT_MX_HOSTS.min(largest + 1);
+    let lab = start_lab("127.8.64.0/18", hosts, &["--persona", "closed"]);
+    let port = lab.ready.port.to_string();
+    println!(
+        "relayscan domains series ({} cores): sizes {sizes:?} on {FLAT_MX_HOSTS} mail hosts ({hosts} in the lab)",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    for &size in sizes {
+        let list = dir.path().join(format!("domains-{size}.txt"));
+        let mut text = String::with_capacity(size * 20);
+        for n in 0..size {
+            let _ = writeln!(text, "d{n}.flat.test");
+        }
+        std::fs::write(&list, text).expect("domain list");
+        let prefix = dir.path().join(format!("scan-{size}"));
+        let args = [
+            "scan",
+            "--domains",
+            list.to_str().expect("path"),
+            "--resolver",
+            &resolver,
+            "--dns-concurrency",
+            "256",
+            "--dns-rate",
+            "1000000",
+            "-p",
+            &port,
+            "-c",
+            "300",
+            "--rate",
+            "100000",
+            "-q",
+            "-o",
+            prefix.to_str().expect("path"),
+        ];
+        let m = measure(&args);
+        let jsonl = std::fs::read_to_string(prefix.with_extension("jsonl")).unwrap_or_default();
+        let domain_records = jsonl
+            .lines()
+            .filter(|l| l.starts_with("{\"record\":\"domain\""))
+            .count();
+        let probes = jsonl.lines().count() - domain_records;
+        println!(
+            "{size} domains: exit {}, {:.2} s, {:.0} domains/s, probes {probes}, domain records {domain_records}, peak RSS {:.1} MiB",
+            m.exit,
+            m.wall.as_secs_f64(),
+            size as f64 / m.wall.as_secs_f64(),
+            m.peak_rss_kib as f64 / 1024.0
+        );
+        // The reports of one size are not needed by the next: keep the disk free.
+        for ext in ["csv", "jsonl", "json", "domains.csv"] {
+            let _ = std::fs::remove_file(format!("{}.{ext}", prefix.display()));
+        }
+        let _ = std::fs::remove_file(&list);
+    }
+    drop(lab);
+    drop(dns);
+}
+
 fn main() {
+    if let Some(sizes) = flat_sizes() {
+        flat_series(&sizes);
+        return;
+    }
     let dir = tempfile::tempdir().expect("tempdir");
     let first = Ipv4Addr::new(127, 0, 90, 1);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -113,7 +243,10 @@ fn main() {
     let m = measure(&args);
     drop(lab);
     let jsonl = std::fs::read_to_string(dir.path().join("scan.jsonl")).unwrap_or_default();
-    let probes = jsonl.lines().count();
+    let probes = jsonl
+        .lines()
+        .filter(|l| !l.starts_with("{\"record\":\"domain\""))
+        .count();
     let doc: serde_json::Value = std::fs::read_to_string(dir.path().join("scan.json"))
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())

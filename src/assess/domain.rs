@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::findings::Severity;
 use super::verdict::Verdict;
+use crate::dns::dane::{HostTlsa, TlsaCheck, TlsaRecord, check as check_tlsa};
 use crate::dns::dkim::{RSA_MINIMUM_BITS, RSA_RECOMMENDED_BITS};
-use crate::dns::dane::{TlsaCheck, check as check_tlsa};
 use crate::dns::mta_sts::{StsMode, txt_id};
 use crate::dns::policy::SPF_DNS_LIMIT;
 use crate::dns::{DomainResolution, MailRoute};
@@ -482,7 +482,7 @@ pub fn assess(d: &DomainResolution, addresses: &[AddressFacts]) -> DomainAssessm
     DomainAssessment {
         worst_verdict: worst(addresses.iter().flat_map(|a| a.verdicts.iter().copied())),
         findings: findings(d, addresses),
-        dane: dane_results(d, addresses),
+        dane: dane_results(&d.tlsa, addresses),
     }
 }
 
@@ -539,21 +539,13 @@ pub fn findings(d: &DomainResolution, addresses: &[AddressFacts]) -> Vec<DomainF
             );
         }
     }
-    let open: Vec<String> = addresses
-        .iter()
-        .filter(|a| a.verdicts.contains(&Verdict::OpenRelay))
-        .map(|a| format!("{} ({})", a.host, a.address))
-        .collect();
-    if !open.is_empty() {
-        add(D::MxOpenRelay, format!("open relay: {}", open.join(", ")));
-    }
     // A domain that does not exist has no policy to audit.
     if d.route != MailRoute::Nxdomain {
         policy_findings(d, &mut add);
     }
     if matches!(d.route, MailRoute::Mx | MailRoute::ImplicitMx) {
         mta_sts_findings(d, addresses, &mut add);
-        dane_findings(d, &dane_results(d, addresses), &mut add);
+        dane_findings(&d.tlsa, &dane_results(&d.tlsa, addresses), &mut add);
     }
     for a in addresses {
         if a.ptr_error.is_some() || (a.ptr_names.is_empty() && !a.fcrdns) {
@@ -569,19 +561,101 @@ pub fn findings(d: &DomainResolution, addresses: &[AddressFacts]) -> Vec<DomainF
                 ),
             );
         }
-        if a.name_matches_ptr == Some(false) {
-            add(
-                D::GreetingPtrMismatch,
-                format!(
-                    "{} greets with a name other than its PTR ({})",
-                    a.address,
-                    a.ptr_names.join(", ")
-                ),
-            );
-        }
     }
+    out.extend(probed_findings(addresses));
     out.sort_by_key(|f| (std::cmp::Reverse(f.severity), f.id));
     out
+}
+
+/// The findings that depend on what the probes saw (verdicts, greetings), with their
+/// ids in [`PROBED_FINDINGS`]; every other domain finding comes from DNS alone.
+fn probed_findings(addresses: &[AddressFacts]) -> Vec<DomainFinding> {
+    use DomainFindingId as D;
+    let mut out = Vec::new();
+    let open: Vec<String> = addresses
+        .iter()
+        .filter(|a| a.verdicts.contains(&Verdict::OpenRelay))
+        .map(|a| format!("{} ({})", a.host, a.address))
+        .collect();
+    if !open.is_empty() {
+        out.push(DomainFinding::new(
+            D::MxOpenRelay,
+            format!("open relay: {}", open.join(", ")),
+        ));
+    }
+    for a in addresses
+        .iter()
+        .filter(|a| a.name_matches_ptr == Some(false))
+    {
+        out.push(DomainFinding::new(
+            D::GreetingPtrMismatch,
+            format!(
+                "{} greets with a name other than its PTR ({})",
+                a.address,
+                a.ptr_names.join(", ")
+            ),
+        ));
+    }
+    out
+}
+
+/// The ids that depend on what the probes saw (a verdict, a greeting, a captured
+/// certificate chain), drawn again by [`reassess`]: [`probed_findings`], the DANE ones
+/// (TLSA records against the chains) and the MTA-STS certificate check.
+pub const PROBED_FINDINGS: [DomainFindingId; 6] = [
+    DomainFindingId::MxOpenRelay,
+    DomainFindingId::GreetingPtrMismatch,
+    DomainFindingId::DaneTlsaMismatch,
+    DomainFindingId::DaneTlsaUnauthenticated,
+    DomainFindingId::DaneTlsaUnusable,
+    DomainFindingId::MtaStsMxCertInvalid,
+];
+
+/// A domain assessed again when its endpoints' results were joined from several
+/// reports (shards of one scan, each of which probed some of its mail hosts): the DNS
+/// findings as the reports gave them; the probed ones, the DANE ones from `dane` (each
+/// host's result from the report that probed it: a record keeps no certificate chain,
+/// only what it matched), the MTA-STS certificate check and the worst verdict drawn anew.
+pub fn reassess(
+    dns_assessed: &[DomainFinding],
+    addresses: &[AddressFacts],
+    dane: Vec<DaneResult>,
+    mta_sts_policy: Option<&crate::dns::mta_sts::StsFetch>,
+) -> DomainAssessment {
+    let mut findings: Vec<DomainFinding> = dns_assessed
+        .iter()
+        .filter(|f| !PROBED_FINDINGS.contains(&f.id))
+        .cloned()
+        .collect();
+    findings.extend(probed_findings(addresses));
+    let tlsa: Vec<HostTlsa> = dane.iter().map(DaneResult::host_tlsa).collect();
+    let mut add = |id, detail| findings.push(DomainFinding::new(id, detail));
+    dane_findings(&tlsa, &dane, &mut add);
+    mta_sts_certificate_findings(mta_sts_policy, addresses, &mut add);
+    findings.sort_by_key(|f| (std::cmp::Reverse(f.severity), f.id));
+    DomainAssessment {
+        worst_verdict: worst(addresses.iter().flat_map(|a| a.verdicts.iter().copied())),
+        findings,
+        dane,
+    }
+}
+
+impl DaneResult {
+    /// The TLSA answer this result was drawn from, read back from its records'
+    /// presentation form (a record that does not read back is left out).
+    pub fn host_tlsa(&self) -> HostTlsa {
+        HostTlsa {
+            host: self.host.clone(),
+            name: self.name.clone(),
+            records: self
+                .records
+                .iter()
+                .filter_map(|r| TlsaRecord::from_presentation(r))
+                .collect(),
+            authenticated: self.authenticated,
+            lookup_error: self.lookup_error.clone(),
+        }
+    }
 }
 
 fn policy_findings(d: &DomainResolution, add: &mut impl FnMut(DomainFindingId, String)) {
@@ -788,6 +862,24 @@ fn mta_sts_findings(
             format!("MX {} matches none of mx: {patterns}", h.name),
         );
     }
+    mta_sts_certificate_findings(Some(fetch), addresses, add);
+}
+
+/// Under an MTA-STS policy in force (enforce or testing), each covered MX address whose
+/// captured certificate does not verify for its name. Probed: drawn again when shards'
+/// copies of a domain are joined ([`reassess`]).
+fn mta_sts_certificate_findings(
+    fetch: Option<&crate::dns::mta_sts::StsFetch>,
+    addresses: &[AddressFacts],
+    add: &mut impl FnMut(DomainFindingId, String),
+) {
+    use DomainFindingId as D;
+    let Some(policy) = fetch.and_then(|f| f.policy.as_ref()) else {
+        return;
+    };
+    if !matches!(policy.mode, Some(StsMode::Enforce | StsMode::Testing)) {
+        return;
+    }
     for a in addresses {
         if policy.covers(&a.host) && a.certificate_valid == Some(false) {
             add(
@@ -802,9 +894,8 @@ fn mta_sts_findings(
 }
 
 /// Each mail host's TLSA records checked against every chain its addresses presented.
-pub fn dane_results(d: &DomainResolution, addresses: &[AddressFacts]) -> Vec<DaneResult> {
-    d.tlsa
-        .iter()
+pub fn dane_results(tlsa: &[HostTlsa], addresses: &[AddressFacts]) -> Vec<DaneResult> {
+    tlsa.iter()
         .filter(|t| published(t))
         .map(|t| {
             let chains: Vec<&Vec<CertInfo>> = addresses
@@ -843,19 +934,19 @@ pub fn dane_results(d: &DomainResolution, addresses: &[AddressFacts]) -> Vec<Dan
 }
 
 /// A host's TLSA answer worth reporting: records, or a failed lookup.
-fn published(t: &crate::dns::dane::HostTlsa) -> bool {
+fn published(t: &HostTlsa) -> bool {
     !t.records.is_empty() || t.lookup_error.is_some()
 }
 
 /// DANE (RFC 7672): a host whose usable TLSA records match none of its chains (or that
 /// presented none), records without DNSSEC, records SMTP cannot use, failed lookups.
 fn dane_findings(
-    d: &DomainResolution,
+    tlsa: &[HostTlsa],
     results: &[DaneResult],
     add: &mut impl FnMut(DomainFindingId, String),
 ) {
     use DomainFindingId as D;
-    for (r, t) in results.iter().zip(d.tlsa.iter().filter(|t| published(t))) {
+    for (r, t) in results.iter().zip(tlsa.iter().filter(|t| published(t))) {
         if let Some(e) = &r.lookup_error {
             add(D::DnsLookupFailed, format!("TLSA of {}: {e}", r.name));
             continue;
@@ -946,6 +1037,60 @@ mod tests {
 
     fn ids(found: &[DomainFinding]) -> Vec<&'static str> {
         found.iter().map(|f| f.id.as_str()).collect()
+    }
+
+    /// Joining shards re-derives the probed findings from the joined facts and keeps
+    /// the DNS ones: the same as assessing the domain with every fact at once.
+    #[test]
+    fn reassessing_joined_facts_equals_assessing_them() {
+        let mut d = domain(MailRoute::Mx);
+        d.spf = parse_spf("v=spf1 +all");
+        // A TLSA without DNSSEC that matches no chain: DANE findings travel through the
+        // records the report carried (`DaneResult::host_tlsa`).
+        d.tlsa = vec![HostTlsa {
+            host: "mx.example.com".into(),
+            name: "_25._tcp.mx.example.com".into(),
+            records: vec![TlsaRecord {
+                usage: 3,
+                selector: 1,
+                matching: 1,
+                data: "00".repeat(32),
+            }],
+            authenticated: false,
+            lookup_error: None,
+        }];
+        // (what one shard saw, what the joined report saw)
+        let table = [
+            (
+                facts(None, true, None),
+                facts(Some(Verdict::OpenRelay), true, Some(false)),
+            ),
+            (
+                facts(Some(Verdict::OpenRelay), false, Some(false)),
+                facts(Some(Verdict::RelayDenied), false, Some(true)),
+            ),
+            (facts(None, true, None), facts(None, true, None)),
+        ];
+        for (partial, joined) in table {
+            let shard = assess(&d, std::slice::from_ref(&partial));
+            let tlsa: Vec<HostTlsa> = shard.dane.iter().map(DaneResult::host_tlsa).collect();
+            assert_eq!(tlsa, d.tlsa);
+            let again = reassess(
+                &shard.findings,
+                std::slice::from_ref(&joined),
+                dane_results(&d.tlsa, std::slice::from_ref(&joined)),
+                d.mta_sts_policy.as_ref(),
+            );
+            assert_eq!(
+                again,
+                assess(&d, std::slice::from_ref(&joined)),
+                "{partial:?} -> {joined:?}"
+            );
+        }
+        // Every id the probes decide is listed, so none is kept stale from a shard.
+        let probed = probed_findings(&[facts(Some(Verdict::OpenRelay), true, Some(false))]);
+        let ids: Vec<DomainFindingId> = probed.iter().map(|f| f.id).collect();
+        assert_eq!(ids, PROBED_FINDINGS[..2]);
     }
 
     #[test]
@@ -1449,7 +1594,7 @@ mod tests {
             };
             let got = findings(&d, std::slice::from_ref(&a));
             assert_eq!(ids(&got), want, "{policy:?} {txt} {valid:?}");
-            matched.extend(dane_results(&d, &[a]).into_iter().map(|r| r.matched));
+            matched.extend(dane_results(&d.tlsa, &[a]).into_iter().map(|r| r.matched));
         }
         // The rows with TLSA, in order: whether a usable record matched a chain.
         let want = [Some(true), Some(true), Some(false), None, Some(true), None];

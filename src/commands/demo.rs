@@ -220,8 +220,11 @@ fn read_verdicts(path: &std::path::Path) -> Result<HashMap<SocketAddr, ScanRecor
     let records =
         crate::report::read::records(path).map_err(|e| AppError::Output(e.to_string()))?;
     for record in records {
-        let record = record.map_err(|e| AppError::Failure(e.to_string()))?;
-        map.insert(SocketAddr::new(record.ip, record.port), record);
+        let line = record.map_err(|e| AppError::Failure(e.to_string()))?;
+        // The domains' own records are checked by the domain part.
+        if let Some(record) = line.host() {
+            map.insert(SocketAddr::new(record.ip, record.port), record);
+        }
     }
     Ok(map)
 }

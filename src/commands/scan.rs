@@ -132,27 +132,28 @@ pub async fn scan(
         },
     };
 
+    // Attached before a resume replays the old records, so that the domains see them
+    // (and the domain records already written are not written again). With -o - the
+    // domain records stream with the host records; there is no PREFIX.domains.csv.
+    let domain_report = (!domains.is_empty())
+        .then(|| DomainReport::new(domains, &settings.plan.ports, &output.prefix));
     let opened = match (&output.resume, &output.checkpoint) {
-        (Some(saved), Some(path)) => {
-            resume_reports(saved, path, &space, recorded, &argv, settings)?
-        }
-        _ => fresh_reports(&space, recorded, fresh_meta, settings)?,
+        (Some(saved), Some(path)) => resume_reports(
+            saved,
+            path,
+            &space,
+            recorded,
+            &argv,
+            settings,
+            domain_report,
+        )?,
+        _ => fresh_reports(&space, recorded, fresh_meta, settings, domain_report)?,
     };
     let Opened {
-        mut reports,
+        reports,
         start,
         checkpointing,
     } = opened;
-    // With -o - there is no PREFIX.domains.csv to write; the records still stream.
-    if !domains.is_empty() && !output.stream {
-        // After a resume the replayed records are not seen again: their domains keep
-        // the verdicts of this run's probes only (see docs/domains.md).
-        reports.attach_domains(DomainReport::new(
-            domains,
-            &settings.plan.ports,
-            &output.prefix,
-        ));
-    }
     let paths = reports.paths();
 
     // The probes' sessions end when their cancel token fires: that is the abort.
@@ -226,6 +227,7 @@ fn fresh_reports(
     recorded: RecordedSettings,
     meta: RunMeta,
     settings: &ScanSettings,
+    domains: Option<DomainReport>,
 ) -> Result<Opened, AppError> {
     let out = &settings.output;
     let output = |e: crate::report::ReportError| AppError::Output(e.to_string());
@@ -236,6 +238,9 @@ fn fresh_reports(
     }
     .map_err(output)?;
     reports.begin(&meta).map_err(output)?;
+    if let Some(domains) = domains {
+        reports.attach_domains(domains).map_err(output)?;
+    }
     let start = Start {
         summary: Summary {
             planned: space.len(),
@@ -287,6 +292,7 @@ fn resume_reports(
     recorded: RecordedSettings,
     argv: &[String],
     settings: &ScanSettings,
+    domains: Option<DomainReport>,
 ) -> Result<Opened, AppError> {
     let out = &settings.output;
     let shown = path.display();
@@ -321,8 +327,8 @@ fn resume_reports(
     });
     meta.settings = RunSettings::Scan(run_settings);
 
-    let (reports, _replayed) =
-        reopen(&out.prefix, out.formats, saved.jsonl_bytes, &meta).map_err(|e| match e {
+    let (reports, _replayed) = reopen(&out.prefix, out.formats, saved.jsonl_bytes, &meta, domains)
+        .map_err(|e| match e {
             ResumeError::Input(m) => AppError::Usage(m),
             ResumeError::Output(e) => AppError::Output(e.to_string()),
         })?;

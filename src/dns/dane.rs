@@ -32,6 +32,23 @@ impl TlsaRecord {
             self.usage, self.selector, self.matching, self.data
         )
     }
+
+    /// The record back from [`TlsaRecord::presentation`]; `None` when it is not that form.
+    pub fn from_presentation(text: &str) -> Option<TlsaRecord> {
+        let mut words = text.split_ascii_whitespace();
+        let mut number = || words.next()?.parse::<u8>().ok();
+        let (usage, selector, matching) = (number()?, number()?, number()?);
+        let data = words.next()?.to_string();
+        match words.next() {
+            None => Some(TlsaRecord {
+                usage,
+                selector,
+                matching,
+                data,
+            }),
+            Some(_) => None,
+        }
+    }
 }
 
 /// The TLSA answer of one name: its records and the resolver's AD bit.
@@ -158,6 +175,20 @@ mod tests {
             selector,
             matching,
             data: data.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_record_reads_back_from_its_presentation_form() {
+        let r = TlsaRecord {
+            usage: 3,
+            selector: 1,
+            matching: 1,
+            data: "ab12".into(),
+        };
+        assert_eq!(TlsaRecord::from_presentation(&r.presentation()), Some(r));
+        for bad in ["", "3 1 1", "3 1 x ab", "3 1 1 ab cd", "300 1 1 ab"] {
+            assert_eq!(TlsaRecord::from_presentation(bad), None, "{bad:?}");
         }
     }
 

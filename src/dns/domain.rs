@@ -4,8 +4,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::dkim::Dkim;
 use super::dane::{HostTlsa, tlsa_name};
+use super::dkim::Dkim;
 use super::mta_sts::StsFetch;
 use super::mx::{Oddity, Route, route};
 use super::policy::{Dmarc, Presence, Spf, dmarc, presence, report_authorization, spf};

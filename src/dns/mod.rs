@@ -5,8 +5,8 @@
 //! domain whose DNS times out is a result to report, never a reason to stop a scan.
 
 pub mod blocklist;
-pub mod dkim;
 pub mod dane;
+pub mod dkim;
 pub mod dnsbl;
 pub mod domain;
 pub mod hickory;

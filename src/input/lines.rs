@@ -120,6 +120,12 @@ impl LineReader<BufReader<File>> {
     pub fn open(path: &Path, cap: usize) -> io::Result<Self> {
         Ok(LineReader::new(super::open_stream(path)?, cap))
     }
+
+    /// Lines of at most `cap` bytes from a file already open (a temporary file of our
+    /// own, read back from its current position).
+    pub fn of_file(file: File, cap: usize) -> Self {
+        LineReader::new(BufReader::new(file), cap)
+    }
 }
 
 impl<R: BufRead + Seek> LineReader<R> {

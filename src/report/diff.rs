@@ -9,6 +9,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use super::domain_diff::{DomainDiffRow, DomainDiffer};
+use super::domains::DomainEntry;
 use super::gate::FailOn;
 use super::record::ScanRecord;
 use crate::assess::Verdict;
@@ -132,6 +134,8 @@ pub struct Differ {
     /// By canonical address, so that `::ffff:192.0.2.1` in one scan meets 192.0.2.1 in the other.
     old: HashMap<(Address, u16), Snapshot>,
     rows: Vec<DiffRow>,
+    /// The mail domains, from their domain records.
+    domains: DomainDiffer,
 }
 
 impl Differ {
@@ -140,6 +144,16 @@ impl Differ {
     pub fn old(&mut self, r: &ScanRecord) {
         self.old
             .insert((Address::new(r.ip), r.port), Snapshot::of(r));
+    }
+
+    /// Remembers one domain record of the old scan.
+    pub fn old_domain(&mut self, e: &DomainEntry) {
+        self.domains.old(e);
+    }
+
+    /// Compares one domain record of the new scan with the old scan.
+    pub fn new_domain(&mut self, e: &DomainEntry) {
+        self.domains.new_domain(e);
     }
 
     /// Compares one record of the new scan with the old scan.
@@ -242,7 +256,10 @@ impl Differ {
                     b.finding,
                 ))
         });
-        Diff { rows: self.rows }
+        Diff {
+            rows: self.rows,
+            domains: self.domains.finish(),
+        }
     }
 }
 
@@ -250,6 +267,9 @@ impl Differ {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Diff {
     pub rows: Vec<DiffRow>,
+    /// The mail domains' changes (empty when neither scan had domain records).
+    #[serde(default)]
+    pub domains: Vec<DomainDiffRow>,
 }
 
 impl Diff {
@@ -283,27 +303,28 @@ impl Diff {
         if self.rows.is_empty() {
             out.push_str("No changes.\n");
         } else {
-            let _ = writeln!(
-                out,
-                "{:<16} {:<40} {:<14} {:<14} {:<26} severity",
-                "change", "endpoint", "old verdict", "new verdict", "finding"
-            );
-            let v = |v: Option<Verdict>| v.map(Verdict::as_str).unwrap_or("-");
+            let head = [
+                "change",
+                "endpoint",
+                "old verdict",
+                "new verdict",
+                "finding",
+            ];
+            table_line(&mut out, head.map(String::from), "severity");
             for r in &self.rows {
-                let _ = writeln!(
-                    out,
-                    "{:<16} {:<40} {:<14} {:<14} {:<26} {}",
-                    r.change.as_str(),
+                let finding = match (r.finding, r.depths) {
+                    (Some(f), _) => f.as_str().to_string(),
+                    (None, Some(_)) => r.note(),
+                    (None, None) => "-".to_string(),
+                };
+                let cells = [
+                    r.change.as_str().to_string(),
                     r.endpoint(),
-                    v(r.old_verdict),
-                    v(r.new_verdict),
-                    match (r.finding, r.depths) {
-                        (Some(f), _) => f.as_str().to_string(),
-                        (None, Some(_)) => r.note(),
-                        (None, None) => "-".to_string(),
-                    },
-                    r.severity.map(Severity::as_str).unwrap_or("-"),
-                );
+                    verdict(r.old_verdict),
+                    verdict(r.new_verdict),
+                    finding,
+                ];
+                table_line(&mut out, cells, severity(r.severity));
             }
         }
         let counts: Vec<String> = Change::ALL
@@ -311,8 +332,47 @@ impl Diff {
             .map(|c| format!("{} {}", self.count(c), c.as_str()))
             .collect();
         let _ = writeln!(out, "\nDiff summary: {}", counts.join(", "));
+        if !self.domains.is_empty() {
+            out.push('\n');
+            let head = [
+                "domain change",
+                "domain",
+                "old verdict",
+                "new verdict",
+                "finding",
+            ];
+            table_line(&mut out, head.map(String::from), "severity");
+            for r in &self.domains {
+                // A domain name is the user's input or a name the resolver validated:
+                // still shown through the terminal filter, as every name is.
+                let cells = [
+                    r.change.as_str().to_string(),
+                    super::sanitize::terminal(&r.domain).into_owned(),
+                    verdict(r.old_verdict),
+                    verdict(r.new_verdict),
+                    r.finding.map_or("-", |f| f.as_str()).to_string(),
+                ];
+                table_line(&mut out, cells, severity(r.severity));
+            }
+        }
         out
     }
+}
+
+/// One line of the terminal table: five padded cells, then the severity.
+fn table_line(out: &mut String, [change, place, old, new, finding]: [String; 5], severity: &str) {
+    let _ = writeln!(
+        out,
+        "{change:<16} {place:<40} {old:<14} {new:<14} {finding:<26} {severity}"
+    );
+}
+
+fn verdict(v: Option<Verdict>) -> String {
+    v.map_or("-", Verdict::as_str).to_string()
+}
+
+fn severity(s: Option<Severity>) -> &'static str {
+    s.map_or("-", Severity::as_str)
 }
 
 /// The CSV header of the diff report.

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::csv_writer::CsvWriter;
 use super::diff::{DIFF_COLUMNS, DIFF_SCHEMA_VERSION, Diff, Differ, csv_row};
 use super::file::{Replacing, create_folder_of, write_whole};
-use super::read::{ReadError, records};
+use super::read::{Line, ReadError, records};
 use super::{Formats, ReportError, with_suffix};
 
 /// The formats a diff can be written in.
@@ -20,11 +20,17 @@ pub const DIFF_FORMATS: Formats = Formats {
 /// snapshot per endpoint; the new one streams past it.
 pub fn diff_files(old: &Path, new: &Path) -> Result<Diff, ReadError> {
     let mut differ = Differ::default();
-    for record in records(old)? {
-        differ.old(&record?);
+    for line in records(old)? {
+        match line? {
+            Line::Host(record) => differ.old(&record),
+            Line::Domain(entry) => differ.old_domain(&entry),
+        }
     }
-    for record in records(new)? {
-        differ.new_record(&record?);
+    for line in records(new)? {
+        match line? {
+            Line::Host(record) => differ.new_record(&record),
+            Line::Domain(entry) => differ.new_domain(&entry),
+        }
     }
     Ok(differ.finish())
 }
@@ -53,6 +59,7 @@ pub fn write_diff(
             "new": new.display().to_string(),
             "counts": diff.counts(),
             "changes": diff.rows,
+            "domain_changes": diff.domains,
         });
         write_whole(&path, Replacing::Say, |file| {
             serde_json::to_writer_pretty(&mut *file, &doc)?;

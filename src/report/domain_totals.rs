@@ -24,31 +24,33 @@ pub struct DomainTotals {
 
 impl DomainTotals {
     pub fn of(entries: &[DomainEntry]) -> DomainTotals {
-        let mut totals = DomainTotals {
-            domains: entries.len() as u64,
-            ..DomainTotals::default()
-        };
+        let mut totals = DomainTotals::default();
         for e in entries {
-            if e.worst_verdict == Some(Verdict::OpenRelay) {
-                totals.open_relay.push(e.domain.clone());
-            }
-            if !matches!(
-                e.route,
-                MailRoute::Mx | MailRoute::ImplicitMx | MailRoute::NullMx
-            ) {
-                let why = e
-                    .route_error
-                    .clone()
-                    .unwrap_or_else(|| e.route.as_str().to_string());
-                totals.failed.push((e.domain.clone(), why));
-            }
-            for f in &e.findings {
-                *totals.by_severity.entry(f.severity).or_default() += 1;
-            }
+            totals.add(e);
         }
-        totals.open_relay.sort();
-        totals.failed.sort();
         totals
+    }
+
+    /// Counts one more domain, as domain records stream: memory grows with the domains
+    /// named (open relays, failed lookups), not with every domain.
+    pub fn add(&mut self, e: &DomainEntry) {
+        self.domains += 1;
+        if e.worst_verdict == Some(Verdict::OpenRelay) {
+            insert_sorted(&mut self.open_relay, e.domain.clone());
+        }
+        if !matches!(
+            e.route,
+            MailRoute::Mx | MailRoute::ImplicitMx | MailRoute::NullMx
+        ) {
+            let why = e
+                .route_error
+                .clone()
+                .unwrap_or_else(|| e.route.as_str().to_string());
+            insert_sorted(&mut self.failed, (e.domain.clone(), why));
+        }
+        for f in &e.findings {
+            *self.by_severity.entry(f.severity).or_default() += 1;
+        }
     }
 
     pub fn severity_count(&self, s: Severity) -> u64 {
@@ -114,6 +116,12 @@ fn list<'a>(out: &mut String, title: &str, items: impl ExactSizeIterator<Item = 
             total - OPEN_RELAYS_SHOWN
         );
     }
+}
+
+/// Keeps `list` sorted as entries arrive in any order.
+fn insert_sorted<T: Ord>(list: &mut Vec<T>, item: T) {
+    let at = list.partition_point(|x| *x <= item);
+    list.insert(at, item);
 }
 
 #[cfg(test)]

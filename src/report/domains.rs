@@ -1,18 +1,18 @@
-//! The per-domain report: which domains each probed address serves, what the scan saw of each domain's mail hosts (the input of `assess::domain`), and at the end of the run PREFIX.domains.csv and the JSON `domains` section (mail hosts by preference, each address's verdict and reverse DNS, the domain's policy records, and its assessment as given: worst verdict and findings).
+//! The per-domain report: which domains each probed address serves, what the scan saw of each domain's mail hosts (the input of `assess::domain`), which domains have every endpoint settled (ready to be assessed and written as a record of their own), and the rows of PREFIX.domains.csv (mail hosts by preference, each address's verdict and reverse DNS, the domain's policy records, and its assessment as given: worst verdict and findings).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::csv_writer::CsvWriter;
 use super::{ReportError, ScanRecord, with_suffix};
 use crate::assess::Severity;
 use crate::assess::Verdict;
-use crate::dns::dkim::Dkim;
 use crate::assess::domain::{AddressFacts, DaneResult, DomainAssessment, DomainFinding};
+use crate::dns::dkim::Dkim;
 use crate::dns::mta_sts::StsFetch;
 use crate::dns::plan::DomainPlan;
 use crate::dns::policy::{Dmarc, Presence, Spf};
@@ -33,7 +33,7 @@ struct Seen {
 }
 
 /// One probed endpoint of a mail host, in the domain report.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct EndpointResult {
     pub port: u16,
     /// `None` when no record was written for it (it did not answer, or the run stopped).
@@ -63,7 +63,7 @@ impl EndpointResult {
 }
 
 /// One address of a mail host.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct AddressResult {
     pub ip: IpAddr,
     pub ptr: Vec<String>,
@@ -75,7 +75,7 @@ pub struct AddressResult {
 }
 
 /// One mail host of a domain.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct HostResult {
     pub host: String,
     pub preference: Option<u16>,
@@ -85,8 +85,10 @@ pub struct HostResult {
     pub addresses: Vec<AddressResult>,
 }
 
-/// One domain: the JSON `domains` entry and a row of PREFIX.domains.csv.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+/// One domain: its JSONL record (with `"record":"domain"`, see [`DomainLine`]), the JSON
+/// `domains` entry and a row of PREFIX.domains.csv. Read back from the JSONL by `report`,
+/// `merge`, `diff` and `--resume`, so every field added here travels through them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct DomainEntry {
     pub domain: String,
     /// `mx`, `implicit-mx`, `null-mx`, `no-mail-hosts`, `nxdomain`, `no-records`,
@@ -150,36 +152,100 @@ pub const DOMAIN_CSV_COLUMNS: &[&str] = &[
     "dane",
 ];
 
-/// Collects what the domains need from the records and writes the domain reports.
+/// The discriminator of a domain record in the JSONL: a line whose `record` key is
+/// `"domain"` is a [`DomainEntry`]; a line without one is a host record (every JSONL
+/// written before domain records existed).
+pub const DOMAIN_RECORD: &str = "domain";
+
+/// A domain entry as one JSONL line: `{"record":"domain", ...the entry}`.
+#[derive(Serialize)]
+pub struct DomainLine<'a> {
+    pub record: &'static str,
+    #[serde(flatten)]
+    pub entry: &'a DomainEntry,
+}
+
+impl<'a> DomainLine<'a> {
+    pub fn of(entry: &'a DomainEntry) -> DomainLine<'a> {
+        DomainLine {
+            record: DOMAIN_RECORD,
+            entry,
+        }
+    }
+}
+
+/// Where each domain of the plan stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Progress {
+    /// This many of its endpoints (address x port) are not settled yet.
+    Waiting(u32),
+    /// Every endpoint settled: to be assessed and written.
+    Ready,
+    /// Its record is written (this run, or replayed from the run resumed).
+    Written,
+}
+
+/// Tracks what the domains need from the records, and when each domain is complete.
+///
+/// A domain is written as soon as all its endpoints are settled (recorded, or finished
+/// without a record), so its record does not wait for the end of the run: the JSONL
+/// and PREFIX.domains.csv grow as domains complete, and the whole-document reports read
+/// the entries back from a spool (see `domain_spool`) instead of holding them. What stays
+/// here is the plan and one small [`Seen`] per probed endpoint: the host-verdict cache
+/// shared by every domain of a mail host.
 pub struct DomainReport {
     plan: DomainPlan,
     default_ports: Vec<u16>,
-    /// Each mail-host address and the domains it serves, sorted.
-    /// Keyed by canonical address, as records and DNS answers meet here.
-    served: HashMap<Address, Vec<String>>,
-    seen: HashMap<(Address, u16), Seen>,
+    /// Each mail-host address and the domains it serves (indices into the plan), sorted
+    /// by name. Keyed by canonical address, as records and DNS answers meet here.
+    served: HashMap<Address, Vec<usize>>,
+    /// Each settled endpoint, with what its record gave (`None`: finished without one).
+    seen: HashMap<(Address, u16), Option<Seen>>,
+    progress: Vec<Progress>,
+    /// Domains made ready by the last settled endpoint, in plan order.
+    ready: Vec<usize>,
+    /// The plan index of each domain, for records read back by name (a resume's replay).
+    index: HashMap<String, usize>,
     csv_path: PathBuf,
 }
 
 impl DomainReport {
     pub fn new(plan: DomainPlan, default_ports: &[u16], prefix: &Path) -> DomainReport {
-        let mut served: HashMap<Address, Vec<String>> = HashMap::new();
-        for d in &plan.domains {
-            for ip in d.addresses() {
+        let mut served: HashMap<Address, Vec<usize>> = HashMap::new();
+        let mut index = HashMap::new();
+        let mut progress = Vec::with_capacity(plan.domains.len());
+        for (i, d) in plan.domains.iter().enumerate() {
+            index.insert(d.domain.clone(), i);
+            let addresses = d.addresses();
+            for &ip in &addresses {
                 let list = served.entry(Address::new(ip)).or_default();
-                if !list.contains(&d.domain) {
-                    list.push(d.domain.clone());
+                if !list.contains(&i) {
+                    list.push(i);
                 }
             }
+            let ports = ports_of(&plan, default_ports, &d.domain).len();
+            let endpoints = distinct(&addresses) * ports;
+            progress.push(match u32::try_from(endpoints) {
+                Ok(0) => Progress::Ready,
+                Ok(n) => Progress::Waiting(n),
+                Err(_) => Progress::Waiting(u32::MAX),
+            });
         }
         for list in served.values_mut() {
-            list.sort();
+            list.sort_by(|a, b| plan.domains[*a].domain.cmp(&plan.domains[*b].domain));
         }
+        // Domains with nothing to probe (a null MX, an NXDOMAIN) are ready at once.
+        let ready = (0..progress.len())
+            .filter(|&i| progress[i] == Progress::Ready)
+            .collect();
         DomainReport {
             plan,
             default_ports: default_ports.to_vec(),
             served,
             seen: HashMap::new(),
+            progress,
+            ready,
+            index,
             csv_path: with_suffix(prefix, "domains.csv"),
         }
     }
@@ -193,28 +259,108 @@ impl DomainReport {
     /// serves any (the record as written then lists them).
     pub fn take(&mut self, r: &ScanRecord) -> Option<ScanRecord> {
         let ip = Address::new(r.ip);
-        let domains = self.served.get(&ip)?;
-        self.seen.insert(
-            (ip, r.port),
-            Seen {
-                status: r.status,
-                verdict: r.verdict,
-                server_name: r.server_name.clone(),
-                severity: r.findings.iter().map(|f| f.severity).max(),
-                certificates: r.tls.as_ref().map(|t| t.chain.clone()).unwrap_or_default(),
-                certificate_valid: r.tls.as_ref().and_then(valid_for_target),
-            },
-        );
+        let domains: Vec<String> = self
+            .served
+            .get(&ip)?
+            .iter()
+            .map(|&i| self.plan.domains[i].domain.clone())
+            .collect();
+        let seen = Seen {
+            status: r.status,
+            verdict: r.verdict,
+            server_name: r.server_name.clone(),
+            severity: r.findings.iter().map(|f| f.severity).max(),
+            certificates: r.tls.as_ref().map(|t| t.chain.clone()).unwrap_or_default(),
+            certificate_valid: r.tls.as_ref().and_then(valid_for_target),
+        };
+        self.settle_as(ip, r.port, Some(seen));
         let mut annotated = r.clone();
-        annotated.domains = domains.clone();
+        annotated.domains = domains;
         Some(annotated)
     }
 
-    fn ports_of(&self, domain: &str) -> &[u16] {
-        match self.plan.ports.get(domain) {
-            Some(p) if !p.is_empty() => p,
-            _ => &self.default_ports,
+    /// Notes an endpoint finished without a record (it did not answer and unanswered
+    /// endpoints are not written): its domains stop waiting for it.
+    pub fn settle(&mut self, ip: IpAddr, port: u16) {
+        self.settle_as(Address::new(ip), port, None);
+    }
+
+    fn settle_as(&mut self, ip: Address, port: u16, seen: Option<Seen>) {
+        let Some(domains) = self.served.get(&ip) else {
+            return;
+        };
+        let first = !self.seen.contains_key(&(ip, port));
+        // A record after an unrecorded finish of the same endpoint still shows.
+        if first || seen.is_some() {
+            self.seen.insert((ip, port), seen);
         }
+        if !first {
+            return;
+        }
+        for &i in domains {
+            if !ports_of(
+                &self.plan,
+                &self.default_ports,
+                &self.plan.domains[i].domain,
+            )
+            .contains(&port)
+            {
+                continue;
+            }
+            if let Progress::Waiting(n) = &mut self.progress[i] {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.progress[i] = Progress::Ready;
+                    self.ready.push(i);
+                }
+            }
+        }
+    }
+
+    /// The next domain whose endpoints are all settled and whose record is not written,
+    /// for its assessment; call [`DomainReport::written`] with its entry.
+    pub fn next_ready(&mut self) -> Option<DomainObserved<'_>> {
+        while let Some(i) = self.ready.pop() {
+            if self.progress[i] == Progress::Ready {
+                return Some(self.observe(i));
+            }
+        }
+        None
+    }
+
+    /// Every domain not written yet, at the end of the run (endpoints outside this run:
+    /// excluded, another shard's, cut off by a stop), in plan order, made ready.
+    pub fn ready_the_rest(&mut self) {
+        self.ready = (0..self.progress.len())
+            .rev()
+            .filter(|&i| self.progress[i] != Progress::Written)
+            .collect();
+        for &i in &self.ready {
+            self.progress[i] = Progress::Ready;
+        }
+    }
+
+    /// Notes that the domain's record is written (now, or replayed by a resume), so that
+    /// it is never written twice. A domain not in the plan is ignored.
+    pub fn written(&mut self, domain: &str) {
+        let Some(&i) = self.index.get(domain) else {
+            return;
+        };
+        self.progress[i] = Progress::Written;
+        // Its record is out: keep its name (records still list it) and let its mail
+        // hosts and policy records go, so a written domain costs a name, not a resolution.
+        let d = &mut self.plan.domains[i];
+        d.hosts = Vec::new();
+        d.route_error = None;
+        d.spf = Default::default();
+        d.dmarc = Default::default();
+        d.mta_sts = Default::default();
+        d.tls_rpt = Default::default();
+    }
+
+    /// Whether every domain's record is written.
+    pub fn all_written(&self) -> bool {
+        self.progress.iter().all(|p| *p == Progress::Written)
     }
 
     fn address(&self, ip: IpAddr, ports: &[u16]) -> AddressResult {
@@ -225,7 +371,10 @@ impl DomainReport {
         let endpoints: Vec<EndpointResult> = ports
             .iter()
             .map(|&port| {
-                let seen = self.seen.get(&(Address::new(ip), port));
+                let seen = self
+                    .seen
+                    .get(&(Address::new(ip), port))
+                    .and_then(Option::as_ref);
                 EndpointResult {
                     port,
                     status: seen.map(|s| s.status),
@@ -237,11 +386,7 @@ impl DomainReport {
                 }
             })
             .collect();
-        let greeting = endpoints.iter().find_map(|e| e.server_name.as_deref());
-        let greeting_matches_ptr = match (greeting, ptr.names.is_empty()) {
-            (Some(name), false) => Some(crate::dns::domain::name_matches_ptr(Some(name), &ptr)),
-            _ => None,
-        };
+        let greeting_matches_ptr = greeting_matches_ptr(&endpoints, &ptr);
         AddressResult {
             ip,
             ptr: ptr.names,
@@ -253,8 +398,9 @@ impl DomainReport {
     }
 
     /// What the scan saw of one domain's mail hosts.
-    fn observe<'a>(&self, d: &'a DomainResolution) -> DomainObserved<'a> {
-        let ports = self.ports_of(&d.domain);
+    fn observe(&self, i: usize) -> DomainObserved<'_> {
+        let d = &self.plan.domains[i];
+        let ports = ports_of(&self.plan, &self.default_ports, &d.domain);
         let mx: Vec<HostResult> = d
             .hosts
             .iter()
@@ -274,20 +420,131 @@ impl DomainReport {
         DomainObserved { resolution: d, mx }
     }
 
-    /// What the scan saw of every domain, in input order: the input of each domain's
-    /// assessment.
+    /// What the scan saw of every domain so far, in input order.
     pub fn observed(&self) -> Vec<DomainObserved<'_>> {
-        self.plan.domains.iter().map(|d| self.observe(d)).collect()
+        (0..self.plan.domains.len())
+            .map(|i| self.observe(i))
+            .collect()
+    }
+}
+
+/// Whether the first greeting/EHLO name among `endpoints` is among the PTR names; `None`
+/// without a name or without PTR names.
+fn greeting_matches_ptr(endpoints: &[EndpointResult], ptr: &PtrCheck) -> Option<bool> {
+    let greeting = endpoints.iter().find_map(|e| e.server_name.as_deref());
+    match (greeting, ptr.names.is_empty()) {
+        (Some(name), false) => Some(crate::dns::domain::name_matches_ptr(Some(name), ptr)),
+        _ => None,
+    }
+}
+
+/// One domain's records from several reports (the shards of one scan, each of which
+/// probed its share of the mail hosts) as one: each endpoint's result from the copy that
+/// has one, then the probed findings and the worst verdict drawn again from the joined
+/// results (`assess::domain::reassess`). One copy is returned as it is.
+pub fn join_copies(copies: Vec<DomainEntry>) -> Option<DomainEntry> {
+    let mut copies = copies.into_iter();
+    let mut joined = copies.next()?;
+    let mut several = false;
+    for other in copies {
+        several = true;
+        // A host's DANE result from the copy whose shard probed it (a chain was seen).
+        for result in joined.dane.iter_mut().filter(|r| r.matched.is_none()) {
+            if let Some(theirs) = other
+                .dane
+                .iter()
+                .find(|t| t.host == result.host && t.matched.is_some())
+            {
+                *result = theirs.clone();
+            }
+        }
+        for host in &mut joined.mx {
+            let Some(other_host) = other.mx.iter().find(|h| h.host == host.host) else {
+                continue;
+            };
+            for address in &mut host.addresses {
+                let Some(other_address) = other_host.addresses.iter().find(|a| a.ip == address.ip)
+                else {
+                    continue;
+                };
+                for endpoint in &mut address.endpoints {
+                    let theirs = other_address
+                        .endpoints
+                        .iter()
+                        .find(|e| e.port == endpoint.port && e.status.is_some());
+                    if let (None, Some(theirs)) = (endpoint.status, theirs) {
+                        *endpoint = theirs.clone();
+                    }
+                }
+                let ptr = PtrCheck {
+                    names: address.ptr.clone(),
+                    fcrdns: address.fcrdns,
+                    error: address.ptr_error.clone(),
+                };
+                address.greeting_matches_ptr = greeting_matches_ptr(&address.endpoints, &ptr);
+            }
+        }
+    }
+    if several {
+        let again = crate::assess::domain::reassess(
+            &joined.findings,
+            &address_facts(&joined.mx),
+            std::mem::take(&mut joined.dane),
+            joined.mta_sts_policy.as_ref(),
+        );
+        joined.worst_verdict = again.worst_verdict;
+        joined.findings = again.findings;
+        joined.dane = again.dane;
+    }
+    Some(joined)
+}
+
+/// The ports a domain is scanned on: its own, else the run's.
+fn ports_of<'a>(plan: &'a DomainPlan, default_ports: &'a [u16], domain: &str) -> &'a [u16] {
+    match plan.ports.get(domain) {
+        Some(p) if !p.is_empty() => p,
+        _ => default_ports,
+    }
+}
+
+/// How many distinct canonical addresses: `::ffff:192.0.2.1` and 192.0.2.1 are one
+/// endpoint to the scan.
+fn distinct(addresses: &[IpAddr]) -> usize {
+    let mut canonical: Vec<Address> = addresses.iter().map(|&ip| Address::new(ip)).collect();
+    canonical.sort_unstable();
+    canonical.dedup();
+    canonical.len()
+}
+
+/// PREFIX.domains.csv as domains complete: the header at once, then one row per entry,
+/// flushed, so the file is whole after every domain (as the records' CSV is).
+pub struct DomainCsv {
+    out: CsvWriter<std::io::BufWriter<File>>,
+    path: PathBuf,
+}
+
+impl DomainCsv {
+    /// Writes the header into `file` (opened for `path` by [`super::file`]).
+    pub fn new(path: &Path, file: File) -> Result<DomainCsv, ReportError> {
+        let mut csv = DomainCsv {
+            out: CsvWriter::new(std::io::BufWriter::new(file)),
+            path: path.to_path_buf(),
+        };
+        csv.write(|out| out.row(DOMAIN_CSV_COLUMNS))?;
+        Ok(csv)
     }
 
-    /// Writes PREFIX.domains.csv into `file` (opened for it by [`super::file`]): one row
-    /// per entry, as given.
-    pub fn write(&self, file: File, entries: &[DomainEntry]) -> Result<(), ReportError> {
-        let mut out = CsvWriter::new(std::io::BufWriter::new(file));
-        out.row(DOMAIN_CSV_COLUMNS)
-            .and_then(|()| entries.iter().try_for_each(|e| out.row(csv_row(e))))
-            .and_then(|()| out.flush())
-            .map_err(|e| ReportError::new("write", &self.csv_path, e))
+    pub fn row(&mut self, e: &DomainEntry) -> Result<(), ReportError> {
+        self.write(|out| out.row(csv_row(e)))
+    }
+
+    fn write(
+        &mut self,
+        f: impl FnOnce(&mut CsvWriter<std::io::BufWriter<File>>) -> std::io::Result<()>,
+    ) -> Result<(), ReportError> {
+        f(&mut self.out)
+            .and_then(|()| self.out.flush())
+            .map_err(|e| ReportError::new("write", &self.path, e))
     }
 }
 
@@ -302,28 +559,32 @@ pub struct DomainObserved<'a> {
 impl DomainObserved<'_> {
     /// Each mail-host address as `assess::domain` weighs it.
     pub fn address_facts(&self) -> Vec<AddressFacts> {
-        self.mx
-            .iter()
-            .flat_map(|h| {
-                h.addresses.iter().map(|a| AddressFacts {
-                    host: h.host.clone(),
-                    address: a.ip.to_string(),
-                    verdicts: a.endpoints.iter().filter_map(|e| e.verdict).collect(),
-                    ptr_names: a.ptr.clone(),
-                    ptr_error: a.ptr_error.clone(),
-                    fcrdns: a.fcrdns,
-                    name_matches_ptr: a.greeting_matches_ptr,
-                    certificates: a
-                        .endpoints
-                        .iter()
-                        .map(|e| e.certificates.clone())
-                        .filter(|c| !c.is_empty())
-                        .collect(),
-                    certificate_valid: a.endpoints.iter().find_map(|e| e.certificate_valid),
-                })
-            })
-            .collect()
+        address_facts(&self.mx)
     }
+}
+
+/// Each mail-host address of `mx` as `assess::domain` weighs it.
+fn address_facts(mx: &[HostResult]) -> Vec<AddressFacts> {
+    mx.iter()
+        .flat_map(|h| {
+            h.addresses.iter().map(|a| AddressFacts {
+                host: h.host.clone(),
+                address: a.ip.to_string(),
+                verdicts: a.endpoints.iter().filter_map(|e| e.verdict).collect(),
+                ptr_names: a.ptr.clone(),
+                ptr_error: a.ptr_error.clone(),
+                fcrdns: a.fcrdns,
+                name_matches_ptr: a.greeting_matches_ptr,
+                certificates: a
+                    .endpoints
+                    .iter()
+                    .map(|e| e.certificates.clone())
+                    .filter(|c| !c.is_empty())
+                    .collect(),
+                certificate_valid: a.endpoints.iter().find_map(|e| e.certificate_valid),
+            })
+        })
+        .collect()
 }
 
 impl DomainEntry {
@@ -495,6 +756,7 @@ pub fn csv_row(e: &DomainEntry) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::assess::domain::{DomainFindingId, assess};
+    use crate::dns::DomainResolution;
     use crate::report::testdata::{self, mail_domain, one_domain_plan};
 
     /// Every domain's entry with its real assessment, as the scan's writer makes them.
@@ -509,7 +771,10 @@ mod tests {
     /// Writes the domain CSV where the report names it.
     fn write(report: &DomainReport, entries: &[DomainEntry]) {
         let file = File::create(report.path()).unwrap();
-        report.write(file, entries).unwrap();
+        let mut csv = DomainCsv::new(report.path(), file).unwrap();
+        for e in entries {
+            csv.row(e).unwrap();
+        }
     }
 
     fn csv_rows(report: &DomainReport) -> Vec<csv::StringRecord> {
@@ -530,19 +795,24 @@ mod tests {
         r
     }
 
+    /// a.example on two provider hosts, b.example on the first of them.
+    fn provider_domains() -> Vec<DomainResolution> {
+        vec![
+            mail_domain(
+                "a.example",
+                &[
+                    ("mx1.provider.example", 10, "192.0.2.1"),
+                    ("mx2.provider.example", 20, "192.0.2.2"),
+                ],
+            ),
+            mail_domain("b.example", &[("mx1.provider.example", 10, "192.0.2.1")]),
+        ]
+    }
+
     #[test]
     fn shared_hosts_are_credited_to_every_domain() {
         let plan = DomainPlan {
-            domains: vec![
-                mail_domain(
-                    "a.example",
-                    &[
-                        ("mx1.provider.example", 10, "192.0.2.1"),
-                        ("mx2.provider.example", 20, "192.0.2.2"),
-                    ],
-                ),
-                mail_domain("b.example", &[("mx1.provider.example", 10, "192.0.2.1")]),
-            ],
+            domains: provider_domains(),
             ..DomainPlan::default()
         };
         let dir = tempfile::tempdir().unwrap();
@@ -623,6 +893,116 @@ mod tests {
             let facts = report.observed()[0].address_facts();
             assert_eq!(facts[0].verdicts, [Verdict::OpenRelay], "{answered}");
         }
+    }
+
+    /// The names of the domains ready now, each once.
+    fn ready(report: &mut DomainReport) -> Vec<String> {
+        let mut names = Vec::new();
+        while let Some(o) = report.next_ready() {
+            names.push(o.resolution.domain.clone());
+            report.written(names.last().unwrap());
+        }
+        names
+    }
+
+    #[test]
+    fn a_domain_is_ready_once_when_its_last_endpoint_settles() {
+        let mut domains = provider_domains();
+        domains.push(
+            // The same address twice (in two spellings) is one endpoint per port.
+            mail_domain(
+                "c.example",
+                &[
+                    ("mx.c.example", 10, "192.0.2.3"),
+                    ("mx2.c.example", 20, "::ffff:192.0.2.3"),
+                ],
+            ),
+        );
+        let plan = DomainPlan {
+            domains,
+            ports: HashMap::from([("c.example".to_string(), vec![25, 587])]),
+            ..DomainPlan::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut report = DomainReport::new(plan, &[25], &dir.path().join("scan"));
+        assert!(ready(&mut report).is_empty());
+        report.take(&record("192.0.2.1", Verdict::RelayDenied));
+        assert_eq!(ready(&mut report), ["b.example"], "b's one endpoint is in");
+        // Settled again (a resume's replay): nothing more.
+        report.settle("192.0.2.1".parse().unwrap(), 25);
+        assert!(ready(&mut report).is_empty());
+        // Unanswered and not written still settles; a port of no domain's does nothing.
+        report.settle("192.0.2.2".parse().unwrap(), 587);
+        assert!(ready(&mut report).is_empty());
+        report.settle("192.0.2.2".parse().unwrap(), 25);
+        assert_eq!(ready(&mut report), ["a.example"]);
+        let mut on_25 = record("192.0.2.3", Verdict::OpenRelay);
+        on_25.port = 25;
+        report.take(&on_25);
+        assert!(ready(&mut report).is_empty(), "c waits for port 587");
+        report.settle("::ffff:192.0.2.3".parse().unwrap(), 587);
+        assert_eq!(ready(&mut report), ["c.example"]);
+        assert!(report.all_written());
+    }
+
+    #[test]
+    fn the_rest_is_ready_at_the_end_and_written_domains_are_not_again() {
+        let plan = DomainPlan {
+            domains: vec![
+                mail_domain("a.example", &[("mx.a.example", 10, "192.0.2.1")]),
+                mail_domain("b.example", &[("mx.b.example", 10, "192.0.2.2")]),
+                mail_domain("c.example", &[("mx.c.example", 10, "192.0.2.3")]),
+            ],
+            ..DomainPlan::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut report = DomainReport::new(plan, &[25], &dir.path().join("scan"));
+        // b's record was replayed from the run resumed.
+        report.written("b.example");
+        report.written("not-in-the-plan.example");
+        report.take(&record("192.0.2.2", Verdict::RelayDenied));
+        assert!(ready(&mut report).is_empty());
+        assert!(!report.all_written());
+        report.ready_the_rest();
+        assert_eq!(ready(&mut report), ["a.example", "c.example"], "plan order");
+        assert!(report.all_written());
+    }
+
+    #[test]
+    fn copies_of_a_domain_from_shards_join_their_endpoints_and_are_reassessed() {
+        let plan = DomainPlan {
+            domains: vec![mail_domain(
+                "a.example",
+                &[
+                    ("mx1.a.example", 10, "192.0.2.1"),
+                    ("mx2.a.example", 20, "192.0.2.2"),
+                ],
+            )],
+            ..DomainPlan::default()
+        };
+        // Each shard probed one of the two mail hosts.
+        let shard = |ip: &str, verdict: Verdict| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut report = DomainReport::new(plan.clone(), &[25], &dir.path().join("scan"));
+            report.take(&record(ip, verdict));
+            assessed(&report).remove(0)
+        };
+        let one = shard("192.0.2.1", Verdict::RelayDenied);
+        let two = shard("192.0.2.2", Verdict::OpenRelay);
+        assert_eq!(one.worst_verdict, Some(Verdict::RelayDenied));
+        let joined = join_copies(vec![one.clone(), two]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut whole = DomainReport::new(plan, &[25], &dir.path().join("scan"));
+        whole.take(&record("192.0.2.1", Verdict::RelayDenied));
+        whole.take(&record("192.0.2.2", Verdict::OpenRelay));
+        assert_eq!(
+            joined,
+            assessed(&whole).remove(0),
+            "as if one run probed both"
+        );
+        assert_eq!(joined.worst_verdict, Some(Verdict::OpenRelay));
+        assert_eq!(join_copies(vec![one.clone()]), Some(one));
+        assert_eq!(join_copies(vec![]), None);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::SecondsFormat;
 
+use super::domain_spool::{DomainSpool, section_of};
 use super::domains::DomainEntry;
 use super::meta::{RunEnd, RunMeta};
 use super::overview::{self, count};
@@ -69,8 +70,8 @@ pub struct HtmlSink {
     nonce: String,
     buf: String,
     hosts: u64,
-    /// The mail domains' section and how many there are, once given (before `finish`).
-    domains: Option<(String, usize)>,
+    /// The mail domains given so far, on disk until the section is written at `finish`.
+    domains: DomainSpool,
 }
 
 impl HtmlSink {
@@ -83,7 +84,7 @@ impl HtmlSink {
             nonce: format!("{:032x}", rand::random::<u128>()),
             buf: String::with_capacity(16 * 1024),
             hosts: 0,
-            domains: None,
+            domains: DomainSpool::new(path),
         }
     }
 
@@ -100,9 +101,8 @@ impl HtmlSink {
 }
 
 impl ReportSink for HtmlSink {
-    fn domains(&mut self, entries: &[DomainEntry]) -> Result<(), ReportError> {
-        self.domains = Some((domains::section(entries), entries.len()));
-        Ok(())
+    fn domain(&mut self, entry: &DomainEntry) -> Result<(), ReportError> {
+        self.domains.push(entry)
     }
 
     fn begin(&mut self, meta: &RunMeta) -> Result<(), ReportError> {
@@ -120,7 +120,7 @@ impl ReportSink for HtmlSink {
 
     fn finish(&mut self, end: &RunEnd, summary: &Summary) -> Result<(), ReportError> {
         self.phase.finish(&self.path)?;
-        let domains = self.domains.take();
+        let domains = section_of(&mut self.domains, domains::section)?;
         tail(
             end,
             summary,
@@ -882,7 +882,9 @@ mod tests {
             "mx.d.example",
             "192.0.2.7",
         ));
-        sink.domains(&entries).unwrap();
+        for e in &entries {
+            sink.domain(e).unwrap();
+        }
         testdata::run_sink(&mut sink, &[], false);
         let page = std::fs::read_to_string(&path).unwrap();
         assert!(

@@ -21,6 +21,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::domain_spool::DomainSpool;
 use super::meta::{RunEnd, RunMeta};
 use super::record::{SCHEMA_VERSION, ScanRecord};
 use super::summary::Summary;
@@ -34,8 +35,8 @@ pub struct JsonSink {
     phase: Phase,
     records: u64,
     buf: Vec<u8>,
-    /// The serialised `domains` section, written in the tail.
-    domains: Option<Vec<u8>>,
+    /// The mail domains given so far, on disk until the tail is written.
+    domains: DomainSpool,
 }
 
 impl JsonSink {
@@ -47,7 +48,7 @@ impl JsonSink {
             phase: Phase::New,
             records: 0,
             buf: Vec::with_capacity(4096),
-            domains: None,
+            domains: DomainSpool::new(path),
         }
     }
 
@@ -94,19 +95,9 @@ fn item(r: &ScanRecord, first: bool, buf: &mut Vec<u8>) -> serde_json::Result<()
     super::json_text::write(buf, r)
 }
 
-fn tail(
-    end: &RunEnd,
-    summary: &Summary,
-    domains: Option<&[u8]>,
-    buf: &mut Vec<u8>,
-) -> serde_json::Result<()> {
-    buf.clear();
-    buf.extend_from_slice(b"\n],\n");
-    if let Some(section) = domains {
-        buf.extend_from_slice(b"\"domains\":");
-        buf.extend_from_slice(section);
-        buf.extend_from_slice(b",\n");
-    }
+/// The end of the document after the records: the `domains` section when there are
+/// domains (written entry by entry from the spool by the sink), then the rest.
+fn tail(end: &RunEnd, summary: &Summary, buf: &mut Vec<u8>) -> serde_json::Result<()> {
     buf.extend_from_slice(b"\"summary\":");
     serde_json::to_writer(&mut *buf, summary)?;
     buf.extend_from_slice(b",\n\"finished_at\":");
@@ -118,10 +109,8 @@ fn tail(
 }
 
 impl ReportSink for JsonSink {
-    fn domains(&mut self, entries: &[super::domains::DomainEntry]) -> Result<(), ReportError> {
-        let section = serde_json::to_vec(entries).map_err(|e| self.err(e))?;
-        self.domains = Some(section);
-        Ok(())
+    fn domain(&mut self, entry: &super::domains::DomainEntry) -> Result<(), ReportError> {
+        self.domains.push(entry)
     }
 
     fn begin(&mut self, meta: &RunMeta) -> Result<(), ReportError> {
@@ -149,7 +138,26 @@ impl ReportSink for JsonSink {
 
     fn finish(&mut self, end: &RunEnd, summary: &Summary) -> Result<(), ReportError> {
         self.phase.finish(&self.path)?;
-        tail(end, summary, self.domains.as_deref(), &mut self.buf).map_err(|e| self.err(e))?;
+        self.buf.clear();
+        self.buf.extend_from_slice(b"\n],\n");
+        if !self.domains.is_empty() {
+            // One entry at a time from the spool: the section is never whole in memory.
+            self.buf.extend_from_slice(b"\"domains\":[");
+            let mut spool = std::mem::replace(&mut self.domains, DomainSpool::new(&self.path));
+            let mut first = true;
+            spool.for_each(|entry| {
+                if !first {
+                    self.buf.push(b',');
+                }
+                first = false;
+                serde_json::to_writer(&mut self.buf, &entry).map_err(|e| self.err(e))?;
+                self.write_buf()?;
+                self.buf.clear();
+                Ok(())
+            })?;
+            self.buf.extend_from_slice(b"],\n");
+        }
+        tail(end, summary, &mut self.buf).map_err(|e| self.err(e))?;
         self.write_buf()?;
         self.file
             .sync_all()
@@ -271,7 +279,9 @@ mod tests {
             finished_at: Utc::now(),
             interrupted: false,
         };
-        tail(&end, &Summary::default(), None, &mut buf).unwrap();
+        buf.clear();
+        buf.extend_from_slice(b"\n],\n");
+        tail(&end, &Summary::default(), &mut buf).unwrap();
         text.push_str(std::str::from_utf8(&buf).unwrap());
         assert!(text.starts_with(&format!(
             "{{\"schema_version\":{},\n\"run\":{{\"tool\":\"relayscan\"",

@@ -1,9 +1,10 @@
-//! The JSON Lines report: one complete [`ScanRecord`] per line, raw server text kept; the file to read during a run.
+//! The JSON Lines report: one complete [`ScanRecord`] per line, raw server text kept, and one domain record per mail domain as it completes (`"record":"domain"`); the file to read during a run.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::domains::{DomainEntry, DomainLine};
 use super::meta::{RunEnd, RunMeta};
 use super::record::ScanRecord;
 use super::summary::Summary;
@@ -49,6 +50,14 @@ impl JsonlSink {
     }
 }
 
+/// One domain record as one line: `{"record":"domain", ...}`.
+pub fn domain_to_line(e: &DomainEntry, buf: &mut Vec<u8>) -> serde_json::Result<()> {
+    buf.clear();
+    serde_json::to_writer(&mut *buf, &DomainLine::of(e))?;
+    buf.push(b'\n');
+    Ok(())
+}
+
 /// One record's JSON text, a whole line but its newline, in `buf` (cleared first); the
 /// JSON report holds the same text. Written by [`super::json_text`], serde_json's text
 /// at a fraction of its cost; control characters inside strings are escaped, so a
@@ -86,6 +95,14 @@ impl ReportSink for JsonlSink {
             .and_then(|()| self.file.write_all(b"\n"))
             .and_then(|()| self.file.flush())
             .map_err(|e| ReportError::new("write", &self.path, e))
+    }
+
+    /// A domain's record, as a line of its own beside the host records.
+    fn domain(&mut self, e: &DomainEntry) -> Result<(), ReportError> {
+        self.phase.check_record(&self.path)?;
+        let err = |e: std::io::Error| ReportError::new("write", &self.path, e);
+        domain_to_line(e, &mut self.line).map_err(|e| err(e.into()))?;
+        self.file.write_whole(&self.line).map_err(err)
     }
 
     fn finish(&mut self, _end: &RunEnd, _summary: &Summary) -> Result<(), ReportError> {

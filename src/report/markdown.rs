@@ -18,6 +18,7 @@ use chrono::SecondsFormat;
 mod domains;
 mod host_totals;
 
+use super::domain_spool::{DomainSpool, section_of};
 use super::domains::DomainEntry;
 use super::meta::{RunEnd, RunMeta};
 use super::overview::{self, count};
@@ -69,8 +70,8 @@ pub struct MarkdownSink {
     rows_more: u64,
     /// One remediation text per (finding, software), with the hosts it concerns.
     fixes: BTreeMap<(FindingId, Mta), Fix>,
-    /// The mail domains' section and how many there are, once given (before `finish`).
-    domains: Option<(String, usize)>,
+    /// The mail domains given so far, on disk until the section is written at `finish`.
+    domains: DomainSpool,
 }
 
 /// One remediation and the hosts it concerns: the first [`HOSTS_LISTED`] by name, all
@@ -93,7 +94,7 @@ impl MarkdownSink {
             rows: Vec::new(),
             rows_more: 0,
             fixes: BTreeMap::new(),
-            domains: None,
+            domains: DomainSpool::new(path),
         }
     }
 
@@ -119,9 +120,8 @@ impl MarkdownSink {
 }
 
 impl ReportSink for MarkdownSink {
-    fn domains(&mut self, entries: &[DomainEntry]) -> Result<(), ReportError> {
-        self.domains = Some((domains::section(entries), entries.len()));
-        Ok(())
+    fn domain(&mut self, entry: &DomainEntry) -> Result<(), ReportError> {
+        self.domains.push(entry)
     }
 
     fn begin(&mut self, meta: &RunMeta) -> Result<(), ReportError> {
@@ -154,16 +154,22 @@ impl ReportSink for MarkdownSink {
 
     fn finish(&mut self, end: &RunEnd, summary: &Summary) -> Result<(), ReportError> {
         self.phase.finish(&self.path)?;
-        let text = render(self, end, summary);
+        let domains = section_of(&mut self.domains, domains::section)?;
+        let text = render(self, domains.as_ref(), end, summary);
         let err = |e| ReportError::new("write", &self.path, e);
         self.file.write_all(text.as_bytes()).map_err(err)?;
         self.file.sync_all().map_err(err)
     }
 }
 
-fn render(md: &MarkdownSink, end: &RunEnd, summary: &Summary) -> String {
+fn render(
+    md: &MarkdownSink,
+    domain_section: Option<&(String, usize)>,
+    end: &RunEnd,
+    summary: &Summary,
+) -> String {
     let mut out = String::new();
-    let domains = md.domains.as_ref().map(|(_, n)| *n);
+    let domains = domain_section.map(|(_, n)| *n);
     let _ = writeln!(
         out,
         "# relayscan report: {}\n",
@@ -306,7 +312,7 @@ fn render(md: &MarkdownSink, end: &RunEnd, summary: &Summary) -> String {
     }
     out.push_str(&host_totals::blocklists(&summary.blocklists));
     out.push_str(&host_totals::software(&summary.software));
-    if let Some((section, _)) = &md.domains {
+    if let Some((section, _)) = domain_section {
         out.push_str(section);
     }
     out

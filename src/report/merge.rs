@@ -1,6 +1,8 @@
 //! Merging the JSONL reports of a scan's shards into one report set (`relayscan merge`):
 //! records deduplicated by endpoint (the most informative one kept), sorted by address and
-//! port, the summary recomputed, and the metadata listing the shards.
+//! port, the summary recomputed, and the metadata listing the shards. Each mail domain is
+//! written once: every shard resolved all the domains but probed only its share of their
+//! mail hosts, so a domain's copies are joined endpoint by endpoint and reassessed.
 //!
 //! Memory grows with the number of records (a key, a place in a file and a rank each),
 //! never with their size: each winner is read back from its file when it is written.
@@ -10,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::read::{ReadError, Records, json_beside, records, run_document};
+use super::domains::{DomainEntry, join_copies};
+use super::read::{Line, ReadError, Records, json_beside, records, run_document};
 use super::{
     Formats, ReportSink, Reports, RewriteError, RunEnd, RunMeta, RunSettings, ScanRecord,
     ScanSource, Summary,
@@ -113,10 +116,20 @@ impl Winners {
     }
 }
 
+/// Where one copy of a domain record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Place {
+    file: usize,
+    offset: u64,
+    line: usize,
+}
+
 /// The shards read, ready to be written as one report set.
 pub struct Merge {
     inputs: Vec<Input>,
     winners: Winners,
+    /// Every copy of each domain record, by domain name.
+    domains: HashMap<String, Vec<Place>>,
     coverage: Coverage,
 }
 
@@ -137,12 +150,23 @@ impl Merge {
     pub fn read(paths: &[PathBuf]) -> Result<Merge, ReadError> {
         let mut inputs = Vec::with_capacity(paths.len());
         let mut winners = Winners::default();
+        let mut domains: HashMap<String, Vec<Place>> = HashMap::new();
         for (file, path) in paths.iter().enumerate() {
             let mut records = records(path)?;
             let mut count = 0u64;
             while let Some(located) = records.next_located() {
                 let located = located?;
-                let r = &located.record;
+                let r = match &located.record {
+                    Line::Host(r) => r,
+                    Line::Domain(e) => {
+                        domains.entry(e.domain.clone()).or_default().push(Place {
+                            file,
+                            offset: located.offset,
+                            line: located.line,
+                        });
+                        continue;
+                    }
+                };
                 let candidate = Kept {
                     file,
                     offset: located.offset,
@@ -174,6 +198,7 @@ impl Merge {
             coverage: Coverage::of(&shards),
             inputs,
             winners,
+            domains,
         })
     }
 
@@ -196,9 +221,30 @@ impl Merge {
         reports.begin(&meta)?;
         let mut summary = Summary::default();
         for k in std::mem::take(&mut self.winners).in_order() {
-            let record = self.inputs[k.file].records.read_at(k.offset, k.line)?;
+            let Some(record) = self.inputs[k.file]
+                .records
+                .read_at(k.offset, k.line)?
+                .host()
+            else {
+                continue;
+            };
             summary.add(&record);
             reports.record(&record)?;
+        }
+        // Each domain once, by name, its copies joined.
+        let mut names: Vec<String> = self.domains.keys().cloned().collect();
+        names.sort_unstable();
+        for name in names {
+            let places = self.domains.remove(&name).unwrap_or_default();
+            let mut copies: Vec<DomainEntry> = Vec::with_capacity(places.len());
+            for p in places {
+                if let Line::Domain(e) = self.inputs[p.file].records.read_at(p.offset, p.line)? {
+                    copies.push(*e);
+                }
+            }
+            if let Some(joined) = join_copies(copies) {
+                reports.domain(&joined)?;
+            }
         }
         let heads: Vec<&Head> = self.inputs.iter().filter_map(|i| i.head.as_ref()).collect();
         summary.planned = planned(&heads, self.inputs.len(), summary.probed);

@@ -14,6 +14,8 @@ pub mod csv;
 pub mod csv_writer;
 pub mod diff;
 pub mod diff_files;
+pub mod domain_diff;
+pub mod domain_spool;
 pub mod domain_totals;
 pub mod domain_view;
 pub mod domains;
@@ -77,9 +79,9 @@ pub trait ReportSink: Send {
     fn record_json(&mut self, r: &ScanRecord, _json: &[u8]) -> Result<(), ReportError> {
         self.record(r)
     }
-    /// The per-domain results, assessed, once, just before `finish` (only when the run
-    /// had mail domains). Sinks without a domains section ignore them.
-    fn domains(&mut self, _entries: &[domains::DomainEntry]) -> Result<(), ReportError> {
+    /// One mail domain's result, assessed, as soon as its mail hosts' verdicts are in
+    /// (the rest just before `finish`). Sinks without domains ignore them.
+    fn domain(&mut self, _entry: &domains::DomainEntry) -> Result<(), ReportError> {
         Ok(())
     }
 }
@@ -320,13 +322,16 @@ pub struct Reports {
     files: file::ReportSet,
     /// The first record puts the files under their names; not while a resume replays.
     commit_at_record: bool,
-    /// With mail domains: annotates records, and writes PREFIX.domains.csv when given
-    /// the domains' assessments.
+    /// With mail domains: annotates records, and says when each domain is complete.
     domains: Option<domains::DomainReport>,
-    /// `domains` was called: the domain reports are written (or failed).
-    domains_given: bool,
     /// The record's JSON text, encoded once for every sink that writes it; reused.
     json: Vec<u8>,
+    /// Where PREFIX.domains.csv goes (`None` on stdout), and the file once open: at
+    /// `attach_domains`, or at the first domain record (`report`, `merge`).
+    domain_csv_path: Option<PathBuf>,
+    domain_csv: Option<domains::DomainCsv>,
+    /// The domains written (or replayed), in totals; `None` before the first.
+    domain_totals: Option<domain_totals::DomainTotals>,
 }
 
 impl Reports {
@@ -356,8 +361,10 @@ impl Reports {
             files: file::ReportSet::new(replacing),
             commit_at_record: true,
             domains: None,
-            domains_given: false,
             json: Vec::new(),
+            domain_csv_path: Some(with_suffix(prefix, "domains.csv")),
+            domain_csv: None,
+            domain_totals: None,
         };
         for ext in formats.extensions() {
             let path = with_suffix(prefix, ext);
@@ -386,8 +393,10 @@ impl Reports {
             files: file::ReportSet::new(file::Replacing::Quietly),
             commit_at_record: false,
             domains: None,
-            domains_given: false,
             json: Vec::new(),
+            domain_csv_path: None,
+            domain_csv: None,
+            domain_totals: None,
         })
     }
 
@@ -433,17 +442,52 @@ impl Reports {
     }
 
     /// Adds the per-domain report: records then list the domains their address
-    /// serves, and [`ReportSink::domains`], which must come before `finish`, writes
-    /// PREFIX.domains.csv and the JSON `domains` section.
-    pub fn attach_domains(&mut self, report: domains::DomainReport) {
-        self.paths.push(report.path().to_path_buf());
+    /// serves, [`Reports::next_ready_domain`] gives each domain once its endpoints are
+    /// settled, and [`ReportSink::domain`] writes its record (every domain's before
+    /// `finish`). PREFIX.domains.csv is created now (not on stdout).
+    pub fn attach_domains(&mut self, report: domains::DomainReport) -> Result<(), ReportError> {
         self.domains = Some(report);
+        self.open_domain_csv()
     }
 
-    /// What the scan saw of each mail domain so far, for its assessment; `None` without
-    /// mail domains.
-    pub fn domains_observed(&self) -> Option<Vec<domains::DomainObserved<'_>>> {
-        self.domains.as_ref().map(domains::DomainReport::observed)
+    fn open_domain_csv(&mut self) -> Result<(), ReportError> {
+        let Some(path) = self
+            .domain_csv_path
+            .as_ref()
+            .filter(|_| self.domain_csv.is_none())
+        else {
+            return Ok(());
+        };
+        let file = self.files.create(path)?;
+        self.domain_csv = Some(domains::DomainCsv::new(path, file)?);
+        self.paths.push(path.clone());
+        Ok(())
+    }
+
+    /// The domains written so far (replayed ones too), in totals; `None` before the first.
+    pub fn domain_totals(&self) -> Option<&domain_totals::DomainTotals> {
+        self.domain_totals.as_ref()
+    }
+
+    /// An endpoint finished without a record (see [`domains::DomainReport::settle`]).
+    pub fn settle(&mut self, ip: std::net::IpAddr, port: u16) {
+        if let Some(d) = &mut self.domains {
+            d.settle(ip, port);
+        }
+    }
+
+    /// The next mail domain whose endpoints are all settled and whose record is not
+    /// written yet, for its assessment; `None` without one (or without mail domains).
+    pub fn next_ready_domain(&mut self) -> Option<domains::DomainObserved<'_>> {
+        self.domains.as_mut()?.next_ready()
+    }
+
+    /// At the end of the run: every domain not written yet becomes ready (with what its
+    /// endpoints gave, `no-answer` for the rest).
+    pub fn ready_remaining_domains(&mut self) {
+        if let Some(d) = &mut self.domains {
+            d.ready_the_rest();
+        }
     }
 
     /// Calls `f` on every sink even when one fails, so that one full disk or one bad file
@@ -489,23 +533,31 @@ impl ReportSink for Reports {
         Ok(())
     }
 
-    /// Writes PREFIX.domains.csv (when domains are attached) and hands the entries to
-    /// every sink; a failed CSV leaves the JSON without its `domains` section.
-    fn domains(&mut self, entries: &[domains::DomainEntry]) -> Result<(), ReportError> {
-        self.domains_given = true;
-        if let Some(report) = &self.domains {
-            let file = self.files.create(report.path())?;
-            report.write(file, entries)?;
+    /// Writes the domain's row of PREFIX.domains.csv (opened at the first domain when
+    /// no plan was attached: a report regenerated or merged) and hands the entry to every
+    /// sink; the domain is then never written again.
+    fn domain(&mut self, entry: &domains::DomainEntry) -> Result<(), ReportError> {
+        if let Some(d) = &mut self.domains {
+            d.written(&entry.domain);
         }
-        self.each(|s| s.domains(entries))
+        self.domain_totals
+            .get_or_insert_with(Default::default)
+            .add(entry);
+        self.open_domain_csv()?;
+        let csv = match &mut self.domain_csv {
+            Some(csv) => csv.row(entry),
+            None => Ok(()),
+        };
+        let sinks = self.each(|s| s.domain(entry));
+        csv.and(sinks)
     }
 
     fn finish(&mut self, end: &RunEnd, summary: &Summary) -> Result<(), ReportError> {
-        // Domains never given are a bug in the caller; the other files are still closed.
-        let domains = match &self.domains {
-            Some(report) if !self.domains_given => Err(ReportError::misuse(
-                report.path(),
-                "finish() before domains(): the domains were never assessed",
+        // Domains never written are a bug in the caller; the other files are still closed.
+        let domains = match (&self.domains, &self.domain_csv_path) {
+            (Some(report), path) if !report.all_written() => Err(ReportError::misuse(
+                path.as_deref().unwrap_or(Path::new("-")),
+                "finish() before every domain was written: the domains were never assessed",
             )),
             _ => Ok(()),
         };
@@ -855,7 +907,9 @@ mod tests {
             let mut reports =
                 Reports::create(prefix, "json".parse().unwrap(), file::Replacing::Quietly).unwrap();
             let plan = testdata::one_domain_plan("d.example", "mx.d.example", "192.0.2.1");
-            reports.attach_domains(domains::DomainReport::new(plan, &[25], prefix));
+            reports
+                .attach_domains(domains::DomainReport::new(plan, &[25], prefix))
+                .unwrap();
             reports
                 .begin(&RunMeta::this_tool(Utc::now(), vec![]))
                 .unwrap();
@@ -871,11 +925,9 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let prefix = dir.path().join("scan");
             let mut reports = with_a_domain(&prefix);
-            let observed = reports.domains_observed().unwrap();
-            assert_eq!(
-                observed[0].address_facts()[0].verdicts,
-                [Verdict::OpenRelay]
-            );
+            // Its one endpoint is in: the domain is ready, once.
+            let observed = reports.next_ready_domain().unwrap();
+            assert_eq!(observed.address_facts()[0].verdicts, [Verdict::OpenRelay]);
             // Not what the facts say: whatever is given is what is written.
             let given = DomainAssessment {
                 worst_verdict: Some(Verdict::AuthRequired),
@@ -885,11 +937,9 @@ mod tests {
                 )],
                 dane: vec![],
             };
-            let entries: Vec<domains::DomainEntry> = observed
-                .into_iter()
-                .map(|o| domains::DomainEntry::new(o, given.clone()))
-                .collect();
-            reports.domains(&entries).unwrap();
+            let entries = vec![domains::DomainEntry::new(observed, given.clone())];
+            assert!(reports.next_ready_domain().is_none());
+            reports.domain(&entries[0]).unwrap();
             reports.finish(&end(), &Summary::default()).unwrap();
 
             let doc: serde_json::Value =

@@ -1,4 +1,4 @@
-//! Reading reports back: records from a JSONL file (line by line, errors naming file:line) and a run's metadata from its JSON document.
+//! Reading reports back: records from a JSONL file (line by line, errors naming file:line; host records and domain records) and a run's metadata from its JSON document.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
+use super::domains::{DOMAIN_RECORD, DomainEntry};
 use super::meta::{RunEnd, RunMeta};
 use super::record::ScanRecord;
 use super::summary::Summary;
@@ -55,6 +56,23 @@ pub struct Records {
     lines: LineReader<BufReader<File>>,
 }
 
+/// One line of a JSONL report: a host's record, or a mail domain's (`"record":"domain"`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Line {
+    Host(Box<ScanRecord>),
+    Domain(Box<DomainEntry>),
+}
+
+impl Line {
+    /// The host record, when this is one.
+    pub fn host(self) -> Option<ScanRecord> {
+        match self {
+            Line::Host(r) => Some(*r),
+            Line::Domain(_) => None,
+        }
+    }
+}
+
 /// A record and where it stands in its file.
 #[derive(Debug)]
 pub struct Located {
@@ -62,7 +80,7 @@ pub struct Located {
     pub offset: u64,
     /// 1-based line number, for errors.
     pub line: usize,
-    pub record: ScanRecord,
+    pub record: Line,
 }
 
 /// Opens `path` for [`Records`].
@@ -109,7 +127,7 @@ impl Records {
 
     /// The record at `offset` (line number `line`), as [`Records::next_located`] found it.
     /// Iterating after this call goes on from after that record.
-    pub fn read_at(&mut self, offset: u64, line: usize) -> Result<ScanRecord, ReadError> {
+    pub fn read_at(&mut self, offset: u64, line: usize) -> Result<Line, ReadError> {
         self.lines
             .seek_to(offset, line)
             .map_err(|cause| ReadError::Io {
@@ -134,8 +152,8 @@ fn utf8<'a>(path: &Path, line: usize, bytes: &'a [u8]) -> Result<&'a str, ReadEr
     })
 }
 
-fn parse(path: &Path, line: usize, text: &str) -> Result<ScanRecord, ReadError> {
-    parse_line(text).map_err(|cause| ReadError::Record {
+fn parse(path: &Path, line: usize, text: &str) -> Result<Line, ReadError> {
+    parse_any(text).map_err(|cause| ReadError::Record {
         path: path.to_path_buf(),
         line,
         cause,
@@ -158,18 +176,41 @@ fn line_error(path: &Path, e: LineError) -> ReadError {
 }
 
 impl Iterator for Records {
-    type Item = Result<ScanRecord, ReadError>;
+    type Item = Result<Line, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_located().map(|r| r.map(|l| l.record))
     }
 }
 
-/// One JSONL line as a record, upgraded from the schema it was written in. A record
+/// One JSONL line: a domain record when its `record` key says `domain`, else a host
+/// record (every line of a JSONL written before domain records existed).
+pub fn parse_any(text: &str) -> Result<Line, serde_json::Error> {
+    let mut value: serde_json::Value = serde_json::from_str(text)?;
+    let Some(object) = value.as_object_mut() else {
+        return host_record(value, text).map(|r| Line::Host(Box::new(r)));
+    };
+    match object.get("record").and_then(|r| r.as_str()) {
+        Some(DOMAIN_RECORD) => {
+            object.remove("record");
+            let entry: DomainEntry = serde_json::from_value(value)?;
+            Ok(Line::Domain(Box::new(entry)))
+        }
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "unknown record type {other:?} (expected a host record, or \"record\":\"{DOMAIN_RECORD}\")"
+        ))),
+        None => host_record(value, text).map(|r| Line::Host(Box::new(r))),
+    }
+}
+
+/// One JSONL line as a host record, upgraded from the schema it was written in. A record
 /// written before findings existed has no `findings` key: its findings are drawn from its
 /// own facts, so old files report like new ones.
 pub fn parse_line(text: &str) -> Result<ScanRecord, serde_json::Error> {
-    let mut value: serde_json::Value = serde_json::from_str(text)?;
+    host_record(serde_json::from_str(text)?, text)
+}
+
+fn host_record(mut value: serde_json::Value, text: &str) -> Result<ScanRecord, serde_json::Error> {
     upgrade(&mut value).map_err(serde::de::Error::custom)?;
     let has_findings = value.get("findings").is_some();
     let mut record: ScanRecord = match serde_json::from_value(value) {
@@ -345,13 +386,37 @@ mod tests {
         assert_eq!((first.offset, first.line), (1, 2));
         let after_first = 1 + line(&open).len() as u64 + 2;
         assert_eq!((second.offset, second.line), (after_first + 1, 4));
-        assert_eq!(it.read_at(second.offset, second.line).unwrap(), refused);
-        assert_eq!(it.read_at(first.offset, first.line).unwrap(), open);
+        let at = |it: &mut Records, l: &Located| it.read_at(l.offset, l.line).unwrap().host();
+        assert_eq!(at(&mut it, &second), Some(refused));
+        assert_eq!(at(&mut it, &first), Some(open));
         // A wrong place is bad input named by file and line, not a panic.
         let e = it.read_at(3, 2).unwrap_err();
         assert!(
             e.to_string()
                 .starts_with(&format!("{}:2: not a relayscan record", path.display())),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn domain_records_read_beside_host_records_and_unknown_types_are_named() {
+        let entry = testdata::domain_entries(testdata::one_domain_plan(
+            "d.example",
+            "mx.d.example",
+            "192.0.2.1",
+        ))
+        .remove(0);
+        let mut line = Vec::new();
+        super::super::jsonl::domain_to_line(&entry, &mut line).unwrap();
+        let text = std::str::from_utf8(&line).unwrap();
+        assert!(text.starts_with("{\"record\":\"domain\",\"domain\":\"d.example\""));
+        assert_eq!(parse_any(text).unwrap(), Line::Domain(Box::new(entry)));
+        let host = ScanRecord::of_outcome(testdata::refused_outcome());
+        let host_text = serde_json::to_string(&host).unwrap();
+        assert_eq!(parse_any(&host_text).unwrap().host(), Some(host));
+        let e = parse_any(r#"{"record":"mailbox"}"#).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown record type \"mailbox\""),
             "{e}"
         );
     }

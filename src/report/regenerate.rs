@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::read::{RunDocument, records};
+use super::read::{Line, RunDocument, records};
 use super::{
     Formats, ReportSink, Reports, RewriteError, RunEnd, RunMeta, ScanRecord, ScanSource, Summary,
 };
@@ -32,23 +32,33 @@ pub fn regenerate(
 ) -> Result<Regenerated, RewriteError> {
     let mut source = records(input)?;
     let first = source.next().transpose()?;
+    let first_host = match &first {
+        Some(Line::Host(r)) => Some(r.as_ref()),
+        _ => None,
+    };
     let (meta, end) = match run {
         Some(doc) => {
             let end = doc.end();
             (doc.run, end)
         }
-        None => (reconstructed_meta(input, first.as_ref(), argv), None),
+        None => (reconstructed_meta(input, first_host, argv), None),
     };
 
     let mut reports = Reports::create(prefix, formats, super::file::Replacing::Say)?;
     reports.begin(&meta)?;
     let mut summary = Summary::default();
     let mut last_end = meta.started_at;
-    for record in first.into_iter().map(Ok).chain(source) {
-        let record = record?;
-        last_end = last_end.max(ended(&record));
-        summary.add(&record);
-        reports.record(&record)?;
+    // Domain records go to the domain reports (PREFIX.domains.csv and the sections) as
+    // they come: nothing is held for the end.
+    for line in first.into_iter().map(Ok).chain(source) {
+        match line? {
+            Line::Host(record) => {
+                last_end = last_end.max(ended(&record));
+                summary.add(&record);
+                reports.record(&record)?;
+            }
+            Line::Domain(entry) => reports.domain(&entry)?,
+        }
     }
     summary.planned = u128::from(summary.probed);
     let end = end.unwrap_or(RunEnd {

@@ -10,8 +10,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::input::{LineError, LineReader, open_stream};
+use crate::report::domains::DomainReport;
 use crate::report::file::Replacing;
-use crate::report::read::{MAX_RECORD_LINE_BYTES, parse_line};
+use crate::report::read::{Line, MAX_RECORD_LINE_BYTES, parse_any};
 use crate::report::{Formats, ReportError, ReportSink, Reports, RunMeta};
 use crate::say::say;
 
@@ -75,6 +76,7 @@ pub fn reopen(
     formats: Formats,
     jsonl_bytes: u64,
     meta: &RunMeta,
+    domains: Option<DomainReport>,
 ) -> Result<(Reports, u64), ResumeError> {
     let source = ledger(prefix)?;
     let reader = open_stream(&source).map_err(|e| ReportError::new("open", &source, e))?;
@@ -93,6 +95,11 @@ pub fn reopen(
     let mut reports = Reports::create(prefix, formats, Replacing::Quietly)?;
     reports.hold_until_commit();
     reports.begin(meta)?;
+    // Before the replay: the replayed records settle their domains' endpoints, and the
+    // replayed domain records are not written again.
+    if let Some(domains) = domains {
+        reports.attach_domains(domains)?;
+    }
     let mut replayed = 0;
     let bad = |line: usize, problem: &dyn std::fmt::Display| {
         ResumeError::Input(format!(
@@ -115,9 +122,12 @@ pub fn reopen(
             .map_err(|e| bad(line.number, &format!("not UTF-8 text ({e})")))?;
         // Read as every reader does, so that a record of an older schema (a run begun by
         // an older relayscan) is upgraded, not stripped of what moved.
-        let record = parse_line(text)
+        let record = parse_any(text)
             .map_err(|e| bad(line.number, &format!("not a relayscan record: {e}")))?;
-        reports.record(&record)?;
+        match record {
+            Line::Host(record) => reports.record(&record)?,
+            Line::Domain(entry) => reports.domain(&entry)?,
+        }
         replayed += 1;
     }
     reports.commit()?;
@@ -163,7 +173,7 @@ mod tests {
 
         let meta = RunMeta::this_tool(Utc::now(), vec![]);
         let (mut reports, replayed) =
-            reopen(&prefix, Formats::ALL, counted.len() as u64, &meta).unwrap();
+            reopen(&prefix, Formats::ALL, counted.len() as u64, &meta, None).unwrap();
         assert_eq!(replayed, 2);
         assert!(!replay_source(&prefix).exists(), "no copy is made");
         assert_eq!(
@@ -214,7 +224,7 @@ mod tests {
         fs::write(report_path(&prefix, "jsonl"), &old).unwrap();
         let meta = RunMeta::this_tool(Utc::now(), vec![]);
         let (mut reports, replayed) =
-            reopen(&prefix, Formats::ALL, old.len() as u64, &meta).unwrap();
+            reopen(&prefix, Formats::ALL, old.len() as u64, &meta, None).unwrap();
         assert_eq!(replayed, 1);
         let end = RunEnd {
             finished_at: Utc::now(),
@@ -240,7 +250,7 @@ mod tests {
         fs::write(report_path(&prefix, "jsonl"), &old).unwrap();
         fs::write(report_path(&prefix, "csv"), "old csv").unwrap();
         let meta = RunMeta::this_tool(Utc::now(), vec![]);
-        let Err(e) = reopen(&prefix, Formats::ALL, old.len() as u64, &meta) else {
+        let Err(e) = reopen(&prefix, Formats::ALL, old.len() as u64, &meta, None) else {
             panic!("replayed a line that is not a record");
         };
         assert!(
@@ -266,14 +276,15 @@ mod tests {
         let counted = line(&sample(1));
         fs::write(replay_source(&prefix), &counted).unwrap();
         let meta = RunMeta::this_tool(Utc::now(), vec![]);
-        let (_, replayed) = reopen(&prefix, Formats::ALL, counted.len() as u64, &meta).unwrap();
+        let (_, replayed) =
+            reopen(&prefix, Formats::ALL, counted.len() as u64, &meta, None).unwrap();
         assert_eq!(replayed, 1);
         assert_eq!(
             fs::read_to_string(report_path(&prefix, "jsonl")).unwrap(),
             counted
         );
         // Now both are there: neither is preferred.
-        let Err(e) = reopen(&prefix, Formats::ALL, counted.len() as u64, &meta) else {
+        let Err(e) = reopen(&prefix, Formats::ALL, counted.len() as u64, &meta, None) else {
             panic!("chose between the JSONL and the copy");
         };
         let e = e.to_string();
@@ -294,7 +305,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let prefix = dir.path().join("scan");
         let meta = RunMeta::this_tool(Utc::now(), vec![]);
-        let err = |bytes| match reopen(&prefix, Formats::ALL, bytes, &meta) {
+        let err = |bytes| match reopen(&prefix, Formats::ALL, bytes, &meta, None) {
             Ok(_) => panic!("reopened with {bytes} bytes"),
             Err(e) => e,
         };
@@ -325,7 +336,7 @@ mod tests {
         let text = format!("{}{long}\n", line(&sample(1)));
         fs::write(report_path(&prefix, "jsonl"), &text).unwrap();
         let meta = RunMeta::this_tool(Utc::now(), vec![]);
-        let Err(e) = reopen(&prefix, Formats::ALL, text.len() as u64, &meta) else {
+        let Err(e) = reopen(&prefix, Formats::ALL, text.len() as u64, &meta, None) else {
             panic!("a line over the cap was replayed");
         };
         assert!(matches!(e, ResumeError::Input(_)), "{e}");

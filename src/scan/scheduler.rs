@@ -323,10 +323,15 @@ impl Writer {
             finished_at: chrono::Utc::now(),
             interrupted: self.stopping.stop.is_cancelled(),
         };
-        let (totals, domains) = match self.assess_domains() {
-            Ok(totals) => (totals, Ok(())),
-            Err(e) => (None, Err(e)),
+        // Domains still waiting (endpoints outside this run, or cut off by a stop) are
+        // written with what their endpoints gave.
+        self.reports.ready_remaining_domains();
+        let domains = if result.is_ok() {
+            self.write_ready_domains()
+        } else {
+            Ok(())
         };
+        let totals = self.reports.domain_totals().cloned();
         let finished = self.reports.finish(&end, &self.summary);
         (
             self.summary,
@@ -340,22 +345,20 @@ impl Writer {
         )
     }
 
-    /// What each mail domain means, once, now that every record is in: its worst
-    /// verdict and findings from its resolution and its endpoints' verdicts. The domain
-    /// reports then render these assessments as given.
-    fn assess_domains(&mut self) -> Result<Option<DomainTotals>, ReportError> {
-        let Some(observed) = self.reports.domains_observed() else {
-            return Ok(None);
-        };
-        let entries: Vec<DomainEntry> = observed
-            .into_iter()
-            .map(|o| {
+    /// What each mail domain whose endpoints are all in means, once: its worst verdict
+    /// and findings from its resolution and its endpoints' verdicts, written at once as
+    /// its record (the domain reports render these assessments as given). Nothing of a
+    /// written domain stays here but its totals.
+    fn write_ready_domains(&mut self) -> Result<(), ReportError> {
+        loop {
+            let Some(entry) = self.reports.next_ready_domain().map(|o| {
                 let assessment = assess_domain(o.resolution, &o.address_facts());
                 DomainEntry::new(o, assessment)
-            })
-            .collect();
-        self.reports.domains(&entries)?;
-        Ok(Some(DomainTotals::of(&entries)))
+            }) else {
+                return Ok(());
+            };
+            self.reports.domain(&entry)?;
+        }
     }
 
     /// One outcome: counted, shown, written, and marked finished in the ledger.
@@ -383,9 +386,11 @@ impl Writer {
         self.summary.add(&record);
         if answered || self.write_unanswered {
             self.reports.record(&record)?;
+        } else {
+            self.reports.settle(record.ip, record.port);
         }
         self.ledger.finish(position);
-        Ok(())
+        self.write_ready_domains()
     }
 
     fn fail(&self) {

@@ -19,6 +19,7 @@ mod deploy;
 mod depth;
 mod desync;
 mod dns;
+mod domain_records;
 mod faults;
 mod identity;
 mod injection;

@@ -231,12 +231,34 @@ impl LabProcess {
 
 /// Reads a JSONL report into records.
 pub fn read_jsonl(path: &Path) -> Vec<ScanRecord> {
+    jsonl_lines(path)
+        .into_iter()
+        .filter(|(_, v)| v.get("record").is_none())
+        .map(|(n, v)| {
+            serde_json::from_value(v).unwrap_or_else(|e| panic!("{}:{n}: {e}", path.display()))
+        })
+        .collect()
+}
+
+/// The domain records of a JSONL report (`"record":"domain"`), in file order.
+pub fn read_domain_records(path: &Path) -> Vec<serde_json::Value> {
+    jsonl_lines(path)
+        .into_iter()
+        .filter(|(_, v)| v["record"] == "domain")
+        .map(|(_, v)| v)
+        .collect()
+}
+
+/// Every line of a JSONL report as JSON, with its 1-based line number.
+fn jsonl_lines(path: &Path) -> Vec<(usize, serde_json::Value)> {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     text.lines()
         .enumerate()
         .map(|(n, l)| {
-            serde_json::from_str(l).unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), n + 1))
+            let v = serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), n + 1));
+            (n + 1, v)
         })
         .collect()
 }

@@ -249,6 +249,9 @@ networks! {
     MTA_SWAKS_CLIENT = [127, 10, 1, 1], 32;
     /// scale.rs: a /20 where nothing listens.
     SILENT_SLASH_20 = [127, 201, 0, 0], 20;
+    /// domain_records.rs: the mail hosts of a domain scan (.1 upwards) and its DNS
+    /// server (.254), scanned whole, interrupted and resumed, and in two shards.
+    DOMAIN_RECORDS = [127, 8, 1, 0], 24;
 
     // Benches (benches/*.rs, benches/*.sh): run by hand on a quiet machine, never with the
     // tests, but kept apart all the same.
@@ -269,6 +272,10 @@ networks! {
     BENCH_THROUGHPUT = [127, 61, 0, 0], 16;
     /// benches/domains.rs: the lab on a /23, its DNS on .91.254.
     BENCH_DOMAINS = [127, 0, 90, 0], 23;
+    /// benches/domains.rs (RELAYSCAN_BENCH_DOMAINS): 10,000 closed mail hosts on a /18.
+    BENCH_DOMAINS_FLAT = [127, 8, 64, 0], 18;
+    /// benches/domains.rs (RELAYSCAN_BENCH_DOMAINS): its DNS server on .254.
+    BENCH_DOMAINS_FLAT_DNS = [127, 8, 128, 0], 24;
     /// benches/blocklists.rs: host addresses named in DNSBL queries (never contacted) and
     /// the authoritative DNS server on 127.5.127.254.
     BENCH_BLOCKLISTS = [127, 5, 64, 0], 18;
