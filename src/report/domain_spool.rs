@@ -90,13 +90,16 @@ impl DomainSpool {
     }
 
     /// Every entry, for a page that sorts them (HTML, Markdown): these hold the domains
-    /// at their finish, which is why the data formats (JSONL, JSON, CSV) never do.
+    /// at their finish, which is why the data formats (JSONL, JSON, CSV) never do. In
+    /// name order: domains are spooled as they settle, an order that differs from run to
+    /// run, and the pages' stable sorts (most severe first) keep this one within a rank.
     pub fn all(&mut self) -> Result<Vec<DomainEntry>, ReportError> {
         let mut out = Vec::new();
         self.for_each(|e| {
             out.push(e);
             Ok(())
         })?;
+        out.sort_by(|a, b| a.domain.cmp(&b.domain));
         Ok(out)
     }
 }
