@@ -164,9 +164,12 @@ async fn start_lab_dns(
 ) -> Result<(Vec<(Origin, Target)>, LabDns), AppError> {
     let hosts: Vec<LabHost> = lab.hosts().to_vec();
     let ip = dns_address(bind);
-    let server = LabDns::start(SocketAddr::new(ip.into(), 0), lab_zone(&hosts))
-        .await
-        .map_err(|e| AppError::Failure(format!("cannot start the lab DNS server: {e}")))?;
+    let server = LabDns::start(
+        SocketAddr::new(ip.into(), 0),
+        lab_zone(&hosts, lab.spki_sha256()),
+    )
+    .await
+    .map_err(|e| AppError::Failure(format!("cannot start the lab DNS server: {e}")))?;
     let targets = domain_targets(&hosts, lab.port());
     Ok((targets, server))
 }

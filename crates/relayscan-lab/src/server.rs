@@ -165,6 +165,8 @@ pub struct Lab {
     /// The hosts that also speak implicit TLS, at `tls_port`.
     tls_hosts: Vec<LabHost>,
     tls_port: Option<u16>,
+    /// The SHA-256 of each TLS persona's key, made at start: the zone's matching TLSA.
+    spki_sha256: tls::SpkiDigests,
     recorder: Arc<Recorder>,
     cancel: CancellationToken,
     /// Closed (`recv` yields `None`) once every task has dropped its sender.
@@ -244,6 +246,7 @@ impl Lab {
             port,
             tls_hosts,
             tls_port,
+            spki_sha256: certificates.spki_sha256().clone(),
             recorder,
             cancel,
             tasks_done,
@@ -257,6 +260,11 @@ impl Lab {
     /// The port shared by every host.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The SHA-256 of each TLS persona's public key (for [`crate::dns::lab_zone`]).
+    pub fn spki_sha256(&self) -> &tls::SpkiDigests {
+        &self.spki_sha256
     }
 
     /// The hosts that speak TLS first, on [`Lab::tls_port`].

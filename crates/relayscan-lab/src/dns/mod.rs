@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::designed::DesignedRoute;
 use crate::server::LabHost;
+use crate::tls::SpkiDigests;
 use wire::respond;
 use zone::{Data, QType, Zone};
 
@@ -52,6 +53,11 @@ pub fn blocklist_code(persona: crate::Persona) -> Option<Ipv4Addr> {
 /// The persona whose mail host publishes a TLSA record that matches nothing it presents
 /// (`_25._tcp.HOST 3 1 1 00...`): its customer domain gets `dane-tlsa-mismatch`.
 pub const TLSA_MISMATCH_PERSONA: crate::Persona = crate::Persona::TlsRequired;
+
+/// The persona whose mail host publishes a DNSSEC-validated (AD) TLSA record matching its
+/// key (`_25._tcp.HOST 3 1 1 <SHA-256 of its SPKI>`): its customer domain gets no DANE
+/// finding. A self-signed certificate is what DANE-EE exists for (RFC 7672 §3.1.1).
+pub const TLSA_MATCH_PERSONA: crate::Persona = crate::Persona::StarttlsSelfSigned;
 
 /// A DNS message over TCP is at most 65,535 bytes after its length prefix.
 const MAX_TCP_MESSAGE: usize = 65_535;
@@ -244,7 +250,9 @@ fn spf_and_dmarc(zone: &mut Zone, domain: &str, spf: &str, dmarc: &str) {
 
 /// The lab zone: each persona host under its own name (A and PTR, so that its greeting
 /// name is forward-confirmed), a customer domain per persona, and the case domains.
-pub fn lab_zone(hosts: &[LabHost]) -> Zone {
+/// `spki_sha256` holds the digests of the personas' keys ([`crate::Lab::spki_sha256`]):
+/// the matching TLSA record of [`TLSA_MATCH_PERSONA`] is published only when it has one.
+pub fn lab_zone(hosts: &[LabHost], spki_sha256: &SpkiDigests) -> Zone {
     let mut zone = Zone::new(ZONE_ORIGIN);
     for host in hosts {
         if let (Some(code), std::net::IpAddr::V4(ip)) =
@@ -261,6 +269,13 @@ pub fn lab_zone(hosts: &[LabHost]) -> Zone {
                 &format!("_25._tcp.{}", host.persona.hostname()),
                 Data::Tlsa(3, 1, 1, vec![0; 32]),
             );
+        }
+        if host.persona == TLSA_MATCH_PERSONA
+            && let Some(digest) = spki_sha256.get(&host.persona)
+        {
+            let name = format!("_25._tcp.{}", host.persona.hostname());
+            zone.add(&name, Data::Tlsa(3, 1, 1, digest.clone()))
+                .authenticated(&name);
         }
         let domain = customer_domain(host.persona.name());
         zone.add(&domain, Data::Mx(10, host.persona.hostname().to_string()));
@@ -523,7 +538,7 @@ mod tests {
 
     #[test]
     fn the_zone_covers_every_case() {
-        let zone = lab_zone(&hosts());
+        let zone = lab_zone(&hosts(), &SpkiDigests::new());
         let mx = |d: &str| zone.answer(d, QType::Mx);
         assert!(
             matches!(mx("customer-open-relay.lab.test"), ZoneAnswer::Records(r) if r.len() == 1)
@@ -580,6 +595,29 @@ mod tests {
         for d in &domains {
             assert!(d.ends_with(".lab.test"), "{d}");
         }
+    }
+
+    #[test]
+    fn the_matching_tlsa_carries_the_key_digest_and_ad() {
+        let host = LabHost {
+            addr: SocketAddr::new(IpAddr::from([127, 0, 2, 9]), 2525),
+            persona: TLSA_MATCH_PERSONA,
+        };
+        let name = format!("_25._tcp.{}", TLSA_MATCH_PERSONA.hostname());
+        let digest = vec![7u8; 32];
+        let digests = SpkiDigests::from([(TLSA_MATCH_PERSONA, digest.clone())]);
+        let zone = lab_zone(std::slice::from_ref(&host), &digests);
+        assert_eq!(
+            zone.answer(&name, QType::Tlsa),
+            ZoneAnswer::Records(vec![(name.clone(), Data::Tlsa(3, 1, 1, digest))])
+        );
+        assert!(zone.is_authenticated(&name));
+        // Without the persona's digest (no certificate made) no TLSA is published at all.
+        let bare = lab_zone(&[host], &SpkiDigests::new());
+        assert!(!matches!(
+            bare.answer(&name, QType::Tlsa),
+            ZoneAnswer::Records(_)
+        ));
     }
 
     #[test]
