@@ -11,6 +11,7 @@ use relayscan_lab::LabHost;
 use relayscan_lab::dns::{
     CASE_DOMAINS, CASE_FINDINGS, TLSA_MATCH_PERSONA, TLSA_MISMATCH_PERSONA, customer_domain,
 };
+use relayscan_lab::sts_server::STS_POLICY_PERSONA;
 
 /// A table of the lab's domains against their designed results, and the number that
 /// differ. Reads the JSON report's `domains` section: the data of record.
@@ -101,6 +102,12 @@ pub fn check(
         .iter()
         .map(|(domain, id)| (domain.to_string(), *id))
         .collect();
+    if hosts.iter().any(|h| h.persona == STS_POLICY_PERSONA) {
+        designed.push((
+            customer_domain(STS_POLICY_PERSONA.name()),
+            "mta-sts-mx-not-covered",
+        ));
+    }
     if hosts.iter().any(|h| h.persona == TLSA_MISMATCH_PERSONA) {
         designed.push((
             customer_domain(TLSA_MISMATCH_PERSONA.name()),

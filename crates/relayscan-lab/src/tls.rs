@@ -109,7 +109,11 @@ pub fn cert_spec(p: Persona) -> Option<CertSpec> {
 pub struct LabTls {
     servers: HashMap<Persona, TlsServer>,
     ca_der: Vec<u8>,
+    ca_pem: String,
     spki_sha256: SpkiDigests,
+    /// The MTA-STS policy host's server ([`crate::sts_server`]), when the lab runs its
+    /// persona.
+    sts_policy: Option<TlsServer>,
 }
 
 /// The SHA-256 of each persona's SubjectPublicKeyInfo: the association data of a
@@ -123,14 +127,16 @@ impl LabTls {
             .iter()
             .filter_map(|&p| Some((p, cert_spec(p)?)))
             .collect();
-        if wanted.is_empty() {
+        let sts = personas.contains(&crate::sts_server::STS_POLICY_PERSONA);
+        if wanted.is_empty() && !sts {
             return Ok(LabTls::default());
         }
         let ca_key = new_key()?;
         let mut ca = params(&[], CA_NAME, now, -1, 3650)?;
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca_der = ca.self_signed(&ca_key).map_err(err)?.der().to_vec();
+        let ca_cert = ca.self_signed(&ca_key).map_err(err)?;
+        let (ca_der, ca_pem) = (ca_cert.der().to_vec(), ca_cert.pem());
         let issuer = Issuer::new(ca, ca_key);
         let mut servers = HashMap::new();
         let mut spki_sha256 = HashMap::new();
@@ -157,10 +163,22 @@ impl LabTls {
             let server = TlsServer::new(&chain, &key.serialize_der())?;
             servers.insert(persona, server);
         }
+        let sts_policy = if sts {
+            let host = crate::sts_server::sts_policy_host();
+            let key = new_key()?;
+            let leaf = params(std::slice::from_ref(&host), &host, now, -1, 90)?;
+            let cert = leaf.signed_by(&key, &issuer).map_err(err)?;
+            let chain = [cert.der().to_vec(), ca_der.clone()];
+            Some(TlsServer::new(&chain, &key.serialize_der())?)
+        } else {
+            None
+        };
         Ok(LabTls {
             servers,
             ca_der,
+            ca_pem,
             spki_sha256,
+            sts_policy,
         })
     }
 
@@ -172,6 +190,16 @@ impl LabTls {
     /// The SHA-256 of each persona's public key, for the zone's matching TLSA record.
     pub fn spki_sha256(&self) -> &SpkiDigests {
         &self.spki_sha256
+    }
+
+    /// The lab CA (PEM), for a scan's `--ca-file`.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// The MTA-STS policy host's TLS server, when the lab runs its persona.
+    pub fn sts_policy(&self) -> Option<&TlsServer> {
+        self.sts_policy.as_ref()
     }
 
     /// The lab CA (DER), for tests that want a chain to verify.
@@ -296,8 +324,12 @@ mod tests {
         distinct.dedup();
         assert_eq!(distinct.len(), digests.len());
         // A lab of personas without TLS makes no certificate at all.
-        let plain = LabTls::generate(&[Persona::Closed], now).unwrap_or_else(|e| panic!("{e}"));
-        assert!(plain.ca_der().is_empty() && plain.server(Persona::Closed).is_none());
+        let plain = LabTls::generate(&[Persona::Busy], now).unwrap_or_else(|e| panic!("{e}"));
+        assert!(plain.ca_der().is_empty() && plain.server(Persona::Busy).is_none());
+        // The closed persona's domain has an MTA-STS policy host: the CA is made for it.
+        let sts = LabTls::generate(&[Persona::Closed], now).unwrap_or_else(|e| panic!("{e}"));
+        assert!(sts.sts_policy().is_some() && sts.ca_pem().starts_with("-----BEGIN"));
+        assert!(lab.sts_policy().is_some());
     }
 
     #[test]
