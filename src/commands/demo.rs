@@ -56,6 +56,8 @@ pub async fn run(args: DemoArgs, argv: Vec<String>) -> Result<i32, AppError> {
         targets,
         dns_server: dns.addr(),
         blocklists: Some(format!("spamhaus-zen={BLOCKLIST_ZONE}")),
+        ca_file: write_lab_ca(&lab, &args.output)?,
+        mta_sts_port: lab.sts_policy().map(|a| a.port()),
     };
     let settings = scan_settings(&args, demo_lab, std::io::stderr().is_terminal())
         .map_err(|e| AppError::Failure(e.to_string()))?;
@@ -164,11 +166,38 @@ async fn start_lab_dns(
 ) -> Result<(Vec<(Origin, Target)>, LabDns), AppError> {
     let hosts: Vec<LabHost> = lab.hosts().to_vec();
     let ip = dns_address(bind);
-    let server = LabDns::start(SocketAddr::new(ip.into(), 0), lab_zone(&hosts))
-        .await
-        .map_err(|e| AppError::Failure(format!("cannot start the lab DNS server: {e}")))?;
+    let server = LabDns::start(
+        SocketAddr::new(ip.into(), 0),
+        lab_zone(&hosts, &lab.made_at_start()),
+    )
+    .await
+    .map_err(|e| AppError::Failure(format!("cannot start the lab DNS server: {e}")))?;
     let targets = domain_targets(&hosts, lab.port());
     Ok((targets, server))
+}
+
+/// Writes the lab CA beside the reports (`PREFIX.lab-ca.pem`) for the scan's
+/// `--ca-file`, so that the lab's MTA-STS policy host verifies; `None` without a CA.
+fn write_lab_ca(
+    lab: &Lab,
+    prefix: &std::path::Path,
+) -> Result<Option<std::path::PathBuf>, AppError> {
+    if lab.ca_pem().is_empty() {
+        return Ok(None);
+    }
+    let mut name = prefix.as_os_str().to_owned();
+    name.push(".lab-ca.pem");
+    let path = std::path::PathBuf::from(name);
+    // Quietly: the demo rewrites its CA on every run, as it rewrites its reports.
+    use crate::report::file::{Replacing, create_folder_of, write_whole};
+    create_folder_of(&path)
+        .and_then(|()| {
+            write_whole(&path, Replacing::Quietly, |f| {
+                std::io::Write::write_all(f, lab.ca_pem().as_bytes())
+            })
+        })
+        .map_err(|e| AppError::Output(e.to_string()))?;
+    Ok(Some(path))
 }
 
 /// The lab's mail domains as `@domain:PORT` targets (the personas' port).

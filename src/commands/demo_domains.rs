@@ -8,7 +8,10 @@ use std::path::Path;
 use super::AppError;
 use crate::report::ScanRecord;
 use relayscan_lab::LabHost;
-use relayscan_lab::dns::{CASE_DOMAINS, CASE_FINDINGS, TLSA_MISMATCH_PERSONA, customer_domain};
+use relayscan_lab::dns::{
+    CASE_DOMAINS, CASE_FINDINGS, TLSA_MATCH_PERSONA, TLSA_MISMATCH_PERSONA, customer_domain,
+};
+use relayscan_lab::sts_server::STS_POLICY_PERSONA;
 
 /// A table of the lab's domains against their designed results, and the number that
 /// differ. Reads the JSON report's `domains` section: the data of record.
@@ -23,6 +26,7 @@ pub fn check(
         .map_err(|e| AppError::Failure(format!("{}: not JSON: {e}", json.display())))?;
     let mut found: HashMap<String, (String, String)> = HashMap::new();
     let mut raised: HashMap<String, Vec<String>> = HashMap::new();
+    let mut dane_matched: HashMap<String, Vec<bool>> = HashMap::new();
     for d in doc["domains"]
         .as_array()
         .map(Vec::as_slice)
@@ -40,6 +44,13 @@ pub fn check(
         raised.insert(
             text(&d["domain"]),
             ids.iter().map(|f| text(&f["id"])).collect(),
+        );
+        let dane = d["dane"].as_array().map(Vec::as_slice).unwrap_or_default();
+        dane_matched.insert(
+            text(&d["domain"]),
+            dane.iter()
+                .map(|r| r["matched"].as_bool() == Some(true))
+                .collect(),
         );
     }
     let mut expected: Vec<(String, String, String)> = Vec::new();
@@ -91,6 +102,12 @@ pub fn check(
         .iter()
         .map(|(domain, id)| (domain.to_string(), *id))
         .collect();
+    if hosts.iter().any(|h| h.persona == STS_POLICY_PERSONA) {
+        designed.push((
+            customer_domain(STS_POLICY_PERSONA.name()),
+            "mta-sts-mx-not-covered",
+        ));
+    }
     if hosts.iter().any(|h| h.persona == TLSA_MISMATCH_PERSONA) {
         designed.push((
             customer_domain(TLSA_MISMATCH_PERSONA.name()),
@@ -118,5 +135,71 @@ pub fn check(
             if ok { "ok" } else { "MISMATCH" }
         );
     }
+    if hosts.iter().any(|h| h.persona == TLSA_MATCH_PERSONA) {
+        let domain = customer_domain(TLSA_MATCH_PERSONA.name());
+        let (line, bad) = dane_match_row(&domain, &raised, &dane_matched);
+        mismatches += usize::from(bad);
+        out.push_str(&line);
+    }
     Ok((out, mismatches))
+}
+
+/// The row of the domain whose mail host's DNSSEC-validated TLSA matches its key: every
+/// DANE result `matched` and no `dane-*` finding. Returns the row and whether it failed.
+fn dane_match_row(
+    domain: &str,
+    raised: &HashMap<String, Vec<String>>,
+    dane_matched: &HashMap<String, Vec<bool>>,
+) -> (String, bool) {
+    let want = "TLSA matched, no dane-*";
+    let results = dane_matched
+        .get(domain)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let dane_ids: Vec<&str> = raised
+        .get(domain)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(String::as_str)
+        .filter(|id| id.starts_with("dane-"))
+        .collect();
+    let got = match (results, dane_ids.as_slice()) {
+        ([], _) => "(no DANE result)".to_string(),
+        (r, []) if r.iter().all(|&m| m) => want.to_string(),
+        (r, []) => format!("matched={}", r.iter().filter(|&&m| m).count()),
+        (_, ids) => ids.join(","),
+    };
+    let ok = got == want;
+    let row = format!(
+        "{domain:<40} {want:<26} {got:<26} {}\n",
+        if ok { "ok" } else { "MISMATCH" }
+    );
+    (row, !ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dane_match_row_by_table() {
+        let d = "customer-x.lab.test";
+        // (DANE results' matched, finding ids, row fails)
+        let table: [(&[bool], &[&str], bool); 5] = [
+            (&[true], &["spf-soft"], false),
+            (&[true, true], &[], false),
+            (&[], &[], true),
+            (&[true, false], &[], true),
+            (&[true], &["dane-tlsa-unauthenticated"], true),
+        ];
+        for (matched, ids, fails) in table {
+            let raised =
+                HashMap::from([(d.to_string(), ids.iter().map(|i| i.to_string()).collect())]);
+            let results = HashMap::from([(d.to_string(), matched.to_vec())]);
+            let (row, bad) = dane_match_row(d, &raised, &results);
+            assert_eq!(bad, fails, "{matched:?} {ids:?}: {row}");
+            assert!(row.starts_with(d) && row.ends_with(if fails { "MISMATCH\n" } else { "ok\n" }));
+        }
+    }
 }

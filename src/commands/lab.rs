@@ -61,7 +61,7 @@ async fn start_dns(lab: &Lab, bind: &str, port: u16) -> Result<LabDns, AppError>
         .parse()
         .map_err(|e| AppError::Usage(format!("--bind {bind:?}: {e}")))?;
     let addr = SocketAddr::new(dns_address(network).into(), port);
-    LabDns::start(addr, lab_zone(lab.hosts()))
+    LabDns::start(addr, lab_zone(lab.hosts(), &lab.made_at_start()))
         .await
         .map_err(|e| AppError::Usage(format!("lab DNS on {addr}: {e}")))
 }

@@ -23,6 +23,12 @@ pub struct DemoLab {
     pub dns_server: SocketAddr,
     /// The lab's blocklist zone, asked about every answering persona.
     pub blocklists: Option<String>,
+    /// The lab CA written as PEM (`--ca-file`): what the MTA-STS policy host's
+    /// certificate verifies against.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// The port of the lab's MTA-STS policy host (hidden `--mta-sts-port`): the lab does
+    /// not bind 443.
+    pub mta_sts_port: Option<u16>,
 }
 
 /// The demo's flags (`-o`, `--transcript`, `-q`) and the lab's facts as scan settings.
@@ -68,6 +74,8 @@ pub fn scan_settings(
         dns: DnsArgs {
             resolver: vec![lab.dns_server.to_string()],
             dns_timeout: Some("300ms".into()),
+            ca_file: lab.ca_file,
+            mta_sts_port: lab.mta_sts_port,
             ..DnsArgs::default()
         },
         ..PlanArgs::default()

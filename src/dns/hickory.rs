@@ -327,9 +327,12 @@ mod tests {
                 persona,
             })
             .collect();
-        let server = LabDns::start("127.0.0.1:0".parse().unwrap(), lab_zone(&hosts))
-            .await
-            .unwrap();
+        let server = LabDns::start(
+            "127.0.0.1:0".parse().unwrap(),
+            lab_zone(&hosts, &Default::default()),
+        )
+        .await
+        .unwrap();
         let dns = HickoryResolver::new(&[server.addr()], Duration::from_millis(300), 1).unwrap();
         let route = |d: &'static str| {
             let dns = dns.clone();

@@ -137,7 +137,7 @@ static RUNS: LazyLock<Runs> = LazyLock::new(|| {
         })
         .collect();
     // The lab's zone (the open relay listed, the closed host refused), and a PBL listing.
-    let mut zone = lab_zone(&hosts);
+    let mut zone = lab_zone(&hosts, &Default::default());
     let IpAddr::V4(policy) = lab.addr(POLICY_LISTED) else {
         panic!("the lab is IPv4")
     };

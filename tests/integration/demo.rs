@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use relayscan::lab::PersonaExpectation;
 use relayscan_lab::Persona;
+use relayscan_lab::dns::{TLSA_MATCH_PERSONA, customer_domain};
+use relayscan_lab::sts_server::STS_POLICY_PERSONA;
 use relayscan_lab::tls::implicit_tls;
 
 use crate::support::{browser, nets, read_csv, read_json, read_jsonl, run, stderr, stdout};
@@ -164,6 +166,49 @@ fn demo_scans_the_lab_and_every_persona_matches() {
     );
     let doc = read_json(&prefix.with_extension("json"));
     assert_eq!(doc["records"].as_array().map(Vec::len), Some(records.len()));
+    // DANE that works: the persona whose DNSSEC-validated TLSA is the digest of the key it
+    // made at start has a matched result in the JSON, and its domain no dane-* finding.
+    let domain = customer_domain(TLSA_MATCH_PERSONA.name());
+    let entry = doc["domains"]
+        .as_array()
+        .and_then(|ds| ds.iter().find(|d| d["domain"] == domain.as_str()))
+        .unwrap_or_else(|| panic!("no domain entry for {domain}"));
+    let dane = &entry["dane"][0];
+    assert_eq!(dane["matched"], true, "{entry}");
+    assert_eq!(dane["authenticated"], true, "{entry}");
+    assert!(
+        dane["records"][0].as_str().unwrap().starts_with("3 1 1 "),
+        "{entry}"
+    );
+    let ids = entry["findings"].as_array().unwrap();
+    assert!(
+        !ids.iter()
+            .any(|f| f["id"].as_str().unwrap().starts_with("dane-")),
+        "{entry}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with(&domain) && l.contains("TLSA matched") && l.ends_with("ok")),
+        "{text}"
+    );
+    // MTA-STS served by the lab: the policy fetched over HTTPS (lab CA, written beside the
+    // reports) in mode enforce, and the domain's MX outside its mx: list.
+    let domain = customer_domain(STS_POLICY_PERSONA.name());
+    let entry = doc["domains"]
+        .as_array()
+        .and_then(|ds| ds.iter().find(|d| d["domain"] == domain.as_str()))
+        .unwrap_or_else(|| panic!("no domain entry for {domain}"));
+    let policy = &entry["mta_sts_policy"];
+    assert_eq!(policy["policy"]["mode"], "enforce", "{entry}");
+    assert!(policy["error"].is_null(), "{entry}");
+    let ids: Vec<&str> = entry["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"mta-sts-mx-not-covered"), "{entry}");
+    assert!(prefix.with_extension("lab-ca.pem").exists());
 
     // The demo's HTML report, every persona and every lab domain in it, fits a desktop and
     // a phone (screenshots in target/tmp/demo-report/).

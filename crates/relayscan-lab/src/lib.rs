@@ -30,6 +30,7 @@ pub mod persona;
 pub mod policy;
 pub mod server;
 pub mod stray;
+pub mod sts_server;
 pub mod tls;
 pub mod tls_server;
 

@@ -165,6 +165,12 @@ pub struct Lab {
     /// The hosts that also speak implicit TLS, at `tls_port`.
     tls_hosts: Vec<LabHost>,
     tls_port: Option<u16>,
+    /// The SHA-256 of each TLS persona's key, made at start: the zone's matching TLSA.
+    spki_sha256: tls::SpkiDigests,
+    /// The lab CA (PEM): what a scan trusts to fetch the MTA-STS policy.
+    ca_pem: String,
+    /// Where the MTA-STS policy host listens: its persona's address, a port of its own.
+    sts_policy: Option<SocketAddr>,
     recorder: Arc<Recorder>,
     cancel: CancellationToken,
     /// Closed (`recv` yields `None`) once every task has dropped its sender.
@@ -239,11 +245,34 @@ impl Lab {
                 done_tx.clone(),
             ));
         }
+        let sts_ip = hosts
+            .iter()
+            .find(|h| h.persona == crate::sts_server::STS_POLICY_PERSONA)
+            .map(|h| h.addr.ip());
+        let sts_policy = match (certificates.sts_policy(), sts_ip) {
+            (Some(server), Some(ip)) => {
+                let addr = SocketAddr::new(ip, 0);
+                let listener = bind_one(addr).map_err(|source| LabError::Bind { addr, source })?;
+                let bound = listener
+                    .local_addr()
+                    .map_err(|source| LabError::Bind { addr, source })?;
+                tokio::spawn(crate::sts_server::serve_policy(
+                    listener,
+                    server.clone(),
+                    cancel.clone(),
+                ));
+                Some(bound)
+            }
+            _ => None,
+        };
         Ok(Lab {
             hosts,
             port,
             tls_hosts,
             tls_port,
+            spki_sha256: certificates.spki_sha256().clone(),
+            ca_pem: certificates.ca_pem().to_string(),
+            sts_policy,
             recorder,
             cancel,
             tasks_done,
@@ -257,6 +286,24 @@ impl Lab {
     /// The port shared by every host.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// What the lab made at start that its zone publishes ([`crate::dns::lab_zone`]).
+    pub fn made_at_start(&self) -> crate::dns::MadeAtStart {
+        crate::dns::MadeAtStart {
+            spki_sha256: self.spki_sha256.clone(),
+            sts_policy: self.sts_policy.map(|a| a.ip()),
+        }
+    }
+
+    /// The lab CA (PEM), empty when the lab made no certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// Where the MTA-STS policy host listens (HTTPS), when the lab runs its persona.
+    pub fn sts_policy(&self) -> Option<SocketAddr> {
+        self.sts_policy
     }
 
     /// The hosts that speak TLS first, on [`Lab::tls_port`].

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Duration as Days, Utc};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    PKCS_ECDSA_P256_SHA256,
+    PKCS_ECDSA_P256_SHA256, PublicKeyData,
 };
 
 use crate::persona::Persona;
@@ -109,7 +109,16 @@ pub fn cert_spec(p: Persona) -> Option<CertSpec> {
 pub struct LabTls {
     servers: HashMap<Persona, TlsServer>,
     ca_der: Vec<u8>,
+    ca_pem: String,
+    spki_sha256: SpkiDigests,
+    /// The MTA-STS policy host's server ([`crate::sts_server`]), when the lab runs its
+    /// persona.
+    sts_policy: Option<TlsServer>,
 }
+
+/// The SHA-256 of each persona's SubjectPublicKeyInfo: the association data of a
+/// `3 1 1` TLSA record (DANE-EE, SPKI, SHA-256; RFC 7671 §5.1) that matches its key.
+pub type SpkiDigests = HashMap<Persona, Vec<u8>>;
 
 impl LabTls {
     /// Makes the lab CA and a certificate for each persona in `personas` that needs one.
@@ -118,21 +127,26 @@ impl LabTls {
             .iter()
             .filter_map(|&p| Some((p, cert_spec(p)?)))
             .collect();
-        if wanted.is_empty() {
+        let sts = personas.contains(&crate::sts_server::STS_POLICY_PERSONA);
+        if wanted.is_empty() && !sts {
             return Ok(LabTls::default());
         }
         let ca_key = new_key()?;
         let mut ca = params(&[], CA_NAME, now, -1, 3650)?;
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca_der = ca.self_signed(&ca_key).map_err(err)?.der().to_vec();
+        let ca_cert = ca.self_signed(&ca_key).map_err(err)?;
+        let (ca_der, ca_pem) = (ca_cert.der().to_vec(), ca_cert.pem());
         let issuer = Issuer::new(ca, ca_key);
         let mut servers = HashMap::new();
+        let mut spki_sha256 = HashMap::new();
         for (persona, spec) in wanted {
             if servers.contains_key(&persona) {
                 continue;
             }
             let key = new_key()?;
+            let spki = ring::digest::digest(&ring::digest::SHA256, &key.subject_public_key_info());
+            spki_sha256.insert(persona, spki.as_ref().to_vec());
             let leaf = params(
                 &spec.names,
                 persona.hostname(),
@@ -149,12 +163,43 @@ impl LabTls {
             let server = TlsServer::new(&chain, &key.serialize_der())?;
             servers.insert(persona, server);
         }
-        Ok(LabTls { servers, ca_der })
+        let sts_policy = if sts {
+            let host = crate::sts_server::sts_policy_host();
+            let key = new_key()?;
+            let leaf = params(std::slice::from_ref(&host), &host, now, -1, 90)?;
+            let cert = leaf.signed_by(&key, &issuer).map_err(err)?;
+            let chain = [cert.der().to_vec(), ca_der.clone()];
+            Some(TlsServer::new(&chain, &key.serialize_der())?)
+        } else {
+            None
+        };
+        Ok(LabTls {
+            servers,
+            ca_der,
+            ca_pem,
+            spki_sha256,
+            sts_policy,
+        })
     }
 
     /// The TLS server of the persona, when it has a certificate.
     pub fn server(&self, p: Persona) -> Option<&TlsServer> {
         self.servers.get(&p)
+    }
+
+    /// The SHA-256 of each persona's public key, for the zone's matching TLSA record.
+    pub fn spki_sha256(&self) -> &SpkiDigests {
+        &self.spki_sha256
+    }
+
+    /// The lab CA (PEM), for a scan's `--ca-file`.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// The MTA-STS policy host's TLS server, when the lab runs its persona.
+    pub fn sts_policy(&self) -> Option<&TlsServer> {
+        self.sts_policy.as_ref()
     }
 
     /// The lab CA (DER), for tests that want a chain to verify.
@@ -265,9 +310,26 @@ mod tests {
         // The CA's subject and signature are read by the scanner's certificate code, in
         // the scanner's tests (src/lab.rs).
         assert!(!lab.ca_der().is_empty());
+        // Every persona with a certificate has the digest of its own key, and no two match.
+        let digests = lab.spki_sha256();
+        for p in Persona::ALL {
+            assert_eq!(
+                digests.get(&p).map(Vec::len),
+                cert_spec(p).map(|_| 32),
+                "{p}"
+            );
+        }
+        let mut distinct: Vec<&Vec<u8>> = digests.values().collect();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), digests.len());
         // A lab of personas without TLS makes no certificate at all.
-        let plain = LabTls::generate(&[Persona::Closed], now).unwrap_or_else(|e| panic!("{e}"));
-        assert!(plain.ca_der().is_empty() && plain.server(Persona::Closed).is_none());
+        let plain = LabTls::generate(&[Persona::Busy], now).unwrap_or_else(|e| panic!("{e}"));
+        assert!(plain.ca_der().is_empty() && plain.server(Persona::Busy).is_none());
+        // The closed persona's domain has an MTA-STS policy host: the CA is made for it.
+        let sts = LabTls::generate(&[Persona::Closed], now).unwrap_or_else(|e| panic!("{e}"));
+        assert!(sts.sts_policy().is_some() && sts.ca_pem().starts_with("-----BEGIN"));
+        assert!(lab.sts_policy().is_some());
     }
 
     #[test]

@@ -15,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::designed::DesignedRoute;
 use crate::server::LabHost;
+use crate::sts_server::{STS_POLICY_ID, STS_POLICY_PERSONA, sts_policy_host};
+use crate::tls::SpkiDigests;
 use wire::respond;
 use zone::{Data, QType, Zone};
 
@@ -53,8 +55,21 @@ pub fn blocklist_code(persona: crate::Persona) -> Option<Ipv4Addr> {
 /// (`_25._tcp.HOST 3 1 1 00...`): its customer domain gets `dane-tlsa-mismatch`.
 pub const TLSA_MISMATCH_PERSONA: crate::Persona = crate::Persona::TlsRequired;
 
+/// The persona whose mail host publishes a DNSSEC-validated (AD) TLSA record matching its
+/// key (`_25._tcp.HOST 3 1 1 <SHA-256 of its SPKI>`): its customer domain gets no DANE
+/// finding. A self-signed certificate is what DANE-EE exists for (RFC 7672 §3.1.1).
+pub const TLSA_MATCH_PERSONA: crate::Persona = crate::Persona::StarttlsSelfSigned;
+
 /// A DNS message over TCP is at most 65,535 bytes after its length prefix.
 const MAX_TCP_MESSAGE: usize = 65_535;
+
+/// What a lab makes at start that its zone publishes: the digests of its personas' keys
+/// (for TLSA records) and the address of its MTA-STS policy host.
+#[derive(Debug, Clone, Default)]
+pub struct MadeAtStart {
+    pub spki_sha256: SpkiDigests,
+    pub sts_policy: Option<IpAddr>,
+}
 
 /// The domain of a persona's customer: `customer-open-relay.lab.test`.
 pub fn customer_domain(persona_name: &str) -> String {
@@ -244,7 +259,11 @@ fn spf_and_dmarc(zone: &mut Zone, domain: &str, spf: &str, dmarc: &str) {
 
 /// The lab zone: each persona host under its own name (A and PTR, so that its greeting
 /// name is forward-confirmed), a customer domain per persona, and the case domains.
-pub fn lab_zone(hosts: &[LabHost]) -> Zone {
+/// `made` holds what the lab made at start ([`crate::Lab::made_at_start`]): the matching
+/// TLSA record of [`TLSA_MATCH_PERSONA`] and the MTA-STS records are published only when
+/// the lab made their key and policy host.
+pub fn lab_zone(hosts: &[LabHost], made: &MadeAtStart) -> Zone {
+    let spki_sha256 = &made.spki_sha256;
     let mut zone = Zone::new(ZONE_ORIGIN);
     for host in hosts {
         if let (Some(code), std::net::IpAddr::V4(ip)) =
@@ -262,6 +281,13 @@ pub fn lab_zone(hosts: &[LabHost]) -> Zone {
                 Data::Tlsa(3, 1, 1, vec![0; 32]),
             );
         }
+        if host.persona == TLSA_MATCH_PERSONA
+            && let Some(digest) = spki_sha256.get(&host.persona)
+        {
+            let name = format!("_25._tcp.{}", host.persona.hostname());
+            zone.add(&name, Data::Tlsa(3, 1, 1, digest.clone()))
+                .authenticated(&name);
+        }
         let domain = customer_domain(host.persona.name());
         zone.add(&domain, Data::Mx(10, host.persona.hostname().to_string()));
         // The open relay's customer also has the weakest policy records.
@@ -274,9 +300,21 @@ pub fn lab_zone(hosts: &[LabHost]) -> Zone {
                 "v=spf1 mx -all",
                 "v=DMARC1; p=reject; rua=mailto:dmarc@lab.test",
             );
-            // No `_mta-sts` TXT: the lab serves no policy host, and a TXT record without a
-            // policy behind it is a medium finding (mta-sts-policy-missing) that would sit
-            // on every customer domain of the demo.
+            // `_mta-sts` TXT only where the lab serves the policy: a TXT record without a
+            // policy behind it is a medium finding (mta-sts-policy-missing).
+            if host.persona == STS_POLICY_PERSONA
+                && let Some(ip) = made.sts_policy
+            {
+                // An A record only: a second PTR would spoil the host's own.
+                match ip {
+                    IpAddr::V4(v4) => zone.add(&sts_policy_host(), Data::A(v4)),
+                    IpAddr::V6(v6) => zone.add(&sts_policy_host(), Data::Aaaa(v6)),
+                };
+                zone.add(
+                    &format!("_mta-sts.{domain}"),
+                    Data::Txt(vec![format!("v=STSv1; id={STS_POLICY_ID}")]),
+                );
+            }
             zone.add(
                 &format!("_smtp._tls.{domain}"),
                 Data::Txt(vec!["v=TLSRPTv1; rua=mailto:tls@lab.test".into()]),
@@ -523,7 +561,7 @@ mod tests {
 
     #[test]
     fn the_zone_covers_every_case() {
-        let zone = lab_zone(&hosts());
+        let zone = lab_zone(&hosts(), &MadeAtStart::default());
         let mx = |d: &str| zone.answer(d, QType::Mx);
         assert!(
             matches!(mx("customer-open-relay.lab.test"), ZoneAnswer::Records(r) if r.len() == 1)
@@ -580,6 +618,32 @@ mod tests {
         for d in &domains {
             assert!(d.ends_with(".lab.test"), "{d}");
         }
+    }
+
+    #[test]
+    fn the_matching_tlsa_carries_the_key_digest_and_ad() {
+        let host = LabHost {
+            addr: SocketAddr::new(IpAddr::from([127, 0, 2, 9]), 2525),
+            persona: TLSA_MATCH_PERSONA,
+        };
+        let name = format!("_25._tcp.{}", TLSA_MATCH_PERSONA.hostname());
+        let digest = vec![7u8; 32];
+        let made = MadeAtStart {
+            spki_sha256: SpkiDigests::from([(TLSA_MATCH_PERSONA, digest.clone())]),
+            sts_policy: None,
+        };
+        let zone = lab_zone(std::slice::from_ref(&host), &made);
+        assert_eq!(
+            zone.answer(&name, QType::Tlsa),
+            ZoneAnswer::Records(vec![(name.clone(), Data::Tlsa(3, 1, 1, digest))])
+        );
+        assert!(zone.is_authenticated(&name));
+        // Without the persona's digest (no certificate made) no TLSA is published at all.
+        let bare = lab_zone(&[host], &MadeAtStart::default());
+        assert!(!matches!(
+            bare.answer(&name, QType::Tlsa),
+            ZoneAnswer::Records(_)
+        ));
     }
 
     #[test]
