@@ -460,7 +460,13 @@ fn fail_on_trips_with_exit_1_at_each_new_finding_s_severity() {
         );
     }
     let ids: Vec<&str> = RUNS.gates.iter().map(|(id, _, _)| id.as_str()).collect();
-    for id in ["blocklisted", "known-exploited-software"] {
+    // Exim 4.91 has advisories of both kinds; no lab persona runs end-of-life software,
+    // so that id's gate runs only when a record carries it.
+    for id in [
+        "blocklisted",
+        "known-exploited-software",
+        "vulnerable-software",
+    ] {
         assert!(
             ids.contains(&id),
             "{id} not found in the lab's records: {ids:?}"
