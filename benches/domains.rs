@@ -28,21 +28,20 @@ use common::{measure, start_lab};
 const DOMAINS: usize = 10_000;
 const MX_HOSTS: usize = 300;
 
-/// The zone: MX host i at the lab's address i; domain n on hosts n and n+1 (two
-/// preferences), with SPF and DMARC, so that every domain costs its full set of lookups.
-fn zone(first: Ipv4Addr) -> Zone {
-    let mut zone = Zone::new("bench.test");
-    for i in 0..MX_HOSTS {
+/// A zone under `origin`: mail host i at the lab's address i, domain n on hosts n and
+/// n+1 (mod `hosts`, two preferences), with SPF and DMARC, so that every domain costs its
+/// full set of lookups.
+fn zone(origin: &str, first: Ipv4Addr, hosts: usize, domains: usize) -> Zone {
+    let mut zone = Zone::new(origin);
+    for i in 0..hosts {
         let ip = Ipv4Addr::from(u32::from(first) + i as u32);
-        zone.add_host(&format!("mx{i}.bench.test"), IpAddr::V4(ip));
+        zone.add_host(&format!("mx{i}.{origin}"), IpAddr::V4(ip));
     }
-    for n in 0..DOMAINS {
-        let d = format!("d{n}.bench.test");
-        zone.add(&d, Data::Mx(10, format!("mx{}.bench.test", n % MX_HOSTS)))
-            .add(
-                &d,
-                Data::Mx(20, format!("mx{}.bench.test", (n + 1) % MX_HOSTS)),
-            )
+    for n in 0..domains {
+        let d = format!("d{n}.{origin}");
+        let host = |k: usize| format!("mx{}.{origin}", k % hosts);
+        zone.add(&d, Data::Mx(10, host(n)))
+            .add(&d, Data::Mx(20, host(n + 1)))
             .add(&d, Data::Txt(vec!["v=spf1 mx -all".into()]))
             .add(
                 &format!("_dmarc.{d}"),
@@ -54,28 +53,6 @@ fn zone(first: Ipv4Addr) -> Zone {
 
 /// The series' mail hosts.
 const FLAT_MX_HOSTS: usize = 10_000;
-
-/// The series' zone: mail host i at the lab's address i, domain n on hosts n and n+1
-/// (mod 10,000), with SPF and DMARC, for the largest size.
-fn flat_zone(first: Ipv4Addr, domains: usize) -> Zone {
-    let mut zone = Zone::new("flat.test");
-    for i in 0..FLAT_MX_HOSTS {
-        let ip = Ipv4Addr::from(u32::from(first) + i as u32);
-        zone.add_host(&format!("mx{i}.flat.test"), IpAddr::V4(ip));
-    }
-    for n in 0..domains {
-        let d = format!("d{n}.flat.test");
-        let host = |k: usize| format!("mx{}.flat.test", k % FLAT_MX_HOSTS);
-        zone.add(&d, Data::Mx(10, host(n)))
-            .add(&d, Data::Mx(20, host(n + 1)))
-            .add(&d, Data::Txt(vec!["v=spf1 mx -all".into()]))
-            .add(
-                &format!("_dmarc.{d}"),
-                Data::Txt(vec!["v=DMARC1; p=reject".into()]),
-            );
-    }
-    zone
-}
 
 /// The sizes of `RELAYSCAN_BENCH_DOMAINS` (comma-separated domain counts).
 fn flat_sizes() -> Option<Vec<usize>> {
@@ -104,7 +81,7 @@ fn flat_series(sizes: &[usize]) {
     let dns = runtime
         .block_on(LabDns::start(
             SocketAddr::new(Ipv4Addr::new(127, 8, 128, 254).into(), 0),
-            flat_zone(first, largest),
+            zone("flat.test", first, FLAT_MX_HOSTS, largest),
         ))
         .expect("DNS server");
     let resolver = dns.addr().to_string();
@@ -181,7 +158,7 @@ fn main() {
     let dns = runtime
         .block_on(LabDns::start(
             SocketAddr::new(Ipv4Addr::new(127, 0, 91, 254).into(), 0),
-            zone(first),
+            zone("bench.test", first, MX_HOSTS, DOMAINS),
         ))
         .expect("DNS server");
     let resolver = dns.addr().to_string();
