@@ -13,6 +13,7 @@ pub mod hickory;
 pub mod limited;
 pub mod mta_sts;
 pub mod mx;
+pub mod org_domain;
 pub mod plan;
 pub mod policy;
 pub mod settings;

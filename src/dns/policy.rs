@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
+use super::org_domain::organizational_domain;
 use super::spf_tree::SpfTree;
 use super::{Answer, LookupError};
 
@@ -105,15 +106,6 @@ pub struct ReportAuthorization {
 const DMARC_TAGS: &[&str] = &[
     "v", "p", "sp", "pct", "rua", "ruf", "adkim", "aspf", "fo", "rf", "ri", "np", "psd", "t",
 ];
-
-/// The organisational domain of `name`, approximated by its last two labels: relayscan
-/// carries no public suffix list, so `a.example.co.uk` and `b.example.co.uk` count as one
-/// organisation (an authorisation check skipped), never two (a false finding).
-pub fn organizational_domain(name: &str) -> String {
-    let name = super::normalize_name(name);
-    let labels: Vec<&str> = name.split('.').collect();
-    labels[labels.len().saturating_sub(2)..].join(".")
-}
 
 impl Dmarc {
     /// The domains of the `mailto:` report destinations (rua and ruf) outside the
@@ -718,26 +710,59 @@ mod tests {
 
     #[test]
     fn external_report_destinations_and_their_authorisation() {
-        // (record, the domain's external destinations)
-        let table: [(&str, &[&str]); 5] = [
-            ("v=DMARC1; p=none; rua=mailto:d@example.com", &[]),
-            ("v=DMARC1; p=none; rua=mailto:d@reports.example.com", &[]),
+        // (record, the domain it is published for, the domain's external destinations)
+        let table: [(&str, &str, &[&str]); 8] = [
+            (
+                "v=DMARC1; p=none; rua=mailto:d@example.com",
+                "mail.example.com",
+                &[],
+            ),
+            (
+                "v=DMARC1; p=none; rua=mailto:d@reports.example.com",
+                "mail.example.com",
+                &[],
+            ),
             (
                 "v=DMARC1; p=none; rua=mailto:a@dmarc.vendor.example!10m,mailto:b@Other.Example.; ruf=mailto:c@dmarc.vendor.example",
+                "mail.example.com",
                 &["dmarc.vendor.example", "other.example"],
             ),
-            ("v=DMARC1; p=none; rua=https://vendor.example/r", &[]),
-            ("v=DMARC1; p=none; ruf=mailto:nobody", &[]),
+            (
+                "v=DMARC1; p=none; rua=https://vendor.example/r",
+                "mail.example.com",
+                &[],
+            ),
+            (
+                "v=DMARC1; p=none; ruf=mailto:nobody",
+                "mail.example.com",
+                &[],
+            ),
+            // The organisational domain is the public suffix plus one label: under co.uk a
+            // sub-domain of the same customer is its own, another customer is external.
+            (
+                "v=DMARC1; p=none; rua=mailto:d@reports.example.co.uk",
+                "example.co.uk",
+                &[],
+            ),
+            (
+                "v=DMARC1; p=none; rua=mailto:d@other.co.uk",
+                "example.co.uk",
+                &["other.co.uk"],
+            ),
+            // A private suffix separates its sites' owners too.
+            (
+                "v=DMARC1; p=none; rua=mailto:d@bob.github.io",
+                "alice.github.io",
+                &["bob.github.io"],
+            ),
         ];
-        for (record, want) in table {
+        for (record, domain, want) in table {
             assert_eq!(
-                parse_dmarc(record).external_destinations("mail.example.com"),
+                parse_dmarc(record).external_destinations(domain),
                 want,
                 "{record}"
             );
         }
-        assert_eq!(organizational_domain("A.b.Example.com."), "example.com");
-        assert_eq!(organizational_domain("localhost"), "localhost");
         let ok = report_authorization("a.example", "v.example", &txt(&["v=DMARC1"]));
         assert!(ok.authorized && ok.record == "a.example._report._dmarc.v.example");
         let missing = report_authorization("a.example", "v.example", &Err(LookupError::NxDomain));
