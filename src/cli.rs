@@ -112,9 +112,11 @@ pub struct ScanArgs {
     pub plan: PlanArgs,
     #[command(flatten)]
     pub run: RunArgs,
-    /// Exit 1 when the scan finds an open relay (open-relay) or a finding at or above a
-    /// severity (critical, high, medium, low).
-    #[arg(long, value_name = "LEVEL")]
+    /// Exit 1 when the scan finds an open relay (open-relay), a finding at or above a
+    /// severity (critical, high, medium, low), or a finding with this id, of a host or a
+    /// domain, whatever its severity (blocklisted-policy, dkim-weak-key; the ids are listed
+    /// in docs/reports.md and docs/domains.md).
+    #[arg(long, value_name = "LEVEL|ID")]
     pub fail_on: Option<crate::report::FailOn>,
 }
 
@@ -430,9 +432,10 @@ pub struct ReportArgs {
     /// Output prefix [default: IN without its extension].
     #[arg(short = 'o', long = "output", value_name = "PREFIX")]
     pub output: Option<PathBuf>,
-    /// Exit 1 when the records hold an open relay (open-relay) or a finding at or above a
-    /// severity (critical, high, medium, low).
-    #[arg(long, value_name = "LEVEL")]
+    /// Exit 1 when the records hold an open relay (open-relay), a finding at or above a
+    /// severity (critical, high, medium, low), or a finding with this id, of a host or a
+    /// domain, whatever its severity (blocklisted-policy, dkim-weak-key).
+    #[arg(long, value_name = "LEVEL|ID")]
     pub fail_on: Option<crate::report::FailOn>,
     /// Do not list the files written.
     #[arg(short = 'q', long)]
@@ -453,9 +456,10 @@ pub struct DiffArgs {
     /// Formats written with -o: csv, json.
     #[arg(long, value_name = "LIST", default_value = "csv,json")]
     pub format: String,
-    /// Exit 1 when NEW brings a new open relay (open-relay) or a new finding at or above a
-    /// severity (critical, high, medium, low).
-    #[arg(long, value_name = "LEVEL")]
+    /// Exit 1 when NEW brings a new open relay (open-relay), a new finding at or above a
+    /// severity (critical, high, medium, low), or a new finding with this id, of a host or
+    /// a domain (blocklisted-policy, dkim-weak-key).
+    #[arg(long, value_name = "LEVEL|ID")]
     pub fail_on: Option<crate::report::FailOn>,
 }
 
@@ -479,9 +483,10 @@ pub struct AuditArgs {
     /// Formats written with -o: csv, json, html.
     #[arg(long, value_name = "LIST", default_value = "csv,json,html")]
     pub format: String,
-    /// Exit 1 when a setting lets anyone relay (open-relay) or a finding is at or above a
-    /// severity (critical, high, medium, low); never: always exit 0 after the audit.
-    #[arg(long, value_name = "LEVEL", default_value = "high")]
+    /// Exit 1 when a setting lets anyone relay (open-relay), a finding is at or above a
+    /// severity (critical, high, medium, low), or a finding has this id (vrfy-enabled);
+    /// never: always exit 0 after the audit.
+    #[arg(long, value_name = "LEVEL|ID", default_value = "high")]
     pub fail_on: crate::report::Gate,
     /// Do not print the findings table.
     #[arg(short, long)]
@@ -532,9 +537,10 @@ pub struct LogsArgs {
     /// Formats written with -o: csv, json, html, md.
     #[arg(long, value_name = "LIST", default_value = "csv,json,html,md")]
     pub format: String,
-    /// Exit 1 when mail was relayed for a stranger (open-relay) or a finding is at or above
-    /// a severity (critical, high, medium, low); never: always exit 0.
-    #[arg(long, value_name = "LEVEL", default_value = "critical")]
+    /// Exit 1 when mail was relayed for a stranger (open-relay), a finding is at or above a
+    /// severity (critical, high, medium, low), or a finding has this id (volume-spike);
+    /// never: always exit 0.
+    #[arg(long, value_name = "LEVEL|ID", default_value = "critical")]
     pub fail_on: crate::report::Gate,
     /// Do not print the summary.
     #[arg(short, long)]

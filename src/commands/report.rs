@@ -39,8 +39,12 @@ pub fn run(args: ReportArgs, argv: Vec<String>) -> Result<i32, AppError> {
             eprintln!("relayscan: wrote {}", path.display());
         }
     }
-    let tripped = args
-        .fail_on
-        .is_some_and(|gate| gate.tripped(&regenerated.summary));
+    let tripped = args.fail_on.is_some_and(|gate| {
+        gate.tripped(&regenerated.summary)
+            || regenerated
+                .domains
+                .as_ref()
+                .is_some_and(|d| gate.tripped_by_domains(d))
+    });
     Ok(exit::of_run(None, tripped))
 }

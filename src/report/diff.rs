@@ -9,8 +9,9 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::domain_diff::{DomainDiffRow, DomainDiffer};
+use super::domain_diff::{DomainChange, DomainDiffRow, DomainDiffer};
 use super::domains::DomainEntry;
+use super::finding_name::FindingName;
 use super::gate::FailOn;
 use super::record::ScanRecord;
 use crate::assess::Verdict;
@@ -273,14 +274,25 @@ pub struct Diff {
 }
 
 impl Diff {
-    /// Whether the new scan brought something the gate fails on: a new open relay, or an
-    /// added finding at or above the severity. What was already there does not trip it.
+    /// Whether the new scan brought something the gate fails on: a new open relay, an
+    /// added finding at or above the severity, or an added finding with the id (of a host
+    /// or of a domain). What was already there does not trip it.
     pub fn trips(&self, gate: FailOn) -> bool {
+        if let FailOn::Finding(FindingName::Domain(id)) = gate {
+            return self
+                .domains
+                .iter()
+                .any(|r| r.change == DomainChange::FindingAdded && r.finding == Some(id));
+        }
         self.rows.iter().any(|r| match gate {
             FailOn::OpenRelay => r.change == Change::NewOpenRelay,
             FailOn::AtLeast(min) => {
                 r.change == Change::FindingAdded && r.severity.is_some_and(|s| s >= min)
             }
+            FailOn::Finding(FindingName::Host(id)) => {
+                r.change == Change::FindingAdded && r.finding == Some(id)
+            }
+            FailOn::Finding(FindingName::Domain(_)) => false,
         })
     }
 
@@ -515,6 +527,20 @@ mod tests {
         ), "{table}");
         let gate = |s: &str| diff.trips(s.parse().unwrap());
         assert!(gate("open-relay") && gate("critical") && gate("low"));
+        // By id: a finding added trips it; one removed, or never seen, does not.
+        assert!(gate("banner-version"));
+        assert!(!gate("relay-inconclusive") && !gate("blocklisted") && !gate("dkim-weak-key"));
+        let mut with_domain = diff.clone();
+        with_domain.domains.push(DomainDiffRow {
+            change: DomainChange::FindingAdded,
+            domain: "a.example".into(),
+            old_verdict: None,
+            new_verdict: None,
+            finding: Some(crate::assess::domain::DomainFindingId::DkimWeakKey),
+            severity: Some(Severity::High),
+        });
+        assert!(with_domain.trips("dkim-weak-key".parse().unwrap()));
+        assert!(!with_domain.trips("dkim-not-found".parse().unwrap()));
         let cells = csv_row(&diff.rows[1]);
         assert_eq!(cells[0], "finding-added");
         assert_eq!(cells[6], "critical");

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use crate::assess::domain::DomainFindingId;
 use crate::assess::{Severity, Verdict};
 use crate::dns::MailRoute;
 
@@ -20,6 +21,8 @@ pub struct DomainTotals {
     pub failed: Vec<(String, String)>,
     /// Domain findings by severity, every finding counted.
     pub by_severity: BTreeMap<Severity, u64>,
+    /// Domain findings by id (for `--fail-on ID`), every finding counted.
+    pub by_finding: BTreeMap<DomainFindingId, u64>,
 }
 
 impl DomainTotals {
@@ -50,7 +53,12 @@ impl DomainTotals {
         }
         for f in &e.findings {
             *self.by_severity.entry(f.severity).or_default() += 1;
+            *self.by_finding.entry(f.id).or_default() += 1;
         }
+    }
+
+    pub fn finding_count(&self, id: DomainFindingId) -> u64 {
+        self.by_finding.get(&id).copied().unwrap_or(0)
     }
 
     pub fn severity_count(&self, s: Severity) -> u64 {

@@ -1,4 +1,4 @@
-//! `--fail-on`: the CI gate. Which records make a run exit 1: open relays, or findings at or above a severity (or, where a gate is the default, `never`).
+//! `--fail-on`: the CI gate. Which records make a run exit 1: open relays, findings at or above a severity, or findings with one id (or, where a gate is the default, `never`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -7,6 +7,7 @@ use crate::assess::Verdict;
 use crate::assess::{Finding, Severity};
 
 use super::domain_totals::DomainTotals;
+use super::finding_name::FindingName;
 use super::summary::Summary;
 
 /// The threshold given to `--fail-on`.
@@ -16,9 +17,28 @@ pub enum FailOn {
     OpenRelay,
     /// Any finding of this severity or worse.
     AtLeast(Severity),
+    /// Any finding with this id, whatever its severity (`blocklisted-policy` is info).
+    Finding(FindingName),
 }
 
-const EXPECTED: &str = "expected open-relay, critical, high, medium or low";
+const EXPECTED: &str = "expected open-relay, critical, high, medium, low or a finding id";
+
+/// How many nearest ids an unknown word is offered.
+const SUGGESTED: usize = 3;
+
+/// The error for a word that is no threshold: it, what is expected, and the ids nearest
+/// to it.
+fn unknown(word: &str, expected: &str) -> String {
+    let near = FindingName::nearest(word, SUGGESTED);
+    if near.is_empty() {
+        format!("unknown threshold {word:?} ({expected}; no finding id is near it)")
+    } else {
+        format!(
+            "unknown threshold {word:?} ({expected}; nearest finding ids: {})",
+            near.join(", ")
+        )
+    }
+}
 
 impl FromStr for FailOn {
     type Err = String;
@@ -28,7 +48,9 @@ impl FromStr for FailOn {
             "open-relay" => Ok(FailOn::OpenRelay),
             // Info findings are context, not problems: a gate on them would fail every scan.
             "critical" | "high" | "medium" | "low" => s.parse().map(FailOn::AtLeast),
-            _ => Err(format!("unknown threshold {s:?} ({EXPECTED})")),
+            _ => FindingName::parse(s)
+                .map(FailOn::Finding)
+                .ok_or_else(|| unknown(s, EXPECTED)),
         }
     }
 }
@@ -38,6 +60,7 @@ impl fmt::Display for FailOn {
         match self {
             FailOn::OpenRelay => f.write_str("open-relay"),
             FailOn::AtLeast(s) => f.write_str(s.as_str()),
+            FailOn::Finding(id) => f.write_str(id.as_str()),
         }
     }
 }
@@ -46,7 +69,8 @@ impl fmt::Display for FailOn {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gate(Option<FailOn>);
 
-const EXPECTED_OR_NEVER: &str = "expected open-relay, critical, high, medium, low or never";
+const EXPECTED_OR_NEVER: &str =
+    "expected open-relay, critical, high, medium, low, a finding id or never";
 
 impl FromStr for Gate {
     type Err = String;
@@ -57,7 +81,7 @@ impl FromStr for Gate {
             _ => s
                 .parse()
                 .map(|t| Gate(Some(t)))
-                .map_err(|_| format!("unknown threshold {s:?} ({EXPECTED_OR_NEVER})")),
+                .map_err(|_| unknown(s, EXPECTED_OR_NEVER)),
         }
     }
 }
@@ -75,6 +99,9 @@ impl FailOn {
         match self {
             FailOn::OpenRelay => verdict == Some(Verdict::OpenRelay),
             FailOn::AtLeast(min) => findings.iter().any(|f| f.severity >= *min),
+            FailOn::Finding(FindingName::Host(id)) => findings.iter().any(|f| f.id == *id),
+            // A record's findings are host findings; domain findings live in domain records.
+            FailOn::Finding(FindingName::Domain(_)) => false,
         }
     }
 
@@ -84,6 +111,8 @@ impl FailOn {
         match self {
             FailOn::OpenRelay => !domains.open_relay.is_empty(),
             FailOn::AtLeast(min) => any_at_least(*min, |s| domains.severity_count(s)),
+            FailOn::Finding(FindingName::Domain(id)) => domains.finding_count(*id) > 0,
+            FailOn::Finding(FindingName::Host(_)) => false,
         }
     }
 
@@ -92,6 +121,10 @@ impl FailOn {
         match self {
             FailOn::OpenRelay => summary.verdict_count(Verdict::OpenRelay) > 0,
             FailOn::AtLeast(min) => any_at_least(*min, |s| summary.severity_count(s)),
+            FailOn::Finding(FindingName::Host(id)) => {
+                summary.by_finding.get(id.as_str()).is_some_and(|&n| n > 0)
+            }
+            FailOn::Finding(FindingName::Domain(_)) => false,
         }
     }
 }
@@ -107,6 +140,7 @@ fn any_at_least(min: Severity, count: impl Fn(Severity) -> u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::assess::domain::DomainFindingId;
     use crate::assess::{FindingId, Mta};
     use crate::report::ScanRecord;
     use crate::report::testdata;
@@ -123,6 +157,18 @@ mod tests {
             ("high", Ok(FailOn::AtLeast(Severity::High))),
             ("medium", Ok(FailOn::AtLeast(Severity::Medium))),
             ("low", Ok(FailOn::AtLeast(Severity::Low))),
+            (
+                "blocklisted-policy",
+                Ok(FailOn::Finding(FindingName::Host(
+                    FindingId::BlocklistedPolicy,
+                ))),
+            ),
+            (
+                "dkim-weak-key",
+                Ok(FailOn::Finding(FindingName::Domain(
+                    DomainFindingId::DkimWeakKey,
+                ))),
+            ),
         ];
         for (text, want) in table {
             let got: Result<FailOn, String> = text.parse();
@@ -136,12 +182,26 @@ mod tests {
                 "{e}"
             );
         }
+        // A near miss names the ids it may have meant; a far one says none is near.
+        let e = "dkim-weak-keys".parse::<FailOn>().unwrap_err();
+        assert!(e.ends_with("nearest finding ids: dkim-weak-key)"), "{e}");
+        let e = "blocklisted-polcy".parse::<FailOn>().unwrap_err();
+        assert!(e.contains("nearest finding ids: blocklisted-policy"), "{e}");
+        let e = "any".parse::<FailOn>().unwrap_err();
+        assert!(e.ends_with("no finding id is near it)"), "{e}");
     }
 
     #[test]
     fn gate_parse_table() {
         assert_eq!("never".parse::<Gate>().unwrap().threshold(), None);
-        for text in ["open-relay", "critical", "high", "medium", "low"] {
+        for text in [
+            "open-relay",
+            "critical",
+            "high",
+            "medium",
+            "low",
+            "volume-spike",
+        ] {
             let gate: Gate = text.parse().unwrap();
             assert_eq!(gate.threshold(), Some(text.parse().unwrap()), "{text}");
         }
@@ -164,7 +224,10 @@ mod tests {
         let info = [finding(FindingId::RelayInconclusive)];
         let open = Some(Verdict::OpenRelay);
         let denied = Some(Verdict::RelayDenied);
-        let table: [(FailOn, Option<Verdict>, &[Finding], bool); 9] = [
+        let policy = [finding(FindingId::BlocklistedPolicy)];
+        let by_id = |id| FailOn::Finding(FindingName::Host(id));
+        let weak_key = FailOn::Finding(FindingName::Domain(DomainFindingId::DkimWeakKey));
+        let table: [(FailOn, Option<Verdict>, &[Finding], bool); 14] = [
             (FailOn::OpenRelay, open, &relay, true),
             (FailOn::OpenRelay, denied, &banner, false),
             (FailOn::AtLeast(Severity::Critical), open, &relay, true),
@@ -175,6 +238,13 @@ mod tests {
             (FailOn::AtLeast(Severity::Low), None, &[], false),
             // The verdict alone does not trip a severity gate: findings decide.
             (FailOn::AtLeast(Severity::Critical), open, &[], false),
+            // An id gate trips on that id alone, at any severity, info included.
+            (by_id(FindingId::BlocklistedPolicy), denied, &policy, true),
+            (FailOn::AtLeast(Severity::Low), denied, &policy, false),
+            (by_id(FindingId::BlocklistedPolicy), open, &relay, false),
+            (by_id(FindingId::BannerVersion), open, &relay, true),
+            // Host records carry no domain findings.
+            (weak_key, denied, &banner, false),
         ];
         for (gate, verdict, findings, want) in table {
             assert_eq!(gate.matches(verdict, findings), want, "{gate} {verdict:?}");
@@ -185,13 +255,23 @@ mod tests {
     fn tripped_by_the_summary_of_a_run() {
         let mut s = Summary::default();
         s.add(&ScanRecord::of_outcome(testdata::refused_outcome()));
-        for gate in ["open-relay", "critical", "low"] {
+        for gate in ["open-relay", "critical", "low", "accepts-any-recipient"] {
             assert!(!gate.parse::<FailOn>().unwrap().tripped(&s), "{gate}");
         }
         // The sample open relay: critical open-relay, high accepts-any-recipient.
         s.add(&ScanRecord::of_outcome(testdata::open_relay_outcome()));
-        for gate in ["open-relay", "critical", "high", "medium", "low"] {
+        for gate in [
+            "open-relay",
+            "critical",
+            "high",
+            "medium",
+            "low",
+            "accepts-any-recipient",
+        ] {
             assert!(gate.parse::<FailOn>().unwrap().tripped(&s), "{gate}");
+        }
+        for gate in ["blocklisted-policy", "dkim-weak-key"] {
+            assert!(!gate.parse::<FailOn>().unwrap().tripped(&s), "{gate}");
         }
     }
 
@@ -199,6 +279,10 @@ mod tests {
     fn domain_totals_trip_the_gate() {
         let mut spf_pass_all = DomainTotals::default();
         spf_pass_all.by_severity.insert(Severity::High, 1);
+        spf_pass_all
+            .by_finding
+            .insert(DomainFindingId::SpfPassAll, 1);
+        let by_id = |id| FailOn::Finding(FindingName::Domain(id));
         let open = DomainTotals {
             open_relay: vec!["a.example".into()],
             ..DomainTotals::default()
@@ -212,6 +296,14 @@ mod tests {
             (FailOn::OpenRelay, &spf_pass_all, false),
             (FailOn::OpenRelay, &open, true),
             (FailOn::AtLeast(Severity::Low), &none, false),
+            (by_id(DomainFindingId::SpfPassAll), &spf_pass_all, true),
+            (by_id(DomainFindingId::DkimNotFound), &spf_pass_all, false),
+            (by_id(DomainFindingId::SpfPassAll), &none, false),
+            (
+                FailOn::Finding(FindingName::Host(FindingId::OpenRelay)),
+                &open,
+                false,
+            ),
         ];
         for (gate, totals, want) in table {
             assert_eq!(gate.tripped_by_domains(totals), want, "{gate} {totals:?}");

@@ -20,6 +20,7 @@ pub mod domain_totals;
 pub mod domain_view;
 pub mod domains;
 pub mod file;
+pub mod finding_name;
 pub mod gate;
 pub mod host_totals;
 pub mod html;

@@ -13,6 +13,8 @@ use super::{
 #[derive(Debug)]
 pub struct Regenerated {
     pub summary: Summary,
+    /// The domain records' totals (`None` when the input had none), for `--fail-on`.
+    pub domains: Option<super::domain_totals::DomainTotals>,
     /// The report files, in the order [`Reports::paths`] gives.
     pub paths: Vec<PathBuf>,
 }
@@ -65,9 +67,11 @@ pub fn regenerate(
         finished_at: last_end,
         interrupted: false,
     });
+    let domains = reports.domain_totals().cloned();
     reports.finish(&end, &summary)?;
     Ok(Regenerated {
         summary,
+        domains,
         paths: reports.paths(),
     })
 }
