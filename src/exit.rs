@@ -77,7 +77,7 @@ macro_rules! exit_codes {
     ($clean:literal) => {
         exit_codes!(
             $clean,
-            "--fail-on found an open relay or a finding at or above its severity"
+            "--fail-on found an open relay, a finding at or above its severity, or its finding id"
         )
     };
     ($clean:literal, $one:literal) => {

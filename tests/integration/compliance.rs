@@ -660,5 +660,5 @@ fn help_lists_the_exit_codes() {
     for line in ["Exit codes:", "  0 ", "  1 ", "  2 ", "  3 ", "  130 "] {
         assert!(help.contains(line), "{line:?} not in --help:\n{help}");
     }
-    assert!(stdout(&run(&["scan", "--help"], LIMIT)).contains("--fail-on <LEVEL>"));
+    assert!(stdout(&run(&["scan", "--help"], LIMIT)).contains("--fail-on <LEVEL|ID>"));
 }
