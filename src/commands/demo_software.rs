@@ -1,4 +1,4 @@
-//! The demo's check of known-vulnerable software: the persona whose greeting shows a release under an advisory gets an advisory finding, and no other host does.
+//! The demo's check of known-vulnerable and end-of-life software: the personas whose greeting shows a release under an advisory get an advisory finding (the end-of-life one for the release line past its support), and no other host does.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -34,7 +34,12 @@ pub fn check(hosts: &[LabHost], observed: &HashMap<SocketAddr, ScanRecord>) -> (
         if advisories.is_empty() && !expected {
             continue;
         }
-        let ok = expected && !advisories.is_empty();
+        // A persona showing an end-of-life release must get that finding, not only another
+        // advisory of the same version.
+        let end_of_life = advisories.contains(&FindingId::EndOfLifeSoftware.as_str());
+        let ok = expected
+            && !advisories.is_empty()
+            && end_of_life == host.persona.shows_end_of_life_version();
         mismatches += usize::from(!ok);
         let software = observed
             .get(&host.addr)

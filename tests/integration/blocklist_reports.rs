@@ -1,4 +1,4 @@
-//! The blocklist and software findings through `scan`, `report`, `diff`, `--fail-on` and `--resume`: a lab of a listed host (XBL), a refused query, a vulnerable Exim and a policy-listed host (PBL), asked through the test's own DNS server, which counts the questions.
+//! The blocklist and software findings through `scan`, `report`, `diff`, `--fail-on` and `--resume`: a lab of a listed host (XBL), a refused query, a vulnerable Exim, a policy-listed host (PBL) and an end-of-life Postfix, asked through the test's own DNS server, which counts the questions.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -13,13 +13,14 @@ use relayscan_lab::{LabHost, Persona};
 use crate::support::personas::start_lab;
 use crate::support::{LabProcess, nets, read_json, run, stderr, stdout};
 
-/// The listed (XBL), the refused (Spamhaus's public-resolver code), the unlisted vulnerable Exim, and the
-/// host this test's zone lists on the PBL.
-const PERSONAS: [Persona; 4] = [
+/// The listed (XBL), the refused (Spamhaus's public-resolver code), the unlisted vulnerable Exim, the
+/// host this test's zone lists on the PBL, and the unlisted end-of-life Postfix.
+const PERSONAS: [Persona; 5] = [
     Persona::OpenRelay,
     Persona::Closed,
     Persona::VulnerableExim,
     Persona::AuthRequired,
+    Persona::EndOfLifePostfix,
 ];
 const POLICY_LISTED: usize = 3;
 /// Spamhaus ZEN's first PBL code (127/8, host 10): a DNS answer, not an address anyone
@@ -85,6 +86,15 @@ struct Runs {
     policy_low: Output,
     /// `scan --blocklists --fail-on high`.
     gated: Output,
+    /// `scan --blocklists --fail-on blocklisted-policy` (an info id the run has), and
+    /// `--fail-on tls-cert-expired` (an id it has not).
+    gated_by_info_id: Output,
+    gated_by_clean_id: Output,
+    /// `scan --fail-on blocklisted-polcy`: a word that is no id.
+    gated_by_typo: Output,
+    /// `report` and `diff` of the policy-listed host alone with `--fail-on blocklisted-policy`.
+    policy_report_by_id: Output,
+    policy_diff_by_id: Output,
     /// Each new id found in the listed run, its severity, and `report --fail-on SEVERITY`
     /// of a JSONL holding only a record with it.
     gates: Vec<(String, String, Output)>,
@@ -171,6 +181,14 @@ static RUNS: LazyLock<Runs> = LazyLock::new(|| {
     let mut gated_flags = blocklists.to_vec();
     gated_flags.extend(["--fail-on", "high"]);
     let gated = scanner.scan("gated", &gated_flags);
+    let by_id = |name: &str, id: &'static str| {
+        let mut flags = blocklists.to_vec();
+        flags.extend(["--fail-on", id]);
+        scanner.scan(name, &flags)
+    };
+    let gated_by_info_id = by_id("gated-info-id", "blocklisted-policy");
+    let gated_by_clean_id = by_id("gated-clean-id", "tls-cert-expired");
+    let gated_by_typo = by_id("gated-typo", "blocklisted-polcy");
 
     let asked_before = server.queries().total();
     let resumes: Vec<(Vec<&str>, &str, Output)> = [
@@ -219,6 +237,22 @@ static RUNS: LazyLock<Runs> = LazyLock::new(|| {
     let policy_ip = hosts[POLICY_LISTED].addr.ip();
     let policy_plain = one_record(&plain_jsonl, policy_ip, dir.join("policy-plain.jsonl"));
     let policy_listed = one_record(&listed_jsonl, policy_ip, dir.join("policy-listed.jsonl"));
+
+    let policy_report_by_id = run(
+        &[
+            "report",
+            policy_listed.to_str().unwrap(),
+            "--format",
+            "md",
+            "-q",
+            "-o",
+            dir.join("policy-by-id").to_str().unwrap(),
+            "--fail-on",
+            "blocklisted-policy",
+        ],
+        Duration::from_secs(30),
+    );
+    let policy_diff_by_id = diff(&policy_plain, &policy_listed, "blocklisted-policy");
 
     let records = text(&listed_jsonl);
     // blocklisted-policy is info, which no gate takes (it would fail every scan): the diff
@@ -278,6 +312,11 @@ static RUNS: LazyLock<Runs> = LazyLock::new(|| {
         removed_low: diff(&listed_jsonl, &plain_jsonl, "low"),
         policy_low: diff(&policy_plain, &policy_listed, "low"),
         gated,
+        gated_by_info_id,
+        gated_by_clean_id,
+        gated_by_typo,
+        policy_report_by_id,
+        policy_diff_by_id,
         gates,
         resumes,
         checkpoint: text(&checkpoint),
@@ -311,7 +350,7 @@ fn every_report_has_a_blocklist_section_with_meaning_kind_severity_and_removal()
     let zen = &RUNS.summary["blocklists"]["zones"][BLOCKLIST_ZONE];
     assert_eq!(
         [&zen["listed"], &zen["not_listed"], &zen["errors"]],
-        [2, 1, 1],
+        [2, 2, 1],
         "{zen}"
     );
     assert_eq!(zen["removal"], "https://check.spamhaus.org/");
@@ -375,8 +414,24 @@ fn the_software_section_counts_versions_and_names_the_advisories() {
     assert!(ids.contains(&"known-exploited-software"), "{ids:?}");
     let software = &RUNS.summary["software"];
     assert_eq!(software["versions"][format!("exim {version}")], 1);
-    let advised = &software["advised"][0];
-    assert_eq!(advised["endpoint"], endpoint(2));
+    let advised_at = |n: usize| {
+        software["advised"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["endpoint"] == endpoint(n))
+            .unwrap_or_else(|| panic!("host {n} not advised: {software}"))
+    };
+    let advised = advised_at(2);
+    // The end-of-life Postfix is advised too, with the end-of-life finding.
+    assert_eq!(software["versions"]["postfix 3.4.14"], 1, "{software}");
+    assert!(
+        advised_at(PERSONAS.len() - 1)["findings"]
+            .as_array()
+            .unwrap()
+            .contains(&"end-of-life-software".into()),
+        "{software}"
+    );
     let mut advised_ids: Vec<&str> = advised["findings"]
         .as_array()
         .unwrap()
@@ -460,18 +515,43 @@ fn fail_on_trips_with_exit_1_at_each_new_finding_s_severity() {
         );
     }
     let ids: Vec<&str> = RUNS.gates.iter().map(|(id, _, _)| id.as_str()).collect();
-    // Exim 4.91 has advisories of both kinds; no lab persona runs end-of-life software,
-    // so that id's gate runs only when a record carries it.
+    // Exim 4.91 has advisories of both kinds; Postfix 3.4.14 is past its end of support.
     for id in [
         "blocklisted",
         "known-exploited-software",
         "vulnerable-software",
+        "end-of-life-software",
     ] {
         assert!(
             ids.contains(&id),
             "{id} not found in the lab's records: {ids:?}"
         );
     }
+}
+
+#[test]
+fn fail_on_a_finding_id_trips_on_that_id_alone_whatever_its_severity() {
+    // blocklisted-policy is info, which no severity gate takes; by its id it trips scan,
+    // report and diff (exit 1). An id the run does not have trips nothing, although the run
+    // has high findings.
+    for (what, out) in [
+        ("scan", &RUNS.gated_by_info_id),
+        ("report", &RUNS.policy_report_by_id),
+        ("diff", &RUNS.policy_diff_by_id),
+    ] {
+        assert_eq!(out.status.code(), Some(1), "{what}: {}", stderr(out));
+    }
+    let clean = &RUNS.gated_by_clean_id;
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(clean));
+    // A word that is no id is a usage error (exit 2) naming it and the nearest id.
+    let typo = &RUNS.gated_by_typo;
+    let err = stderr(typo);
+    assert_eq!(typo.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("\"blocklisted-polcy\"")
+            && err.contains("nearest finding ids: blocklisted-policy"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -81,11 +81,14 @@ pub enum Persona {
     MustAuthFirst,
     /// Greets as Exim 4.91 (under CVE-2019-10149, in CISA KEV, and 21Nails); refuses relaying.
     VulnerableExim,
+    /// Greets as Postfix 3.4.14, a release line past its end of support (and under the
+    /// SMTP-smuggling advisory); refuses relaying.
+    EndOfLifePostfix,
 }
 
 impl Persona {
     /// Every persona, in the order `LabConfig::default()` assigns them to addresses.
-    pub const ALL: [Persona; 34] = [
+    pub const ALL: [Persona; 35] = [
         Persona::OpenRelay,
         Persona::Closed,
         Persona::AuthRequired,
@@ -120,6 +123,7 @@ impl Persona {
         Persona::ExtraRepliesTls,
         Persona::MustAuthFirst,
         Persona::VulnerableExim,
+        Persona::EndOfLifePostfix,
     ];
 
     /// The persona with this name; case-insensitive and tolerant of surrounding
@@ -210,6 +214,9 @@ impl Persona {
             Persona::VulnerableExim => {
                 "greets as Exim 4.91 (CVE-2019-10149, 21Nails); refuses relaying"
             }
+            Persona::EndOfLifePostfix => {
+                "greets as Postfix 3.4.14 (a release line past its end of support); refuses relaying"
+            }
         }
     }
 
@@ -232,7 +239,8 @@ impl Persona {
             | Persona::ImplicitTls
             | Persona::HostileCsv
             | Persona::HostileTerminal
-            | Persona::VulnerableExim => DesignedVerdict::RelayDenied,
+            | Persona::VulnerableExim
+            | Persona::EndOfLifePostfix => DesignedVerdict::RelayDenied,
             // Out of step once the tests began: the rerun one command at a time, every
             // reply weighed, finds what the server really does.
             Persona::StrayAfterMail
@@ -261,9 +269,16 @@ impl Persona {
 
     /// Whether this persona's greeting shows a release under a published advisory, so a
     /// scanner should raise an advisory finding for it (and for no other persona):
-    /// vulnerable-exim's 4.91 (CVE-2019-10149, in CISA KEV).
+    /// vulnerable-exim's 4.91 (CVE-2019-10149, in CISA KEV) and end-of-life-postfix's 3.4.14.
     pub fn shows_vulnerable_version(self) -> bool {
-        self == Persona::VulnerableExim
+        matches!(self, Persona::VulnerableExim | Persona::EndOfLifePostfix)
+    }
+
+    /// Whether this persona's greeting shows a release line its maintainers no longer fix,
+    /// so a scanner should raise the end-of-life finding for it: end-of-life-postfix's 3.4
+    /// (Postfix maintains 3.5 and later).
+    pub fn shows_end_of_life_version(self) -> bool {
+        self == Persona::EndOfLifePostfix
     }
 
     /// Whether this persona accepts any recipient at all, so a scanner's control
@@ -330,6 +345,7 @@ names! {
     ExtraRepliesTls => "extra-replies-tls",
     MustAuthFirst => "must-auth-first",
     VulnerableExim => "vulnerable-exim",
+    EndOfLifePostfix => "end-of-life-postfix",
 }
 
 impl fmt::Display for Persona {
@@ -432,6 +448,7 @@ mod tests {
             (Persona::ExtraRepliesTls, Inconclusive),
             (Persona::MustAuthFirst, AuthRequired),
             (Persona::VulnerableExim, RelayDenied),
+            (Persona::EndOfLifePostfix, RelayDenied),
         ];
         assert_eq!(table.len(), Persona::ALL.len());
         for (p, v) in table {
@@ -439,7 +456,12 @@ mod tests {
             assert_eq!(p.expects_accept_all(), p == Persona::AcceptAllSink, "{p}");
             assert_eq!(
                 p.shows_vulnerable_version(),
-                p == Persona::VulnerableExim,
+                matches!(p, Persona::VulnerableExim | Persona::EndOfLifePostfix),
+                "{p}"
+            );
+            assert_eq!(
+                p.shows_end_of_life_version(),
+                p == Persona::EndOfLifePostfix,
                 "{p}"
             );
             assert!(!p.description().is_empty());

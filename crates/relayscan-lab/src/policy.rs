@@ -98,6 +98,9 @@ pub fn greeting(persona: Persona) -> Greeting {
             format!("220 {h} ESMTP Exim 4.91 Mon, 07 Dec 2026 05:00:00 +0000"),
             false,
         ),
+        // Postfix with `$mail_version` in smtpd_banner; the 3.4 line is past its end of
+        // support (data/advisories.toml: postfix-eol-branches, fixed = 3.5).
+        Persona::EndOfLifePostfix => (None, format!("220 {h} ESMTP Postfix (3.4.14)"), false),
         _ => (
             None,
             crate::injection::greeting(persona, h).unwrap_or(standard),
@@ -234,7 +237,8 @@ pub fn rcpt_reply(
         | Persona::StrayAfterEhloTls
         | Persona::ExtraRepliesTls
         | Persona::MustAuthFirst
-        | Persona::VulnerableExim => denied(),
+        | Persona::VulnerableExim
+        | Persona::EndOfLifePostfix => denied(),
     }
 }
 
@@ -670,6 +674,12 @@ mod tests {
                 Persona::Blocked,
                 None,
                 "554 5.7.1 blocked.lab.test Service unavailable; client host blocked",
+                false,
+            ),
+            (
+                Persona::EndOfLifePostfix,
+                None,
+                "220 end-of-life-postfix.lab.test ESMTP Postfix (3.4.14)",
                 false,
             ),
         ];
