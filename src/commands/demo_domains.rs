@@ -1,4 +1,4 @@
-//! The demo's check of the lab's mail domains: each case domain got its designed route (and the findings designed for it), and each customer domain's worst verdict is its persona's verdict.
+//! The demo's check of the lab's mail domains: each case domain got its designed route (and the findings designed for it), each customer domain's worst verdict is its persona's verdict, and no customer domain (each publishes a sound DKIM key) has a DKIM finding.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -141,7 +141,48 @@ pub fn check(
         mismatches += usize::from(bad);
         out.push_str(&line);
     }
+    let customers: Vec<String> = hosts
+        .iter()
+        .map(|h| customer_domain(h.persona.name()))
+        .collect();
+    let (line, bad) = customer_dkim_row(&customers, &raised);
+    mismatches += usize::from(bad);
+    out.push_str(&line);
     Ok((out, mismatches))
+}
+
+/// The row of the customer domains, each of which publishes a 2048-bit RSA key under
+/// `default`: none may have a `dkim-*` finding (not even the info dkim-not-found).
+/// Returns the row and whether it failed.
+fn customer_dkim_row(
+    customers: &[String],
+    raised: &HashMap<String, Vec<String>>,
+) -> (String, bool) {
+    let want = "no dkim-*";
+    let with_dkim: Vec<String> = customers
+        .iter()
+        .filter_map(|domain| {
+            let ids: Vec<&str> = raised
+                .get(domain)?
+                .iter()
+                .map(String::as_str)
+                .filter(|id| id.starts_with("dkim-"))
+                .collect();
+            (!ids.is_empty()).then(|| format!("{domain}: {}", ids.join(",")))
+        })
+        .collect();
+    let ok = with_dkim.is_empty();
+    let got = if ok {
+        want.to_string()
+    } else {
+        with_dkim.join("; ")
+    };
+    let domains = format!("customer-* ({} domains)", customers.len());
+    let row = format!(
+        "{domains:<40} {want:<26} {got:<26} {}\n",
+        if ok { "ok" } else { "MISMATCH" }
+    );
+    (row, !ok)
 }
 
 /// The row of the domain whose mail host's DNSSEC-validated TLSA matches its key: every
@@ -181,6 +222,36 @@ fn dane_match_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_customer_dkim_row_by_table() {
+        let customers = [
+            "customer-a.lab.test".to_string(),
+            "customer-b.lab.test".to_string(),
+        ];
+        let raised = |ids: &[&str]| {
+            HashMap::from([
+                (customers[0].clone(), vec!["spf-soft".to_string()]),
+                (
+                    customers[1].clone(),
+                    ids.iter().map(|i| i.to_string()).collect(),
+                ),
+            ])
+        };
+        // (customer-b's finding ids, row fails)
+        let table: [(&[&str], bool); 4] = [
+            (&[], false),
+            (&["mta-sts-missing"], false),
+            (&["dkim-not-found"], true),
+            (&["spf-soft", "dkim-weak-key"], true),
+        ];
+        for (ids, fails) in table {
+            let (row, bad) = customer_dkim_row(&customers, &raised(ids));
+            assert_eq!(bad, fails, "{ids:?}: {row}");
+            assert!(row.starts_with("customer-* (2 domains)"), "{row}");
+            assert_eq!(row.contains("customer-b.lab.test: dkim-"), fails, "{row}");
+        }
+    }
 
     #[test]
     fn the_dane_match_row_by_table() {

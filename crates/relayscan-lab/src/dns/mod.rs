@@ -30,6 +30,10 @@ pub mod dkim_keys {
     pub const RSA_512: &str = include_str!("../../data/dkim/rsa-512.spki.b64");
     pub const RSA_1024: &str = include_str!("../../data/dkim/rsa-1024.spki.b64");
     pub const RSA_2048: &str = include_str!("../../data/dkim/rsa-2048.spki.b64");
+    /// The key every customer domain publishes under `default` (a key of its own, so that
+    /// no customer shares the dkim-weak case's keys).
+    pub const RSA_2048_CUSTOMERS: &str =
+        include_str!("../../data/dkim/rsa-2048-customers.spki.b64");
     pub const ED25519: &str = include_str!("../../data/dkim/ed25519.raw.b64");
 }
 
@@ -290,6 +294,15 @@ pub fn lab_zone(hosts: &[LabHost], made: &MadeAtStart) -> Zone {
         }
         let domain = customer_domain(host.persona.name());
         zone.add(&domain, Data::Mx(10, host.persona.hostname().to_string()));
+        // A sound DKIM key (RSA 2048) under the first guessed selector: no customer is a
+        // DKIM case, so none gets the info dkim-not-found (the DKIM cases are dkim-weak's).
+        zone.add(
+            &format!("default._domainkey.{domain}"),
+            Data::long_txt(&format!(
+                "v=DKIM1; k=rsa; p={}",
+                dkim_keys::RSA_2048_CUSTOMERS.trim()
+            )),
+        );
         // The open relay's customer also has the weakest policy records.
         if host.persona.name() == "open-relay" {
             spf_and_dmarc(&mut zone, &domain, "v=spf1 +all", "v=DMARC1; p=none");
@@ -589,6 +602,22 @@ mod tests {
             other => panic!("{name}: {other:?}"),
         };
         assert!(txt("default._domainkey.dkim-weak.lab.test").starts_with("v=DKIM1; k=rsa; p=MF"));
+        // Every customer domain publishes the customers' 2048-bit key, in strings of at most
+        // 255 bytes.
+        for h in hosts() {
+            let name = format!("default._domainkey.{}", customer_domain(h.persona.name()));
+            let ZoneAnswer::Records(r) = zone.answer(&name, QType::Txt) else {
+                panic!("{name}: no TXT")
+            };
+            let Data::Txt(strings) = &r[0].1 else {
+                panic!("{name}: {:?}", r[0].1)
+            };
+            assert!(strings.iter().all(|s| s.len() <= 255), "{name}");
+            assert_eq!(
+                strings.concat(),
+                format!("v=DKIM1; k=rsa; p={}", dkim_keys::RSA_2048_CUSTOMERS.trim())
+            );
+        }
         let long = zone.answer("google._domainkey.dkim-weak.lab.test", QType::Txt);
         assert!(
             matches!(&long, ZoneAnswer::Records(r) if matches!(&r[0].1, Data::Txt(s) if s.len() == 2 && s[0].len() == 255)),
