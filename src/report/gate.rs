@@ -65,7 +65,9 @@ impl fmt::Display for FailOn {
     }
 }
 
-/// `--fail-on` where a gate applies by default (audit-config): a threshold, or `never`.
+/// `--fail-on` where a gate applies by default (audit-config, logs): a threshold, or
+/// `never`. Neither command looks at mail domains, so a domain finding's id is refused
+/// rather than taken as a gate that could never trip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gate(Option<FailOn>);
 
@@ -76,12 +78,16 @@ impl FromStr for Gate {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "never" => Ok(Gate(None)),
-            _ => s
-                .parse()
-                .map(|t| Gate(Some(t)))
-                .map_err(|_| unknown(s, EXPECTED_OR_NEVER)),
+        if s == "never" {
+            return Ok(Gate(None));
+        }
+        match s.parse() {
+            Ok(FailOn::Finding(FindingName::Domain(id))) => Err(format!(
+                "{id:?} is a mail-domain finding, which a configuration audit or a mail log never raises ({EXPECTED_OR_NEVER})",
+                id = id.as_str()
+            )),
+            Ok(t) => Ok(Gate(Some(t))),
+            Err(_) => Err(unknown(s, EXPECTED_OR_NEVER)),
         }
     }
 }
@@ -205,13 +211,15 @@ mod tests {
             let gate: Gate = text.parse().unwrap();
             assert_eq!(gate.threshold(), Some(text.parse().unwrap()), "{text}");
         }
-        for bad in ["info", "Never", "", "none"] {
+        for bad in ["info", "Never", "", "none", "dkim-weak-key"] {
             let e = bad.parse::<Gate>().unwrap_err();
             assert!(
                 e.contains(&format!("{bad:?}")) && e.contains(EXPECTED_OR_NEVER),
                 "{e}"
             );
         }
+        let e = "spf-pass-all".parse::<Gate>().unwrap_err();
+        assert!(e.contains("a mail-domain finding"), "{e}");
     }
 
     #[test]

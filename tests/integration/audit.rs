@@ -41,8 +41,16 @@ fn debian_postfix_default_is_not_a_relay_and_the_gate_follows_severity() {
         table.contains("no setting lets a stranger relay"),
         "{table}"
     );
-    // Low findings only: the gate trips at low, not at medium or on open-relay.
-    for (gate, code) in [("low", 1), ("medium", 0), ("open-relay", 0)] {
+    // Low findings only: the gate trips at low, not at medium or on open-relay; by id on
+    // a finding it has, not on one it lacks; a mail-domain id is refused (exit 2).
+    for (gate, code) in [
+        ("low", 1),
+        ("medium", 0),
+        ("open-relay", 0),
+        ("vrfy-enabled", 1),
+        ("trusted-networks-too-wide", 0),
+        ("dkim-weak-key", 2),
+    ] {
         let out = run(
             &["audit-config", &main, &master, "--fail-on", gate, "-q"],
             LIMIT,
