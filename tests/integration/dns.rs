@@ -287,7 +287,8 @@ fn domain_input_errors_name_the_flag_or_file_line_before_any_traffic() {
 
 /// The terminal summary lists the domains with an open relay and the lookups that
 /// failed, and `--fail-on` counts domain findings: a dangling MX (`no-mail-hosts`, high)
-/// beside a closed relay trips `--fail-on high` although no host record is that severe.
+/// beside a closed relay trips `--fail-on high` although no host record is that severe,
+/// and `--fail-on no-mail-hosts` by its id.
 #[test]
 fn domain_results_are_in_the_terminal_summary_and_the_gate() {
     let dir = tempfile::tempdir().unwrap();
@@ -336,6 +337,24 @@ fn domain_results_are_in_the_terminal_summary_and_the_gate() {
         "{text}"
     );
     assert!(!text.contains("Open relays by domain"), "{text}");
+
+    // By id: a domain finding's id trips on that finding alone (the dangling MX's
+    // no-mail-hosts); an id the run lacks does not, nor the same id without the dangling MX.
+    let only_closed = ["customer-closed.lab.test"];
+    let both = ["customer-closed.lab.test", "dangling.lab.test"];
+    for (name, domains, gate, code) in [
+        ("by-id", &both[..], "no-mail-hosts", 1),
+        ("by-absent-id", &both[..], "dkim-weak-key", 0),
+        ("by-id-elsewhere", &only_closed[..], "no-mail-hosts", 0),
+    ] {
+        let (out, _) = scan_domains(name, domains, gate);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{gate} {domains:?}: {}",
+            stderr(&out)
+        );
+    }
 }
 
 /// A resolver that never answers (bound and never read: queries vanish, as with a
