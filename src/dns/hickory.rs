@@ -447,6 +447,52 @@ mod tests {
         assert_eq!(udp_address(&tcp_first), SocketAddr::new(ip, 5353));
     }
 
+    /// TLSA through the lab's DNS (which sets AD only when asked, as unbound does): the
+    /// AD bit read per answer, a server that never answers passed over for the next one,
+    /// and a server's own SERVFAIL final.
+    #[tokio::test]
+    async fn tlsa_is_asked_for_ad_and_moves_past_a_silent_server() {
+        use relayscan_lab::dns::LabDns;
+        use relayscan_lab::dns::zone::{Data, Zone};
+        let mut zone = Zone::new("dane.test");
+        zone.add(
+            "_25._tcp.signed.dane.test",
+            Data::Tlsa(3, 1, 1, vec![0xab; 32]),
+        )
+        .authenticated("_25._tcp.signed.dane.test")
+        .add(
+            "_25._tcp.plain.dane.test",
+            Data::Tlsa(3, 1, 1, vec![0xcd; 32]),
+        )
+        .servfail("_25._tcp.broken.dane.test");
+        let server = LabDns::start("127.0.0.1:0".parse().unwrap(), zone)
+            .await
+            .unwrap();
+        // Bound and never read: every question to it times out.
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let servers = [silent.local_addr().unwrap(), server.addr()];
+        let dns = HickoryResolver::new(&servers, Duration::from_millis(200), 2).unwrap();
+        let signed = dns.tlsa("_25._tcp.signed.dane.test").await.unwrap();
+        assert!(signed.authenticated);
+        assert_eq!(signed.records[0].data, "ab".repeat(32));
+        let plain = dns.tlsa("_25._tcp.plain.dane.test").await.unwrap();
+        assert!(!plain.authenticated);
+        assert_eq!(
+            dns.tlsa("_25._tcp.broken.dane.test").await,
+            Err(LookupError::ServFail)
+        );
+        assert_eq!(
+            dns.tlsa("_25._tcp.none.dane.test").await,
+            Err(LookupError::NxDomain)
+        );
+        // One attempt reaches only the silent server.
+        let once = HickoryResolver::new(&servers, Duration::from_millis(200), 1).unwrap();
+        assert_eq!(
+            once.tlsa("_25._tcp.signed.dane.test").await,
+            Err(LookupError::Timeout)
+        );
+    }
+
     /// The resolver against the lab's DNS server, over loopback UDP: every answer kind.
     #[tokio::test]
     async fn hickory_reads_every_case_from_the_server() {
