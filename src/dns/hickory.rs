@@ -6,6 +6,7 @@ use std::time::Duration;
 use hickory_resolver::config::{NameServerConfig, ProtocolConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::client::Client;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::tcp::TcpClientStream;
 use hickory_resolver::net::udp::UdpClientStream;
 use hickory_resolver::net::xfer::DnsHandle;
 use hickory_resolver::net::{DnsError, NetError};
@@ -88,26 +89,29 @@ impl HickoryResolver {
 
     /// Sends `request` to `server` over UDP, past hickory's stub and its special-use
     /// rules (it answers every 127/8 PTR with "localhost" itself, RFC 6761, which would
-    /// hide the lab's reverse zone); the whole response, header bits included.
+    /// hide the lab's reverse zone), and again over TCP when the answer came back
+    /// truncated (TC: cut to fit the datagram, RFC 7766 §5); the whole response, header
+    /// bits included.
     async fn direct(&self, server: SocketAddr, request: DnsRequest) -> Answer<Message> {
-        use futures::StreamExt;
-        let stream = UdpClientStream::builder(server, TokioRuntimeProvider::default())
+        let provider = TokioRuntimeProvider::default();
+        let stream = UdpClientStream::builder(server, provider.clone())
             .with_timeout(Some(self.timeout))
             .build();
         let (client, background) = Client::<TokioRuntimeProvider>::from_sender(stream);
-        let task = tokio::spawn(background);
-        let answer = client.send(request).next().await;
-        task.abort();
-        let response = match answer {
-            Some(Ok(response)) => response.into_message(),
-            Some(Err(e)) => return Err(map_error(&e)),
-            None => return Err(LookupError::Timeout),
-        };
+        let mut response = run_client(client, background, request.clone()).await?;
+        if response.metadata.truncation {
+            let (connect, sender) =
+                TcpClientStream::new(server, None, Some(self.timeout), provider);
+            let stream = connect.await.map_err(|e| map_error(&e))?;
+            let (client, background) =
+                Client::<TokioRuntimeProvider>::with_timeout(stream, sender, self.timeout);
+            response = run_client(client, background, request).await?;
+        }
         match response.metadata.response_code {
-            // Cut to fit a datagram: the records are not all there, and nothing here
-            // retries over TCP; an unknown is honest, a partial answer would not be.
+            // Still cut (a server that truncates over TCP too): the records are not all
+            // there; an unknown is honest, a partial answer would not be.
             ResponseCode::NoError if response.metadata.truncation => Err(LookupError::Other(
-                "the answer was truncated (TC) over UDP".into(),
+                "the answer was truncated (TC) over UDP and TCP".into(),
             )),
             ResponseCode::NoError => Ok(response),
             code => Err(from_code(code)),
@@ -192,6 +196,27 @@ fn udp_address(ns: &NameServerConfig) -> SocketAddr {
         .find(|c| matches!(c.protocol, ProtocolConfig::Udp))
         .map_or(53, |c| c.port);
     SocketAddr::new(ns.ip, port)
+}
+
+/// The first response `client` gets to `request`, its `background` (which does the
+/// network work) running meanwhile and stopped after.
+async fn run_client<B>(
+    client: Client<TokioRuntimeProvider>,
+    background: B,
+    request: DnsRequest,
+) -> Answer<Message>
+where
+    B: Future<Output = ()> + Send + 'static,
+{
+    use futures::StreamExt;
+    let task = tokio::spawn(background);
+    let answer = client.send(request).next().await;
+    task.abort();
+    match answer {
+        Some(Ok(response)) => Ok(response.into_message()),
+        Some(Err(e)) => Err(map_error(&e)),
+        None => Err(LookupError::Timeout),
+    }
 }
 
 /// `name` as an absolute DNS name.

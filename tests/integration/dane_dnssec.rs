@@ -16,6 +16,9 @@ use crate::support::{
 const SIGNED: &str = "dnssec.test";
 const UNSIGNED: &str = "plain.test";
 
+/// The TLSA records of the host whose answer does not fit a datagram.
+const MANY_TLSA: usize = 30;
+
 /// A zone file: SOA and NS, then `records` (`owner TYPE data`, owners absolute).
 fn zone_file(origin: &str, records: &[String]) -> String {
     let mut text = format!(
@@ -116,8 +119,8 @@ fn tamper(signed: &Path, owner: &str, data: &str) {
 }
 
 /// The header flags of unbound's answer to a TLSA question for `name` whose header has
-/// RD and, if `ad`, AD set (no EDNS): (RCODE, AD).
-fn raw_tlsa_answer(resolver: SocketAddr, name: &str, ad: bool) -> (u8, bool) {
+/// RD and, if `ad`, AD set (no EDNS: 512 bytes at most): (RCODE, AD, TC).
+fn raw_tlsa_answer(resolver: SocketAddr, name: &str, ad: bool) -> (u8, bool, bool) {
     let flags: u16 = 0x0100 | if ad { 0x0020 } else { 0 };
     let mut query = vec![0x12, 0x34];
     query.extend(flags.to_be_bytes());
@@ -135,7 +138,7 @@ fn raw_tlsa_answer(resolver: SocketAddr, name: &str, ad: bool) -> (u8, bool) {
     let mut buf = [0u8; 1500];
     let n = socket.recv(&mut buf).unwrap();
     assert!(n >= 12 && buf[..2] == [0x12, 0x34], "{:?}", &buf[..n]);
-    (buf[3] & 0x0f, buf[3] & 0x20 != 0)
+    (buf[3] & 0x0f, buf[3] & 0x20 != 0, buf[2] & 0x02 != 0)
 }
 
 fn finding_detail<'a>(d: &'a Value, id: &str) -> &'a str {
@@ -168,6 +171,12 @@ fn tlsa_answers_are_authenticated_only_when_a_validating_resolver_says_so() {
     std::fs::create_dir(&signing).unwrap();
     let mut records = mail_domain("good", SIGNED, host, &spki);
     records.extend(mail_domain("bogus", SIGNED, host, &spki));
+    // And a host with 30 TLSA records (SHA-512 digests, about 2,400 bytes of answer): more
+    // than a UDP answer holds (1,232 bytes), so its TLSA comes over TCP.
+    records.extend(mail_domain("many", SIGNED, host, &spki));
+    records.extend(
+        (1..MANY_TLSA).map(|n| format!("_25._tcp.mx-many.{SIGNED}. IN TLSA 3 1 2 {n:0128x}")),
+    );
     let (signed, ds) = sign(
         &keygen,
         &signzone,
@@ -221,21 +230,27 @@ fn tlsa_answers_are_authenticated_only_when_a_validating_resolver_says_so() {
     let good_tlsa = format!("_25._tcp.mx-good.{SIGNED}");
     assert_eq!(
         raw_tlsa_answer(resolver.addr, &good_tlsa, false),
-        (0, false)
+        (0, false, false)
     );
-    assert_eq!(raw_tlsa_answer(resolver.addr, &good_tlsa, true), (0, true));
+    assert_eq!(
+        raw_tlsa_answer(resolver.addr, &good_tlsa, true),
+        (0, true, false)
+    );
     let bogus_tlsa = format!("_25._tcp.mx-bogus.{SIGNED}");
     assert_eq!(
         raw_tlsa_answer(resolver.addr, &bogus_tlsa, true),
-        (2, false)
+        (2, false, false)
     );
+    let many_tlsa = format!("_25._tcp.mx-many.{SIGNED}");
+    assert!(raw_tlsa_answer(resolver.addr, &many_tlsa, true).2, "TC");
 
     let prefix = dir.path().join("scan");
     let resolver_arg = resolver.addr.to_string();
-    let (good, bogus, plain) = (
+    let (good, bogus, plain, many) = (
         format!("good.{SIGNED}"),
         format!("bogus.{SIGNED}"),
         format!("good.{UNSIGNED}"),
+        format!("many.{SIGNED}"),
     );
     let out = run(
         &[
@@ -253,6 +268,8 @@ fn tlsa_answers_are_authenticated_only_when_a_validating_resolver_says_so() {
             &bogus,
             "-d",
             &plain,
+            "-d",
+            &many,
             "-o",
             prefix.to_str().unwrap(),
         ],
@@ -299,6 +316,15 @@ fn tlsa_answers_are_authenticated_only_when_a_validating_resolver_says_so() {
         !ids(refused).iter().any(|i| i.starts_with("dane-")),
         "{refused}"
     );
+    // Truncated over UDP, asked again over TCP: every record, still authenticated.
+    let whole = domain(&doc, &many);
+    assert_eq!(
+        whole["dane"][0]["records"].as_array().map(Vec::len),
+        Some(MANY_TLSA),
+        "{whole}"
+    );
+    assert_eq!(whole["dane"][0]["authenticated"], true, "{whole}");
+    assert_eq!(whole["dane"][0]["matched"], true, "{whole}");
     // The domains CSV says the same in its DANE column.
     let (header, rows) = read_csv(&dir.path().join("scan.domains.csv"));
     let col = header.iter().position(|h| h == "dane").unwrap();
