@@ -119,17 +119,22 @@ fn tamper(signed: &Path, owner: &str, data: &str) {
 }
 
 /// The header flags of unbound's answer to a TLSA question for `name` whose header has
-/// RD and, if `ad`, AD set (no EDNS: 512 bytes at most): (RCODE, AD, TC).
+/// RD and, if `ad`, AD set, with an EDNS OPT record offering 1,232 bytes and DO clear, as
+/// relayscan asks: (RCODE, AD, TC).
 fn raw_tlsa_answer(resolver: SocketAddr, name: &str, ad: bool) -> (u8, bool, bool) {
     let flags: u16 = 0x0100 | if ad { 0x0020 } else { 0 };
     let mut query = vec![0x12, 0x34];
     query.extend(flags.to_be_bytes());
-    query.extend([0, 1, 0, 0, 0, 0, 0, 0]);
+    query.extend([0, 1, 0, 0, 0, 0, 0, 1]);
     for label in name.split('.') {
         query.push(label.len() as u8);
         query.extend(label.as_bytes());
     }
     query.extend([0, 0, 52, 0, 1]);
+    // OPT: root owner, type 41, class = payload size, TTL 0 (DO clear), no data.
+    query.extend([0, 0, 41]);
+    query.extend(1232u16.to_be_bytes());
+    query.extend([0, 0, 0, 0, 0, 0]);
     let socket = UdpSocket::bind((nets::DANE_DNSSEC_UNBOUND.host(2), 0)).unwrap();
     socket
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -171,8 +176,8 @@ fn tlsa_answers_are_authenticated_only_when_a_validating_resolver_says_so() {
     std::fs::create_dir(&signing).unwrap();
     let mut records = mail_domain("good", SIGNED, host, &spki);
     records.extend(mail_domain("bogus", SIGNED, host, &spki));
-    // And a host with 30 TLSA records (SHA-512 digests, about 2,400 bytes of answer): more
-    // than a UDP answer holds (1,232 bytes), so its TLSA comes over TCP.
+    // And a host with 30 TLSA records of SHA-512 digests: more than a UDP answer of
+    // 1,232 bytes holds (the TC bit is checked below), so its TLSA comes over TCP.
     records.extend(mail_domain("many", SIGNED, host, &spki));
     records.extend(
         (1..MANY_TLSA).map(|n| format!("_25._tcp.mx-many.{SIGNED}. IN TLSA 3 1 2 {n:0128x}")),
