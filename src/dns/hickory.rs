@@ -162,9 +162,9 @@ impl HickoryResolver {
 const EDNS_PAYLOAD: u16 = 1232;
 
 /// A recursive question that asks the resolver to say whether it validated the answer:
-/// AD=1 in the header, which RFC 6840 §5.7 gives as the way to ask ("a resolver that wants
-/// AD set should set AD in the query"; a validating resolver may leave AD clear for a
-/// client that asked neither AD nor DO, and unbound does). CD stays clear, so the resolver
+/// AD=1 in the header, which RFC 6840 §5.8 defines as the client's signal that it wants
+/// the answer's AD bit (§5.7: a validating resolver sets AD only for a query with AD or
+/// DO set, and unbound leaves it clear otherwise). CD stays clear, so the resolver
 /// validates and answers SERVFAIL for bogus data. DO stays clear too: it would bring the
 /// RRSIGs, which relayscan does not check (the resolver does), and they could push the
 /// answer past one datagram.
@@ -182,7 +182,7 @@ fn validating_query(name: Name, rtype: RecordType) -> Message {
 
 /// Whether a response counts as DNSSEC-authenticated: the resolver set AD. The one place
 /// that decides it; it means something only for an answer to [`validating_query`], and
-/// only as far as the path to the resolver is trusted (RFC 6698 §4.1: a local resolver,
+/// only as far as the path to the resolver is trusted (RFC 4035 §4.9.3: a local resolver,
 /// or a secured channel to it).
 fn authenticated(response: &Message) -> bool {
     response.metadata.authentic_data
@@ -413,7 +413,7 @@ mod tests {
         assert_eq!(map_error(&NetError::Timeout), LookupError::Timeout);
     }
 
-    /// The TLSA question on the wire: RD and AD set, CD clear (RFC 6840 §5.7), one
+    /// The TLSA question on the wire: RD and AD set, CD clear (RFC 6840 §5.8), one
     /// question, and an EDNS OPT record whose DO bit is clear.
     #[test]
     fn the_validating_query_asks_for_ad_in_its_header() {

@@ -230,7 +230,7 @@ fn tlsa_answers_are_authenticated_only_when_a_validating_resolver_says_so() {
         &clauses,
     );
 
-    // The premise: unbound sets AD only when asked (RFC 6840 §5.7), which hickory's stub
+    // The premise: unbound sets AD only when asked (RFC 6840 §5.7-5.8), which hickory's stub
     // never does; bogus data is SERVFAIL either way.
     let good_tlsa = format!("_25._tcp.mx-good.{SIGNED}");
     assert_eq!(
