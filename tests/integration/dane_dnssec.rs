@@ -246,6 +246,12 @@ fn tlsa_answers_are_authenticated_only_when_a_validating_resolver_says_so() {
         raw_tlsa_answer(resolver.addr, &bogus_tlsa, true),
         (2, false, false)
     );
+    // A name outside the test's zones is refused on the spot, never chased upstream
+    // (example.com: a documentation name; unbound answers .test itself, NXDOMAIN).
+    assert_eq!(
+        raw_tlsa_answer(resolver.addr, "_25._tcp.mx.example.com", true),
+        (5, false, false)
+    );
     let many_tlsa = format!("_25._tcp.mx-many.{SIGNED}");
     assert!(raw_tlsa_answer(resolver.addr, &many_tlsa, true).2, "TC");
 
