@@ -1,16 +1,21 @@
-//! The only file that imports the DNS library (hickory): a [`Resolve`] over hickory's stub resolver.
+//! The only file that imports the DNS library (hickory): a [`Resolve`] over hickory's stub resolver, and the TLSA questions DANE sends itself, asking the resolver to validate.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
-use hickory_resolver::net::client::{Client, ClientHandle};
+use hickory_resolver::config::{NameServerConfig, ProtocolConfig, ResolverConfig, ResolverOpts};
+use hickory_resolver::net::client::Client;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::tcp::TcpClientStream;
 use hickory_resolver::net::udp::UdpClientStream;
+use hickory_resolver::net::xfer::DnsHandle;
 use hickory_resolver::net::{DnsError, NetError};
-use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::op::{
+    DnsRequest, DnsRequestOptions, Edns, Message, Query, ResponseCode,
+};
 use hickory_resolver::proto::rr::rdata::{CNAME, PTR};
 use hickory_resolver::proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_resolver::system_conf::read_system_conf;
 use hickory_resolver::{Resolver, TokioResolver};
 
 use super::dane::{TlsaAnswer, TlsaRecord, hex};
@@ -22,7 +27,11 @@ pub struct HickoryResolver {
     inner: TokioResolver,
     /// The servers given with --resolver (empty: the system's).
     servers: Vec<SocketAddr>,
+    /// Where the questions relayscan sends itself go: the --resolver servers, else the
+    /// system's (UDP port of each), in order.
+    direct_servers: Vec<SocketAddr>,
     timeout: Duration,
+    attempts: usize,
 }
 
 impl HickoryResolver {
@@ -35,9 +44,15 @@ impl HickoryResolver {
         attempts: usize,
     ) -> Result<HickoryResolver, String> {
         let provider = TokioRuntimeProvider::default();
-        let mut builder = if servers.is_empty() {
-            Resolver::builder(provider)
-                .map_err(|e| format!("cannot read the system DNS configuration: {e}"))?
+        let (mut builder, direct_servers) = if servers.is_empty() {
+            // What `Resolver::builder` reads, read here so that the TLSA questions
+            // (asked past the stub, see `validated`) go to the same servers.
+            let (config, system_opts) = read_system_conf()
+                .map_err(|e| format!("cannot read the system DNS configuration: {e}"))?;
+            let direct = config.name_servers().iter().map(udp_address).collect();
+            let mut builder = Resolver::builder_with_config(config, provider);
+            *builder.options_mut() = system_opts;
+            (builder, direct)
         } else {
             let mut config = ResolverConfig::from_parts(None, vec![], vec![]);
             for server in servers {
@@ -47,7 +62,10 @@ impl HickoryResolver {
                 }
                 config.add_name_server(ns);
             }
-            Resolver::builder_with_config(config, provider)
+            (
+                Resolver::builder_with_config(config, provider),
+                servers.to_vec(),
+            )
         };
         let opts: &mut ResolverOpts = builder.options_mut();
         opts.timeout = timeout;
@@ -63,33 +81,68 @@ impl HickoryResolver {
         Ok(HickoryResolver {
             inner,
             servers: servers.to_vec(),
+            direct_servers,
             timeout,
+            attempts,
         })
     }
 
-    /// Asks the first --resolver server directly, past hickory's special-use rules:
-    /// hickory answers every 127/8 PTR with "localhost" itself (RFC 6761), which would
-    /// hide the lab's reverse zone.
-    async fn direct(
-        &self,
-        server: SocketAddr,
-        name: Name,
-        rtype: RecordType,
-    ) -> Answer<Vec<Record>> {
-        let stream = UdpClientStream::builder(server, TokioRuntimeProvider::default())
+    /// Sends `request` to `server` over UDP, past hickory's stub and its special-use
+    /// rules (it answers every 127/8 PTR with "localhost" itself, RFC 6761, which would
+    /// hide the lab's reverse zone), and again over TCP when the answer came back
+    /// truncated (TC: cut to fit the datagram, RFC 7766 §5); the whole response, header
+    /// bits included.
+    async fn direct(&self, server: SocketAddr, request: DnsRequest) -> Answer<Message> {
+        let provider = TokioRuntimeProvider::default();
+        let stream = UdpClientStream::builder(server, provider.clone())
             .with_timeout(Some(self.timeout))
             .build();
-        let (mut client, background) = Client::<TokioRuntimeProvider>::from_sender(stream);
-        let task = tokio::spawn(background);
-        let answer = client.query(name, DNSClass::IN, rtype).await;
-        task.abort();
-        match answer {
-            Ok(response) => match response.metadata.response_code {
-                ResponseCode::NoError => Ok(response.answers.clone()),
-                code => Err(from_code(code)),
-            },
-            Err(e) => Err(map_error(&e)),
+        let (client, background) = Client::<TokioRuntimeProvider>::from_sender(stream);
+        let mut response = run_client(client, background, request.clone()).await?;
+        if response.metadata.truncation {
+            let (connect, sender) =
+                TcpClientStream::new(server, None, Some(self.timeout), provider);
+            let stream = connect.await.map_err(|e| map_error(&e))?;
+            let (client, background) =
+                Client::<TokioRuntimeProvider>::with_timeout(stream, sender, self.timeout);
+            response = run_client(client, background, request).await?;
         }
+        match response.metadata.response_code {
+            // Still cut (a server that truncates over TCP too): the records are not all
+            // there; an unknown is honest, a partial answer would not be.
+            ResponseCode::NoError if response.metadata.truncation => Err(LookupError::Other(
+                "the answer was truncated (TC) over UDP and TCP".into(),
+            )),
+            ResponseCode::NoError => Ok(response),
+            code => Err(from_code(code)),
+        }
+    }
+
+    /// `name`/`rtype` asked of the direct servers with AD=1 (see [`validating_query`]):
+    /// the answer's records and whether the resolver vouched for them. Each of the
+    /// `attempts` goes to the next server; a server's own answer (NXDOMAIN, SERVFAIL)
+    /// is final, only silence or a network error moves on.
+    async fn validated(&self, name: Name, rtype: RecordType) -> Answer<(Vec<Record>, bool)> {
+        let mut last = LookupError::Other("no name server is configured".into());
+        for server in self
+            .direct_servers
+            .iter()
+            .cycle()
+            .take(self.attempts.max(1))
+        {
+            let request = DnsRequest::new(
+                validating_query(name.clone(), rtype),
+                DnsRequestOptions::default(),
+            );
+            match self.direct(*server, request).await {
+                Ok(response) => {
+                    return Ok((response.answers.clone(), authenticated(&response)));
+                }
+                Err(e @ (LookupError::Timeout | LookupError::Other(_))) => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
     }
 
     async fn query(&self, name: &str, rtype: RecordType) -> Answer<Vec<Record>> {
@@ -97,24 +150,72 @@ impl HickoryResolver {
     }
 
     async fn lookup(&self, name: Name, rtype: RecordType) -> Answer<Vec<Record>> {
-        self.lookup_authenticated(name, rtype)
-            .await
-            .map(|(records, _)| records)
-    }
-
-    /// The answer's records and its AD bit (the resolver validated it with DNSSEC).
-    async fn lookup_authenticated(
-        &self,
-        name: Name,
-        rtype: RecordType,
-    ) -> Answer<(Vec<Record>, bool)> {
         match self.inner.lookup(name, rtype).await {
-            Ok(lookup) => Ok((
-                lookup.answers().to_vec(),
-                lookup.message().metadata.authentic_data,
-            )),
+            Ok(lookup) => Ok(lookup.answers().to_vec()),
             Err(e) => Err(map_error(&e)),
         }
+    }
+}
+
+/// EDNS payload size of the questions sent directly: 1232 bytes, the DNS Flag Day 2020
+/// value, fits an IPv6 datagram unfragmented.
+const EDNS_PAYLOAD: u16 = 1232;
+
+/// A recursive question that asks the resolver to say whether it validated the answer:
+/// AD=1 in the header, which RFC 6840 §5.8 defines as the client's signal that it wants
+/// the answer's AD bit (§5.7: a validating resolver sets AD only for a query with AD or
+/// DO set, and unbound leaves it clear otherwise). CD stays clear, so the resolver
+/// validates and answers SERVFAIL for bogus data. DO stays clear too: it would bring the
+/// RRSIGs, which relayscan does not check (the resolver does), and they could push the
+/// answer past one datagram.
+fn validating_query(name: Name, rtype: RecordType) -> Message {
+    let mut message = Message::query();
+    message.add_query(Query::query(name, rtype));
+    message.metadata.recursion_desired = true;
+    message.metadata.authentic_data = true;
+    message.metadata.checking_disabled = false;
+    let mut edns = Edns::new();
+    edns.set_max_payload(EDNS_PAYLOAD).set_dnssec_ok(false);
+    message.set_edns(edns);
+    message
+}
+
+/// Whether a response counts as DNSSEC-authenticated: the resolver set AD. The one place
+/// that decides it; it means something only for an answer to [`validating_query`], and
+/// only as far as the path to the resolver is trusted (RFC 4035 §4.9.3: a local resolver,
+/// or a secured channel to it).
+fn authenticated(response: &Message) -> bool {
+    response.metadata.authentic_data
+}
+
+/// The UDP address of a configured name server (port 53 unless it says otherwise).
+fn udp_address(ns: &NameServerConfig) -> SocketAddr {
+    let port = ns
+        .connections
+        .iter()
+        .find(|c| matches!(c.protocol, ProtocolConfig::Udp))
+        .map_or(53, |c| c.port);
+    SocketAddr::new(ns.ip, port)
+}
+
+/// The first response `client` gets to `request`, its `background` (which does the
+/// network work) running meanwhile and stopped after.
+async fn run_client<B>(
+    client: Client<TokioRuntimeProvider>,
+    background: B,
+    request: DnsRequest,
+) -> Answer<Message>
+where
+    B: Future<Output = ()> + Send + 'static,
+{
+    use futures::StreamExt;
+    let task = tokio::spawn(background);
+    let answer = client.send(request).next().await;
+    task.abort();
+    match answer {
+        Some(Ok(response)) => Ok(response.into_message()),
+        Some(Err(e)) => Err(map_error(&e)),
+        None => Err(LookupError::Timeout),
     }
 }
 
@@ -232,13 +333,11 @@ impl Resolve for HickoryResolver {
         Ok(texts)
     }
 
-    /// The AD bit is read as the resolver sent it. hickory's stub (built without its
-    /// DNSSEC feature) sets neither AD nor DO in the query, and RFC 6840 §5.7-5.8 lets a
-    /// validating resolver then leave AD clear: such answers show as not authenticated.
+    /// Asked past the stub with AD=1 ([`validating_query`]), so that a validating
+    /// resolver says whether DNSSEC authenticated the records (hickory's stub, built
+    /// without its DNSSEC feature, asks neither AD nor DO, and would get AD clear).
     async fn tlsa(&self, name: &str) -> Answer<TlsaAnswer> {
-        let (records, authenticated) = self
-            .lookup_authenticated(dns_name(name)?, RecordType::TLSA)
-            .await?;
+        let (records, authenticated) = self.validated(dns_name(name)?, RecordType::TLSA).await?;
         let records: Vec<TlsaRecord> = records
             .iter()
             .filter_map(|r| match &r.data {
@@ -265,7 +364,10 @@ impl Resolve for HickoryResolver {
         let reverse = Name::from(ip);
         let records = match self.servers.first() {
             Some(&server) if ip.is_loopback() => {
-                self.direct(server, reverse, RecordType::PTR).await?
+                let mut query = Query::query(reverse, RecordType::PTR);
+                query.set_query_class(DNSClass::IN);
+                let request = DnsRequest::from_query(query, DnsRequestOptions::default());
+                self.direct(server, request).await?.answers
             }
             _ => self.lookup(reverse, RecordType::PTR).await?,
         };
@@ -309,6 +411,111 @@ mod tests {
         assert_eq!(from_code(ResponseCode::ServFail), LookupError::ServFail);
         assert_eq!(from_code(ResponseCode::Refused), LookupError::Refused);
         assert_eq!(map_error(&NetError::Timeout), LookupError::Timeout);
+    }
+
+    /// The TLSA question on the wire: RD and AD set, CD clear (RFC 6840 §5.8), one
+    /// question, and an EDNS OPT record whose DO bit is clear.
+    #[test]
+    fn the_validating_query_asks_for_ad_in_its_header() {
+        let name = Name::from_ascii("_25._tcp.mx.example.com.").unwrap();
+        let wire = validating_query(name.clone(), RecordType::TLSA)
+            .to_vec()
+            .unwrap();
+        let (flags_hi, flags_lo) = (wire[2], wire[3]);
+        assert_eq!(flags_hi & 0x80, 0, "QR: a query");
+        assert_eq!(flags_hi & 0x78, 0, "OPCODE: QUERY");
+        assert_eq!(flags_hi & 0x01, 0x01, "RD");
+        assert_eq!(flags_lo & 0x20, 0x20, "AD");
+        assert_eq!(flags_lo & 0x10, 0, "CD");
+        let count = |at: usize| u16::from_be_bytes([wire[at], wire[at + 1]]);
+        assert_eq!((count(4), count(6), count(8), count(10)), (1, 0, 0, 1));
+        // The OPT record closes the message: type 41, class = payload size, then the
+        // TTL field (extended RCODE, version, DO in the top bit of the flags), RDLEN 0.
+        let opt = &wire[wire.len() - 11..];
+        assert_eq!(opt[0], 0, "OPT is owned by the root");
+        assert_eq!(u16::from_be_bytes([opt[1], opt[2]]), 41);
+        assert_eq!(u16::from_be_bytes([opt[3], opt[4]]), EDNS_PAYLOAD);
+        assert_eq!(opt[7] & 0x80, 0, "DO");
+        // And it reads back as the question asked.
+        let read = Message::from_vec(&wire).unwrap();
+        assert_eq!(read.queries[0].name(), &name);
+        assert_eq!(read.queries[0].query_type(), RecordType::TLSA);
+        assert!(read.metadata.authentic_data && !read.metadata.checking_disabled);
+    }
+
+    /// A response is authenticated exactly when its AD bit is set, whatever else it says.
+    #[test]
+    fn authenticated_is_the_response_s_ad_bit() {
+        for (ad, aa, want) in [
+            (true, false, true),
+            (false, false, false),
+            (false, true, false),
+        ] {
+            let mut response = Message::response(7, hickory_resolver::proto::op::OpCode::Query);
+            response.metadata.authentic_data = ad;
+            response.metadata.authoritative = aa;
+            let read = Message::from_vec(&response.to_vec().unwrap()).unwrap();
+            assert_eq!(authenticated(&read), want, "AD={ad} AA={aa}");
+        }
+    }
+
+    #[test]
+    fn a_system_name_server_is_asked_on_its_udp_port() {
+        let ip: IpAddr = "192.0.2.53".parse().unwrap();
+        assert_eq!(
+            udp_address(&NameServerConfig::udp_and_tcp(ip)),
+            SocketAddr::new(ip, 53)
+        );
+        let mut tcp_first = NameServerConfig::udp_and_tcp(ip);
+        tcp_first.connections.reverse();
+        tcp_first.connections[1].port = 5353;
+        assert_eq!(udp_address(&tcp_first), SocketAddr::new(ip, 5353));
+    }
+
+    /// TLSA through the lab's DNS (which sets AD only when asked, as unbound does): the
+    /// AD bit read per answer, a server that never answers passed over for the next one,
+    /// and a server's own SERVFAIL final.
+    #[tokio::test]
+    async fn tlsa_is_asked_for_ad_and_moves_past_a_silent_server() {
+        use relayscan_lab::dns::LabDns;
+        use relayscan_lab::dns::zone::{Data, Zone};
+        let mut zone = Zone::new("dane.test");
+        zone.add(
+            "_25._tcp.signed.dane.test",
+            Data::Tlsa(3, 1, 1, vec![0xab; 32]),
+        )
+        .authenticated("_25._tcp.signed.dane.test")
+        .add(
+            "_25._tcp.plain.dane.test",
+            Data::Tlsa(3, 1, 1, vec![0xcd; 32]),
+        )
+        .servfail("_25._tcp.broken.dane.test");
+        let server = LabDns::start("127.0.0.1:0".parse().unwrap(), zone)
+            .await
+            .unwrap();
+        // Bound and never read: every question to it times out.
+        let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let servers = [silent.local_addr().unwrap(), server.addr()];
+        let dns = HickoryResolver::new(&servers, Duration::from_millis(200), 2).unwrap();
+        let signed = dns.tlsa("_25._tcp.signed.dane.test").await.unwrap();
+        assert!(signed.authenticated);
+        assert_eq!(signed.records[0].data, "ab".repeat(32));
+        let plain = dns.tlsa("_25._tcp.plain.dane.test").await.unwrap();
+        assert!(!plain.authenticated);
+        assert_eq!(
+            dns.tlsa("_25._tcp.broken.dane.test").await,
+            Err(LookupError::ServFail)
+        );
+        assert_eq!(
+            dns.tlsa("_25._tcp.none.dane.test").await,
+            Err(LookupError::NxDomain)
+        );
+        // One attempt reaches only the silent server.
+        let once = HickoryResolver::new(&servers, Duration::from_millis(200), 1).unwrap();
+        assert_eq!(
+            once.tlsa("_25._tcp.signed.dane.test").await,
+            Err(LookupError::Timeout)
+        );
     }
 
     /// The resolver against the lab's DNS server, over loopback UDP: every answer kind.

@@ -475,12 +475,32 @@ impl Drop for Unbound {
     }
 }
 
-/// Starts `binary` serving `zone`; ready once it accepts a connection.
+/// Starts `binary` serving `zone` (local data under ub.test); ready once it accepts a
+/// connection.
 pub(crate) fn start_unbound(
     binary: &Path,
     dir: &Path,
     ip: std::net::Ipv4Addr,
     zone: &[String],
+) -> Unbound {
+    let mut server = vec![
+        "module-config: \"iterator\"".to_string(),
+        "local-zone: \"ub.test.\" static".to_string(),
+    ];
+    server.extend_from_slice(zone);
+    start_sealed_unbound(binary, dir, ip, &server, "")
+}
+
+/// Starts `binary` on `ip` (a free port) with `server` lines added to its `server:`
+/// clause and `clauses` (e.g. `auth-zone:`) after it; ready once it accepts a connection.
+/// Sealed: it never sends a query anywhere (every address is on its do-not-query list),
+/// and names outside the zones the caller opens are refused locally.
+pub(crate) fn start_sealed_unbound(
+    binary: &Path,
+    dir: &Path,
+    ip: std::net::Ipv4Addr,
+    server: &[String],
+    clauses: &str,
 ) -> Unbound {
     // A free port on our address: bind, note it, release it for unbound.
     let port = UdpSocket::bind((ip, 0))
@@ -490,14 +510,17 @@ pub(crate) fn start_unbound(
         .port();
     let addr = SocketAddr::from((ip, port));
     // `local-zone: "." refuse` keeps unbound from ever recursing: a name outside the
-    // test's zones is refused locally instead of being chased to the root servers.
+    // test's zones is refused locally instead of being chased to the root servers. The
+    // do-not-query list covers every address, so that even a root priming (its built-in
+    // hints are the real root servers) sends nothing: the tests' answers are all local.
     let mut conf = format!(
-        "server:\n  interface: {ip}\n  port: {port}\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{}\"\n  pidfile: \"\"\n  use-syslog: no\n  logfile: \"\"\n  do-ip6: no\n  access-control: 127.0.0.0/8 allow\n  module-config: \"iterator\"\n  local-zone: \"ub.test.\" static\n  local-zone: \".\" refuse\n",
+        "server:\n  interface: {ip}\n  port: {port}\n  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  directory: \"{}\"\n  pidfile: \"\"\n  use-syslog: no\n  logfile: \"\"\n  do-ip6: no\n  access-control: 127.0.0.0/8 allow\n  do-not-query-address: 0.0.0.0/0\n  do-not-query-address: ::/0\n  local-zone: \".\" refuse\n",
         dir.display()
     );
-    for line in zone {
+    for line in server {
         conf.push_str(&format!("  {line}\n"));
     }
+    conf.push_str(clauses);
     let path = dir.join("unbound.conf");
     std::fs::write(&path, conf).unwrap();
     let child = Command::new(binary)

@@ -14,6 +14,7 @@ mod bounds;
 mod cli_words;
 mod color;
 mod compliance;
+mod dane_dnssec;
 mod demo;
 mod deploy;
 mod depth;

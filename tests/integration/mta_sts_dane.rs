@@ -17,8 +17,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::personas::start_lab;
 use crate::support::{
-    domain_entry as domain, domain_finding_ids as ids, nets, read_csv, read_json, read_jsonl, run,
-    stderr,
+    LabProcess, domain_entry as domain, domain_finding_ids as ids, nets, read_csv, read_json,
+    read_jsonl, run, stderr,
 };
 
 /// The policy the HTTPS server serves: enforce, for a host that is not the MX.
@@ -117,20 +117,12 @@ async fn policy_server(dir: &Path) -> Arc<AtomicUsize> {
     served
 }
 
-#[test]
-fn mta_sts_policies_and_tlsa_records_against_what_the_probe_captured() {
-    let dir = tempfile::tempdir().unwrap();
-    let lab = start_lab(
-        nets::MTA_STS_DANE_LAB,
-        dir.path(),
-        &[Persona::TlsRequired],
-        &[],
-    );
-    let host = lab.addr(0);
-    let port = lab.port_arg();
-    // The host's key as a scan records it: the TLSA of the matching domain.
-    let first = dir.path().join("first");
-    let target = host.to_string();
+/// A lab of one STARTTLS host (`tls-required`) on `net`, and the SHA-256 of the key it
+/// presents (hex), as a scan records it: the data of a `3 1 1` TLSA record that matches.
+pub(crate) fn starttls_lab_and_key(net: nets::Net, dir: &Path) -> (LabProcess, String) {
+    let lab = start_lab(net, dir, &[Persona::TlsRequired], &[]);
+    let first = dir.join("first");
+    let (target, port) = (lab.addr(0).to_string(), lab.port_arg());
     let out = run(
         &[
             "scan",
@@ -149,6 +141,16 @@ fn mta_sts_policies_and_tlsa_records_against_what_the_probe_captured() {
         .spki_sha256
         .clone();
     assert_eq!(spki.len(), 64, "{spki:?}");
+    (lab, spki)
+}
+
+#[test]
+fn mta_sts_policies_and_tlsa_records_against_what_the_probe_captured() {
+    let dir = tempfile::tempdir().unwrap();
+    // The host's key as a scan records it: the TLSA of the matching domain.
+    let (lab, spki) = starttls_lab_and_key(nets::MTA_STS_DANE_LAB, dir.path());
+    let host = lab.addr(0);
+    let port = lab.port_arg();
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dns_addr = SocketAddr::new(IpAddr::V4(nets::MTA_STS_DANE_DNS.host(1)), 0);

@@ -83,6 +83,11 @@ networks! {
     MTA_STS_DANE_DNS = [127, 12, 2, 0], 24;
     /// mta_sts_dane.rs: the HTTPS server of the MTA-STS policy (port 443).
     MTA_STS_POLICY = [127, 12, 3, 0], 24;
+    /// dane_dnssec.rs: the lab (one STARTTLS persona) whose key the test's TLSA records name.
+    DANE_DNSSEC_LAB = [127, 15, 1, 0], 24;
+    /// dane_dnssec.rs: unbound validating the test's signed zone (and serving an unsigned
+    /// one), on .1.
+    DANE_DNSSEC_UNBOUND = [127, 15, 2, 0], 24;
     /// verdicts.rs: every persona, scanned once for the module.
     VERDICTS = [127, 0, 3, 0], 24;
     /// reports.rs: three personas and two silent addresses, scanned once for the module.

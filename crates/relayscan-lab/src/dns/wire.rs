@@ -78,7 +78,13 @@ pub fn respond(zone: &Zone, packet: &[u8]) -> Option<Vec<u8>> {
         ZoneAnswer::Refused => response.metadata.response_code = ResponseCode::Refused,
         ZoneAnswer::NoData => {}
         ZoneAnswer::Records(records) => {
-            response.metadata.authentic_data = zone.is_authenticated(&query.name.to_ascii());
+            // A validating resolver sets AD only for a client that asks, by AD or DO in
+            // its query (RFC 6840 §5.7-5.8; unbound does so): the lab too, so that a
+            // client that forgets to ask sees AD clear here as it would in the field.
+            let asked = request.metadata.authentic_data
+                || request.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+            response.metadata.authentic_data =
+                asked && zone.is_authenticated(&query.name.to_ascii());
             for (owner, data) in &records {
                 if let Some(r) = record(owner, data) {
                     response.add_answer(r);
@@ -93,12 +99,23 @@ pub fn respond(zone: &Zone, packet: &[u8]) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
+    /// Asks as a client that wants AD (AD=1 in the header), as relayscan asks TLSA.
     fn ask(zone: &Zone, name: &str, rtype: RecordType) -> Option<Message> {
+        ask_with(zone, name, rtype, |q| q.metadata.authentic_data = true)
+    }
+
+    fn ask_with(
+        zone: &Zone,
+        name: &str,
+        rtype: RecordType,
+        set: impl FnOnce(&mut Message),
+    ) -> Option<Message> {
         let mut q = Message::query();
         q.add_query(hickory_proto::op::Query::query(
             Name::from_ascii(name).unwrap(),
             rtype,
         ));
+        set(&mut q);
         let bytes = respond(zone, &q.to_vec().unwrap())?;
         let reply = Message::from_vec(&bytes).unwrap();
         assert_eq!(reply.metadata.id, q.metadata.id);
@@ -150,6 +167,17 @@ mod tests {
             ),
             other => panic!("{other:?}"),
         }
+        // AD only for a client that asked, by AD or by DO (RFC 6840 §5.7-5.8).
+        let name = "_25._tcp.mx.lab.test.";
+        let unasked = ask_with(&signed, name, RecordType::TLSA, |_| {}).unwrap();
+        assert!(!unasked.metadata.authentic_data && unasked.answers.len() == 1);
+        let by_do = ask_with(&signed, name, RecordType::TLSA, |q| {
+            let mut edns = hickory_proto::op::Edns::new();
+            edns.set_dnssec_ok(true);
+            q.set_edns(edns);
+        })
+        .unwrap();
+        assert!(by_do.metadata.authentic_data);
         let insecure = ask(&signed, "_25._tcp.mx2.lab.test.", RecordType::TLSA).unwrap();
         assert!(!insecure.metadata.authentic_data && insecure.answers.len() == 1);
         assert!(respond(&zone, b"\x00\x01garbage").is_none());
