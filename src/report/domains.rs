@@ -1052,6 +1052,47 @@ mod tests {
         assert!(report.all_written());
     }
 
+    /// A streamed run: a domain whose host was probed already is ready on arrival (the
+    /// host-verdict cache), one whose host is in flight waits for it, a name in flight
+    /// arrives once, and a written domain's slot is reused by the next.
+    #[test]
+    fn streamed_domains_use_the_verdicts_seen_and_leave_no_trace_once_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut report = DomainReport::streamed(&[25], &dir.path().join("scan"));
+        let arrive = |report: &mut DomainReport, name: &str, ip: &str| {
+            report.add(DomainArrival {
+                resolution: mail_domain(name, &[("mx.provider.example", 10, ip)]),
+                ports: Vec::new(),
+                ptr: Vec::new(),
+                planned: vec![(ip.parse().unwrap(), 25)],
+            });
+        };
+        arrive(&mut report, "a.example", "192.0.2.1");
+        arrive(&mut report, "a.example", "192.0.2.1");
+        arrive(&mut report, "b.example", "192.0.2.1");
+        assert!(ready(&mut report).is_empty(), "the host is in flight");
+        let annotated = report
+            .take(&record("192.0.2.1", Verdict::OpenRelay))
+            .unwrap();
+        assert_eq!(annotated.domains, ["a.example", "b.example"]);
+        let mut names = ready(&mut report);
+        names.sort();
+        assert_eq!(names, ["a.example", "b.example"]);
+        // Arriving after the probe: ready at once, with the verdict seen, in a reused slot.
+        arrive(&mut report, "c.example", "192.0.2.1");
+        let c = report.next_ready().unwrap();
+        assert_eq!(c.address_facts()[0].verdicts, [Verdict::OpenRelay]);
+        report.written("c.example");
+        assert_eq!(report.plan.domains.len(), 2, "slots reused");
+        assert!(report.index.is_empty() && report.plan.ports.is_empty());
+        assert!(report.served.values().all(Vec::is_empty));
+        // A host nobody waits for is still remembered for the domains to come.
+        report.settle("192.0.2.9".parse().unwrap(), 25);
+        arrive(&mut report, "d.example", "192.0.2.9");
+        assert_eq!(ready(&mut report), ["d.example"]);
+        assert!(report.all_written());
+    }
+
     #[test]
     fn the_rest_is_ready_at_the_end_and_written_domains_are_not_again() {
         let plan = DomainPlan {
