@@ -111,12 +111,14 @@ impl DomainStage {
         let stage = Arc::new(self);
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         let resolving = tokio::spawn(Arc::clone(&stage).resolve_all(line_rx, fetcher, done_tx));
-        let ended = tokio::select! {
-            _ = stop.cancelled() => Ok(StageEnd::default()),
-            ended = stage.feed(done_rx, writer, probes) => ended,
+        // Counted here, so that a stop still reports what was read and handed out.
+        let mut end = StageEnd::default();
+        let fed = tokio::select! {
+            _ = stop.cancelled() => Ok(()),
+            fed = stage.feed(done_rx, writer, probes, &mut end) => fed,
         };
         resolving.abort();
-        ended
+        fed.map(|()| end)
     }
 
     /// Resolves each line in a task of its own, at most [`domains_in_flight`] at once.
@@ -157,8 +159,8 @@ impl DomainStage {
         mut resolved: mpsc::UnboundedReceiver<(Resolved, OwnedSemaphorePermit)>,
         writer: mpsc::Sender<Delivery>,
         probes: mpsc::Sender<(u128, Endpoint)>,
-    ) -> Result<StageEnd, BuildError> {
-        let mut end = StageEnd::default();
+        end: &mut StageEnd,
+    ) -> Result<(), BuildError> {
         let mut dispatched: HashSet<(Address, u16)> = HashSet::new();
         let mut addresses: HashSet<Address> = HashSet::new();
         // Until a domain gets an answer, the failed ones are held back: a window of
@@ -226,7 +228,7 @@ impl DomainStage {
                 let position = u128::from(end.endpoints);
                 end.endpoints += 1;
                 if probes.send((position, endpoint)).await.is_err() {
-                    return Ok(end);
+                    return Ok(());
                 }
             }
         }
@@ -238,7 +240,7 @@ impl DomainStage {
         {
             return Err(nothing_to_scan(&self.dns_settings, &domain, &why));
         }
-        Ok(end)
+        Ok(())
     }
 
     /// One domain to the writer, once a slot among the domains waiting is free.
