@@ -22,6 +22,7 @@ pub mod merge;
 pub mod report;
 pub mod resume_alone;
 pub mod scan;
+pub mod scan_streamed;
 pub mod site_config;
 pub mod targets;
 

@@ -3,11 +3,14 @@
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::AppError;
 use crate::cli::ScanArgs;
 use crate::config::recorded::recorded;
 use crate::config::{ScanSettings, local_hostname};
+use crate::dns::Limited;
+use crate::dns::hickory::HickoryResolver;
 use crate::exit::{self, StopSignal};
 use crate::report::domain_totals::DomainTotals;
 use crate::report::domains::DomainReport;
@@ -23,6 +26,7 @@ use crate::scan::pace::Pace;
 use crate::scan::progress::Progress;
 use crate::scan::resume::{ResumeError, finish_replay, reopen, report_path};
 use crate::scan::scheduler::{Checkpointing, Start, Stopping, install_stop_signals};
+use crate::scan::{ScanResult, Scheduler};
 use crate::target::build::fetch_policies;
 use crate::target::{Space, build_space_sharing};
 
@@ -80,6 +84,9 @@ pub async fn scan(
     if let (Some(note), false) = (&output.prefix_note, quiet) {
         say(note);
     }
+    if let Some(list) = &settings.plan.input.domain_list {
+        return super::scan_streamed::scan(settings, list, argv, fds_per_probe).await;
+    }
     // One resolver for the mail domains and the blocklists, when both are asked.
     let resolver = settings.shared_resolver().map_err(AppError::Failure)?;
     let (space, mut domains) = build_space_sharing(
@@ -106,31 +113,10 @@ pub async fn scan(
         say(&warning);
     }
 
-    let open_files = raise_open_file_limit();
-    let asked = settings.pacing.concurrency;
-    let concurrency = fit_concurrency(asked, open_files, fds_per_probe);
-    if concurrency < asked && !quiet {
-        say(&format!(
-            "relayscan: concurrency lowered from {asked} to {concurrency} to fit the open-file limit ({open_files})"
-        ));
-    }
+    let concurrency = fitted_concurrency(settings, fds_per_probe);
 
     let recorded = recorded(settings, &space, concurrency, !domains.is_empty());
-    let input = &settings.plan.input;
-    let fresh_meta = RunMeta {
-        tool: "relayscan".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        started_at: chrono::Utc::now(),
-        command_line: argv.clone(),
-        settings: RunSettings::Scan(Box::new(recorded.clone())),
-        targets: input.targets.iter().map(|(_, t)| t.to_string()).collect(),
-        excludes: input.excludes.iter().map(|(_, t)| t.to_string()).collect(),
-        ports: settings.plan.ports.clone(),
-        source: ScanSource {
-            hostname: local_hostname(),
-            note: "verdicts hold for clients at this vantage point; a server that trusts this network may relay for it alone".into(),
-        },
-    };
+    let fresh_meta = run_meta(settings, &argv, &recorded);
 
     // Attached before a resume replays the old records, so that the domains see them
     // (and the domain records already written are not written again). With -o - the
@@ -156,14 +142,7 @@ pub async fn scan(
     } = opened;
     let paths = reports.paths();
 
-    // The probes' sessions end when their cancel token fires: that is the abort.
-    let stopping = Stopping {
-        abort: settings.probe.session.cancel.clone(),
-        ..Stopping::default()
-    };
-    install_stop_signals(stopping.clone(), settings.pacing.grace, quiet);
-    let mut scheduler = settings.scheduler(concurrency);
-    scheduler.blocklists = settings.dnsbl(resolver);
+    let (stopping, scheduler) = start_run(settings, concurrency, resolver);
     let mut progress = Progress::new(output.progress, space.len(), stopping.live());
     if output.stream {
         progress.keep_stdout_for_records();
@@ -190,6 +169,16 @@ pub async fn scan(
         )
         .await
         .map_err(|e| AppError::Output(e.to_string()))?;
+    Ok(finished(result, &stopping, paths, checkpoint_path))
+}
+
+/// How a run ended, from the scheduler's result.
+pub(super) fn finished(
+    result: ScanResult,
+    stopping: &Stopping,
+    paths: Vec<PathBuf>,
+    checkpoint: Option<PathBuf>,
+) -> Finished {
     let stopped_by = result.interrupted.then(|| {
         stopping
             .signal
@@ -197,7 +186,7 @@ pub async fn scan(
             .copied()
             .unwrap_or(StopSignal::Interrupt)
     });
-    Ok(Finished {
+    Finished {
         summary: result.summary,
         stopped_by,
         // An earlier set kept by a run stopped before its first record was not written.
@@ -207,22 +196,80 @@ pub async fn scan(
             Vec::new()
         },
         cut_off: result.cut_off,
-        checkpoint: checkpoint_path,
+        checkpoint,
         pace: result.pace,
         domains: result.domains,
-    })
+    }
+}
+
+/// The run's stop tokens (the signal handlers installed) and its scheduler (asking the
+/// blocklists through `resolver`).
+pub(super) fn start_run(
+    settings: &ScanSettings,
+    concurrency: usize,
+    resolver: Option<Arc<Limited<HickoryResolver>>>,
+) -> (Stopping, Scheduler) {
+    // The probes' sessions end when their cancel token fires: that is the abort.
+    let stopping = Stopping {
+        abort: settings.probe.session.cancel.clone(),
+        ..Stopping::default()
+    };
+    install_stop_signals(
+        stopping.clone(),
+        settings.pacing.grace,
+        settings.output.quiet(),
+    );
+    let mut scheduler = settings.scheduler(concurrency);
+    scheduler.blocklists = settings.dnsbl(resolver);
+    (stopping, scheduler)
+}
+
+/// The asked concurrency, lowered to fit the open-file limit (raised first), saying so.
+pub(super) fn fitted_concurrency(settings: &ScanSettings, fds_per_probe: u64) -> usize {
+    let open_files = raise_open_file_limit();
+    let asked = settings.pacing.concurrency;
+    let concurrency = fit_concurrency(asked, open_files, fds_per_probe);
+    if concurrency < asked && !settings.output.quiet() {
+        say(&format!(
+            "relayscan: concurrency lowered from {asked} to {concurrency} to fit the open-file limit ({open_files})"
+        ));
+    }
+    concurrency
+}
+
+/// The run's metadata for a fresh set of reports.
+pub(super) fn run_meta(
+    settings: &ScanSettings,
+    argv: &[String],
+    recorded: &RecordedSettings,
+) -> RunMeta {
+    let input = &settings.plan.input;
+    RunMeta {
+        tool: "relayscan".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        started_at: chrono::Utc::now(),
+        command_line: argv.to_vec(),
+        settings: RunSettings::Scan(Box::new(recorded.clone())),
+        targets: input.targets.iter().map(|(_, t)| t.to_string()).collect(),
+        excludes: input.excludes.iter().map(|(_, t)| t.to_string()).collect(),
+        ports: settings.plan.ports.clone(),
+        source: ScanSource {
+            hostname: local_hostname(),
+            note: "verdicts hold for clients at this vantage point; a server that trusts this network may relay for it alone".into(),
+        },
+    }
 }
 
 /// Report files ready for records, and where the scan starts.
-struct Opened {
-    reports: Reports,
-    start: Start,
-    checkpointing: Option<Checkpointing>,
+pub(super) struct Opened {
+    pub(super) reports: Reports,
+    pub(super) start: Start,
+    pub(super) checkpointing: Option<Checkpointing>,
 }
 
 /// A new run: begin the reports (an earlier set is replaced at the first record); write a
 /// first checkpoint if asked.
-fn fresh_reports(
+pub(super) fn fresh_reports(
     space: &Space,
     recorded: RecordedSettings,
     meta: RunMeta,

@@ -92,6 +92,7 @@ pub fn scan_settings(
             Ok(TargetInput {
                 targets,
                 excludes: Vec::new(),
+                domain_list: None,
             })
         },
         stderr_is_terminal,

@@ -135,7 +135,17 @@ impl ScanSettings {
         default_helo: &str,
     ) -> Result<ScanSettings, ConfigError> {
         let common = &args.common;
-        let read_targets = || targets::read(&args.input, &common.exclude, &common.exclude_file);
+        // A lone --domains list is read lazily, unless the run is a shard (whose plan is
+        // fingerprinted whole, so that merge can compare the shards) or keeps or resumes a
+        // checkpoint (whose ledger is positions in a plan built whole).
+        let whole_plan =
+            args.plan.shard.is_some() || args.run.checkpoint.is_some() || args.run.resume.is_some();
+        let read_targets = || match targets::lone_domain_list(&args.input) {
+            Some(file) if !whole_plan => {
+                targets::read_streamed(file, &common.exclude, &common.exclude_file)
+            }
+            _ => targets::read(&args.input, &common.exclude, &common.exclude_file),
+        };
         ScanSettings::build(
             ScanFlags {
                 common,

@@ -1,10 +1,11 @@
 //! The targets of a run as the user gave them: TARGET arguments, -iL files, -d and
 //! --domains, then --exclude and --exclude-file. Errors name the flag or the file:line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::ConfigError;
 use crate::cli::TargetListArgs;
+use crate::target::source::stream_file;
 use crate::target::spec::parse_mail_domain;
 use crate::target::{Origin, Target, TargetInput, TargetSpec, parse_args, read_file};
 
@@ -31,6 +32,7 @@ pub fn read(
     Ok(TargetInput {
         targets: all,
         excludes: read_excludes(excludes, exclude_files)?,
+        domain_list: None,
     })
 }
 
@@ -130,18 +132,73 @@ fn read_domains(
         for (origin, target) in
             read_file(file).map_err(|e| ConfigError::named("--domains", e.to_string()))?
         {
-            let Some(domain) = as_domain(target.clone()) else {
-                return Err(ConfigError::named(
-                    "--domains",
-                    format!(
-                        "{origin}: \"{target}\": not a mail domain (an address or range; give it with -iL)"
-                    ),
-                ));
-            };
+            let domain =
+                domain_line(&origin, target).map_err(|e| ConfigError::named("--domains", e))?;
             all.push((origin, domain));
         }
     }
     Ok(all)
+}
+
+/// A target of a `--domains` list as the mail domain it names; an address or a range is
+/// refused, naming its file:line.
+fn domain_line(origin: &Origin, target: Target) -> Result<Target, String> {
+    as_domain(target.clone()).ok_or_else(|| {
+        format!("{origin}: \"{target}\": not a mail domain (an address or range; give it with -iL)")
+    })
+}
+
+/// The `--domains FILE` of a run whose only targets it holds: such a run can read it
+/// lazily (a domain at a time, see `crate::scan::domain_stage`).
+pub fn lone_domain_list(input: &TargetListArgs) -> Option<&PathBuf> {
+    let only_domains = input.targets.is_empty() && input.input_lists.is_empty();
+    match (
+        &input.domain_files[..],
+        only_domains && input.domains.is_empty(),
+    ) {
+        ([file], true) => Some(file),
+        _ => None,
+    }
+}
+
+/// The targets of a run that reads `file` lazily: none read yet, the excludes read.
+/// A regular file is read through once first, so that a bad line or an empty list is
+/// refused before any traffic (as an eagerly read list is); standard input cannot be
+/// read twice, and a bad line there stops the run where it is met.
+pub fn read_streamed(
+    file: &Path,
+    excludes: &[String],
+    exclude_files: &[PathBuf],
+) -> Result<TargetInput, ConfigError> {
+    if file != Path::new("-") {
+        let mut any = false;
+        for item in domain_stream(file)? {
+            item.map_err(|e| ConfigError::named("--domains", e))?;
+            any = true;
+        }
+        if !any {
+            let file = file.to_path_buf();
+            return Err(ConfigError::named("TARGET", no_targets(&[&file])));
+        }
+    }
+    Ok(TargetInput {
+        targets: Vec::new(),
+        excludes: read_excludes(excludes, exclude_files)?,
+        domain_list: Some(file.to_path_buf()),
+    })
+}
+
+/// The mail domains of a `--domains` list one at a time; an error names file:line (a
+/// bad line ends the list).
+pub fn domain_stream(
+    file: &Path,
+) -> Result<impl Iterator<Item = Result<(Origin, Target), String>> + Send + use<>, ConfigError> {
+    let lines = stream_file(file).map_err(|e| ConfigError::named("--domains", e.to_string()))?;
+    Ok(lines.map(|item| {
+        let (origin, target) = item.map_err(|e| e.to_string())?;
+        let domain = domain_line(&origin, target)?;
+        Ok((origin, domain))
+    }))
 }
 
 #[cfg(test)]

@@ -28,30 +28,53 @@ pub struct DnsStats {
 
 type Cell<T> = Arc<OnceCell<Answer<T>>>;
 
-/// One cache per question type; entries live for the run (a scan is short).
+/// Entries one cache holds before it lets its answered ones go. The names shared by many
+/// domains (mail hosts' A/AAAA, TLSA and PTR: 10,000 hosts for a million domains in the
+/// bench) stay under it and are asked once; the names of one domain each (its MX, its
+/// ~20 TXT names with 14 DKIM selectors) would otherwise grow the cache by about 5 KiB a
+/// domain, for answers nobody asks for again. 65,536 entries of ~200 bytes: ~13 MiB.
+pub const CACHE_ENTRIES: usize = 65_536;
+
+/// One cache per question type, bounded by [`CACHE_ENTRIES`].
 struct Cache<K, T> {
     map: Mutex<HashMap<K, Cell<T>>>,
+    cap: usize,
 }
 
 impl<K: Eq + Hash + Clone, T: Clone> Cache<K, T> {
     fn new() -> Self {
+        Cache::with_cap(CACHE_ENTRIES)
+    }
+
+    fn with_cap(cap: usize) -> Self {
         Cache {
             map: Mutex::new(HashMap::new()),
+            cap,
         }
     }
 
-    /// The cell for `key`, and whether it was already there.
+    /// The cell for `key`, and whether it was already there. A full cache first lets
+    /// its answered entries go; lookups in flight stay, so identical questions still
+    /// merge. Amortised: after a sweep only the lookups in flight remain.
     fn cell(&self, key: &K) -> (Cell<T>, bool) {
         // A poisoned lock only means another lookup panicked; the map is still sound.
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
         match map.get(key) {
             Some(cell) => (cell.clone(), true),
             None => {
+                if map.len() >= self.cap {
+                    map.retain(|_, cell| !cell.initialized());
+                }
                 let cell: Cell<T> = Arc::new(OnceCell::new());
                 map.insert(key.clone(), cell.clone());
                 (cell, false)
             }
         }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.map.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 }
 
@@ -153,5 +176,42 @@ impl<R: Resolve> Resolve for Limited<R> {
     async fn tlsa(&self, name: &str) -> Answer<TlsaAnswer> {
         let key = super::normalize_name(name);
         self.cached(&self.tlsa, key, self.inner.tlsa(name)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (cap, keys asked in order, answered before the next ask?, entries left, hits):
+    /// a full cache lets answered entries go, never one still in flight.
+    #[tokio::test]
+    async fn a_full_cache_drops_answered_entries_and_keeps_those_in_flight() {
+        type Row = (usize, &'static [u32], bool, usize, usize);
+        let table: &[Row] = &[
+            (4, &[1, 2, 3], true, 3, 0),
+            (4, &[1, 2, 1, 2], true, 2, 2),
+            // The 5th key finds 4 answered entries: they go, it stays alone.
+            (4, &[1, 2, 3, 4, 5], true, 1, 0),
+            (4, &[1, 2, 3, 4, 5, 1], true, 2, 0),
+            // Nothing answered yet: nothing can go, the cache grows past its cap.
+            (4, &[1, 2, 3, 4, 5], false, 5, 0),
+        ];
+        for &(cap, keys, answer, left, hits) in table {
+            let cache: Cache<u32, u32> = Cache::with_cap(cap);
+            let mut found = 0;
+            for &key in keys {
+                let (cell, known) = cache.cell(&key);
+                found += usize::from(known);
+                if answer {
+                    let _ = cell.get_or_init(|| async move { Ok(key) }).await;
+                }
+            }
+            assert_eq!(
+                (cache.len(), found),
+                (left, hits),
+                "{keys:?} answered {answer}"
+            );
+        }
     }
 }

@@ -65,26 +65,7 @@ impl DomainPlan {
     /// Each domain's DNS steps in a line, for `-vv`: "dns: example.com: mx; MX 10
     /// mx1.example.com -> 192.0.2.1, 192.0.2.2; MX 20 mx2.example.com: nxdomain".
     pub fn steps(&self) -> Vec<String> {
-        self.domains
-            .iter()
-            .map(|d| {
-                let mut line = format!("dns: {}: {}", d.domain, d.route.as_str());
-                if let Some(e) = &d.route_error {
-                    line.push_str(&format!(" ({e})"));
-                }
-                for h in &d.hosts {
-                    let mx = h
-                        .preference
-                        .map_or("implicit MX".to_string(), |p| format!("MX {p}"));
-                    line.push_str(&format!("; {mx} {}", h.name));
-                    match &h.error {
-                        Some(e) => line.push_str(&format!(": {e}")),
-                        None => line.push_str(&format!(" -> {}", ips_text(&h.addresses))),
-                    }
-                }
-                line
-            })
-            .collect()
+        self.domains.iter().map(domain_steps).collect()
     }
 
     pub fn summary(&self) -> String {
@@ -192,6 +173,25 @@ pub async fn resolve_domains<R: Resolve>(
         stats: stats(),
         elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     }
+}
+
+/// One domain's DNS steps in a line (see [`DomainPlan::steps`]).
+pub fn domain_steps(d: &DomainResolution) -> String {
+    let mut line = format!("dns: {}: {}", d.domain, d.route.as_str());
+    if let Some(e) = &d.route_error {
+        line.push_str(&format!(" ({e})"));
+    }
+    for h in &d.hosts {
+        let mx = h
+            .preference
+            .map_or("implicit MX".to_string(), |p| format!("MX {p}"));
+        line.push_str(&format!("; {mx} {}", h.name));
+        match &h.error {
+            Some(e) => line.push_str(&format!(": {e}")),
+            None => line.push_str(&format!(" -> {}", ips_text(&h.addresses))),
+        }
+    }
+    line
 }
 
 /// "192.0.2.1, 192.0.2.2"; "no address" for none.

@@ -207,6 +207,23 @@ pub struct DomainReport {
     /// The plan index of each domain, for records read back by name (a resume's replay).
     index: HashMap<String, usize>,
     csv_path: PathBuf,
+    /// Domains arrive one by one ([`DomainReport::add`]) and a written one is forgotten
+    /// whole: its slot in the plan is reused, so memory follows the domains in flight.
+    streamed: bool,
+    /// Slots of forgotten domains, for the next to arrive.
+    free: Vec<usize>,
+}
+
+/// One mail domain of a streamed run, resolved, as the domain stage hands it over: its
+/// resolution, the ports it is scanned on (empty: the run's), the reverse DNS of its
+/// addresses, and the endpoints the plan lets the scan probe (scope, excludes and
+/// special blocks applied), which its record waits for.
+#[derive(Debug, Clone)]
+pub struct DomainArrival {
+    pub resolution: DomainResolution,
+    pub ports: Vec<u16>,
+    pub ptr: Vec<(IpAddr, PtrCheck)>,
+    pub planned: Vec<(IpAddr, u16)>,
 }
 
 impl DomainReport {
@@ -247,7 +264,86 @@ impl DomainReport {
             ready,
             index,
             csv_path: with_suffix(prefix, "domains.csv"),
+            streamed: false,
+            free: Vec::new(),
         }
+    }
+
+    /// A report whose domains arrive while the scan runs ([`DomainReport::add`]).
+    pub fn streamed(default_ports: &[u16], prefix: &Path) -> DomainReport {
+        let mut report = DomainReport::new(DomainPlan::default(), default_ports, prefix);
+        report.streamed = true;
+        report
+    }
+
+    /// Takes in one domain of a streamed run. Endpoints already settled count at once
+    /// (the host-verdict cache: a mail host shared by many domains is probed once); the
+    /// domain waits for the rest, and is ready at once without any. A name already in
+    /// flight is that domain: its first arrival stands.
+    pub fn add(&mut self, arrival: DomainArrival) {
+        let DomainArrival {
+            resolution,
+            ports,
+            ptr,
+            planned,
+        } = arrival;
+        if self.index.contains_key(&resolution.domain) {
+            return;
+        }
+        let i = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.plan.domains.push(resolution.clone());
+                self.progress.push(Progress::Written);
+                self.plan.domains.len() - 1
+            }
+        };
+        self.index.insert(resolution.domain.clone(), i);
+        self.plan.ports.insert(resolution.domain.clone(), ports);
+        self.plan.domains[i] = resolution;
+        self.plan.ptr.extend(ptr);
+        let mut planned: Vec<(Address, u16)> = planned
+            .into_iter()
+            .map(|(ip, port)| (Address::new(ip), port))
+            .collect();
+        planned.sort_unstable();
+        planned.dedup();
+        let mut waiting = 0u32;
+        for (ip, port) in planned {
+            let list = self.served.entry(ip).or_default();
+            if !list.contains(&i) {
+                list.push(i);
+            }
+            if !self.seen.contains_key(&(ip, port)) {
+                waiting = waiting.saturating_add(1);
+            }
+        }
+        self.progress[i] = if waiting == 0 {
+            self.ready.push(i);
+            Progress::Ready
+        } else {
+            Progress::Waiting(waiting)
+        };
+    }
+
+    /// Forgets a written domain of a streamed run: its name, resolution and ports go,
+    /// its slot is free. Its addresses stay in `served` (with what they gave in `seen`),
+    /// bounded by the mail hosts, for the domains still to come.
+    fn forget(&mut self, i: usize) {
+        let d = &mut self.plan.domains[i];
+        let name = std::mem::take(&mut d.domain);
+        for ip in d.addresses() {
+            if let Some(list) = self.served.get_mut(&Address::new(ip)) {
+                list.retain(|&j| j != i);
+            }
+        }
+        d.hosts = Vec::new();
+        d.tlsa = Vec::new();
+        d.dkim = Default::default();
+        d.mta_sts_policy = None;
+        self.index.remove(&name);
+        self.plan.ports.remove(&name);
+        self.free.push(i);
     }
 
     /// PREFIX.domains.csv.
@@ -259,6 +355,9 @@ impl DomainReport {
     /// serves any (the record as written then lists them).
     pub fn take(&mut self, r: &ScanRecord) -> Option<ScanRecord> {
         let ip = Address::new(r.ip);
+        if self.streamed {
+            self.served.entry(ip).or_default();
+        }
         let domains: Vec<String> = self
             .served
             .get(&ip)?
@@ -286,6 +385,10 @@ impl DomainReport {
     }
 
     fn settle_as(&mut self, ip: Address, port: u16, seen: Option<Seen>) {
+        // A streamed run keeps every verdict: a domain still to come may need it.
+        if self.streamed {
+            self.served.entry(ip).or_default();
+        }
         let Some(domains) = self.served.get(&ip) else {
             return;
         };
@@ -347,6 +450,10 @@ impl DomainReport {
             return;
         };
         self.progress[i] = Progress::Written;
+        if self.streamed {
+            self.forget(i);
+            return;
+        }
         // Its record is out: keep its name (records still list it) and let its mail
         // hosts and policy records go, so a written domain costs a name, not a resolution.
         let d = &mut self.plan.domains[i];
@@ -942,6 +1049,47 @@ mod tests {
         assert!(ready(&mut report).is_empty(), "c waits for port 587");
         report.settle("::ffff:192.0.2.3".parse().unwrap(), 587);
         assert_eq!(ready(&mut report), ["c.example"]);
+        assert!(report.all_written());
+    }
+
+    /// A streamed run: a domain whose host was probed already is ready on arrival (the
+    /// host-verdict cache), one whose host is in flight waits for it, a name in flight
+    /// arrives once, and a written domain's slot is reused by the next.
+    #[test]
+    fn streamed_domains_use_the_verdicts_seen_and_leave_no_trace_once_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut report = DomainReport::streamed(&[25], &dir.path().join("scan"));
+        let arrive = |report: &mut DomainReport, name: &str, ip: &str| {
+            report.add(DomainArrival {
+                resolution: mail_domain(name, &[("mx.provider.example", 10, ip)]),
+                ports: Vec::new(),
+                ptr: Vec::new(),
+                planned: vec![(ip.parse().unwrap(), 25)],
+            });
+        };
+        arrive(&mut report, "a.example", "192.0.2.1");
+        arrive(&mut report, "a.example", "192.0.2.1");
+        arrive(&mut report, "b.example", "192.0.2.1");
+        assert!(ready(&mut report).is_empty(), "the host is in flight");
+        let annotated = report
+            .take(&record("192.0.2.1", Verdict::OpenRelay))
+            .unwrap();
+        assert_eq!(annotated.domains, ["a.example", "b.example"]);
+        let mut names = ready(&mut report);
+        names.sort();
+        assert_eq!(names, ["a.example", "b.example"]);
+        // Arriving after the probe: ready at once, with the verdict seen, in a reused slot.
+        arrive(&mut report, "c.example", "192.0.2.1");
+        let c = report.next_ready().unwrap();
+        assert_eq!(c.address_facts()[0].verdicts, [Verdict::OpenRelay]);
+        report.written("c.example");
+        assert_eq!(report.plan.domains.len(), 2, "slots reused");
+        assert!(report.index.is_empty() && report.plan.ports.is_empty());
+        assert!(report.served.values().all(Vec::is_empty));
+        // A host nobody waits for is still remembered for the domains to come.
+        report.settle("192.0.2.9".parse().unwrap(), 25);
+        arrive(&mut report, "d.example", "192.0.2.9");
+        assert_eq!(ready(&mut report), ["d.example"]);
         assert!(report.all_written());
     }
 

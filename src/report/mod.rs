@@ -477,6 +477,13 @@ impl Reports {
         }
     }
 
+    /// One domain of a streamed run, resolved (see [`domains::DomainReport::add`]).
+    pub fn add_domain(&mut self, arrival: domains::DomainArrival) {
+        if let Some(d) = &mut self.domains {
+            d.add(arrival);
+        }
+    }
+
     /// The next mail domain whose endpoints are all settled and whose record is not
     /// written yet, for its assessment; `None` without one (or without mail domains).
     pub fn next_ready_domain(&mut self) -> Option<domains::DomainObserved<'_>> {

@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod checkpoint;
+pub mod domain_stage;
 pub mod limits;
 pub mod pace;
 pub mod progress;

@@ -12,7 +12,7 @@ use crate::probe::Status;
 use crate::report::Summary;
 use crate::say::say;
 
-use super::pulse::{Pulse, RateMeter, pulse_text};
+use super::pulse::{Pulse, RateMeter, head_text, pulse_text};
 
 /// How progress is shown on stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +91,8 @@ impl Counts {
 /// The progress display of one scan.
 pub struct Progress {
     mode: ProgressMode,
-    total: u64,
+    /// `None`: the total is unknown until the input ends (a streamed domain run).
+    total: Option<u64>,
     counts: Arc<Counts>,
     bar: Option<ProgressBar>,
     ticker: CancellationToken,
@@ -103,23 +104,36 @@ impl Progress {
     /// The display; its pace ticks (bar or status lines) run on the current tokio
     /// runtime until [`Progress::finish`].
     pub fn new(mode: ProgressMode, total: u128, live: Live) -> Progress {
-        let total = u64::try_from(total).unwrap_or(u64::MAX);
+        Progress::build(mode, Some(u64::try_from(total).unwrap_or(u64::MAX)), live)
+    }
+
+    /// The display of a run whose total is unknown until its input ends: counts of
+    /// endpoints done, no bar to fill and no ETA.
+    pub fn open_ended(mode: ProgressMode, live: Live) -> Progress {
+        Progress::build(mode, None, live)
+    }
+
+    fn build(mode: ProgressMode, total: Option<u64>, live: Live) -> Progress {
         let counts = Arc::new(Counts::default());
         let ticker = CancellationToken::new();
         let bar = (mode == ProgressMode::Bar).then(|| {
-            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
             // The rate and ETA are ours (the prefix): indicatif's are unsmoothed, count
             // a resume's earlier probes, and run on after Ctrl-C.
-            let style = ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30.cyan/blue}] {human_pos}/{human_len} {prefix}\n{msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
+            let template = match total {
+                Some(_) => {
+                    "{elapsed_precise} [{bar:30.cyan/blue}] {human_pos}/{human_len} {prefix}\n{msg}"
+                }
+                None => "{elapsed_precise} {human_pos} endpoints done {prefix}\n{msg}",
+            };
+            let style = ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
             bar.set_style(style);
             bar.enable_steady_tick(Duration::from_millis(200));
             bar.set_prefix(pulse_text(&Pulse {
                 rate: None,
-                remaining: total,
+                remaining: total.unwrap_or(0),
                 in_flight: 0,
                 stopping: false,
                 held_eta: None,
@@ -231,10 +245,12 @@ impl Progress {
         if self.mode != ProgressMode::Quiet {
             // Not eprintln!: this runs before the reports are closed, and after SIGHUP
             // the terminal is gone; a panic here would leave them unfinished.
+            let done = match self.total {
+                Some(total) => format!("{}/{total}", self.done()),
+                None => self.done().to_string(),
+            };
             say(&format!(
-                "relayscan: {}/{} endpoints done · {}",
-                self.done(),
-                self.total,
+                "relayscan: {done} endpoints done · {}",
                 self.counts.line()
             ));
         }
@@ -245,7 +261,7 @@ impl Progress {
 /// status line every [`STATUS_EVERY`].
 struct Ticks {
     counts: Arc<Counts>,
-    total: u64,
+    total: Option<u64>,
     live: Live,
     bar: Option<ProgressBar>,
     stop: CancellationToken,
@@ -273,7 +289,7 @@ impl Ticks {
             let stopping = self.live.stop.is_cancelled();
             let mut pulse = Pulse {
                 rate,
-                remaining: self.total.saturating_sub(done),
+                remaining: self.total.unwrap_or(0).saturating_sub(done),
                 in_flight: self.live.in_flight.load(Ordering::Relaxed),
                 stopping,
                 held_eta,
@@ -282,7 +298,10 @@ impl Ticks {
                 held_eta = pulse.eta();
                 pulse.held_eta = held_eta;
             }
-            let text = pulse_text(&pulse);
+            let text = match self.total {
+                Some(_) => pulse_text(&pulse),
+                None => head_text(&pulse),
+            };
             match &self.bar {
                 Some(bar) => bar.set_prefix(text),
                 None => {
@@ -298,7 +317,10 @@ impl Ticks {
 }
 
 /// "relayscan: 250/1000 (25.0%) · 33/s · 100 in flight · ETA 22s · open-relay 1 · …"
-fn status_line(done: u64, total: u64, pulse: &str, counts: &str) -> String {
+fn status_line(done: u64, total: Option<u64>, pulse: &str, counts: &str) -> String {
+    let Some(total) = total else {
+        return format!("relayscan: {done} endpoints done · {pulse} · {counts}");
+    };
     let pct = if total == 0 {
         100.0
     } else {

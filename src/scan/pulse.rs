@@ -59,11 +59,16 @@ impl Pulse {
 
 /// "33/s · 100 in flight · ETA 4m 10s"; stopping: "… · stopping, ETA held at 4m 10s".
 pub fn pulse_text(p: &Pulse) -> String {
-    let head = format!("{} · {} in flight", rate_text(p.rate), p.in_flight);
+    let head = head_text(p);
     if p.stopping {
         return format!("{head} · stopping, ETA held at {}", eta_text(p.held_eta));
     }
     format!("{head} · ETA {}", eta_text(p.eta()))
+}
+
+/// "33/s · 100 in flight": the pulse without an ETA (a run whose total is unknown).
+pub fn head_text(p: &Pulse) -> String {
+    format!("{} · {} in flight", rate_text(p.rate), p.in_flight)
 }
 
 /// Probes per second with the precision a reader uses: one decimal below 10, none above.

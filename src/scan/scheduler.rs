@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use futures::stream::{self, Stream, StreamExt};
 use governor::RateLimiter;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{Semaphore, mpsc};
@@ -23,7 +24,7 @@ use crate::dns::{Limited, hickory::HickoryResolver};
 use crate::exit::StopSignal;
 use crate::probe::{Outcome, ProbeSettings, Status};
 use crate::report::domain_totals::DomainTotals;
-use crate::report::domains::DomainEntry;
+use crate::report::domains::{DomainArrival, DomainEntry};
 use crate::report::telnet::telnet_view;
 use crate::report::{ReportError, ReportSink, Reports, RunEnd, ScanRecord, Summary, sanitize};
 use crate::say::say;
@@ -34,7 +35,7 @@ use crate::scan::progress::{Live, Progress};
 use crate::scan::share::Rate;
 use crate::scan::subnet::SubnetLimiter;
 use crate::smtp::Direction;
-use crate::target::Space;
+use crate::target::{Endpoint, Space};
 
 /// Records in flight between the probes and the writer.
 const CHANNEL_CAPACITY: usize = 1024;
@@ -60,6 +61,22 @@ pub struct Scheduler {
     pub host_lines: bool,
     /// Ask the DNS blocklists about every address that answered (--blocklists).
     pub blocklists: Option<Arc<Dnsbl<Limited<HickoryResolver>>>>,
+}
+
+/// What reaches the writer: a probe's outcome at its position, or (in a streamed
+/// domain run) a mail domain, resolved, sent before any of its endpoints is probed.
+// The outcome is the common case and travelled unboxed before domains shared the
+// channel; boxing it would cost an allocation per probe to save a domain's few bytes.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Delivery {
+    Outcome(u128, Outcome),
+    Domain(Box<DomainArrival>),
+}
+
+/// The writer's channel (bounded: probes wait on it rather than pile up records).
+pub fn delivery_channel() -> (mpsc::Sender<Delivery>, mpsc::Receiver<Delivery>) {
+    mpsc::channel(CHANNEL_CAPACITY)
 }
 
 /// Where a scan starts from: nothing finished, or a checkpoint's ledger and summary.
@@ -110,6 +127,20 @@ pub enum ScanError {
     Report(#[from] ReportError),
 }
 
+/// What one run writes to and how it is stopped: the reports (begun), where it starts,
+/// its checkpoint, its progress display, and its stop tokens
+/// (`probe.session.cancel` must be `stopping.abort`).
+pub struct Run {
+    pub reports: Reports,
+    pub start: Start,
+    pub checkpoint: Option<Checkpointing>,
+    pub progress: Progress,
+    pub stopping: Stopping,
+    /// A streamed domain run's slots for domains waiting (see
+    /// `domain_stage::DOMAINS_WAITING`): one given back per domain written.
+    pub domain_slots: Option<Arc<Semaphore>>,
+}
+
 /// The two stages of stopping: `stop` starts nothing new (first Ctrl-C); `abort` cuts the
 /// probes in flight, which then report `cancelled` with what they had (grace ran out).
 #[derive(Debug, Clone, Default)]
@@ -145,14 +176,49 @@ impl Scheduler {
         progress: Progress,
         stopping: Stopping,
     ) -> Result<ScanResult, ScanError> {
-        let began = std::time::Instant::now();
-        let (tx, rx) = mpsc::channel::<(u128, Outcome)>(CHANNEL_CAPACITY);
         let skip = start.ledger.clone();
+        let pending = space
+            .iter_from(skip.low())
+            .filter(move |(k, _)| !skip.is_finished(*k));
+        let (tx, rx) = delivery_channel();
+        let run = Run {
+            reports,
+            start,
+            checkpoint,
+            progress,
+            stopping,
+            domain_slots: None,
+        };
+        self.drive(stream::iter(pending), space.len(), (tx, rx), run)
+            .await
+    }
+
+    /// Probes the endpoints as `endpoints` yields them (with their positions), paced,
+    /// while the writer takes what arrives on `channel` (whose sender may also have been
+    /// handed to a stage that feeds the endpoints: the writer ends when every sender is
+    /// gone). `total` is the positions in all, for the checkpoint's `complete`.
+    pub async fn drive(
+        &self,
+        endpoints: impl Stream<Item = (u128, Endpoint)>,
+        total: u128,
+        channel: (mpsc::Sender<Delivery>, mpsc::Receiver<Delivery>),
+        run: Run,
+    ) -> Result<ScanResult, ScanError> {
+        let began = std::time::Instant::now();
+        let (tx, rx) = channel;
+        let Run {
+            reports,
+            start,
+            checkpoint,
+            progress,
+            stopping,
+            domain_slots,
+        } = run;
         let writer = Writer {
             reports,
             ledger: start.ledger,
             summary: start.summary,
-            total: space.len(),
+            total,
             checkpoint,
             progress,
             write_unanswered: self.write_unanswered,
@@ -161,6 +227,7 @@ impl Scheduler {
             stopping: stopping.clone(),
             cut_off: 0,
             pace: Pace::new(self.concurrency, self.rate.this_process()),
+            domain_slots,
         };
         let writer = tokio::spawn(writer.run(rx));
 
@@ -174,10 +241,18 @@ impl Scheduler {
         let limiter = RateLimiter::direct(self.rate.quota());
         let mut subnets = self.subnet_rate.map(SubnetLimiter::new);
         let mut tasks = JoinSet::new();
-        let pending = space
-            .iter_from(skip.low())
-            .filter(|(k, _)| !skip.is_finished(*k));
-        for (position, endpoint) in pending {
+        // Boxed, so that dropping it after the loop ends a stage that feeds it.
+        let mut endpoints = Box::pin(endpoints);
+        loop {
+            let (position, endpoint) = tokio::select! {
+                biased;
+                _ = stopping.stop.cancelled() => break,
+                _ = stopping.abort.cancelled() => break,
+                next = endpoints.next() => match next {
+                    Some(next) => next,
+                    None => break,
+                },
+            };
             let permit = tokio::select! {
                 biased;
                 _ = stopping.stop.cancelled() => break,
@@ -216,13 +291,15 @@ impl Scheduler {
                 }
                 in_flight.fetch_sub(1, Ordering::Relaxed);
                 // The writer only goes away after a report failure; the scan is ending then.
-                let _ = tx.send((position, outcome)).await;
+                let _ = tx.send(Delivery::Outcome(position, outcome)).await;
                 drop(permit);
             });
             while let Some(joined) = tasks.try_join_next() {
                 report_panic(joined);
             }
         }
+        // A stage feeding the endpoints sees the scan stop here.
+        drop(endpoints);
         drop(tx);
         while let Some(joined) = tasks.join_next().await {
             report_panic(joined);
@@ -279,10 +356,11 @@ struct Writer {
     stopping: Stopping,
     cut_off: u64,
     pace: Pace,
+    domain_slots: Option<Arc<Semaphore>>,
 }
 
 impl Writer {
-    async fn run(mut self, mut rx: mpsc::Receiver<(u128, Outcome)>) -> WriterEnd {
+    async fn run(mut self, mut rx: mpsc::Receiver<Delivery>) -> WriterEnd {
         let mut result = Ok(());
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.tick().await;
@@ -302,13 +380,20 @@ impl Writer {
                     }
                 }
             };
-            let Some((position, outcome)) = received else {
+            let Some(delivery) = received else {
                 break;
             };
             if result.is_err() {
                 continue; // drain, so that no probe blocks on a full channel
             }
-            if let Err(e) = self.take(position, outcome) {
+            let taken = match delivery {
+                Delivery::Outcome(position, outcome) => self.take(position, outcome),
+                Delivery::Domain(arrival) => {
+                    self.reports.add_domain(*arrival);
+                    self.write_ready_domains()
+                }
+            };
+            if let Err(e) = taken {
                 self.fail();
                 result = Err(e);
             }
@@ -358,6 +443,9 @@ impl Writer {
                 return Ok(());
             };
             self.reports.domain(&entry)?;
+            if let Some(slots) = &self.domain_slots {
+                slots.add_permits(1);
+            }
         }
     }
 
@@ -383,6 +471,10 @@ impl Writer {
         }
         // Moved, not cloned: the dialogue and transcript are most of a record's bytes.
         let record = ScanRecord::new(outcome, assessment);
+        // A streamed run's plan grows as its domains arrive: each endpoint probed was in it.
+        if self.domain_slots.is_some() {
+            self.summary.planned += 1;
+        }
         self.summary.add(&record);
         if answered || self.write_unanswered {
             self.reports.record(&record)?;

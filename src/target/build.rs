@@ -18,6 +18,7 @@ use super::size::{SizeAllowance, check_size};
 use super::source::Origin;
 use super::space::Space;
 use super::spec::{Target, TargetSpec};
+use crate::dns::DomainResolution;
 use crate::dns::hickory::HickoryResolver;
 use crate::dns::mta_sts::StsFetch;
 use crate::dns::plan::{DomainPlan, ips_text, resolve_domains};
@@ -39,6 +40,9 @@ pub enum BuildError {
     Resolver(String),
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// A line of a list read while the scan runs (standard input): it stops there.
+    #[error("{0}")]
+    Input(String),
     /// Every mail domain's lookup failed, or the domains gave nothing to probe: a run
     /// that would scan nothing says so instead of reporting "planned 0".
     #[error("{0}")]
@@ -133,18 +137,7 @@ pub async fn build_space_sharing(
         )),
     };
     let dns = resolver.as_deref();
-    let mut resolved: HashMap<String, Result<Vec<IpAddr>, String>> = match &dns {
-        _ if names.is_empty() => HashMap::new(),
-        Some(dns) if named_servers => {
-            let mut map = HashMap::new();
-            for name in names {
-                let answer = dns.addresses(&name).await;
-                map.insert(name, answer.map(|a| a.ips).map_err(|e| e.to_string()));
-            }
-            map
-        }
-        _ => resolve_names(names, NAME_LOOKUPS_IN_FLIGHT, settings.name_timeout).await,
-    };
+    let mut resolved = resolve_host_names(names, settings, dns, named_servers).await;
     let domains = match dns {
         Some(dns) if !domain_targets.is_empty() => {
             resolve_domains(
@@ -175,12 +168,7 @@ pub async fn build_space_sharing(
         }
     }
     if let Some(first) = domains.every_lookup_failed() {
-        return Err(BuildError::Domains(format!(
-            "every DNS lookup failed ({}): first {}: {}; check --resolver (HOST:PORT); nothing was sent",
-            dns_settings.describe(),
-            first.domain,
-            first.route_error.as_deref().unwrap_or(first.route.as_str())
-        )));
+        return Err(every_lookup_failed(dns_settings, first));
     }
     let (host_targets, addresses) = domains.host_targets(&domain_targets);
     for (name, ips) in addresses {
@@ -201,10 +189,7 @@ pub async fn build_space_sharing(
     if plan.addresses() == 0
         && let Some((domain, why)) = domains.first_without_addresses()
     {
-        return Err(BuildError::Domains(format!(
-            "nothing to scan: no mail domain gave an address to probe ({}); first {domain}: {why}; nothing was sent",
-            dns_settings.describe()
-        )));
+        return Err(nothing_to_scan(dns_settings, domain, &why));
     }
     let allowance = SizeAllowance {
         scoped: settings.scope.is_some(),
@@ -230,4 +215,74 @@ pub async fn build_space_sharing(
         }
     }
     Ok((Space::new(plan, settings.order, settings.shard), domains))
+}
+
+/// Host names resolved for the plan: through `dns` when --resolver names the servers,
+/// else through the system resolver (at most [`NAME_LOOKUPS_IN_FLIGHT`] at once).
+pub async fn resolve_host_names(
+    names: Vec<String>,
+    settings: &PlanSettings,
+    dns: Option<&Limited<HickoryResolver>>,
+    named_servers: bool,
+) -> HashMap<String, Result<Vec<IpAddr>, String>> {
+    match &dns {
+        _ if names.is_empty() => HashMap::new(),
+        Some(dns) if named_servers => {
+            let mut map = HashMap::new();
+            for name in names {
+                let answer = dns.addresses(&name).await;
+                map.insert(name, answer.map(|a| a.ips).map_err(|e| e.to_string()));
+            }
+            map
+        }
+        _ => resolve_names(names, NAME_LOOKUPS_IN_FLIGHT, settings.name_timeout).await,
+    }
+}
+
+/// The run stops: the name servers never answered usefully (a wrong `--resolver`).
+pub fn every_lookup_failed(dns_settings: &DnsSettings, first: &DomainResolution) -> BuildError {
+    BuildError::Domains(format!(
+        "every DNS lookup failed ({}): first {}: {}; check --resolver (HOST:PORT); nothing was sent",
+        dns_settings.describe(),
+        first.domain,
+        first.route_error.as_deref().unwrap_or(first.route.as_str())
+    ))
+}
+
+/// The run stops: no mail domain gave an address to probe.
+pub fn nothing_to_scan(dns_settings: &DnsSettings, domain: &str, why: &str) -> BuildError {
+    BuildError::Domains(format!(
+        "nothing to scan: no mail domain gave an address to probe ({}); first {domain}: {why}; nothing was sent",
+        dns_settings.describe()
+    ))
+}
+
+/// The plan of one mail domain of a streamed run: its mail hosts with addresses as
+/// host-name targets (as [`DomainPlan::host_targets`] makes them for a whole run), built
+/// with the run's excludes (`names`: their host names, resolved), default ports and scope
+/// by [`Plan::build`], as the whole plan is.
+pub fn plan_of_domain(
+    settings: &PlanSettings,
+    names: &HashMap<String, Result<Vec<IpAddr>, String>>,
+    target: &(Origin, Target),
+    resolution: DomainResolution,
+) -> (DomainResolution, Result<Plan, PlanError>) {
+    let one = DomainPlan {
+        domains: vec![resolution],
+        ..DomainPlan::default()
+    };
+    let (targets, addresses) = one.host_targets(std::slice::from_ref(target));
+    let mut resolved = names.clone();
+    for (name, ips) in addresses {
+        resolved.insert(name, Ok(ips));
+    }
+    let plan = Plan::build(PlanInput {
+        targets: &targets,
+        excludes: &settings.input.excludes,
+        default_ports: &settings.ports,
+        resolved: &resolved,
+        scope: settings.scope.as_ref(),
+    });
+    let resolution = one.domains.into_iter().next();
+    (resolution.expect("the one domain put in"), plan)
 }

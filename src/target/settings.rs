@@ -14,6 +14,9 @@ use super::spec::Target;
 pub struct TargetInput {
     pub targets: Vec<(Origin, Target)>,
     pub excludes: Vec<(Origin, Target)>,
+    /// A `--domains` list read lazily by the scan, a domain at a time (then `targets` is
+    /// empty); `None` when every target is in `targets`.
+    pub domain_list: Option<std::path::PathBuf>,
 }
 
 /// How the plan is built, ordered, cut and fenced.

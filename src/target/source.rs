@@ -147,15 +147,36 @@ pub fn parse_lines<R: BufRead>(
     reader: R,
     source_name: &str,
 ) -> Result<Vec<(Origin, Target)>, TargetError> {
-    let source: Arc<str> = Arc::from(source_name);
-    let mut targets = Vec::new();
-    let mut lines = LineReader::new(reader, MAX_LINE_BYTES);
-    loop {
-        let line = match lines.next_line() {
+    TargetLines::new(reader, source_name).collect()
+}
+
+/// The targets of a list one at a time, as [`parse_lines`] reads them: a million-line
+/// list is never held whole. After an error it yields nothing more.
+pub struct TargetLines<R> {
+    source: Arc<str>,
+    lines: LineReader<R>,
+    /// The targets of the current line not yet yielded.
+    pending: std::collections::VecDeque<(Origin, Target)>,
+    done: bool,
+}
+
+impl<R: BufRead> TargetLines<R> {
+    pub fn new(reader: R, source_name: &str) -> TargetLines<R> {
+        TargetLines {
+            source: Arc::from(source_name),
+            lines: LineReader::new(reader, MAX_LINE_BYTES),
+            pending: std::collections::VecDeque::new(),
+            done: false,
+        }
+    }
+
+    /// The next line's targets into `pending`; `Ok(false)` at the end.
+    fn read_line(&mut self) -> Result<bool, TargetError> {
+        let line = match self.lines.next_line() {
             Ok(Some(line)) => line,
-            Ok(None) => break,
+            Ok(None) => return Ok(false),
             Err(e) => {
-                let here = Origin::line(source.clone(), e.number());
+                let here = Origin::line(self.source.clone(), e.number());
                 return Err(match e {
                     LineError::Io { cause, .. } => {
                         TargetError::io(&here.to_string(), "cannot read", &cause)
@@ -164,7 +185,7 @@ pub fn parse_lines<R: BufRead>(
                 });
             }
         };
-        let here = Origin::line(source.clone(), line.number);
+        let here = Origin::line(self.source.clone(), line.number);
         let text = line
             .text()
             .map_err(|e| TargetError::new(&here, "", format!("not valid UTF-8 ({e})")))?;
@@ -179,10 +200,45 @@ pub fn parse_lines<R: BufRead>(
                 break;
             }
             let target = parse_one(&here, word)?;
-            targets.push((here.clone(), target));
+            self.pending.push_back((here.clone(), target));
         }
+        Ok(true)
     }
-    Ok(targets)
+}
+
+impl<R: BufRead> Iterator for TargetLines<R> {
+    type Item = Result<(Origin, Target), TargetError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.pending.is_empty() && !self.done {
+            match self.read_line() {
+                Ok(true) => {}
+                Ok(false) => self.done = true,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        self.pending.pop_front().map(Ok)
+    }
+}
+
+/// The targets of a list, one at a time (see [`TargetLines`]).
+pub type TargetStream = Box<dyn Iterator<Item = Result<(Origin, Target), TargetError>> + Send>;
+
+/// A target list one target at a time, from a file, or from standard input when `path`
+/// is `-`.
+pub fn stream_file(path: &Path) -> Result<TargetStream, TargetError> {
+    if path == Path::new("-") {
+        return Ok(Box::new(TargetLines::new(
+            io::BufReader::new(io::stdin()),
+            STDIN_NAME,
+        )));
+    }
+    let name = path.display().to_string();
+    let reader = open_stream(path).map_err(|e| TargetError::io(&name, "cannot open", &e))?;
+    Ok(Box::new(TargetLines::new(reader, &name)))
 }
 
 /// Reads a target list from a file, or from standard input when `path` is `-`.

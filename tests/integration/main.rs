@@ -21,6 +21,7 @@ mod depth;
 mod desync;
 mod dns;
 mod domain_records;
+mod domain_stream;
 mod faults;
 mod identity;
 mod injection;

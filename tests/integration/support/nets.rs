@@ -257,6 +257,9 @@ networks! {
     /// domain_records.rs: the mail hosts of a domain scan (.1 upwards) and its DNS
     /// server (.254), scanned whole, interrupted and resumed, and in two shards.
     DOMAIN_RECORDS = [127, 8, 1, 0], 24;
+    /// domain_stream.rs: two mail hosts (.1, .2) of domains read lazily from a pipe, and
+    /// the tests' DNS servers (.253, .254).
+    DOMAIN_STREAM = [127, 14, 1, 0], 24;
 
     // Benches (benches/*.rs, benches/*.sh): run by hand on a quiet machine, never with the
     // tests, but kept apart all the same.
