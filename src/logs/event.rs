@@ -19,12 +19,16 @@ pub enum Delivery {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event<'a> {
     /// A message entered the queue from a client (`None`: submitted locally, no network
-    /// client), maybe with its sender and the SASL user that sent it.
+    /// client), maybe with its sender and the SASL user that sent it, and the number of
+    /// its recipients when the line gives it (Sendmail's `nrcpts=`: Sendmail logs no line
+    /// when a message leaves the queue, so its story ends when each of these recipients has
+    /// a final status).
     Received {
         id: &'a str,
         client: Option<IpAddr>,
         sender: Option<&'a str>,
         user: Option<&'a str>,
+        recipients: Option<u32>,
     },
     /// The sender of a queued message (Postfix qmgr's `from=`).
     Sender { id: &'a str, sender: &'a str },

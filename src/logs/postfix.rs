@@ -70,6 +70,7 @@ fn queued<'a>(id: &'a str, rest: &'a str) -> Option<Event<'a>> {
             client: Some(ip),
             sender: None,
             user: field(client, "sasl_username"),
+            recipients: None,
         });
     }
     if let Some(from) = rest.strip_prefix("from=") {
@@ -169,6 +170,7 @@ mod tests {
                     client: lo,
                     sender: None,
                     user: None,
+                    recipients: None,
                 }),
             ),
             (
@@ -178,6 +180,7 @@ mod tests {
                     client: Some(ip("192.0.2.7")),
                     sender: None,
                     user: Some("bob@example.com"),
+                    recipients: None,
                 }),
             ),
             (

@@ -23,7 +23,8 @@ pub fn parse(message: &str) -> Parsed<'_> {
     if let Some(from) = rest.strip_prefix("from=") {
         // A transaction that ended with no recipient accepted (every RCPT refused, or
         // QUIT before DATA) is logged with `nrcpts=0`: nothing entered the queue.
-        if field(rest, "nrcpts") == Some("0") {
+        let recipients = field(rest, "nrcpts").and_then(|n| n.parse::<u32>().ok());
+        if recipients == Some(0) {
             return Parsed::Known;
         }
         let sender = angle(from).map_or_else(|| field(rest, "from").unwrap_or(""), |a| a.0);
@@ -32,6 +33,7 @@ pub fn parse(message: &str) -> Parsed<'_> {
             client: relay_ip(rest),
             sender: Some(sender),
             user: None,
+            recipients,
         });
     }
     if let Some(to) = rest.strip_prefix("to=") {
@@ -143,6 +145,7 @@ mod tests {
                     client: Some(ip("192.0.2.10")),
                     sender: Some("spam@example.net"),
                     user: None,
+                    recipients: Some(1),
                 }),
             ),
             (
@@ -152,6 +155,7 @@ mod tests {
                     client: None,
                     sender: Some("root"),
                     user: None,
+                    recipients: Some(1),
                 }),
             ),
             (
