@@ -5,6 +5,7 @@
 #
 #   benches/logs_throughput.sh [LINES]            # default 10,000,000 lines (about 1.6 GB)
 #   RELAYSCAN_BIN=target/debug/relayscan benches/logs_throughput.sh 100000   # a quick check
+#   benches/logs_throughput.sh --generate 100000 FILE   # only write the log (for callgrind)
 #
 # Run by hand on a quiet machine (the lead measures); needs awk and GNU time
 # (/usr/bin/time). The log is written to a temporary folder and removed at the end. The
@@ -15,10 +16,6 @@ set -euo pipefail
 lines="${1:-10000000}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${RELAYSCAN_BIN:-$here/target/release/relayscan}"
-[ -x "$bin" ] || { echo "logs_throughput: no $bin (cargo build --release, or set RELAYSCAN_BIN)" >&2; exit 2; }
-[ -x /usr/bin/time ] || { echo "logs_throughput: needs GNU time (apt-get install time)" >&2; exit 2; }
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
 
 # generate N FILE: N lines. Each Postfix message is 4 lines (client=, from=, to=, removed),
 # every 10th session a refused relay attempt, every 50th a failed SASL login; one story
@@ -68,6 +65,15 @@ generate() {
     }
   }' > "$2"
 }
+
+if [ "$lines" = "--generate" ]; then
+  generate "${2:?--generate LINES FILE}" "${3:?--generate LINES FILE}"
+  exit 0
+fi
+[ -x "$bin" ] || { echo "logs_throughput: no $bin (cargo build --release, or set RELAYSCAN_BIN)" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "logs_throughput: needs GNU time (apt-get install time)" >&2; exit 2; }
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
 
 # measure FILE: prints "bytes seconds max_rss_kib".
 measure() {

@@ -160,12 +160,10 @@ pub struct Correlator {
 }
 
 impl Correlator {
-    /// The entry for `id`, opened when absent (the id is copied only then).
+    /// The entry for `id`, opened when absent: one lookup (the inline id costs a copy of
+    /// its bytes, no allocation, so it is made before knowing whether it is needed).
     pub fn entry(&mut self, id: &str) -> &mut Message {
-        if !self.open.contains_key(id) {
-            self.open.insert(id.into(), Message::default());
-        }
-        self.open.get_mut(id).expect("inserted above")
+        self.open.entry(QueueId::from(id)).or_default()
     }
 
     pub fn get(&self, id: &str) -> Option<&Message> {

@@ -8,7 +8,9 @@
 //! is built from these. Lines marked "test bed" below are copied from the sealed test
 //! bed's Sendmail 8.17.1.9 (tests/mta/mta-instance.sh logs it through a private syslog).
 
-use super::event::{Delivery, Event, Parsed, angle, bracketed_ip, field};
+use super::event::{
+    Delivery, Event, Parsed, after_key, angle, bracketed_ip, field, split_colon_space,
+};
 
 /// `sendmail`, `sm-mta` (Debian's MTA daemon) and `sm-msp-queue` (the submission queue).
 pub fn is_program(program: &str) -> bool {
@@ -104,23 +106,21 @@ fn known(message: &str) -> Parsed<'_> {
 /// A Sendmail queue id (`2B7DAQ6f012345`: 14 letters and digits since 8.12; 8 and more
 /// accepted) and the rest of the message.
 fn queue_id(message: &str) -> Option<(&str, &str)> {
-    let (id, rest) = message.split_once(": ")?;
+    let (id, rest) = split_colon_space(message)?;
     let ok = id.len() >= 8 && id.bytes().all(|b| b.is_ascii_alphanumeric());
     ok.then_some((id, rest))
 }
 
 /// The address in `relay=host [ip]` (a local submission, `relay=root@localhost`, has none).
 fn relay_ip(s: &str) -> Option<std::net::IpAddr> {
-    let at = s.find("relay=")?;
-    let value = &s[at + 6..];
+    let value = after_key(s, "relay")?;
     let end = value.find(", ").unwrap_or(value.len());
     bracketed_ip(&value[..end])
 }
 
 /// `stat=Sent (...)`, `stat=Deferred: ...`; any other final status is a bounce.
 fn stat(s: &str) -> Option<Delivery> {
-    let at = s.find("stat=")?;
-    let value = &s[at + 5..];
+    let value = after_key(s, "stat")?;
     Some(if value.starts_with("Sent") {
         Delivery::Sent
     } else if value.starts_with("Deferred") || value.starts_with("queued") {
