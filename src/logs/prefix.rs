@@ -102,7 +102,7 @@ fn rfc3164(line: &str, hint: YearHint) -> Option<Prefixed<'_>> {
 /// `HOST TAG[PID]: MSG` after a timestamp.
 fn tagged(rest: &str, time: Option<i64>) -> Option<Prefixed<'_>> {
     let (_host, rest) = rest.split_once(' ')?;
-    let (tag, message) = super::event::split_colon_space(rest)?;
+    let (tag, message) = super::event::split_pair(rest, ": ")?;
     if tag.is_empty() || tag.contains(' ') {
         return None;
     }

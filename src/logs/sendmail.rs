@@ -8,9 +8,7 @@
 //! is built from these. Lines marked "test bed" below are copied from the sealed test
 //! bed's Sendmail 8.17.1.9 (tests/mta/mta-instance.sh logs it through a private syslog).
 
-use super::event::{
-    Delivery, Event, Parsed, after_key, angle, bracketed_ip, field, split_colon_space,
-};
+use super::event::{Delivery, Event, Parsed, after_key, angle, bracketed_ip, field, split_pair};
 
 /// `sendmail`, `sm-mta` (Debian's MTA daemon) and `sm-msp-queue` (the submission queue).
 pub fn is_program(program: &str) -> bool {
@@ -106,7 +104,7 @@ fn known(message: &str) -> Parsed<'_> {
 /// A Sendmail queue id (`2B7DAQ6f012345`: 14 letters and digits since 8.12; 8 and more
 /// accepted) and the rest of the message.
 fn queue_id(message: &str) -> Option<(&str, &str)> {
-    let (id, rest) = split_colon_space(message)?;
+    let (id, rest) = split_pair(message, ": ")?;
     let ok = id.len() >= 8 && id.bytes().all(|b| b.is_ascii_alphanumeric());
     ok.then_some((id, rest))
 }
