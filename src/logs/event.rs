@@ -90,7 +90,12 @@ pub fn split_pair<'a>(s: &'a str, pair: &str) -> Option<(&'a str, &'a str)> {
     let mut from = 0;
     while let Some(at) = s[from..].find(char::from(first)) {
         let start = from + at;
-        if b[start..].starts_with(needle) {
+        // Byte by byte: a slice comparison calls memcmp for two bytes.
+        if needle
+            .iter()
+            .enumerate()
+            .all(|(k, &c)| b.get(start + k) == Some(&c))
+        {
             return Some((&s[..start], &s[start + needle.len()..]));
         }
         from = start + 1;
@@ -150,26 +155,32 @@ pub fn parse_ip(s: &str) -> Option<IpAddr> {
     if s.contains(':') {
         return s.parse().ok();
     }
+    // One pass over the bytes: a `split('.')` sets up a searcher per octet.
     let mut octets = [0u8; 4];
-    let mut parts = s.split('.');
-    for octet in &mut octets {
-        let part = parts.next()?.as_bytes();
-        // std refuses leading zeros (`01`: octal in some other parsers) and empty parts.
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
-            return None;
-        }
-        let mut n = 0u16;
-        for &d in part {
-            if !d.is_ascii_digit() {
-                return None;
+    let mut filled = 0;
+    let (mut n, mut digits) = (0u16, 0);
+    for (i, &c) in s.as_bytes().iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                // std refuses leading zeros (`01`: octal in some other parsers).
+                if digits == 3 || (digits == 1 && n == 0) {
+                    return None;
+                }
+                n = n * 10 + u16::from(c - b'0');
+                digits += 1;
             }
-            n = n * 10 + u16::from(d - b'0');
+            b'.' if digits > 0 && filled < 3 && i + 1 < s.len() => {
+                octets[filled] = u8::try_from(n).ok()?;
+                filled += 1;
+                (n, digits) = (0, 0);
+            }
+            _ => return None,
         }
-        *octet = u8::try_from(n).ok()?;
     }
-    if parts.next().is_some() {
+    if filled != 3 || digits == 0 {
         return None;
     }
+    octets[3] = u8::try_from(n).ok()?;
     Some(IpAddr::from(octets))
 }
 
@@ -290,6 +301,12 @@ mod tests {
             "2001:db8::1",
             "::ffff:192.0.2.1",
             "\u{e9}.1.1.1",
+            "1.2.3.",
+            ".1.2.3",
+            "1.2.3.4.",
+            "0.00.0.0",
+            "10.0.0.255",
+            "1.2.3.256",
         ] {
             assert_eq!(parse_ip(s), s.parse().ok(), "{s:?}");
         }
