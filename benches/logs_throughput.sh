@@ -5,6 +5,7 @@
 #
 #   benches/logs_throughput.sh [LINES]            # default 10,000,000 lines (about 1.6 GB)
 #   RELAYSCAN_BIN=target/debug/relayscan benches/logs_throughput.sh 100000   # a quick check
+#   benches/logs_throughput.sh --generate 100000 FILE   # only write the log (for callgrind)
 #
 # Run by hand on a quiet machine (the lead measures); needs awk and GNU time
 # (/usr/bin/time). The log is written to a temporary folder and removed at the end. The
@@ -15,14 +16,13 @@ set -euo pipefail
 lines="${1:-10000000}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${RELAYSCAN_BIN:-$here/target/release/relayscan}"
-[ -x "$bin" ] || { echo "logs_throughput: no $bin (cargo build --release, or set RELAYSCAN_BIN)" >&2; exit 2; }
-[ -x /usr/bin/time ] || { echo "logs_throughput: needs GNU time (apt-get install time)" >&2; exit 2; }
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
 
 # generate N FILE: N lines. Each Postfix message is 4 lines (client=, from=, to=, removed),
 # every 10th session a refused relay attempt, every 50th a failed SASL login; one story
-# in 8 is Sendmail's (from=, to=) and one in 8 Exim's (<=, =>, Completed). Clients cycle
+# in 8 is Sendmail's and one in 8 Exim's (<=, =>, Completed). Sendmail's is as the real
+# one logs it: a 14-character queue id that ends in the pid, `from=... nrcpts=1 ...
+# relay=host [ip]`, then `to=... stat=Sent (...)`, and no line when the message leaves the
+# queue (its one recipient's final status ends the story). Clients cycle
 # through 2^20 IPv6 addresses so that the per-client tables overflow and prune, as they
 # would under a botnet.
 generate() {
@@ -37,9 +37,9 @@ generate() {
       id = sprintf("%X%06X", 10 + m % 6, m)
       kind = m % 8
       if (kind == 0) {
-        sid = sprintf("5B7%07dQx%04d", m, m % 10000)
+        sid = sprintf("6B%06X%06d", m, m % 30000)
         printf "%s mx sm-mta[%d]: %s: from=<u%d@sender.invalid>, size=%d, class=0, nrcpts=1, msgid=<%d@sender.invalid>, proto=ESMTP, daemon=MTA, relay=c.invalid [%s]\n", t, m % 30000, sid, m, 900 + m % 5000, m, ip
-        printf "%s mx sm-mta[%d]: %s: to=<r%d@far.invalid>, delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=120900, relay=mx.far.invalid. [203.0.113.5], dsn=2.0.0, stat=Sent (ok)\n", t, m % 30000, sid, m
+        printf "%s mx sm-mta[%d]: %s: to=<r%d@far.invalid>, delay=00:00:01, xdelay=00:00:01, mailer=esmtp, pri=120900, relay=mx.far.invalid. [203.0.113.5], dsn=2.0.0, stat=Sent (Ok: queued as %s)\n", t, m % 30000, sid, m, id
         written += 2
       } else if (kind == 1) {
         eid = sprintf("1wS%03d-%06d-2Z", m % 1000, m % 1000000)
@@ -65,6 +65,15 @@ generate() {
     }
   }' > "$2"
 }
+
+if [ "$lines" = "--generate" ]; then
+  generate "${2:?--generate LINES FILE}" "${3:?--generate LINES FILE}"
+  exit 0
+fi
+[ -x "$bin" ] || { echo "logs_throughput: no $bin (cargo build --release, or set RELAYSCAN_BIN)" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "logs_throughput: needs GNU time (apt-get install time)" >&2; exit 2; }
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
 
 # measure FILE: prints "bytes seconds max_rss_kib".
 measure() {

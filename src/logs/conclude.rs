@@ -394,6 +394,7 @@ impl Analyzer {
                 client,
                 sender,
                 user,
+                recipients: announced,
             } => {
                 self.totals.messages_received += 1;
                 if let Some(h) = self.hour() {
@@ -413,24 +414,27 @@ impl Analyzer {
                 let (m, keeping) = self.message(id);
                 m.received = true;
                 m.client = client.or(m.client);
+                m.pending = announced.or(m.pending);
                 if let Some(u) = user {
-                    m.user = Some(u.to_string());
+                    m.user = Some(u.into());
                 }
                 if let Some(s) = sender.filter(|_| keeping.wanted(m)) {
-                    m.sender = Some(s.to_string());
+                    m.details_mut().sender = Some(s.to_string());
                 }
                 keeping.line(m, number, text);
             }
             Event::Sender { id, sender } => {
                 let (m, keeping) = self.message(id);
                 if keeping.wanted(m) {
-                    m.sender = Some(sender.to_string());
+                    m.details_mut().sender = Some(sender.to_string());
                     keeping.line(m, number, text);
                 }
             }
             Event::Authenticated { id, user } => {
                 let (m, _) = self.message(id);
-                m.user = Some(user.to_string());
+                m.user = Some(user.into());
+                // A SASL user's message is never a stranger's: nothing to list.
+                m.details = None;
                 self.user_rate.entry(user).tick(hour);
                 self.users.entry(user).messages += 1;
             }
@@ -438,25 +442,30 @@ impl Analyzer {
                 let (m, keeping) = self.message(id);
                 let named = keeping.wanted(m);
                 let mut outside = 0;
+                let mut settled = 0;
                 for rcpt in recipients(rcpt) {
+                    settled += 1;
                     if status == Delivery::Sent && is_outside(rcpt, keeping.local_domains) {
                         outside += 1;
                         m.add_external(rcpt, now, named);
                     }
                 }
                 keeping.line(m, number, text);
-                let user = m.user.clone().filter(|_| outside > 0);
+                // Sent or bounced is final for these recipients; deferred is retried.
+                let finished = status != Delivery::Deferred && m.settle(settled);
+                let user = m.user.as_ref().filter(|_| outside > 0).cloned();
                 self.totals.delivered_external += outside;
                 if let Some(u) = user {
-                    self.users.entry(u.as_str()).external += outside;
+                    self.users.entry(&*u).external += outside;
+                }
+                if finished {
+                    self.close_message(id);
                 }
             }
             Event::Done { id } => {
                 let (m, keeping) = self.message(id);
                 keeping.line(m, number, text);
-                if let Some(closed) = self.messages.close(id) {
-                    self.finish_message(closed);
-                }
+                self.close_message(id);
             }
             Event::RelayRefused { client, rcpt, .. } => {
                 self.totals.relay_attempts_refused += 1;
@@ -506,6 +515,15 @@ impl Analyzer {
         }
     }
 
+    /// The message `id` is finished (Postfix's `removed`, Exim's `Completed`, or a final
+    /// status for each of Sendmail's `nrcpts=` recipients): its conclusions are drawn and
+    /// it leaves the table.
+    fn close_message(&mut self, id: &str) {
+        if let Some(closed) = self.messages.close(id) {
+            self.finish_message(closed);
+        }
+    }
+
     /// A message that left the queue (or was forgotten): relayed for a stranger when it
     /// came from a network client, unauthenticated, outside mynetworks, and reached a
     /// recipient outside the local domains.
@@ -528,14 +546,15 @@ impl Analyzer {
         }
         self.incidents_total += 1;
         if self.incidents.len() < MAX_INCIDENTS {
+            let details = m.details.map(|d| *d).unwrap_or_default();
             self.incidents.push(Incident {
-                queue_id: id.into(),
+                queue_id: id.to_string(),
                 client: client.to_string(),
-                sender: m.sender,
-                recipients: m.external,
+                sender: details.sender,
+                recipients: details.external,
                 recipient_count: m.external_count,
                 time: m.first_external.map(format_time),
-                evidence: m.evidence.lines(),
+                evidence: details.evidence.lines(),
             });
         }
     }
@@ -827,10 +846,13 @@ impl Keeping<'_> {
         self.listing && m.user.is_none() && m.client.is_none_or(|ip| !trusted(self.mynetworks, ip))
     }
 
-    /// Keeps line `number` (`text`) as evidence about `m` when it is wanted.
+    /// Keeps line `number` (`text`) as evidence about `m` when it is wanted, and drops
+    /// what was kept once it is not (a login or a full list cleared it).
     fn line(&self, m: &mut Message, number: usize, text: &str) {
         if self.wanted(m) {
-            m.evidence.keep(self.file, number, text);
+            m.details_mut().evidence.keep(self.file, number, text);
+        } else {
+            m.details = None;
         }
     }
 }

@@ -89,6 +89,7 @@ fn queued<'a>(id: &'a str, rest: &'a str) -> Option<Event<'a>> {
             client,
             sender: Some(sender),
             user,
+            recipients: None,
         });
     }
     let status = match rest.get(..3)? {
@@ -142,6 +143,7 @@ mod tests {
                     client: Some(ip("192.0.2.20")),
                     sender: Some("spam@example.net"),
                     user: None,
+                    recipients: None,
                 }),
             ),
             (
@@ -151,6 +153,7 @@ mod tests {
                     client: Some(ip("2001:db8::20")),
                     sender: Some("bob@example.com"),
                     user: Some("bob"),
+                    recipients: None,
                 }),
             ),
             (
@@ -160,6 +163,7 @@ mod tests {
                     client: None,
                     sender: Some(""),
                     user: None,
+                    recipients: None,
                 }),
             ),
             (

@@ -14,6 +14,7 @@ pub mod model;
 pub mod output;
 pub mod postfix;
 pub mod prefix;
+pub mod queue_id;
 pub mod read;
 pub mod sendmail;
 

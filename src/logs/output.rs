@@ -91,16 +91,8 @@ pub fn render_table(report: &LogReport) -> String {
             let _ = writeln!(out, "          | {}", sanitize::terminal(line));
         }
     }
-    if !report.bounds.overflowed.is_empty() {
-        let _ = writeln!(
-            out,
-            "note: tables over {} entries kept their heaviest only (counts are lower bounds): {}",
-            report.bounds.table_cap,
-            report.bounds.overflowed.join(", ")
-        );
-    }
-    for note in &report.notes {
-        let _ = writeln!(out, "note: {}", sanitize::terminal(note));
+    for note in all_notes(report) {
+        let _ = writeln!(out, "note: {}", sanitize::terminal(&note));
     }
     let _ = writeln!(out, "{}", count_line(report));
     out
@@ -291,8 +283,8 @@ pub fn markdown(report: &LogReport) -> String {
             }
         );
     }
-    for note in &report.notes {
-        let _ = writeln!(out, "\nNote: {}", sanitize::md_text(note));
+    for note in all_notes(report) {
+        let _ = writeln!(out, "\nNote: {}", sanitize::md_text(&note));
     }
     out
 }
@@ -357,11 +349,28 @@ pub fn html(report: &LogReport, generated_at: &str) -> String {
         );
     }
     out.push_str("</table>\n");
-    for note in &report.notes {
-        let _ = writeln!(out, "<p>Note: {}</p>", esc(note));
+    for note in all_notes(report) {
+        let _ = writeln!(out, "<p>Note: {}</p>", esc(&note));
     }
     out.push_str("</body></html>\n");
     out
+}
+
+/// The notes every page ends with: the per-client tables that overflowed (their counts
+/// are then lower bounds, so a reader of any format must be told), then the run's notes.
+fn all_notes(report: &LogReport) -> Vec<String> {
+    let b = &report.bounds;
+    let overflowed = (!b.overflowed.is_empty()).then(|| {
+        format!(
+            "tables over {} entries kept their heaviest only (counts are lower bounds): {}",
+            b.table_cap,
+            b.overflowed.join(", ")
+        )
+    });
+    overflowed
+        .into_iter()
+        .chain(report.notes.iter().cloned())
+        .collect()
 }
 
 /// The JSON Schema of the document [`json`] writes, as shipped in `schema/`.
@@ -396,6 +405,18 @@ mod tests {
             a.line(n + 1, line);
         }
         a.finish()
+    }
+
+    #[test]
+    fn every_page_says_when_a_table_overflowed() {
+        let mut report = sample();
+        // Markdown escapes the `_` of `refused_clients`.
+        let said = "kept their heaviest only (counts are lower bounds): refused";
+        assert!(!html(&report, "now").contains(said));
+        report.bounds.overflowed = vec!["refused_clients".to_string()];
+        assert!(html(&report, "now").contains(said));
+        assert!(markdown(&report).contains(said));
+        assert!(render_table(&report).contains(said));
     }
 
     #[test]

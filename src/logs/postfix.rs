@@ -5,7 +5,7 @@
 //! control" give the reject line), and lines copied from the test bed's Postfix 3.7
 //! (tests/mta/postfix-instance.sh), which the table tests below quote.
 
-use super::event::{Delivery, Event, Parsed, angle, bracketed_ip, field};
+use super::event::{Delivery, Event, Parsed, angle, bracketed_ip, field, split_pair};
 
 /// Whether `program` is one of Postfix's (`postfix/smtpd`, a second instance's
 /// `postfix-out/smtp`).
@@ -50,7 +50,7 @@ pub fn parse(message: &str) -> Parsed<'_> {
 /// long one (`enable_long_queue_ids`) is 12 or more letters and digits with at least one
 /// digit (`4Fq1xS0y2Vz9sKb`), so that `kernel: ...` or `warning: ...` is never an id.
 fn queue_id(message: &str) -> Option<(&str, &str)> {
-    let (id, rest) = message.split_once(": ")?;
+    let (id, rest) = split_pair(message, ": ")?;
     let b = id.as_bytes();
     let short = b.len() >= 6
         && b.iter()
@@ -70,6 +70,7 @@ fn queued<'a>(id: &'a str, rest: &'a str) -> Option<Event<'a>> {
             client: Some(ip),
             sender: None,
             user: field(client, "sasl_username"),
+            recipients: None,
         });
     }
     if let Some(from) = rest.strip_prefix("from=") {
@@ -102,8 +103,8 @@ fn queued<'a>(id: &'a str, rest: &'a str) -> Option<Event<'a>> {
 fn refusal(rest: &str) -> Option<Event<'_>> {
     let rest = rest.strip_prefix("reject: ")?;
     let rest = rest.strip_prefix("RCPT from ")?;
-    let (_, reason) = rest.split_once("]: ")?;
-    let (_, text) = reason.split_once(">: ")?;
+    let (_, reason) = split_pair(rest, "]: ")?;
+    let (_, text) = split_pair(reason, ">: ")?;
     if !text.starts_with("Relay access denied") {
         return None;
     }
@@ -169,6 +170,7 @@ mod tests {
                     client: lo,
                     sender: None,
                     user: None,
+                    recipients: None,
                 }),
             ),
             (
@@ -178,6 +180,7 @@ mod tests {
                     client: Some(ip("192.0.2.7")),
                     sender: None,
                     user: Some("bob@example.com"),
+                    recipients: None,
                 }),
             ),
             (

@@ -102,8 +102,7 @@ fn rfc3164(line: &str, hint: YearHint) -> Option<Prefixed<'_>> {
 /// `HOST TAG[PID]: MSG` after a timestamp.
 fn tagged(rest: &str, time: Option<i64>) -> Option<Prefixed<'_>> {
     let (_host, rest) = rest.split_once(' ')?;
-    let colon = rest.find(": ")?;
-    let tag = &rest[..colon];
+    let (tag, message) = super::event::split_pair(rest, ": ")?;
     if tag.is_empty() || tag.contains(' ') {
         return None;
     }
@@ -111,7 +110,7 @@ fn tagged(rest: &str, time: Option<i64>) -> Option<Prefixed<'_>> {
     Some(Prefixed {
         time,
         program: Some(program),
-        message: &rest[colon + 2..],
+        message,
     })
 }
 

@@ -1,5 +1,6 @@
 //! Streams one opened log through the [`Analyzer`] line by line (each line capped), and says so when a file is not a mail log.
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 use super::conclude::Analyzer;
@@ -48,7 +49,7 @@ pub fn read_log(analyzer: &mut Analyzer, name: &str, stream: LogStream) -> Resul
         match lines.next_line() {
             Ok(None) => break,
             Ok(Some(line)) => {
-                let text = String::from_utf8_lossy(line.bytes);
+                let text = text_of(line.bytes);
                 if line.number == 1 {
                     first = sanitize::terminal(super::first_chars(&text, 120)).into_owned();
                 }
@@ -83,6 +84,17 @@ pub fn read_log(analyzer: &mut Analyzer, name: &str, stream: LogStream) -> Resul
         return Err(not_mail(name, f.lines, first));
     }
     Ok(())
+}
+
+/// A line as text: borrowed when it is UTF-8 (nearly every line), replacement characters
+/// otherwise. `str::from_utf8` checks a word at a time; `String::from_utf8_lossy` walks
+/// its chunks a byte at a time and was 11% of the reader's instructions (callgrind, the
+/// bench's generated log).
+fn text_of(bytes: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 fn not_mail(name: &str, lines: u64, first: String) -> ReadError {

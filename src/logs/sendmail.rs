@@ -8,7 +8,7 @@
 //! is built from these. Lines marked "test bed" below are copied from the sealed test
 //! bed's Sendmail 8.17.1.9 (tests/mta/mta-instance.sh logs it through a private syslog).
 
-use super::event::{Delivery, Event, Parsed, angle, bracketed_ip, field};
+use super::event::{Delivery, Event, Parsed, after_key, angle, bracketed_ip, field, split_pair};
 
 /// `sendmail`, `sm-mta` (Debian's MTA daemon) and `sm-msp-queue` (the submission queue).
 pub fn is_program(program: &str) -> bool {
@@ -23,7 +23,8 @@ pub fn parse(message: &str) -> Parsed<'_> {
     if let Some(from) = rest.strip_prefix("from=") {
         // A transaction that ended with no recipient accepted (every RCPT refused, or
         // QUIT before DATA) is logged with `nrcpts=0`: nothing entered the queue.
-        if field(rest, "nrcpts") == Some("0") {
+        let recipients = field(rest, "nrcpts").and_then(|n| n.parse::<u32>().ok());
+        if recipients == Some(0) {
             return Parsed::Known;
         }
         let sender = angle(from).map_or_else(|| field(rest, "from").unwrap_or(""), |a| a.0);
@@ -32,6 +33,7 @@ pub fn parse(message: &str) -> Parsed<'_> {
             client: relay_ip(rest),
             sender: Some(sender),
             user: None,
+            recipients,
         });
     }
     if let Some(to) = rest.strip_prefix("to=") {
@@ -102,23 +104,21 @@ fn known(message: &str) -> Parsed<'_> {
 /// A Sendmail queue id (`2B7DAQ6f012345`: 14 letters and digits since 8.12; 8 and more
 /// accepted) and the rest of the message.
 fn queue_id(message: &str) -> Option<(&str, &str)> {
-    let (id, rest) = message.split_once(": ")?;
+    let (id, rest) = split_pair(message, ": ")?;
     let ok = id.len() >= 8 && id.bytes().all(|b| b.is_ascii_alphanumeric());
     ok.then_some((id, rest))
 }
 
 /// The address in `relay=host [ip]` (a local submission, `relay=root@localhost`, has none).
 fn relay_ip(s: &str) -> Option<std::net::IpAddr> {
-    let at = s.find("relay=")?;
-    let value = &s[at + 6..];
+    let value = after_key(s, "relay")?;
     let end = value.find(", ").unwrap_or(value.len());
     bracketed_ip(&value[..end])
 }
 
 /// `stat=Sent (...)`, `stat=Deferred: ...`; any other final status is a bounce.
 fn stat(s: &str) -> Option<Delivery> {
-    let at = s.find("stat=")?;
-    let value = &s[at + 5..];
+    let value = after_key(s, "stat")?;
     Some(if value.starts_with("Sent") {
         Delivery::Sent
     } else if value.starts_with("Deferred") || value.starts_with("queued") {
@@ -143,6 +143,7 @@ mod tests {
                     client: Some(ip("192.0.2.10")),
                     sender: Some("spam@example.net"),
                     user: None,
+                    recipients: Some(1),
                 }),
             ),
             (
@@ -152,6 +153,7 @@ mod tests {
                     client: None,
                     sender: Some("root"),
                     user: None,
+                    recipients: Some(1),
                 }),
             ),
             (

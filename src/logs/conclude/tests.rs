@@ -217,6 +217,39 @@ fn a_sendmail_story() {
     );
 }
 
+/// Sendmail logs no line when a message leaves the queue: its story ends when each of the
+/// `nrcpts=` recipients has a final status (sent or bounced; deferred is retried), so it
+/// leaves the open table there, as a Postfix `removed` or an Exim `Completed` does.
+#[test]
+fn a_sendmail_story_ends_when_every_recipient_is_final() {
+    let mut a = Analyzer::new(settings());
+    a.begin_file("mail.log", HINT);
+    let lines = [
+        "Dec  7 05:00:00 mx sm-mta[10]: 2B7DAQ6f012345: from=<spam@sender.test>, size=1544, class=0, nrcpts=3, msgid=<x@y>, proto=ESMTP, daemon=MTA, relay=evil.test [198.51.100.8]",
+        "Dec  7 05:00:02 mx sm-mta[11]: 2B7DAQ6f012345: to=<a@far.test>,<b@far.test>, delay=00:00:02, mailer=esmtp, pri=121544, relay=mx.far.test. [203.0.113.5], dsn=2.0.0, stat=Sent (ok)",
+        "Dec  7 05:00:03 mx sm-mta[11]: 2B7DAQ6f012345: to=<c@far.test>, delay=00:00:03, mailer=esmtp, pri=121544, relay=mx.far.test., dsn=4.0.0, stat=Deferred: Connection refused by mx.far.test.",
+        "Dec  7 05:30:00 mx sm-mta[12]: 2B7DAQ6f012345: to=<c@far.test>, delay=00:30:00, mailer=esmtp, pri=211544, relay=mx.far.test. [203.0.113.5], dsn=5.1.1, stat=User unknown",
+    ];
+    for (n, line) in lines.iter().enumerate() {
+        a.line(n + 1, line);
+        let open = a.messages.get("2B7DAQ6f012345").is_some();
+        // Two of three final after the second line, the deferred one not final: open
+        // until the bounce.
+        assert_eq!(open, n + 1 < lines.len(), "after line {}", n + 1);
+    }
+    assert_eq!(
+        a.incidents.len(),
+        1,
+        "concluded at the bounce, not at the end"
+    );
+    let r = a.finish();
+    let i = &r.relayed[0];
+    assert_eq!((i.recipient_count, i.evidence.len()), (2, 4));
+    assert_eq!(i.recipients, ["a@far.test", "b@far.test"]);
+    assert_eq!(i.sender.as_deref(), Some("spam@sender.test"));
+    assert_eq!(r.bounds.messages_evicted + r.bounds.messages_expired, 0);
+}
+
 /// Exim's mainlog, lines as in the Exim specification's "Log files" chapter.
 #[test]
 fn an_exim_story() {
@@ -400,7 +433,7 @@ fn details_are_kept_only_while_an_incident_can_be_listed() {
     }
     let last = format!("{:X}", 0xA00000 + MAX_INCIDENTS + extra - 1);
     let open = a.messages.get(&last).expect("still open");
-    assert!(open.evidence.is_empty() && open.sender.is_none() && open.external.is_empty());
+    assert!(open.details.is_none());
     assert_eq!(
         (open.external_count, open.client),
         (1, Some("198.51.100.7".parse().unwrap()))
