@@ -14,11 +14,11 @@ use super::summary::OPEN_RELAYS_SHOWN;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DomainTotals {
     pub domains: u64,
-    /// Domains whose worst verdict is open-relay, by name.
-    pub open_relay: Vec<String>,
+    /// Domains whose worst verdict is open-relay: how many, and the first names.
+    pub open_relay: FirstNames<String>,
     /// Domains DNS gave no way to deliver to, other than a null MX (which says so on
-    /// purpose): (domain, why in words), by name.
-    pub failed: Vec<(String, String)>,
+    /// purpose): how many, and the first (domain, why in words).
+    pub failed: FirstNames<(String, String)>,
     /// Domain findings by severity, every finding counted.
     pub by_severity: BTreeMap<Severity, u64>,
     /// Domain findings by id (for `--fail-on ID`), every finding counted.
@@ -34,12 +34,12 @@ impl DomainTotals {
         totals
     }
 
-    /// Counts one more domain, as domain records stream: memory grows with the domains
-    /// named (open relays, failed lookups), not with every domain.
+    /// Counts one more domain, as domain records stream: memory does not grow with the
+    /// domains (a million failed lookups keep [`OPEN_RELAYS_SHOWN`] names).
     pub fn add(&mut self, e: &DomainEntry) {
         self.domains += 1;
         if e.worst_verdict == Some(Verdict::OpenRelay) {
-            insert_sorted(&mut self.open_relay, e.domain.clone());
+            self.open_relay.add(e.domain.clone());
         }
         if !matches!(
             e.route,
@@ -49,7 +49,7 @@ impl DomainTotals {
                 .route_error
                 .clone()
                 .unwrap_or_else(|| e.route.as_str().to_string());
-            insert_sorted(&mut self.failed, (e.domain.clone(), why));
+            self.failed.add((e.domain.clone(), why));
         }
         for f in &e.findings {
             *self.by_severity.entry(f.severity).or_default() += 1;
@@ -72,8 +72,8 @@ impl DomainTotals {
     pub fn render(&self) -> String {
         let mut rows: Vec<(String, u64)> = vec![
             ("mail domains".into(), self.domains),
-            ("with an open relay".into(), self.open_relay.len() as u64),
-            ("lookups failed".into(), self.failed.len() as u64),
+            ("with an open relay".into(), self.open_relay.total),
+            ("lookups failed".into(), self.failed.total),
         ];
         for sev in Severity::ALL {
             rows.push((format!("{sev} domain findings"), self.severity_count(sev)));
@@ -88,48 +88,73 @@ impl DomainTotals {
         for (label, n) in &rows {
             let _ = writeln!(out, "  {label:<label_w$}  {n:>num_w$}");
         }
+        let open: Vec<&str> = self.open_relay.first.iter().map(String::as_str).collect();
         list(
             &mut out,
             "Open relays by domain",
-            self.open_relay.iter().map(String::as_str),
+            self.open_relay.total,
+            &open,
         );
         let failed: Vec<String> = self
             .failed
+            .first
             .iter()
             .map(|(d, why)| format!("{d}: {why}"))
             .collect();
-        list(
-            &mut out,
-            "Lookups that failed",
-            failed.iter().map(String::as_str),
-        );
+        let failed: Vec<&str> = failed.iter().map(String::as_str).collect();
+        list(&mut out, "Lookups that failed", self.failed.total, &failed);
         out
     }
 }
 
-/// "\nTitle (n):" and the first [`OPEN_RELAYS_SHOWN`] items; nothing when empty.
-fn list<'a>(out: &mut String, title: &str, items: impl ExactSizeIterator<Item = &'a str>) {
-    let total = items.len();
+/// How many items were counted, and the first [`OPEN_RELAYS_SHOWN`] of them in order
+/// (the terminal shows no more), whatever order they arrive in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FirstNames<T> {
+    pub total: u64,
+    pub first: Vec<T>,
+}
+
+impl<T> Default for FirstNames<T> {
+    fn default() -> Self {
+        FirstNames {
+            total: 0,
+            first: Vec::new(),
+        }
+    }
+}
+
+impl<T: Ord> FirstNames<T> {
+    pub fn add(&mut self, item: T) {
+        self.total += 1;
+        let at = self.first.partition_point(|x| *x <= item);
+        if at < OPEN_RELAYS_SHOWN {
+            self.first.insert(at, item);
+            self.first.truncate(OPEN_RELAYS_SHOWN);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
+/// "\nTitle (n):" and the items shown; nothing when none was counted.
+fn list(out: &mut String, title: &str, total: u64, shown: &[&str]) {
     if total == 0 {
         return;
     }
     let _ = writeln!(out, "\n{title} ({total}):");
-    for item in items.take(OPEN_RELAYS_SHOWN) {
+    for item in shown {
         let _ = writeln!(out, "  {item}");
     }
-    if total > OPEN_RELAYS_SHOWN {
+    if total > shown.len() as u64 {
         let _ = writeln!(
             out,
             "  ... and {} more, listed in the report files",
-            total - OPEN_RELAYS_SHOWN
+            total - shown.len() as u64
         );
     }
-}
-
-/// Keeps `list` sorted as entries arrive in any order.
-fn insert_sorted<T: Ord>(list: &mut Vec<T>, item: T) {
-    let at = list.partition_point(|x| *x <= item);
-    list.insert(at, item);
 }
 
 #[cfg(test)]
@@ -152,9 +177,9 @@ mod tests {
         let entries = vec![open, failed, entry("c.example")];
         let totals = DomainTotals::of(&entries);
         assert_eq!(totals.domains, 3);
-        assert_eq!(totals.open_relay, vec!["b.example".to_string()]);
+        assert_eq!(totals.open_relay.first, vec!["b.example".to_string()]);
         assert_eq!(
-            totals.failed,
+            totals.failed.first,
             vec![("a.example".to_string(), "timed out".to_string())]
         );
         let findings: usize = entries.iter().map(|e| e.findings.len()).sum();
@@ -170,6 +195,38 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("  mail domains              3\n"), "{text}");
+    }
+
+    #[test]
+    fn a_long_list_keeps_its_count_and_its_first_names_only() {
+        let mut names = FirstNames::default();
+        // Arriving in reverse order: the first names by order are the last to arrive.
+        for n in (0..1000).rev() {
+            names.add(format!("d{n:04}.example"));
+        }
+        assert_eq!(names.total, 1000);
+        assert_eq!(names.first.len(), OPEN_RELAYS_SHOWN);
+        assert_eq!(names.first[0], "d0000.example");
+        assert_eq!(
+            names.first[OPEN_RELAYS_SHOWN - 1],
+            format!("d{:04}.example", OPEN_RELAYS_SHOWN - 1)
+        );
+        let totals = DomainTotals {
+            open_relay: names,
+            ..DomainTotals::default()
+        };
+        let text = totals.render();
+        assert!(
+            text.contains("Open relays by domain (1000):\n  d0000.example\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!(
+                "  ... and {} more, listed",
+                1000 - OPEN_RELAYS_SHOWN
+            )),
+            "{text}"
+        );
     }
 
     #[test]

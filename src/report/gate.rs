@@ -291,10 +291,8 @@ mod tests {
             .by_finding
             .insert(DomainFindingId::SpfPassAll, 1);
         let by_id = |id| FailOn::Finding(FindingName::Domain(id));
-        let open = DomainTotals {
-            open_relay: vec!["a.example".into()],
-            ..DomainTotals::default()
-        };
+        let mut open = DomainTotals::default();
+        open.open_relay.add("a.example".to_string());
         let none = DomainTotals::default();
         // (gate, totals, tripped)
         let table = [
