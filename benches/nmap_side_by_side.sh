@@ -18,7 +18,8 @@ NET=127.0.96
 OUT=$(mktemp -d)
 LAB=
 start_lab() {
-  "$BIN" lab --bind $NET.0/24 --port 25 --reply-delay "$DELAY" $PERSONA_ARGS > "$OUT/lab.txt" 2>&1 &
+  # -v lists one host a line (ADDRESS PERSONA ...), which the table at the end reads.
+  "$BIN" lab --bind $NET.0/24 --port 25 --reply-delay "$DELAY" $PERSONA_ARGS -v > "$OUT/lab.txt" 2>&1 &
   LAB=$!
   while ! grep -q '^lab ready' "$OUT/lab.txt"; do sleep 0.2; done
 }
