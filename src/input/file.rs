@@ -114,6 +114,12 @@ pub fn open_stream(path: &Path) -> io::Result<BufReader<File>> {
     File::open(path).map(BufReader::new)
 }
 
+/// Standard input for a streaming reader that may move to another thread (a lazily read
+/// target list): `Stdin` itself, buffered, since its lock cannot be sent.
+pub fn stdin_stream() -> BufReader<io::Stdin> {
+    BufReader::new(io::stdin())
+}
+
 /// Opens for reading without blocking: opening a FIFO with no writer would otherwise wait
 /// forever before its type could be checked. O_NONBLOCK changes nothing for regular files.
 // clippy.toml forbids `OpenOptions::open` so that written files go through report::file;

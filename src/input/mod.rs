@@ -11,6 +11,7 @@ mod words;
 
 pub use file::{
     FileError, MAX_INPUT_FILE_BYTES, open_stream, read_text, read_text_from, size_label,
+    stdin_stream,
 };
 pub use lines::{Line, LineError, LineReader};
 pub use log::{Counted, LogStream, log_stream, open_log, skip_line};

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::spec::Target;
-use crate::input::{LineError, LineReader, open_stream};
+use crate::input::{LineError, LineReader, open_stream, stdin_stream};
 
 /// Name shown for targets read from standard input.
 pub const STDIN_NAME: &str = "<stdin>";
@@ -171,7 +171,7 @@ impl<R: BufRead> TargetLines<R> {
     }
 
     /// The next line's targets into `pending`; `Ok(false)` at the end.
-    fn read_line(&mut self) -> Result<bool, TargetError> {
+    fn next_targets(&mut self) -> Result<bool, TargetError> {
         let line = match self.lines.next_line() {
             Ok(Some(line)) => line,
             Ok(None) => return Ok(false),
@@ -211,7 +211,7 @@ impl<R: BufRead> Iterator for TargetLines<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         while self.pending.is_empty() && !self.done {
-            match self.read_line() {
+            match self.next_targets() {
                 Ok(true) => {}
                 Ok(false) => self.done = true,
                 Err(e) => {
@@ -231,10 +231,7 @@ pub type TargetStream = Box<dyn Iterator<Item = Result<(Origin, Target), TargetE
 /// is `-`.
 pub fn stream_file(path: &Path) -> Result<TargetStream, TargetError> {
     if path == Path::new("-") {
-        return Ok(Box::new(TargetLines::new(
-            io::BufReader::new(io::stdin()),
-            STDIN_NAME,
-        )));
+        return Ok(Box::new(TargetLines::new(stdin_stream(), STDIN_NAME)));
     }
     let name = path.display().to_string();
     let reader = open_stream(path).map_err(|e| TargetError::io(&name, "cannot open", &e))?;
