@@ -22,8 +22,8 @@ use crate::say::say;
 use crate::scan::domain_stage::{DOMAINS_WAITING, DomainStage, ENDPOINTS_AHEAD};
 use crate::scan::progress::Progress;
 use crate::scan::scheduler::{Run, delivery_channel};
-use crate::target::build::resolve_host_names;
-use crate::target::{Order, Plan, PlanInput, Space, TargetSpec};
+use crate::target::build::{host_names, resolve_host_names};
+use crate::target::{Order, Plan, PlanInput, Space};
 
 pub async fn scan(
     settings: &ScanSettings,
@@ -36,15 +36,7 @@ pub async fn scan(
     let plan = &settings.plan;
     // One resolver for the mail domains and the blocklists.
     let dns = Arc::new(settings.dns.resolver().map_err(AppError::Failure)?);
-    let names: Vec<String> = plan
-        .input
-        .excludes
-        .iter()
-        .filter_map(|(_, t)| match &t.spec {
-            TargetSpec::Host(name) => Some(name.clone()),
-            _ => None,
-        })
-        .collect();
+    let names = host_names(plan.input.excludes.iter());
     let names = resolve_host_names(names, plan, Some(&dns), !settings.dns.servers.is_empty()).await;
     // The excludes checked as a whole plan checks them (a name that does not resolve
     // stops the run); the domains' endpoints are planned one domain at a time.

@@ -111,15 +111,7 @@ pub async fn build_space_sharing(
     dns_steps: bool,
 ) -> Result<(Space, DomainPlan), BuildError> {
     let input = &settings.input;
-    let names: Vec<String> = input
-        .targets
-        .iter()
-        .chain(&input.excludes)
-        .filter_map(|(_, t)| match &t.spec {
-            TargetSpec::Host(name) => Some(name.clone()),
-            _ => None,
-        })
-        .collect();
+    let names = host_names(input.targets.iter().chain(&input.excludes));
     let domain_targets: Vec<(Origin, Target)> = input
         .targets
         .iter()
@@ -215,6 +207,16 @@ pub async fn build_space_sharing(
         }
     }
     Ok((Space::new(plan, settings.order, settings.shard), domains))
+}
+
+/// The host names among `targets` (a name is resolved before the plan is built).
+pub fn host_names<'a>(targets: impl Iterator<Item = &'a (Origin, Target)>) -> Vec<String> {
+    targets
+        .filter_map(|(_, t)| match &t.spec {
+            TargetSpec::Host(name) => Some(name.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Host names resolved for the plan: through `dns` when --resolver names the servers,
