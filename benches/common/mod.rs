@@ -53,25 +53,51 @@ pub fn stop_with_usage(mut child: Child) -> (Duration, Duration) {
     (cpu_time(&usage), sys_time(&usage))
 }
 
-/// Runs relayscan to completion, measuring wall time and peak RSS via wait4(2).
+/// GNU time, which forks relayscan from its own small process and writes the child's
+/// peak RSS (`%M`, KiB) to a file.
+const GNU_TIME: &str = "/usr/bin/time";
+
+/// Runs relayscan to completion, measuring wall time, CPU time and peak RSS.
+///
+/// The peak RSS comes from GNU time, not from this process's wait4(2): a child that
+/// `Command` starts (posix_spawn, a vfork) inherits at exec the high-water RSS of the
+/// memory it shared until then, which is this process's. A bench that serves a large
+/// zone in process (the million-domain series: 784 MiB) would then report its own size
+/// as the scanner's. GNU time forks relayscan from its own few-MiB process, so `%M` is
+/// relayscan's alone. CPU time still comes from wait4 on GNU time, which includes the
+/// child it reaped (plus GNU time's own, well under a millisecond).
 // wait4 reaps the child (std's wait() cannot return its rusage), so clippy's zombie check misfires.
 #[allow(clippy::zombie_processes)]
 pub fn measure(args: &[&str]) -> Measured {
+    let peak_file = tempfile::NamedTempFile::new().expect("temp file for the peak RSS");
     let start = Instant::now();
-    let child = Command::new(BIN)
+    let child = Command::new(GNU_TIME)
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(peak_file.path())
+        .arg(BIN)
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .expect("spawn relayscan");
+        .unwrap_or_else(|e| panic!("{GNU_TIME}: {e} (apt-get install time)"));
     let mut status = 0;
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: wait4 on our own child with pointers to locals.
     let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     assert!(pid > 0, "wait4 failed");
+    let wall = start.elapsed();
+    let peak = std::fs::read_to_string(peak_file.path()).expect("GNU time's output");
+    // GNU time writes "Command exited with non-zero status N" before the figure.
+    let peak_rss_kib = peak
+        .lines()
+        .last()
+        .and_then(|line| line.trim().parse().ok())
+        .unwrap_or_else(|| panic!("GNU time wrote no peak RSS: {peak:?}"));
     Measured {
-        wall: start.elapsed(),
-        peak_rss_kib: usage.ru_maxrss,
+        wall,
+        peak_rss_kib,
         exit: libc::WEXITSTATUS(status),
         cpu: cpu_time(&usage),
         sys: sys_time(&usage),

@@ -256,7 +256,7 @@ impl DomainFindingId {
             D::DkimTesting => "DKIM key in testing mode (t=y)",
             D::DkimRevoked => "DKIM key revoked (empty p=)",
             D::DkimNotFound => {
-                "No DKIM key under the guessed selectors (not proof that the domain does not sign)"
+                "No DKIM key found: none published (no _domainkey name), or none under the guessed selectors (not proof that the domain does not sign)"
             }
             D::DaneTlsaMismatch => {
                 "A mail host's TLSA records match no certificate it presents: DANE senders defer its mail"
@@ -806,7 +806,18 @@ fn dkim_findings(d: &DomainResolution, add: &mut impl FnMut(DomainFindingId, Str
     }
     // Only a domain that takes mail is expected to send it, and so to sign.
     let receives = matches!(d.route, MailRoute::Mx | MailRoute::ImplicitMx);
-    if receives && dkim.selectors_tried > 0 && dkim.keys.is_empty() && dkim.lookup_errors.is_empty()
+    if receives && dkim.domainkey_nxdomain {
+        add(
+            D::DkimNotFound,
+            format!(
+                "_domainkey.{} does not exist (NXDOMAIN), so no DKIM key is published under any selector (RFC 8020: nothing exists below it)",
+                d.domain
+            ),
+        );
+    } else if receives
+        && dkim.selectors_tried > 0
+        && dkim.keys.is_empty()
+        && dkim.lookup_errors.is_empty()
     {
         add(
             D::DkimNotFound,
@@ -1427,6 +1438,15 @@ mod tests {
             (
                 Box::new(|d: &mut DomainResolution| {
                     d.dkim = dkim(&[("s1".into(), Err(crate::dns::LookupError::NxDomain))]);
+                }),
+                vec!["dkim-not-found"],
+            ),
+            (
+                Box::new(|d: &mut DomainResolution| {
+                    d.dkim = crate::dns::dkim::Dkim {
+                        domainkey_nxdomain: true,
+                        ..Default::default()
+                    };
                 }),
                 vec!["dkim-not-found"],
             ),

@@ -1,7 +1,9 @@
 //! DKIM public keys found by guessing selectors (RFC 6376 §3.6): the built-in list of common selectors (data/dkim-selectors.txt) or the user's, each looked up at `SELECTOR._domainkey.DOMAIN`, and each key record parsed without I/O (type, RSA size, revoked, testing, syntax).
 //!
 //! A domain's selectors cannot be listed through DNS, so no key found under the guessed
-//! ones is never proof that the domain signs nothing.
+//! ones is never proof that the domain signs nothing. One answer is: `_domainkey.DOMAIN`
+//! itself answering NXDOMAIN, which by RFC 8020 means no name exists below it, so no key
+//! under any selector. That question is asked first, and spares the selectors' when so.
 
 use serde::{Deserialize, Serialize};
 
@@ -94,6 +96,16 @@ pub struct Dkim {
     pub keys: Vec<DkimKey>,
     /// Selectors whose lookup failed (SERVFAIL, timeout), as `SELECTOR: why`.
     pub lookup_errors: Vec<String>,
+    /// `_domainkey.DOMAIN` answered NXDOMAIN: nothing exists below it (RFC 8020), so the
+    /// domain publishes no key under any selector, and none was asked
+    /// (`selectors_tried` is 0). Absent from records written before it was asked.
+    #[serde(default)]
+    pub domainkey_nxdomain: bool,
+}
+
+/// `_domainkey.DOMAIN`: the parent of every selector's name.
+pub fn domainkey_name(domain: &str) -> String {
+    format!("_domainkey.{domain}")
 }
 
 /// `SELECTOR._domainkey.DOMAIN`.
@@ -177,8 +189,24 @@ pub fn parse_key(selector: &str, record: &str) -> DkimKey {
     key
 }
 
-/// Looks up every selector of `domain` (all at once; the resolver paces them).
+/// Looks up every selector of `domain` (all at once; the resolver paces them), after one
+/// question that tells whether any could exist.
+///
+/// A domain with a key under any selector has `_domainkey.DOMAIN` in the DNS, with
+/// records or as an empty non-terminal (NOERROR, RFC 8020 §2). NXDOMAIN there means
+/// nothing below it, so the selectors are not asked: one question instead of 14 for each
+/// domain without DKIM, at the scanner and at the domain's servers. Any other answer
+/// (records, no records, a failed lookup) goes on to ask every selector.
 pub async fn lookup<R: Resolve>(dns: &R, domain: &str, selectors: &[String]) -> Dkim {
+    if selectors.is_empty() {
+        return dkim(&[]);
+    }
+    if dns.txt(&domainkey_name(domain)).await == Err(LookupError::NxDomain) {
+        return Dkim {
+            domainkey_nxdomain: true,
+            ..Dkim::default()
+        };
+    }
     let answers = futures::future::join_all(
         selectors
             .iter()
@@ -397,10 +425,34 @@ mod tests {
         );
         let got = lookup(&t, "d.example", &["default".into(), "k1".into()]).await;
         assert_eq!(got.selectors_tried, 2);
+        assert!(!got.domainkey_nxdomain);
         assert_eq!(got.keys.len(), 1);
         assert_eq!(
             (got.keys[0].selector.as_str(), got.keys[0].bits),
             ("k1", Some(512))
         );
+    }
+
+    #[tokio::test]
+    async fn no_domainkey_name_spares_the_selectors() {
+        use crate::dns::domain::tests::Table;
+        let t = Table::default();
+        let got = lookup(&t, "d.example", &["default".into(), "k1".into()]).await;
+        assert_eq!(
+            got,
+            Dkim {
+                domainkey_nxdomain: true,
+                ..Dkim::default()
+            }
+        );
+        // A failed question about the parent proves nothing: every selector is asked.
+        let mut t = Table::default();
+        t.txt
+            .insert("_domainkey.d.example".into(), Err(LookupError::Timeout));
+        let got = lookup(&t, "d.example", &["default".into(), "k1".into()]).await;
+        assert_eq!((got.selectors_tried, got.domainkey_nxdomain), (2, false));
+        // `--dkim-selectors none`: nothing is asked, not even the parent.
+        let got = lookup(&t, "d.example", &[]).await;
+        assert_eq!(got, Dkim::default());
     }
 }

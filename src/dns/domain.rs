@@ -363,7 +363,15 @@ pub(crate) mod tests {
             get(&self.a, &name.to_string())
         }
         async fn txt(&self, name: &str) -> Answer<Vec<String>> {
-            get(&self.txt, &name.to_string())
+            // A name with TXT names below it exists (an empty non-terminal, RFC 8020):
+            // no records, not NXDOMAIN.
+            let below = format!(".{name}");
+            match get(&self.txt, &name.to_string()) {
+                Err(LookupError::NxDomain) if self.txt.keys().any(|k| k.ends_with(&below)) => {
+                    Err(LookupError::NoRecords)
+                }
+                answer => answer,
+            }
         }
         async fn ptr(&self, ip: IpAddr) -> Answer<Vec<String>> {
             get(&self.ptr, &ip)

@@ -171,8 +171,12 @@ pub fn dmarc(d: &Dmarc) -> String {
 }
 
 /// DKIM in words: "s1 rsa 1024, k1 ed25519 (of 14 guessed selectors)", "s1 revoked",
-/// "none found (14 guessed selectors)", "not looked up".
+/// "none found (14 guessed selectors)", "none published (_domainkey: NXDOMAIN)", "not
+/// looked up".
 pub fn dkim(d: &Dkim) -> String {
+    if d.domainkey_nxdomain {
+        return "none published (_domainkey: NXDOMAIN)".into();
+    }
     if d.selectors_tried == 0 {
         return "not looked up".into();
     }
@@ -420,5 +424,10 @@ mod tests {
         keys.keys.clear();
         assert_eq!(dkim(&keys), "none found (3 guessed selectors)");
         assert_eq!(dkim(&Dkim::default()), "not looked up");
+        let absent = Dkim {
+            domainkey_nxdomain: true,
+            ..Dkim::default()
+        };
+        assert_eq!(dkim(&absent), "none published (_domainkey: NXDOMAIN)");
     }
 }

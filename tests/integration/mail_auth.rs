@@ -193,11 +193,14 @@ fn dkim_keys_are_read_from_guessed_selectors() {
     );
     assert!(!ids(weak).contains(&"dkim-not-found"));
     assert!(!ids(weak).contains(&"dns-lookup-failed"), "{weak}");
-    // No key under any guessed selector is said to be no proof.
+    // No `_domainkey` name at all (NXDOMAIN): no key under any selector, and no
+    // selector asked (RFC 8020).
     let none = domain(&CASE_SCAN.doc, "spf-loop.lab.test");
-    assert!(
-        detail(none, "dkim-not-found").contains("14 guessed selectors"),
-        "{none}"
+    assert_eq!(none["dkim"]["selectors_tried"], 0, "{none}");
+    assert_eq!(none["dkim"]["domainkey_nxdomain"], true, "{none}");
+    assert_eq!(
+        detail(none, "dkim-not-found"),
+        "_domainkey.spf-loop.lab.test does not exist (NXDOMAIN), so no DKIM key is published under any selector (RFC 8020: nothing exists below it)"
     );
 }
 
@@ -285,6 +288,21 @@ fn fail_on_trips_on_a_weak_dkim_key_and_dkim_selectors_replace_the_guesses() {
             .filter(|i| i.starts_with("dkim"))
             .collect::<Vec<_>>(),
         [&"dkim-short-key"]
+    );
+
+    // Keys exist, under other selectors than the ones guessed: no proof of anything,
+    // and the finding says so.
+    let missed = scan(
+        &lab,
+        &dir.path().join("c"),
+        &["dkim-weak.lab.test"],
+        &["--dkim-selectors", "s2024,mail"],
+    );
+    let weak = domain(&missed.doc, "dkim-weak.lab.test");
+    assert_eq!(weak["dkim"]["domainkey_nxdomain"], false, "{weak}");
+    assert_eq!(
+        detail(weak, "dkim-not-found"),
+        "none of 2 guessed selectors has a key at SELECTOR._domainkey.dkim-weak.lab.test; selectors cannot be listed, so the domain may sign under another"
     );
 }
 

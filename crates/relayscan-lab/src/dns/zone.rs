@@ -81,7 +81,8 @@ pub enum ZoneAnswer {
     Refused,
 }
 
-/// An authoritative zone: every name under `origin` not listed is NXDOMAIN.
+/// An authoritative zone: every name under `origin` that is neither listed nor above a
+/// listed name is NXDOMAIN.
 #[derive(Debug, Clone, Default)]
 pub struct Zone {
     origin: String,
@@ -89,6 +90,11 @@ pub struct Zone {
     /// such as a DMARC report receiver), each with every name under it.
     also: Vec<String>,
     records: HashMap<String, Vec<Data>>,
+    /// Names with a listed name below them (`_domainkey.d.test` under
+    /// `default._domainkey.d.test`): they exist, as empty non-terminals, and answer
+    /// NOERROR without records (RFC 8020 §2), never NXDOMAIN. Names already listed when
+    /// a name below them is added are left out (they exist anyway).
+    nonterminals: HashSet<String>,
     servfail: HashSet<String>,
     silent: HashSet<String>,
     /// Names whose answers carry the AD bit, as from a validating resolver: the lab
@@ -129,10 +135,19 @@ impl Zone {
 
     /// Adds one record (the name is normalised).
     pub fn add(&mut self, name: &str, data: Data) -> &mut Zone {
-        self.records
-            .entry(normalize_name(name))
-            .or_default()
-            .push(data);
+        let name = normalize_name(name);
+        let mut parent = name.as_str();
+        while let Some((_, above)) = parent.split_once('.') {
+            parent = above;
+            // Every name above one already recorded is recorded too.
+            if self.nonterminals.contains(parent) {
+                break;
+            }
+            if !self.records.contains_key(parent) {
+                self.nonterminals.insert(parent.to_string());
+            }
+        }
+        self.records.entry(name).or_default().push(data);
         self
     }
 
@@ -203,10 +218,12 @@ impl Zone {
                 };
             }
             let Some(records) = self.records.get(&name) else {
-                return if chain.is_empty() {
-                    ZoneAnswer::NxDomain
-                } else {
+                return if !chain.is_empty() {
                     ZoneAnswer::Records(chain)
+                } else if self.nonterminals.contains(&name) {
+                    ZoneAnswer::NoData
+                } else {
+                    ZoneAnswer::NxDomain
                 };
             };
             let cname = records.iter().find_map(|d| match d {
@@ -249,6 +266,10 @@ mod tests {
                 "txt.lab.test",
                 Data::Txt(vec!["v=spf1 ".into(), "-all".into()]),
             )
+            .add(
+                "k1._domainkey.lab.test",
+                Data::Txt(vec!["v=DKIM1; p=".into()]),
+            )
             .servfail("broken.lab.test")
             .silent("silent.lab.test");
         z.add_host("mx1.lab.test", "127.0.2.1".parse().unwrap());
@@ -275,6 +296,13 @@ mod tests {
             ),
             ("lab.test", QType::A, ZoneAnswer::NoData),
             ("nothere.lab.test", QType::Mx, ZoneAnswer::NxDomain),
+            // An empty non-terminal exists: NOERROR without records (RFC 8020).
+            ("_domainkey.lab.test", QType::Txt, ZoneAnswer::NoData),
+            (
+                "other._domainkey.lab.test",
+                QType::Txt,
+                ZoneAnswer::NxDomain,
+            ),
             ("mx1.lab.test", QType::A, ZoneAnswer::Records(vec![mx1()])),
             ("mx1.lab.test", QType::Aaaa, ZoneAnswer::NoData),
             (
