@@ -325,9 +325,10 @@ pub struct DnsArgs {
     pub dns_timeout: Option<String>,
     /// DKIM selectors to look for at SELECTOR._domainkey.DOMAIN: a comma list, or a FILE
     /// (one a line, # comments) [default: 14 common selectors, data/dkim-selectors.txt].
-    /// Each costs one TXT lookup per mail domain (paced by --dns-rate). Selectors are
-    /// guessed: no key found is not proof that a domain does not sign. `none`: no DKIM
-    /// lookups.
+    /// Each costs one TXT lookup per mail domain (paced by --dns-rate), asked only when
+    /// _domainkey.DOMAIN exists (NXDOMAIN there: no key at all, RFC 8020). Selectors are
+    /// guessed: no key found under them is not proof that a domain does not sign.
+    /// `none`: no DKIM lookups.
     #[arg(long, value_name = "LIST|FILE|none")]
     pub dkim_selectors: Option<String>,
     /// Trust the certificate authorities in FILE (PEM) beside the Mozilla roots: for the

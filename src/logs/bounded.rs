@@ -187,7 +187,11 @@ mod tests {
             rooms.push(t.room());
         }
         rooms.dedup();
-        assert_eq!(rooms.len(), 1, "the map grew after its first prune: {rooms:?}");
+        assert_eq!(
+            rooms.len(),
+            1,
+            "the map grew after its first prune: {rooms:?}"
+        );
         assert!(t.len() <= 2000);
         assert!(t.dropped() >= 598_000, "{}", t.dropped());
     }
