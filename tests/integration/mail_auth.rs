@@ -363,6 +363,9 @@ fn unbound_serving_the_same_cases_gives_the_same_findings() {
     let mut zone = vec![
         "local-zone: \"rep.test.\" static".to_string(),
         format!("local-data: \"mx.ub.test. A {mx}\""),
+        // A zone unbound is authoritative for: a name in it without data is NXDOMAIN.
+        "local-zone: \"unsigned.test.\" static".to_string(),
+        "local-data: \"unsigned.test. MX 10 mx.ub.test.\"".to_string(),
     ];
     for d in ["auth.ub.test", "loop.ub.test"] {
         zone.push(format!("local-data: \"{d}. MX 10 mx.ub.test.\""));
@@ -405,6 +408,8 @@ fn unbound_serving_the_same_cases_gives_the_same_findings() {
             "auth.ub.test",
             "-d",
             "loop.ub.test",
+            "-d",
+            "unsigned.test",
             "-o",
             prefix.to_str().unwrap(),
         ],
@@ -414,6 +419,10 @@ fn unbound_serving_the_same_cases_gives_the_same_findings() {
     let doc = read_json(&prefix.with_extension("json"));
     let auth = domain(&doc, "auth.ub.test");
     assert_eq!(auth["spf"]["tree"]["dns_lookups"], 11, "{auth}");
+    // `_domainkey.auth.ub.test` holds no record, only names below it: unbound answers
+    // NOERROR (an empty non-terminal, RFC 8020), so every selector is asked.
+    assert_eq!(auth["dkim"]["domainkey_nxdomain"], false, "{auth}");
+    assert_eq!(auth["dkim"]["selectors_tried"], 14, "{auth}");
     let found = ids(auth);
     for id in [
         "spf-too-many-lookups",
@@ -429,4 +438,14 @@ fn unbound_serving_the_same_cases_gives_the_same_findings() {
     );
     let looped = domain(&doc, "loop.ub.test");
     assert!(ids(looped).contains(&"spf-include-loop"), "{looped}");
+    // No key at all: unbound answers NXDOMAIN at `_domainkey.unsigned.test`, and no
+    // selector is asked.
+    let unsigned = domain(&doc, "unsigned.test");
+    assert_eq!(unsigned["dkim"]["domainkey_nxdomain"], true, "{unsigned}");
+    assert_eq!(unsigned["dkim"]["selectors_tried"], 0, "{unsigned}");
+    assert!(
+        detail(unsigned, "dkim-not-found")
+            .starts_with("_domainkey.unsigned.test does not exist (NXDOMAIN)"),
+        "{unsigned}"
+    );
 }
