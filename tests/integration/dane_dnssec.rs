@@ -5,11 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::mta_sts_dane::starttls_lab_and_key;
 use crate::support::{
-    domain_entry as domain, domain_finding_ids as ids, nets, read_csv, read_json, run, skip, stderr,
+    domain_entry as domain, domain_finding_detail, domain_finding_ids as ids, nets, read_csv,
+    read_json, run, skip, stderr,
 };
 
 /// The zone the test signs, and the one it leaves unsigned (no DS, no trust anchor).
@@ -144,14 +143,6 @@ fn raw_tlsa_answer(resolver: SocketAddr, name: &str, ad: bool) -> (u8, bool, boo
     let n = socket.recv(&mut buf).unwrap();
     assert!(n >= 12 && buf[..2] == [0x12, 0x34], "{:?}", &buf[..n]);
     (buf[3] & 0x0f, buf[3] & 0x20 != 0, buf[2] & 0x02 != 0)
-}
-
-fn finding_detail<'a>(d: &'a Value, id: &str) -> &'a str {
-    d["findings"]
-        .as_array()
-        .and_then(|f| f.iter().find(|x| x["id"] == id))
-        .and_then(|x| x["detail"].as_str())
-        .unwrap_or_else(|| panic!("no {id} in {d}"))
 }
 
 #[test]
@@ -320,7 +311,7 @@ fn tlsa_answers_are_authenticated_only_when_a_validating_resolver_says_so() {
     assert!(error.contains("SERVFAIL"), "{refused}");
     assert_eq!(refused["dane"][0]["records"], serde_json::json!([]));
     assert_eq!(
-        finding_detail(refused, "dns-lookup-failed"),
+        domain_finding_detail(refused, "dns-lookup-failed"),
         format!("TLSA of {bogus_tlsa}: SERVFAIL (the name server failed)")
     );
     assert!(

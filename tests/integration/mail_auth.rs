@@ -8,6 +8,7 @@ use relayscan_lab::Persona;
 use serde_json::Value;
 
 use crate::support::domain_entry as domain;
+use crate::support::domain_finding_detail as detail;
 use crate::support::personas::start_lab;
 use crate::support::{LabProcess, nets, read_csv, read_json, run, skip, stderr};
 
@@ -69,14 +70,6 @@ fn ids(d: &Value) -> Vec<&str> {
         .as_array()
         .map(|f| f.iter().filter_map(|x| x["id"].as_str()).collect())
         .unwrap_or_default()
-}
-
-fn detail<'a>(d: &'a Value, id: &str) -> &'a str {
-    d["findings"]
-        .as_array()
-        .and_then(|f| f.iter().find(|x| x["id"] == id))
-        .and_then(|x| x["detail"].as_str())
-        .unwrap_or_else(|| panic!("no {id} in {d}"))
 }
 
 static CASE_SCAN: LazyLock<Scan> = LazyLock::new(|| {

@@ -304,6 +304,16 @@ pub fn domain_entry<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_jso
         .unwrap_or_else(|| panic!("{name} missing from the domains section: {doc}"))
 }
 
+/// The detail of finding `id` of a JSON domain entry; panics, showing the entry, when it
+/// has none.
+pub fn domain_finding_detail<'a>(d: &'a serde_json::Value, id: &str) -> &'a str {
+    d["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|x| x["id"] == id))
+        .and_then(|x| x["detail"].as_str())
+        .unwrap_or_else(|| panic!("no {id} in {d}"))
+}
+
 pub fn domain_finding_ids(d: &serde_json::Value) -> Vec<String> {
     d["findings"]
         .as_array()
